@@ -1,0 +1,137 @@
+/*
+ * journal.h - the journal: every accepted event, durably, in arrival order.
+ *
+ * An LMDB environment under DATADIR/journal that only the collector writes;
+ * the engine and the CLI read it with read-only transactions.
+ *
+ * Key schema (all integers big-endian, so LMDB's byte order is time order):
+ *
+ *   db "events"  key: u64 jseq (1, 2, 3, ... gap-free)
+ *                val: event record (below)
+ *   db "agents"  key: agent name
+ *                val: u64 epoch, u64 seq (highest committed (epoch, seq)),
+ *                     u64 last_event_us, u64 events, u64 last_seen_us,
+ *                     u64 spooled, u64 hb_flags, str version, str host
+ *   db "stats"   key: counter name, val: u64 (common/stats.h)
+ *   db "meta"    key: "format" val: u32 JOURNAL_FORMAT
+ *
+ * Event record: u8 JOURNAL_FORMAT, u8 source (JSRC_*), u16 flags (EV_*),
+ *   u64 recv_us, u64 time_us, u64 epoch, u64 seq,
+ *   u16 agent_len, u16 host_len, u16 file_len, u16 drill_len, u32 raw_len,
+ *   then the bytes of agent, host, file, drill, raw in that order.
+ *
+ * Effectively-once: journal_append_batch() checks and advances the agent's
+ * high-water mark in the same write transaction as the events it appends, so
+ * a batch resent after a lost ACK is recognised and not journaled twice.
+ */
+#ifndef TOCSIN_JOURNAL_H
+#define TOCSIN_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JOURNAL_FORMAT	1
+
+enum {
+	JSRC_AGENT = 1,		/* shipped by tocsin-agent */
+	JSRC_SYSLOG_UDP = 2,	/* network device, syslog over UDP */
+	JSRC_SYSLOG_TCP = 3,	/* network device, syslog over TCP */
+	JSRC_REPLAY = 4,	/* a recording replayed by `tocsin replay` */
+};
+
+/* One journaled event.  Transparent value carrier: the pointers point into
+ * LMDB's memory when read (valid only inside the callback that got it) or
+ * into the caller's buffers when appending. */
+struct jevent {
+	uint64_t	 jseq;		/* journal sequence (set by the journal) */
+	uint8_t		 source;	/* JSRC_* */
+	uint16_t	 flags;		/* EV_* from wire.h */
+	uint64_t	 recv_us;	/* when the collector received it */
+	uint64_t	 time_us;	/* when the agent read it (or syslog time) */
+	uint64_t	 epoch, seq;	/* agent's (epoch, seq); 0 for syslog */
+	const char	*agent;	size_t agent_len;	/* "" for syslog */
+	const char	*host;	size_t host_len;
+	const char	*file;	size_t file_len;	/* "udp:1.2.3.4:514" for syslog */
+	const char	*drill;	size_t drill_len;	/* "" unless replayed in a drill */
+	const char	*raw;	size_t raw_len;
+};
+
+/* Per-agent record from db "agents". */
+struct jagent {
+	uint64_t	 epoch, seq;		/* high-water mark */
+	uint64_t	 last_event_us;		/* newest event time journaled */
+	uint64_t	 events;		/* events journaled */
+	uint64_t	 last_seen_us;		/* last frame of any kind */
+	uint64_t	 spooled;		/* backlog from the last heartbeat */
+	uint64_t	 hb_flags;		/* HB_* from the last heartbeat */
+	char		 version[64];
+	char		 host[256];
+};
+
+typedef struct journal journal_t;
+
+#define JOURNAL_RDONLY	0x1	/* readers: engine, CLI */
+
+/*
+ * Open (creating if needed, unless JOURNAL_RDONLY) the journal environment in
+ * dir with the given map size (0: DEFAULT_JOURNAL_MAP_BYTES).  *out is freed
+ * with journal_close.  TS_ENOTFOUND if RDONLY and it does not exist yet.
+ */
+int journal_open(const char *dir, int flags, uint64_t map_bytes,
+    journal_t **out);
+void journal_close(journal_t **j);
+
+/*
+ * Append the events of one agent batch (seqs first_seq .. first_seq+n-1 of
+ * epoch) in ONE write transaction that also advances the agent's high-water
+ * mark and writes the counters given (may be NULL/0).  Events at or below the
+ * mark are skipped and counted in *dups; an older epoch is skipped whole
+ * (*dups = n).  On success *hw_epoch/*hw_seq hold the new mark, which is
+ * what the collector acknowledges.  TS_EFULL when the map or the disk is full
+ * (nothing written; the caller stops acknowledging and retries later).
+ */
+struct counter;
+int journal_append_batch(journal_t *j, const char *agent, uint64_t epoch,
+    uint64_t first_seq, struct jevent *ev, size_t n,
+    const struct counter *stats, size_t nstats,
+    size_t *dups, uint64_t *hw_epoch, uint64_t *hw_seq);
+
+/* Append events that carry no agent sequence (syslog): one transaction. */
+int journal_append_plain(journal_t *j, struct jevent *ev, size_t n,
+    const struct counter *stats, size_t nstats);
+
+/* Update an agent's health record (heartbeats, hello) and counters. */
+int journal_agent_touch(journal_t *j, const char *agent,
+    const struct jagent *a, const struct counter *stats, size_t nstats);
+int journal_agent_get(journal_t *j, const char *agent, struct jagent *out);
+int journal_agent_foreach(journal_t *j,
+    int (*cb)(const char *agent, const struct jagent *a, void *arg), void *arg);
+
+/* Write counters only (refusals with no batch to ride on). */
+int journal_stats_write(journal_t *j, const struct counter *stats, size_t n);
+/* Call cb for every stored counter. */
+int journal_stats_foreach(journal_t *j,
+    int (*cb)(const char *name, uint64_t value, void *arg), void *arg);
+
+/* Highest jseq journaled (0 when empty). */
+int journal_last_seq(journal_t *j, uint64_t *out);
+
+/*
+ * Call cb for each event with jseq >= from, in order (reverse: jseq <= from,
+ * descending), at most max events (0: no limit), inside one read
+ * transaction.  cb returns 0 to go on, 1 to stop, <0 to abort with that
+ * error.  *last (may be NULL) gets the jseq of the last event given to cb.
+ */
+typedef int (*journal_event_cb)(const struct jevent *ev, void *arg);
+int journal_scan(journal_t *j, uint64_t from, size_t max,
+    journal_event_cb cb, void *arg, uint64_t *last);
+int journal_scan_reverse(journal_t *j, uint64_t from, size_t max,
+    journal_event_cb cb, void *arg);
+
+/* Encode/decode an event record (exposed for tests and fuzzing).
+ * journal_record_decode returns 0 or TS_EINVAL; pointers go into buf. */
+int journal_record_decode(const void *buf, size_t len, struct jevent *ev);
+size_t journal_record_size(const struct jevent *ev);
+void journal_record_encode(const struct jevent *ev, void *buf);
+
+#endif /* TOCSIN_JOURNAL_H */

@@ -1,0 +1,76 @@
+/*
+ * config.h - the server's and the agent's configuration files.
+ *
+ * Both are YAML read through yamltree with a table of known keys per
+ * mapping: an unknown key, a wrong type or an out-of-range value is an error
+ * "file:line:col: message".  Relative paths are relative to the working
+ * directory.  When no file is given, tocsind uses the default configuration
+ * embedded at build time from etc/tocsind.yml (config_default_server).
+ */
+#ifndef TOCSIN_CONFIG_H
+#define TOCSIN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+struct server_config {
+	char		*source;		/* file name, or "(embedded default)" */
+	char		*data_dir;		/* data_dir */
+	int		 log_level;		/* log_level: LOG_LVL_* */
+	/* collector: */
+	char		*listen;		/* collector.listen: ZeroMQ endpoint */
+	char		*syslog_udp;		/* collector.syslog_udp: "ip:port" or NULL */
+	char		*syslog_tcp;		/* collector.syslog_tcp: "ip:port" or NULL */
+	uint64_t	 journal_map_bytes;	/* collector.journal_map_size */
+	uint64_t	 journal_max_bytes;	/* collector.journal_max_size: growth cap */
+	uint64_t	 retention_us;		/* collector.retention: 0 = keep */
+	uint32_t	 credit_events;		/* collector.credit */
+	uint64_t	 max_frame_bytes;	/* collector.max_frame_size */
+	/* engine: */
+	char		**rule_paths;		/* engine.rules: files or folders */
+	size_t		 nrule_paths;
+	uint64_t	 state_map_bytes;	/* engine.state_map_size */
+	uint32_t	 batch_events;		/* engine.batch */
+	uint64_t	 agent_silent_us;	/* engine.agent_silent_after */
+};
+
+struct agent_config {
+	char		*source;		/* file name */
+	char		*name;			/* agent.name */
+	char		*host;			/* agent.host (default: gethostname) */
+	char		*data_dir;		/* agent.data_dir: spool and offsets */
+	char		*server_endpoint;	/* server.endpoint */
+	char		 server_pub[KEY_Z85_BYTES];	/* server.public_key */
+	char		 pub[KEY_Z85_BYTES];		/* keys.public */
+	char		 sec[KEY_Z85_BYTES];		/* keys.secret */
+	char		**follow;		/* follow: list of files */
+	size_t		 nfollow;
+	int		 from_start;		/* from_start: read files whole */
+	uint32_t	 batch_max;		/* batch.max_events */
+	uint64_t	 batch_wait_us;		/* batch.max_wait */
+	uint64_t	 spool_max_bytes;	/* spool.max_size */
+	uint64_t	 heartbeat_us;		/* heartbeat */
+};
+
+/* The default server configuration embedded at build time (NUL-terminated
+ * text of etc/tocsind.yml) and its length. */
+extern const char config_default_server[];
+extern const size_t config_default_server_len;
+
+/*
+ * Load a server configuration from path, or the embedded default when path is
+ * NULL.  Defaults fill every key not given.  On error returns TS_EPARSE (or
+ * TS_EIO) with "file:line:col: message" in err; *cfg is then empty.
+ */
+int server_config_load(const char *path, struct server_config *cfg,
+    char *err, size_t errlen);
+void server_config_free(struct server_config *cfg);
+
+/* Same for an agent configuration (path required). */
+int agent_config_load(const char *path, struct agent_config *cfg,
+    char *err, size_t errlen);
+void agent_config_free(struct agent_config *cfg);
+
+#endif /* TOCSIN_CONFIG_H */

@@ -1,0 +1,63 @@
+/*
+ * keys.h - CURVE keys, enrollment and the registry of admitted agents.
+ *
+ * Layout under the data directory (the key schema the CLI and the collector
+ * share; only files, so that `tocsin agents add` needs no running server and
+ * writes nothing into the LMDB environments the daemons own):
+ *
+ *   DATADIR/keys/server.pub            server public key, Z85, 40 chars + \n
+ *   DATADIR/keys/server.key            server secret key, Z85, mode 0600
+ *   DATADIR/keys/agents/NAME.pub       an enrolled agent's public key, Z85
+ *
+ * Enrolling writes NAME.pub atomically; revoking removes it.  The collector's
+ * keyring notices both on its next lookup (it re-reads the folder when its
+ * modification time changes), so a running server needs no restart.
+ */
+#ifndef TOCSIN_KEYS_H
+#define TOCSIN_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+/* A new CURVE key pair, Z85 (40 chars + NUL each).  0 or TS_EIO. */
+int keys_generate(char pub[KEY_Z85_BYTES], char sec[KEY_Z85_BYTES]);
+
+/* Read the server key pair, creating it (secret mode 0600) if absent.  Safe
+ * against two processes creating it at once.  sec may be NULL. */
+int keys_server_load_or_create(const char *datadir,
+    char pub[KEY_Z85_BYTES], char sec[KEY_Z85_BYTES]);
+
+/* 1 if name is a valid agent name ([A-Za-z0-9._-], 1..MAX_NAME_BYTES, not
+ * starting with '.' or '-'), else 0. */
+int agent_name_valid(const char *name);
+
+/* Admit an agent's public key.  TS_EEXIST if NAME is enrolled already,
+ * TS_EINVAL for a bad name or key. */
+int keys_agent_enroll(const char *datadir, const char *name,
+    const char pub[KEY_Z85_BYTES]);
+
+/* Revoke an agent.  TS_ENOTFOUND if it was not enrolled. */
+int keys_agent_revoke(const char *datadir, const char *name);
+
+/* Call cb for every enrolled agent, in name order. */
+int keys_agent_list(const char *datadir,
+    int (*cb)(const char *name, const char *pub_z85, void *arg), void *arg);
+
+/* The collector's view of the enrolled keys (opaque). */
+typedef struct keyring keyring_t;
+
+/* NULL on failure (logged). */
+keyring_t *keyring_open(const char *datadir);
+void keyring_free(keyring_t **kr);
+
+/* Name of the agent whose 32-byte binary public key this is, or NULL if it is
+ * not enrolled.  Re-reads the folder first if it changed.  The returned
+ * string is valid until the next keyring call. */
+const char *keyring_lookup(keyring_t *kr, const uint8_t pub[32]);
+
+/* 1 if an agent of that name is still enrolled (re-reading if changed). */
+int keyring_has_name(keyring_t *kr, const char *name);
+
+#endif /* TOCSIN_KEYS_H */

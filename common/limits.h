@@ -1,0 +1,68 @@
+/*
+ * limits.h - every bound tocsin enforces, in one place.
+ *
+ * Each limit is a named constant with the reason for its value.  Code that
+ * refuses or caps something because of one of these counts it, and the
+ * counter shows in `tocsin status` (see common/stats.h).
+ */
+#ifndef TOCSIN_LIMITS_H
+#define TOCSIN_LIMITS_H
+
+/* Longest raw line an event carries.  Longer lines are capped to this and
+ * flagged EV_TRUNCATED, never split or dropped silently. */
+#define MAX_LINE_BYTES		(64 * 1024)
+
+/* Bytes of a message given to the rules.  A pathological line costs a
+ * bounded time in PCRE2 whatever its length. */
+#define MAX_MATCH_BYTES		(8 * 1024)
+
+/* Agent names: [A-Za-z0-9._-], 1..MAX_NAME_BYTES. */
+#define MAX_NAME_BYTES		64
+
+/* Host names as reported by agents or read from syslog headers. */
+#define MAX_HOST_BYTES		255
+
+/* Path of the file an event came from, as the agent reports it. */
+#define MAX_PATH_BYTES		1024
+
+/* Drill name carried by replayed events. */
+#define MAX_DRILL_BYTES		64
+
+/* Events in one agent batch frame. */
+#define MAX_BATCH_EVENTS	1024
+
+/* Largest frame the collector accepts (ZMQ_MAXMSGSIZE).  A full batch of
+ * capped lines fits; anything bigger is refused by libzmq and counted. */
+#define MAX_FRAME_BYTES		(8 * 1024 * 1024)
+
+/* Credit, in events, the collector grants one agent at a time: an agent never
+ * has more than this many unacknowledged events in flight. */
+#define DEFAULT_CREDIT_EVENTS	4096
+
+/* YAML documents: nesting depth and file size (configs and rule files). */
+#define MAX_YAML_DEPTH		32
+#define MAX_YAML_BYTES		(4 * 1024 * 1024)
+
+/* Rules in one loaded rule set. */
+#define MAX_RULES		20000
+
+/* PCRE2 match and depth limits attached to every pattern. */
+#define PCRE2_MATCH_LIMIT	100000
+#define PCRE2_DEPTH_LIMIT	1000
+
+/* Default LMDB map sizes; the collector grows the journal map while the disk
+ * has room (issue: map full). */
+#define DEFAULT_JOURNAL_MAP_BYTES	(1ULL << 30)
+#define DEFAULT_STATE_MAP_BYTES		(1ULL << 30)
+#define DEFAULT_SPOOL_MAP_BYTES		(256ULL << 20)
+
+/* Events the engine processes in one state transaction. */
+#define ENGINE_BATCH_EVENTS	2048
+
+/* Decoded fields per event. */
+#define MAX_FIELDS		64
+
+/* Length of a printable CURVE key (Z85) plus NUL. */
+#define KEY_Z85_BYTES		41
+
+#endif /* TOCSIN_LIMITS_H */

@@ -1,0 +1,117 @@
+/*
+ * rules.h - the rule language: decoders and rules compiled from YAML, and
+ * the one code path that runs them on an event (used by the engine and by
+ * `tocsin rules test`, so what a rule author tests is what runs).
+ *
+ * A rule set is loaded from files and folders (every *.yml / *.yaml below a
+ * folder, in name order).  Loading is all-or-nothing: any error refuses the
+ * whole set, and every error found is reported as "file:line:col: message".
+ */
+#ifndef TOCSIN_RULES_H
+#define TOCSIN_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ruleset ruleset_t;	/* compiled, immutable, shareable */
+typedef struct rules_ctx rules_ctx_t;	/* per-thread scratch for matching */
+
+/* Diagnostics found while loading; a growable list the caller frees. */
+struct rules_diag {
+	char	*file;
+	int	 line, col;
+	int	 warning;	/* 1: warning (loaded anyway), 0: error */
+	char	*msg;
+};
+struct rules_diags {
+	struct rules_diag	*d;
+	size_t			 n, cap;
+	size_t			 errors;
+};
+void rules_diags_free(struct rules_diags *dl);
+/* Print each as "file:line:col: error: msg" to f (a FILE *). */
+void rules_diags_print(const struct rules_diags *dl, void *f);
+
+/*
+ * Load and compile every rule and decoder file under paths.  On success
+ * (no errors) *out is the rule set; otherwise TS_EPARSE and *out is NULL.
+ * Warnings and errors are appended to diags either way.
+ */
+int ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
+    struct rules_diags *diags);
+void ruleset_free(ruleset_t **rs);
+size_t ruleset_rule_count(const ruleset_t *rs);
+
+/* What a rule is, for alerts and for `rules test`. */
+struct rule_info {
+	const char		*id;
+	const char		*title;
+	const char		*description;	/* may be NULL */
+	const char		*author;	/* may be NULL; Sigma: required */
+	int			 level;		/* 0..15; 0 = ignore */
+	const char *const	*mitre;		/* technique ids, "T1110.001" */
+	size_t			 nmitre;
+	const char *const	*groups;
+	size_t			 ngroups;
+	const char		*file;		/* where it was defined */
+	int			 line;
+};
+
+/* The event as the engine has it. */
+struct rules_event {
+	const char	*raw;	size_t raw_len;		/* the raw line */
+	const char	*host;	size_t host_len;	/* host the agent reported */
+	const char	*agent;	size_t agent_len;
+	const char	*file;	size_t file_len;	/* source file or listener */
+	uint64_t	 time_us;			/* when read */
+};
+
+/* A decoded field; name and value point into the ctx (valid until the next
+ * rules_eval on that ctx). */
+struct rules_field {
+	const char	*name;
+	const char	*val;
+	size_t		 len;
+};
+
+struct rules_result {
+	const char		 *decoder;	/* name of the decoder used, or NULL */
+	const struct rules_field *fields;	/* decoded fields, incl. "host",
+						 * "program", "pid", "message" */
+	size_t			  nfields;
+	uint64_t		  time_us;	/* event time from its header if any,
+						 * else rules_event.time_us */
+	const struct rule_info	**matched;	/* every rule that matched */
+	size_t			  nmatched;
+	const struct rule_info	**alerts;	/* the rules that raise an alert
+						 * (level > 0, not ignored, most
+						 * specific child only) */
+	size_t			  nalerts;
+};
+
+/* A matching context for one thread.  NULL on allocation failure. */
+rules_ctx_t *rules_ctx_new(const ruleset_t *rs);
+void rules_ctx_free(rules_ctx_t **ctx);
+
+/*
+ * Decode ev and run the rules.  *res points into ctx and stays valid until
+ * the next call on ctx.  Returns 0, or TS_ENOMEM.  PCRE2 limit hits are not
+ * errors: they are counted in the ctx (rules_ctx_counters).
+ */
+int rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
+    struct rules_result *res);
+
+/* Counters of a ctx since it was made: events, pcre2 limit hits, truncated
+ * messages. */
+struct rules_counters {
+	uint64_t	events;
+	uint64_t	regex_limit_hits;
+	uint64_t	truncated;
+};
+void rules_ctx_counters(const rules_ctx_t *ctx, struct rules_counters *out);
+
+/* Value of a decoded field by name, or NULL. */
+const struct rules_field *rules_result_field(const struct rules_result *res,
+    const char *name);
+
+#endif /* TOCSIN_RULES_H */

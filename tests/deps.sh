@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian packages tocsin needs to build and test, only those that
+# are missing.  Run as root (or say what to run otherwise).
+set -eu
+
+PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
+libjansson-dev libcmocka-dev bsdutils"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tocsin needs these Debian packages:$missing" >&2
+	echo "run as root: apt-get install -y$missing" >&2
+	exit 2
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q || echo "apt-get update failed; trying with the lists we have" >&2
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
