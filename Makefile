@@ -19,8 +19,8 @@ VERSION	:= 0.1.0
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2
 BASEFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	   -DTOCSIN_VERSION=\"$(VERSION)\" $(WARN) -Icommon -Icollector \
-	   -Iengine -Irules -Iagents -Icli \
+	   -DTOCSIN_VERSION=\"$(VERSION)\" $(WARN) -iquote common -iquote collector \
+	   -iquote engine -iquote rules -iquote agents -iquote cli \
 	   $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
 

@@ -86,7 +86,7 @@ void journal_close(journal_t **j);
  * epoch) in ONE write transaction that also advances the agent's high-water
  * mark and writes the counters given (may be NULL/0).  Events at or below the
  * mark are skipped and counted in *dups; an older epoch is skipped whole
- * (*dups = n).  On success *hw_epoch/*hw_seq hold the new mark, which is
+ * (*dups = n).  On success *hw_epoch and *hw_seq hold the new mark, which is
  * what the collector acknowledges.  TS_EFULL when the map or the disk is full
  * (nothing written; the caller stops acknowledging and retries later).
  */

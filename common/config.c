@@ -1,0 +1,595 @@
+/*
+ * config.c - server and agent configuration files, read through yamltree
+ * with a table of known keys per mapping.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "err.h"
+#include "keys.h"
+#include "limits.h"
+#include "util.h"
+#include "yamltree.h"
+
+/* Smallest LMDB map we accept: a few pages. */
+#define MIN_MAP_BYTES		(64ULL * 1024)
+#define MAX_CREDIT_EVENTS	1000000ULL
+#define MAX_ENGINE_BATCH	65536ULL
+#define DEFAULT_AGENT_BATCH	512
+#define DEFAULT_AGENT_WAIT_US	(200ULL * 1000)
+#define DEFAULT_SPOOL_MAX_BYTES	(1ULL << 30)
+#define DEFAULT_HEARTBEAT_US	(5ULL * 1000000)
+#define DEFAULT_SILENT_US	(10ULL * 60 * 1000000)
+#define DEFAULT_JOURNAL_MAX_BYTES (64ULL << 30)
+
+static const char embedded_name[] = "(embedded default)";
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Load the single document of a config file (path, or buf when path is
+ * NULL) and return its root mapping.  An empty file is an empty mapping
+ * (*root NULL).  Caller frees *docs.
+ */
+static int load_doc(const char *name, const char *path, const char *buf,
+    size_t len, yt_doc ***docs, size_t *ndocs, const yt_node **root,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	*root = NULL;
+	if (path != NULL)
+		rc = yt_load_file(path, docs, ndocs, err, errlen);
+	else
+		rc = yt_load_buf(name, buf, len, docs, ndocs, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (*ndocs > 1) {
+		const yt_node *r = (*docs)[1]->root;
+		set_err(err, errlen, "%s:%d:%d: a configuration file holds one "
+		    "YAML document", name, r ? r->line : 1, r ? r->col : 1);
+		return TS_EPARSE;
+	}
+	if (*ndocs == 1 && (*docs)[0]->root != NULL &&
+	    !yt_is_null((*docs)[0]->root)) {
+		*root = (*docs)[0]->root;
+		if ((*root)->kind != YT_MAP) {
+			set_err(err, errlen, "%s:%d:%d: the configuration must be "
+			    "a mapping", name, (*root)->line, (*root)->col);
+			return TS_EPARSE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A section (sub-mapping) of m: NULL when missing or null; TS_EPARSE when it
+ * is not a mapping or holds an unknown key.
+ */
+static int section(const yt_node *m, const char *key, const char *const *known,
+    const char *file, const yt_node **out, char *err, size_t errlen)
+{
+	const yt_node *s = yt_map_get(m, key);
+
+	*out = NULL;
+	if (s == NULL || yt_is_null(s))
+		return 0;
+	if (yt_check_keys(s, known, file, key, err, errlen) != 0)
+		return TS_EPARSE;
+	*out = s;
+	return 0;
+}
+
+/* Position of a node for a diagnostic (1:1 when there is none). */
+static int node_line(const yt_node *n) { return n ? n->line : 1; }
+static int node_col(const yt_node *n) { return n ? n->col : 1; }
+
+/* "host:port" or "[v6]:port" with a port 1..65535. */
+static int hostport_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+
+	if (colon == NULL || colon == s)
+		return 0;
+	if (parse_u64(colon + 1, strlen(colon + 1), 65535, &port) != 0 ||
+	    port == 0)
+		return 0;
+	return 1;
+}
+
+static int endpoint_valid(const char *s)
+{
+	return (strncmp(s, "tcp://", 6) == 0 && s[6] != '\0') ||
+	    (strncmp(s, "ipc://", 6) == 0 && s[6] != '\0');
+}
+
+/* Error at the node holding key in map. */
+static void key_err(char *err, size_t errlen, const char *file,
+    const yt_node *map, const char *key, const char *what, const char *msg)
+{
+	const yt_node *v = yt_map_get(map, key);
+	set_err(err, errlen, "%s:%d:%d: %s%s%s %s", file, node_line(v),
+	    node_col(v), what ? what : "", what ? "." : "", key, msg);
+}
+
+void server_config_free(struct server_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->source);
+	free(cfg->data_dir);
+	free(cfg->listen);
+	free(cfg->syslog_udp);
+	free(cfg->syslog_tcp);
+	yt_strv_free(&cfg->rule_paths, cfg->nrule_paths);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Optional "ip:port" listener: empty or null means disabled. */
+static int get_listener(const yt_node *m, const char *key, const char *file,
+    char **out, char *err, size_t errlen)
+{
+	const yt_node *v = yt_map_get(m, key);
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	if (yt_is_null(v) || (v->kind == YT_SCALAR && v->len == 0)) {
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
+	rc = yt_get_str(m, key, file, out, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (!hostport_valid(*out)) {
+		key_err(err, errlen, file, m, key, "collector",
+		    "must be \"ip:port\" (or empty to disable)");
+		return TS_EPARSE;
+	}
+	return 0;
+}
+
+int server_config_load(const char *path, struct server_config *cfg,
+    char *err, size_t errlen)
+{
+	static const char *const top_keys[] = { "data_dir", "log_level",
+	    "collector", "engine", NULL };
+	static const char *const coll_keys[] = { "listen", "syslog_udp",
+	    "syslog_tcp", "journal_map_size", "journal_max_size", "retention",
+	    "credit", "max_frame_size", NULL };
+	static const char *const eng_keys[] = { "rules", "state_map_size",
+	    "batch", "agent_silent_after", NULL };
+	const char *file = path ? path : embedded_name;
+	yt_doc **docs = NULL;
+	size_t ndocs = 0;
+	const yt_node *root, *coll = NULL, *eng = NULL;
+	unsigned long long v;
+	char *lvl = NULL;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	cfg->source = strdup(file);
+	cfg->data_dir = strdup("var/tocsind");
+	cfg->log_level = LOG_LVL_INFO;
+	cfg->listen = strdup("tcp://127.0.0.1:7514");
+	cfg->journal_map_bytes = DEFAULT_JOURNAL_MAP_BYTES;
+	cfg->journal_max_bytes = DEFAULT_JOURNAL_MAX_BYTES;
+	cfg->retention_us = 0;
+	cfg->credit_events = DEFAULT_CREDIT_EVENTS;
+	cfg->max_frame_bytes = MAX_FRAME_BYTES;
+	cfg->state_map_bytes = DEFAULT_STATE_MAP_BYTES;
+	cfg->batch_events = ENGINE_BATCH_EVENTS;
+	cfg->agent_silent_us = DEFAULT_SILENT_US;
+	cfg->rule_paths = calloc(2, sizeof(char *));
+	if (cfg->rule_paths != NULL) {
+		cfg->rule_paths[0] = strdup("rules/default");
+		cfg->nrule_paths = 1;
+	}
+	if (cfg->source == NULL || cfg->data_dir == NULL ||
+	    cfg->listen == NULL || cfg->rule_paths == NULL ||
+	    cfg->rule_paths[0] == NULL) {
+		set_err(err, errlen, "%s: out of memory", file);
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+
+	rc = load_doc(file, path, config_default_server,
+	    config_default_server_len, &docs, &ndocs, &root, err, errlen);
+	if (rc != 0)
+		goto fail;
+	rc = TS_EPARSE;
+	if (root != NULL && yt_check_keys(root, top_keys, file, "the top level",
+	    err, errlen) != 0)
+		goto fail;
+	if (section(root, "collector", coll_keys, file, &coll, err, errlen) ||
+	    section(root, "engine", eng_keys, file, &eng, err, errlen))
+		goto fail;
+
+	if (yt_get_str(root, "data_dir", file, &cfg->data_dir, err, errlen))
+		goto fail;
+	if (cfg->data_dir[0] == '\0') {
+		key_err(err, errlen, file, root, "data_dir", NULL,
+		    "must not be empty");
+		goto fail;
+	}
+	if (yt_get_str(root, "log_level", file, &lvl, err, errlen))
+		goto fail;
+	if (lvl != NULL) {
+		cfg->log_level = log_level_parse(lvl);
+		if (cfg->log_level < 0) {
+			key_err(err, errlen, file, root, "log_level", NULL,
+			    "must be one of error, warn, info, debug");
+			goto fail;
+		}
+	}
+
+	/* collector */
+	if (yt_get_str(coll, "listen", file, &cfg->listen, err, errlen))
+		goto fail;
+	if (!endpoint_valid(cfg->listen)) {
+		key_err(err, errlen, file, coll, "listen", "collector",
+		    "must be a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH");
+		goto fail;
+	}
+	if (get_listener(coll, "syslog_udp", file, &cfg->syslog_udp, err,
+	    errlen) || get_listener(coll, "syslog_tcp", file, &cfg->syslog_tcp,
+	    err, errlen))
+		goto fail;
+	v = cfg->journal_map_bytes;
+	if (yt_get_size(coll, "journal_map_size", file, &v, err, errlen))
+		goto fail;
+	cfg->journal_map_bytes = v;
+	v = cfg->journal_max_bytes;
+	if (yt_get_size(coll, "journal_max_size", file, &v, err, errlen))
+		goto fail;
+	cfg->journal_max_bytes = v;
+	if (cfg->journal_map_bytes < MIN_MAP_BYTES) {
+		key_err(err, errlen, file, coll, "journal_map_size",
+		    "collector", "must be at least 64k");
+		goto fail;
+	}
+	if (cfg->journal_max_bytes < cfg->journal_map_bytes) {
+		key_err(err, errlen, file, coll, "journal_max_size",
+		    "collector", "must not be smaller than journal_map_size");
+		goto fail;
+	}
+	v = cfg->retention_us;
+	if (yt_get_duration(coll, "retention", file, &v, err, errlen))
+		goto fail;
+	cfg->retention_us = v;
+	v = cfg->credit_events;
+	if (yt_get_u64(coll, "credit", file, 1, MAX_CREDIT_EVENTS, &v, err,
+	    errlen))
+		goto fail;
+	cfg->credit_events = (uint32_t)v;
+	v = cfg->max_frame_bytes;
+	if (yt_get_size(coll, "max_frame_size", file, &v, err, errlen))
+		goto fail;
+	if (v < 1024 || v > (1ULL << 30)) {
+		key_err(err, errlen, file, coll, "max_frame_size", "collector",
+		    "must be from 1k to 1G");
+		goto fail;
+	}
+	cfg->max_frame_bytes = v;
+
+	/* engine */
+	if (yt_get_strv(eng, "rules", file, &cfg->rule_paths,
+	    &cfg->nrule_paths, err, errlen))
+		goto fail;
+	for (size_t i = 0; i < cfg->nrule_paths; i++) {
+		if (cfg->rule_paths[i][0] == '\0') {
+			key_err(err, errlen, file, eng, "rules", "engine",
+			    "must not hold an empty path");
+			goto fail;
+		}
+	}
+	v = cfg->state_map_bytes;
+	if (yt_get_size(eng, "state_map_size", file, &v, err, errlen))
+		goto fail;
+	if (v < MIN_MAP_BYTES) {
+		key_err(err, errlen, file, eng, "state_map_size", "engine",
+		    "must be at least 64k");
+		goto fail;
+	}
+	cfg->state_map_bytes = v;
+	v = cfg->batch_events;
+	if (yt_get_u64(eng, "batch", file, 1, MAX_ENGINE_BATCH, &v, err,
+	    errlen))
+		goto fail;
+	cfg->batch_events = (uint32_t)v;
+	v = cfg->agent_silent_us;
+	if (yt_get_duration(eng, "agent_silent_after", file, &v, err, errlen))
+		goto fail;
+	cfg->agent_silent_us = v;
+
+	free(lvl);
+	yt_docs_free(&docs, ndocs);
+	return 0;
+fail:
+	free(lvl);
+	yt_docs_free(&docs, ndocs);
+	server_config_free(cfg);
+	return rc;
+}
+
+/* ---- agent ---------------------------------------------------------------- */
+
+void agent_config_free(struct agent_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->source);
+	free(cfg->name);
+	free(cfg->host);
+	free(cfg->data_dir);
+	free(cfg->server_endpoint);
+	explicit_bzero(cfg->sec, sizeof(cfg->sec));
+	yt_strv_free(&cfg->follow, cfg->nfollow);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Required scalar: error at the mapping that lacks it. */
+static int get_required(const yt_node *m, const yt_node *where,
+    const char *what, const char *key, const char *file, char **out,
+    char *err, size_t errlen)
+{
+	int rc = yt_get_str(m, key, file, out, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	if (*out == NULL) {
+		set_err(err, errlen, "%s:%d:%d: missing required key '%s' in %s",
+		    file, node_line(where), node_col(where), key, what);
+		return TS_EPARSE;
+	}
+	return 0;
+}
+
+/* A Z85 CURVE key: exactly 40 characters that decode to 32 bytes. */
+static int get_key(const yt_node *m, const yt_node *where, const char *what,
+    const char *key, const char *file, char out[KEY_Z85_BYTES], char *err,
+    size_t errlen)
+{
+	char *s = NULL;
+	uint8_t bin[32];
+	int rc;
+
+	rc = get_required(m, where, what, key, file, &s, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (strlen(s) != KEY_Z85_BYTES - 1 || zmq_z85_decode(bin, s) == NULL) {
+		key_err(err, errlen, file, m, key, what,
+		    "must be a CURVE key of 40 Z85 characters");
+		explicit_bzero(s, strlen(s));
+		free(s);
+		return TS_EPARSE;
+	}
+	memcpy(out, s, KEY_Z85_BYTES);
+	explicit_bzero(s, strlen(s));
+	explicit_bzero(bin, sizeof(bin));
+	free(s);
+	return 0;
+}
+
+/* A required section is missing (or null): error at the top mapping, or at
+ * the null value. */
+static void missing_section(const yt_node *root, const char *key,
+    const char *file, char *err, size_t errlen)
+{
+	const yt_node *at = yt_map_get(root, key);
+
+	if (at == NULL)
+		at = root;
+	set_err(err, errlen, "%s:%d:%d: missing required key '%s' in the top "
+	    "level", file, at->line, at->col, key);
+}
+
+int agent_config_load(const char *path, struct agent_config *cfg,
+    char *err, size_t errlen)
+{
+	static const char *const top_keys[] = { "agent", "server", "keys",
+	    "follow", "from_start", "batch", "spool", "heartbeat", NULL };
+	static const char *const agent_keys[] = { "name", "data_dir", "host",
+	    NULL };
+	static const char *const server_keys[] = { "endpoint", "public_key",
+	    NULL };
+	static const char *const keys_keys[] = { "public", "secret", NULL };
+	static const char *const batch_keys[] = { "max_events", "max_wait",
+	    NULL };
+	static const char *const spool_keys[] = { "max_size", NULL };
+	const yt_node *root, *ag, *srv, *ks, *bt, *sp;
+	yt_doc **docs = NULL;
+	size_t ndocs = 0;
+	unsigned long long v;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (path == NULL) {
+		set_err(err, errlen, "no agent configuration file given");
+		return TS_EINVAL;
+	}
+	cfg->source = strdup(path);
+	if (cfg->source == NULL) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return TS_ENOMEM;
+	}
+	cfg->batch_max = DEFAULT_AGENT_BATCH;
+	cfg->batch_wait_us = DEFAULT_AGENT_WAIT_US;
+	cfg->spool_max_bytes = DEFAULT_SPOOL_MAX_BYTES;
+	cfg->heartbeat_us = DEFAULT_HEARTBEAT_US;
+
+	rc = load_doc(path, path, NULL, 0, &docs, &ndocs, &root, err, errlen);
+	if (rc != 0)
+		goto fail;
+	rc = TS_EPARSE;
+	if (root == NULL) {
+		set_err(err, errlen, "%s:1:1: missing required key 'agent' in "
+		    "the top level", path);
+		goto fail;
+	}
+	if (yt_check_keys(root, top_keys, path, "the top level", err, errlen))
+		goto fail;
+	if (section(root, "agent", agent_keys, path, &ag, err, errlen) ||
+	    section(root, "server", server_keys, path, &srv, err, errlen) ||
+	    section(root, "keys", keys_keys, path, &ks, err, errlen) ||
+	    section(root, "batch", batch_keys, path, &bt, err, errlen) ||
+	    section(root, "spool", spool_keys, path, &sp, err, errlen))
+		goto fail;
+	if (ag == NULL) {
+		missing_section(root, "agent", path, err, errlen);
+		goto fail;
+	}
+	/* agent */
+	if (get_required(ag, ag, "agent", "name", path, &cfg->name, err,
+	    errlen))
+		goto fail;
+	if (!agent_name_valid(cfg->name)) {
+		key_err(err, errlen, path, ag, "name", "agent",
+		    "must be 1 to 64 characters of A-Z a-z 0-9 . _ - not "
+		    "starting with . or -");
+		goto fail;
+	}
+	if (yt_get_str(ag, "data_dir", path, &cfg->data_dir, err, errlen))
+		goto fail;
+	if (cfg->data_dir == NULL)
+		cfg->data_dir = xasprintf("var/agent-%s", cfg->name);
+	else if (cfg->data_dir[0] == '\0') {
+		key_err(err, errlen, path, ag, "data_dir", "agent",
+		    "must not be empty");
+		goto fail;
+	}
+	if (yt_get_str(ag, "host", path, &cfg->host, err, errlen))
+		goto fail;
+	if (cfg->host == NULL) {
+		char hn[MAX_HOST_BYTES + 1];
+		if (gethostname(hn, sizeof(hn)) != 0)
+			snprintf(hn, sizeof(hn), "localhost");
+		hn[MAX_HOST_BYTES] = '\0';
+		cfg->host = strdup(hn);
+	} else if (cfg->host[0] == '\0' ||
+	    strlen(cfg->host) > MAX_HOST_BYTES) {
+		key_err(err, errlen, path, ag, "host", "agent",
+		    "must be 1 to 255 characters");
+		goto fail;
+	}
+	if (cfg->data_dir == NULL || cfg->host == NULL) {
+		set_err(err, errlen, "%s: out of memory", path);
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+
+	/* server */
+	if (srv == NULL) {
+		missing_section(root, "server", path, err, errlen);
+		goto fail;
+	}
+	if (get_required(srv, srv, "server", "endpoint", path,
+	    &cfg->server_endpoint, err, errlen))
+		goto fail;
+	if (!endpoint_valid(cfg->server_endpoint)) {
+		key_err(err, errlen, path, srv, "endpoint", "server",
+		    "must be a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH");
+		goto fail;
+	}
+	if (get_key(srv, srv, "server", "public_key", path, cfg->server_pub,
+	    err, errlen))
+		goto fail;
+
+	/* keys */
+	if (ks == NULL) {
+		missing_section(root, "keys", path, err, errlen);
+		goto fail;
+	}
+	if (get_key(ks, ks, "keys", "public", path, cfg->pub, err, errlen) ||
+	    get_key(ks, ks, "keys", "secret", path, cfg->sec, err, errlen))
+		goto fail;
+	{
+		char derived[KEY_Z85_BYTES];
+		if (zmq_curve_public(derived, cfg->sec) == 0 &&
+		    strcmp(derived, cfg->pub) != 0) {
+			key_err(err, errlen, path, ks, "public", "keys",
+			    "does not match keys.secret");
+			goto fail;
+		}
+	}
+
+	/* files */
+	if (yt_get_strv(root, "follow", path, &cfg->follow, &cfg->nfollow, err,
+	    errlen))
+		goto fail;
+	for (size_t i = 0; i < cfg->nfollow; i++) {
+		size_t l = strlen(cfg->follow[i]);
+		if (l == 0 || l > MAX_PATH_BYTES) {
+			key_err(err, errlen, path, root, "follow", NULL,
+			    "paths must be 1 to 1024 bytes");
+			goto fail;
+		}
+	}
+	if (yt_get_bool(root, "from_start", path, &cfg->from_start, err,
+	    errlen))
+		goto fail;
+
+	/* batch, spool, heartbeat */
+	v = cfg->batch_max;
+	if (yt_get_u64(bt, "max_events", path, 1, MAX_BATCH_EVENTS, &v, err,
+	    errlen))
+		goto fail;
+	cfg->batch_max = (uint32_t)v;
+	v = cfg->batch_wait_us;
+	if (yt_get_duration(bt, "max_wait", path, &v, err, errlen))
+		goto fail;
+	if (v > 3600ULL * 1000000) {
+		key_err(err, errlen, path, bt, "max_wait", "batch",
+		    "must be at most 1h");
+		goto fail;
+	}
+	cfg->batch_wait_us = v;
+	v = cfg->spool_max_bytes;
+	if (yt_get_size(sp, "max_size", path, &v, err, errlen))
+		goto fail;
+	if (v < MIN_MAP_BYTES) {
+		key_err(err, errlen, path, sp, "max_size", "spool",
+		    "must be at least 64k");
+		goto fail;
+	}
+	cfg->spool_max_bytes = v;
+	v = cfg->heartbeat_us;
+	if (yt_get_duration(root, "heartbeat", path, &v, err, errlen))
+		goto fail;
+	if (v < 100000 || v > 3600ULL * 1000000) {
+		key_err(err, errlen, path, root, "heartbeat", NULL,
+		    "must be from 100ms to 1h");
+		goto fail;
+	}
+	cfg->heartbeat_us = v;
+
+	yt_docs_free(&docs, ndocs);
+	return 0;
+fail:
+	yt_docs_free(&docs, ndocs);
+	agent_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,443 @@
+/*
+ * wire.c - encoding and decoding of the agent <-> collector frames.
+ *
+ * The decoder is the collector's first contact with a peer's bytes: it reads
+ * through a bounded cursor that never moves past the end of the frame and
+ * checks every length against what remains before using it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "limits.h"
+#include "util.h"
+#include "wire.h"
+
+/* Agent software version string in HELLO. */
+#define MAX_WIRE_VERSION_BYTES	64
+/* REFUSE reason text. */
+#define MAX_WIRE_REASON_BYTES	1024
+/* Fixed part of an event record: time_us, flags, file length, line length. */
+#define WIRE_EVENT_MIN		(8 + 2 + 2 + 4)
+/* Offset of the count in a BATCH frame: header, epoch, first_seq. */
+#define WIRE_BATCH_COUNT_OFF	(2 + 8 + 8)
+
+struct cursor {
+	const unsigned char	*p;
+	size_t			 left;
+};
+
+static int get_u8(struct cursor *c, uint8_t *v)
+{
+	if (c->left < 1)
+		return -1;
+	*v = c->p[0];
+	c->p++;
+	c->left--;
+	return 0;
+}
+
+static int get_u16(struct cursor *c, uint16_t *v)
+{
+	if (c->left < 2)
+		return -1;
+	*v = get_be16(c->p);
+	c->p += 2;
+	c->left -= 2;
+	return 0;
+}
+
+static int get_u32(struct cursor *c, uint32_t *v)
+{
+	if (c->left < 4)
+		return -1;
+	*v = get_be32(c->p);
+	c->p += 4;
+	c->left -= 4;
+	return 0;
+}
+
+static int get_u64(struct cursor *c, uint64_t *v)
+{
+	if (c->left < 8)
+		return -1;
+	*v = get_be64(c->p);
+	c->p += 8;
+	c->left -= 8;
+	return 0;
+}
+
+/* n bytes of string data; -1 if fewer remain, -2 if n > max. */
+static int get_bytes(struct cursor *c, size_t n, size_t max,
+    struct wire_str *s)
+{
+	if (n > max)
+		return -2;
+	if (n > c->left)
+		return -1;
+	s->p = (const char *)c->p;
+	s->len = n;
+	c->p += n;
+	c->left -= n;
+	return 0;
+}
+
+static int get_str(struct cursor *c, size_t max, struct wire_str *s)
+{
+	uint16_t n;
+
+	if (get_u16(c, &n) != 0)
+		return -1;
+	return get_bytes(c, n, max, s);
+}
+
+static int get_lstr(struct cursor *c, size_t max, struct wire_str *s)
+{
+	uint32_t n;
+
+	if (get_u32(c, &n) != 0)
+		return -1;
+	return get_bytes(c, n, max, s);
+}
+
+/* Validate one event record at the cursor, filling ev.  0, or a reason. */
+static const char *event_decode(struct cursor *c, struct wire_event *ev)
+{
+	int r;
+
+	if (get_u64(c, &ev->time_us) != 0 || get_u16(c, &ev->flags) != 0)
+		return "truncated event";
+	r = get_str(c, MAX_PATH_BYTES, &ev->file);
+	if (r == -2)
+		return "event file path too long";
+	if (r != 0)
+		return "truncated event file path";
+	r = get_lstr(c, MAX_LINE_BYTES, &ev->line);
+	if (r == -2)
+		return "event line too long";
+	if (r != 0)
+		return "truncated event line";
+	return NULL;
+}
+
+int wire_decode(const void *buf, size_t len, struct wire_msg *m,
+    const char **why)
+{
+	struct cursor c = { buf, len };
+	const char *reason = NULL;
+	uint8_t version;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (why != NULL)
+		*why = NULL;
+	if (buf == NULL || len < 2) {
+		reason = "frame shorter than its header";
+		goto bad;
+	}
+	(void)get_u8(&c, &version);
+	(void)get_u8(&c, &m->type);
+	if (version != WIRE_VERSION) {
+		reason = "unknown protocol version";
+		goto bad;
+	}
+	switch (m->type) {
+	case WIRE_HELLO:
+		if (get_u64(&c, &m->epoch) != 0) {
+			reason = "truncated HELLO";
+			goto bad;
+		}
+		r = get_str(&c, MAX_WIRE_VERSION_BYTES, &m->version);
+		if (r == 0)
+			r = get_str(&c, MAX_HOST_BYTES, &m->host);
+		if (r == -2) {
+			reason = "HELLO string too long";
+			goto bad;
+		}
+		if (r != 0) {
+			reason = "truncated HELLO";
+			goto bad;
+		}
+		break;
+	case WIRE_WELCOME:
+	case WIRE_ACK:
+		if (get_u64(&c, &m->epoch) != 0 || get_u64(&c, &m->seq) != 0 ||
+		    get_u32(&c, &m->credit) != 0) {
+			reason = m->type == WIRE_ACK ? "truncated ACK" :
+			    "truncated WELCOME";
+			goto bad;
+		}
+		break;
+	case WIRE_HEARTBEAT:
+		if (get_u64(&c, &m->epoch) != 0 ||
+		    get_u64(&c, &m->spooled) != 0 ||
+		    get_u64(&c, &m->sent) != 0 ||
+		    get_u32(&c, &m->hb_flags) != 0) {
+			reason = "truncated HEARTBEAT";
+			goto bad;
+		}
+		break;
+	case WIRE_REFUSE:
+		if (get_u16(&c, &m->code) != 0) {
+			reason = "truncated REFUSE";
+			goto bad;
+		}
+		r = get_str(&c, MAX_WIRE_REASON_BYTES, &m->reason);
+		if (r != 0) {
+			reason = r == -2 ? "REFUSE reason too long" :
+			    "truncated REFUSE";
+			goto bad;
+		}
+		break;
+	case WIRE_BATCH: {
+		struct wire_event ev;
+
+		if (get_u64(&c, &m->epoch) != 0 || get_u64(&c, &m->seq) != 0 ||
+		    get_u32(&c, &m->count) != 0) {
+			reason = "truncated BATCH header";
+			goto bad;
+		}
+		if (m->count == 0) {
+			reason = "empty BATCH";
+			goto bad;
+		}
+		if (m->count > MAX_BATCH_EVENTS) {
+			reason = "too many events in BATCH";
+			goto bad;
+		}
+		if (m->seq == 0 || m->seq - 1 > UINT64_MAX - m->count) {
+			reason = "BATCH seq out of range";
+			goto bad;
+		}
+		/* Cheap bound before walking: every record has a fixed part. */
+		if (c.left / WIRE_EVENT_MIN < m->count) {
+			reason = "BATCH shorter than its count";
+			goto bad;
+		}
+		m->events = c.p;
+		m->events_len = c.left;
+		for (uint32_t i = 0; i < m->count; i++) {
+			reason = event_decode(&c, &ev);
+			if (reason != NULL)
+				goto bad;
+		}
+		m->events_len -= c.left;
+		break;
+	}
+	default:
+		reason = "unknown frame type";
+		goto bad;
+	}
+	if (c.left != 0) {
+		reason = "trailing bytes after the frame";
+		goto bad;
+	}
+	return 0;
+bad:
+	{
+		uint8_t type = m->type;
+		memset(m, 0, sizeof(*m));
+		m->type = type;
+	}
+	if (why != NULL)
+		*why = reason;
+	return TS_EINVAL;
+}
+
+int wire_batch_next(const struct wire_msg *m, size_t *off,
+    struct wire_event *ev)
+{
+	struct cursor c;
+
+	if (m->type != WIRE_BATCH || m->events == NULL ||
+	    *off >= m->events_len)
+		return 0;
+	c.p = m->events + *off;
+	c.left = m->events_len - *off;
+	/* Validated by wire_decode; a failure here means a misuse. */
+	if (event_decode(&c, ev) != NULL)
+		return 0;
+	*off = m->events_len - c.left;
+	return 1;
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+void wire_buf_free(struct wire_buf *w)
+{
+	if (w == NULL)
+		return;
+	free(w->data);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Room for n more bytes; sets w->failed on failure. */
+static int reserve(struct wire_buf *w, size_t n)
+{
+	unsigned char *nd;
+	size_t nc;
+
+	if (w->failed)
+		return -1;
+	if (n <= w->cap - w->len)
+		return 0;
+	if (n > SIZE_MAX / 2 - w->len) {
+		w->failed = 1;
+		return -1;
+	}
+	nc = w->cap ? w->cap : 256;
+	while (nc - w->len < n)
+		nc *= 2;
+	nd = realloc(w->data, nc);
+	if (nd == NULL) {
+		w->failed = 1;
+		return -1;
+	}
+	w->data = nd;
+	w->cap = nc;
+	return 0;
+}
+
+static void put_u8(struct wire_buf *w, uint8_t v)
+{
+	if (reserve(w, 1) == 0)
+		w->data[w->len++] = v;
+}
+
+static void put_u16(struct wire_buf *w, uint16_t v)
+{
+	if (reserve(w, 2) == 0) {
+		put_be16(w->data + w->len, v);
+		w->len += 2;
+	}
+}
+
+static void put_u32(struct wire_buf *w, uint32_t v)
+{
+	if (reserve(w, 4) == 0) {
+		put_be32(w->data + w->len, v);
+		w->len += 4;
+	}
+}
+
+static void put_u64(struct wire_buf *w, uint64_t v)
+{
+	if (reserve(w, 8) == 0) {
+		put_be64(w->data + w->len, v);
+		w->len += 8;
+	}
+}
+
+static void put_raw(struct wire_buf *w, const void *p, size_t n)
+{
+	if (n > 0 && reserve(w, n) == 0) {
+		memcpy(w->data + w->len, p, n);
+		w->len += n;
+	}
+}
+
+/* str: u16 length + bytes, capped at max (<= 65535). */
+static void put_str(struct wire_buf *w, const char *s, size_t n, size_t max)
+{
+	if (s == NULL)
+		n = 0;
+	if (n > max)
+		n = max;
+	put_u16(w, (uint16_t)n);
+	put_raw(w, s, n);
+}
+
+static void begin(struct wire_buf *w, uint8_t type)
+{
+	w->len = 0;
+	w->failed = 0;
+	w->batch_count = 0;
+	put_u8(w, WIRE_VERSION);
+	put_u8(w, type);
+}
+
+void wire_hello(struct wire_buf *w, uint64_t epoch, const char *version,
+    const char *host)
+{
+	begin(w, WIRE_HELLO);
+	put_u64(w, epoch);
+	put_str(w, version, version ? strlen(version) : 0,
+	    MAX_WIRE_VERSION_BYTES);
+	put_str(w, host, host ? strlen(host) : 0, MAX_HOST_BYTES);
+}
+
+void wire_welcome(struct wire_buf *w, uint64_t epoch, uint64_t seq,
+    uint32_t credit)
+{
+	begin(w, WIRE_WELCOME);
+	put_u64(w, epoch);
+	put_u64(w, seq);
+	put_u32(w, credit);
+}
+
+void wire_ack(struct wire_buf *w, uint64_t epoch, uint64_t seq,
+    uint32_t credit)
+{
+	begin(w, WIRE_ACK);
+	put_u64(w, epoch);
+	put_u64(w, seq);
+	put_u32(w, credit);
+}
+
+void wire_heartbeat(struct wire_buf *w, uint64_t epoch, uint64_t spooled,
+    uint64_t sent, uint32_t flags)
+{
+	begin(w, WIRE_HEARTBEAT);
+	put_u64(w, epoch);
+	put_u64(w, spooled);
+	put_u64(w, sent);
+	put_u32(w, flags);
+}
+
+void wire_refuse(struct wire_buf *w, uint16_t code, const char *reason)
+{
+	begin(w, WIRE_REFUSE);
+	put_u16(w, code);
+	put_str(w, reason, reason ? strlen(reason) : 0, MAX_WIRE_REASON_BYTES);
+}
+
+void wire_batch_begin(struct wire_buf *w, uint64_t epoch, uint64_t first_seq)
+{
+	begin(w, WIRE_BATCH);
+	put_u64(w, epoch);
+	put_u64(w, first_seq);
+	put_u32(w, 0);		/* patched by wire_batch_end */
+}
+
+/*
+ * Append one event.  Paths past MAX_PATH_BYTES are cut; lines past
+ * MAX_LINE_BYTES are cut and flagged EV_TRUNCATED.  Adding more than
+ * MAX_BATCH_EVENTS marks the frame failed (the collector would refuse it).
+ */
+void wire_batch_add(struct wire_buf *w, uint64_t time_us, uint16_t flags,
+    const char *file, size_t file_len, const char *line, size_t line_len)
+{
+	if (w->batch_count >= MAX_BATCH_EVENTS) {
+		w->failed = 1;
+		return;
+	}
+	if (line == NULL)
+		line_len = 0;
+	if (line_len > MAX_LINE_BYTES) {
+		line_len = MAX_LINE_BYTES;
+		flags |= EV_TRUNCATED;
+	}
+	put_u64(w, time_us);
+	put_u16(w, flags);
+	put_str(w, file, file_len, MAX_PATH_BYTES);
+	put_u32(w, (uint32_t)line_len);
+	put_raw(w, line, line_len);
+	w->batch_count++;
+}
+
+void wire_batch_end(struct wire_buf *w)
+{
+	if (w->failed || w->len < WIRE_BATCH_COUNT_OFF + 4)
+		return;
+	put_be32(w->data + WIRE_BATCH_COUNT_OFF, w->batch_count);
+}
