@@ -1,0 +1,516 @@
+/*
+ * cli_util.c - what every tocsin command shares: the common options, value
+ * parsing with messages that name the option, the data directory, and the
+ * table printer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_int.h"
+#include "err.h"
+#include "util.h"
+
+/* Rows buffered before the table prints a page; the widths of the first page
+ * hold for the whole table, so memory stays bounded on long listings. */
+#define TABLE_PAGE_ROWS		1000
+
+/* Bytes of escaped text kept per cell (a cell is cut long before that). */
+#define TABLE_CELL_MAX_BYTES	8192
+
+/* Gap between columns. */
+#define TABLE_GAP		2
+
+/* Marker for a cut cell. */
+#define TABLE_CUT		"..."
+#define TABLE_CUT_LEN		3
+
+/* ---- messages and options ----------------------------------------------- */
+
+static void vmsg(const struct cli_cmd *cmd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vmsg(const struct cli_cmd *cmd, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	if (cmd != NULL)
+		fprintf(stderr, "tocsin %s: ", cmd->name);
+	else
+		fputs("tocsin: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+void cli_err(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, fmt, ap);
+	va_end(ap);
+	if (cmd != NULL)
+		fprintf(stderr, " (see tocsin %s --help)\n", cmd->name);
+	else
+		fputs(" (see tocsin --help)\n", stderr);
+	return CLI_EXIT_USAGE;
+}
+
+/* Untrusted command-line text, escaped for a message. */
+static const char *esc_arg(const char *s, char *buf, size_t buflen)
+{
+	escape_text(s, strlen(s), buf, buflen);
+	return buf;
+}
+
+int cli_opt_common(struct cli *c, const struct cli_cmd *cmd, int opt,
+    int argc, char **argv)
+{
+	char eb[256];
+	const char *arg;
+
+	switch (opt) {
+	case 'c':
+		c->config_path = optarg;
+		return CLI_OPT_NEXT;
+	case 'D':
+		c->datadir_opt = optarg;
+		return CLI_OPT_NEXT;
+	case 'h':
+		if (cmd != NULL)
+			fputs(cmd->usage, stdout);
+		return CLI_EXIT_OK;
+	case ':':
+	case '?':
+		arg = optind >= 1 && optind - 1 < argc ? argv[optind - 1] : "";
+		if (strncmp(arg, "--", 2) == 0) {
+			/* "--name=value": name only */
+			char *eq = strchr(arg, '=');
+			size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+			escape_text(arg, n, eb, sizeof(eb));
+		} else {
+			snprintf(eb, sizeof(eb), "-%c", optopt > 32 &&
+			    optopt < 127 ? optopt : '?');
+		}
+		if (opt == ':')
+			return cli_usage_error(cmd, "option '%s' needs a value",
+			    eb);
+		if (optopt != 0 && strncmp(arg, "--", 2) == 0)
+			return cli_usage_error(cmd, "option '%s' takes no value",
+			    eb);
+		return cli_usage_error(cmd, "unknown option '%s'", eb);
+	default:
+		return CLI_OPT_OWN;
+	}
+}
+
+int cli_no_args(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	char eb[256];
+
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    esc_arg(argv[optind], eb, sizeof(eb)));
+	return 0;
+}
+
+int cli_parse_number(const struct cli_cmd *cmd, const char *opt,
+    const char *arg, uint64_t max, uint64_t *out)
+{
+	char eb[256];
+
+	if (parse_u64(arg, strlen(arg), max, out) != 0)
+		return cli_usage_error(cmd, "invalid %s '%s': expected a whole "
+		    "number from 0 to %llu", opt, esc_arg(arg, eb, sizeof(eb)),
+		    (unsigned long long)max);
+	return 0;
+}
+
+int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
+    const char *arg, uint64_t now, uint64_t *out)
+{
+	char eb[256];
+
+	if (parse_time_arg(arg, now, out) != 0)
+		return cli_usage_error(cmd, "invalid %s '%s': expected a "
+		    "duration (30s, 15m, 2h, 7d) or an RFC 3339 time "
+		    "(2026-01-26T08:00:00Z)", opt,
+		    esc_arg(arg, eb, sizeof(eb)));
+	return 0;
+}
+
+/* ---- configuration and data directory ----------------------------------- */
+
+const struct server_config *cli_config(struct cli *c)
+{
+	char err[512];
+
+	if (c->cfg_loaded)
+		return &c->cfg;
+	memset(&c->cfg, 0, sizeof(c->cfg));
+	err[0] = '\0';
+	if (server_config_load(c->config_path, &c->cfg, err,
+	    sizeof(err)) != 0) {
+		cli_err(NULL, "%s", err[0] != '\0' ? err :
+		    "cannot load the server configuration");
+		server_config_free(&c->cfg);
+		return NULL;
+	}
+	c->cfg_loaded = 1;
+	return &c->cfg;
+}
+
+const char *cli_datadir(struct cli *c)
+{
+	const struct server_config *cfg;
+
+	if (c->datadir_opt != NULL)
+		return c->datadir_opt;
+	if ((cfg = cli_config(c)) == NULL)
+		return NULL;
+	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0') {
+		cli_err(NULL, "%s: no data_dir (use -D DATADIR)", cfg->source ?
+		    cfg->source : "configuration");
+		return NULL;
+	}
+	return cfg->data_dir;
+}
+
+const char *cli_datadir_existing(struct cli *c, const struct cli_cmd *cmd)
+{
+	const char *dd;
+	struct stat st;
+	char eb[1024];
+
+	if ((dd = cli_datadir(c)) == NULL)
+		return NULL;
+	if (stat(dd, &st) != 0) {
+		if (errno == ENOENT)
+			cli_err(cmd, "data directory '%s' does not exist (has "
+			    "tocsind run? choose one with -D DATADIR or "
+			    "-c CONFIG)", esc_arg(dd, eb, sizeof(eb)));
+		else
+			cli_err(cmd, "data directory '%s': %s",
+			    esc_arg(dd, eb, sizeof(eb)), strerror(errno));
+		return NULL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_err(cmd, "data directory '%s' is not a directory",
+		    esc_arg(dd, eb, sizeof(eb)));
+		return NULL;
+	}
+	return dd;
+}
+
+char *cli_path(const char *datadir, const char *sub)
+{
+	return xasprintf("%s/%s", datadir, sub);
+}
+
+void cli_free(struct cli *c)
+{
+	if (c->cfg_loaded)
+		server_config_free(&c->cfg);
+	c->cfg_loaded = 0;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+void cli_format_time_s(uint64_t us, char *buf, size_t buflen)
+{
+	char *dot;
+
+	format_rfc3339(us, buf, buflen);
+	/* "....:05.123Z" -> "....:05Z" */
+	if ((dot = strchr(buf, '.')) != NULL) {
+		char *z = strchr(dot, 'Z');
+		if (z != NULL)
+			memmove(dot, z, strlen(z) + 1);
+	}
+}
+
+void cli_format_age(uint64_t us, char *buf, size_t buflen)
+{
+	uint64_t s = us / 1000000;
+
+	if (s < 120)
+		snprintf(buf, buflen, "%llus", (unsigned long long)s);
+	else if (s < 7200)
+		snprintf(buf, buflen, "%llum", (unsigned long long)(s / 60));
+	else if (s < 2 * 86400)
+		snprintf(buf, buflen, "%lluh", (unsigned long long)(s / 3600));
+	else
+		snprintf(buf, buflen, "%llud", (unsigned long long)(s / 86400));
+}
+
+void cli_print_line(const char *s, size_t len)
+{
+	fwrite(s, 1, len, stdout);
+	fputc('\n', stdout);
+}
+
+struct table {
+	const struct table_col	*cols;
+	size_t			 ncols;
+	char			**cells;	/* TABLE_PAGE_ROWS * ncols */
+	size_t			 nrows;		/* complete rows buffered */
+	size_t			 ncell;		/* cells of the row being added */
+	size_t			*width;		/* fixed at the first page */
+	size_t			 last_max;	/* the last column (never padded)
+						 * may grow to this on later
+						 * pages */
+	int			 widths_fixed;
+	uint64_t		 total;		/* rows added, all pages */
+};
+
+/* Display width of escaped (valid UTF-8) text: one column per code point. */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+/* Byte offset where the code point number n of s starts (or its end). */
+static size_t text_offset(const char *s, size_t n)
+{
+	size_t i, w = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80) {
+			if (w == n)
+				return i;
+			w++;
+		}
+	}
+	return i;
+}
+
+/* Columns of the terminal on stdout, else $COLUMNS, else 0 (no limit). */
+static size_t terminal_width(void)
+{
+	struct winsize ws;
+	const char *env;
+	uint64_t v;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0
+	    && ws.ws_col > 0)
+		return ws.ws_col;
+	env = getenv("COLUMNS");
+	if (env != NULL && parse_u64(env, strlen(env), 100000, &v) == 0 &&
+	    v >= 20)
+		return (size_t)v;
+	return 0;
+}
+
+table_t *table_new(const struct table_col *cols, size_t ncols)
+{
+	table_t *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->cols = cols;
+	t->ncols = ncols;
+	t->cells = calloc(TABLE_PAGE_ROWS * ncols, sizeof(char *));
+	t->width = calloc(ncols, sizeof(size_t));
+	if (t->cells == NULL || t->width == NULL) {
+		free(t->cells);
+		free(t->width);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int table_cell(table_t *t, const char *s, size_t len)
+{
+	const struct table_col *col = &t->cols[t->ncell];
+	size_t outlen, used;
+	char *out;
+
+	if (t->nrows == TABLE_PAGE_ROWS)
+		table_flush(t);
+	/* Enough for col->max code points of escaped text (4 bytes each at
+	 * most) plus the cut marker. */
+	outlen = col->max * 4 + TABLE_CUT_LEN + 1;
+	if (outlen > TABLE_CELL_MAX_BYTES)
+		outlen = TABLE_CELL_MAX_BYTES;
+	if ((out = malloc(outlen)) == NULL)
+		return TS_ENOMEM;
+	used = escape_text(s, len, out, outlen - TABLE_CUT_LEN);
+	if (used < len)
+		strcat(out, TABLE_CUT);	/* forces a cut when printed */
+	t->cells[t->nrows * t->ncols + t->ncell] = out;
+	if (++t->ncell == t->ncols) {
+		t->ncell = 0;
+		t->nrows++;
+		t->total++;
+	}
+	return 0;
+}
+
+int table_cell_str(table_t *t, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		s = "-";
+	return table_cell(t, s, strlen(s));
+}
+
+int table_cellf(table_t *t, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		buf[0] = '\0';
+	return table_cell(t, buf, strlen(buf));
+}
+
+uint64_t table_rows(const table_t *t)
+{
+	return t->total;
+}
+
+/* Widths from the buffered page, then shrunk (last shrinkable column first)
+ * until the line fits the terminal. */
+static void table_fix_widths(table_t *t)
+{
+	size_t i, r, total, termw;
+
+	for (i = 0; i < t->ncols; i++) {
+		size_t w = text_width(t->cols[i].name);
+		for (r = 0; r < t->nrows; r++) {
+			size_t cw = text_width(t->cells[r * t->ncols + i]);
+			if (cw > w)
+				w = cw;
+		}
+		if (w > t->cols[i].max)
+			w = t->cols[i].max;
+		t->width[i] = w;
+	}
+	termw = terminal_width();
+	if (termw == 0)
+		goto done;
+	total = TABLE_GAP * (t->ncols - 1);
+	for (i = 0; i < t->ncols; i++)
+		total += t->width[i];
+	/* One column at a time, always the widest that may still shrink, so
+	 * that long columns give up room evenly.  Bounded: each round takes
+	 * one column off the total or stops. */
+	while (total > termw) {
+		size_t best = t->ncols;
+		for (i = 0; i < t->ncols; i++) {
+			if (!t->cols[i].shrink || t->width[i] <= t->cols[i].min)
+				continue;
+			if (best == t->ncols || t->width[i] > t->width[best])
+				best = i;
+		}
+		if (best == t->ncols)
+			break;		/* as narrow as it gets: let it wrap */
+		t->width[best]--;
+		total--;
+	}
+done:
+	/* The last column is not padded, so later pages may use the room
+	 * left on the line (or its cap when there is no terminal). */
+	i = t->ncols - 1;
+	t->last_max = t->cols[i].max;
+	if (termw > 0) {
+		size_t others = total - t->width[i];
+		t->last_max = termw > others ? termw - others : 0;
+		if (t->last_max > t->cols[i].max)
+			t->last_max = t->cols[i].max;
+	}
+	if (t->last_max < t->width[i])
+		t->last_max = t->width[i];
+	t->widths_fixed = 1;
+}
+
+static void table_put(const table_t *t, size_t i, const char *s)
+{
+	int last = i + 1 == t->ncols;
+	size_t w = last ? t->last_max : t->width[i], tw = text_width(s), pad;
+
+	if (i > 0)
+		printf("%*s", TABLE_GAP, "");
+	if (tw > w) {
+		if (w > TABLE_CUT_LEN * 2) {
+			fwrite(s, 1, text_offset(s, w - TABLE_CUT_LEN), stdout);
+			fputs(TABLE_CUT, stdout);
+		} else {
+			fwrite(s, 1, text_offset(s, w), stdout);
+		}
+		return;
+	}
+	if (last && !t->cols[i].right) {
+		fputs(s, stdout);	/* no trailing blanks */
+		return;
+	}
+	pad = t->width[i] > tw ? t->width[i] - tw : 0;
+	if (t->cols[i].right)
+		printf("%*s%s", (int)pad, "", s);
+	else
+		printf("%s%*s", s, (int)pad, "");
+}
+
+void table_flush(table_t *t)
+{
+	size_t i, r;
+
+	if (t->nrows == 0)
+		return;
+	if (!t->widths_fixed) {
+		table_fix_widths(t);
+		for (i = 0; i < t->ncols; i++)
+			table_put(t, i, t->cols[i].name);
+		fputc('\n', stdout);
+	}
+	for (r = 0; r < t->nrows; r++) {
+		for (i = 0; i < t->ncols; i++) {
+			char **cell = &t->cells[r * t->ncols + i];
+			table_put(t, i, *cell);
+			free(*cell);
+			*cell = NULL;
+		}
+		fputc('\n', stdout);
+	}
+	t->nrows = 0;
+}
+
+void table_free(table_t **tp)
+{
+	table_t *t;
+	size_t i;
+
+	if (tp == NULL || (t = *tp) == NULL)
+		return;
+	/* A half-added row is dropped. */
+	for (i = 0; i < t->ncell; i++)
+		free(t->cells[t->nrows * t->ncols + i]);
+	t->ncell = 0;
+	table_flush(t);
+	free(t->cells);
+	free(t->width);
+	free(t);
+	*tp = NULL;
+}

@@ -1,0 +1,801 @@
+/*
+ * cmd_agents.c - `tocsin agents`: enroll an agent (a fresh CURVE key pair,
+ * its public key admitted, its complete configuration written), revoke one,
+ * and list the enrolled agents with what the journal knows of them.
+ *
+ * Enrollment only touches files under DATADIR/keys (common/keys.h), so it
+ * works whether the server runs or not; a running collector notices.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_int.h"
+#include "err.h"
+#include "journal.h"
+#include "keys.h"
+#include "limits.h"
+#include "util.h"
+#include "wire.h"
+
+const char cmd_agents_usage[] =
+    "usage: tocsin agents [list] [--json]\n"
+    "       tocsin agents add NAME [-o FILE] [--endpoint EP] [--follow FILE]...\n"
+    "                     [--agent-data DIR]\n"
+    "       tocsin agents remove NAME\n"
+    "       (each also takes -c CONFIG and -D DATADIR)\n"
+    "\n"
+    "list    The enrolled agents with their state: connected (heard from in\n"
+    "        the last 30 s), disconnected since a time, or never seen; the\n"
+    "        time of their last event, events journaled, events waiting in\n"
+    "        their spool (\"full!\" when the spool is at its cap and the\n"
+    "        agent stopped reading), version and host.  Agents the journal\n"
+    "        knows that are no longer enrolled show as \"not enrolled\".\n"
+    "          --json             one JSON object per agent and line\n"
+    "\n"
+    "add     Enroll agent NAME ([A-Za-z0-9._-], at most 64, not starting\n"
+    "        with '.' or '-'): generate its CURVE key pair, admit its public\n"
+    "        key (the server's key pair is created if the server never ran)\n"
+    "        and write its complete tocsin-agent configuration, which holds\n"
+    "        its SECRET key, with mode 0600.\n"
+    "          -o, --output FILE  write the configuration to FILE (default:\n"
+    "                             standard output)\n"
+    "          --endpoint EP      server endpoint the agent connects to\n"
+    "                             (default: the server's collector.listen,\n"
+    "                             a 0.0.0.0 or * host replaced by 127.0.0.1)\n"
+    "          --follow FILE      a log file to follow; repeat for more\n"
+    "                             (default: /var/log/auth.log)\n"
+    "          --agent-data DIR   the agent's spool and offsets (default:\n"
+    "                             var/agent-NAME)\n"
+    "\n"
+    "remove  Revoke agent NAME: the collector refuses its key from now on.\n"
+    "\n"
+    "Exit status: 0 on success; 2 on a bad name, an agent already enrolled\n"
+    "(add), an agent not enrolled (remove) or a missing data directory.\n"
+    "\n"
+    "Examples:\n"
+    "  tocsin agents add web01 -o web01.yml --follow /var/log/auth.log \\\n"
+    "      --follow /var/log/syslog --endpoint tcp://soc.example.org:7514\n"
+    "  tocsin agents\n"
+    "  tocsin agents remove web01\n";
+
+/* An agent heard from within this is "connected". */
+#define AGENT_CONNECTED_US	(30ULL * 1000000)
+
+/* --follow options accepted by one `agents add`. */
+#define MAX_FOLLOW_FILES	256
+
+/* Enrolled agents listed at most (keeps memory bounded). */
+#define MAX_LIST_AGENTS		100000
+
+enum { OPT_JSON = 256, OPT_ENDPOINT, OPT_FOLLOW, OPT_AGENT_DATA };
+
+static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv);
+static int agents_remove(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv);
+static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv);
+
+/* The sub-command table of `tocsin agents`. */
+static const struct {
+	const char	*name;
+	cli_handler	 run;
+} agents_subcommands[] = {
+	{ "list", agents_list },
+	{ "add", agents_add },
+	{ "remove", agents_remove },
+};
+
+static const char *esc(const char *s, char *buf, size_t buflen)
+{
+	escape_text(s, strlen(s), buf, buflen);
+	return buf;
+}
+
+/* 0 if name is a valid agent name, else 2 after a message. */
+static int check_name(const struct cli_cmd *cmd, const char *name)
+{
+	char eb[300];
+
+	if (!agent_name_valid(name))
+		return cli_usage_error(cmd, "invalid agent name '%s': use 1 to "
+		    "%d of A-Z a-z 0-9 . _ -, not starting with '.' or '-'",
+		    esc(name, eb, sizeof(eb)), MAX_NAME_BYTES);
+	return 0;
+}
+
+/* The single NAME argument of add/remove: 0, or 2 after a message. */
+static int one_name(const struct cli_cmd *cmd, int argc, char **argv,
+    const char **name)
+{
+	char eb[300];
+
+	if (optind >= argc)
+		return cli_usage_error(cmd, "missing agent NAME");
+	if (optind + 1 < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+		    esc(argv[optind + 1], eb, sizeof(eb)));
+	*name = argv[optind];
+	return check_name(cmd, *name);
+}
+
+/* ---- add ------------------------------------------------------------------ */
+
+/* A YAML double-quoted scalar of s (backslash, quote and control bytes
+ * escaped), so that any path or endpoint reads back as it was given. */
+static void yaml_quoted(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(fp, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(fp, "\\x%02x", ch);
+		else
+			fputc(ch, fp);
+	}
+	fputc('"', fp);
+}
+
+/*
+ * The endpoint agents connect to, from the server's listen endpoint: a
+ * wildcard host (0.0.0.0, *, [::]) is replaced by loopback, because that is
+ * where an agent on the same machine reaches it.  *replaced says whether it
+ * was.  Returns a malloc'd string (caller frees) or NULL.
+ */
+static char *endpoint_from_listen(const char *listen, int *replaced)
+{
+	static const struct { const char *any, *local; } wild[] = {
+		{ "0.0.0.0", "127.0.0.1" },
+		{ "*", "127.0.0.1" },
+		{ "[::]", "[::1]" },
+	};
+	const char *host, *colon;
+	size_t i, hlen;
+
+	*replaced = 0;
+	if ((host = strstr(listen, "://")) == NULL)
+		return strdup(listen);
+	host += 3;
+	if ((colon = strrchr(host, ':')) == NULL)
+		return strdup(listen);
+	hlen = (size_t)(colon - host);
+	for (i = 0; i < sizeof(wild) / sizeof(wild[0]); i++) {
+		if (strlen(wild[i].any) == hlen &&
+		    memcmp(host, wild[i].any, hlen) == 0) {
+			*replaced = 1;
+			return xasprintf("%.*s%s%s", (int)(host - listen),
+			    listen, wild[i].local, colon);
+		}
+	}
+	return strdup(listen);
+}
+
+struct agent_conf {
+	const char	*name;
+	const char	*data_dir;
+	const char	*endpoint;
+	const char	*listen;	/* set when endpoint was derived */
+	int		 replaced;	/* wildcard host replaced */
+	const char	*server_pub;
+	const char	*pub, *sec;
+	const char	**follow;
+	size_t		 nfollow;
+};
+
+/* The complete agent configuration (format of agent_config_load) into a
+ * malloc'd buffer (*out, *len; caller frees).  0 or TS_ENOMEM. */
+static int agent_conf_render(const struct agent_conf *a, char **out,
+    size_t *len)
+{
+	FILE *fp;
+	char now[40];
+	size_t i;
+
+	*out = NULL;
+	if ((fp = open_memstream(out, len)) == NULL)
+		return TS_ENOMEM;
+	cli_format_time_s(now_us(), now, sizeof(now));
+	fprintf(fp,
+	    "# tocsin-agent configuration for agent \"%s\" (contains its "
+	    "secret key: mode 0600)\n"
+	    "# Written by `tocsin agents add %s` on %s.  Whoever holds\n"
+	    "# keys.secret can send events as %s: keep this file on that "
+	    "endpoint\n"
+	    "# only.  Revoke the agent with `tocsin agents remove %s`.\n"
+	    "agent:\n"
+	    "  name: %s\n"
+	    "  data_dir: ", a->name, a->name, now, a->name, a->name, a->name);
+	yaml_quoted(fp, a->data_dir);
+	fprintf(fp, "     # spool and file offsets\n"
+	    "  # host: %s                 # default: gethostname()\n"
+	    "server:\n", a->name);
+	if (a->listen != NULL && a->replaced)
+		fprintf(fp, "  # The server listens on %s; its wildcard host "
+		    "is replaced\n  # by loopback here.  On another machine, "
+		    "put the server's address.\n", a->listen);
+	fputs("  endpoint: ", fp);
+	yaml_quoted(fp, a->endpoint);
+	fprintf(fp, "\n  public_key: \"%s\"\n"
+	    "keys:\n"
+	    "  public: \"%s\"\n"
+	    "  secret: \"%s\"\n"
+	    "# Log files to follow, across rotation and truncation.\n"
+	    "follow:\n", a->server_pub, a->pub, a->sec);
+	for (i = 0; i < a->nfollow; i++) {
+		fputs("  - ", fp);
+		yaml_quoted(fp, a->follow[i]);
+		fputc('\n', fp);
+	}
+	fputs("# true: read the files from their start the first time; "
+	    "false: only new lines.\n"
+	    "from_start: false\n"
+	    "batch:\n"
+	    "  max_events: 512\n"
+	    "  max_wait: 200ms\n"
+	    "# Events kept on disk until the server acknowledges them; at the "
+	    "cap the\n"
+	    "# agent stops reading (the files are the buffer) and says so.\n"
+	    "spool:\n"
+	    "  max_size: 1G\n"
+	    "heartbeat: 5s\n", fp);
+	if (fclose(fp) != 0) {
+		free(*out);
+		*out = NULL;
+		return TS_ENOMEM;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return TS_EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
+		{ "follow", required_argument, NULL, OPT_FOLLOW },
+		{ "agent-data", required_argument, NULL, OPT_AGENT_DATA },
+		CLI_COMMON_LONGOPTS
+	};
+	static const char *default_follow[] = { "/var/log/auth.log" };
+	const char *follow[MAX_FOLLOW_FILES];
+	const char *name = NULL, *output = NULL, *endpoint = NULL, *dd = NULL;
+	const struct server_config *cfg;
+	struct agent_conf ac;
+	char *derived = NULL, *agent_dir = NULL, *text = NULL;
+	char spub[KEY_Z85_BYTES], pub[KEY_Z85_BYTES], sec[KEY_Z85_BYTES];
+	char eb[1100];
+	size_t nfollow = 0, len = 0;
+	int opt, rc, fd = -1, created = 0, enrolled = 0;
+	int exit_rc = CLI_EXIT_FAIL;
+	struct stat st;
+
+	memset(&ac, 0, sizeof(ac));
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "o:",
+	    longopts, NULL)) != -1) {
+		rc = cli_opt_common(c, cmd, opt, argc, argv);
+		if (rc == CLI_OPT_NEXT)
+			continue;
+		if (rc != CLI_OPT_OWN)
+			return rc;
+		switch (opt) {
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_ENDPOINT:
+			if (strstr(optarg, "://") == NULL ||
+			    strlen(optarg) > MAX_PATH_BYTES)
+				return cli_usage_error(cmd, "invalid --endpoint "
+				    "'%s': expected a ZeroMQ endpoint such as "
+				    "tcp://192.0.2.10:7514",
+				    esc(optarg, eb, sizeof(eb)));
+			endpoint = optarg;
+			break;
+		case OPT_FOLLOW:
+			if (optarg[0] == '\0' || strlen(optarg) > MAX_PATH_BYTES)
+				return cli_usage_error(cmd, "invalid --follow "
+				    "'%s': expected a file path of 1 to %d "
+				    "bytes", esc(optarg, eb, sizeof(eb)),
+				    MAX_PATH_BYTES);
+			if (nfollow == MAX_FOLLOW_FILES)
+				return cli_usage_error(cmd, "too many --follow "
+				    "(at most %d)", MAX_FOLLOW_FILES);
+			follow[nfollow++] = optarg;
+			break;
+		case OPT_AGENT_DATA:
+			if (optarg[0] == '\0' || strlen(optarg) > MAX_PATH_BYTES)
+				return cli_usage_error(cmd, "invalid "
+				    "--agent-data '%s': expected a directory",
+				    esc(optarg, eb, sizeof(eb)));
+			ac.data_dir = optarg;
+			break;
+		default:
+			return cli_usage_error(cmd, "unhandled option");
+		}
+	}
+	if ((rc = one_name(cmd, argc, argv, &name)) != 0)
+		return rc;
+
+	/* The server configuration gives the endpoint and the data dir. */
+	if (endpoint == NULL) {
+		if ((cfg = cli_config(c)) == NULL)
+			return CLI_EXIT_USAGE;
+		if (cfg->listen == NULL || cfg->listen[0] == '\0')
+			return cli_usage_error(cmd, "the server configuration "
+			    "has no collector.listen: give --endpoint");
+		if ((derived = endpoint_from_listen(cfg->listen,
+		    &ac.replaced)) == NULL)
+			goto nomem;
+		endpoint = derived;
+		ac.listen = cfg->listen;
+	}
+	if ((dd = cli_datadir(c)) == NULL) {
+		free(derived);
+		return CLI_EXIT_USAGE;
+	}
+	if (ac.data_dir == NULL) {
+		if ((agent_dir = xasprintf("var/agent-%s", name)) == NULL)
+			goto nomem;
+		ac.data_dir = agent_dir;
+	}
+
+	/* Open the output before enrolling (a bad path enrolls nothing), but
+	 * truncate it only after: a second `add` of the same name must not
+	 * destroy the first one's configuration. */
+	if (output != NULL) {
+		created = !(lstat(output, &st) == 0);
+		fd = open(output, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+		if (fd < 0 || fchmod(fd, 0600) != 0) {
+			cli_err(cmd, "cannot write %s: %s",
+			    esc(output, eb, sizeof(eb)), strerror(errno));
+			goto out;
+		}
+	}
+
+	if (mkdir_p(dd, 0700) != 0) {
+		cli_err(cmd, "cannot create data directory %s: %s",
+		    esc(dd, eb, sizeof(eb)), strerror(errno));
+		goto out;
+	}
+	if ((rc = keys_server_load_or_create(dd, spub, NULL)) != 0) {
+		cli_err(cmd, "server keys in %s/keys: %s",
+		    esc(dd, eb, sizeof(eb)), ts_strerror(rc));
+		goto out;
+	}
+	if ((rc = keys_generate(pub, sec)) != 0) {
+		cli_err(cmd, "cannot generate a key pair: %s", ts_strerror(rc));
+		goto out;
+	}
+	rc = keys_agent_enroll(dd, name, pub);
+	if (rc == TS_EEXIST) {
+		cli_err(cmd, "agent %s is already enrolled (tocsin agents "
+		    "remove %s first to give it new keys)", name, name);
+		exit_rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (rc != 0) {
+		cli_err(cmd, "cannot enroll %s: %s", name, ts_strerror(rc));
+		goto out;
+	}
+	enrolled = 1;
+
+	ac.name = name;
+	ac.endpoint = endpoint;
+	ac.server_pub = spub;
+	ac.pub = pub;
+	ac.sec = sec;
+	ac.follow = nfollow > 0 ? follow : default_follow;
+	ac.nfollow = nfollow > 0 ? nfollow : 1;
+	if (agent_conf_render(&ac, &text, &len) != 0)
+		goto nomem;
+	if (fd >= 0) {
+		if (ftruncate(fd, 0) != 0 || write_all(fd, text, len) != 0 ||
+		    fsync(fd) != 0) {
+			cli_err(cmd, "cannot write %s: %s",
+			    esc(output, eb, sizeof(eb)), strerror(errno));
+			goto out;
+		}
+	} else {
+		fwrite(text, 1, len, stdout);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			cli_err(cmd, "cannot write the configuration: %s",
+			    strerror(errno));
+			goto out;
+		}
+	}
+	cli_err(cmd, "enrolled agent %s; its configuration (with its secret "
+	    "key) %s%s", name, output != NULL ? "is in " : "went to standard "
+	    "output", output != NULL ? esc(output, eb, sizeof(eb)) : "");
+	enrolled = 0;	/* keep it */
+	exit_rc = CLI_EXIT_OK;
+	goto out;
+
+nomem:
+	cli_err(cmd, "out of memory");
+out:
+	if (enrolled)	/* no configuration written: undo */
+		(void)keys_agent_revoke(dd, name);
+	if (fd >= 0) {
+		close(fd);
+		if (exit_rc != CLI_EXIT_OK && created)
+			(void)unlink(output);
+	}
+	explicit_bzero(sec, sizeof(sec));
+	if (text != NULL) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+	free(derived);
+	free(agent_dir);
+	return exit_rc;
+}
+
+/* ---- remove ----------------------------------------------------------------- */
+
+static int agents_remove(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	const char *name, *dd;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1)
+		if ((rc = cli_opt_common(c, cmd, opt, argc, argv)) !=
+		    CLI_OPT_NEXT)
+			return rc == CLI_OPT_OWN ? CLI_EXIT_USAGE : rc;
+	if ((rc = one_name(cmd, argc, argv, &name)) != 0)
+		return rc;
+	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
+		return CLI_EXIT_USAGE;
+	rc = keys_agent_revoke(dd, name);
+	if (rc == TS_ENOTFOUND) {
+		cli_err(cmd, "agent %s is not enrolled", name);
+		return CLI_EXIT_USAGE;
+	}
+	if (rc != 0) {
+		cli_err(cmd, "cannot revoke %s: %s", name, ts_strerror(rc));
+		return CLI_EXIT_FAIL;
+	}
+	cli_err(cmd, "revoked agent %s: the collector refuses its key from "
+	    "now on", name);
+	return CLI_EXIT_OK;
+}
+
+/* ---- list ------------------------------------------------------------------- */
+
+struct agent_row {
+	char		*name;
+	int		 enrolled;
+	int		 seen;		/* has a journal record */
+	struct jagent	 j;
+};
+
+struct agent_rows {
+	struct agent_row	*r;
+	size_t			 n, cap;
+	size_t			 nsorted;	/* r[0..nsorted) sorted by name */
+	int			 rc;
+};
+
+static struct agent_row *rows_add(struct agent_rows *rs, const char *name)
+{
+	struct agent_row *r;
+	size_t cap;
+
+	if (rs->n == MAX_LIST_AGENTS) {
+		rs->rc = TS_EFULL;
+		return NULL;
+	}
+	if (rs->n == rs->cap) {
+		cap = rs->cap ? rs->cap * 2 : 64;
+		if ((r = realloc(rs->r, cap * sizeof(*r))) == NULL) {
+			rs->rc = TS_ENOMEM;
+			return NULL;
+		}
+		rs->r = r;
+		rs->cap = cap;
+	}
+	r = &rs->r[rs->n];
+	memset(r, 0, sizeof(*r));
+	if ((r->name = strdup(name)) == NULL) {
+		rs->rc = TS_ENOMEM;
+		return NULL;
+	}
+	rs->n++;
+	return r;
+}
+
+static int enrolled_cb(const char *name, const char *pub_z85, void *arg)
+{
+	struct agent_row *r;
+
+	(void)pub_z85;
+	if ((r = rows_add(arg, name)) == NULL)
+		return 1;
+	r->enrolled = 1;
+	return 0;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct agent_row *)a)->name,
+	    ((const struct agent_row *)b)->name);
+}
+
+/* Join a journal record onto the (sorted) enrolled rows; a record of an
+ * agent no longer enrolled becomes a row of its own. */
+static int journal_agent_cb(const char *name, const struct jagent *a,
+    void *arg)
+{
+	struct agent_rows *rs = arg;
+	struct agent_row key, *r;
+
+	key.name = (char *)name;
+	r = rs->nsorted == 0 ? NULL :
+	    bsearch(&key, rs->r, rs->nsorted, sizeof(*rs->r), row_cmp);
+	/* Not enrolled: appended past the sorted part (journal names are
+	 * unique, so later lookups need not see it). */
+	if (r == NULL && (r = rows_add(rs, name)) == NULL)
+		return 1;
+	r->seen = 1;
+	r->j = *a;
+	r->j.version[sizeof(r->j.version) - 1] = '\0';
+	r->j.host[sizeof(r->j.host) - 1] = '\0';
+	return 0;
+}
+
+static const char *agent_state(const struct agent_row *r, uint64_t now,
+    char *buf, size_t buflen)
+{
+	char t[40];
+
+	if (!r->enrolled) {
+		if (r->j.last_seen_us == 0)
+			return "not enrolled";
+		cli_format_time_s(r->j.last_seen_us, t, sizeof(t));
+		snprintf(buf, buflen, "not enrolled (last seen %s)", t);
+		return buf;
+	}
+	if (!r->seen || r->j.last_seen_us == 0)
+		return "never seen";
+	if (now < r->j.last_seen_us ||
+	    now - r->j.last_seen_us <= AGENT_CONNECTED_US)
+		return "connected";
+	cli_format_time_s(r->j.last_seen_us, t, sizeof(t));
+	snprintf(buf, buflen, "disconnected since %s", t);
+	return buf;
+}
+
+static const char *agent_state_word(const struct agent_row *r, uint64_t now)
+{
+	if (!r->enrolled)
+		return "not_enrolled";
+	if (!r->seen || r->j.last_seen_us == 0)
+		return "never_seen";
+	if (now < r->j.last_seen_us ||
+	    now - r->j.last_seen_us <= AGENT_CONNECTED_US)
+		return "connected";
+	return "disconnected";
+}
+
+static json_t *json_time_or_null(uint64_t us)
+{
+	char t[40];
+
+	if (us == 0)
+		return json_null();
+	format_rfc3339(us, t, sizeof(t));
+	return json_string(t);
+}
+
+static int print_agent_json(const struct agent_row *r, uint64_t now)
+{
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:s, s:b, s:s, s:o, s:o, s:I, s:I, s:b, s:s%, s:s%}",
+	    "name", r->name,
+	    "enrolled", r->enrolled,
+	    "state", agent_state_word(r, now),
+	    "last_seen", json_time_or_null(r->j.last_seen_us),
+	    "last_event", json_time_or_null(r->j.last_event_us),
+	    "events", (json_int_t)r->j.events,
+	    "spooled", (json_int_t)r->j.spooled,
+	    "spool_full", (r->j.hb_flags & HB_SPOOL_FULL) != 0,
+	    "version", r->j.version, strlen(r->j.version),
+	    "host", r->j.host, strlen(r->j.host));
+	if (o == NULL) {
+		/* invalid UTF-8 from an agent: the escaped text instead */
+		char v[sizeof(r->j.version) * 4], h[sizeof(r->j.host) * 4];
+		escape_text(r->j.version, strlen(r->j.version), v, sizeof(v));
+		escape_text(r->j.host, strlen(r->j.host), h, sizeof(h));
+		o = json_pack("{s:s, s:b, s:s, s:o, s:o, s:I, s:I, s:b, s:s, "
+		    "s:s}", "name", r->name, "enrolled", r->enrolled,
+		    "state", agent_state_word(r, now),
+		    "last_seen", json_time_or_null(r->j.last_seen_us),
+		    "last_event", json_time_or_null(r->j.last_event_us),
+		    "events", (json_int_t)r->j.events,
+		    "spooled", (json_int_t)r->j.spooled,
+		    "spool_full", (r->j.hb_flags & HB_SPOOL_FULL) != 0,
+		    "version", v, "host", h);
+	}
+	if (o == NULL)
+		return TS_ENOMEM;
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (s == NULL)
+		return TS_ENOMEM;
+	cli_print_line(s, strlen(s));
+	free(s);
+	return 0;
+}
+
+static int print_agent_row(table_t *t, const struct agent_row *r,
+    uint64_t now)
+{
+	char sb[96], tb[40];
+	int rc = 0;
+
+	rc |= table_cell_str(t, r->name);
+	rc |= table_cell_str(t, agent_state(r, now, sb, sizeof(sb)));
+	if (r->j.last_event_us != 0) {
+		cli_format_time_s(r->j.last_event_us, tb, sizeof(tb));
+		rc |= table_cell_str(t, tb);
+	} else {
+		rc |= table_cell_str(t, "-");
+	}
+	rc |= table_cellf(t, "%llu", (unsigned long long)r->j.events);
+	if (r->j.hb_flags & HB_SPOOL_FULL)
+		rc |= table_cellf(t, "%llu full!",
+		    (unsigned long long)r->j.spooled);
+	else
+		rc |= table_cellf(t, "%llu", (unsigned long long)r->j.spooled);
+	rc |= table_cell_str(t, r->j.version);
+	rc |= table_cell_str(t, r->j.host);
+	return rc != 0 ? TS_ENOMEM : 0;
+}
+
+static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		CLI_COMMON_LONGOPTS
+	};
+	static const struct table_col cols[] = {
+		{ "NAME",       24,  8, 1, 0 },
+		{ "STATE",      48, 10, 1, 0 },
+		{ "LAST EVENT", 20, 20, 0, 0 },
+		{ "EVENTS",     12,  6, 0, 1 },
+		{ "SPOOLED",    18,  7, 0, 1 },
+		{ "VERSION",    16,  7, 1, 0 },
+		{ "HOST",       40,  8, 1, 0 },
+	};
+	struct agent_rows rs;
+	journal_t *j = NULL;
+	table_t *t = NULL;
+	const char *dd;
+	char *jpath = NULL;
+	uint64_t now = now_us();
+	size_t i;
+	int opt, rc, json = 0, exit_rc = CLI_EXIT_FAIL;
+
+	memset(&rs, 0, sizeof(rs));
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		rc = cli_opt_common(c, cmd, opt, argc, argv);
+		if (rc == CLI_OPT_NEXT)
+			continue;
+		if (rc != CLI_OPT_OWN)
+			return rc;
+		if (opt == OPT_JSON)
+			json = 1;
+		else
+			return cli_usage_error(cmd, "unhandled option");
+	}
+	if ((rc = cli_no_args(cmd, argc, argv)) != 0)
+		return rc;
+	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
+		return CLI_EXIT_USAGE;
+
+	rc = keys_agent_list(dd, enrolled_cb, &rs);
+	if (rc == TS_ENOTFOUND || rc == TS_ESTOP)
+		rc = 0;
+	if (rc == 0)
+		rc = rs.rc;
+	if (rc != 0)
+		goto fail;
+	if (rs.n > 1)
+		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
+	rs.nsorted = rs.n;
+	if ((jpath = cli_path(dd, "journal")) == NULL) {
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+	rc = journal_open(jpath, JOURNAL_RDONLY, 0, &j);
+	if (rc == 0) {
+		rc = journal_agent_foreach(j, journal_agent_cb, &rs);
+		if (rc == TS_ESTOP)
+			rc = 0;
+		if (rc == 0)
+			rc = rs.rc;
+	} else if (rc == TS_ENOTFOUND) {
+		rc = 0;		/* the server never ran: nobody seen yet */
+	}
+	if (rc != 0)
+		goto fail;
+	if (rs.n > 1)
+		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
+
+	if (!json && (t = table_new(cols, sizeof(cols) / sizeof(cols[0]))) ==
+	    NULL) {
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < rs.n && rc == 0; i++)
+		rc = json ? print_agent_json(&rs.r[i], now) :
+		    print_agent_row(t, &rs.r[i], now);
+	if (rc != 0)
+		goto fail;
+	table_free(&t);
+	if (rs.n == 0 && !json)
+		cli_err(cmd, "no agents enrolled (tocsin agents add NAME)");
+	exit_rc = CLI_EXIT_OK;
+	goto out;
+
+fail:
+	cli_err(cmd, "listing agents in %s: %s", dd, ts_strerror(rc));
+out:
+	table_free(&t);
+	journal_close(&j);
+	for (i = 0; i < rs.n; i++)
+		free(rs.r[i].name);
+	free(rs.r);
+	free(jpath);
+	return exit_rc;
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+int cmd_agents(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	char eb[300];
+	size_t i;
+
+	/* `tocsin agents` and `tocsin agents --json` list. */
+	if (argc < 2 || argv[1][0] == '-')
+		return agents_list(c, cmd, argc, argv);
+	for (i = 0; i < sizeof(agents_subcommands) /
+	    sizeof(agents_subcommands[0]); i++)
+		if (strcmp(argv[1], agents_subcommands[i].name) == 0)
+			return agents_subcommands[i].run(c, cmd, argc - 1,
+			    argv + 1);
+	return cli_usage_error(cmd, "unknown sub-command '%s' (add, remove "
+	    "or list)", esc(argv[1], eb, sizeof(eb)));
+}

@@ -1,0 +1,485 @@
+/*
+ * cmd_alerts.c - `tocsin alerts`: the alerts the engine stored, newest first,
+ * filtered by time, level, host and rule, as a table or as JSON Lines (the
+ * stored objects, exactly).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_int.h"
+#include "err.h"
+#include "limits.h"
+#include "state.h"
+#include "util.h"
+
+const char cmd_alerts_usage[] =
+    "usage: tocsin alerts [--since DUR|TIME] [--until DUR|TIME]\n"
+    "                     [--min-level N] [--host HOST] [--rule ID]\n"
+    "                     [--limit N] [--by-rule] [--json]\n"
+    "                     [-c CONFIG] [-D DATADIR]\n"
+    "\n"
+    "List the alerts the engine raised, newest first (all that match\n"
+    "unless --limit).  Reads DATADIR/state; no running server needed.\n"
+    "\n"
+    "Options:\n"
+    "  --since DUR|TIME   only alerts at or after this time: a duration\n"
+    "                     before now (30s, 15m, 2h, 7d) or RFC 3339\n"
+    "  --until DUR|TIME   only alerts at or before this time\n"
+    "  --min-level N      only alerts of level N (0-15) or higher\n"
+    "  --host HOST        only alerts about this host\n"
+    "  --rule ID          only alerts of this rule id\n"
+    "  --limit N          at most N alerts (0: all)\n"
+    "  --by-rule          a summary instead: per rule, the number of\n"
+    "                     matching alerts, highest level, first and last\n"
+    "                     time, most frequent first\n"
+    "  --json             one JSON object per line, exactly as stored\n"
+    "  -c, --config FILE  server configuration (to find the data directory)\n"
+    "  -D, --datadir DIR  data directory\n"
+    "\n"
+    "Table columns: TIME LEVEL RULE HOST AGENT TITLE MESSAGE (control bytes\n"
+    "escaped, long values cut to fit the terminal).  Exit status 0 even\n"
+    "when nothing matches (\"no alerts\" on stderr); 2 on a bad option or a\n"
+    "missing data directory.\n"
+    "\n"
+    "Examples:\n"
+    "  tocsin alerts --since 1h\n"
+    "  tocsin alerts --min-level 10 --host web01 --limit 20\n"
+    "  tocsin alerts --since 1d --by-rule\n"
+    "  tocsin alerts --rule ssh-bruteforce --since 2026-01-26T00:00:00Z --json\n";
+
+/* Highest alert level. */
+#define MAX_ALERT_LEVEL		15
+
+enum { OPT_SINCE = 256, OPT_UNTIL, OPT_MIN_LEVEL, OPT_HOST, OPT_RULE,
+    OPT_LIMIT, OPT_JSON, OPT_BY_RULE };
+
+static const struct table_col alert_cols[] = {
+	{ "TIME",    20,  20, 0, 0 },
+	{ "LEVEL",    5,   5, 0, 1 },
+	{ "RULE",    28,   8, 1, 0 },
+	{ "HOST",    24,   8, 1, 0 },
+	{ "AGENT",   16,   6, 1, 0 },
+	{ "TITLE",   48,  12, 1, 0 },
+	{ "MESSAGE", 400, 16, 1, 0 },
+};
+#define NALERT_COLS (sizeof(alert_cols) / sizeof(alert_cols[0]))
+
+/* --by-rule: one summary row per rule. */
+struct rule_agg {
+	char		*rule;
+	char		*title;		/* of the newest alert of the rule */
+	int		 level;		/* highest */
+	uint64_t	 count;
+	uint64_t	 first_us, last_us;
+};
+
+/* Distinct rules summarised (a rule set holds at most MAX_RULES, and
+ * removed rules may have left alerts behind). */
+#define MAX_SUMMARY_RULES	(4 * MAX_RULES)
+
+struct alerts_out {
+	table_t		*table;		/* NULL in --json mode */
+	int		 by_rule;
+	struct rule_agg	*agg;		/* sorted by rule id */
+	size_t		 nagg, capagg;
+	uint64_t	 n;
+	int		 rc;		/* first error inside the callback */
+};
+
+static const struct table_col summary_cols[] = {
+	{ "COUNT",    10,  5, 0, 1 },
+	{ "LEVEL",     5,  5, 0, 1 },
+	{ "RULE",     32,  8, 1, 0 },
+	{ "FIRST",    20, 20, 0, 0 },
+	{ "LAST",     20, 20, 0, 0 },
+	{ "TITLE",   200, 12, 1, 0 },
+};
+#define NSUMMARY_COLS (sizeof(summary_cols) / sizeof(summary_cols[0]))
+
+static const char *obj_str(json_t *o, const char *key, size_t *len)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v)) {
+		*len = 0;
+		return NULL;
+	}
+	*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+/* One cell from a JSON string member (untrusted text); "-" if absent. */
+static int cell_from(table_t *t, json_t *o, const char *key)
+{
+	size_t len;
+	const char *s = obj_str(o, key, &len);
+
+	if (s == NULL || len == 0)
+		return table_cell(t, "-", 1);
+	return table_cell(t, s, len);
+}
+
+static int alert_row(table_t *t, const char *json, size_t len)
+{
+	json_t *a, *rule, *v;
+	char tbuf[40];
+	int rc = 0;
+
+	if ((a = json_loadb(json, len, 0, NULL)) == NULL ||
+	    !json_is_object(a)) {
+		json_decref(a);
+		rc |= table_cell(t, "?", 1);
+		rc |= table_cell(t, "?", 1);
+		rc |= table_cell(t, "?", 1);
+		rc |= table_cell(t, "?", 1);
+		rc |= table_cell(t, "?", 1);
+		rc |= table_cell_str(t, "(alert that is not valid JSON)");
+		rc |= table_cell(t, json, len);
+		return rc != 0 ? TS_ENOMEM : 0;
+	}
+	v = json_object_get(a, "time_us");
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		cli_format_time_s((uint64_t)json_integer_value(v), tbuf,
+		    sizeof(tbuf));
+		rc |= table_cell_str(t, tbuf);
+	} else {
+		rc |= cell_from(t, a, "time");
+	}
+	v = json_object_get(a, "level");
+	if (json_is_integer(v))
+		rc |= table_cellf(t, "%lld", (long long)json_integer_value(v));
+	else
+		rc |= table_cell(t, "?", 1);
+	rule = json_object_get(a, "rule");
+	rc |= cell_from(t, rule, "id");
+	rc |= cell_from(t, a, "host");
+	rc |= cell_from(t, a, "agent");
+	rc |= cell_from(t, rule, "title");
+	rc |= cell_from(t, a, "message");
+	json_decref(a);
+	return rc != 0 ? TS_ENOMEM : 0;
+}
+
+/* JSON Lines: the stored text as it is, unless it spans lines (then the
+ * same object, re-encoded compactly). */
+static int alert_json(const char *json, size_t len)
+{
+	json_t *a;
+	char *s;
+
+	if (memchr(json, '\n', len) == NULL) {
+		cli_print_line(json, len);
+		return 0;
+	}
+	if ((a = json_loadb(json, len, 0, NULL)) == NULL)
+		return TS_EINVAL;
+	s = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(a);
+	if (s == NULL)
+		return TS_ENOMEM;
+	cli_print_line(s, strlen(s));
+	free(s);
+	return 0;
+}
+
+/* Find rule id in the sorted summary, inserting it if new.  NULL with
+ * o->rc set on failure. */
+static struct rule_agg *agg_get(struct alerts_out *o, const char *rule)
+{
+	size_t lo = 0, hi = o->nagg, mid;
+	struct rule_agg *a;
+	int cmp;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		cmp = strcmp(rule, o->agg[mid].rule);
+		if (cmp == 0)
+			return &o->agg[mid];
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (o->nagg == MAX_SUMMARY_RULES) {
+		o->rc = TS_EFULL;
+		return NULL;
+	}
+	if (o->nagg == o->capagg) {
+		size_t cap = o->capagg ? o->capagg * 2 : 32;
+		if ((a = realloc(o->agg, cap * sizeof(*a))) == NULL) {
+			o->rc = TS_ENOMEM;
+			return NULL;
+		}
+		o->agg = a;
+		o->capagg = cap;
+	}
+	memmove(&o->agg[lo + 1], &o->agg[lo],
+	    (o->nagg - lo) * sizeof(*o->agg));
+	a = &o->agg[lo];
+	memset(a, 0, sizeof(*a));
+	if ((a->rule = strdup(rule)) == NULL) {
+		memmove(&o->agg[lo], &o->agg[lo + 1],
+		    (o->nagg - lo) * sizeof(*o->agg));
+		o->rc = TS_ENOMEM;
+		return NULL;
+	}
+	a->level = -1;
+	o->nagg++;
+	return a;
+}
+
+/* Count one alert into its rule's summary row.  Alerts come newest first,
+ * so the first one seen of a rule gives its last time and title. */
+static int alert_aggregate(struct alerts_out *o, const char *json,
+    size_t len)
+{
+	json_t *a, *rule, *v;
+	struct rule_agg *g;
+	const char *id = "?", *title = NULL;
+	uint64_t t = 0;
+
+	if ((a = json_loadb(json, len, 0, NULL)) == NULL)
+		return 0;	/* not JSON: shown by the plain listing */
+	rule = json_object_get(a, "rule");
+	if (json_is_string(json_object_get(rule, "id")))
+		id = json_string_value(json_object_get(rule, "id"));
+	if (json_is_string(json_object_get(rule, "title")))
+		title = json_string_value(json_object_get(rule, "title"));
+	v = json_object_get(a, "time_us");
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		t = (uint64_t)json_integer_value(v);
+	if ((g = agg_get(o, id)) == NULL) {
+		json_decref(a);
+		return o->rc;
+	}
+	if (g->count == 0) {
+		g->last_us = t;
+		if (title != NULL && (g->title = strdup(title)) == NULL) {
+			json_decref(a);
+			return TS_ENOMEM;
+		}
+	}
+	g->first_us = t;
+	g->count++;
+	v = json_object_get(a, "level");
+	if (json_is_integer(v) && json_integer_value(v) > g->level &&
+	    json_integer_value(v) <= MAX_ALERT_LEVEL)
+		g->level = (int)json_integer_value(v);
+	json_decref(a);
+	return 0;
+}
+
+static int agg_cmp_count(const void *x, const void *y)
+{
+	const struct rule_agg *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return strcmp(a->rule, b->rule);
+}
+
+/* Print the summary, most frequent rule first.  0 or TS_ENOMEM. */
+static int summary_print(struct alerts_out *o, int json)
+{
+	table_t *t = NULL;
+	char f[40], l[40];
+	size_t i;
+	int rc = 0;
+
+	if (o->nagg > 1)
+		qsort(o->agg, o->nagg, sizeof(*o->agg), agg_cmp_count);
+	if (!json && (t = table_new(summary_cols, NSUMMARY_COLS)) == NULL)
+		return TS_ENOMEM;
+	for (i = 0; i < o->nagg && rc == 0; i++) {
+		struct rule_agg *g = &o->agg[i];
+		if (json) {
+			json_t *obj;
+			char *s;
+			format_rfc3339(g->first_us, f, sizeof(f));
+			format_rfc3339(g->last_us, l, sizeof(l));
+			obj = json_pack("{s:s, s:s?, s:i, s:I, s:s, s:s}",
+			    "rule", g->rule, "title", g->title,
+			    "level", g->level, "count", (json_int_t)g->count,
+			    "first", f, "last", l);
+			s = obj != NULL ? json_dumps(obj, JSON_COMPACT |
+			    JSON_PRESERVE_ORDER) : NULL;
+			json_decref(obj);
+			if (s == NULL) {
+				rc = TS_ENOMEM;
+				break;
+			}
+			cli_print_line(s, strlen(s));
+			free(s);
+			continue;
+		}
+		cli_format_time_s(g->first_us, f, sizeof(f));
+		cli_format_time_s(g->last_us, l, sizeof(l));
+		rc |= table_cellf(t, "%llu", (unsigned long long)g->count);
+		if (g->level >= 0)
+			rc |= table_cellf(t, "%d", g->level);
+		else
+			rc |= table_cell_str(t, "?");
+		rc |= table_cell_str(t, g->rule);
+		rc |= table_cell_str(t, f);
+		rc |= table_cell_str(t, l);
+		rc |= table_cell_str(t, g->title);
+	}
+	table_free(&t);
+	return rc != 0 ? TS_ENOMEM : 0;
+}
+
+static int alert_cb(const char *json, size_t len, void *arg)
+{
+	struct alerts_out *o = arg;
+	int rc;
+
+	if (o->by_rule)
+		rc = alert_aggregate(o, json, len);
+	else if (o->table != NULL)
+		rc = alert_row(o->table, json, len);
+	else
+		rc = alert_json(json, len);
+	if (rc == TS_ENOMEM || rc == TS_EFULL) {
+		o->rc = rc;
+		return 1;
+	}
+	o->n++;
+	return 0;
+}
+
+static void agg_free(struct alerts_out *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nagg; i++) {
+		free(o->agg[i].rule);
+		free(o->agg[i].title);
+	}
+	free(o->agg);
+	o->agg = NULL;
+	o->nagg = o->capagg = 0;
+}
+
+int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	static const struct option longopts[] = {
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "min-level", required_argument, NULL, OPT_MIN_LEVEL },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "rule", required_argument, NULL, OPT_RULE },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "by-rule", no_argument, NULL, OPT_BY_RULE },
+		CLI_COMMON_LONGOPTS
+	};
+	struct alert_query q;
+	struct alerts_out out;
+	state_t *st = NULL;
+	const char *dd;
+	char *path = NULL;
+	uint64_t now = now_us(), v;
+	int opt, rc, json = 0;
+
+	memset(&q, 0, sizeof(q));
+	memset(&out, 0, sizeof(out));
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		rc = cli_opt_common(c, cmd, opt, argc, argv);
+		if (rc == CLI_OPT_NEXT)
+			continue;
+		if (rc != CLI_OPT_OWN)
+			return rc;
+		switch (opt) {
+		case OPT_SINCE:
+			if (cli_parse_time(cmd, "--since", optarg, now,
+			    &q.since_us) != 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_UNTIL:
+			if (cli_parse_time(cmd, "--until", optarg, now,
+			    &q.until_us) != 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_MIN_LEVEL:
+			if (cli_parse_number(cmd, "--min-level", optarg,
+			    MAX_ALERT_LEVEL, &v) != 0)
+				return CLI_EXIT_USAGE;
+			q.min_level = (int)v;
+			break;
+		case OPT_HOST:
+			q.host = optarg;
+			break;
+		case OPT_RULE:
+			q.rule = optarg;
+			break;
+		case OPT_LIMIT:
+			if (cli_parse_number(cmd, "--limit", optarg, UINT64_MAX,
+			    &q.limit) != 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_BY_RULE:
+			out.by_rule = 1;
+			break;
+		default:
+			return cli_usage_error(cmd, "unhandled option");
+		}
+	}
+	if ((rc = cli_no_args(cmd, argc, argv)) != 0)
+		return rc;
+	if (q.since_us != 0 && q.until_us != 0 && q.since_us > q.until_us)
+		return cli_usage_error(cmd, "--since is after --until");
+	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
+		return CLI_EXIT_USAGE;
+	if ((path = cli_path(dd, "state")) == NULL) {
+		cli_err(cmd, "out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	rc = state_open(path, STATE_RDONLY, 0, &st);
+	if (rc == TS_ENOTFOUND) {
+		cli_err(cmd, "no state in %s yet (has tocsind run?): no alerts",
+		    path);
+		free(path);
+		return CLI_EXIT_OK;
+	}
+	if (rc != 0) {
+		cli_err(cmd, "cannot open %s: %s", path, ts_strerror(rc));
+		free(path);
+		return CLI_EXIT_FAIL;
+	}
+	if (!json && !out.by_rule &&
+	    (out.table = table_new(alert_cols, NALERT_COLS)) == NULL) {
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+	rc = state_alerts_query(st, &q, alert_cb, &out);
+	if (rc == TS_ESTOP)
+		rc = 0;
+	if (rc == 0)
+		rc = out.rc;
+	if (rc == 0 && out.by_rule)
+		rc = summary_print(&out, json);
+	if (rc != 0)
+		goto fail;
+	table_free(&out.table);
+	if (out.n == 0 && !json)
+		cli_err(cmd, "no alerts");
+	agg_free(&out);
+	state_close(&st);
+	free(path);
+	return CLI_EXIT_OK;
+
+fail:
+	agg_free(&out);
+	table_free(&out.table);
+	cli_err(cmd, "reading alerts from %s: %s", path, ts_strerror(rc));
+	state_close(&st);
+	free(path);
+	return CLI_EXIT_FAIL;
+}

@@ -1,0 +1,509 @@
+/*
+ * cmd_status.c - `tocsin status`: is the server alive and keeping up?
+ *
+ * Processes: the pid files under DATADIR/run (tocsind, collector, engine)
+ * with the gauges "<proc>.started_us" and "<proc>.heartbeat_us" the
+ * collector and the engine write into their stats dbs.  Progress: the last
+ * journaled jseq and the engine's cursor (their difference is the lag).
+ * Counters: every counter of both stats dbs, the ones that count refusals,
+ * drops and caps apart and marked "!" when non-zero.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_int.h"
+#include "err.h"
+#include "journal.h"
+#include "state.h"
+#include "util.h"
+
+const char cmd_status_usage[] =
+    "usage: tocsin status [--json] [-c CONFIG] [-D DATADIR]\n"
+    "\n"
+    "Show the health of the server in DATADIR: the tocsind, collector and\n"
+    "engine processes (pid, running or not, started, age of the last\n"
+    "heartbeat), events journaled, events processed by the engine and the\n"
+    "engine's lag, and every counter of the collector and the engine.\n"
+    "Counters of refusals, drops and caps are listed apart; a non-zero one\n"
+    "is marked with '!'.\n"
+    "\n"
+    "Options:\n"
+    "  --json             one JSON object instead of the report\n"
+    "  -c, --config FILE  server configuration (to find the data directory)\n"
+    "  -D, --datadir DIR  data directory\n"
+    "\n"
+    "Exit status: 0 if the collector and the engine both run (with a fresh\n"
+    "heartbeat), 1 if not, 2 on a usage error or a missing data directory.\n"
+    "\n"
+    "Examples:\n"
+    "  tocsin status\n"
+    "  tocsin -D /var/lib/tocsin status --json\n";
+
+/* A process whose heartbeat (written at least every second) is older than
+ * this is reported stalled. */
+#define HEARTBEAT_STALE_US	(10ULL * 1000000)
+
+/* Counters kept for the report; both stats dbs together stay far below. */
+#define MAX_STATUS_COUNTERS	4096
+
+enum { OPT_JSON = 256 };
+
+/* Name fragments of counters that count refusals, drops and caps (the
+ * delivery contract: nothing is dropped silently, so these must stand out).
+ * The daemons name their counters; this table is the CLI's reading of them. */
+static const char *const refusal_words[] = {
+	"refus", "drop", "reject", "denied", "overflow", "truncat", "malformed",
+	"toobig", "too_big", "full", "limit", "lost", "evict", "fail", "error",
+	"invalid", "capped", "missed", "gap", "unroutable",
+};
+
+struct stat_counter {
+	char		*name;
+	uint64_t	 value;
+};
+
+struct counters {
+	struct stat_counter	*c;
+	size_t			 n, cap;
+	int			 rc;
+};
+
+struct proc {
+	const char	*name;		/* "collector" */
+	int		 has_stats;	/* writes heartbeat/started gauges */
+	long		 pid;		/* 0: no pid file */
+	int		 alive;		/* pid runs */
+	uint64_t	 started_us, heartbeat_us;	/* 0: unknown */
+	const char	*state;		/* "running", "stalled", ... */
+	int		 ok;
+};
+
+static int is_refusal(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(refusal_words) / sizeof(refusal_words[0]); i++)
+		if (strstr(name, refusal_words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* "*.pid" and "*_us" are gauges (common/stats.h), not counts. */
+static int is_gauge(const char *name)
+{
+	return ends_with(name, ".pid") || ends_with(name, "_us");
+}
+
+static int counter_cb(const char *name, uint64_t value, void *arg)
+{
+	struct counters *cs = arg;
+	struct stat_counter *c;
+	size_t cap;
+
+	if (cs->n == MAX_STATUS_COUNTERS)
+		return 1;
+	if (cs->n == cs->cap) {
+		cap = cs->cap ? cs->cap * 2 : 64;
+		if ((c = realloc(cs->c, cap * sizeof(*c))) == NULL) {
+			cs->rc = TS_ENOMEM;
+			return 1;
+		}
+		cs->c = c;
+		cs->cap = cap;
+	}
+	if ((cs->c[cs->n].name = strdup(name)) == NULL) {
+		cs->rc = TS_ENOMEM;
+		return 1;
+	}
+	cs->c[cs->n++].value = value;
+	return 0;
+}
+
+static const struct stat_counter *counter_find(const struct counters *cs,
+    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		if (strcmp(cs->c[i].name, name) == 0)
+			return &cs->c[i];
+	return NULL;
+}
+
+static void counters_free(struct counters *cs)
+{
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		free(cs->c[i].name);
+	free(cs->c);
+	memset(cs, 0, sizeof(*cs));
+}
+
+static void proc_probe(const char *dd, struct proc *p,
+    const struct counters *cs, uint64_t now)
+{
+	const struct stat_counter *sc;
+	char *path, name[64];
+
+	p->pid = 0;
+	if ((path = xasprintf("%s/run/%s.pid", dd, p->name)) != NULL &&
+	    pidfile_read(path, &p->pid) != 0)
+		p->pid = 0;
+	free(path);
+	p->alive = p->pid > 0 && pid_alive(p->pid);
+	if (p->has_stats) {
+		snprintf(name, sizeof(name), "%s.started_us", p->name);
+		if ((sc = counter_find(cs, name)) != NULL)
+			p->started_us = sc->value;
+		snprintf(name, sizeof(name), "%s.heartbeat_us", p->name);
+		if ((sc = counter_find(cs, name)) != NULL)
+			p->heartbeat_us = sc->value;
+	}
+	if (!p->alive) {
+		p->state = p->pid > 0 ? "not running (stale pid file)" :
+		    "not running";
+		p->ok = 0;
+	} else if (p->heartbeat_us != 0 && now > p->heartbeat_us &&
+	    now - p->heartbeat_us > HEARTBEAT_STALE_US) {
+		p->state = "stalled (old heartbeat)";
+		p->ok = 0;
+	} else {
+		p->state = "running";
+		p->ok = 1;
+	}
+}
+
+static size_t nonzero_refusals(const struct counters *cs)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cs->n; i++)
+		if (cs->c[i].value != 0 && !is_gauge(cs->c[i].name) &&
+		    is_refusal(cs->c[i].name))
+			n++;
+	return n;
+}
+
+static void print_counters(const char *group, const struct counters *cs)
+{
+	size_t i, w = 0, nref = 0, nplain = 0, ngauge = 0;
+	char t[40];
+
+	for (i = 0; i < cs->n; i++) {
+		size_t l = strlen(cs->c[i].name);
+		if (l > w)
+			w = l;
+		if (is_gauge(cs->c[i].name))
+			continue;
+		if (is_refusal(cs->c[i].name))
+			nref++;
+		else
+			nplain++;
+	}
+	printf("\n%s counters:\n", group);
+	if (nplain == 0)
+		printf("  (none stored)\n");
+	for (i = 0; i < cs->n; i++)
+		if (!is_gauge(cs->c[i].name) && !is_refusal(cs->c[i].name))
+			printf("  %-*s  %llu\n", (int)w, cs->c[i].name,
+			    (unsigned long long)cs->c[i].value);
+	printf("\n%s refusals, drops and caps ('!' = non-zero):\n", group);
+	if (nref == 0)
+		printf("  (none stored)\n");
+	for (i = 0; i < cs->n; i++)
+		if (!is_gauge(cs->c[i].name) && is_refusal(cs->c[i].name))
+			printf("%c %-*s  %llu\n", cs->c[i].value ? '!' : ' ',
+			    (int)w, cs->c[i].name,
+			    (unsigned long long)cs->c[i].value);
+	/* Other gauges (pid, heartbeat and start time show in the process
+	 * table above). */
+	for (i = 0; i < cs->n; i++) {
+		const char *n = cs->c[i].name;
+		if (!is_gauge(n) || strstr(n, ".heartbeat_us") != NULL ||
+		    strstr(n, ".started_us") != NULL ||
+		    ends_with(n, ".pid"))
+			continue;
+		if (ngauge++ == 0)
+			printf("\n%s gauges:\n", group);
+		/* a wall-clock gauge (after 2001) shows as a time */
+		if (ends_with(n, "_us") && cs->c[i].value > 1000000000000000ULL) {
+			cli_format_time_s(cs->c[i].value, t, sizeof(t));
+			printf("  %-*s  %s\n", (int)w, n, t);
+		} else {
+			printf("  %-*s  %llu\n", (int)w, n,
+			    (unsigned long long)cs->c[i].value);
+		}
+	}
+}
+
+static void print_report(const char *dd, struct proc *procs, size_t nprocs,
+    int have_journal, uint64_t last, int have_state, uint64_t cursor,
+    const struct counters *jc, const struct counters *sc, uint64_t now)
+{
+	table_t *t;
+	static const struct table_col cols[] = {
+		{ "PROCESS",   10, 10, 0, 0 },
+		{ "STATE",     28, 10, 1, 0 },
+		{ "PID",       10,  3, 0, 1 },
+		{ "STARTED",   20, 20, 0, 0 },
+		{ "HEARTBEAT", 12,  9, 0, 0 },
+	};
+	char tb[40], ab[24];
+	size_t i, nz;
+
+	printf("data directory: %s\n\n", dd);
+	if ((t = table_new(cols, sizeof(cols) / sizeof(cols[0]))) != NULL) {
+		for (i = 0; i < nprocs; i++) {
+			struct proc *p = &procs[i];
+			table_cell_str(t, p->name);
+			table_cell_str(t, p->state);
+			if (p->pid > 0)
+				table_cellf(t, "%ld", p->pid);
+			else
+				table_cell_str(t, "-");
+			if (p->started_us != 0) {
+				cli_format_time_s(p->started_us, tb,
+				    sizeof(tb));
+				table_cell_str(t, tb);
+			} else {
+				table_cell_str(t, "-");
+			}
+			if (p->heartbeat_us != 0) {
+				cli_format_age(now > p->heartbeat_us ?
+				    now - p->heartbeat_us : 0, ab, sizeof(ab));
+				table_cellf(t, "%s ago", ab);
+			} else {
+				table_cell_str(t, "-");
+			}
+		}
+		table_free(&t);
+	}
+	printf("\n");
+	if (have_journal)
+		printf("events journaled:  %llu\n", (unsigned long long)last);
+	else
+		printf("events journaled:  - (no journal yet)\n");
+	if (have_state)
+		printf("events processed:  %llu\n", (unsigned long long)cursor);
+	else
+		printf("events processed:  - (no state yet)\n");
+	if (have_journal && have_state)
+		printf("engine lag:        %llu event(s)\n",
+		    (unsigned long long)(last > cursor ? last - cursor : 0));
+	nz = nonzero_refusals(jc) + nonzero_refusals(sc);
+	if (nz != 0)
+		printf("! refusals/drops:  %zu counter(s) non-zero, marked '!' "
+		    "below\n", nz);
+	else
+		printf("refusals/drops:    none\n");
+	print_counters("collector (journal)", jc);
+	print_counters("engine (state)", sc);
+}
+
+static json_t *json_counters(const struct counters *cs, int refusals)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o != NULL && i < cs->n; i++) {
+		if (refusals && (is_gauge(cs->c[i].name) ||
+		    !is_refusal(cs->c[i].name)))
+			continue;
+		json_object_set_new(o, cs->c[i].name,
+		    json_integer((json_int_t)cs->c[i].value));
+	}
+	return o;
+}
+
+static int print_json(const char *dd, struct proc *procs, size_t nprocs,
+    int ok, int have_journal, uint64_t last, int have_state, uint64_t cursor,
+    const struct counters *jc, const struct counters *sc, uint64_t now)
+{
+	json_t *o, *pa, *counters, *refusals, *tmp;
+	char tb[40];
+	char *s;
+	size_t i;
+
+	o = json_object();
+	pa = json_array();
+	for (i = 0; o != NULL && pa != NULL && i < nprocs; i++) {
+		struct proc *p = &procs[i];
+		json_t *po = json_object();
+		if (po == NULL)
+			break;
+		json_object_set_new(po, "name", json_string(p->name));
+		json_object_set_new(po, "pid", p->pid > 0 ?
+		    json_integer(p->pid) : json_null());
+		json_object_set_new(po, "running", json_boolean(p->ok));
+		json_object_set_new(po, "state", json_string(p->state));
+		if (p->started_us != 0) {
+			format_rfc3339(p->started_us, tb, sizeof(tb));
+			json_object_set_new(po, "started", json_string(tb));
+		} else {
+			json_object_set_new(po, "started", json_null());
+		}
+		json_object_set_new(po, "heartbeat_age_ms",
+		    p->heartbeat_us == 0 ? json_null() :
+		    json_integer((json_int_t)((now > p->heartbeat_us ?
+		    now - p->heartbeat_us : 0) / 1000)));
+		json_array_append_new(pa, po);
+	}
+	counters = json_counters(jc, 0);
+	tmp = json_counters(sc, 0);
+	if (counters != NULL && tmp != NULL)
+		json_object_update(counters, tmp);
+	json_decref(tmp);
+	refusals = json_counters(jc, 1);
+	tmp = json_counters(sc, 1);
+	if (refusals != NULL && tmp != NULL)
+		json_object_update(refusals, tmp);
+	json_decref(tmp);
+	if (o == NULL || pa == NULL || counters == NULL || refusals == NULL) {
+		json_decref(o);
+		json_decref(pa);
+		json_decref(counters);
+		json_decref(refusals);
+		return TS_ENOMEM;
+	}
+	json_object_set_new(o, "datadir", json_string(dd));
+	json_object_set_new(o, "ok", json_boolean(ok));
+	json_object_set_new(o, "processes", pa);
+	/* Progress both flat and under the names scripts look counters up
+	 * by ("journal.events", "engine.cursor", "engine.lag"). */
+	json_object_set_new(o, "journaled", have_journal ?
+	    json_integer((json_int_t)last) : json_null());
+	json_object_set_new(o, "processed", have_state ?
+	    json_integer((json_int_t)cursor) : json_null());
+	json_object_set_new(o, "lag", have_journal && have_state ?
+	    json_integer((json_int_t)(last > cursor ? last - cursor : 0)) :
+	    json_null());
+	if ((tmp = json_object()) != NULL) {
+		json_object_set_new(tmp, "journal.events",
+		    json_integer((json_int_t)last));
+		json_object_set_new(tmp, "engine.cursor",
+		    json_integer((json_int_t)cursor));
+		json_object_set_new(tmp, "engine.lag",
+		    json_integer((json_int_t)(last > cursor ? last - cursor :
+		    0)));
+		json_object_set_new(o, "progress", tmp);
+	}
+	json_object_set_new(o, "counters", counters);
+	json_object_set_new(o, "refusals", refusals);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (s == NULL)
+		return TS_ENOMEM;
+	cli_print_line(s, strlen(s));
+	free(s);
+	return 0;
+}
+
+int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		CLI_COMMON_LONGOPTS
+	};
+	struct proc procs[] = {
+		{ .name = "tocsind",   .has_stats = 0 },
+		{ .name = "collector", .has_stats = 1 },
+		{ .name = "engine",    .has_stats = 1 },
+	};
+	struct counters jc, sc;
+	journal_t *j = NULL;
+	state_t *st = NULL;
+	const char *dd;
+	char *jpath = NULL, *spath = NULL;
+	uint64_t now = now_us(), last = 0, cursor = 0;
+	int opt, rc, json = 0, ok, exit_rc = CLI_EXIT_FAIL;
+	int have_journal = 0, have_state = 0;
+
+	memset(&jc, 0, sizeof(jc));
+	memset(&sc, 0, sizeof(sc));
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		rc = cli_opt_common(c, cmd, opt, argc, argv);
+		if (rc == CLI_OPT_NEXT)
+			continue;
+		if (rc != CLI_OPT_OWN)
+			return rc;
+		switch (opt) {
+		case OPT_JSON:
+			json = 1;
+			break;
+		default:
+			return cli_usage_error(cmd, "unhandled option");
+		}
+	}
+	if ((rc = cli_no_args(cmd, argc, argv)) != 0)
+		return rc;
+	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
+		return CLI_EXIT_USAGE;
+	jpath = cli_path(dd, "journal");
+	spath = cli_path(dd, "state");
+	if (jpath == NULL || spath == NULL) {
+		rc = TS_ENOMEM;
+		goto fail;
+	}
+
+	rc = journal_open(jpath, JOURNAL_RDONLY, 0, &j);
+	if (rc == 0) {
+		have_journal = 1;
+		if ((rc = journal_last_seq(j, &last)) != 0 ||
+		    ((rc = journal_stats_foreach(j, counter_cb, &jc)) != 0 &&
+		    rc != TS_ESTOP) || (rc = jc.rc) != 0)
+			goto fail;
+	} else if (rc != TS_ENOTFOUND) {
+		goto fail;
+	}
+	rc = state_open(spath, STATE_RDONLY, 0, &st);
+	if (rc == 0) {
+		have_state = 1;
+		if ((rc = state_cursor_get(st, &cursor)) != 0 ||
+		    ((rc = state_stats_foreach(st, counter_cb, &sc)) != 0 &&
+		    rc != TS_ESTOP) || (rc = sc.rc) != 0)
+			goto fail;
+	} else if (rc != TS_ENOTFOUND) {
+		goto fail;
+	}
+	rc = 0;
+
+	proc_probe(dd, &procs[0], NULL, now);
+	proc_probe(dd, &procs[1], &jc, now);
+	proc_probe(dd, &procs[2], &sc, now);
+	ok = procs[1].ok && procs[2].ok;
+	if (json)
+		rc = print_json(dd, procs, 3, ok, have_journal, last,
+		    have_state, cursor, &jc, &sc, now);
+	else
+		print_report(dd, procs, 3, have_journal, last, have_state,
+		    cursor, &jc, &sc, now);
+	if (rc != 0)
+		goto fail;
+	exit_rc = ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	goto out;
+
+fail:
+	cli_err(cmd, "%s: %s", jpath != NULL ? dd : "status",
+	    ts_strerror(rc));
+	exit_rc = CLI_EXIT_FAIL;
+out:
+	journal_close(&j);
+	state_close(&st);
+	counters_free(&jc);
+	counters_free(&sc);
+	free(jpath);
+	free(spath);
+	return exit_rc;
+}
