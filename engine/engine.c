@@ -1,0 +1,849 @@
+/*
+ * engine.c - the rules process: journal -> decode -> rules -> alerts.
+ *
+ * The loop reads the journal from the state's cursor in batches.  For each
+ * batch it opens ONE state write transaction that receives the alerts the
+ * batch raised, the advanced cursor and the counters, and commits it: a
+ * crash before the commit leaves the cursor where it was (the batch runs
+ * again, its alerts were never stored), a crash after it leaves everything
+ * done.  No journal read transaction stays open while the engine sleeps.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "journal.h"
+#include "limits.h"
+#include "rules.h"
+#include "stats.h"
+#include "util.h"
+#include "state.h"
+#include "engine.h"
+
+/* Sleep between two looks at an idle journal. */
+#define ENGINE_IDLE_SLEEP_US	20000
+/* Poll for a journal that does not exist yet. */
+#define ENGINE_JOURNAL_WAIT_US	100000
+/* Heartbeat gauge period while idle (tocsin status: alive if recent). */
+#define ENGINE_HEARTBEAT_US	1000000
+/* Pause after a failed batch (state full, LMDB error) before retrying. */
+#define ENGINE_RETRY_US		1000000
+/* Debug rate line period. */
+#define ENGINE_RATE_LOG_US	10000000
+/* Length of an escaped diagnostic message in the log. */
+#define ENGINE_DIAG_LOG_BYTES	1024
+
+enum {
+	C_EVENTS, C_ALERTS, C_REGEX_LIMIT, C_TRUNCATED, C_RELOADS,
+	C_RELOAD_FAILED, C_RULES_LOADED, C_CURSOR, C_PID, C_STARTED,
+	C_HEARTBEAT, C_MISSED, C_STATE_FULL, C_BATCH_FAILED, C_NCOUNTERS
+};
+
+/* Counters shown by `tocsin status`; restored from the state at start. */
+static const struct counter engine_counters_init[C_NCOUNTERS] = {
+	[C_EVENTS] = { "engine.events_processed", 0,
+	    "journal events decoded and matched" },
+	[C_ALERTS] = { "engine.alerts", 0, "alerts raised" },
+	[C_REGEX_LIMIT] = { "engine.regex_limit_hits", 0,
+	    "PCRE2 matches stopped by the match or depth limit" },
+	[C_TRUNCATED] = { "engine.messages_truncated", 0,
+	    "messages capped to MAX_MATCH_BYTES before matching" },
+	[C_RELOADS] = { "engine.reloads", 0, "rule sets reloaded (SIGHUP)" },
+	[C_RELOAD_FAILED] = { "engine.reload_failed", 0,
+	    "reloads refused because the new rule set has errors" },
+	[C_RULES_LOADED] = { "engine.rules_loaded", 0,
+	    "rules in the running rule set (gauge)" },
+	[C_CURSOR] = { "engine.cursor", 0,
+	    "last journal sequence processed (gauge)" },
+	[C_PID] = { "engine.pid", 0, "engine process id" },
+	[C_STARTED] = { "engine.started_us", 0, "engine start time" },
+	[C_HEARTBEAT] = { "engine.heartbeat_us", 0, "engine last heartbeat" },
+	[C_MISSED] = { "engine.events_missed", 0,
+	    "journal events gone before the engine read them (retention)" },
+	[C_STATE_FULL] = { "engine.state_full", 0,
+	    "batches retried because the state map or disk was full" },
+	[C_BATCH_FAILED] = { "engine.batch_failed", 0,
+	    "batches retried after an error (LMDB, memory)" },
+};
+
+/* A growable output buffer; oom latches an allocation failure. */
+struct jbuf {
+	char	*b;
+	size_t	 len, cap;
+	int	 oom;
+};
+
+struct engine {
+	const struct server_config *e_cfg;
+	state_t		*e_state;
+	journal_t	*e_journal;
+	ruleset_t	*e_rules;
+	rules_ctx_t	*e_ctx;
+	struct counter	 e_c[C_NCOUNTERS];
+	uint64_t	 e_cursor;	/* committed cursor */
+	size_t		 e_batch_max;	/* events per batch (config) */
+	size_t		 e_batch;	/* current (halved after EFULL) */
+	struct jbuf	 e_jb;		/* alert JSON being written */
+	struct jbuf	 e_host;	/* host as indexed */
+	/* per batch: */
+	state_txn_t	*e_txn;
+	uint64_t	 e_expect;	/* next jseq expected */
+	uint64_t	 e_nevents, e_nalerts, e_nmissed;
+	int		 e_err;
+};
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void
+sleep_us(uint64_t us)
+{
+	struct timespec ts = { (time_t)(us / 1000000),
+	    (long)(us % 1000000) * 1000 };
+
+	/* A signal ends the sleep early: the loop then looks at its flags. */
+	(void)nanosleep(&ts, NULL);
+}
+
+/* Sleep up to us, in slices, returning early when *stop is set. */
+static void
+sleep_unless_stop(uint64_t us, volatile sig_atomic_t *stop)
+{
+	while (us > 0 && !*stop) {
+		uint64_t slice = us > 100000 ? 100000 : us;
+
+		sleep_us(slice);
+		us -= slice;
+	}
+}
+
+/*
+ * Length of the valid UTF-8 sequence at p (at most n bytes), or 0 if the
+ * bytes there are not one (overlong forms, surrogates and code points past
+ * U+10FFFF are invalid, as jansson requires).
+ */
+static size_t
+utf8_seq_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t	 len;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* ---- alert JSON --------------------------------------------------------------
+ *
+ * The alert text is written directly (compact, as jansson would print it):
+ * one alert per matching rule on a busy server makes a DOM plus a dump per
+ * alert the engine's largest cost.  Every string goes through jb_str, which
+ * escapes what JSON requires and replaces invalid UTF-8 bytes with U+FFFD
+ * each (the raw bytes stay in the journal).
+ */
+
+static void
+jb_need(struct jbuf *jb, size_t n)
+{
+	size_t	 ncap;
+	char	*nb;
+
+	if (jb->oom || n <= jb->cap - jb->len)
+		return;
+	if (n > SIZE_MAX / 2 - jb->len) {
+		jb->oom = 1;
+		return;
+	}
+	ncap = jb->cap ? jb->cap : 1024;
+	while (ncap - jb->len < n)
+		ncap *= 2;
+	if ((nb = realloc(jb->b, ncap)) == NULL) {
+		jb->oom = 1;
+		return;
+	}
+	jb->b = nb;
+	jb->cap = ncap;
+}
+
+static void
+jb_raw(struct jbuf *jb, const char *p, size_t n)
+{
+	jb_need(jb, n);
+	if (jb->oom)
+		return;
+	memcpy(jb->b + jb->len, p, n);
+	jb->len += n;
+}
+
+static void
+jb_lit(struct jbuf *jb, const char *s)
+{
+	jb_raw(jb, s, strlen(s));
+}
+
+static void
+jb_u64(struct jbuf *jb, uint64_t v)
+{
+	char	buf[24];
+	int	n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+
+	jb_raw(jb, buf, (size_t)n);
+}
+
+/* A JSON string of the len bytes at p (NULL: ""), quotes included. */
+static void
+jb_str(struct jbuf *jb, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)p;
+	size_t	 i = 0, run, l;
+	char	*o;
+
+	/* Worst case 6 output bytes per input byte (\u00XX), plus quotes. */
+	if (len > (SIZE_MAX - 2) / 6) {
+		jb->oom = 1;
+		return;
+	}
+	jb_need(jb, len * 6 + 2);
+	if (jb->oom)
+		return;
+	o = jb->b + jb->len;
+	*o++ = '"';
+	while (i < len) {
+		/* Plain printable ASCII in one copy. */
+		for (run = i; run < len && u[run] >= 0x20 && u[run] < 0x7f &&
+		    u[run] != '"' && u[run] != '\\'; run++)
+			;
+		if (run > i) {
+			memcpy(o, p + i, run - i);
+			o += run - i;
+			i = run;
+			continue;
+		}
+		if (u[i] == '"' || u[i] == '\\') {
+			*o++ = '\\';
+			*o++ = (char)u[i++];
+		} else if (u[i] == 0) {
+			/* \u0000 is valid JSON, but jansson (the CLI) and
+			 * C-string consumers refuse or cut it. */
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else if (u[i] < 0x20 || u[i] == 0x7f) {
+			switch (u[i]) {
+			case '\n': *o++ = '\\'; *o++ = 'n'; break;
+			case '\r': *o++ = '\\'; *o++ = 'r'; break;
+			case '\t': *o++ = '\\'; *o++ = 't'; break;
+			default:
+				memcpy(o, "\\u00", 4);
+				o[4] = hex[u[i] >> 4];
+				o[5] = hex[u[i] & 0xf];
+				o += 6;
+			}
+			i++;
+		} else if ((l = utf8_seq_len(u + i, len - i)) == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			o += 3;
+			i++;
+		} else {
+			memcpy(o, p + i, l);
+			o += l;
+			i += l;
+		}
+	}
+	*o++ = '"';
+	jb->len = (size_t)(o - jb->b);
+}
+
+/* The len bytes at p with invalid UTF-8 bytes replaced by U+FFFD. */
+static void
+jb_utf8(struct jbuf *jb, const char *p, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t	 l;
+
+	for (size_t i = 0; i < len; i += l) {
+		if ((l = utf8_seq_len(u + i, len - i)) == 0) {
+			jb_raw(jb, "\xef\xbf\xbd", 3);
+			l = 1;
+		} else
+			jb_raw(jb, p + i, l);
+	}
+}
+
+static void
+jb_cstr(struct jbuf *jb, const char *s)
+{
+	jb_str(jb, s, s == NULL ? 0 : strlen(s));
+}
+
+/* ,"key": */
+static void
+jb_key(struct jbuf *jb, const char *key)
+{
+	jb_raw(jb, ",\"", 2);
+	jb_lit(jb, key);
+	jb_raw(jb, "\":", 2);
+}
+
+static void
+jb_list(struct jbuf *jb, const char *const *v, size_t n)
+{
+	jb_raw(jb, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			jb_raw(jb, ",", 1);
+		jb_cstr(jb, v[i]);
+	}
+	jb_raw(jb, "]", 1);
+}
+
+static const char *
+source_name(uint8_t src)
+{
+	switch (src) {
+	case JSRC_AGENT:	return "agent";
+	case JSRC_SYSLOG_UDP:	return "syslog-udp";
+	case JSRC_SYSLOG_TCP:	return "syslog-tcp";
+	case JSRC_REPLAY:	return "replay";
+	default:		return "unknown";
+	}
+}
+
+/*
+ * Write the alert object of state.h (without "id") for rule ri raised by
+ * event ev whose evaluation is res, at time_us, for host, into jb (reset
+ * first).  A field name decoded twice appears once, with its last value.
+ * 0 or TS_ENOMEM.
+ */
+static int
+engine_alert_json(struct jbuf *jb, const struct jevent *ev,
+    const struct rules_result *res, const struct rule_info *ri,
+    uint64_t time_us, const char *host, size_t hostlen)
+{
+	char	tbuf[40];
+	int	first = 1;
+
+	jb->len = 0;
+	jb->oom = 0;
+	format_rfc3339(time_us, tbuf, sizeof(tbuf));
+	jb_lit(jb, "{\"time\":");
+	jb_cstr(jb, tbuf);
+	jb_key(jb, "time_us");
+	jb_u64(jb, time_us);
+	jb_key(jb, "level");
+	jb_u64(jb, (uint64_t)(ri->level < 0 ? 0 : ri->level));
+
+	jb_lit(jb, ",\"rule\":{\"id\":");
+	jb_cstr(jb, ri->id);
+	jb_key(jb, "title");
+	jb_cstr(jb, ri->title);
+	jb_key(jb, "mitre");
+	jb_list(jb, ri->mitre, ri->nmitre);
+	jb_key(jb, "groups");
+	jb_list(jb, ri->groups, ri->ngroups);
+	if (ri->author != NULL) {
+		jb_key(jb, "author");
+		jb_cstr(jb, ri->author);
+	}
+	jb_raw(jb, "}", 1);
+
+	jb_key(jb, "agent");
+	jb_str(jb, ev->agent, ev->agent_len);
+	jb_key(jb, "host");
+	jb_str(jb, host, hostlen);
+	jb_key(jb, "message");
+	jb_str(jb, ev->raw, ev->raw_len);
+
+	jb_lit(jb, ",\"fields\":{");
+	for (size_t i = 0; i < res->nfields; i++) {
+		const struct rules_field *f = &res->fields[i];
+		size_t k;
+
+		if (f->name == NULL)
+			continue;
+		for (k = i + 1; k < res->nfields; k++)
+			if (res->fields[k].name != NULL &&
+			    strcmp(res->fields[k].name, f->name) == 0)
+				break;
+		if (k < res->nfields)
+			continue;	/* a later value wins */
+		if (!first)
+			jb_raw(jb, ",", 1);
+		first = 0;
+		jb_cstr(jb, f->name);
+		jb_raw(jb, ":", 1);
+		jb_str(jb, f->val, f->val == NULL ? 0 : f->len);
+	}
+	jb_raw(jb, "}", 1);
+
+	jb_lit(jb, ",\"event\":{\"jseq\":");
+	jb_u64(jb, ev->jseq);
+	jb_key(jb, "file");
+	jb_str(jb, ev->file, ev->file_len);
+	jb_key(jb, "source");
+	jb_cstr(jb, source_name(ev->source));
+	jb_raw(jb, "}", 1);
+	if (ev->drill_len > 0) {
+		jb_key(jb, "drill");
+		jb_str(jb, ev->drill, ev->drill_len);
+	}
+	jb_raw(jb, "}", 1);
+	return jb->oom ? TS_ENOMEM : 0;
+}
+
+/* Store one alert in the batch's transaction.  0 or a TS_E*. */
+static int
+engine_raise(struct engine *e, const struct jevent *ev,
+    const struct rules_result *res, const struct rule_info *ri)
+{
+	const struct rules_field *hf;
+	const char	*host = ev->host;
+	size_t		 hostlen = ev->host_len;
+	uint64_t	 time_us;
+	int		 ret, level;
+
+	/* The host the line names in its syslog header (the entity the IR
+	 * team works on; an agent may forward other hosts' logs), else the
+	 * one the agent or the listener reported.  The authenticated agent
+	 * name is in the alert too. */
+	if ((hf = rules_result_field(res, "host")) != NULL && hf->len > 0) {
+		host = hf->val;
+		hostlen = hf->len;
+	}
+	time_us = res->time_us != 0 ? res->time_us :
+	    ev->time_us != 0 ? ev->time_us : ev->recv_us;
+	level = ri->level < 0 ? 0 : ri->level > 15 ? 15 : ri->level;
+
+	/* The host index takes the host as the alert shows it once decoded:
+	 * invalid UTF-8 replaced, not JSON-escaped. */
+	e->e_host.len = 0;
+	e->e_host.oom = 0;
+	jb_utf8(&e->e_host, host, hostlen);
+	jb_raw(&e->e_host, "", 1);
+	if ((ret = engine_alert_json(&e->e_jb, ev, res, ri, time_us, host,
+	    hostlen)) != 0 || e->e_host.oom)
+		return TS_ENOMEM;
+	return state_txn_add_alert(e->e_txn, time_us, level,
+	    e->e_host.b, ri->id, e->e_jb.b, e->e_jb.len, NULL);
+}
+
+/* journal_scan callback: decode, match and raise the alerts of one event. */
+static int
+engine_event_cb(const struct jevent *ev, void *arg)
+{
+	struct engine		*e = arg;
+	struct rules_event	 re;
+	struct rules_result	 res;
+	int			 ret;
+
+	if (ev->jseq < e->e_expect)
+		return 0;	/* already processed: never twice */
+	if (ev->jseq > e->e_expect)
+		e->e_nmissed += ev->jseq - e->e_expect;
+	e->e_expect = ev->jseq + 1;
+
+	memset(&re, 0, sizeof(re));
+	re.raw = ev->raw;
+	re.raw_len = ev->raw_len;
+	re.host = ev->host;
+	re.host_len = ev->host_len;
+	re.agent = ev->agent;
+	re.agent_len = ev->agent_len;
+	re.file = ev->file;
+	re.file_len = ev->file_len;
+	re.time_us = ev->time_us != 0 ? ev->time_us : ev->recv_us;
+	memset(&res, 0, sizeof(res));
+	if ((ret = rules_eval(e->e_ctx, &re, &res)) != 0) {
+		e->e_err = ret;
+		return ret < 0 ? ret : TS_EINVAL;
+	}
+	e->e_nevents++;
+	for (size_t i = 0; i < res.nalerts; i++) {
+		if ((ret = engine_raise(e, ev, &res, res.alerts[i])) != 0) {
+			e->e_err = ret;
+			return ret;
+		}
+		e->e_nalerts++;
+	}
+	return 0;
+}
+
+/* ---- rule sets ----------------------------------------------------------- */
+
+static void
+engine_log_diags(const struct rules_diags *dl)
+{
+	char msg[ENGINE_DIAG_LOG_BYTES], file[ENGINE_DIAG_LOG_BYTES];
+
+	for (size_t i = 0; i < dl->n; i++) {
+		const struct rules_diag *d = &dl->d[i];
+
+		escape_text(d->file ? d->file : "?",
+		    d->file ? strlen(d->file) : 1, file, sizeof(file));
+		escape_text(d->msg ? d->msg : "",
+		    d->msg ? strlen(d->msg) : 0, msg, sizeof(msg));
+		if (d->line <= 0)	/* about the whole file */
+			(d->warning ? log_warn : log_err)("%s: %s%s", file,
+			    d->warning ? "warning: " : "", msg);
+		else if (d->warning)
+			log_warn("%s:%d:%d: warning: %s", file, d->line,
+			    d->col, msg);
+		else
+			log_err("%s:%d:%d: %s", file, d->line, d->col, msg);
+	}
+}
+
+/* Load the configured rule set and a context for it.  0, TS_EPARSE (logged)
+ * or TS_ENOMEM. */
+static int
+engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
+    rules_ctx_t **ctx)
+{
+	struct rules_diags	dl;
+	int			ret;
+
+	memset(&dl, 0, sizeof(dl));
+	*rs = NULL;
+	*ctx = NULL;
+	ret = ruleset_load((const char *const *)cfg->rule_paths,
+	    cfg->nrule_paths, rs, &dl);
+	engine_log_diags(&dl);
+	if (ret == 0 && dl.errors > 0)
+		ret = TS_EPARSE;
+	rules_diags_free(&dl);
+	if (ret != 0) {
+		ruleset_free(rs);
+		log_err("engine: rule set refused (%s)", ts_strerror(ret));
+		return ret;
+	}
+	if ((*ctx = rules_ctx_new(*rs)) == NULL) {
+		ruleset_free(rs);
+		return TS_ENOMEM;
+	}
+	return 0;
+}
+
+/* SIGHUP: load the new set; keep the old one if it has errors. */
+static void
+engine_reload(struct engine *e)
+{
+	ruleset_t	*rs;
+	rules_ctx_t	*ctx;
+
+	log_info("engine: reloading rules");
+	if (engine_load_rules(e->e_cfg, &rs, &ctx) != 0) {
+		e->e_c[C_RELOAD_FAILED].value++;
+		log_err("engine: reload failed, keeping the running rule set "
+		    "(%zu rules)", ruleset_rule_count(e->e_rules));
+		return;
+	}
+	rules_ctx_free(&e->e_ctx);
+	ruleset_free(&e->e_rules);
+	e->e_rules = rs;
+	e->e_ctx = ctx;
+	e->e_c[C_RELOADS].value++;
+	e->e_c[C_RULES_LOADED].value = ruleset_rule_count(rs);
+	log_info("engine: %zu rules loaded", ruleset_rule_count(rs));
+}
+
+/* ---- batches --------------------------------------------------------------- */
+
+/* Commit the counters (and the heartbeat) alone.  0 or a TS_E*. */
+static int
+engine_write_stats(struct engine *e)
+{
+	state_txn_t	*t;
+	int		 ret;
+
+	e->e_c[C_HEARTBEAT].value = now_us();
+	if ((ret = state_begin(e->e_state, &t)) != 0)
+		return ret;
+	if ((ret = state_txn_write_stats(t, e->e_c, C_NCOUNTERS)) != 0) {
+		state_abort(&t);
+		return ret;
+	}
+	return state_commit(&t);
+}
+
+/*
+ * Process at most e_batch events after the cursor in one state transaction;
+ * jlast is the journal's last sequence, read before.  *n gets the number of
+ * journal sequences consumed.  0, or a TS_E* with nothing committed (the
+ * counters are left as they were).
+ */
+static int
+engine_batch(struct engine *e, uint64_t jlast, size_t *n)
+{
+	struct counter		 saved[C_NCOUNTERS];
+	struct rules_counters	 rc0, rc1;
+	uint64_t		 last = 0;
+	int			 ret;
+
+	*n = 0;
+	memcpy(saved, e->e_c, sizeof(saved));
+	rules_ctx_counters(e->e_ctx, &rc0);
+	e->e_expect = e->e_cursor + 1;
+	e->e_nevents = e->e_nalerts = e->e_nmissed = 0;
+	e->e_err = 0;
+	if ((ret = state_begin(e->e_state, &e->e_txn)) != 0)
+		return ret;
+	ret = journal_scan(e->e_journal, e->e_cursor + 1, e->e_batch,
+	    engine_event_cb, e, &last);
+	if (ret == 0 && e->e_err != 0)
+		ret = e->e_err;
+	if (ret != 0)
+		goto fail;
+	if (last <= e->e_cursor) {
+		/* The journal holds sequences up to jlast but none of them
+		 * after the cursor: retention removed them before the engine
+		 * read them.  Count them and move on. */
+		last = jlast;
+		e->e_nmissed = jlast - e->e_cursor;
+	}
+	rules_ctx_counters(e->e_ctx, &rc1);
+	e->e_c[C_EVENTS].value += e->e_nevents;
+	e->e_c[C_ALERTS].value += e->e_nalerts;
+	e->e_c[C_MISSED].value += e->e_nmissed;
+	e->e_c[C_REGEX_LIMIT].value += rc1.regex_limit_hits -
+	    rc0.regex_limit_hits;
+	e->e_c[C_TRUNCATED].value += rc1.truncated - rc0.truncated;
+	e->e_c[C_CURSOR].value = last;
+	e->e_c[C_HEARTBEAT].value = now_us();
+	if ((ret = state_txn_set_cursor(e->e_txn, last)) != 0 ||
+	    (ret = state_txn_write_stats(e->e_txn, e->e_c, C_NCOUNTERS)) != 0)
+		goto fail;
+	ret = state_commit(&e->e_txn);
+	if (ret != 0)
+		goto restore;
+	if (e->e_nmissed > 0)
+		log_warn("engine: %llu journal events were gone before "
+		    "processing (retention)", (unsigned long long)e->e_nmissed);
+	*n = (size_t)(last - e->e_cursor);
+	e->e_cursor = last;
+	return 0;
+fail:
+	state_abort(&e->e_txn);
+restore:
+	memcpy(e->e_c, saved, sizeof(saved));
+	return ret;
+}
+
+/* ---- the process ----------------------------------------------------------- */
+
+static void
+engine_cleanup(struct engine *e)
+{
+	state_abort(&e->e_txn);
+	rules_ctx_free(&e->e_ctx);
+	ruleset_free(&e->e_rules);
+	journal_close(&e->e_journal);
+	state_close(&e->e_state);
+	free(e->e_jb.b);
+	free(e->e_host.b);
+	memset(&e->e_jb, 0, sizeof(e->e_jb));
+	memset(&e->e_host, 0, sizeof(e->e_host));
+}
+
+/* Open the journal read-only, waiting for the collector to create it.
+ * 0, 1 when *stop was set first, or a TS_E*. */
+static int
+engine_wait_journal(struct engine *e, const char *dir,
+    volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
+{
+	uint64_t	last_beat = mono_us();
+	int		ret, said = 0;
+
+	while (!*stop) {
+		ret = journal_open(dir, JOURNAL_RDONLY, 0, &e->e_journal);
+		if (ret != TS_ENOTFOUND)
+			return ret;
+		if (!said++)
+			log_info("engine: waiting for the journal in %s", dir);
+		if (*reload) {
+			*reload = 0;
+			engine_reload(e);
+		}
+		if (mono_us() - last_beat >= ENGINE_HEARTBEAT_US) {
+			(void)engine_write_stats(e);
+			last_beat = mono_us();
+		}
+		sleep_us(ENGINE_JOURNAL_WAIT_US);
+	}
+	return 1;
+}
+
+int
+engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
+    volatile sig_atomic_t *reload)
+{
+	struct engine	 e;
+	char		*rundir = NULL, *pidpath = NULL, *statedir = NULL;
+	char		*jdir = NULL;
+	uint64_t	 last_beat, last_rate, rate_events = 0, jlast, t;
+	uint64_t	 last_fail_log = 0;
+	size_t		 n;
+	int		 ret, behind_said = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.e_cfg = cfg;
+	memcpy(e.e_c, engine_counters_init, sizeof(e.e_c));
+	e.e_batch_max = cfg->batch_events ? cfg->batch_events :
+	    ENGINE_BATCH_EVENTS;
+	e.e_batch = e.e_batch_max;
+
+	rundir = xasprintf("%s/run", cfg->data_dir);
+	pidpath = xasprintf("%s/run/engine.pid", cfg->data_dir);
+	statedir = xasprintf("%s/state", cfg->data_dir);
+	jdir = xasprintf("%s/journal", cfg->data_dir);
+	if (!rundir || !pidpath || !statedir || !jdir) {
+		ret = TS_ENOMEM;
+		goto out;
+	}
+	if ((ret = mkdir_p(rundir, 0700)) != 0 ||
+	    (ret = pidfile_write(pidpath)) != 0) {
+		log_err("engine: cannot write %s: %s", pidpath,
+		    ts_strerror(ret));
+		goto out;
+	}
+	if ((ret = engine_load_rules(cfg, &e.e_rules, &e.e_ctx)) != 0)
+		goto out;
+	if ((ret = state_open(statedir, 0, cfg->state_map_bytes,
+	    &e.e_state)) != 0) {
+		log_err("engine: cannot open the state in %s: %s", statedir,
+		    ts_strerror(ret));
+		goto out;
+	}
+	if ((ret = state_stats_load(e.e_state, e.e_c, C_NCOUNTERS)) != 0 ||
+	    (ret = state_cursor_get(e.e_state, &e.e_cursor)) != 0) {
+		log_err("engine: cannot read the state: %s", ts_strerror(ret));
+		goto out;
+	}
+	e.e_c[C_PID].value = (uint64_t)getpid();
+	e.e_c[C_STARTED].value = now_us();
+	e.e_c[C_RULES_LOADED].value = ruleset_rule_count(e.e_rules);
+	e.e_c[C_CURSOR].value = e.e_cursor;
+	if ((ret = engine_write_stats(&e)) != 0) {
+		log_err("engine: cannot write the state: %s", ts_strerror(ret));
+		goto out;
+	}
+	log_info("engine: %zu rules, cursor at %llu",
+	    ruleset_rule_count(e.e_rules), (unsigned long long)e.e_cursor);
+
+	ret = engine_wait_journal(&e, jdir, stop, reload);
+	if (ret == 1) {
+		ret = 0;
+		goto out;
+	}
+	if (ret != 0) {
+		log_err("engine: cannot open the journal in %s: %s", jdir,
+		    ts_strerror(ret));
+		goto out;
+	}
+
+	last_beat = last_rate = mono_us();
+	while (!*stop) {
+		if (*reload) {
+			*reload = 0;
+			engine_reload(&e);
+		}
+		ret = journal_last_seq(e.e_journal, &jlast);
+		if (ret == 0 && jlast > e.e_cursor)
+			ret = engine_batch(&e, jlast, &n);
+		else
+			n = 0;
+		if (ret == 0 && jlast < e.e_cursor && !behind_said) {
+			/* Never rewind by itself: that would raise every
+			 * alert of the journal's new life twice. */
+			log_err("engine: the journal ends at %llu, before the "
+			    "state's cursor %llu: was the journal replaced? "
+			    "Waiting for it to pass the cursor",
+			    (unsigned long long)jlast,
+			    (unsigned long long)e.e_cursor);
+			behind_said = 1;
+		}
+		t = mono_us();
+		if (ret != 0) {
+			if (ret == TS_EFULL) {
+				e.e_c[C_STATE_FULL].value++;
+				if (e.e_batch > 1) {
+					e.e_batch /= 2;
+					continue;	/* retry smaller now */
+				}
+			} else
+				e.e_c[C_BATCH_FAILED].value++;
+			if (last_fail_log == 0 ||
+			    t - last_fail_log >= ENGINE_RATE_LOG_US) {
+				log_err("engine: batch after %llu failed: %s; "
+				    "retrying", (unsigned long long)e.e_cursor,
+				    ts_strerror(ret));
+				last_fail_log = t;
+			}
+			(void)engine_write_stats(&e);
+			sleep_unless_stop(ENGINE_RETRY_US, stop);
+			e.e_batch = e.e_batch_max;
+			continue;
+		}
+		last_fail_log = 0;
+		if (n > 0) {
+			rate_events += n;
+			last_beat = t;
+			if (e.e_batch < e.e_batch_max)
+				e.e_batch = e.e_batch * 2 > e.e_batch_max ?
+				    e.e_batch_max : e.e_batch * 2;
+		} else {
+			if (t - last_beat >= ENGINE_HEARTBEAT_US) {
+				if (engine_write_stats(&e) != 0)
+					log_warn("engine: heartbeat not "
+					    "written");
+				last_beat = t;
+			}
+			sleep_us(ENGINE_IDLE_SLEEP_US);
+		}
+		if (t - last_rate >= ENGINE_RATE_LOG_US) {
+			log_debug("engine: %.1f events/s, cursor %llu",
+			    (double)rate_events * 1e6 / (double)(t - last_rate),
+			    (unsigned long long)e.e_cursor);
+			rate_events = 0;
+			last_rate = t;
+		}
+	}
+	ret = 0;
+	(void)engine_write_stats(&e);
+	log_info("engine: stopped at cursor %llu",
+	    (unsigned long long)e.e_cursor);
+	unlink(pidpath);
+out:
+	engine_cleanup(&e);
+	free(rundir);
+	free(pidpath);
+	free(statedir);
+	free(jdir);
+	return ret;
+}
