@@ -1,0 +1,223 @@
+/*
+ * rules_int.h - private to rules/: the compiled form of a rule set, shared
+ * by the loader (load.c), the syslog decoder (decode.c) and the matcher
+ * (match.c).
+ *
+ * A rule is a tree of conditions (struct cond) over fields whose leaves are
+ * literal, list, substring, regex and CIDR tests.  Native YAML rules compile
+ * to an AND of leaves; Sigma rules will compile their condition grammar into
+ * the same tree (AND / OR / NOT over the same leaves), so one matcher runs
+ * both.
+ */
+#ifndef TOCSIN_RULES_INT_H
+#define TOCSIN_RULES_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+
+/* Longest program name (syslog TAG / APP-NAME) taken from a header.  RFC
+ * 5424 allows 48 bytes for APP-NAME; real 3164 tags run longer. */
+#define MAX_PROGRAM_BYTES	128
+/* Longest pid / PROCID kept (RFC 5424: 128). */
+#define MAX_PROCID_BYTES	128
+/* Deepest if_rule chain: evaluation recurses once per level. */
+#define MAX_RULE_DEPTH		16
+/* Longest rule id. */
+#define MAX_RULE_ID_BYTES	128
+/* Rule files found below one folder. */
+#define MAX_RULE_FILES		4096
+/* Entries of one `in:` list / one `cidr:` list. */
+#define MAX_LEAF_VALUES		10000
+
+/* ---- syslog header (decode.c) ------------------------------------------ */
+
+enum { SYSLOG_NONE = 0, SYSLOG_3164 = 3164, SYSLOG_5424 = 5424 };
+
+/* What the header parser found; every pointer points into the parsed buffer
+ * and is NULL (len 0) when absent. */
+struct syslog_hdr {
+	int		 format;	/* SYSLOG_* */
+	int		 pri;		/* 0..191, or -1 */
+	int		 has_time;	/* time_us is from the header */
+	uint64_t	 time_us;
+	const char	*host;		size_t host_len;
+	const char	*program;	size_t program_len;
+	const char	*pid;		size_t pid_len;
+	const char	*msgid;		size_t msgid_len;	/* 5424 only */
+	const char	*msg;		size_t msg_len;		/* never NULL */
+};
+
+/*
+ * Parse the syslog header of one line (buf, len; not NUL-terminated) into
+ * *h.  Never fails: a line without a header recognized as RFC 3164 (BSD or
+ * ISO 8601 time) or RFC 5424 is all message (format SYSLOG_NONE).  ref_us
+ * is the time the line was read: the year of a BSD time is the year of
+ * ref_us, or the previous year if that would put the time more than a day
+ * after ref_us.  A trailing CR/LF is not part of the message.
+ */
+void syslog_parse(const char *buf, size_t len, uint64_t ref_us,
+    struct syslog_hdr *h);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (exposed for tests). */
+int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* ---- compiled rule set --------------------------------------------------- */
+
+/* Field ids that every event has (the first entries of the name table). */
+enum {
+	FIELD_HOST = 0,
+	FIELD_PROGRAM,
+	FIELD_PID,
+	FIELD_MESSAGE,
+	FIELD_AGENT,
+	FIELD_MSGID,
+	FIELD_NBUILTIN
+};
+
+/* A compiled PCRE2 pattern with its cheap gate: a literal that every match
+ * contains (lit NULL: no gate). */
+struct rx {
+	pcre2_code	*code;
+	char		*src;		/* the pattern as written */
+	char		*lit;		/* required literal, or NULL */
+	size_t		 lit_len;
+	char		*pre;		/* literal the subject must start with
+					 * (pattern "^literal..."), or NULL */
+	size_t		 pre_len;
+};
+
+enum leaf_op {
+	LEAF_EQUALS = 1,	/* value equals one of vals */
+	LEAF_CONTAINS,		/* value contains one of vals */
+	LEAF_STARTSWITH,
+	LEAF_ENDSWITH,
+	LEAF_REGEX,		/* rx matches value */
+	LEAF_CIDR,		/* value is an IP inside one of cidrs */
+	LEAF_EXISTS,		/* the field is set */
+};
+
+struct cidr {
+	int		family;		/* 4 or 6 */
+	unsigned	bits;		/* prefix length */
+	unsigned char	addr[16];	/* network, host bits zero */
+};
+
+struct leaf {
+	int		 field;		/* index into ruleset field names */
+	enum leaf_op	 op;
+	int		 nocase;	/* ASCII case-insensitive string ops */
+	char		**vals;		/* string ops */
+	size_t		*lens;
+	size_t		 nvals;
+	struct rx	 rx;		/* LEAF_REGEX */
+	struct cidr	*cidrs;		/* LEAF_CIDR */
+	size_t		 ncidrs;
+};
+
+enum cond_kind { COND_AND = 1, COND_OR, COND_NOT, COND_LEAF };
+
+struct cond {
+	enum cond_kind	 kind;
+	struct cond	**kids;		/* AND, OR: nkids; NOT: one */
+	size_t		 nkids;
+	struct leaf	 leaf;		/* COND_LEAF */
+};
+
+struct decoder {
+	char		*name;
+	char		*file;
+	int		 line;
+	char		**programs;	/* NULL: every program */
+	size_t		 nprograms;
+	struct rx	 rx;		/* applied to the message */
+	int		*group_field;	/* capture number -> field id or -1 */
+	uint32_t	 ngroups;	/* capture groups (group_field has +1) */
+};
+
+/* A field a rule tests, kept until load checks that a decoder makes it. */
+struct fieldref {
+	int		field;
+	int		line, col;
+};
+
+struct rule {
+	struct rule_info info;		/* what callers see; its strings are
+					 * the owned ones below */
+	char		*id, *title, *description, *author, *file;
+	char		**mitre, **groups;
+	struct fieldref	*frefs;		/* load time only */
+	size_t		 nfrefs;
+	size_t		 idx;		/* position in load order */
+	char		**programs;	/* routing (roots) or condition */
+	size_t		 nprograms;
+	char		*parent_id;	/* if_rule as written, or NULL */
+	struct rule	*parent;
+	struct rule	**kids;		/* children in load order */
+	size_t		 nkids;
+	struct cond	*cond;		/* NULL: always true */
+	int		 ignore;	/* level 0 and no children */
+	int		 col;		/* column of the rule's mapping */
+	int		 if_line, if_col;	/* where if_rule was written */
+};
+
+/* The per-program routing entry: what to try for an event whose program is
+ * `program` (the entry for "no/unknown program" has program NULL).  The
+ * lists merge the program's own items with the program-less ones, in load
+ * order, so evaluation is one lookup.  A multi-pattern prefilter plugs in
+ * here: it would narrow `roots` to the candidates whose literals occur. */
+struct route {
+	char		 *program;
+	struct decoder	**decoders;
+	size_t		  ndecoders;
+	struct rule	**ignores;	/* root ignore rules, tried first */
+	size_t		  nignores;
+	struct rule	**roots;	/* other root rules */
+	size_t		  nroots;
+};
+
+struct ruleset {
+	struct rule	**rules;	/* load order */
+	size_t		  nrules;
+	struct decoder	**decoders;
+	size_t		  ndecoders;
+	char		**field_names;	/* FIELD_* first, then decoder fields */
+	size_t		  nfield_names;
+	struct route	 *routes;	/* one per program named anywhere */
+	size_t		  nroutes;
+	struct route	  any;		/* for programs with no route */
+	uint32_t	 *hash;		/* open addressing: route index + 1 */
+	size_t		  hash_size;	/* power of two */
+	pcre2_match_context *mctx;	/* match and depth limits */
+	uint32_t	  max_groups;	/* largest capture count of any pattern */
+};
+
+/* Route for a program name (never NULL). */
+const struct route *ruleset_route(const struct ruleset *rs,
+    const char *program, size_t len);
+
+/* Hash of a byte string (FNV-1a), for the route table. */
+uint32_t rules_hash(const char *s, size_t len);
+
+/* Parse an IPv4 or IPv6 address (buf, len) into family 4/6 and 16 bytes.
+ * 0 or TS_EINVAL. */
+int rules_parse_ip(const char *s, size_t len, int *family,
+    unsigned char addr[16]);
+
+/* Conservative required-literal extraction from a PCRE2 pattern: the
+ * longest run of literal bytes at the top level of a pattern with no
+ * top-level alternation and no option settings.  Returns a malloc'd
+ * string (caller frees) in *out, or NULL in *out when none was found (or
+ * shorter than 2 bytes).  0 or TS_ENOMEM. */
+int rules_extract_literal(const char *pat, char **out, size_t *out_len);
+
+/* The literal an anchored pattern ("^Failed password") starts with: a
+ * malloc'd string in *out (caller frees), or NULL when the pattern is not
+ * anchored or starts with anything but literal bytes (or is shorter than 2
+ * bytes).  0 or TS_ENOMEM. */
+int rules_extract_prefix(const char *pat, char **out, size_t *out_len);
+
+#endif /* TOCSIN_RULES_INT_H */

@@ -1,0 +1,311 @@
+/*
+ * test_decode.c - the built-in syslog header decoder (rules/decode.c):
+ * RFC 3164 with BSD and ISO 8601 times, RFC 5424, year inference, and a
+ * table of malformed headers (truncated, no colon, huge pid, bad dates).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "rules_int.h"
+#include "util.h"
+
+struct hcase {
+	const char	*line;
+	const char	*ref;		/* RFC 3339; when the line was read */
+	int		 format;
+	int		 pri;
+	const char	*host;		/* NULL: absent */
+	const char	*program;
+	const char	*pid;
+	const char	*msgid;
+	const char	*msg;
+	const char	*time;		/* NULL: no time from the header */
+};
+
+#define REF "2026-01-30T12:00:00Z"
+
+static const struct hcase cases[] = {
+	/* RFC 3164, BSD time */
+	{ "Jan 26 00:00:05 d2-4-bhs5 sshd[3578055]: Invalid user sammy from "
+	  "35.246.248.48 port 47192", REF, SYSLOG_3164, -1, "d2-4-bhs5", "sshd",
+	  "3578055", NULL, "Invalid user sammy from 35.246.248.48 port 47192",
+	  "2026-01-26T00:00:05Z" },
+	{ "<38>Jan 26 00:00:05 web01 sshd[1]: hello", REF, SYSLOG_3164, 38,
+	  "web01", "sshd", "1", NULL, "hello", "2026-01-26T00:00:05Z" },
+	{ "Jan  5 01:02:03 h cron: job done", REF, SYSLOG_3164, -1, "h", "cron",
+	  NULL, NULL, "job done", "2026-01-05T01:02:03Z" },
+	{ "Jan 5 01:02:03 h cron: x", REF, SYSLOG_3164, -1, "h", "cron", NULL,
+	  NULL, "x", "2026-01-05T01:02:03Z" },
+	{ "Jan 26 00:00:05.250 h p: frac", REF, SYSLOG_3164, -1, "h", "p", NULL,
+	  NULL, "frac", "2026-01-26T00:00:05.250Z" },
+	{ "Jan 26 00:00:05 h p:nospace", REF, SYSLOG_3164, -1, "h", "p", NULL,
+	  NULL, "nospace", "2026-01-26T00:00:05Z" },
+	{ "Jan 26 00:00:05 h p: ", REF, SYSLOG_3164, -1, "h", "p", NULL, NULL,
+	  "", "2026-01-26T00:00:05Z" },
+	{ "Jan 26 00:00:05 h org.gnome.Shell.desktop[2201]: x", REF,
+	  SYSLOG_3164, -1, "h", "org.gnome.Shell.desktop", "2201", NULL, "x",
+	  "2026-01-26T00:00:05Z" },
+	/* year inference: December seen in January is last year */
+	{ "Dec 31 23:59:59 h p: x", REF, SYSLOG_3164, -1, "h", "p", NULL, NULL,
+	  "x", "2025-12-31T23:59:59Z" },
+	{ "Jan 31 00:00:00 h p: x", REF, SYSLOG_3164, -1, "h", "p", NULL, NULL,
+	  "x", "2026-01-31T00:00:00Z" },	/* 12 h ahead: clock skew */
+	{ "Feb 01 00:00:01 h p: x", REF, SYSLOG_3164, -1, "h", "p", NULL, NULL,
+	  "x", "2025-02-01T00:00:01Z" },	/* 36 h ahead: last year */
+	{ "Feb 29 00:00:00 h p: x", "2028-03-01T00:00:00Z", SYSLOG_3164, -1,
+	  "h", "p", NULL, NULL, "x", "2028-02-29T00:00:00Z" },
+	/* no such day in the inferred year: header kept, time not */
+	{ "Feb 29 00:00:00 h p: x", REF, SYSLOG_3164, -1, "h", "p", NULL, NULL,
+	  "x", NULL },
+	/* RFC 3164 with an ISO 8601 time (rsyslog high precision) */
+	{ "2026-01-26T00:00:05.123456+01:00 h sshd[7]: m", REF, SYSLOG_3164,
+	  -1, "h", "sshd", "7", NULL, "m", "2026-01-25T23:00:05.123456Z" },
+	{ "<13>2026-01-26T00:00:05Z h p: m", REF, SYSLOG_3164, 13, "h", "p",
+	  NULL, NULL, "m", "2026-01-26T00:00:05Z" },
+	{ "2026-01-26T00:00:05 h p: m", REF, SYSLOG_3164, -1, "h", "p", NULL,
+	  NULL, "m", "2026-01-26T00:00:05Z" },
+	/* no host: the first token is a tag */
+	{ "Jan 26 00:00:05 sshd[12]: no host", REF, SYSLOG_3164, -1, NULL,
+	  "sshd", "12", NULL, "no host", "2026-01-26T00:00:05Z" },
+	/* no tag */
+	{ "Jan 26 00:00:05 h no colon here", REF, SYSLOG_3164, -1, "h", NULL,
+	  NULL, NULL, "no colon here", "2026-01-26T00:00:05Z" },
+	/* RFC 5424 (examples of the RFC) */
+	{ "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - "
+	  "'su root' failed for lonvick on /dev/pts/8", REF, SYSLOG_5424, 34,
+	  "mymachine.example.com", "su", NULL, "ID47",
+	  "'su root' failed for lonvick on /dev/pts/8",
+	  "2003-10-11T22:14:15.003Z" },
+	{ "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - "
+	  "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" "
+	  "eventID=\"1011\"] %% It's time to make the do-nuts.", REF,
+	  SYSLOG_5424, 165, "192.0.2.1", "myproc", "8710", NULL,
+	  "%% It's time to make the do-nuts.", "2003-08-24T12:14:15.000003Z" },
+	{ "<165>1 2003-10-11T22:14:15.003Z h app - - [a x=\"1\\]\"][b y=\"2\"] "
+	  "\xef\xbb\xbf" "BOM", REF, SYSLOG_5424, 165, "h", "app", NULL, NULL,
+	  "BOM", "2003-10-11T22:14:15.003Z" },
+	{ "<14>1 - - - - - -", REF, SYSLOG_5424, 14, NULL, NULL, NULL, NULL, "",
+	  NULL },
+	{ "<14>1 - h sshd-session 99 - - m", REF, SYSLOG_5424, 14, "h",
+	  "sshd-session", "99", NULL, "m", NULL },
+	/* trailing newline is not message */
+	{ "Jan 26 00:00:05 h p: crlf\r\n", REF, SYSLOG_3164, -1, "h", "p", NULL,
+	  NULL, "crlf", "2026-01-26T00:00:05Z" },
+
+	/* ---- malformed: the whole line (after a valid PRI) is message ---- */
+	{ "", REF, SYSLOG_NONE, -1, NULL, NULL, NULL, NULL, "", NULL },
+	{ "hello world", REF, SYSLOG_NONE, -1, NULL, NULL, NULL, NULL,
+	  "hello world", NULL },
+	{ "Jan 26 00:00:0", REF, SYSLOG_NONE, -1, NULL, NULL, NULL, NULL,
+	  "Jan 26 00:00:0", NULL },			/* truncated */
+	{ "Jan 26", REF, SYSLOG_NONE, -1, NULL, NULL, NULL, NULL, "Jan 26",
+	  NULL },
+	{ "Jan 26 00:00:05", REF, SYSLOG_3164, -1, NULL, NULL, NULL, NULL, "",
+	  "2026-01-26T00:00:05Z" },			/* time only */
+	{ "Jan 26 00:00:05 host", REF, SYSLOG_3164, -1, "host", NULL, NULL,
+	  NULL, "", "2026-01-26T00:00:05Z" },
+	{ "Jan 26 00:00:05x h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "Jan 26 00:00:05x h p: m", NULL },
+	{ "Jan 26 00:00:05 h sshd[123", REF, SYSLOG_3164, -1, "h", NULL, NULL,
+	  NULL, "sshd[123", "2026-01-26T00:00:05Z" },	/* unclosed pid */
+	{ "Jan 26 00:00:05 h sshd[123] x", REF, SYSLOG_3164, -1, "h", NULL,
+	  NULL, NULL, "sshd[123] x", "2026-01-26T00:00:05Z" },	/* no colon */
+	{ "Jan 26 00:00:05 h sshd[12345678901234567890]: x", REF, SYSLOG_3164,
+	  -1, "h", NULL, NULL, NULL, "sshd[12345678901234567890]: x",
+	  "2026-01-26T00:00:05Z" },			/* huge pid */
+	{ "Jan 26 00:00:05 h sshd[]: x", REF, SYSLOG_3164, -1, "h", NULL, NULL,
+	  NULL, "sshd[]: x", "2026-01-26T00:00:05Z" },
+	{ "Jan 26 00:00:05 h sshd[-1]: x", REF, SYSLOG_3164, -1, "h", NULL,
+	  NULL, NULL, "sshd[-1]: x", "2026-01-26T00:00:05Z" },
+	{ "Jan 26 00:00:05 h : x", REF, SYSLOG_3164, -1, "h", NULL, NULL, NULL,
+	  ": x", "2026-01-26T00:00:05Z" },		/* empty tag */
+	{ "Jan 32 00:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "Jan 32 00:00:05 h p: m", NULL },
+	{ "Jan 00 00:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "Jan 00 00:00:05 h p: m", NULL },
+	{ "Foo 26 00:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "Foo 26 00:00:05 h p: m", NULL },
+	{ "jan 26 00:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "jan 26 00:00:05 h p: m", NULL },
+	{ "Jan 26 24:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "Jan 26 24:00:05 h p: m", NULL },
+	{ "Jan 26 00:60:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "Jan 26 00:60:05 h p: m", NULL },
+	{ "Jan 26 0a:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "Jan 26 0a:00:05 h p: m", NULL },
+	{ "2026-13-26T00:00:05Z h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
+	  NULL, NULL, "2026-13-26T00:00:05Z h p: m", NULL },
+	{ "2026-02-30T00:00:05Z h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
+	  NULL, NULL, "2026-02-30T00:00:05Z h p: m", NULL },
+	{ "2026-01-26T00:00:05+25:00 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
+	  NULL, NULL, "2026-01-26T00:00:05+25:00 h p: m", NULL },
+	{ "2026-01-26T00:00:05. h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
+	  NULL, NULL, "2026-01-26T00:00:05. h p: m", NULL },
+	{ "1969-12-31T23:59:59Z h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
+	  NULL, NULL, "1969-12-31T23:59:59Z h p: m", NULL },
+	/* PRI out of range or malformed: not a PRI, no header */
+	{ "<192>Jan 26 00:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "<192>Jan 26 00:00:05 h p: m", NULL },
+	{ "<1234>Jan 26 00:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
+	  NULL, NULL, "<1234>Jan 26 00:00:05 h p: m", NULL },
+	{ "<>Jan 26 00:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL, NULL,
+	  NULL, "<>Jan 26 00:00:05 h p: m", NULL },
+	{ "<13", REF, SYSLOG_NONE, -1, NULL, NULL, NULL, NULL, "<13", NULL },
+	{ "<13>", REF, SYSLOG_NONE, 13, NULL, NULL, NULL, NULL, "", NULL },
+	{ "<13>just text", REF, SYSLOG_NONE, 13, NULL, NULL, NULL, NULL,
+	  "just text", NULL },
+	/* broken RFC 5424: falls back, header not guessed */
+	{ "<13>1 notatime h app - - - m", REF, SYSLOG_NONE, 13, NULL, NULL,
+	  NULL, NULL, "1 notatime h app - - - m", NULL },
+	{ "<13>1 2003-10-11T22:14:15Z h app", REF, SYSLOG_NONE, 13, NULL, NULL,
+	  NULL, NULL, "1 2003-10-11T22:14:15Z h app", NULL },	/* truncated */
+	{ "<13>1 - h app - - [unterminated x=\"]\" m", REF, SYSLOG_NONE, 13,
+	  NULL, NULL, NULL, NULL, "1 - h app - - [unterminated x=\"]\" m",
+	  NULL },
+	{ "<13>1 - h app - - -m", REF, SYSLOG_NONE, 13, NULL, NULL, NULL, NULL,
+	  "1 - h app - - -m", NULL },
+};
+
+static void
+expect_str(const char *what, size_t i, const char *want, const char *got,
+    size_t got_len)
+{
+	if (want == NULL) {
+		if (got != NULL)
+			fail_msg("case %zu: %s: want none, got '%.*s'", i, what,
+			    (int)got_len, got);
+		return;
+	}
+	if (got == NULL)
+		fail_msg("case %zu: %s: want '%s', got none", i, what, want);
+	if (strlen(want) != got_len || memcmp(want, got, got_len) != 0)
+		fail_msg("case %zu: %s: want '%s', got '%.*s'", i, what, want,
+		    (int)got_len, got);
+}
+
+static void
+test_header_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct hcase *c = &cases[i];
+		struct syslog_hdr h;
+		uint64_t ref, want;
+
+		assert_int_equal(parse_rfc3339(c->ref, strlen(c->ref), &ref), 0);
+		syslog_parse(c->line, strlen(c->line), ref, &h);
+		if (h.format != c->format)
+			fail_msg("case %zu (%s): format %d, want %d", i,
+			    c->line, h.format, c->format);
+		if (h.pri != c->pri)
+			fail_msg("case %zu: pri %d, want %d", i, h.pri, c->pri);
+		expect_str("host", i, c->host, h.host, h.host_len);
+		expect_str("program", i, c->program, h.program,
+		    h.program_len);
+		expect_str("pid", i, c->pid, h.pid, h.pid_len);
+		expect_str("msgid", i, c->msgid, h.msgid, h.msgid_len);
+		expect_str("msg", i, c->msg, h.msg, h.msg_len);
+		if (c->time == NULL) {
+			if (h.has_time)
+				fail_msg("case %zu: unexpected time", i);
+			continue;
+		}
+		assert_int_equal(parse_rfc3339(c->time, strlen(c->time),
+		    &want), 0);
+		if (!h.has_time || h.time_us != want)
+			fail_msg("case %zu: time %llu (has %d), want %s (%llu)",
+			    i, (unsigned long long)h.time_us, h.has_time,
+			    c->time, (unsigned long long)want);
+	}
+}
+
+/* The parser reads only len bytes: a line that is not NUL-terminated, and
+ * every prefix of a valid line, stay in bounds (ASan checks). */
+static void
+test_not_nul_terminated(void **state)
+{
+	static const char *lines[] = {
+		"<34>1 2003-10-11T22:14:15.003Z mymachine su 12 ID47 "
+		    "[a b=\"c\"] msg",
+		"<38>Jan 26 00:00:05 web01 sshd[3578055]: Invalid user x",
+		"2026-01-26T00:00:05.123456+01:00 h sshd[7]: m",
+	};
+	(void)state;
+	for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+		size_t n = strlen(lines[k]);
+
+		for (size_t len = 0; len <= n; len++) {
+			char *buf = malloc(len ? len : 1);
+			struct syslog_hdr h;
+
+			assert_non_null(buf);
+			memcpy(buf, lines[k], len);
+			syslog_parse(buf, len, 0, &h);
+			assert_true(h.msg >= buf && h.msg + h.msg_len <= buf + len);
+			if (h.host != NULL)
+				assert_true(h.host + h.host_len <= buf + len);
+			if (h.program != NULL)
+				assert_true(h.program + h.program_len <=
+				    buf + len);
+			free(buf);
+		}
+	}
+}
+
+static void
+test_long_host(void **state)
+{
+	char line[600];
+	struct syslog_hdr h;
+	int n;
+
+	(void)state;
+	n = snprintf(line, sizeof(line), "Jan 26 00:00:05 %0300d p: m", 7);
+	syslog_parse(line, (size_t)n, 0, &h);
+	assert_int_equal(h.format, SYSLOG_NONE);	/* not a host name */
+	assert_int_equal(h.msg_len, (size_t)n);
+}
+
+static void
+test_nul_in_message(void **state)
+{
+	static const char line[] = "Jan 26 00:00:05 h p: a\0b";
+	struct syslog_hdr h;
+
+	(void)state;
+	syslog_parse(line, sizeof(line) - 1, 0, &h);
+	assert_int_equal(h.format, SYSLOG_3164);
+	assert_int_equal(h.msg_len, 3);
+	assert_memory_equal(h.msg, "a\0b", 3);
+}
+
+static void
+test_days_from_civil(void **state)
+{
+	(void)state;
+	assert_int_equal(syslog_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(syslog_days_from_civil(2000, 3, 1), 11017);
+	assert_int_equal(syslog_days_from_civil(2026, 1, 26), 20479);
+	assert_int_equal(syslog_days_from_civil(1969, 12, 31), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_table),
+		cmocka_unit_test(test_not_nul_terminated),
+		cmocka_unit_test(test_long_host),
+		cmocka_unit_test(test_nul_in_message),
+		cmocka_unit_test(test_days_from_civil),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
