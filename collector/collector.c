@@ -1,0 +1,810 @@
+/*
+ * collector.c - the collector process: agents over ZeroMQ + CURVE, syslog
+ * from network devices, everything into the journal.
+ *
+ * One thread, one poll loop: the agents' ROUTER socket, the ZAP handler's
+ * REP socket (zap.c), a monitor of the ROUTER's connections and the syslog
+ * sockets (syslog.c).  An agent's BATCH is acknowledged only after the
+ * journal transaction that holds it (and the agent's new high-water mark)
+ * commits; a full journal that cannot grow gets REFUSE FULL and no ACK, so
+ * the agent keeps its spool and retries.
+ *
+ * Frame size: libzmq's ZMQ_MAXMSGSIZE is set to FRAME_HARD_FACTOR times
+ * collector.max_frame_size.  Frames between the two are received and
+ * answered REFUSE TOOBIG (counted in collector.frames_refused_toobig);
+ * frames past the hard limit make libzmq drop the connection without
+ * telling which message it was, so they show only as a disconnect
+ * (collector.disconnects, from the socket monitor).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "collector_int.h"
+#include "err.h"
+#include "limits.h"
+#include "config.h"
+#include "keys.h"
+#include "stats.h"
+#include "util.h"
+#include "wire.h"
+#include "collector.h"
+
+/* Frames up to this many times max_frame_bytes are read (and refused if
+ * past max_frame_bytes); beyond that libzmq disconnects the peer.  Also
+ * leaves room for the CURVE envelope of a frame right at the limit. */
+#define FRAME_HARD_FACTOR	2
+
+/* Agent connections the collector remembers a HELLO for.  The least
+ * recently used session is evicted past this (counted); its agent gets
+ * REFUSE NOHELLO on its next frame and says HELLO again. */
+#define MAX_SESSIONS		4096
+
+/* Longest ZeroMQ routing id (libzmq's own limit). */
+#define MAX_ROUTING_ID		255
+
+/* Agent frames handled per poll wake-up, so syslog gets its turn. */
+#define MAX_FRAMES_PER_POLL	64
+
+/* Counters are written at least this often, even when idle. */
+#define STATS_INTERVAL_US	(1000 * 1000)
+
+/* Heartbeats update an agent's record at most this often. */
+#define HEARTBEAT_TOUCH_US	(1000 * 1000)
+
+/* Poll items besides syslog's: ROUTER, ZAP, monitor. */
+#define FIXED_ITEMS		3
+#define MAX_POLL_ITEMS		(FIXED_ITEMS + 2 + 256)
+
+#define MONITOR_ENDPOINT	"inproc://tocsin-collector-monitor"
+
+enum {
+	C_FRAMES_RECEIVED, C_EVENTS_JOURNALED, C_EVENTS_DUPLICATE,
+	C_BATCHES_REPLAYED, C_EVENTS_GAP, C_REFUSED_MALFORMED,
+	C_REFUSED_TOOBIG, C_REFUSED_REVOKED, C_REFUSED_NOHELLO,
+	C_REFUSED_CREDIT, C_AUTH_REFUSED, C_AUTH_ADMITTED, C_HANDSHAKE_FAILED,
+	C_DISCONNECTS, C_SESSIONS_EVICTED, C_REPLIES_UNROUTABLE,
+	C_JOURNAL_FULL, C_JOURNAL_GROWN,
+	C_SYSLOG_RECEIVED, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED,
+	C_SYSLOG_NOHEADER, C_SYSLOG_CONN_REFUSED, C_SYSLOG_DROPPED_FULL,
+	C_PID, C_STARTED_US, C_HEARTBEAT_US,
+	C_COUNT
+};
+
+static struct counter counters[C_COUNT] = {
+	[C_FRAMES_RECEIVED] = { "collector.frames_received", 0,
+	    "frames received from agents" },
+	[C_EVENTS_JOURNALED] = { "collector.events_journaled", 0,
+	    "events appended to the journal (agents and syslog)" },
+	[C_EVENTS_DUPLICATE] = { "collector.events_duplicate", 0,
+	    "resent events already journaled (skipped)" },
+	[C_BATCHES_REPLAYED] = { "collector.batches_replayed", 0,
+	    "batches that held already-journaled events" },
+	[C_EVENTS_GAP] = { "collector.events_gap", 0,
+	    "sequence numbers an agent skipped (never received)" },
+	[C_REFUSED_MALFORMED] = { "collector.frames_refused_malformed", 0,
+	    "agent frames refused: did not decode" },
+	[C_REFUSED_TOOBIG] = { "collector.frames_refused_toobig", 0,
+	    "agent frames refused: larger than max_frame_size" },
+	[C_REFUSED_REVOKED] = { "collector.frames_refused_revoked", 0,
+	    "agent frames refused: key revoked" },
+	[C_REFUSED_NOHELLO] = { "collector.frames_refused_nohello", 0,
+	    "agent frames refused: no HELLO on this connection" },
+	[C_REFUSED_CREDIT] = { "collector.frames_refused_credit", 0,
+	    "agent batches refused: more events than the credit" },
+	[C_AUTH_REFUSED] = { "collector.auth_refused", 0,
+	    "connections refused by ZAP (key not enrolled)" },
+	[C_AUTH_ADMITTED] = { "collector.auth_admitted", 0,
+	    "connections admitted by ZAP" },
+	[C_HANDSHAKE_FAILED] = { "collector.handshake_failed", 0,
+	    "ZMTP/CURVE handshakes that failed (not ZAP)" },
+	[C_DISCONNECTS] = { "collector.disconnects", 0,
+	    "agent connections closed (by the agent, or by libzmq for a "
+	    "frame past the hard size limit)" },
+	[C_SESSIONS_EVICTED] = { "collector.sessions_evicted", 0,
+	    "agent sessions forgotten (table full)" },
+	[C_REPLIES_UNROUTABLE] = { "collector.replies_unroutable", 0,
+	    "replies that could not be sent (agent gone)" },
+	[C_JOURNAL_FULL] = { "collector.journal_full", 0,
+	    "batches refused because the journal is full" },
+	[C_JOURNAL_GROWN] = { "collector.journal_map_grown", 0,
+	    "times the journal map was doubled" },
+	[C_SYSLOG_RECEIVED] = { "collector.syslog_received", 0,
+	    "syslog messages received" },
+	[C_SYSLOG_MALFORMED] = { "collector.syslog_refused_malformed", 0,
+	    "syslog frames refused (bad octet count, empty datagram)" },
+	[C_SYSLOG_TRUNCATED] = { "collector.syslog_truncated", 0,
+	    "syslog messages capped at the line limit" },
+	[C_SYSLOG_NOHEADER] = { "collector.syslog_noheader", 0,
+	    "syslog messages without a host in the header (sender address "
+	    "used)" },
+	[C_SYSLOG_CONN_REFUSED] = { "collector.syslog_connections_refused", 0,
+	    "syslog TCP connections refused (limit reached)" },
+	[C_SYSLOG_DROPPED_FULL] = { "collector.syslog_dropped_full", 0,
+	    "syslog messages dropped because the journal was full" },
+	[C_PID] = { "collector.pid", 0, "collector process id" },
+	[C_STARTED_US] = { "collector.started_us", 0,
+	    "when the collector started" },
+	[C_HEARTBEAT_US] = { "collector.heartbeat_us", 0,
+	    "collector liveness (wall clock)" },
+};
+
+struct session {
+	int		 used;
+	unsigned char	 rid[MAX_ROUTING_ID];
+	size_t		 rid_len;
+	char		 agent[MAX_NAME_BYTES + 1];
+	char		 host[MAX_HOST_BYTES + 1];
+	char		 version[64];
+	uint64_t	 last_used;	/* collector's frame clock (LRU) */
+	uint64_t	 last_touch_us;	/* mono time of the last heartbeat write */
+};
+
+struct collector {
+	const struct server_config *cfg;
+	journal_t	*j;
+	keyring_t	*kr;
+	zap_t		*zap;
+	syslog_in_t	*syslog;
+	void		*ctx, *router, *monitor;
+	struct session	*sessions;	/* MAX_SESSIONS */
+	uint64_t	 clock;		/* frames seen, for LRU */
+	struct jevent	*ev;		/* MAX_BATCH_EVENTS */
+	struct wire_buf	 out;
+	int		 full_logged;	/* journal-full said once */
+	uint64_t	 last_stats_us;	/* mono */
+};
+
+/* ---- counters ------------------------------------------------------------ */
+
+static int
+is_gauge(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 4 && strcmp(name + n - 4, ".pid") == 0) ||
+	    (n > 3 && strcmp(name + n - 3, "_us") == 0);
+}
+
+static int
+load_counter_cb(const char *name, uint64_t value, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < C_COUNT; i++)
+		if (strcmp(counters[i].name, name) == 0 &&
+		    !is_gauge(counters[i].name))
+			counters[i].value = value;
+	return 0;
+}
+
+/* Grow the journal map by doubling, up to journal_max_size.  0 if it grew. */
+static int
+journal_grow(struct collector *c)
+{
+	uint64_t bytes;
+	int err;
+
+	err = journal_map_grow(c->j, c->cfg->journal_max_bytes, &bytes);
+	if (err != 0)
+		return err;
+	counters[C_JOURNAL_GROWN].value++;
+	log_info("collector: journal map grown to %llu bytes",
+	    (unsigned long long)bytes);
+	return 0;
+}
+
+static void
+stats_flush(struct collector *c)
+{
+	int err;
+
+	counters[C_HEARTBEAT_US].value = now_us();
+	err = journal_stats_write(c->j, counters, C_COUNT);
+	if (err == TS_EFULL && journal_grow(c) == 0)
+		err = journal_stats_write(c->j, counters, C_COUNT);
+	if (err != 0 && err != TS_EFULL)
+		log_warn("collector: cannot write counters: %s",
+		    ts_strerror(err));
+	c->last_stats_us = mono_us();
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void
+send_reply(struct collector *c, zmq_msg_t *rid)
+{
+	if (c->out.failed) {
+		log_err("collector: out of memory building a reply");
+		return;
+	}
+	if (zmq_send(c->router, zmq_msg_data(rid), zmq_msg_size(rid),
+	    ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(c->router, c->out.data, c->out.len, ZMQ_DONTWAIT) < 0)
+		counters[C_REPLIES_UNROUTABLE].value++;
+}
+
+static void
+refuse(struct collector *c, zmq_msg_t *rid, int counter, uint16_t code,
+    const char *reason)
+{
+	if (counter >= 0)
+		counters[counter].value++;
+	wire_refuse(&c->out, code, reason);
+	send_reply(c, rid);
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+static struct session *
+session_find(struct collector *c, zmq_msg_t *rid, const char *agent)
+{
+	size_t n = zmq_msg_size(rid);
+
+	for (size_t i = 0; i < MAX_SESSIONS; i++) {
+		struct session *s = &c->sessions[i];
+
+		if (s->used && s->rid_len == n &&
+		    memcmp(s->rid, zmq_msg_data(rid), n) == 0) {
+			if (strcmp(s->agent, agent) != 0) {
+				s->used = 0;	/* routing id reused */
+				return NULL;
+			}
+			s->last_used = ++c->clock;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static struct session *
+session_new(struct collector *c, zmq_msg_t *rid, const char *agent)
+{
+	struct session *s = NULL, *lru = NULL;
+	size_t n = zmq_msg_size(rid);
+
+	if (n > MAX_ROUTING_ID)
+		return NULL;
+	if ((s = session_find(c, rid, agent)) == NULL) {
+		for (size_t i = 0; i < MAX_SESSIONS && s == NULL; i++) {
+			if (!c->sessions[i].used)
+				s = &c->sessions[i];
+			else if (lru == NULL ||
+			    c->sessions[i].last_used < lru->last_used)
+				lru = &c->sessions[i];
+		}
+		if (s == NULL) {
+			s = lru;
+			counters[C_SESSIONS_EVICTED].value++;
+		}
+	}
+	memset(s, 0, sizeof(*s));
+	s->used = 1;
+	memcpy(s->rid, zmq_msg_data(rid), n);
+	s->rid_len = n;
+	snprintf(s->agent, sizeof(s->agent), "%s", agent);
+	s->last_used = ++c->clock;
+	return s;
+}
+
+static void
+copy_wstr(char *dst, size_t cap, const struct wire_str *w)
+{
+	size_t n = w->len < cap - 1 ? w->len : cap - 1;
+
+	if (n)
+		memcpy(dst, w->p, n);
+	dst[n] = '\0';
+}
+
+/* ---- frames -------------------------------------------------------------- */
+
+static void
+on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
+    const struct wire_msg *m)
+{
+	struct session *s;
+	struct jagent a;
+	int err;
+
+	if ((s = session_new(c, rid, agent)) == NULL) {
+		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+		    "routing id too long");
+		return;
+	}
+	copy_wstr(s->host, sizeof(s->host), &m->host);
+	copy_wstr(s->version, sizeof(s->version), &m->version);
+	if (s->host[0] == '\0')
+		snprintf(s->host, sizeof(s->host), "%s", agent);
+	memset(&a, 0, sizeof(a));
+	a.last_seen_us = now_us();
+	snprintf(a.version, sizeof(a.version), "%s", s->version);
+	snprintf(a.host, sizeof(a.host), "%s", s->host);
+	err = journal_agent_touch(c->j, agent, &a, NULL, 0);
+	if (err == TS_EFULL && journal_grow(c) == 0)
+		err = journal_agent_touch(c->j, agent, &a, NULL, 0);
+	if (err != 0 && err != TS_EFULL)
+		log_warn("collector: agent %s: cannot record HELLO: %s", agent,
+		    ts_strerror(err));
+	err = journal_agent_get(c->j, agent, &a);
+	if (err != 0 && err != TS_ENOTFOUND) {
+		refuse(c, rid, -1, WIRE_REFUSE_FULL, "journal unavailable");
+		return;
+	}
+	if (err == TS_ENOTFOUND)
+		a.epoch = a.seq = 0;
+	log_debug("collector: HELLO from %s (epoch %llu), mark %llu:%llu",
+	    agent, (unsigned long long)m->epoch, (unsigned long long)a.epoch,
+	    (unsigned long long)a.seq);
+	wire_welcome(&c->out, a.epoch, a.seq, c->cfg->credit_events);
+	send_reply(c, rid);
+}
+
+/* How many of the batch's events the journal will skip, and the gap, from
+ * the mark before the append (mirrors journal_append_batch). */
+static void
+expect_dups(const struct jagent *a, uint64_t epoch, uint64_t first,
+    uint64_t n, uint64_t *dups, uint64_t *gap)
+{
+	*dups = *gap = 0;
+	if (epoch < a->epoch) {
+		*dups = n;
+	} else if (epoch == a->epoch) {
+		if (first <= a->seq)
+			*dups = a->seq - first + 1 >= n ? n : a->seq - first + 1;
+		else
+			*gap = first - a->seq - 1;
+	} else if (first > 1) {
+		*gap = first - 1;
+	}
+}
+
+static void
+on_batch(struct collector *c, zmq_msg_t *rid, const char *agent,
+    const struct wire_msg *m)
+{
+	struct session *s;
+	struct wire_event we;
+	struct jagent before;
+	size_t off = 0, n = 0, dups = 0;
+	uint64_t hw_e = 0, hw_s = 0, want_dups, want_gap, gap = 0;
+	uint64_t now = now_us();
+	int err;
+
+	if ((s = session_find(c, rid, agent)) == NULL) {
+		refuse(c, rid, C_REFUSED_NOHELLO, WIRE_REFUSE_NOHELLO,
+		    "BATCH before HELLO");
+		return;
+	}
+	if (m->count > c->cfg->credit_events) {
+		refuse(c, rid, C_REFUSED_CREDIT, WIRE_REFUSE_CREDIT,
+		    "batch larger than the credit");
+		return;
+	}
+	while (n < MAX_BATCH_EVENTS && wire_batch_next(m, &off, &we) == 1) {
+		struct jevent *e = &c->ev[n++];
+
+		memset(e, 0, sizeof(*e));
+		e->source = JSRC_AGENT;
+		e->flags = we.flags;
+		e->recv_us = now;
+		e->time_us = we.time_us;
+		e->host = s->host;
+		e->host_len = strlen(s->host);
+		e->file = we.file.p;
+		e->file_len = we.file.len;
+		e->drill = "";
+		e->raw = we.line.p;
+		e->raw_len = we.line.len;
+	}
+	if (n != m->count) {
+		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+		    "event count mismatch");
+		return;
+	}
+	err = journal_agent_get(c->j, agent, &before);
+	if (err == TS_ENOTFOUND)
+		memset(&before, 0, sizeof(before));
+	else if (err != 0)
+		goto failed;
+	/* Count first so that the counters commit with the events. */
+	expect_dups(&before, m->epoch, m->seq, n, &want_dups, &want_gap);
+	counters[C_EVENTS_JOURNALED].value += n - want_dups;
+	counters[C_EVENTS_DUPLICATE].value += want_dups;
+	counters[C_BATCHES_REPLAYED].value += want_dups > 0;
+	counters[C_EVENTS_GAP].value += want_gap;
+	for (int tries = 0; ; tries++) {
+		err = journal_append_batch_gap(c->j, agent, m->epoch, m->seq,
+		    c->ev, n, counters, C_COUNT, &dups, &hw_e, &hw_s, &gap);
+		if (err != TS_EFULL || tries >= 64 || journal_grow(c) != 0)
+			break;
+	}
+	if (err != 0) {
+		counters[C_EVENTS_JOURNALED].value -= n - want_dups;
+		counters[C_EVENTS_DUPLICATE].value -= want_dups;
+		counters[C_BATCHES_REPLAYED].value -= want_dups > 0;
+		counters[C_EVENTS_GAP].value -= want_gap;
+		goto failed;
+	}
+	if (dups != want_dups || gap != want_gap)
+		log_warn("collector: agent %s: mark moved under us", agent);
+	if (gap > 0)
+		log_warn("collector: agent %s skipped %llu events before "
+		    "%llu:%llu", agent, (unsigned long long)gap,
+		    (unsigned long long)m->epoch, (unsigned long long)m->seq);
+	c->full_logged = 0;
+	c->last_stats_us = mono_us();
+	wire_ack(&c->out, hw_e, hw_s, c->cfg->credit_events);
+	send_reply(c, rid);
+	return;
+failed:
+	if (err == TS_EFULL) {
+		counters[C_JOURNAL_FULL].value++;
+		if (!c->full_logged)
+			log_err("collector: journal full at its cap of %llu "
+			    "bytes: refusing batches until there is room",
+			    (unsigned long long)c->cfg->journal_max_bytes);
+		c->full_logged = 1;
+		refuse(c, rid, -1, WIRE_REFUSE_FULL, "journal full");
+	} else {
+		log_err("collector: agent %s: batch not journaled: %s", agent,
+		    ts_strerror(err));
+		refuse(c, rid, -1, WIRE_REFUSE_FULL, "journal error");
+	}
+}
+
+static void
+on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
+    const struct wire_msg *m)
+{
+	struct session *s;
+	struct jagent a;
+	uint64_t mono = mono_us();
+	int err;
+
+	if ((s = session_find(c, rid, agent)) == NULL) {
+		refuse(c, rid, C_REFUSED_NOHELLO, WIRE_REFUSE_NOHELLO,
+		    "HEARTBEAT before HELLO");
+		return;
+	}
+	if (s->last_touch_us != 0 && mono - s->last_touch_us < HEARTBEAT_TOUCH_US)
+		return;
+	s->last_touch_us = mono;
+	memset(&a, 0, sizeof(a));
+	a.last_seen_us = now_us();
+	a.spooled = m->spooled;
+	a.hb_flags = m->hb_flags;
+	snprintf(a.version, sizeof(a.version), "%s", s->version);
+	snprintf(a.host, sizeof(a.host), "%s", s->host);
+	err = journal_agent_touch(c->j, agent, &a, NULL, 0);
+	if (err == TS_EFULL && journal_grow(c) == 0)
+		err = journal_agent_touch(c->j, agent, &a, NULL, 0);
+	if (err != 0 && err != TS_EFULL)
+		log_warn("collector: agent %s: heartbeat not recorded: %s",
+		    agent, ts_strerror(err));
+}
+
+/* Receive and handle one agent frame.  0 if one was handled, -1 if none. */
+static int
+router_one(struct collector *c)
+{
+	zmq_msg_t rid, msg, extra;
+	struct wire_msg m;
+	const char *agent, *why = NULL;
+	char name[MAX_NAME_BYTES + 1];
+	int more, nparts = 1;
+
+	zmq_msg_init(&rid);
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&rid, c->router, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&rid);
+		zmq_msg_close(&msg);
+		return -1;
+	}
+	if (!zmq_msg_more(&rid) || zmq_msg_recv(&msg, c->router, 0) < 0)
+		goto out;
+	counters[C_FRAMES_RECEIVED].value++;
+	/* One frame per message: drain and refuse anything more. */
+	for (more = zmq_msg_more(&msg); more; nparts++) {
+		zmq_msg_init(&extra);
+		if (zmq_msg_recv(&extra, c->router, 0) < 0)
+			more = 0;
+		else
+			more = zmq_msg_more(&extra);
+		zmq_msg_close(&extra);
+	}
+	agent = zmq_msg_gets(&msg, "User-Id");
+	if (agent == NULL || !agent_name_valid(agent)) {
+		/* Cannot happen with ZAP in place; never trust it anyway. */
+		counters[C_AUTH_REFUSED].value++;
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s", agent);
+	if (nparts > 1) {
+		refuse(c, &rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+		    "more than one frame");
+		goto out;
+	}
+	if (zmq_msg_size(&msg) > c->cfg->max_frame_bytes) {
+		refuse(c, &rid, C_REFUSED_TOOBIG, WIRE_REFUSE_TOOBIG,
+		    "frame larger than max_frame_size");
+		goto out;
+	}
+	if (!keyring_has_name(c->kr, name)) {
+		log_info("collector: frame from revoked agent %s refused", name);
+		refuse(c, &rid, C_REFUSED_REVOKED, WIRE_REFUSE_REVOKED,
+		    "agent key revoked");
+		goto out;
+	}
+	if (wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m, &why) != 0) {
+		const unsigned char *p = zmq_msg_data(&msg);
+		int badver = zmq_msg_size(&msg) >= 1 && p[0] != WIRE_VERSION;
+
+		log_info("collector: agent %s: malformed frame: %s", name,
+		    why ? why : "?");
+		refuse(c, &rid, C_REFUSED_MALFORMED, badver ?
+		    WIRE_REFUSE_VERSION : WIRE_REFUSE_MALFORMED,
+		    why ? why : "malformed frame");
+		goto out;
+	}
+	switch (m.type) {
+	case WIRE_HELLO:
+		on_hello(c, &rid, name, &m);
+		break;
+	case WIRE_BATCH:
+		on_batch(c, &rid, name, &m);
+		break;
+	case WIRE_HEARTBEAT:
+		on_heartbeat(c, &rid, name, &m);
+		break;
+	default:
+		refuse(c, &rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+		    "frame type not sent by agents");
+		break;
+	}
+out:
+	zmq_msg_close(&rid);
+	zmq_msg_close(&msg);
+	return 0;
+}
+
+/* Socket monitor: count failed handshakes and disconnects. */
+static void
+monitor_handle(struct collector *c)
+{
+	for (int k = 0; k < MAX_FRAMES_PER_POLL; k++) {
+		zmq_msg_t ev;
+		uint16_t event = 0;
+		int more;
+
+		zmq_msg_init(&ev);
+		if (zmq_msg_recv(&ev, c->monitor, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&ev);
+			return;
+		}
+		if (zmq_msg_size(&ev) >= 2)
+			memcpy(&event, zmq_msg_data(&ev), 2);	/* host order */
+		more = zmq_msg_more(&ev);
+		zmq_msg_close(&ev);
+		while (more) {		/* the endpoint frame */
+			zmq_msg_init(&ev);
+			more = zmq_msg_recv(&ev, c->monitor, 0) >= 0 &&
+			    zmq_msg_more(&ev);
+			zmq_msg_close(&ev);
+		}
+		if (event == ZMQ_EVENT_DISCONNECTED)
+			counters[C_DISCONNECTS].value++;
+		else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+		    event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+			counters[C_HANDSHAKE_FAILED].value++;
+	}
+}
+
+/* ---- start, loop, stop --------------------------------------------------- */
+
+static int
+router_open(struct collector *c, const char *sec)
+{
+	int one = 1, zero = 0;
+	int64_t maxmsg;
+	uint64_t hard;
+
+	hard = c->cfg->max_frame_bytes > (uint64_t)INT64_MAX / FRAME_HARD_FACTOR ?
+	    (uint64_t)INT64_MAX : c->cfg->max_frame_bytes * FRAME_HARD_FACTOR;
+	maxmsg = (int64_t)hard;
+	if ((c->router = zmq_socket(c->ctx, ZMQ_ROUTER)) == NULL ||
+	    zmq_setsockopt(c->router, ZMQ_CURVE_SERVER, &one, sizeof(one)) ||
+	    zmq_setsockopt(c->router, ZMQ_CURVE_SECRETKEY, sec, 40) ||
+	    zmq_setsockopt(c->router, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN,
+	    strlen(ZAP_DOMAIN)) ||
+	    zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
+	    zmq_setsockopt(c->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) ||
+	    zmq_setsockopt(c->router, ZMQ_LINGER, &zero, sizeof(zero))) {
+		log_err("collector: agent socket: %s", zmq_strerror(zmq_errno()));
+		return TS_EIO;
+	}
+	if (zmq_socket_monitor(c->router, MONITOR_ENDPOINT,
+	    ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+	    (c->monitor = zmq_socket(c->ctx, ZMQ_PAIR)) == NULL ||
+	    zmq_setsockopt(c->monitor, ZMQ_LINGER, &zero, sizeof(zero)) ||
+	    zmq_connect(c->monitor, MONITOR_ENDPOINT) != 0) {
+		log_err("collector: socket monitor: %s",
+		    zmq_strerror(zmq_errno()));
+		return TS_EIO;
+	}
+	if (zmq_bind(c->router, c->cfg->listen) != 0) {
+		log_err("collector: cannot listen on %s: %s", c->cfg->listen,
+		    zmq_strerror(zmq_errno()));
+		return TS_EIO;
+	}
+	log_info("collector: agents on %s", c->cfg->listen);
+	return 0;
+}
+
+static void
+collector_close(struct collector *c)
+{
+	syslog_free(&c->syslog);
+	if (c->j)
+		stats_flush(c);
+	if (c->monitor) {
+		zmq_socket_monitor(c->router, NULL, 0);
+		zmq_close(c->monitor);
+	}
+	if (c->router)
+		zmq_close(c->router);
+	zap_free(&c->zap);
+	if (c->ctx)
+		zmq_ctx_term(c->ctx);
+	journal_close(&c->j);
+	keyring_free(&c->kr);
+	wire_buf_free(&c->out);
+	free(c->sessions);
+	free(c->ev);
+}
+
+static void
+loop(struct collector *c, volatile sig_atomic_t *stop)
+{
+	zmq_pollitem_t items[MAX_POLL_ITEMS];
+	size_t n, ns;
+	long timeout, fl;
+	int err;
+
+	while (!*stop) {
+		items[0] = (zmq_pollitem_t){ c->router, 0, ZMQ_POLLIN, 0 };
+		items[1] = (zmq_pollitem_t){ zap_socket(c->zap), 0, ZMQ_POLLIN, 0 };
+		items[2] = (zmq_pollitem_t){ c->monitor, 0, ZMQ_POLLIN, 0 };
+		ns = c->syslog ? syslog_pollitems(c->syslog, items + FIXED_ITEMS,
+		    MAX_POLL_ITEMS - FIXED_ITEMS) : 0;
+		n = FIXED_ITEMS + ns;
+		timeout = (long)((STATS_INTERVAL_US -
+		    (mono_us() - c->last_stats_us > STATS_INTERVAL_US ?
+		    STATS_INTERVAL_US : mono_us() - c->last_stats_us)) / 1000);
+		if (c->syslog && (fl = syslog_next_flush_ms(c->syslog)) >= 0 &&
+		    fl < timeout)
+			timeout = fl;
+		if (zmq_poll(items, (int)n, timeout) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			log_err("collector: zmq_poll: %s",
+			    zmq_strerror(zmq_errno()));
+			break;
+		}
+		/* ZAP first: handshakes wait on it. */
+		if (items[1].revents & ZMQ_POLLIN)
+			zap_handle(c->zap, &counters[C_AUTH_ADMITTED].value,
+			    &counters[C_AUTH_REFUSED].value);
+		if (items[2].revents & ZMQ_POLLIN)
+			monitor_handle(c);
+		if (items[0].revents & ZMQ_POLLIN)
+			for (int k = 0; k < MAX_FRAMES_PER_POLL; k++)
+				if (router_one(c) != 0)
+					break;
+		if (c->syslog) {
+			syslog_handle(c->syslog, items + FIXED_ITEMS, ns);
+			err = syslog_flush(c->syslog, 0);
+			if (err == TS_EFULL && journal_grow(c) == 0)
+				err = syslog_flush(c->syslog, 0);
+			if (err == TS_EFULL && !c->full_logged) {
+				log_err("collector: journal full: syslog "
+				    "messages held");
+				c->full_logged = 1;
+			}
+		}
+		if (mono_us() - c->last_stats_us >= STATS_INTERVAL_US)
+			stats_flush(c);
+	}
+}
+
+int
+collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
+{
+	struct collector c;
+	char pub[KEY_Z85_BYTES], sec[KEY_Z85_BYTES];
+	char *path = NULL;
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	if ((path = xasprintf("%s/run", cfg->data_dir)) == NULL ||
+	    mkdir_p(path, 0700) != 0) {
+		log_err("collector: cannot create %s/run", cfg->data_dir);
+		err = TS_EIO;
+		goto fail;
+	}
+	free(path);
+	if ((path = xasprintf("%s/run/collector.pid", cfg->data_dir)) == NULL ||
+	    pidfile_write(path) != 0) {
+		log_err("collector: cannot write its pid file");
+		err = TS_EIO;
+		goto fail;
+	}
+	if ((err = keys_server_load_or_create(cfg->data_dir, pub, sec)) != 0) {
+		log_err("collector: no server key in %s/keys", cfg->data_dir);
+		goto fail;
+	}
+	if ((c.kr = keyring_open(cfg->data_dir)) == NULL) {
+		err = TS_EIO;
+		goto fail;
+	}
+	c.sessions = calloc(MAX_SESSIONS, sizeof(*c.sessions));
+	c.ev = calloc(MAX_BATCH_EVENTS, sizeof(*c.ev));
+	if (c.sessions == NULL || c.ev == NULL) {
+		err = TS_ENOMEM;
+		goto fail;
+	}
+	{
+		char *jdir = xasprintf("%s/journal", cfg->data_dir);
+
+		if (jdir == NULL) {
+			err = TS_ENOMEM;
+			goto fail;
+		}
+		err = journal_open(jdir, 0, cfg->journal_map_bytes, &c.j);
+		free(jdir);
+		if (err != 0)
+			goto fail;
+	}
+	(void)journal_stats_foreach(c.j, load_counter_cb, NULL);
+	counters[C_PID].value = (uint64_t)getpid();
+	counters[C_STARTED_US].value = now_us();
+	if ((c.ctx = zmq_ctx_new()) == NULL) {
+		err = TS_EIO;
+		goto fail;
+	}
+	/* The ZAP handler must exist before the CURVE socket binds. */
+	if ((c.zap = zap_open(c.ctx, c.kr)) == NULL) {
+		err = TS_EIO;
+		goto fail;
+	}
+	if ((err = router_open(&c, sec)) != 0)
+		goto fail;
+	explicit_bzero(sec, sizeof(sec));
+	if ((cfg->syslog_udp && cfg->syslog_udp[0]) ||
+	    (cfg->syslog_tcp && cfg->syslog_tcp[0])) {
+		c.syslog = syslog_open(cfg->syslog_udp, cfg->syslog_tcp, c.j,
+		    counters, C_COUNT);
+		if (c.syslog == NULL) {
+			err = TS_EIO;
+			goto fail;
+		}
+	}
+	stats_flush(&c);
+	log_info("collector: running (pid %ld)", (long)getpid());
+	loop(&c, stop);
+	log_info("collector: stopping");
+	collector_close(&c);
+	(void)unlink(path);
+	free(path);
+	return 0;
+fail:
+	explicit_bzero(sec, sizeof(sec));
+	collector_close(&c);
+	free(path);
+	return err;
+}

@@ -1,0 +1,129 @@
+/*
+ * collector_int.h - private interfaces shared inside collector/.
+ *
+ * journal.c: the writer's extras that readers never need (gap reporting and
+ * map growth); zap.c: the ZAP handler; syslog.c: the syslog listeners and
+ * their pure parsers (exposed for unit tests and fuzzing).
+ */
+#ifndef TOCSIN_COLLECTOR_INT_H
+#define TOCSIN_COLLECTOR_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "journal.h"
+#include "keys.h"
+
+struct counter;
+
+/* ---- journal (writer side) -------------------------------------------- */
+
+/*
+ * journal_append_batch() plus *gap (may be NULL): how many sequence numbers
+ * were skipped between the old high-water mark and the first new event
+ * (0 when the batch continues the mark exactly; a new epoch counts from 1).
+ * Gaps are accepted (the agent lost them before shipping) but the caller
+ * counts them.
+ */
+int journal_append_batch_gap(journal_t *j, const char *agent, uint64_t epoch,
+    uint64_t first_seq, struct jevent *ev, size_t n,
+    const struct counter *stats, size_t nstats,
+    size_t *dups, uint64_t *hw_epoch, uint64_t *hw_seq, uint64_t *gap);
+
+/*
+ * Double the map size (no transaction may be open), up to max_bytes.
+ * 0 with *new_bytes set, TS_EFULL when already at max_bytes, TS_EDB.
+ */
+int journal_map_grow(journal_t *j, uint64_t max_bytes, uint64_t *new_bytes);
+
+/* Current map size in bytes. */
+uint64_t journal_map_size(journal_t *j);
+
+/* ---- ZAP handler (zap.c) ----------------------------------------------- */
+
+#define ZAP_ENDPOINT	"inproc://zeromq.zap.01"
+#define ZAP_DOMAIN	"tocsin"
+
+typedef struct zap zap_t;
+
+/* Bind the ZAP REP socket in ctx.  Must run before the CURVE socket binds:
+ * libzmq admits every CURVE client when no ZAP handler is bound.  NULL on
+ * failure (logged). */
+zap_t *zap_open(void *ctx, keyring_t *kr);
+void zap_free(zap_t **z);
+/* The socket to poll for ZMQ_POLLIN. */
+void *zap_socket(zap_t *z);
+/* Answer every pending ZAP request without blocking.  Adds the number of
+ * refusals to *refused and of admissions to *admitted. */
+void zap_handle(zap_t *z, uint64_t *admitted, uint64_t *refused);
+
+/* ---- syslog parsers (syslog.c) ---------------------------------------- */
+
+/* Largest octet count an RFC 6587 frame may announce.  Bytes beyond
+ * MAX_LINE_BYTES are skipped (message flagged EV_TRUNCATED); a count past
+ * this is a broken or hostile sender and the connection is closed. */
+#define MAX_SYSLOG_OCTET_COUNT	(16u * 1024 * 1024)
+
+/* Digits of an octet count ("16777216" has 8). */
+#define MAX_SYSLOG_COUNT_DIGITS	10
+
+/* Skip value meaning "discard up to and including the next newline". */
+#define SYSLOG_SKIP_TO_NEWLINE	((size_t)-1)
+
+struct syslog_frame {
+	size_t	msg_off;	/* message start within buf */
+	size_t	msg_len;	/* message length (<= MAX_LINE_BYTES) */
+	size_t	skip;		/* stream bytes to discard after the frame:
+				 * rest of a capped octet-counted message, or
+				 * SYSLOG_SKIP_TO_NEWLINE for a capped line */
+	int	truncated;	/* message was capped at MAX_LINE_BYTES */
+	int	octet_counted;	/* RFC 6587 octet counting (else newline) */
+};
+
+/*
+ * Cut one message off the front of a TCP stream buffer (RFC 6587): octet
+ * counting ("LEN SP MSG", LEN = [1-9][0-9]*, detected by a leading digit) or
+ * newline framing (anything else, ends at LF; a CR before it is dropped).
+ * Returns the bytes consumed (> 0) with *f filled, 0 if more input is
+ * needed, -1 if the stream is malformed (bad count: the caller closes).
+ * An empty line yields msg_len 0 (nothing to journal).
+ */
+long syslog_frame_parse(const char *buf, size_t len, struct syslog_frame *f);
+
+struct syslog_hdr {
+	int		 format;	/* 3164 or 5424 */
+	unsigned	 pri;		/* 0..191 */
+	const char	*host;		/* points into the message; NULL if the
+					 * header names no host ("-" in 5424) */
+	size_t		 host_len;
+};
+
+/*
+ * Parse the header of one syslog message (RFC 5424, or RFC 3164 with a
+ * BSD "Mmm dd hh:mm:ss" or an RFC 3339 timestamp) far enough to find the
+ * host name.  Returns the bytes consumed through the host name (> 0), or -1
+ * if the message has no header this parser recognises.
+ */
+long syslog_header_parse(const char *buf, size_t len, struct syslog_hdr *h);
+
+/* The syslog listeners (opaque); driven from the collector's poll loop. */
+typedef struct syslog_in syslog_in_t;
+
+/* Bind the listeners (either address may be NULL or "").  NULL on failure
+ * (logged).  The counters table is the collector's; indexes are looked up
+ * by name once. */
+syslog_in_t *syslog_open(const char *udp_addr, const char *tcp_addr,
+    journal_t *j, struct counter *c, size_t nc);
+void syslog_free(syslog_in_t **s);
+/* Fill up to max poll items (raw fds) for zmq_poll; returns how many. */
+size_t syslog_pollitems(syslog_in_t *s, zmq_pollitem_t *items, size_t max);
+/* Handle the poll results of the items given by syslog_pollitems. */
+void syslog_handle(syslog_in_t *s, const zmq_pollitem_t *items, size_t n);
+/* Flush pending syslog events if due (or force); returns 0, TS_EFULL when
+ * the journal cannot take them (kept, retried), another TS_E*. */
+int syslog_flush(syslog_in_t *s, int force);
+/* Milliseconds until the next flush is due (-1: nothing pending). */
+long syslog_next_flush_ms(syslog_in_t *s);
+
+#endif /* TOCSIN_COLLECTOR_INT_H */

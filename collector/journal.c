@@ -1,0 +1,894 @@
+/*
+ * journal.c - the journal LMDB environment (schema in journal.h).
+ *
+ * One writer (the collector), any number of readers (engine, CLI).  Every
+ * write is one transaction: a batch of events, the agent's high-water mark
+ * and the counters commit together or not at all.  A full map or disk
+ * aborts the transaction (TS_EFULL) so nothing half-written ever lands.
+ * Events are refused a little before the map is full (room_check), so that
+ * counters and agent records can still be written to say so.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "collector_int.h"
+#include "err.h"
+#include "limits.h"
+#include "stats.h"
+#include "util.h"
+
+/* Named databases in the environment (events, agents, stats, meta). */
+#define JOURNAL_MAX_DBS		8
+
+/* Fixed part of an event record (see journal.h). */
+#define JREC_FIXED	(1 + 1 + 2 + 8 * 4 + 2 * 4 + 4)
+
+/* Fixed part of an agent record: seven u64, then two u16-prefixed strings. */
+#define JAGENT_FIXED	(8 * 7)
+
+/*
+ * Room kept free in the map for everything but events (counters, agent
+ * records), so that a journal too full for events can still record that it
+ * is full: map/16, at least 64 KiB, at most 1 MiB.  Events are refused
+ * (TS_EFULL) when they would eat into it.
+ */
+#define JOURNAL_RESERVE_MIN	(64u * 1024)
+#define JOURNAL_RESERVE_MAX	(1024u * 1024)
+
+/* Readers retry a transaction this many times when the writer grew the map. */
+#define MAX_RESIZE_RETRIES	4
+
+struct journal {
+	MDB_env		*env;
+	MDB_dbi		 events, agents, stats, meta;
+	int		 rdonly;
+	uint64_t	 map_bytes;	/* current map size */
+};
+
+static int
+lmdb_err(const char *what, int rc)
+{
+	if (rc == MDB_MAP_FULL || rc == ENOSPC) {
+		/* The collector grows the map or refuses, and logs that once. */
+		log_debug("journal: %s: %s", what, mdb_strerror(rc));
+		return TS_EFULL;
+	}
+	log_err("journal: %s: %s", what, mdb_strerror(rc));
+	if (rc == ENOMEM)
+		return TS_ENOMEM;
+	return TS_EDB;
+}
+
+/* Begin a transaction, adopting a map size grown by the writer process. */
+static int
+txn_begin(journal_t *j, unsigned flags, MDB_txn **txn)
+{
+	int rc;
+
+	for (int i = 0; i < MAX_RESIZE_RETRIES; i++) {
+		rc = mdb_txn_begin(j->env, NULL, flags, txn);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+		if (mdb_env_set_mapsize(j->env, 0) != 0)
+			break;
+	}
+	if (rc != 0)
+		return lmdb_err("mdb_txn_begin", rc);
+	return 0;
+}
+
+/* ---- records -------------------------------------------------------- */
+
+size_t
+journal_record_size(const struct jevent *ev)
+{
+	return JREC_FIXED + ev->agent_len + ev->host_len + ev->file_len +
+	    ev->drill_len + ev->raw_len;
+}
+
+/* Writes journal_record_size(ev) bytes; the lengths must have passed
+ * jevent_check() (they fit their fields). */
+void
+journal_record_encode(const struct jevent *ev, void *buf)
+{
+	unsigned char *p = buf;
+
+	p[0] = JOURNAL_FORMAT;
+	p[1] = ev->source;
+	put_be16(p + 2, ev->flags);
+	put_be64(p + 4, ev->recv_us);
+	put_be64(p + 12, ev->time_us);
+	put_be64(p + 20, ev->epoch);
+	put_be64(p + 28, ev->seq);
+	put_be16(p + 36, (uint16_t)ev->agent_len);
+	put_be16(p + 38, (uint16_t)ev->host_len);
+	put_be16(p + 40, (uint16_t)ev->file_len);
+	put_be16(p + 42, (uint16_t)ev->drill_len);
+	put_be32(p + 44, (uint32_t)ev->raw_len);
+	p += JREC_FIXED;
+#define PUT(f) do { if (ev->f##_len) memcpy(p, ev->f, ev->f##_len); \
+	p += ev->f##_len; } while (0)
+	PUT(agent); PUT(host); PUT(file); PUT(drill); PUT(raw);
+#undef PUT
+}
+
+/* 0 if every length is within its limit (and so fits its field). */
+static int
+jevent_check(const struct jevent *ev)
+{
+	if (ev->agent_len > MAX_NAME_BYTES || ev->host_len > MAX_HOST_BYTES ||
+	    ev->file_len > MAX_PATH_BYTES || ev->drill_len > MAX_DRILL_BYTES ||
+	    ev->raw_len > MAX_LINE_BYTES)
+		return TS_EINVAL;
+	if ((ev->agent_len && !ev->agent) || (ev->host_len && !ev->host) ||
+	    (ev->file_len && !ev->file) || (ev->drill_len && !ev->drill) ||
+	    (ev->raw_len && !ev->raw))
+		return TS_EINVAL;
+	return 0;
+}
+
+int
+journal_record_decode(const void *buf, size_t len, struct jevent *ev)
+{
+	const unsigned char *p = buf;
+	size_t need;
+
+	if (buf == NULL || len < JREC_FIXED || p[0] != JOURNAL_FORMAT)
+		return TS_EINVAL;
+	memset(ev, 0, sizeof(*ev));
+	ev->source = p[1];
+	ev->flags = get_be16(p + 2);
+	ev->recv_us = get_be64(p + 4);
+	ev->time_us = get_be64(p + 12);
+	ev->epoch = get_be64(p + 20);
+	ev->seq = get_be64(p + 28);
+	ev->agent_len = get_be16(p + 36);
+	ev->host_len = get_be16(p + 38);
+	ev->file_len = get_be16(p + 40);
+	ev->drill_len = get_be16(p + 42);
+	ev->raw_len = get_be32(p + 44);
+	if (ev->source < JSRC_AGENT || ev->source > JSRC_REPLAY)
+		return TS_EINVAL;
+	if (ev->agent_len > MAX_NAME_BYTES || ev->host_len > MAX_HOST_BYTES ||
+	    ev->file_len > MAX_PATH_BYTES || ev->drill_len > MAX_DRILL_BYTES ||
+	    ev->raw_len > MAX_LINE_BYTES)
+		return TS_EINVAL;
+	/* Each length is bounded above, so the sum cannot overflow. */
+	need = JREC_FIXED + ev->agent_len + ev->host_len + ev->file_len +
+	    ev->drill_len + ev->raw_len;
+	if (need != len)
+		return TS_EINVAL;
+	p += JREC_FIXED;
+	ev->agent = (const char *)p;	p += ev->agent_len;
+	ev->host = (const char *)p;	p += ev->host_len;
+	ev->file = (const char *)p;	p += ev->file_len;
+	ev->drill = (const char *)p;	p += ev->drill_len;
+	ev->raw = (const char *)p;
+	return 0;
+}
+
+/* Agent record: JAGENT_FIXED bytes of u64, then str version, str host. */
+static size_t
+jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
+{
+	size_t vl = strnlen(a->version, sizeof(a->version) - 1);
+	size_t hl = strnlen(a->host, sizeof(a->host) - 1);
+	size_t need = JAGENT_FIXED + 2 + vl + 2 + hl;
+	unsigned char *p = buf;
+
+	if (need > cap)
+		return 0;
+	put_be64(p, a->epoch);		p += 8;
+	put_be64(p, a->seq);		p += 8;
+	put_be64(p, a->last_event_us);	p += 8;
+	put_be64(p, a->events);		p += 8;
+	put_be64(p, a->last_seen_us);	p += 8;
+	put_be64(p, a->spooled);	p += 8;
+	put_be64(p, a->hb_flags);	p += 8;
+	put_be16(p, (uint16_t)vl);	p += 2;
+	memcpy(p, a->version, vl);	p += vl;
+	put_be16(p, (uint16_t)hl);	p += 2;
+	memcpy(p, a->host, hl);
+	return need;
+}
+
+static int
+jagent_decode(const void *buf, size_t len, struct jagent *a)
+{
+	const unsigned char *p = buf, *end = p + len;
+	size_t l;
+
+	memset(a, 0, sizeof(*a));
+	if (len < JAGENT_FIXED + 4)
+		return TS_EINVAL;
+	a->epoch = get_be64(p);		p += 8;
+	a->seq = get_be64(p);		p += 8;
+	a->last_event_us = get_be64(p);	p += 8;
+	a->events = get_be64(p);	p += 8;
+	a->last_seen_us = get_be64(p);	p += 8;
+	a->spooled = get_be64(p);	p += 8;
+	a->hb_flags = get_be64(p);	p += 8;
+	l = get_be16(p); p += 2;
+	if (l >= sizeof(a->version) || l + 2 > (size_t)(end - p))
+		return TS_EINVAL;
+	memcpy(a->version, p, l); p += l;
+	l = get_be16(p); p += 2;
+	if (l >= sizeof(a->host) || l != (size_t)(end - p))
+		return TS_EINVAL;
+	memcpy(a->host, p, l);
+	return 0;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static int
+dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi)
+{
+	int rc = mdb_dbi_open(txn, name, flags, dbi);
+
+	if (rc == MDB_NOTFOUND)
+		return TS_ENOTFOUND;
+	if (rc != 0)
+		return lmdb_err("mdb_dbi_open", rc);
+	return 0;
+}
+
+int
+journal_open(const char *dir, int flags, uint64_t map_bytes, journal_t **out)
+{
+	journal_t *j = NULL;
+	MDB_txn *txn = NULL;
+	char *path = NULL;
+	struct stat st;
+	unsigned envflags = MDB_NOTLS, dbflags;
+	int rc, err;
+	MDB_val k, v;
+
+	*out = NULL;
+	if (map_bytes == 0)
+		map_bytes = DEFAULT_JOURNAL_MAP_BYTES;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return TS_ENOMEM;
+	j->rdonly = (flags & JOURNAL_RDONLY) != 0;
+	if (j->rdonly) {
+		if ((path = xasprintf("%s/data.mdb", dir)) == NULL) {
+			err = TS_ENOMEM;
+			goto fail;
+		}
+		if (stat(path, &st) != 0) {
+			err = TS_ENOTFOUND;
+			goto fail;
+		}
+		envflags |= MDB_RDONLY;
+	} else if ((err = mkdir_p(dir, 0700)) != 0) {
+		log_err("journal: cannot create %s", dir);
+		goto fail;
+	}
+	if ((rc = mdb_env_create(&j->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(j->env, JOURNAL_MAX_DBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(j->env, (size_t)map_bytes)) != 0) {
+		err = lmdb_err("mdb_env_create", rc);
+		goto fail;
+	}
+	if ((rc = mdb_env_open(j->env, dir, envflags, 0600)) != 0) {
+		log_err("journal: cannot open %s: %s", dir, mdb_strerror(rc));
+		err = rc == ENOENT ? TS_ENOTFOUND : TS_EDB;
+		goto fail;
+	}
+	if ((err = txn_begin(j, j->rdonly ? MDB_RDONLY : 0, &txn)) != 0)
+		goto fail;
+	dbflags = j->rdonly ? 0 : MDB_CREATE;
+	if ((err = dbi_open(txn, "events", dbflags, &j->events)) != 0 ||
+	    (err = dbi_open(txn, "agents", dbflags, &j->agents)) != 0 ||
+	    (err = dbi_open(txn, "stats", dbflags, &j->stats)) != 0 ||
+	    (err = dbi_open(txn, "meta", dbflags, &j->meta)) != 0)
+		goto fail;
+	k.mv_data = "format";
+	k.mv_size = 6;
+	rc = mdb_get(txn, j->meta, &k, &v);
+	if (rc == 0) {
+		if (v.mv_size != 4 || get_be32(v.mv_data) != JOURNAL_FORMAT) {
+			log_err("journal: %s has an unknown format", dir);
+			err = TS_EINVAL;
+			goto fail;
+		}
+	} else if (rc == MDB_NOTFOUND && !j->rdonly) {
+		unsigned char f[4];
+
+		put_be32(f, JOURNAL_FORMAT);
+		v.mv_data = f;
+		v.mv_size = 4;
+		if ((rc = mdb_put(txn, j->meta, &k, &v, 0)) != 0) {
+			err = lmdb_err("mdb_put meta", rc);
+			goto fail;
+		}
+	} else if (rc != MDB_NOTFOUND) {
+		err = lmdb_err("mdb_get meta", rc);
+		goto fail;
+	}
+	/* Commit even a read-only transaction: the dbi handles opened in it
+	 * would be closed by an abort. */
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		err = lmdb_err("mdb_txn_commit", rc);
+		goto fail;
+	}
+	txn = NULL;
+	{
+		MDB_envinfo info;
+
+		if (mdb_env_info(j->env, &info) == 0)
+			j->map_bytes = info.me_mapsize;
+		else
+			j->map_bytes = map_bytes;
+	}
+	free(path);
+	*out = j;
+	return 0;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	if (j->env)
+		mdb_env_close(j->env);
+	free(j);
+	free(path);
+	return err;
+}
+
+void
+journal_close(journal_t **j)
+{
+	if (j == NULL || *j == NULL)
+		return;
+	mdb_env_close((*j)->env);
+	free(*j);
+	*j = NULL;
+}
+
+uint64_t
+journal_map_size(journal_t *j)
+{
+	return j->map_bytes;
+}
+
+int
+journal_map_grow(journal_t *j, uint64_t max_bytes, uint64_t *new_bytes)
+{
+	uint64_t next;
+	int rc;
+
+	if (j->rdonly)
+		return TS_EINVAL;
+	if (j->map_bytes >= max_bytes)
+		return TS_EFULL;
+	next = j->map_bytes > max_bytes / 2 ? max_bytes : j->map_bytes * 2;
+	if ((rc = mdb_env_set_mapsize(j->env, (size_t)next)) != 0)
+		return lmdb_err("mdb_env_set_mapsize", rc);
+	j->map_bytes = next;
+	if (new_bytes)
+		*new_bytes = next;
+	return 0;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+/*
+ * TS_EFULL if writing records of `bytes` bytes in total would leave less
+ * than the reserve free.  The estimate is pessimistic (half again for the
+ * B-tree and copy-on-write pages): a refusal costs a map growth, a miss an
+ * unrecordable full journal.
+ */
+static int
+room_check(journal_t *j, size_t bytes, size_t n)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	uint64_t used, need, reserve;
+
+	if (mdb_env_info(j->env, &info) != 0 || mdb_env_stat(j->env, &st) != 0)
+		return 0;	/* let LMDB say MDB_MAP_FULL itself */
+	reserve = j->map_bytes / 16;
+	if (reserve < JOURNAL_RESERVE_MIN)
+		reserve = JOURNAL_RESERVE_MIN;
+	if (reserve > JOURNAL_RESERVE_MAX)
+		reserve = JOURNAL_RESERVE_MAX;
+	used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	need = (uint64_t)bytes + bytes / 2 + (uint64_t)n * 16 +
+	    4 * (uint64_t)st.ms_psize;
+	if (used + need + reserve > j->map_bytes)
+		return TS_EFULL;
+	return 0;
+}
+
+/* Next jseq: one past the last key of "events". */
+static int
+next_jseq(journal_t *j, MDB_txn *txn, uint64_t *out)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, j->events, &cur)) != 0)
+		return lmdb_err("mdb_cursor_open", rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		*out = 1;
+		return 0;
+	}
+	if (rc != 0)
+		return lmdb_err("mdb_cursor_get", rc);
+	if (k.mv_size != 8)
+		return TS_EDB;
+	*out = get_be64(k.mv_data) + 1;
+	return 0;
+}
+
+/* Put one event at jseq (keys only ever grow: MDB_APPEND). */
+static int
+put_event(journal_t *j, MDB_txn *txn, struct jevent *ev)
+{
+	unsigned char key[8];
+	MDB_val k, v;
+	int rc;
+
+	put_be64(key, ev->jseq);
+	k.mv_data = key;
+	k.mv_size = 8;
+	v.mv_size = journal_record_size(ev);
+	v.mv_data = NULL;
+	if ((rc = mdb_put(txn, j->events, &k, &v, MDB_APPEND | MDB_RESERVE)) != 0)
+		return lmdb_err("mdb_put event", rc);
+	journal_record_encode(ev, v.mv_data);
+	return 0;
+}
+
+static int
+agent_read(journal_t *j, MDB_txn *txn, const char *agent, struct jagent *a)
+{
+	MDB_val k, v;
+	int rc;
+
+	k.mv_data = (void *)agent;
+	k.mv_size = strlen(agent);
+	rc = mdb_get(txn, j->agents, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		memset(a, 0, sizeof(*a));
+		return TS_ENOTFOUND;
+	}
+	if (rc != 0)
+		return lmdb_err("mdb_get agent", rc);
+	if (jagent_decode(v.mv_data, v.mv_size, a) != 0) {
+		log_err("journal: agent record of %s is corrupt; reset", agent);
+		memset(a, 0, sizeof(*a));
+	}
+	return 0;
+}
+
+static int
+agent_write(journal_t *j, MDB_txn *txn, const char *agent,
+    const struct jagent *a)
+{
+	unsigned char buf[JAGENT_FIXED + 4 + sizeof(a->version) +
+	    sizeof(a->host)];
+	MDB_val k, v;
+	int rc;
+
+	k.mv_data = (void *)agent;
+	k.mv_size = strlen(agent);
+	v.mv_data = buf;
+	v.mv_size = jagent_encode(a, buf, sizeof(buf));
+	if ((rc = mdb_put(txn, j->agents, &k, &v, 0)) != 0)
+		return lmdb_err("mdb_put agent", rc);
+	return 0;
+}
+
+/* Write the counters (if any; same format as stats_write) and commit;
+ * aborts on any failure.  Written here rather than through stats_write so
+ * that a full map is told apart from other failures. */
+static int
+finish(journal_t *j, MDB_txn *txn, const struct counter *stats,
+    size_t nstats)
+{
+	unsigned char val[8];
+	MDB_val k, v;
+	int rc;
+
+	for (size_t i = 0; stats != NULL && i < nstats; i++) {
+		if (stats[i].name == NULL || stats[i].name[0] == '\0')
+			continue;
+		k.mv_data = (void *)stats[i].name;
+		k.mv_size = strlen(stats[i].name);
+		put_be64(val, stats[i].value);
+		v.mv_data = val;
+		v.mv_size = 8;
+		if ((rc = mdb_put(txn, j->stats, &k, &v, 0)) != 0) {
+			mdb_txn_abort(txn);
+			return lmdb_err("mdb_put stats", rc);
+		}
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmdb_err("mdb_txn_commit", rc);
+	return 0;
+}
+
+static void
+copy_str(char *dst, size_t cap, const char *src, size_t len)
+{
+	if (len >= cap)
+		len = cap - 1;
+	if (len)
+		memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+int
+journal_append_batch_gap(journal_t *j, const char *agent, uint64_t epoch,
+    uint64_t first_seq, struct jevent *ev, size_t n,
+    const struct counter *stats, size_t nstats,
+    size_t *dups, uint64_t *hw_epoch, uint64_t *hw_seq, uint64_t *gap)
+{
+	MDB_txn *txn = NULL;
+	struct jagent a;
+	uint64_t jseq, now = now_us();
+	size_t skip, i, alen, bytes;
+	int err;
+
+	if (dups)
+		*dups = 0;
+	if (gap)
+		*gap = 0;
+	if (j->rdonly || agent == NULL || (alen = strlen(agent)) == 0 ||
+	    alen > MAX_NAME_BYTES || (n > 0 && ev == NULL) ||
+	    first_seq == 0 || n > UINT64_MAX - first_seq)
+		return TS_EINVAL;
+	for (i = 0; i < n; i++)
+		if (jevent_check(&ev[i]) != 0)
+			return TS_EINVAL;
+	if ((err = txn_begin(j, 0, &txn)) != 0)
+		return err;
+	if ((err = agent_read(j, txn, agent, &a)) != 0 && err != TS_ENOTFOUND)
+		goto fail;
+	/* Which events are new: everything after the high-water mark. */
+	if (epoch < a.epoch) {
+		skip = n;
+	} else if (epoch == a.epoch) {
+		if (first_seq > a.seq)
+			skip = 0;
+		else if (a.seq - first_seq + 1 >= n)
+			skip = n;
+		else
+			skip = (size_t)(a.seq - first_seq + 1);
+		if (gap && n > 0 && first_seq > a.seq + 1)
+			*gap = first_seq - a.seq - 1;
+	} else {
+		skip = 0;
+		if (gap && n > 0 && first_seq > 1)
+			*gap = first_seq - 1;
+	}
+	/* Only new events need room: a resent batch is answered even when
+	 * the journal is full. */
+	for (i = skip, bytes = 0; i < n; i++)
+		bytes += journal_record_size(&ev[i]) + alen;
+	if (skip < n && (err = room_check(j, bytes, n - skip)) != 0)
+		goto fail;
+	if ((err = next_jseq(j, txn, &jseq)) != 0)
+		goto fail;
+	for (i = skip; i < n; i++) {
+		ev[i].jseq = jseq++;
+		ev[i].epoch = epoch;
+		ev[i].seq = first_seq + i;
+		ev[i].agent = agent;
+		ev[i].agent_len = alen;
+		if (ev[i].recv_us == 0)
+			ev[i].recv_us = now;
+		if (ev[i].source == 0)
+			ev[i].source = JSRC_AGENT;
+		if ((err = put_event(j, txn, &ev[i])) != 0)
+			goto fail;
+		if (ev[i].time_us > a.last_event_us)
+			a.last_event_us = ev[i].time_us;
+	}
+	if (skip < n) {
+		a.epoch = epoch;
+		a.seq = first_seq + n - 1;
+		a.events += n - skip;
+		if (ev[0].host_len > 0)
+			copy_str(a.host, sizeof(a.host), ev[0].host,
+			    ev[0].host_len);
+	}
+	a.last_seen_us = now;
+	if ((err = agent_write(j, txn, agent, &a)) != 0)
+		goto fail;
+	err = finish(j, txn, stats, nstats);
+	txn = NULL;
+	if (err != 0)
+		goto fail;
+	if (dups)
+		*dups = skip;
+	if (hw_epoch)
+		*hw_epoch = a.epoch;
+	if (hw_seq)
+		*hw_seq = a.seq;
+	return 0;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	if (gap)
+		*gap = 0;
+	return err;
+}
+
+int
+journal_append_batch(journal_t *j, const char *agent, uint64_t epoch,
+    uint64_t first_seq, struct jevent *ev, size_t n,
+    const struct counter *stats, size_t nstats,
+    size_t *dups, uint64_t *hw_epoch, uint64_t *hw_seq)
+{
+	return journal_append_batch_gap(j, agent, epoch, first_seq, ev, n,
+	    stats, nstats, dups, hw_epoch, hw_seq, NULL);
+}
+
+int
+journal_append_plain(journal_t *j, struct jevent *ev, size_t n,
+    const struct counter *stats, size_t nstats)
+{
+	MDB_txn *txn = NULL;
+	uint64_t jseq, now = now_us();
+	size_t i, bytes;
+	int err;
+
+	if (j->rdonly || (n > 0 && ev == NULL))
+		return TS_EINVAL;
+	for (i = 0, bytes = 0; i < n; i++) {
+		if (jevent_check(&ev[i]) != 0 || ev[i].source == 0 ||
+		    ev[i].source > JSRC_REPLAY)
+			return TS_EINVAL;
+		bytes += journal_record_size(&ev[i]);
+	}
+	if ((err = room_check(j, bytes, n)) != 0)
+		return err;
+	if ((err = txn_begin(j, 0, &txn)) != 0)
+		return err;
+	if ((err = next_jseq(j, txn, &jseq)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		ev[i].jseq = jseq++;
+		if (ev[i].recv_us == 0)
+			ev[i].recv_us = now;
+		if ((err = put_event(j, txn, &ev[i])) != 0)
+			goto fail;
+	}
+	err = finish(j, txn, stats, nstats);
+	txn = NULL;
+	if (err != 0)
+		goto fail;
+	return 0;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	return err;
+}
+
+/*
+ * Update an agent's health record.  The delivery fields (epoch, seq, events,
+ * last_event_us) move only with events, so they are kept from the stored
+ * record whatever *a holds; last_seen_us, spooled and hb_flags are taken
+ * from *a, version and host too when non-empty.
+ */
+int
+journal_agent_touch(journal_t *j, const char *agent, const struct jagent *a,
+    const struct counter *stats, size_t nstats)
+{
+	MDB_txn *txn = NULL;
+	struct jagent cur;
+	size_t alen;
+	int err;
+
+	if (j->rdonly || agent == NULL || (alen = strlen(agent)) == 0 ||
+	    alen > MAX_NAME_BYTES || a == NULL)
+		return TS_EINVAL;
+	if ((err = txn_begin(j, 0, &txn)) != 0)
+		return err;
+	if ((err = agent_read(j, txn, agent, &cur)) != 0 &&
+	    err != TS_ENOTFOUND)
+		goto fail;
+	cur.last_seen_us = a->last_seen_us ? a->last_seen_us : now_us();
+	cur.spooled = a->spooled;
+	cur.hb_flags = a->hb_flags;
+	if (a->version[0])
+		copy_str(cur.version, sizeof(cur.version), a->version,
+		    strnlen(a->version, sizeof(a->version)));
+	if (a->host[0])
+		copy_str(cur.host, sizeof(cur.host), a->host,
+		    strnlen(a->host, sizeof(a->host)));
+	if ((err = agent_write(j, txn, agent, &cur)) != 0)
+		goto fail;
+	err = finish(j, txn, stats, nstats);
+	txn = NULL;
+	if (err != 0)
+		goto fail;
+	return 0;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	return err;
+}
+
+int
+journal_stats_write(journal_t *j, const struct counter *stats, size_t n)
+{
+	MDB_txn *txn;
+	int err;
+
+	if (j->rdonly)
+		return TS_EINVAL;
+	if ((err = txn_begin(j, 0, &txn)) != 0)
+		return err;
+	return finish(j, txn, stats, n);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+int
+journal_agent_get(journal_t *j, const char *agent, struct jagent *out)
+{
+	MDB_txn *txn;
+	int err;
+
+	if (agent == NULL || out == NULL)
+		return TS_EINVAL;
+	if ((err = txn_begin(j, MDB_RDONLY, &txn)) != 0)
+		return err;
+	err = agent_read(j, txn, agent, out);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+int
+journal_agent_foreach(journal_t *j,
+    int (*cb)(const char *agent, const struct jagent *a, void *arg), void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	struct jagent a;
+	char name[MAX_NAME_BYTES + 1];
+	int rc, err = 0;
+
+	if ((err = txn_begin(j, MDB_RDONLY, &txn)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(txn, j->agents, &cur)) != 0) {
+		err = lmdb_err("mdb_cursor_open", rc);
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == 0 || k.mv_size > MAX_NAME_BYTES ||
+		    jagent_decode(v.mv_data, v.mv_size, &a) != 0)
+			continue;	/* not ours to show */
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		if ((err = cb(name, &a, arg)) != 0)
+			break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		err = lmdb_err("mdb_cursor_get", rc);
+	if (err > 0)
+		err = 0;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+int
+journal_stats_foreach(journal_t *j,
+    int (*cb)(const char *name, uint64_t value, void *arg), void *arg)
+{
+	MDB_txn *txn;
+	int err;
+
+	if ((err = txn_begin(j, MDB_RDONLY, &txn)) != 0)
+		return err;
+	err = stats_foreach(txn, j->stats, cb, arg);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+int
+journal_last_seq(journal_t *j, uint64_t *out)
+{
+	MDB_txn *txn;
+	uint64_t next;
+	int err;
+
+	if ((err = txn_begin(j, MDB_RDONLY, &txn)) != 0)
+		return err;
+	err = next_jseq(j, txn, &next);
+	mdb_txn_abort(txn);
+	if (err == 0)
+		*out = next - 1;
+	return err;
+}
+
+/* Shared body of the two scans.  reverse: from 0 means "the newest". */
+static int
+scan(journal_t *j, uint64_t from, size_t max, int reverse,
+    journal_event_cb cb, void *arg, uint64_t *last)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	struct jevent ev;
+	unsigned char key[8];
+	size_t given = 0;
+	int rc, err = 0;
+
+	if (cb == NULL)
+		return TS_EINVAL;
+	if ((err = txn_begin(j, MDB_RDONLY, &txn)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(txn, j->events, &cur)) != 0) {
+		err = lmdb_err("mdb_cursor_open", rc);
+		goto out;
+	}
+	put_be64(key, from);
+	k.mv_data = key;
+	k.mv_size = 8;
+	if (reverse && from == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	} else {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (reverse) {
+			if (rc == MDB_NOTFOUND)
+				rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+			else if (rc == 0 && (k.mv_size != 8 ||
+			    get_be64(k.mv_data) > from))
+				rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		}
+	}
+	while (rc == 0 && (max == 0 || given < max)) {
+		if (k.mv_size != 8 ||
+		    journal_record_decode(v.mv_data, v.mv_size, &ev) != 0) {
+			log_err("journal: corrupt event record");
+			err = TS_EDB;
+			goto out;
+		}
+		ev.jseq = get_be64(k.mv_data);
+		given++;
+		if (last)
+			*last = ev.jseq;
+		if ((err = cb(&ev, arg)) != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
+	}
+	if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		err = lmdb_err("mdb_cursor_get", rc);
+	if (err > 0)
+		err = 0;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+int
+journal_scan(journal_t *j, uint64_t from, size_t max, journal_event_cb cb,
+    void *arg, uint64_t *last)
+{
+	return scan(j, from, max, 0, cb, arg, last);
+}
+
+int
+journal_scan_reverse(journal_t *j, uint64_t from, size_t max,
+    journal_event_cb cb, void *arg)
+{
+	return scan(j, from, max, 1, cb, arg, NULL);
+}
