@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
-libjansson-dev libcmocka-dev bsdutils"
+libjansson-dev libcmocka-dev bsdutils jq"
 
 missing=""
 for p in $PKGS; do

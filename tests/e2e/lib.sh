@@ -1,0 +1,186 @@
+# tests/e2e/lib.sh - shared helpers for end-to-end scenarios (bash).
+#
+# Each scenario sources this file, calls e2e_setup, starts the real daemons on
+# loopback, drives them with real clients and prints TAP lines ("ok - ..." /
+# "not ok - ...").  Every wait is bounded; cleanup stops every process the
+# scenario started and fails the run if a sanitizer reported anything.
+#
+#   TOCSIN_BIN    binaries under test (default build/asan/bin)
+#   TOCSIN_TOOLS  test tools (default build/asan/tools)
+#   TOCSIN_TOP    project root
+
+: "${TOCSIN_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${TOCSIN_BIN:=$TOCSIN_TOP/build/asan/bin}"
+: "${TOCSIN_TOOLS:=$TOCSIN_TOP/build/asan/tools}"
+export TOCSIN_TOP TOCSIN_BIN TOCSIN_TOOLS
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:exitcode=86}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+E2E_FAILED=0
+E2E_PIDS=()
+CORPUS="$TOCSIN_TOP/../shared/corpus"
+
+ok()     { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; E2E_FAILED=$((E2E_FAILED + 1)); }
+skip()   { echo "ok - $* # SKIP"; }
+diag()   { echo "# $*"; }
+
+# check DESC CMD...: ok if CMD succeeds.
+check() {
+	local desc=$1; shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# is DESC GOT WANT: ok if the two strings are equal.
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"
+	else not_ok "$1"; diag "got: '$2'"; diag "want: '$3'"; fi
+}
+
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds or the
+# time is up.  Returns CMD's last status.
+wait_until() {
+	local limit=$1; shift
+	local deadline=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
+	while :; do
+		"$@" && return 0
+		[ $(( $(date +%s%N) / 1000000 )) -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+
+# A TCP/UDP port nobody listens on right now (loopback only).
+free_port() {
+	local p tries=0
+	while [ $tries -lt 200 ]; do
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		tries=$((tries + 1))
+		case " ${E2E_PORTS:-} " in *" $p "*) continue ;; esac
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			E2E_PORTS="${E2E_PORTS:-} $p"
+			echo "$p"; return 0
+		fi
+	done
+	return 1
+}
+
+# e2e_setup [RULES_PATH...]: temp folder, ports and a server configuration.
+e2e_setup() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/tocsin-e2e.XXXXXX")
+	DATA="$T/data"
+	PORT=$(free_port); SYSLOG_PORT=$(free_port)
+	CFG="$T/tocsind.yml"
+	local rules=("$@")
+	[ ${#rules[@]} -eq 0 ] && rules=("$TOCSIN_TOP/rules/default")
+	{
+		echo "data_dir: $DATA"
+		echo "log_level: ${E2E_LOG_LEVEL:-info}"
+		echo "collector:"
+		echo "  listen: tcp://127.0.0.1:$PORT"
+		echo "  syslog_udp: 127.0.0.1:$SYSLOG_PORT"
+		echo "  syslog_tcp: 127.0.0.1:$SYSLOG_PORT"
+		echo "  journal_map_size: ${E2E_JOURNAL_MAP:-64M}"
+		echo "engine:"
+		echo "  rules:"
+		for r in "${rules[@]}"; do echo "    - $r"; done
+		echo "  state_map_size: 64M"
+	} >"$CFG"
+	trap e2e_cleanup EXIT
+}
+
+tocsin() { "$TOCSIN_BIN/tocsin" -c "$CFG" "$@"; }
+
+# start_server: tocsind in the foreground (as a background job), waiting
+# until the collector and the engine have both written their pid files.
+start_server() {
+	"$TOCSIN_BIN/tocsind" -c "$CFG" -f "$@" >>"$T/tocsind.log" 2>&1 &
+	SERVER_PID=$!
+	E2E_PIDS+=("$SERVER_PID")
+	wait_until 30 server_ready
+}
+server_ready() {
+	[ -s "$DATA/run/collector.pid" ] && [ -s "$DATA/run/engine.pid" ] &&
+	    kill -0 "$(cat "$DATA/run/collector.pid")" 2>/dev/null &&
+	    kill -0 "$(cat "$DATA/run/engine.pid")" 2>/dev/null &&
+	    [ -d "$DATA/journal" ]
+}
+stop_server() {
+	[ -n "${SERVER_PID:-}" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	wait_until 30 not_running "$SERVER_PID"
+	local rc=$?
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+	return $rc
+}
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+
+# enroll NAME [tocsin agents add options...]: writes $T/NAME.yml.
+enroll() {
+	local name=$1; shift
+	tocsin agents add "$name" -o "$T/$name.yml" \
+	    --agent-data "$T/agent-$name" "$@"
+}
+
+# start_agent NAME [tocsin-agent options...]: sets AGENT_PID.
+start_agent() {
+	local name=$1; shift
+	"$TOCSIN_BIN/tocsin-agent" -c "$T/$name.yml" -f "$@" \
+	    >>"$T/agent-$name.log" 2>&1 &
+	AGENT_PID=$!
+	E2E_PIDS+=("$AGENT_PID")
+}
+stop_agent() {
+	[ -n "${AGENT_PID:-}" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	wait_until 20 not_running "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null
+	AGENT_PID=
+}
+
+# Counters and progress, read through the CLI like an operator would.
+status_json() { tocsin status --json 2>/dev/null; }
+# counter NAME: value of one counter from `tocsin status --json` (0 if absent).
+counter() {
+	status_json | jq -r --arg n "$1" \
+	    '[.. | objects | select(has($n)) | .[$n]] | first // 0' 2>/dev/null
+}
+journaled()  { counter journal.events; }
+processed()  { counter engine.cursor; }
+# engine_caught_up N: the engine has processed at least N journaled events.
+engine_caught_up() {
+	local j p
+	j=$(journaled); p=$(processed)
+	[ "${j:-0}" -ge "$1" ] && [ "${p:-0}" -ge "$1" ]
+}
+
+# Sanitizer reports in any daemon log fail the scenario.
+sanitizer_clean() {
+	! grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+	    "$T"/*.log >/dev/null 2>&1
+}
+
+e2e_cleanup() {
+	local p
+	for p in "${E2E_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${E2E_PIDS[@]}"; do
+		wait_until 20 not_running "$p" || kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	if [ -n "${T:-}" ] && [ -d "$T" ]; then
+		if sanitizer_clean; then ok "no sanitizer reports in daemon logs"
+		else
+			not_ok "no sanitizer reports in daemon logs"
+			grep -h -A 20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+			    "$T"/*.log | head -n 60 | sed 's/^/# /'
+		fi
+		if [ "$E2E_FAILED" -gt 0 ]; then
+			for f in "$T"/*.log; do
+				[ -f "$f" ] || continue
+				echo "# ---- tail of $(basename "$f")"
+				tail -n 20 "$f" | sed 's/^/# /'
+			done
+		fi
+		rm -rf "$T"
+	fi
+}
