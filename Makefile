@@ -158,11 +158,10 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/tocsin/rules
 	install -m 0755 $(addprefix bin/,$(BINS)) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|^data_dir:.*|data_dir: /var/lib/tocsin|' \
-	    -e 's|- rules/|- $(PREFIX)/share/tocsin/rules/|' \
+	    -e 's|- rules/default|- $(PREFIX)/share/tocsin/rules/default|' \
 	    etc/tocsind.yml > $(DESTDIR)$(PREFIX)/etc/tocsin/tocsind.yml
 	chmod 0644 $(DESTDIR)$(PREFIX)/etc/tocsin/tocsind.yml
-	cp -R rules/*.yml $(DESTDIR)$(PREFIX)/share/tocsin/rules/ 2>/dev/null || true
-	for d in rules/*/; do [ -d "$$d" ] && cp -R "$$d" $(DESTDIR)$(PREFIX)/share/tocsin/rules/; done; true
+	cp -R rules/default $(DESTDIR)$(PREFIX)/share/tocsin/rules/
 
 clean:
 	rm -rf build bin
