@@ -172,16 +172,17 @@ int server_config_load(const char *path, struct server_config *cfg,
     char *err, size_t errlen)
 {
 	static const char *const top_keys[] = { "data_dir", "log_level",
-	    "collector", "engine", NULL };
+	    "collector", "engine", "incidents", NULL };
 	static const char *const coll_keys[] = { "listen", "syslog_udp",
 	    "syslog_tcp", "journal_map_size", "journal_max_size", "retention",
 	    "credit", "max_frame_size", NULL };
 	static const char *const eng_keys[] = { "rules", "state_map_size",
 	    "batch", "agent_silent_after", NULL };
+	static const char *const inc_keys[] = { "min_level", "window", NULL };
 	const char *file = path ? path : embedded_name;
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
-	const yt_node *root, *coll = NULL, *eng = NULL;
+	const yt_node *root, *coll = NULL, *eng = NULL, *inc = NULL;
 	unsigned long long v;
 	char *lvl = NULL;
 	int rc;
@@ -201,6 +202,8 @@ int server_config_load(const char *path, struct server_config *cfg,
 	cfg->state_map_bytes = DEFAULT_STATE_MAP_BYTES;
 	cfg->batch_events = ENGINE_BATCH_EVENTS;
 	cfg->agent_silent_us = DEFAULT_SILENT_US;
+	cfg->incident_min_level = DEFAULT_INCIDENT_MIN_LEVEL;
+	cfg->incident_window_us = DEFAULT_INCIDENT_WINDOW_US;
 	cfg->rule_paths = calloc(2, sizeof(char *));
 	if (cfg->rule_paths != NULL) {
 		cfg->rule_paths[0] = strdup("rules/default");
@@ -223,7 +226,8 @@ int server_config_load(const char *path, struct server_config *cfg,
 	    err, errlen) != 0)
 		goto fail;
 	if (section(root, "collector", coll_keys, file, &coll, err, errlen) ||
-	    section(root, "engine", eng_keys, file, &eng, err, errlen))
+	    section(root, "engine", eng_keys, file, &eng, err, errlen) ||
+	    section(root, "incidents", inc_keys, file, &inc, err, errlen))
 		goto fail;
 
 	if (yt_get_str(root, "data_dir", file, &cfg->data_dir, err, errlen))
@@ -322,6 +326,21 @@ int server_config_load(const char *path, struct server_config *cfg,
 	if (yt_get_duration(eng, "agent_silent_after", file, &v, err, errlen))
 		goto fail;
 	cfg->agent_silent_us = v;
+
+	/* incidents */
+	v = (unsigned long long)cfg->incident_min_level;
+	if (yt_get_u64(inc, "min_level", file, 1, 15, &v, err, errlen))
+		goto fail;
+	cfg->incident_min_level = (int)v;
+	v = cfg->incident_window_us;
+	if (yt_get_duration(inc, "window", file, &v, err, errlen))
+		goto fail;
+	if (v == 0) {
+		key_err(err, errlen, file, inc, "window", "incidents",
+		    "must be longer than 0s");
+		goto fail;
+	}
+	cfg->incident_window_us = v;
 
 	free(lvl);
 	yt_docs_free(&docs, ndocs);

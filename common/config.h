@@ -34,6 +34,12 @@ struct server_config {
 	uint64_t	 state_map_bytes;	/* engine.state_map_size */
 	uint32_t	 batch_events;		/* engine.batch */
 	uint64_t	 agent_silent_us;	/* engine.agent_silent_after */
+	/* incidents: */
+	int		 incident_min_level;	/* incidents.min_level: alerts at or
+						 * above it open or join one */
+	uint64_t	 incident_window_us;	/* incidents.window: an alert joins an
+						 * open incident of the same entity
+						 * seen within this window */
 };
 
 struct agent_config {

@@ -62,6 +62,11 @@
 /* Decoded fields per event. */
 #define MAX_FIELDS		64
 
+/* Incidents: alerts at or above this level open or join an incident, and
+ * join one whose entity was seen within the window. */
+#define DEFAULT_INCIDENT_MIN_LEVEL	8
+#define DEFAULT_INCIDENT_WINDOW_US	(3600ULL * 1000000)
+
 /* Length of a printable CURVE key (Z85) plus NUL. */
 #define KEY_Z85_BYTES		41
 
