@@ -1,0 +1,842 @@
+/*
+ * agent.c - tocsin-agent's main loop: follow files into the spool, ship the
+ * spool to the collector over a ZeroMQ DEALER socket with CURVE, and delete
+ * what the collector acknowledges.
+ *
+ * One thread.  zmq_poll with a short timeout drives file polling, batching,
+ * heartbeats and the protocol timers.
+ *
+ * Protocol state (wire.h):
+ *   IDLE       no session: send HELLO as soon as a connection exists
+ *              (ZMQ_IMMEDIATE: a send fails while there is none)
+ *   HELLO_SENT waiting for WELCOME; HELLO again after AGENT_HELLO_TIMEOUT_US
+ *   READY      WELCOME received: send batches within the credit
+ *   BACKOFF    the collector refused us (revoked, full, ...): wait, then IDLE
+ * A new connection (monitor: handshake succeeded) or a disconnect puts us
+ * back to IDLE.  WELCOME drops spooled events up to its seq and resends the
+ * rest; an ACK that does not come within AGENT_ACK_TIMEOUT_US while events
+ * are in flight starts a new session (HELLO), which resends them too.  The
+ * collector drops what it already committed, so resending is always safe.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "agent_int.h"
+#include "err.h"
+#include "limits.h"
+#include "stats.h"
+#include "util.h"
+#include "wire.h"
+
+/* Main loop tick: bounds the latency of timers and file polling. */
+#define AGENT_TICK_MS		50
+/* Interval between file polls (stat) when nothing is pending. */
+#define FOLLOW_POLL_US		(250 * 1000)
+/* Lines read per poll before the loop gets back to the network. */
+#define FOLLOW_MAX_LINES	4096
+/* No WELCOME within this: send HELLO again. */
+#define AGENT_HELLO_TIMEOUT_US	(5 * 1000 * 1000)
+/* Events in flight and no ACK within this: new session, resend. */
+#define AGENT_ACK_TIMEOUT_US	(10 * 1000 * 1000)
+/* Back-off after REFUSE: FULL (journal full) and other, REVOKED/VERSION. */
+#define AGENT_BACKOFF_FULL_US	(5 * 1000 * 1000)
+#define AGENT_BACKOFF_LONG_US	(60 * 1000 * 1000)
+/* Largest BATCH frame the agent builds (the collector's default limit is
+ * MAX_FRAME_BYTES; a smaller frame keeps latency and memory low).  One
+ * event always fits: a capped line is 64 KiB. */
+#define AGENT_MAX_FRAME_BYTES	(1024 * 1024)
+/* Batches sent per loop turn, so that acks and files get their turn. */
+#define AGENT_MAX_BATCHES_TURN	16
+/* Frames read per loop turn. */
+#define AGENT_MAX_RECV_TURN	256
+/* Largest frame accepted from the collector (its frames are small). */
+#define AGENT_MAX_RECV_BYTES	(64 * 1024)
+/* Socket queues, in frames. */
+#define AGENT_SNDHWM		64
+#define AGENT_RCVHWM		1024
+/* Counters are logged at debug level this often. */
+#define AGENT_STATS_LOG_US	(60ULL * 1000 * 1000)
+
+#define AGENT_MONITOR_EP	"inproc://tocsin-agent-monitor"
+
+enum agent_state { ST_IDLE, ST_HELLO_SENT, ST_READY, ST_BACKOFF };
+
+/* The agent's counters, saved in the spool's "stats" db as totals. */
+enum {
+	K_LINES, K_SENT, K_ACKED, K_RESENT, K_BATCHES, K_SPOOL_FULL,
+	K_TRUNCATED, K_ROTATIONS, K_TRUNCATIONS, K_READ_ERRORS, K_REFUSED,
+	K_BAD_FRAMES, K_SESSIONS, K_ACK_TIMEOUTS, K_AUTH_FAILURES, K_COUNT
+};
+
+struct agent_counters {
+	uint64_t	 sent;		/* events sent (incl. resent) */
+	uint64_t	 acked;		/* events acknowledged (deleted) */
+	uint64_t	 resent;	/* events sent again */
+	uint64_t	 batches;	/* BATCH frames sent */
+	uint64_t	 spool_full;	/* episodes of a full spool */
+	uint64_t	 refused;	/* REFUSE frames received */
+	uint64_t	 bad_frames;	/* frames from the collector that did not decode */
+	uint64_t	 sessions;	/* WELCOMEs received */
+	uint64_t	 ack_timeouts;	/* sessions restarted for a missing ACK */
+	uint64_t	 auth_failures;	/* CURVE/ZAP handshakes refused */
+};
+
+struct agent {
+	const struct agent_config *cfg;
+	const struct agent_opts *opts;
+	spool_t		*sp;
+	follower_t	*fw;
+	void		*zctx, *sock, *mon;
+	char		 host[MAX_HOST_BYTES + 1];
+	struct wire_buf	 wb;
+
+	enum agent_state state;
+	uint64_t	 state_at;	/* mono: entered HELLO_SENT / BACKOFF */
+	uint64_t	 backoff_us;
+	uint64_t	 sent_through;	/* highest seq sent in this session */
+	uint64_t	 max_sent;	/* highest seq ever sent (resend count) */
+	uint64_t	 credit_limit;	/* highest seq we may have in flight */
+	uint64_t	 last_progress;	/* mono: last ACK, or send into an empty pipe */
+	uint64_t	 pending_since;	/* mono: unsent events waiting since */
+	uint64_t	 next_follow, next_hb, next_stats;
+	int		 follow_more;	/* a file still has unread data */
+	int		 spool_full;	/* reading stopped at the cap */
+	int		 auth_logged;
+	int		 ack_pending;	/* an ACK waits for agent_apply_ack */
+	uint64_t	 ack_epoch, ack_seq;
+	uint32_t	 ack_credit;
+	struct agent_counters c;	/* since start-up */
+	uint64_t	 base[K_COUNT];	/* totals stored before start-up */
+};
+
+/* Batch building state for spool_read. */
+struct batch_ctx {
+	struct agent	*a;
+	uint64_t	 next;		/* seq expected next */
+	uint32_t	 n;
+};
+
+static const char *state_name(enum agent_state s)
+{
+	switch (s) {
+	case ST_IDLE: return "idle";
+	case ST_HELLO_SENT: return "hello-sent";
+	case ST_READY: return "ready";
+	case ST_BACKOFF: return "backoff";
+	}
+	return "?";
+}
+
+static const struct counter agent_counter_defs[K_COUNT] = {
+	[K_LINES] = { "agent.lines_read", 0, "lines read and spooled" },
+	[K_SENT] = { "agent.events_sent", 0, "events sent (incl. resent)" },
+	[K_ACKED] = { "agent.events_acked", 0, "events acknowledged" },
+	[K_RESENT] = { "agent.events_resent", 0, "events sent again" },
+	[K_BATCHES] = { "agent.batches_sent", 0, "BATCH frames sent" },
+	[K_SPOOL_FULL] = { "agent.spool_full", 0,
+	    "times the spool cap stopped reading" },
+	[K_TRUNCATED] = { "agent.lines_truncated", 0,
+	    "lines capped at MAX_LINE_BYTES" },
+	[K_ROTATIONS] = { "agent.rotations", 0, "file rotations seen" },
+	[K_TRUNCATIONS] = { "agent.truncations", 0,
+	    "files truncated or rewritten" },
+	[K_READ_ERRORS] = { "agent.read_errors", 0, "file open/read errors" },
+	[K_REFUSED] = { "agent.frames_refused", 0,
+	    "REFUSE frames from the collector" },
+	[K_BAD_FRAMES] = { "agent.bad_frames", 0,
+	    "collector frames that did not decode" },
+	[K_SESSIONS] = { "agent.sessions", 0, "WELCOMEs received" },
+	[K_ACK_TIMEOUTS] = { "agent.ack_timeouts", 0,
+	    "sessions restarted for a missing ACK" },
+	[K_AUTH_FAILURES] = { "agent.auth_failures", 0,
+	    "CURVE handshakes refused" },
+};
+
+/* Counter values since start-up. */
+static void agent_counters_now(const struct agent *a, uint64_t v[K_COUNT])
+{
+	struct follow_stats fs;
+
+	follow_get_stats(a->fw, &fs);
+	v[K_LINES] = fs.lines;
+	v[K_SENT] = a->c.sent;
+	v[K_ACKED] = a->c.acked;
+	v[K_RESENT] = a->c.resent;
+	v[K_BATCHES] = a->c.batches;
+	v[K_SPOOL_FULL] = a->c.spool_full;
+	v[K_TRUNCATED] = fs.truncated;
+	v[K_ROTATIONS] = fs.rotations;
+	v[K_TRUNCATIONS] = fs.truncations;
+	v[K_READ_ERRORS] = fs.read_errors;
+	v[K_REFUSED] = a->c.refused;
+	v[K_BAD_FRAMES] = a->c.bad_frames;
+	v[K_SESSIONS] = a->c.sessions;
+	v[K_ACK_TIMEOUTS] = a->c.ack_timeouts;
+	v[K_AUTH_FAILURES] = a->c.auth_failures;
+}
+
+/* Log the counters since start-up (info at exit, debug every minute) and
+ * save the totals into the spool. */
+static void agent_log_counters(struct agent *a, int info)
+{
+	struct counter tot[K_COUNT];
+	uint64_t v[K_COUNT];
+	char line[1024];
+	size_t off = 0;
+
+	agent_counters_now(a, v);
+	for (size_t i = 0; i < K_COUNT; i++) {
+		int n = snprintf(line + off, sizeof(line) - off, "%s%s=%llu",
+		    i ? " " : "", agent_counter_defs[i].name + 6,
+		    (unsigned long long)v[i]);
+		if (n < 0 || (size_t)n >= sizeof(line) - off)
+			break;
+		off += (size_t)n;
+	}
+	(info ? log_info : log_debug)("counters: %s spooled=%llu state=%s",
+	    line, (unsigned long long)spool_pending(a->sp),
+	    state_name(a->state));
+	memcpy(tot, agent_counter_defs, sizeof(tot));
+	for (size_t i = 0; i < K_COUNT; i++)
+		tot[i].value = a->base[i] + v[i];
+	if (spool_stats_save(a->sp, tot, K_COUNT) != 0)
+		log_warn("cannot save counters into the spool");
+}
+
+static uint64_t agent_acked(const struct agent *a)
+{
+	struct spool_info si;
+
+	spool_get_info(a->sp, &si);
+	return si.acked;
+}
+
+static void agent_set_state(struct agent *a, enum agent_state s)
+{
+	if (a->state != s)
+		log_debug("session: %s -> %s", state_name(a->state),
+		    state_name(s));
+	a->state = s;
+	a->state_at = mono_us();
+}
+
+/* Send the frame in a->wb without blocking.  0, TS_EAGAIN (no connection
+ * or queue full: try later) or TS_EIO. */
+static int agent_send_frame(struct agent *a)
+{
+	if (a->wb.failed)
+		return TS_ENOMEM;
+	if (zmq_send(a->sock, a->wb.data, a->wb.len, ZMQ_DONTWAIT) < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return TS_EAGAIN;
+		log_warn("zmq_send: %s", zmq_strerror(errno));
+		return TS_EIO;
+	}
+	return 0;
+}
+
+static void agent_send_hello(struct agent *a)
+{
+	struct spool_info si;
+
+	spool_get_info(a->sp, &si);
+	wire_hello(&a->wb, si.epoch, a->opts->version, a->host);
+	if (agent_send_frame(a) == 0) {
+		log_debug("HELLO epoch %llu", (unsigned long long)si.epoch);
+		agent_set_state(a, ST_HELLO_SENT);
+	}
+}
+
+static void agent_backoff(struct agent *a, uint64_t us)
+{
+	a->backoff_us = us;
+	agent_set_state(a, ST_BACKOFF);
+}
+
+/* Start over: the next turn sends HELLO, and WELCOME resends. */
+static void agent_restart_session(struct agent *a)
+{
+	agent_set_state(a, ST_IDLE);
+}
+
+static void agent_apply_ack(struct agent *a);
+
+static void agent_on_welcome(struct agent *a, const struct wire_msg *m)
+{
+	struct spool_info si;
+	uint64_t freed = 0;
+
+	agent_apply_ack(a);
+	spool_get_info(a->sp, &si);
+	if (m->epoch > si.epoch ||
+	    (m->epoch == si.epoch && m->seq > si.next_seq - 1)) {
+		/* The collector knows a newer epoch, or more of ours than we
+		 * ever wrote (the spool was wiped): our events would be taken
+		 * for duplicates.  Start a newer epoch and say HELLO again. */
+		log_warn("collector knows epoch %llu seq %llu, beyond this "
+		    "spool (epoch %llu, next seq %llu): starting a new epoch",
+		    (unsigned long long)m->epoch, (unsigned long long)m->seq,
+		    (unsigned long long)si.epoch,
+		    (unsigned long long)si.next_seq);
+		if (spool_new_epoch(a->sp, m->epoch) != 0)
+			agent_backoff(a, AGENT_BACKOFF_FULL_US);
+		else
+			agent_restart_session(a);
+		return;
+	}
+	if (m->epoch == si.epoch &&
+	    spool_ack_through(a->sp, m->epoch, m->seq, &freed) == 0)
+		a->c.acked += freed;
+	spool_get_info(a->sp, &si);
+	if (a->state == ST_READY && a->sent_through > si.acked) {
+		/* A late WELCOME for an earlier HELLO of this session: treat
+		 * it as an ACK, do not resend what is in flight. */
+		a->credit_limit = si.acked + m->credit;
+		return;
+	}
+	a->c.sessions++;
+	a->sent_through = si.acked;
+	a->credit_limit = si.acked + m->credit;
+	a->last_progress = mono_us();
+	a->pending_since = 0;
+	log_info("connected: collector has epoch %llu seq %llu; %llu events "
+	    "to send, credit %u", (unsigned long long)m->epoch,
+	    (unsigned long long)m->seq,
+	    (unsigned long long)spool_pending(a->sp), m->credit);
+	agent_set_state(a, ST_READY);
+}
+
+/* Apply the newest ACK received in this loop turn: one spool transaction
+ * for a burst of ACKs instead of one each. */
+static void agent_apply_ack(struct agent *a)
+{
+	struct spool_info si;
+	uint64_t freed = 0;
+
+	if (!a->ack_pending)
+		return;
+	a->ack_pending = 0;
+	spool_get_info(a->sp, &si);
+	if (a->ack_epoch != si.epoch)
+		return;
+	if (spool_ack_through(a->sp, a->ack_epoch, a->ack_seq, &freed) != 0)
+		return;
+	a->c.acked += freed;
+	spool_get_info(a->sp, &si);
+	if (a->sent_through < si.acked)
+		a->sent_through = si.acked;
+	if (a->ack_seq >= si.acked)
+		a->credit_limit = a->ack_seq + a->ack_credit;
+	a->last_progress = mono_us();
+}
+
+static void agent_on_ack(struct agent *a, const struct wire_msg *m)
+{
+	struct spool_info si;
+
+	spool_get_info(a->sp, &si);
+	if (m->epoch != si.epoch) {
+		log_debug("ACK of epoch %llu ignored (ours: %llu)",
+		    (unsigned long long)m->epoch,
+		    (unsigned long long)si.epoch);
+		return;
+	}
+	if (!a->ack_pending || m->seq >= a->ack_seq) {
+		a->ack_epoch = m->epoch;
+		a->ack_seq = m->seq;
+		a->ack_credit = m->credit;
+		a->ack_pending = 1;
+	}
+}
+
+static void agent_on_refuse(struct agent *a, const struct wire_msg *m)
+{
+	char why[128];
+
+	escape_text(m->reason.p, m->reason.len, why, sizeof(why));
+	a->c.refused++;
+	switch (m->code) {
+	case WIRE_REFUSE_REVOKED:
+		log_err("collector refused us: agent key revoked (%s); "
+		    "spooling and retrying every %d s", why,
+		    (int)(AGENT_BACKOFF_LONG_US / 1000000));
+		agent_backoff(a, AGENT_BACKOFF_LONG_US);
+		break;
+	case WIRE_REFUSE_FULL:
+		log_warn("collector is full (%s); retrying in %d s", why,
+		    (int)(AGENT_BACKOFF_FULL_US / 1000000));
+		agent_backoff(a, AGENT_BACKOFF_FULL_US);
+		break;
+	case WIRE_REFUSE_NOHELLO:
+		log_info("collector asks for HELLO (%s)", why);
+		agent_restart_session(a);
+		break;
+	case WIRE_REFUSE_CREDIT:
+		log_warn("collector: sent beyond credit (%s); resending", why);
+		agent_backoff(a, AGENT_BACKOFF_FULL_US / 5);
+		break;
+	case WIRE_REFUSE_VERSION:
+		log_err("collector does not speak protocol version %d (%s)",
+		    WIRE_VERSION, why);
+		agent_backoff(a, AGENT_BACKOFF_LONG_US);
+		break;
+	default:
+		/* MALFORMED, TOOBIG: our frame was wrong - a bug. */
+		log_err("collector refused a frame: code %u (%s); this is a "
+		    "bug, starting a new session", (unsigned)m->code, why);
+		agent_backoff(a, AGENT_BACKOFF_FULL_US);
+		break;
+	}
+}
+
+static void agent_on_frame(struct agent *a, const void *buf, size_t len)
+{
+	struct wire_msg m;
+	const char *why = "?";
+
+	if (wire_decode(buf, len, &m, &why) != 0) {
+		a->c.bad_frames++;
+		log_warn("bad frame from collector (%zu bytes): %s", len, why);
+		return;
+	}
+	switch (m.type) {
+	case WIRE_WELCOME:
+		agent_on_welcome(a, &m);
+		break;
+	case WIRE_ACK:
+		agent_on_ack(a, &m);
+		break;
+	case WIRE_REFUSE:
+		agent_on_refuse(a, &m);
+		break;
+	default:
+		a->c.bad_frames++;
+		log_warn("unexpected frame type %u from collector",
+		    (unsigned)m.type);
+		break;
+	}
+}
+
+static void agent_recv(struct agent *a)
+{
+	for (int i = 0; i < AGENT_MAX_RECV_TURN; i++) {
+		zmq_msg_t msg;
+
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, a->sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&msg);
+			break;
+		}
+		if (zmq_msg_more(&msg)) {
+			/* Our frames are single-part: drop the whole thing. */
+			a->c.bad_frames++;
+			while (zmq_msg_more(&msg)) {
+				zmq_msg_close(&msg);
+				zmq_msg_init(&msg);
+				if (zmq_msg_recv(&msg, a->sock, ZMQ_DONTWAIT) < 0)
+					break;
+			}
+			zmq_msg_close(&msg);
+			continue;
+		}
+		agent_on_frame(a, zmq_msg_data(&msg), zmq_msg_size(&msg));
+		zmq_msg_close(&msg);
+	}
+	agent_apply_ack(a);
+}
+
+/* Socket monitor: a new connection starts a session, a lost one ends it. */
+static void agent_monitor(struct agent *a)
+{
+	for (int i = 0; i < AGENT_MAX_RECV_TURN; i++) {
+		zmq_msg_t msg;
+		uint16_t ev = 0;
+		uint32_t val = 0;
+
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, a->mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&msg);
+			return;
+		}
+		if (zmq_msg_size(&msg) >= 6) {
+			memcpy(&ev, zmq_msg_data(&msg), 2);
+			memcpy(&val, (char *)zmq_msg_data(&msg) + 2, 4);
+		}
+		while (zmq_msg_more(&msg)) {	/* the address frame */
+			zmq_msg_close(&msg);
+			zmq_msg_init(&msg);
+			if (zmq_msg_recv(&msg, a->mon, ZMQ_DONTWAIT) < 0)
+				break;
+		}
+		zmq_msg_close(&msg);
+		switch (ev) {
+		case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+			log_info("connection to %s established",
+			    a->cfg->server_endpoint);
+			a->auth_logged = 0;
+			/* A HELLO already sent went over this connection
+			 * (ZMQ_IMMEDIATE); otherwise start a session on it. */
+			if (a->state == ST_READY)
+				agent_restart_session(a);
+			break;
+		case ZMQ_EVENT_DISCONNECTED:
+			if (a->state == ST_READY || a->state == ST_HELLO_SENT)
+				log_warn("connection to %s lost; spooling",
+				    a->cfg->server_endpoint);
+			if (a->state != ST_BACKOFF)
+				agent_restart_session(a);
+			break;
+		case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+			a->c.auth_failures++;
+			if (!a->auth_logged)
+				log_err("collector %s refused our key (status %u): "
+				    "not enrolled, revoked, or wrong server "
+				    "key; spooling and retrying",
+				    a->cfg->server_endpoint, (unsigned)val);
+			a->auth_logged = 1;
+			break;
+		case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+		case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+			a->c.auth_failures++;
+			if (!a->auth_logged)
+				log_err("CURVE handshake with %s failed (wrong "
+				    "server key?); retrying",
+				    a->cfg->server_endpoint);
+			a->auth_logged = 1;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int batch_add_cb(const struct spool_event *ev, void *arg)
+{
+	struct batch_ctx *b = arg;
+	struct wire_buf *w = &b->a->wb;
+	size_t need = 8 + 2 + 2 + 4 + ev->file_len + ev->line_len;
+
+	if (ev->seq != b->next)
+		return 1;	/* a gap cannot be expressed in one batch */
+	if (b->n > 0 && w->len + need > AGENT_MAX_FRAME_BYTES)
+		return 1;
+	wire_batch_add(w, ev->time_us, ev->flags, ev->file, ev->file_len,
+	    ev->line, ev->line_len);
+	b->n++;
+	b->next++;
+	return 0;
+}
+
+/* Send one batch if the credit and the batching rules allow.  1 if a batch
+ * went out, 0 if not. */
+static int agent_send_batch(struct agent *a, uint64_t now)
+{
+	struct spool_info si;
+	struct batch_ctx b;
+	uint64_t avail, window, n;
+
+	spool_get_info(a->sp, &si);
+	if (a->sent_through < si.acked)
+		a->sent_through = si.acked;
+	avail = si.next_seq - 1 - a->sent_through;
+	if (avail == 0) {
+		a->pending_since = 0;
+		return 0;
+	}
+	if (a->pending_since == 0)
+		a->pending_since = now;
+	window = a->credit_limit > a->sent_through ?
+	    a->credit_limit - a->sent_through : 0;
+	n = avail < window ? avail : window;
+	if (n > a->cfg->batch_max)
+		n = a->cfg->batch_max;
+	if (n > MAX_BATCH_EVENTS)
+		n = MAX_BATCH_EVENTS;
+	if (n == 0)
+		return 0;
+	/* Wait for a full batch, for batch_wait, or not at all when
+	 * resending what the collector has not acknowledged. */
+	if (n < a->cfg->batch_max && a->sent_through >= a->max_sent &&
+	    now - a->pending_since < a->cfg->batch_wait_us)
+		return 0;
+	b.a = a;
+	b.next = a->sent_through + 1;
+	b.n = 0;
+	wire_batch_begin(&a->wb, si.epoch, b.next);
+	if (spool_read(a->sp, b.next, (size_t)n, batch_add_cb, &b) != 0 ||
+	    b.n == 0)
+		return 0;
+	wire_batch_end(&a->wb);
+	if (agent_send_frame(a) != 0)
+		return 0;
+	if (a->sent_through == si.acked)
+		a->last_progress = now;	/* the ack clock starts now */
+	uint64_t last = a->sent_through + b.n;
+	if (a->max_sent > a->sent_through)
+		a->c.resent += (a->max_sent < last ? a->max_sent : last) -
+		    a->sent_through;
+	a->sent_through = last;
+	if (last > a->max_sent)
+		a->max_sent = last;
+	a->c.sent += b.n;
+	a->c.batches++;
+	a->pending_since = a->sent_through < si.next_seq - 1 ? now : 0;
+	log_debug("BATCH seq %llu..%llu", (unsigned long long)b.next - b.n,
+	    (unsigned long long)last);
+	return 1;
+}
+
+static void agent_send_heartbeat(struct agent *a)
+{
+	struct spool_info si;
+
+	spool_get_info(a->sp, &si);
+	wire_heartbeat(&a->wb, si.epoch, spool_pending(a->sp), a->c.sent,
+	    a->spool_full ? HB_SPOOL_FULL : 0);
+	(void)agent_send_frame(a);
+}
+
+/* Timers and sends of the protocol, once per loop turn. */
+static void agent_tick(struct agent *a, uint64_t now)
+{
+	switch (a->state) {
+	case ST_BACKOFF:
+		if (now - a->state_at >= a->backoff_us)
+			agent_restart_session(a);
+		break;
+	case ST_HELLO_SENT:
+		if (now - a->state_at >= AGENT_HELLO_TIMEOUT_US)
+			agent_restart_session(a);
+		break;
+	case ST_READY:
+		if (a->sent_through > agent_acked(a) &&
+		    now - a->last_progress >= AGENT_ACK_TIMEOUT_US) {
+			a->c.ack_timeouts++;
+			log_warn("no ACK for %d s with %llu events in flight; "
+			    "starting a new session",
+			    (int)(AGENT_ACK_TIMEOUT_US / 1000000),
+			    (unsigned long long)(a->sent_through -
+			    agent_acked(a)));
+			agent_restart_session(a);
+			break;
+		}
+		for (int i = 0; i < AGENT_MAX_BATCHES_TURN; i++)
+			if (!agent_send_batch(a, now))
+				break;
+		break;
+	case ST_IDLE:
+		break;
+	}
+	if (a->state == ST_IDLE)
+		agent_send_hello(a);
+	if (now >= a->next_hb) {
+		if (a->state == ST_READY)
+			agent_send_heartbeat(a);
+		a->next_hb = now + a->cfg->heartbeat_us;
+	}
+}
+
+static void agent_follow(struct agent *a, uint64_t now)
+{
+	int rc;
+
+	if (!a->follow_more && now < a->next_follow)
+		return;
+	rc = follow_poll(a->fw, FOLLOW_MAX_LINES, &a->follow_more);
+	a->next_follow = now + FOLLOW_POLL_US;
+	if (rc == TS_EFULL) {
+		a->follow_more = 0;
+		if (!a->spool_full) {
+			struct spool_info si;
+			spool_get_info(a->sp, &si);
+			log_warn("spool full (%llu of %llu bytes, %llu events): "
+			    "reading stopped until the collector acknowledges",
+			    (unsigned long long)si.bytes,
+			    (unsigned long long)si.max_bytes,
+			    (unsigned long long)spool_pending(a->sp));
+			a->spool_full = 1;
+			a->c.spool_full++;
+		}
+		return;
+	}
+	if (rc != 0) {
+		log_err("reading files: %s", ts_strerror(rc));
+		a->follow_more = 0;
+		a->next_follow = now + 1000 * 1000;
+		return;
+	}
+	if (a->spool_full) {
+		log_info("spool has room again: reading resumed");
+		a->spool_full = 0;
+	}
+}
+
+static int set_int(void *sock, int opt, int val, const char *name)
+{
+	if (zmq_setsockopt(sock, opt, &val, sizeof(val)) != 0) {
+		log_err("zmq_setsockopt %s: %s", name, zmq_strerror(errno));
+		return TS_EIO;
+	}
+	return 0;
+}
+
+/* Create the DEALER socket with CURVE and its monitor, and connect. */
+static int agent_connect(struct agent *a)
+{
+	const struct agent_config *cfg = a->cfg;
+
+	if ((a->zctx = zmq_ctx_new()) == NULL) {
+		log_err("zmq_ctx_new: %s", zmq_strerror(errno));
+		return TS_EIO;
+	}
+	if ((a->sock = zmq_socket(a->zctx, ZMQ_DEALER)) == NULL) {
+		log_err("zmq_socket: %s", zmq_strerror(errno));
+		return TS_EIO;
+	}
+	if (zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, cfg->server_pub, 40) ||
+	    zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, cfg->pub, 40) ||
+	    zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, cfg->sec, 40)) {
+		log_err("CURVE keys: %s", zmq_strerror(errno));
+		return TS_EINVAL;
+	}
+	int64_t maxmsg = AGENT_MAX_RECV_BYTES;
+	if (zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg))) {
+		log_err("zmq_setsockopt ZMQ_MAXMSGSIZE: %s", zmq_strerror(errno));
+		return TS_EIO;
+	}
+	if (set_int(a->sock, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
+	    set_int(a->sock, ZMQ_IMMEDIATE, 1, "ZMQ_IMMEDIATE") ||
+	    set_int(a->sock, ZMQ_SNDHWM, AGENT_SNDHWM, "ZMQ_SNDHWM") ||
+	    set_int(a->sock, ZMQ_RCVHWM, AGENT_RCVHWM, "ZMQ_RCVHWM") ||
+	    set_int(a->sock, ZMQ_RECONNECT_IVL, 500, "ZMQ_RECONNECT_IVL") ||
+	    set_int(a->sock, ZMQ_RECONNECT_IVL_MAX, 10000,
+	    "ZMQ_RECONNECT_IVL_MAX") ||
+	    /* ZMTP heartbeats notice a dead peer or a cut network. */
+	    set_int(a->sock, ZMQ_HEARTBEAT_IVL, 5000, "ZMQ_HEARTBEAT_IVL") ||
+	    set_int(a->sock, ZMQ_HEARTBEAT_TIMEOUT, 15000,
+	    "ZMQ_HEARTBEAT_TIMEOUT"))
+		return TS_EIO;
+	if (zmq_socket_monitor(a->sock, AGENT_MONITOR_EP,
+	    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+		log_err("zmq_socket_monitor: %s", zmq_strerror(errno));
+		return TS_EIO;
+	}
+	if ((a->mon = zmq_socket(a->zctx, ZMQ_PAIR)) == NULL ||
+	    set_int(a->mon, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
+	    zmq_connect(a->mon, AGENT_MONITOR_EP) != 0) {
+		log_err("monitor socket: %s", zmq_strerror(errno));
+		return TS_EIO;
+	}
+	if (zmq_connect(a->sock, cfg->server_endpoint) != 0) {
+		log_err("cannot connect to %s: %s", cfg->server_endpoint,
+		    zmq_strerror(errno));
+		return TS_EINVAL;
+	}
+	return 0;
+}
+
+static void agent_close(struct agent *a)
+{
+	if (a->sock) {
+		zmq_socket_monitor(a->sock, NULL, 0);
+		zmq_close(a->sock);
+	}
+	if (a->mon)
+		zmq_close(a->mon);
+	if (a->zctx)
+		zmq_ctx_term(a->zctx);
+	a->sock = a->mon = a->zctx = NULL;
+	follow_free(&a->fw);
+	spool_close(&a->sp);
+	wire_buf_free(&a->wb);
+}
+
+int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
+{
+	struct agent a;
+	char *dir = NULL;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.cfg = cfg;
+	a.opts = opts;
+	if (cfg->host && cfg->host[0])
+		snprintf(a.host, sizeof(a.host), "%s", cfg->host);
+	else if (gethostname(a.host, sizeof(a.host) - 1) != 0 || !a.host[0])
+		snprintf(a.host, sizeof(a.host), "%s", "unknown");
+	a.host[sizeof(a.host) - 1] = '\0';
+	if ((dir = xasprintf("%s/spool", cfg->data_dir)) == NULL) {
+		rc = TS_ENOMEM;
+		goto out;
+	}
+	if ((rc = spool_open(dir, cfg->spool_max_bytes, &a.sp)) != 0) {
+		log_err("cannot open the spool %s: %s", dir, ts_strerror(rc));
+		goto out;
+	}
+	{
+		struct counter tot[K_COUNT];
+		memcpy(tot, agent_counter_defs, sizeof(tot));
+		if (spool_stats_load(a.sp, tot, K_COUNT) == 0)
+			for (size_t i = 0; i < K_COUNT; i++)
+				a.base[i] = tot[i].value;
+	}
+	if ((rc = follow_open(a.sp, (const char *const *)cfg->follow,
+	    cfg->nfollow, cfg->from_start, &a.fw)) != 0) {
+		log_err("cannot follow files: %s", ts_strerror(rc));
+		goto out;
+	}
+	if ((rc = agent_connect(&a)) != 0)
+		goto out;
+	{
+		struct spool_info si;
+		spool_get_info(a.sp, &si);
+		log_info("agent %s (host %s) started: epoch %llu, %llu events "
+		    "spooled, %zu files, collector %s", cfg->name, a.host,
+		    (unsigned long long)si.epoch,
+		    (unsigned long long)spool_pending(a.sp), cfg->nfollow,
+		    cfg->server_endpoint);
+	}
+	if (opts->ready_cb)
+		opts->ready_cb(opts->ready_arg);
+	a.state = ST_IDLE;
+	a.next_stats = mono_us() + AGENT_STATS_LOG_US;
+	while (!*opts->stop) {
+		zmq_pollitem_t items[2] = {
+			{ a.sock, 0, ZMQ_POLLIN, 0 },
+			{ a.mon, 0, ZMQ_POLLIN, 0 },
+		};
+		uint64_t now;
+
+		if (zmq_poll(items, 2, a.follow_more ? 0 : AGENT_TICK_MS) < 0 &&
+		    errno != EINTR) {
+			log_err("zmq_poll: %s", zmq_strerror(errno));
+			rc = TS_EIO;
+			break;
+		}
+		if (*opts->stop)
+			break;
+		agent_monitor(&a);
+		agent_recv(&a);
+		now = mono_us();
+		agent_follow(&a, now);
+		agent_tick(&a, now);
+		if (now >= a.next_stats) {
+			agent_log_counters(&a, 0);
+			a.next_stats = now + AGENT_STATS_LOG_US;
+		}
+	}
+	log_info("stopping");
+	agent_log_counters(&a, 1);
+out:
+	agent_close(&a);
+	free(dir);
+	return rc;
+}

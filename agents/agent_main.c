@@ -1,0 +1,318 @@
+/*
+ * agent_main.c - tocsin-agent: command line, daemon start-up, signals.
+ *
+ *   tocsin-agent -c AGENT.yml [-D DATADIR] [-f] [-v] [--follow FILE]...
+ *                [--from-start] [--version] [--help]
+ *
+ * Without -f the agent becomes a daemon (double fork, setsid, standard
+ * streams on /dev/null) and logs to syslog.  It does NOT change directory:
+ * relative paths in the configuration and on the command line stay relative
+ * to the directory it was started from, as they are for tocsind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_int.h"
+#include "config.h"
+#include "err.h"
+#include "util.h"
+
+#ifndef TOCSIN_VERSION
+#define TOCSIN_VERSION "0.0.0"
+#endif
+
+/* --follow given more often than this is a usage error. */
+#define MAX_EXTRA_FOLLOW	256
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: tocsin-agent -c AGENT.yml [-D DATADIR] [-f] [-v] "
+	    "[--follow FILE]... [--from-start]\n"
+	    "       tocsin-agent --version | --help\n"
+	    "\n"
+	    "Follow log files and ship their lines to the tocsin collector\n"
+	    "(ZeroMQ + CURVE), spooling them on disk until acknowledged.\n"
+	    "\n"
+	    "  -c, --config FILE  agent configuration (written by `tocsin agents add`)\n"
+	    "  -D, --data-dir DIR spool and file offsets (default: agent.data_dir)\n"
+	    "  -f, --foreground   stay in the foreground and log to stderr\n"
+	    "                     (default: become a daemon, log to syslog)\n"
+	    "  -v, --verbose      log at debug level (counters every minute)\n"
+	    "      --follow FILE  follow FILE too (may be repeated)\n"
+	    "      --from-start   read files with no stored offset from their start\n"
+	    "      --version      print the version and exit\n"
+	    "      --help         print this help and exit\n"
+	    "\n"
+	    "Relative paths are relative to the directory the agent is started\n"
+	    "from (the daemon does not change directory).  SIGTERM or SIGINT\n"
+	    "stops it cleanly; the pid is in DATADIR/agent.pid.\n");
+}
+
+static void short_usage(void)
+{
+	fprintf(stderr, "usage: tocsin-agent -c AGENT.yml [-D DATADIR] [-f] [-v] "
+	    "[--follow FILE]... [--from-start]\n"
+	    "       (tocsin-agent --help for more)\n");
+}
+
+/*
+ * Become a daemon: double fork, new session, standard streams on /dev/null.
+ * The first parent waits until the daemon reports that it started (a byte
+ * on a pipe, see ready_cb) and exits 0, or 1 if the daemon died during
+ * start-up (its reason is in syslog).  Returns the pipe's write end.
+ */
+static int daemonize(void)
+{
+	pid_t pid;
+	int fd, p[2];
+	char c;
+
+	fflush(NULL);
+	if (pipe(p) != 0)
+		fatal("pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0) {
+		ssize_t r;
+		close(p[1]);
+		do
+			r = read(p[0], &c, 1);
+		while (r < 0 && errno == EINTR);
+		if (r == 1)
+			_exit(0);
+		fprintf(stderr, "tocsin-agent: start-up failed; see the "
+		    "system log\n");
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		fatal("setsid: %s", strerror(errno));
+	if ((pid = fork()) < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return p[1];
+}
+
+/* Tell the waiting first parent that start-up succeeded. */
+static void ready_cb(void *arg)
+{
+	int *fd = arg;
+
+	if (*fd >= 0) {
+		ssize_t r = write(*fd, "1", 1);
+		(void)r;
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* 1 if s is already among v[0..n). */
+static int strv_has(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "data-dir", required_argument, NULL, 'D' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "follow", required_argument, NULL, 'F' },
+		{ "from-start", no_argument, NULL, 'S' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent_config cfg;
+	struct agent_opts opts;
+	struct sigaction sa;
+	const char *cfg_path = NULL, *data_dir = NULL;
+	char *extra[MAX_EXTRA_FOLLOW];
+	size_t nextra = 0, nall = 0;
+	char **all = NULL, **saved_follow;
+	size_t saved_nfollow;
+	char *saved_dir, *pidpath = NULL;
+	char err[512];
+	int foreground = 0, verbose = 0, from_start = 0, ch, rc, status = 1;
+	long oldpid;
+	int ready_fd = -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	log_init("tocsin-agent", 1, LOG_LVL_INFO);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:D:fv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 'D':
+			data_dir = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'F':
+			if (nextra >= MAX_EXTRA_FOLLOW) {
+				fprintf(stderr, "tocsin-agent: at most %d "
+				    "--follow options\n", MAX_EXTRA_FOLLOW);
+				return 2;
+			}
+			if (optarg[0] == '\0' || strlen(optarg) > MAX_PATH_BYTES) {
+				fprintf(stderr, "tocsin-agent: --follow: path "
+				    "must be 1 to %d bytes\n", MAX_PATH_BYTES);
+				return 2;
+			}
+			extra[nextra++] = optarg;
+			break;
+		case 'S':
+			from_start = 1;
+			break;
+		case 'V':
+			printf("tocsin-agent %s\n", TOCSIN_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "tocsin-agent: option %s needs an "
+			    "argument\n", argv[optind - 1]);
+			short_usage();
+			return 2;
+		default:
+			fprintf(stderr, "tocsin-agent: unknown option %s\n",
+			    argv[optind - 1]);
+			short_usage();
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tocsin-agent: unexpected argument '%s'\n",
+		    argv[optind]);
+		short_usage();
+		return 2;
+	}
+	if (cfg_path == NULL) {
+		fprintf(stderr, "tocsin-agent: -c AGENT.yml is required\n");
+		short_usage();
+		return 2;
+	}
+	if (data_dir != NULL && data_dir[0] == '\0') {
+		fprintf(stderr, "tocsin-agent: -D: empty directory name\n");
+		return 2;
+	}
+	if ((rc = agent_config_load(cfg_path, &cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+
+	/* Merge the command line into the configuration (restored before
+	 * agent_config_free, which owns only what it allocated). */
+	saved_follow = cfg.follow;
+	saved_nfollow = cfg.nfollow;
+	saved_dir = cfg.data_dir;
+	if ((all = calloc(cfg.nfollow + nextra + 1, sizeof(*all))) == NULL)
+		fatal("out of memory");
+	for (size_t i = 0; i < cfg.nfollow; i++)
+		if (!strv_has(all, nall, cfg.follow[i]))
+			all[nall++] = cfg.follow[i];
+	for (size_t i = 0; i < nextra; i++)
+		if (!strv_has(all, nall, extra[i]))
+			all[nall++] = extra[i];
+	cfg.follow = all;
+	cfg.nfollow = nall;
+	if (data_dir != NULL)
+		cfg.data_dir = (char *)data_dir;
+	if (from_start)
+		cfg.from_start = 1;
+	if (nall == 0)
+		log_warn("no files to follow (follow: in %s, or --follow)",
+		    cfg_path);
+
+	if (mkdir_p(cfg.data_dir, 0700) != 0) {
+		fprintf(stderr, "tocsin-agent: cannot create %s: %s\n",
+		    cfg.data_dir, strerror(errno));
+		status = 1;
+		goto out;
+	}
+	if ((pidpath = xasprintf("%s/agent.pid", cfg.data_dir)) == NULL)
+		fatal("out of memory");
+	if (pidfile_read(pidpath, &oldpid) == 0 && oldpid != (long)getpid() &&
+	    pid_alive(oldpid)) {
+		fprintf(stderr, "tocsin-agent: already running with %s "
+		    "(pid %ld)\n", cfg.data_dir, oldpid);
+		status = 1;
+		goto out;
+	}
+
+	if (!foreground)
+		ready_fd = daemonize();
+	log_init("tocsin-agent", foreground,
+	    verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (pidfile_write(pidpath) != 0) {
+		log_err("cannot write %s: %s", pidpath, strerror(errno));
+		status = 1;
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;	/* no SA_RESTART: zmq_poll returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	memset(&opts, 0, sizeof(opts));
+	opts.version = TOCSIN_VERSION;
+	opts.stop = &stop_flag;
+	opts.ready_cb = ready_cb;
+	opts.ready_arg = &ready_fd;
+	rc = agent_run(&cfg, &opts);
+	status = rc == 0 ? 0 : 1;
+	unlink(pidpath);
+	if (rc == 0)
+		log_info("stopped");
+out:
+	if (ready_fd >= 0)
+		close(ready_fd);	/* start-up failed: the parent exits 1 */
+	cfg.follow = saved_follow;
+	cfg.nfollow = saved_nfollow;
+	cfg.data_dir = saved_dir;
+	free(all);
+	free(pidpath);
+	agent_config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,666 @@
+/*
+ * follow.c - follow log files like `tail -F` and spool their lines.
+ *
+ * Polling only (stat/fstat/pread): it works the same on every file system,
+ * and the agent's main loop calls follow_poll every FOLLOW_POLL_US or at
+ * once while a file has unread data.
+ *
+ *  - A file is read from its stored offset; with no stored offset from its
+ *    end (from_start: from its start).  A file that appears after start-up
+ *    is read from its start.
+ *  - Rotation by rename (the path now names another inode): the old file is
+ *    read to its end; once it stayed FOLLOW_ROTATE_GRACE_US without growth,
+ *    its last partial line (if any) is shipped and the new file is read from
+ *    its start.  An agent that was down during a rotation finds the old file
+ *    as PATH.1 (the usual logrotate name) when its inode matches.
+ *  - Truncation / copy-truncate: a file shorter than the offset, or whose
+ *    first FOLLOW_HEAD_BYTES changed, is read again from its start.
+ *  - A partial last line is held until its newline arrives.
+ *  - Lines longer than MAX_LINE_BYTES are capped and flagged EV_TRUNCATED;
+ *    the rest of such a line is skipped up to its newline.
+ *  - Control bytes and invalid UTF-8 are kept as bytes and flagged.
+ *  - Each chunk read from a file is spooled together with the file's new
+ *    offset in one spool transaction.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_int.h"
+#include "err.h"
+#include "limits.h"
+#include "util.h"
+#include "wire.h"
+
+/* Bytes read per chunk (one spool transaction each); holds a full capped
+ * line plus its "\r\n" several times over. */
+#define FOLLOW_BUF_BYTES	(4 * MAX_LINE_BYTES)
+/* Longest run of bytes that can still be one line within the cap. */
+#define FOLLOW_LINE_SPAN	(MAX_LINE_BYTES + 2)
+
+struct ffile {
+	char		*path;
+	size_t		 path_len;
+	int		 fd;		/* open file or -1 */
+	int		 have_st;	/* st holds a stored/committed offset */
+	struct spool_offset st;		/* committed position in fd's file */
+	int		 initial;	/* not yet opened since start-up */
+	int		 rotated;	/* path names another file: drain fd */
+	uint64_t	 idle_since;	/* rotated: mono time without growth */
+	int		 dirty;		/* st changed without a commit */
+	int		 missing_logged;
+	int		 err_logged;
+};
+
+struct follower {
+	spool_t		*sp;
+	struct ffile	*files;
+	size_t		 nfiles;
+	size_t		 next_first;	/* file polled first next time */
+	int		 from_start;
+	char		*buf;
+	struct follow_stats stats;
+};
+
+uint16_t follow_line_flags(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint16_t flags = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = p[i];
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				flags |= EV_CTRL;
+			i++;
+			continue;
+		}
+		size_t n;
+		unsigned min;
+		uint32_t cp;
+		if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; min = 0x80; }
+		else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; min = 0x800; }
+		else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; min = 0x10000; }
+		else { flags |= EV_BADUTF8; i++; continue; }
+		if (n > len - i - 1) {
+			flags |= EV_BADUTF8;
+			break;
+		}
+		size_t k;
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				break;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (k <= n || cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			flags |= EV_BADUTF8;
+			i++;
+			continue;
+		}
+		if (cp >= 0x80 && cp < 0xa0)
+			flags |= EV_CTRL;	/* C1 controls */
+		i += n + 1;
+	}
+	return flags;
+}
+
+/* Where to cut a capped line so that it does not end inside a UTF-8
+ * sequence (the cap alone would make a valid line look invalid). */
+static size_t utf8_cut(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t j = len, need;
+
+	while (j > 0 && len - j < 3 && (p[j - 1] & 0xc0) == 0x80)
+		j--;
+	if (j == 0 || p[j - 1] < 0xc0)
+		return len;
+	need = p[j - 1] >= 0xf0 ? 4 : p[j - 1] >= 0xe0 ? 3 : 2;
+	return len - (j - 1) < need ? j - 1 : len;
+}
+
+static uint64_t hash_fnv1a(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* pread exactly up to len bytes (fewer only at EOF).  Bytes read or -1. */
+static ssize_t pread_full(int fd, char *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = pread(fd, buf + got, len - got, (off_t)(off + got));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Hash the first min(size, FOLLOW_HEAD_BYTES) bytes of fd into o. */
+static int head_compute(int fd, uint64_t size, struct spool_offset *o)
+{
+	char b[FOLLOW_HEAD_BYTES];
+	size_t want = size < FOLLOW_HEAD_BYTES ? (size_t)size : FOLLOW_HEAD_BYTES;
+	ssize_t r = pread_full(fd, b, want, 0);
+
+	if (r < 0)
+		return TS_EIO;
+	o->head_len = (uint32_t)r;
+	o->head_hash = hash_fnv1a(b, (size_t)r);
+	return 0;
+}
+
+/* 1 if the file still starts with the bytes o's head was computed from. */
+static int head_matches(int fd, const struct spool_offset *o)
+{
+	char b[FOLLOW_HEAD_BYTES];
+	ssize_t r;
+
+	if (o->head_len == 0)
+		return 1;
+	if (o->head_len > FOLLOW_HEAD_BYTES)
+		return 0;
+	r = pread_full(fd, b, o->head_len, 0);
+	return r == (ssize_t)o->head_len &&
+	    hash_fnv1a(b, o->head_len) == o->head_hash;
+}
+
+/* Where to start a file read "from its end": just after its last newline
+ * when that is near the end, so a line being written ships whole. */
+static void start_at_end(follower_t *f, int fd, uint64_t size,
+    struct spool_offset *o)
+{
+	size_t win = size < FOLLOW_LINE_SPAN ? (size_t)size : FOLLOW_LINE_SPAN;
+	ssize_t r;
+
+	o->offset = size;
+	o->skip = 0;
+	if (win == 0)
+		return;
+	r = pread_full(fd, f->buf, win, size - win);
+	if (r != (ssize_t)win)
+		return;
+	for (size_t i = win; i > 0; i--) {
+		if (f->buf[i - 1] == '\n') {
+			o->offset = size - win + i;
+			return;
+		}
+	}
+	if (size > win)
+		o->skip = 1;	/* mid-way through an over-long line */
+	else
+		o->offset = 0;	/* the whole file is one line in progress */
+}
+
+static int file_open_fd(struct ffile *ff, const char *path, int *fdp,
+    struct stat *sb)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return errno == ENOENT ? TS_ENOTFOUND : TS_EIO;
+	if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+		if (!ff->err_logged)
+			log_warn("follow: %s is not a regular file", ff->path);
+		ff->err_logged = 1;
+		close(fd);
+		return TS_EINVAL;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+/* 1 if fd (with stat sb) is the file o describes, at a valid offset. */
+static int offset_fits(int fd, const struct stat *sb,
+    const struct spool_offset *o)
+{
+	return o->dev == (uint64_t)sb->st_dev && o->ino == (uint64_t)sb->st_ino &&
+	    (uint64_t)sb->st_size >= o->offset && head_matches(fd, o);
+}
+
+/*
+ * Open ff's path and decide where to start reading it.  Returns 0, or
+ * TS_ENOTFOUND when the file does not exist (yet).
+ */
+static int file_open(follower_t *f, struct ffile *ff)
+{
+	struct stat sb, sb1;
+	struct spool_offset o;
+	int fd = -1, fd1 = -1, rc, initial = ff->initial;
+	char *old = NULL;
+
+	rc = file_open_fd(ff, ff->path, &fd, &sb);
+	if (rc != 0) {
+		if (rc == TS_ENOTFOUND && !ff->missing_logged) {
+			log_info("follow: %s does not exist (yet); waiting for it",
+			    ff->path);
+			ff->missing_logged = 1;
+		} else if (rc == TS_EIO && !ff->err_logged) {
+			log_warn("follow: cannot open %s: %s", ff->path,
+			    strerror(errno));
+			ff->err_logged = 1;
+			f->stats.read_errors++;
+		}
+		/* Appearing later means "new": read it from its start. */
+		ff->initial = 0;
+		return TS_ENOTFOUND;
+	}
+	ff->missing_logged = ff->err_logged = 0;
+	ff->initial = 0;
+	memset(&o, 0, sizeof(o));
+	if (ff->have_st && offset_fits(fd, &sb, &ff->st)) {
+		ff->fd = fd;
+		log_info("follow: %s: resuming at offset %llu", ff->path,
+		    (unsigned long long)ff->st.offset);
+		return 0;
+	}
+	if (ff->have_st && initial &&
+	    (old = xasprintf("%s.1", ff->path)) != NULL &&
+	    file_open_fd(ff, old, &fd1, &sb1) == 0) {
+		if (offset_fits(fd1, &sb1, &ff->st)) {
+			/* Rotated while we were down: finish the old file. */
+			log_info("follow: %s: rotated while stopped; finishing "
+			    "%s from offset %llu", ff->path, old,
+			    (unsigned long long)ff->st.offset);
+			close(fd);
+			ff->fd = fd1;
+			ff->rotated = 1;
+			ff->idle_since = 0;
+			f->stats.rotations++;
+			free(old);
+			return 0;
+		}
+		close(fd1);
+	}
+	free(old);
+	o.dev = (uint64_t)sb.st_dev;
+	o.ino = (uint64_t)sb.st_ino;
+	if (head_compute(fd, (uint64_t)sb.st_size, &o) != 0) {
+		close(fd);
+		f->stats.read_errors++;
+		return TS_EIO;
+	}
+	if (initial && !ff->have_st && !f->from_start)
+		start_at_end(f, fd, (uint64_t)sb.st_size, &o);
+	if (ff->have_st)
+		log_info("follow: %s is a new file; reading it from the start",
+		    ff->path);
+	else
+		log_info("follow: %s: following from offset %llu", ff->path,
+		    (unsigned long long)o.offset);
+	ff->fd = fd;
+	ff->st = o;
+	ff->have_st = 1;
+	ff->dirty = 1;
+	return 0;
+}
+
+/* Spool one line of ff; counts it.  0 or TS_EFULL / TS_EDB. */
+static int emit_line(follower_t *f, struct ffile *ff, uint64_t t,
+    const char *p, size_t len, uint16_t flags)
+{
+	int rc;
+
+	if (len > 0 && p[len - 1] == '\r' && !(flags & EV_TRUNCATED))
+		len--;
+	if (len > MAX_LINE_BYTES) {
+		len = MAX_LINE_BYTES;
+		flags |= EV_TRUNCATED;
+	}
+	if (flags & EV_TRUNCATED)
+		len = utf8_cut(p, len);
+	flags |= follow_line_flags(p, len);
+	rc = spool_append(f->sp, t, flags, ff->path, ff->path_len, p, len,
+	    NULL);
+	if (rc != 0)
+		return rc;
+	f->stats.lines++;
+	f->stats.bytes += len;
+	if (flags & EV_TRUNCATED)
+		f->stats.truncated++;
+	return 0;
+}
+
+/* Commit ff's offset alone (open, truncation, skipped bytes). */
+static int file_save(follower_t *f, struct ffile *ff)
+{
+	int rc;
+
+	if (!ff->dirty)
+		return 0;
+	if ((rc = spool_begin(f->sp)) != 0)
+		return rc;
+	if ((rc = spool_offset_put(f->sp, ff->path, &ff->st)) != 0) {
+		spool_abort(f->sp);
+		return rc;
+	}
+	if ((rc = spool_commit(f->sp)) != 0)
+		return rc;
+	ff->dirty = 0;
+	return 0;
+}
+
+/*
+ * Read ff from its offset: each chunk's complete lines and the new offset go
+ * into one transaction.  At most *budget lines (decremented).  *grew is set
+ * when bytes were consumed.  0, TS_EFULL (spool cap: stop), TS_EDB, TS_EIO.
+ */
+static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
+    int *grew, int *more)
+{
+	for (;;) {
+		struct spool_offset o = ff->st;
+		ssize_t have;
+		size_t pos = 0;
+		uint64_t t;
+		int rc, full = 0;
+
+		if (*budget == 0) {
+			*more = 1;
+			return 0;
+		}
+		have = pread_full(ff->fd, f->buf, FOLLOW_BUF_BYTES, o.offset);
+		if (have < 0) {
+			if (!ff->err_logged)
+				log_warn("follow: read %s: %s", ff->path,
+				    strerror(errno));
+			ff->err_logged = 1;
+			f->stats.read_errors++;
+			return TS_EIO;
+		}
+		if (have == 0)
+			return file_save(f, ff);
+		if ((rc = spool_begin(f->sp)) != 0)
+			return rc;
+		t = now_us();
+		while (pos < (size_t)have && *budget > 0) {
+			size_t rem = (size_t)have - pos;
+			const char *p = f->buf + pos, *nl;
+
+			if (o.skip) {
+				nl = memchr(p, '\n', rem);
+				if (nl == NULL) {
+					pos = (size_t)have;
+					break;
+				}
+				pos += (size_t)(nl - p) + 1;
+				o.skip = 0;
+				continue;
+			}
+			nl = memchr(p, '\n', rem < FOLLOW_LINE_SPAN ? rem :
+			    FOLLOW_LINE_SPAN);
+			if (nl != NULL) {
+				rc = emit_line(f, ff, t, p, (size_t)(nl - p), 0);
+				if (rc == TS_EFULL) {
+					full = 1;
+					break;
+				}
+				if (rc != 0)
+					goto fail;
+				pos += (size_t)(nl - p) + 1;
+				(*budget)--;
+			} else if (rem >= FOLLOW_LINE_SPAN) {
+				/* Over-long line: ship its start, skip the rest. */
+				rc = emit_line(f, ff, t, p, MAX_LINE_BYTES,
+				    EV_TRUNCATED);
+				if (rc == TS_EFULL) {
+					full = 1;
+					break;
+				}
+				if (rc != 0)
+					goto fail;
+				pos += MAX_LINE_BYTES;
+				o.skip = 1;
+				(*budget)--;
+			} else {
+				break;	/* partial line: hold it */
+			}
+		}
+		if (pos == 0) {
+			spool_abort(f->sp);
+			if (full) {
+				f->stats.spool_full++;
+				return TS_EFULL;
+			}
+			if (*budget == 0)
+				*more = 1;
+			return file_save(f, ff);
+		}
+		o.offset += pos;
+		if (o.head_len < FOLLOW_HEAD_BYTES) {
+			/* The head was short: extend it now that there is more. */
+			struct stat sb;
+			if (fstat(ff->fd, &sb) == 0 &&
+			    (uint64_t)sb.st_size > o.head_len &&
+			    head_compute(ff->fd, (uint64_t)sb.st_size, &o) != 0)
+				o.head_len = ff->st.head_len;
+		}
+		if ((rc = spool_offset_put(f->sp, ff->path, &o)) != 0)
+			goto fail;
+		if ((rc = spool_commit(f->sp)) != 0)
+			return rc;
+		ff->st = o;
+		ff->dirty = 0;
+		*grew = 1;
+		if (full) {
+			f->stats.spool_full++;
+			return TS_EFULL;
+		}
+		if (*budget == 0) {
+			*more = 1;
+			return 0;
+		}
+		if ((size_t)have < FOLLOW_BUF_BYTES)
+			return 0;	/* EOF: at most a partial line is left */
+		continue;
+fail:
+		spool_abort(f->sp);
+		return rc;
+	}
+}
+
+/* The old file of a rotation is finished: ship its held partial line and
+ * close it. */
+static int file_finish(follower_t *f, struct ffile *ff)
+{
+	ssize_t have;
+	int rc = 0;
+
+	have = pread_full(ff->fd, f->buf, FOLLOW_LINE_SPAN, ff->st.offset);
+	if (have > 0 && !ff->st.skip) {
+		if ((rc = spool_begin(f->sp)) != 0)
+			return rc;
+		rc = emit_line(f, ff, now_us(), f->buf, (size_t)have,
+		    (size_t)have > MAX_LINE_BYTES ? EV_TRUNCATED : 0);
+		if (rc != 0) {
+			spool_abort(f->sp);
+			if (rc == TS_EFULL)
+				f->stats.spool_full++;
+			return rc;
+		}
+		/* The offset of the path is rewritten when the new file opens;
+		 * until then it names the old file, fully read. */
+		ff->st.offset += (uint64_t)have;
+		if ((rc = spool_offset_put(f->sp, ff->path, &ff->st)) != 0) {
+			spool_abort(f->sp);
+			return rc;
+		}
+		if ((rc = spool_commit(f->sp)) != 0)
+			return rc;
+	}
+	close(ff->fd);
+	ff->fd = -1;
+	ff->rotated = 0;
+	ff->have_st = 0;
+	ff->initial = 0;
+	return 0;
+}
+
+static int file_poll(follower_t *f, struct ffile *ff, size_t *budget,
+    int *more)
+{
+	struct stat sb, fsb;
+	int rc, grew = 0;
+
+	if (ff->fd < 0) {
+		if (file_open(f, ff) != 0)
+			return 0;	/* missing or unreadable: try again later */
+	} else if (!ff->rotated) {
+		int gone = stat(ff->path, &sb) != 0;
+		/* Only a path that no longer exists or names another file
+		 * means rotation; a transient error (EACCES, EIO) does not. */
+		if (gone && errno != ENOENT && errno != ENOTDIR)
+			gone = 0;
+		else if (!gone && ((uint64_t)sb.st_ino != ff->st.ino ||
+		    (uint64_t)sb.st_dev != ff->st.dev))
+			gone = 1;
+		if (gone) {
+			log_info("follow: %s was rotated or removed; finishing "
+			    "the old file", ff->path);
+			ff->rotated = 1;
+			ff->idle_since = 0;
+			f->stats.rotations++;
+		}
+	}
+	if (fstat(ff->fd, &fsb) != 0)
+		return TS_EIO;
+	if ((uint64_t)fsb.st_size < ff->st.offset || !head_matches(ff->fd, &ff->st)) {
+		log_warn("follow: %s was truncated or rewritten; reading it "
+		    "again from the start", ff->path);
+		f->stats.truncations++;
+		ff->st.offset = 0;
+		ff->st.skip = 0;
+		if (head_compute(ff->fd, (uint64_t)fsb.st_size, &ff->st) != 0)
+			return TS_EIO;
+		ff->dirty = 1;
+	}
+	rc = file_read(f, ff, budget, &grew, more);
+	if (rc != 0)
+		return rc == TS_EIO ? 0 : rc;
+	if (!ff->rotated)
+		return 0;
+	if (grew || *more) {
+		ff->idle_since = 0;
+		return 0;
+	}
+	if (ff->idle_since == 0) {
+		ff->idle_since = mono_us();
+		return 0;
+	}
+	if (mono_us() - ff->idle_since < FOLLOW_ROTATE_GRACE_US)
+		return 0;
+	if ((rc = file_finish(f, ff)) != 0)
+		return rc;
+	/* Now the new file at the path, from its start. */
+	if (file_open(f, ff) != 0)
+		return 0;
+	rc = file_read(f, ff, budget, &grew, more);
+	return rc == TS_EIO ? 0 : rc;
+}
+
+int follow_poll(follower_t *f, size_t max_lines, int *more)
+{
+	size_t budget = max_lines;
+	int rc;
+
+	*more = 0;
+	if (spool_is_full(f->sp)) {
+		f->stats.spool_full++;
+		return TS_EFULL;
+	}
+	/* Start with a different file each poll so that one busy file
+	 * cannot take the whole budget every time. */
+	for (size_t k = 0; k < f->nfiles; k++) {
+		size_t i = (f->next_first + k) % f->nfiles;
+		if ((rc = file_poll(f, &f->files[i], &budget, more)) != 0)
+			return rc;
+	}
+	if (f->nfiles > 0)
+		f->next_first = (f->next_first + 1) % f->nfiles;
+	return 0;
+}
+
+int follow_open(spool_t *sp, const char *const *paths, size_t n,
+    int from_start, follower_t **out)
+{
+	follower_t *f;
+
+	*out = NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return TS_ENOMEM;
+	f->sp = sp;
+	f->from_start = from_start;
+	if ((f->buf = malloc(FOLLOW_BUF_BYTES)) == NULL ||
+	    (n > 0 && (f->files = calloc(n, sizeof(*f->files))) == NULL))
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		struct ffile *ff = &f->files[i];
+		size_t len = strlen(paths[i]);
+		int rc;
+
+		ff->fd = -1;
+		ff->initial = 1;
+		if (len == 0 || len > MAX_PATH_BYTES) {
+			log_err("follow: path too long or empty");
+			follow_free(&f);
+			return TS_EINVAL;
+		}
+		if ((ff->path = strdup(paths[i])) == NULL)
+			goto nomem;
+		f->nfiles = i + 1;
+		ff->path_len = len;
+		rc = spool_offset_get(sp, ff->path, &ff->st);
+		if (rc == 0)
+			ff->have_st = 1;
+		else if (rc != TS_ENOTFOUND) {
+			follow_free(&f);
+			return rc;
+		}
+	}
+	f->nfiles = n;
+	*out = f;
+	return 0;
+nomem:
+	follow_free(&f);
+	return TS_ENOMEM;
+}
+
+void follow_free(follower_t **fp)
+{
+	follower_t *f;
+
+	if (fp == NULL || (f = *fp) == NULL)
+		return;
+	for (size_t i = 0; i < f->nfiles; i++) {
+		if (f->files[i].fd >= 0)
+			close(f->files[i].fd);
+		free(f->files[i].path);
+	}
+	free(f->files);
+	free(f->buf);
+	free(f);
+	*fp = NULL;
+}
+
+void follow_get_stats(const follower_t *f, struct follow_stats *out)
+{
+	*out = f->stats;
+}
