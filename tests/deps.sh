@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
-libjansson-dev libcmocka-dev bsdutils jq"
+libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev
+bsdutils jq syslog-ng-core"
 
 missing=""
 for p in $PKGS; do
