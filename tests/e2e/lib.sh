@@ -130,6 +130,12 @@ start_agent() {
 	AGENT_PID=$!
 	E2E_PIDS+=("$AGENT_PID")
 }
+# agent_following NAME: the agent has opened the files it follows (so that
+# lines written from now on are read even without --from-start).
+agent_following() {
+	grep -qE 'follow: .*(following from offset|reading it from the start|resuming at offset)' \
+	    "$T/agent-$1.log" 2>/dev/null
+}
 stop_agent() {
 	[ -n "${AGENT_PID:-}" ] || return 0
 	kill -TERM "$AGENT_PID" 2>/dev/null

@@ -15,7 +15,7 @@ is "agent configuration has mode 0600" "$(stat -c %a "$T/e2e.yml")" 600
 # The agent reads new lines only; write the file after it started.
 : >"$T/auth.log"
 start_agent e2e
-sleep 1
+check "the agent follows its file" wait_until 30 agent_following e2e
 cat "$SAMPLE" >>"$T/auth.log"
 check "all $N lines journaled and processed" wait_until 60 engine_caught_up "$N"
 
