@@ -53,6 +53,68 @@ extern const char cmd_alerts_usage[];
 extern const char cmd_events_usage[];
 extern const char cmd_status_usage[];
 extern const char cmd_agents_usage[];
+int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_replay(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_drill(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_rules(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
+extern const char cmd_rules_usage[];
+extern const char cmd_record_usage[];
+extern const char cmd_replay_usage[];
+extern const char cmd_drill_usage[];
+int cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv);
+extern const char cmd_incidents_usage[];
+
+/* ---- recordings and replay (cmd_replay.c; used by cmd_drill.c) ---------- */
+
+/* Version of the recording format (the header's "tocsin_recording"). */
+#define RECORDING_VERSION	1
+
+/* One event of a recording (strings owned by the recording). */
+struct rec_event {
+	uint64_t	 time_us;	/* original time (shifted by
+					 * recording_shift_to_now) */
+	char		*host, *agent, *source, *file;
+	char		*raw;
+	size_t		 raw_len;
+};
+
+struct recording {
+	char		*path;
+	struct rec_event *ev;
+	size_t		 n;
+};
+
+/* Load and validate a whole recording (JSON Lines: header, then events in
+ * time order).  0, or TS_EPARSE/TS_EIO/TS_ETOOBIG/TS_ENOMEM with
+ * "FILE:LINE: message" in err.  Free with recording_free. */
+int recording_load(const char *path, struct recording *r, char *err,
+    size_t errlen);
+void recording_free(struct recording *r);
+
+/* Move every event by (now - first event's time) and rewrite the syslog
+ * timestamp of each raw line to match.  0 or TS_ENOMEM. */
+int recording_shift(struct recording *r, uint64_t now);
+
+struct replay_opts {
+	const char	*drill;		/* NULL or "": not a drill */
+	uint64_t	 speed;		/* gaps divided by this; 0: no waits */
+	uint64_t	 timeout_us;	/* longest wait without progress */
+	const char	*endpoint;	/* NULL: from the configuration */
+};
+
+struct replay_result {
+	uint64_t	 sent, acked, batches;
+	uint64_t	 first_sent_us;	/* wall clock, first event sent */
+	uint64_t	 last_ack_us;	/* wall clock, last ACK */
+};
+
+/* Send events of recs[0..nrec) (merged by time) into the collector as the
+ * enrolled agent "replay", waiting for every ACK.  CLI_EXIT_* after printing
+ * any error. */
+int replay_send(struct cli *c, const struct cli_cmd *cmd,
+    struct recording *recs, size_t nrec, const struct replay_opts *o,
+    struct replay_result *res);
 
 /* ---- options ------------------------------------------------------------ */
 

@@ -38,6 +38,16 @@ static const struct cli_cmd commands[] = {
 	  cmd_agents_usage },
 	{ "status", cmd_status, "health of tocsind: processes, lag, counters",
 	  cmd_status_usage },
+	{ "record", cmd_record, "export journal events (or a log file) as a "
+	  "recording", cmd_record_usage },
+	{ "replay", cmd_replay, "send a recording through the pipeline",
+	  cmd_replay_usage },
+	{ "drill", cmd_drill, "run, report and clean scored security drills",
+	  cmd_drill_usage },
+	{ "rules", cmd_rules, "test rules on log lines, run .test files, lint "
+	  "rule files", cmd_rules_usage },
+	{ "incidents", cmd_incidents, "list, show and work incidents (ack, "
+	  "assign, note, resolve)", cmd_incidents_usage },
 	{ "help", cmd_help, "show help for a command", cmd_help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -17,6 +17,8 @@
 #include "err.h"
 #include "limits.h"
 #include "rules_int.h"
+#include "sigma_int.h"
+#include "correlate.h"
 #include "util.h"
 #include "yamltree.h"
 
@@ -312,17 +314,17 @@ valid_mitre(const char *s)
 	return 1;
 }
 
-/* Field names: letters, digits, '_', '.', '-'; not starting with a digit. */
+/* Field names: printable bytes (JSON key paths hold spaces: "winlog.
+ * event_data.Threat Name"), no control bytes, no leading or trailing space,
+ * at most MAX_JSON_PATH_BYTES. */
 static int
 valid_field_name(const char *s, size_t n)
 {
-	if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9'))
+	if (n == 0 || n > MAX_JSON_PATH_BYTES || s[0] == ' ' ||
+	    s[n - 1] == ' ')
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
 			return 0;
 	return 1;
 }
@@ -838,8 +840,8 @@ compile_field(struct loader *L, const char *file, struct rule *r,
 	struct cond *c;
 
 	if (!valid_field_name(key->str, key->len)) {
-		ERR(L, file, key, "bad field name (letters, digits, '_', '.', "
-		    "'-')");
+		ERR(L, file, key, "bad field name (1 to %d printable bytes, "
+		    "no leading or trailing space)", MAX_JSON_PATH_BYTES);
 		return -1;
 	}
 	if ((fid = field_id(L, key->str, key->len)) < 0)
@@ -922,13 +924,94 @@ decoder_free(struct decoder *d)
 	free(d->name);
 	free(d->file);
 	strv_free(d->programs, d->nprograms);
+	for (size_t i = 0; i < d->naliases; i++)
+		free(d->aliases[i].src);
+	free(d->aliases);
 	rx_free(&d->rx);
 	free(d->group_field);
 	free(d);
 }
 
-static const char *const decoder_keys[] = { "name", "program", "match",
-	"literal", "description", NULL };
+static const char *const decoder_keys[] = { "name", "type", "program",
+	"match", "literal", "fields", "description", NULL };
+
+/* A source path of an alias: a header field name means the decoded key of
+ * that name, which the structured decoders call "json.KEY" / "cef.KEY". */
+static int
+alias_source(struct loader *L, const struct decoder *d, const char *s,
+    size_t n)
+{
+	char buf[MAX_JSON_PATH_BYTES + 8];
+
+	if (d->type != DEC_REGEX && rules_builtin_name(s, n)) {
+		int k = snprintf(buf, sizeof(buf), "%s.%.*s",
+		    d->type == DEC_JSON ? "json" : "cef", (int)n, s);
+
+		return field_id(L, buf, (size_t)k);
+	}
+	return field_id(L, s, n);
+}
+
+/* `fields: {NEW: SOURCE}` or `{NEW: [SOURCE, ...]}`: aliases.  0 or -1. */
+static int
+load_aliases(struct loader *L, const char *file, struct decoder *d,
+    const yt_node *v)
+{
+	if (v->kind != YT_MAP) {
+		ERR(L, file, v, "decoder fields must be a mapping of new "
+		    "field name to source field (or list of them), not %s",
+		    kind_name(v));
+		return -1;
+	}
+	if ((d->aliases = calloc(v->n ? v->n : 1, sizeof(*d->aliases))) ==
+	    NULL) {
+		L->oom = 1;
+		return -1;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const yt_node *k = v->keys[i], *src = v->items[i];
+		struct alias *al = &d->aliases[d->naliases];
+		char **names = NULL;
+		size_t nn = 0;
+
+		if (!valid_field_name(k->str, k->len) ||
+		    rules_builtin_name(k->str, k->len)) {
+			ERR(L, file, k, "bad field name '%s' (1 to %d printable "
+			    "bytes; not a header field)", k->str,
+			    MAX_JSON_PATH_BYTES);
+			continue;
+		}
+		if (get_strv(L, file, src, "alias source", &names, &nn))
+			continue;
+		if ((al->src = calloc(nn, sizeof(int))) == NULL) {
+			strv_free(names, nn);
+			L->oom = 1;
+			return -1;
+		}
+		if ((al->dst = field_id(L, k->str, k->len)) < 0) {
+			free(al->src);
+			strv_free(names, nn);
+			return -1;
+		}
+		for (size_t j = 0; j < nn; j++) {
+			size_t sl = strlen(names[j]);
+
+			if (!valid_field_name(names[j], sl))
+				ERR(L, file, src->kind == YT_SEQ ?
+				    src->items[j] : src, "bad field name "
+				    "'%s'", names[j]);
+			else if ((al->src[al->nsrc++] = alias_source(L, d,
+			    names[j], sl)) < 0) {
+				free(al->src);
+				strv_free(names, nn);
+				return -1;
+			}
+		}
+		strv_free(names, nn);
+		d->naliases++;
+	}
+	return 0;
+}
 
 static void
 load_decoder(struct loader *L, const char *file, const yt_node *n)
@@ -961,8 +1044,30 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 	if ((v = map_get(n, "program", NULL)) != NULL)
 		(void)get_strv(L, file, v, "program", &d->programs,
 		    &d->nprograms);
-	if ((match = map_get(n, "match", NULL)) == NULL) {
-		ERR(L, file, n, "decoder without match");
+	if ((v = map_get(n, "type", NULL)) != NULL) {
+		if (v->kind == YT_SCALAR && strcmp(v->str, "json") == 0)
+			d->type = DEC_JSON;
+		else if (v->kind == YT_SCALAR && strcmp(v->str, "cef") == 0)
+			d->type = DEC_CEF;
+		else if (!(v->kind == YT_SCALAR && strcmp(v->str, "regex") == 0))
+			ERR(L, file, v, "unknown decoder type (known: regex, "
+			    "json, cef)");
+	}
+	if ((v = map_get(n, "fields", NULL)) != NULL &&
+	    load_aliases(L, file, d, v) && L->oom)
+		goto oom;
+	match = map_get(n, "match", NULL);
+	if (d->type != DEC_REGEX) {
+		if (match != NULL)
+			ERR(L, file, match, "a %s decoder takes no match",
+			    d->type == DEC_JSON ? "json" : "cef");
+		if ((v = map_get(n, "literal", NULL)) != NULL)
+			ERR(L, file, v, "a %s decoder takes no literal",
+			    d->type == DEC_JSON ? "json" : "cef");
+		goto done;
+	}
+	if (match == NULL) {
+		ERR(L, file, n, "decoder without match (or type: json / cef)");
 		goto done;
 	}
 	if (rx_compile(L, file, match, 0, map_get(n, "literal", NULL),
@@ -1050,6 +1155,13 @@ load_rule(struct loader *L, const char *file, const yt_node *n)
 	if (n->kind != YT_MAP) {
 		ERR(L, file, n, "a rule must be a mapping, not %s",
 		    kind_name(n));
+		return;
+	}
+	if (map_get(n, "correlation", NULL) != NULL) {
+		/* a correlation rule: checked by rules/correlate.c, compiled
+		 * for the engine by correlate_load */
+		if (correlate_check(file, n, L->dl) != 0)
+			L->oom = 1;
 		return;
 	}
 	if (rs->nrules >= MAX_RULES) {
@@ -1353,6 +1465,12 @@ decoder_routes(const struct decoder *d, const char *program)
 static int
 decoder_makes(const struct decoder *d, int field)
 {
+	/* a JSON or CEF record may hold any key */
+	if (d->type != DEC_REGEX)
+		return 1;
+	for (size_t i = 0; i < d->naliases; i++)
+		if (d->aliases[i].dst == field)
+			return 1;
 	for (uint32_t g = 1; g <= d->ngroups; g++)
 		if (d->group_field[g] == field)
 			return 1;
@@ -1393,8 +1511,7 @@ check_fields(struct loader *L)
 					    !decoder_routes(dec, prog))
 						continue;
 					routed = 1;
-					if (dec->group_field != NULL &&
-					    decoder_makes(dec, fr->field))
+					if (decoder_makes(dec, fr->field))
 						made = 1;
 				}
 				if (made)
@@ -1478,6 +1595,43 @@ add_program(struct ruleset *rs, const char *prog, size_t *cap)
 	if ((rs->routes[rs->nroutes].program = strdup(prog)) == NULL)
 		return -1;
 	rs->nroutes++;
+	return 0;
+}
+
+int
+ruleset_field_lookup(const struct ruleset *rs, const char *name, size_t len)
+{
+	size_t mask = rs->fhash_size - 1, h;
+
+	if (rs->fhash_size == 0)
+		return -1;
+	h = rules_hash(name, len) & mask;
+	for (size_t n = 0; n < rs->fhash_size && rs->fhash[h] != 0; n++) {
+		const char *f = rs->field_names[rs->fhash[h] - 1];
+
+		if (strlen(f) == len && memcmp(f, name, len) == 0)
+			return (int)rs->fhash[h] - 1;
+		h = (h + 1) & mask;
+	}
+	return -1;
+}
+
+static int
+build_field_hash(struct ruleset *rs)
+{
+	rs->fhash_size = 16;
+	while (rs->fhash_size < rs->nfield_names * 2 + 1)
+		rs->fhash_size *= 2;
+	if ((rs->fhash = calloc(rs->fhash_size, sizeof(uint32_t))) == NULL)
+		return -1;
+	for (size_t i = 0; i < rs->nfield_names; i++) {
+		const char *p = rs->field_names[i];
+		size_t h = rules_hash(p, strlen(p)) & (rs->fhash_size - 1);
+
+		while (rs->fhash[h] != 0)
+			h = (h + 1) & (rs->fhash_size - 1);
+		rs->fhash[h] = (uint32_t)i + 1;
+	}
 	return 0;
 }
 
@@ -1686,8 +1840,9 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 				    kind_name(root));
 				continue;
 			}
-			(void)check_keys(&L, files[i], root, top_keys,
-			    "rule file");
+			if (sigma_doc_kind(root) == SIGMA_DOC_NONE)
+				(void)check_keys(&L, files[i], root, top_keys,
+				    "rule file");
 		}
 	}
 	/* decoders first, so rules in any file may use any decoder's fields */
@@ -1717,6 +1872,10 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 						    list->items[j]);
 				}
 			}
+	/* Sigma documents, once every decoder is known (rules/sigma.c) */
+	if (!L.oom && sigma_compile_all(rs, L.dl, files, docs, ndocs, nfiles,
+	    &L.rcap, &L.fcap) != 0)
+		L.oom = 1;
 	if (L.oom)
 		goto fail;
 	link_rules(&L);
@@ -1727,9 +1886,18 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 		goto fail;
 	if (diags->errors != errors0)
 		goto fail;
-	if (build_routes(rs)) {
+	if (build_routes(rs) || build_field_hash(rs)) {
 		L.oom = 1;
 		goto fail;
+	}
+	{
+		const char *pf = getenv("TOCSIN_RULES_PREFILTER");
+
+		if ((pf == NULL || strcmp(pf, "0") != 0) &&
+		    prefilter_build(rs) != 0) {
+			L.oom = 1;
+			goto fail;
+		}
 	}
 	if ((rs->mctx = pcre2_match_context_create(NULL)) == NULL) {
 		L.oom = 1;
@@ -1762,6 +1930,7 @@ ruleset_free(ruleset_t **rsp)
 
 	if (rsp == NULL || (rs = *rsp) == NULL)
 		return;
+	prefilter_free(rs);
 	for (size_t i = 0; i < rs->nrules; i++)
 		rule_free(rs->rules[i]);
 	free(rs->rules);
@@ -1780,6 +1949,7 @@ ruleset_free(ruleset_t **rsp)
 	free(rs->any.ignores);
 	free(rs->any.roots);
 	free(rs->hash);
+	free(rs->fhash);
 	pcre2_match_context_free(rs->mctx);
 	free(rs);
 	*rsp = NULL;

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "limits.h"
 #include "rules_int.h"
+#include "sigma_int.h"
 
 struct fslot {
 	const char	*v;
@@ -31,9 +32,10 @@ struct rules_ctx {
 	char			 agent[MAX_HOST_BYTES];
 	struct fslot		*slots;		/* one per field name */
 	uint32_t		 gen;
-	struct rules_field	 fields[MAX_FIELDS];
+	struct rules_field	 fields[MAX_DECODED_FIELDS];
 	size_t			 nfields;
-	size_t			 fields_dropped;	/* past MAX_FIELDS */
+	struct field_arena	 arena;		/* JSON / CEF names, values */
+	struct prefilter_scratch *pf;		/* NULL: no route has one */
 	const struct rule_info	**matched;
 	size_t			 nmatched;
 	const struct rule_info	**alerts;
@@ -116,10 +118,14 @@ rules_ctx_new(const ruleset_t *rs)
 	ctx->rs = rs;
 	ctx->md = pcre2_match_data_create(rs->max_groups + 1, NULL);
 	ctx->line = malloc(MAX_LINE_BYTES);
+	ctx->arena.buf = malloc(FIELD_ARENA_BYTES);
+	ctx->arena.cap = FIELD_ARENA_BYTES;
 	ctx->slots = calloc(rs->nfield_names, sizeof(*ctx->slots));
 	ctx->matched = calloc(n, sizeof(*ctx->matched));
 	ctx->alerts = calloc(n, sizeof(*ctx->alerts));
-	if (ctx->md == NULL || ctx->line == NULL || ctx->slots == NULL ||
+	if (prefilter_scratch_new(rs, &ctx->pf) != 0 ||
+	    ctx->md == NULL || ctx->line == NULL || ctx->arena.buf == NULL ||
+	    ctx->slots == NULL ||
 	    ctx->matched == NULL || ctx->alerts == NULL)
 		rules_ctx_free(&ctx);
 	return ctx;
@@ -134,6 +140,8 @@ rules_ctx_free(rules_ctx_t **ctxp)
 		return;
 	pcre2_match_data_free(ctx->md);
 	free(ctx->line);
+	free(ctx->arena.buf);
+	prefilter_scratch_free(&ctx->pf);
 	free(ctx->slots);
 	free(ctx->matched);
 	free(ctx->alerts);
@@ -166,8 +174,8 @@ field_set(struct rules_ctx *ctx, int id, const char *v, size_t len)
 
 	if (s->gen == ctx->gen)
 		return;
-	if (ctx->nfields >= MAX_FIELDS) {
-		ctx->fields_dropped++;
+	if (ctx->nfields >= MAX_DECODED_FIELDS) {
+		ctx->c.fields_dropped++;
 		return;
 	}
 	s->gen = ctx->gen;
@@ -177,6 +185,31 @@ field_set(struct rules_ctx *ctx, int id, const char *v, size_t len)
 	ctx->fields[ctx->nfields].val = v;
 	ctx->fields[ctx->nfields].len = len;
 	ctx->nfields++;
+}
+
+/* field_emit_fn of the JSON and CEF decoders: a field some rule or
+ * decoder names goes to its slot (first value wins); any other is listed
+ * for `rules test` and outputs only. */
+static int
+field_put(void *arg, const char *name, size_t name_len, const char *val,
+    size_t val_len)
+{
+	struct rules_ctx *ctx = arg;
+	int id = ruleset_field_lookup(ctx->rs, name, name_len);
+
+	if (id >= 0) {
+		field_set(ctx, id, val, val_len);
+		return 0;
+	}
+	if (ctx->nfields >= MAX_DECODED_FIELDS) {
+		ctx->c.fields_dropped++;
+		return -1;
+	}
+	ctx->fields[ctx->nfields].name = name;
+	ctx->fields[ctx->nfields].val = val;
+	ctx->fields[ctx->nfields].len = val_len;
+	ctx->nfields++;
+	return 0;
 }
 
 static const struct fslot *
@@ -323,6 +356,17 @@ leaf_eval(struct rules_ctx *ctx, const struct leaf *lf)
 			    lf->lens[i], lf->nocase))
 				return 1;
 		return 0;
+	case LEAF_GLOB:		/* Sigma (sigma_match.c) */
+		return sigma_glob_match(s->v, s->len, lf->vals[0],
+		    lf->lens[0], lf->nocase);
+	case LEAF_NUM:
+		return sigma_num_cmp(s->v, s->len, lf->vals[0], lf->cmp);
+	case LEAF_FIELDREF: {
+		const struct fslot *o = field_get(ctx, lf->field2);
+
+		return o != NULL && sigma_str_cmp(s->v, s->len, o->v, o->len,
+		    lf->cmp, lf->nocase);
+	}
 	}
 	return 0;
 }
@@ -377,6 +421,135 @@ rule_eval(struct rules_ctx *ctx, const struct rule *r)
 	return 1;
 }
 
+/* ---- decoders ------------------------------------------------------------- */
+
+/* The CEF text of a message: the message itself when it starts "CEF:", or,
+ * when the 3164 tag parser took "CEF" for a program ("host CEF:0|..."), the
+ * text from that "program" on.  NULL when the line is not CEF. */
+static const char *
+cef_text(const struct syslog_hdr *h, size_t *len)
+{
+	if (h->msg_len >= 4 && memcmp(h->msg, "CEF:", 4) == 0) {
+		*len = h->msg_len;
+		return h->msg;
+	}
+	if (h->program != NULL && h->program_len == 3 &&
+	    memcmp(h->program, "CEF", 3) == 0 && h->pid == NULL &&
+	    h->msg == h->program + 4) {
+		*len = h->msg_len + 4;
+		return h->program;
+	}
+	return NULL;
+}
+
+/* Bits of `tried`: a JSON / CEF record is parsed once per event, however
+ * many decoders of that type apply; the later ones only add aliases. */
+#define TRIED_JSON	1u
+#define TRIED_JSON_OK	2u
+#define TRIED_CEF	4u
+#define TRIED_CEF_OK	8u
+
+/* Run decoder d on the event.  0 when it matched (fields set), 1 when it
+ * did not, TS_ENOMEM. */
+static int
+decoder_run(struct rules_ctx *ctx, const struct decoder *d,
+    const struct syslog_hdr *h, size_t msg_len, unsigned *tried)
+{
+	size_t dropped = 0, len;
+	const char *p;
+	int rc;
+
+	switch (d->type) {
+	case DEC_JSON:
+		if (*tried & TRIED_JSON)
+			return *tried & TRIED_JSON_OK ? 0 : 1;
+		*tried |= TRIED_JSON;
+		p = h->msg;
+		len = h->msg_len;	/* the whole message: not capped */
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		if (len == 0 || *p != '{')
+			return 1;
+		rc = json_decode(p, len, &ctx->arena, field_put, ctx,
+		    &dropped);
+		ctx->c.fields_dropped += dropped;
+		if (rc == TS_ENOMEM)
+			return rc;
+		if (rc != 0) {
+			ctx->c.json_malformed++;
+			return 1;
+		}
+		*tried |= TRIED_JSON_OK;
+		return 0;
+	case DEC_CEF:
+		if (*tried & TRIED_CEF)
+			return *tried & TRIED_CEF_OK ? 0 : 1;
+		*tried |= TRIED_CEF;
+		if ((p = cef_text(h, &len)) == NULL)
+			return 1;
+		rc = cef_decode(p, len, &ctx->arena, field_put, ctx, &dropped);
+		ctx->c.fields_dropped += dropped;
+		if (rc != 0) {
+			ctx->c.cef_malformed++;
+			return 1;
+		}
+		*tried |= TRIED_CEF_OK;
+		return 0;
+	case DEC_REGEX:
+		break;
+	}
+	if (!rx_match(ctx, &d->rx, h->msg, msg_len))
+		return 1;
+	{
+		/* pairs of groups that did not take part are PCRE2_UNSET */
+		uint32_t top = pcre2_get_ovector_count(ctx->md) - 1;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ctx->md);
+
+		if (d->ngroups < top)
+			top = d->ngroups;
+		for (uint32_t g = 1; g <= top; g++) {
+			if (d->group_field[g] < 0 ||
+			    ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] < ov[2 * g])
+				continue;
+			field_set(ctx, d->group_field[g], h->msg + ov[2 * g],
+			    ov[2 * g + 1] - ov[2 * g]);
+		}
+	}
+	return 0;
+}
+
+/* Run decoder d and, when it matched, name it (the first) and apply its
+ * aliases.  0 or TS_ENOMEM. */
+static int
+decoder_step(struct rules_ctx *ctx, const struct decoder *d,
+    const struct syslog_hdr *h, size_t msg_len, unsigned *tried,
+    const char **decoder)
+{
+	int rc = decoder_run(ctx, d, h, msg_len, tried);
+
+	if (rc == TS_ENOMEM)
+		return rc;
+	if (rc != 0)
+		return 0;
+	if (*decoder == NULL)
+		*decoder = d->name;
+	for (size_t k = 0; k < d->naliases; k++) {
+		const struct alias *al = &d->aliases[k];
+
+		for (size_t j = 0; j < al->nsrc; j++) {
+			const struct fslot *s = field_get(ctx, al->src[j]);
+
+			if (s != NULL) {
+				field_set(ctx, al->dst, s->v, s->len);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
 /* ---- one event ------------------------------------------------------------ */
 
 int
@@ -388,6 +561,8 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	struct syslog_hdr h;
 	size_t n, msg_len;
 	const char *decoder = NULL;
+	unsigned tried = 0;
+	int scanned;
 
 	ctx->c.events++;
 	if (++ctx->gen == 0) {	/* wrapped: forget every slot */
@@ -396,6 +571,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	}
 	ctx->nfields = ctx->nmatched = ctx->nalerts = 0;
 	ctx->silenced = 0;
+	ctx->arena.len = 0;
 
 	n = ev->raw_len;
 	if (n > MAX_LINE_BYTES) {
@@ -436,39 +612,50 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	}
 
 	rt = ruleset_route(rs, h.program, h.program_len);
+	/* one multi-literal scan of the message gives the candidates */
+	scanned = rt->pf != NULL &&
+	    prefilter_scan(ctx->pf, rt, h.msg, msg_len) == 0;
 
 	/* decoders: every one that matches adds the fields it captured; a
-	 * field already set keeps its first value */
-	for (size_t i = 0; i < rt->ndecoders; i++) {
-		const struct decoder *d = rt->decoders[i];
-		PCRE2_SIZE *ov;
-		uint32_t top;
+	 * field already set keeps its first value.  Then ignore rules (one
+	 * match and the event raises nothing), then the other roots.  With a
+	 * prefilter, only the candidate slots, in the same order. */
+	if (scanned) {
+		const uint32_t *slots;
+		size_t nc = prefilter_candidates(ctx->pf, rt, &slots), k = 0;
+		size_t nd = rt->ndecoders, ni = rt->nignores;
 
-		if (!rx_match(ctx, &d->rx, h.msg, msg_len))
-			continue;
-		if (decoder == NULL)
-			decoder = d->name;
-		/* pairs of groups that did not take part are PCRE2_UNSET */
-		top = pcre2_get_ovector_count(ctx->md) - 1;
-		if (d->ngroups < top)
-			top = d->ngroups;
-		ov = pcre2_get_ovector_pointer(ctx->md);
-		for (uint32_t g = 1; g <= top; g++) {
-			if (d->group_field[g] < 0 ||
-			    ov[2 * g] == PCRE2_UNSET || ov[2 * g + 1] < ov[2 * g])
-				continue;
-			field_set(ctx, d->group_field[g], h.msg + ov[2 * g],
-			    ov[2 * g + 1] - ov[2 * g]);
+		for (; k < nc && slots[k] < nd; k++) {
+			int rc = decoder_step(ctx, rt->decoders[slots[k]], &h,
+			    msg_len, &tried, &decoder);
+
+			if (rc != 0)
+				return rc;
 		}
-	}
+		for (; k < nc && slots[k] < nd + ni; k++)
+			if (rule_eval(ctx, rt->ignores[slots[k] - nd]))
+				break;
+		while (k < nc && slots[k] < nd + ni)
+			k++;
+		if (!ctx->silenced)
+			for (; k < nc; k++)
+				(void)rule_eval(ctx,
+				    rt->roots[slots[k] - nd - ni]);
+	} else {
+		for (size_t i = 0; i < rt->ndecoders; i++) {
+			int rc = decoder_step(ctx, rt->decoders[i], &h,
+			    msg_len, &tried, &decoder);
 
-	/* ignore rules first: one match and the event raises nothing */
-	for (size_t i = 0; i < rt->nignores; i++)
-		if (rule_eval(ctx, rt->ignores[i]))
-			break;
-	if (!ctx->silenced)
-		for (size_t i = 0; i < rt->nroots; i++)
-			(void)rule_eval(ctx, rt->roots[i]);
+			if (rc != 0)
+				return rc;
+		}
+		for (size_t i = 0; i < rt->nignores; i++)
+			if (rule_eval(ctx, rt->ignores[i]))
+				break;
+		if (!ctx->silenced)
+			for (size_t i = 0; i < rt->nroots; i++)
+				(void)rule_eval(ctx, rt->roots[i]);
+	}
 	if (ctx->silenced)
 		ctx->nalerts = 0;
 

@@ -102,11 +102,17 @@ int rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
     struct rules_result *res);
 
 /* Counters of a ctx since it was made: events, pcre2 limit hits, truncated
- * messages. */
+ * messages; fields dropped (past the per-event field cap, or JSON/CEF
+ * values skipped for depth, path length or scratch room); JSON / CEF
+ * records that a decoder of that type was tried on and refused as
+ * malformed. */
 struct rules_counters {
 	uint64_t	events;
 	uint64_t	regex_limit_hits;
 	uint64_t	truncated;
+	uint64_t	fields_dropped;
+	uint64_t	json_malformed;
+	uint64_t	cef_malformed;
 };
 void rules_ctx_counters(const rules_ctx_t *ctx, struct rules_counters *out);
 

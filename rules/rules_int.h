@@ -65,6 +65,65 @@ void syslog_parse(const char *buf, size_t len, uint64_t ref_us,
 /* Days since 1970-01-01 of a proleptic Gregorian date (exposed for tests). */
 int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* ---- structured decoders (decode_json.c, decode_cef.c) ------------------ */
+
+/* Fields one event may carry (header, decoders, JSON keys, CEF keys);
+ * past it fields are dropped and counted. */
+#define MAX_DECODED_FIELDS	512
+/* JSON: nesting followed into objects/arrays (deeper values are skipped and
+ * counted) and the longest key path kept ("a.b.0.c"). */
+#define MAX_JSON_DEPTH		32
+#define MAX_JSON_PATH_BYTES	512
+/* CEF: longest header field (vendor, product, name, ...) and extension key;
+ * a header field past it makes the line not CEF. */
+#define MAX_CEF_HEADER_BYTES	1023
+#define MAX_CEF_KEY_BYTES	63
+/* Scratch for decoded names and values of one event (unescaped strings,
+ * numbers as text, key paths). */
+#define FIELD_ARENA_BYTES	(4 * MAX_LINE_BYTES)
+
+enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF };
+
+/* Bump allocator the structured decoders copy names and values into; reset
+ * per event.  Every string put there is NUL-terminated. */
+struct field_arena {
+	char	*buf;
+	size_t	 len, cap;
+};
+
+/* Called once per decoded field: name (NUL-terminated, name_len bytes) and
+ * value, both in the arena or static.  Returns 0, or -1 to stop decoding. */
+typedef int (*field_emit_fn)(void *arg, const char *name, size_t name_len,
+    const char *val, size_t val_len);
+
+/*
+ * Decode a JSON object (buf, len; untrusted, not NUL-terminated): every
+ * scalar becomes a field named by its key path joined with "." (arrays by
+ * index: "a.0.b"); strings unescaped, numbers as text, true/false, null
+ * skipped.  A top-level key equal to a header field name (host, program,
+ * pid, message, agent, msgid) is named "json.KEY".  Returns 0 (fields
+ * emitted; *dropped counts values skipped for depth, path length or arena
+ * room) or TS_EINVAL when buf is not one JSON object.
+ */
+int json_decode(const char *buf, size_t len, struct field_arena *a,
+    field_emit_fn emit, void *arg, size_t *dropped);
+
+/*
+ * Decode a CEF record "CEF:V|vendor|product|version|sigid|name|severity|ext"
+ * (buf, len; untrusted) into cef.cef_version, cef.vendor, cef.product,
+ * cef.version, cef.signature_id, cef.name, cef.severity and one field per
+ * extension key (escapes \= \\ \n \r undone; a key equal to a header field
+ * name is named "cef.KEY").  Returns 0 or TS_EINVAL when buf is not CEF
+ * (no "CEF:", a bad version, fewer than 7 '|', a header field too long).
+ * *dropped counts extension tokens that are not key=value and fields
+ * without arena room.
+ */
+int cef_decode(const char *buf, size_t len, struct field_arena *a,
+    field_emit_fn emit, void *arg, size_t *dropped);
+
+/* Whether (s, n) is the name of a header field (host, program, ...). */
+int rules_builtin_name(const char *s, size_t n);
+
 /* ---- compiled rule set --------------------------------------------------- */
 
 /* Field ids that every event has (the first entries of the name table). */
@@ -98,7 +157,16 @@ enum leaf_op {
 	LEAF_REGEX,		/* rx matches value */
 	LEAF_CIDR,		/* value is an IP inside one of cidrs */
 	LEAF_EXISTS,		/* the field is set */
+	/* Sigma (sigma.c): */
+	LEAF_GLOB,		/* value matches the glob vals[0]
+				 * (sigma_int.h SIGMA_GLOB_*) */
+	LEAF_NUM,		/* value, a number, compares (cmp) with vals[0] */
+	LEAF_FIELDREF,		/* value compares (cmp: a string op) with the
+				 * value of field2 */
 };
+
+/* leaf.cmp of LEAF_NUM */
+enum { LEAF_CMP_GT = 1, LEAF_CMP_GTE, LEAF_CMP_LT, LEAF_CMP_LTE };
 
 struct cidr {
 	int		family;		/* 4 or 6 */
@@ -116,6 +184,10 @@ struct leaf {
 	struct rx	 rx;		/* LEAF_REGEX */
 	struct cidr	*cidrs;		/* LEAF_CIDR */
 	size_t		 ncidrs;
+	int		 cmp;		/* LEAF_NUM: LEAF_CMP_*; LEAF_FIELDREF:
+					 * LEAF_EQUALS, _CONTAINS, _STARTSWITH
+					 * or _ENDSWITH */
+	int		 field2;	/* LEAF_FIELDREF: the other field */
 };
 
 enum cond_kind { COND_AND = 1, COND_OR, COND_NOT, COND_LEAF };
@@ -127,13 +199,24 @@ struct cond {
 	struct leaf	 leaf;		/* COND_LEAF */
 };
 
+/* A decoder alias (`fields: {dst: src}` or `{dst: [src1, src2]}`): dst
+ * takes the value of the first src that is set. */
+struct alias {
+	int		 dst;
+	int		*src;
+	size_t		 nsrc;
+};
+
 struct decoder {
 	char		*name;
 	char		*file;
 	int		 line;
+	enum dec_type	 type;
 	char		**programs;	/* NULL: every program */
 	size_t		 nprograms;
-	struct rx	 rx;		/* applied to the message */
+	struct alias	*aliases;	/* applied after the decoder ran */
+	size_t		 naliases;
+	struct rx	 rx;		/* DEC_REGEX: applied to the message */
 	int		*group_field;	/* capture number -> field id or -1 */
 	uint32_t	 ngroups;	/* capture groups (group_field has +1) */
 };
@@ -167,8 +250,11 @@ struct rule {
 /* The per-program routing entry: what to try for an event whose program is
  * `program` (the entry for "no/unknown program" has program NULL).  The
  * lists merge the program's own items with the program-less ones, in load
- * order, so evaluation is one lookup.  A multi-pattern prefilter plugs in
- * here: it would narrow `roots` to the candidates whose literals occur. */
+ * order, so evaluation is one lookup.  The multi-pattern prefilter
+ * (prefilter.c, `pf`) narrows the decoders, ignores and roots to the
+ * candidates whose literals occur in the message. */
+struct prefilter;
+
 struct route {
 	char		 *program;
 	struct decoder	**decoders;
@@ -177,6 +263,8 @@ struct route {
 	size_t		  nignores;
 	struct rule	**roots;	/* other root rules */
 	size_t		  nroots;
+	struct prefilter *pf;		/* NULL: no prefilter (every item is
+					 * tried, each behind its own gate) */
 };
 
 struct ruleset {
@@ -192,12 +280,18 @@ struct ruleset {
 	uint32_t	 *hash;		/* open addressing: route index + 1 */
 	size_t		  hash_size;	/* power of two */
 	pcre2_match_context *mctx;	/* match and depth limits */
+	uint32_t	 *fhash;	/* field name -> id + 1 (open addressing) */
+	size_t		  fhash_size;	/* power of two */
 	uint32_t	  max_groups;	/* largest capture count of any pattern */
 };
 
 /* Route for a program name (never NULL). */
 const struct route *ruleset_route(const struct ruleset *rs,
     const char *program, size_t len);
+
+/* Id of a field name, or -1 when no rule or decoder names it. */
+int ruleset_field_lookup(const struct ruleset *rs, const char *name,
+    size_t len);
 
 /* Hash of a byte string (FNV-1a), for the route table. */
 uint32_t rules_hash(const char *s, size_t len);
@@ -219,5 +313,36 @@ int rules_extract_literal(const char *pat, char **out, size_t *out_len);
  * anchored or starts with anything but literal bytes (or is shorter than 2
  * bytes).  0 or TS_ENOMEM. */
 int rules_extract_prefix(const char *pat, char **out, size_t *out_len);
+
+/* ---- prefilter (prefilter.c) --------------------------------------------- */
+
+/*
+ * Per route, a Vectorscan literal database over the literals its decoders
+ * and root rules (ignore rules included) need in the message.  Slots of a
+ * route: decoders [0, nd), ignores [nd, nd + ni), roots after.  Results are
+ * identical with and without it: a literal is only used where the matcher
+ * would refuse the item without it.
+ */
+struct prefilter_scratch;
+
+/* Build every route's database (routes with few gated items get none).
+ * Set TOCSIN_RULES_PREFILTER=0 in the environment to skip it (for
+ * comparisons).  0 or TS_ENOMEM. */
+int prefilter_build(struct ruleset *rs);
+/* Drop every route's database (the slow path remains). */
+void prefilter_free(struct ruleset *rs);
+/* Per-ctx scratch; *out NULL-free on error.  0 or TS_ENOMEM. */
+int prefilter_scratch_new(const struct ruleset *rs,
+    struct prefilter_scratch **out);
+void prefilter_scratch_free(struct prefilter_scratch **ps);
+/* Scan the message for route rt: 0 when scanned (prefilter_candidate then
+ * answers from it), else every slot is a candidate. */
+int prefilter_scan(struct prefilter_scratch *ps, const struct route *rt,
+    const char *msg, size_t len);
+/* After a successful prefilter_scan: the slots that may match (those
+ * without a literal and those whose literal occurred), ascending; *slots
+ * points into ps.  Returns how many. */
+size_t prefilter_candidates(struct prefilter_scratch *ps,
+    const struct route *rt, const uint32_t **slots);
 
 #endif /* TOCSIN_RULES_INT_H */

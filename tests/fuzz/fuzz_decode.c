@@ -7,7 +7,9 @@
  * rule set loads (from $TOCSIN_TOP/rules/default, default "."), the input
  * is run through rules_eval, which must return 0 and fields inside its
  * buffers.  The same bytes are also given to the regex literal extraction
- * as a pattern.
+ * as a pattern, and to the CEF and JSON decoders directly (every name and
+ * value they emit must lie in their arena, NUL-terminated, and the arena
+ * must not overflow).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +41,44 @@ load_once(void)
 	if (ruleset_load(paths, 1, &rs, &dl) == 0)
 		ctx = rules_ctx_new(rs);
 	rules_diags_free(&dl);
+}
+
+static struct field_arena arena;
+
+/* field_emit_fn: names and values are NUL-terminated, values in the arena
+ * or static ("true"/"false"), names in the arena or static header names. */
+static int
+check_field(void *arg, const char *name, size_t nl, const char *val,
+    size_t vl)
+{
+	(void)arg;
+	if (strlen(name) != nl || val[vl] != '\0')
+		abort();
+	if (arena.len > arena.cap)
+		abort();
+	return 0;
+}
+
+static void
+check_structured(const char *buf, size_t size)
+{
+	size_t dropped;
+
+	if (arena.buf == NULL) {
+		arena.cap = FIELD_ARENA_BYTES;
+		if ((arena.buf = malloc(arena.cap)) == NULL)
+			return;
+	}
+	arena.len = 0;
+	(void)cef_decode(buf, size, &arena, check_field, NULL, &dropped);
+	arena.len = 0;
+	(void)json_decode(buf, size, &arena, check_field, NULL, &dropped);
+	/* and as a CEF / JSON message after a syslog header */
+	if (size > 4 && memcmp(buf, "CEF:", 4) != 0) {
+		arena.len = 0;
+		(void)cef_decode(buf + 1, size - 1, &arena, check_field, NULL,
+		    &dropped);
+	}
 }
 
 static void
@@ -92,6 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(pat);
 		}
 	}
+	check_structured(buf, size);
 	if (!tried)
 		load_once();
 	if (ctx != NULL) {

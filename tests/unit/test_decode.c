@@ -1,7 +1,10 @@
 /*
  * test_decode.c - the built-in syslog header decoder (rules/decode.c):
  * RFC 3164 with BSD and ISO 8601 times, RFC 5424, year inference, and a
- * table of malformed headers (truncated, no colon, huge pid, bad dates).
+ * table of malformed headers (truncated, no colon, huge pid, bad dates);
+ * the CEF decoder (rules/decode_cef.c) with its own table of malformed
+ * records; the JSON decoder (rules/decode_json.c); and a bounded seeded
+ * mutation run over both under the sanitizers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,6 +300,278 @@ test_days_from_civil(void **state)
 	assert_int_equal(syslog_days_from_civil(1969, 12, 31), -1);
 }
 
+
+/* ---- CEF and JSON ---------------------------------------------------------- */
+
+#define MAX_GOT 64
+struct got {
+	size_t	n;
+	char	name[MAX_GOT][128];
+	char	val[MAX_GOT][256];
+};
+
+static int
+collect(void *arg, const char *name, size_t nl, const char *val, size_t vl)
+{
+	struct got *g = arg;
+
+	assert_int_equal(strlen(name), nl);
+	assert_int_equal(val[vl], '\0');
+	if (g->n < MAX_GOT) {
+		snprintf(g->name[g->n], sizeof(g->name[0]), "%s", name);
+		snprintf(g->val[g->n], sizeof(g->val[0]), "%.*s", (int)vl, val);
+		g->n++;
+	}
+	return 0;
+}
+
+static const char *
+got_get(const struct got *g, const char *name)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (strcmp(g->name[i], name) == 0)
+			return g->val[i];
+	return NULL;
+}
+
+static char arena_buf[FIELD_ARENA_BYTES];
+
+static int
+run_cef(const char *rec, struct got *g, size_t *dropped)
+{
+	struct field_arena a = { arena_buf, 0, sizeof(arena_buf) };
+	size_t len = strlen(rec);
+	char *copy = malloc(len ? len : 1);	/* exact size: ASan */
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, rec, len);
+	memset(g, 0, sizeof(*g));
+	rc = cef_decode(copy, len, &a, collect, g, dropped);
+	free(copy);
+	return rc;
+}
+
+static void
+test_cef_fields(void **state)
+{
+	struct got g;
+	size_t dropped;
+
+	(void)state;
+	assert_int_equal(run_cef("CEF:0|KasperskyLab|SecurityCenter|13.2.0.1511"
+	    "|GNRL_EV_VIRUS_FOUND|Virus found|4|rt=1769774400000 "
+	    "dhost=WS-ACC-07 dst=10.1.2.3 cs1Label=Threat cs1=Trojan.Win32.Agent "
+	    "msg=Object infected: C:\\\\Users\\\\a b\\\\x.exe act=Deleted", &g,
+	    &dropped), 0);
+	assert_string_equal(got_get(&g, "cef.cef_version"), "0");
+	assert_string_equal(got_get(&g, "cef.vendor"), "KasperskyLab");
+	assert_string_equal(got_get(&g, "cef.product"), "SecurityCenter");
+	assert_string_equal(got_get(&g, "cef.version"), "13.2.0.1511");
+	assert_string_equal(got_get(&g, "cef.signature_id"),
+	    "GNRL_EV_VIRUS_FOUND");
+	assert_string_equal(got_get(&g, "cef.name"), "Virus found");
+	assert_string_equal(got_get(&g, "cef.severity"), "4");
+	assert_string_equal(got_get(&g, "dhost"), "WS-ACC-07");
+	assert_string_equal(got_get(&g, "cs1"), "Trojan.Win32.Agent");
+	assert_string_equal(got_get(&g, "msg"),
+	    "Object infected: C:\\Users\\a b\\x.exe");
+	assert_string_equal(got_get(&g, "act"), "Deleted");
+	assert_int_equal(dropped, 0);
+
+	/* escapes: \| in the header, \= \n in values, a header-name key */
+	assert_int_equal(run_cef("CEF:1|V\\|x|P\\\\|1|id|N a|High|a=b\\=c "
+	    "host=h1 msg=l1\\nl2 empty= trail=t   ", &g, &dropped), 0);
+	assert_string_equal(got_get(&g, "cef.vendor"), "V|x");
+	assert_string_equal(got_get(&g, "cef.product"), "P\\");
+	assert_string_equal(got_get(&g, "cef.severity"), "High");
+	assert_string_equal(got_get(&g, "a"), "b=c");
+	assert_string_equal(got_get(&g, "cef.host"), "h1");
+	assert_null(got_get(&g, "host"));
+	assert_string_equal(got_get(&g, "msg"), "l1\nl2");
+	assert_string_equal(got_get(&g, "empty"), "");
+	assert_string_equal(got_get(&g, "trail"), "t");
+
+	/* empty extension, and junk words in it (counted, skipped) */
+	assert_int_equal(run_cef("CEF:0|V|P|1|id|N|5|", &g, &dropped), 0);
+	assert_int_equal(g.n, 7);
+	assert_int_equal(run_cef("CEF:0|V|P|1|id|N|5|junk =x k=v", &g,
+	    &dropped), 0);
+	assert_string_equal(got_get(&g, "k"), "v");
+	assert_int_equal(dropped, 2);
+}
+
+/* Records that are not CEF: refused whole, nothing emitted. */
+static const char *const cef_bad[] = {
+	"",
+	"CEF",
+	"CEF:",
+	"cef:0|V|P|1|id|N|5|",
+	"CEF:|V|P|1|id|N|5|",			/* no version */
+	"CEF:x|V|P|1|id|N|5|",			/* version not a number */
+	"CEF:0000|V|P|1|id|N|5|",		/* version too long */
+	"CEF:0 |V|P|1|id|N|5|",
+	"CEF:0|V|P|1|id|N|5",			/* 6 pipes */
+	"CEF:0|V|P|1|id|N",
+	"CEF:0|V|P|1|id|N|5\\|",		/* last pipe escaped */
+	"CEF:0|V\\",				/* ends in a backslash */
+	" CEF:0|V|P|1|id|N|5|",			/* not at the start */
+};
+
+static void
+test_cef_malformed(void **state)
+{
+	struct got g;
+	size_t dropped;
+	char big[MAX_CEF_HEADER_BYTES + 64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cef_bad) / sizeof(cef_bad[0]); i++) {
+		if (run_cef(cef_bad[i], &g, &dropped) != TS_EINVAL)
+			fail_msg("accepted as CEF: '%s'", cef_bad[i]);
+		assert_int_equal(g.n, 0);
+	}
+	/* a header field longer than MAX_CEF_HEADER_BYTES */
+	memset(big, 'A', sizeof(big));
+	memcpy(big, "CEF:0|", 6);
+	memcpy(big + sizeof(big) - 12, "|P|1|id|N|5|", 12);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(run_cef(big, &g, &dropped), TS_EINVAL);
+	/* a key longer than MAX_CEF_KEY_BYTES is not a key */
+	{
+		char rec[256];
+
+		snprintf(rec, sizeof(rec), "CEF:0|V|P|1|id|N|5|%0*d=v k=w",
+		    MAX_CEF_KEY_BYTES + 1, 0);
+		assert_int_equal(run_cef(rec, &g, &dropped), 0);
+		assert_string_equal(got_get(&g, "k"), "w");
+		assert_int_equal(g.n, 8);
+		assert_int_equal(dropped, 1);
+	}
+}
+
+static int
+run_json(const char *rec, struct got *g, size_t *dropped)
+{
+	struct field_arena a = { arena_buf, 0, sizeof(arena_buf) };
+	size_t len = strlen(rec);
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, rec, len);
+	memset(g, 0, sizeof(*g));
+	rc = json_decode(copy, len, &a, collect, g, dropped);
+	free(copy);
+	return rc;
+}
+
+static void
+test_json_fields(void **state)
+{
+	static const char *const bad[] = { "", "[1,2]", "\"x\"", "{", "{}x",
+	    "{\"a\":}", "{'a':1}", "{\"a\":\"\\u0000\"}", "nope" };
+	struct got g;
+	size_t dropped;
+	char deep[4096];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(run_json("  {\"winlog\":{\"event_id\":1116,"
+	    "\"event_data\":{\"Threat Name\":\"Virus:DOS/EICAR_Test_File\","
+	    "\"Path\":\"file:_C:\\\\x.com\"}},\"message\":\"m\",\"host\":"
+	    "{\"name\":\"WS1\"},\"tags\":[\"a\",{\"b\":true}],\"f\":1.5,"
+	    "\"z\":null,\"neg\":-3,\"no\":false}\r\n", &g, &dropped), 0);
+	assert_string_equal(got_get(&g, "winlog.event_id"), "1116");
+	assert_string_equal(got_get(&g, "winlog.event_data.Threat Name"),
+	    "Virus:DOS/EICAR_Test_File");
+	assert_string_equal(got_get(&g, "winlog.event_data.Path"),
+	    "file:_C:\\x.com");
+	assert_string_equal(got_get(&g, "json.message"), "m");
+	assert_string_equal(got_get(&g, "json.host.name"), "WS1");
+	assert_string_equal(got_get(&g, "tags.0"), "a");
+	assert_string_equal(got_get(&g, "tags.1.b"), "true");
+	assert_string_equal(got_get(&g, "f"), "1.5");
+	assert_string_equal(got_get(&g, "neg"), "-3");
+	assert_string_equal(got_get(&g, "no"), "false");
+	assert_null(got_get(&g, "z"));
+	assert_null(got_get(&g, "message"));
+	assert_int_equal(dropped, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run_json(bad[i], &g, &dropped) != TS_EINVAL)
+			fail_msg("accepted as JSON: '%s'", bad[i]);
+		assert_int_equal(g.n, 0);
+	}
+	/* nesting deeper than MAX_JSON_DEPTH: the deep part is dropped */
+	n += (size_t)snprintf(deep, sizeof(deep), "{\"top\":1,");
+	for (int i = 0; i < MAX_JSON_DEPTH + 5; i++)
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "\"k\":{");
+	n += (size_t)snprintf(deep + n, sizeof(deep) - n, "\"v\":1");
+	for (int i = 0; i < MAX_JSON_DEPTH + 5; i++)
+		deep[n++] = '}';
+	deep[n++] = '}';
+	deep[n] = '\0';
+	assert_int_equal(run_json(deep, &g, &dropped), 0);
+	assert_string_equal(got_get(&g, "top"), "1");
+	assert_int_equal(g.n, 1);
+	assert_int_equal(dropped, 1);
+}
+
+/* Seeded mutations of valid records (bounded: a fixed number of rounds);
+ * the sanitizers catch any read outside the exact-size copies. */
+static void
+test_structured_mutations(void **state)
+{
+	static const char *const seeds[] = {
+		"CEF:0|KasperskyLab|SecurityCenter|13|GNRL_EV_VIRUS_FOUND|"
+		"Virus found|4|dhost=WS msg=a\\=b c\\\\d act=Deleted",
+		"{\"a\":{\"b\":[1,2,{\"c\":\"x\\u00e9\\n\"}]},\"d\":1e300}",
+	};
+	static const char alphabet[] = "|\\=: {}[]\",CEF0a1\n";
+	uint32_t rng = 12345;
+	struct got g;
+	size_t dropped;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		const char *seed = seeds[round % 2];
+		size_t len = strlen(seed);
+		char buf[256];
+		int muts;
+
+		memcpy(buf, seed, len + 1);
+		rng = rng * 1103515245u + 12345u;
+		muts = 1 + (int)((rng >> 16) % 4);
+		for (int m = 0; m < muts; m++) {
+			size_t pos;
+
+			rng = rng * 1103515245u + 12345u;
+			pos = (rng >> 8) % len;
+			rng = rng * 1103515245u + 12345u;
+			switch ((rng >> 16) % 3) {
+			case 0:		/* replace a byte */
+				buf[pos] = alphabet[(rng >> 4) %
+				    (sizeof(alphabet) - 1)];
+				break;
+			case 1:		/* truncate */
+				buf[pos] = '\0';
+				len = pos;
+				break;
+			default:	/* random byte */
+				buf[pos] = (char)(rng >> 24);
+				if (buf[pos] == '\0')
+					buf[pos] = 'x';
+				break;
+			}
+			if (len == 0)
+				break;
+		}
+		buf[len] = '\0';
+		(void)run_cef(buf, &g, &dropped);
+		(void)run_json(buf, &g, &dropped);
+	}
+}
+
 int
 main(void)
 {
@@ -306,6 +581,10 @@ main(void)
 		cmocka_unit_test(test_long_host),
 		cmocka_unit_test(test_nul_in_message),
 		cmocka_unit_test(test_days_from_civil),
+		cmocka_unit_test(test_cef_fields),
+		cmocka_unit_test(test_cef_malformed),
+		cmocka_unit_test(test_json_fields),
+		cmocka_unit_test(test_structured_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,7 +149,7 @@ static const struct bad_case bad_cases[] = {
 	{ R("    fields:\n      host: {}\n"), 6, 13, "empty field test" },
 	{ R("    fields:\n      host: {equals: [a, b]}\n"), 6, 22,
 	  "equals takes one string" },
-	{ R("    fields:\n      'bad name': x\n"), 6, 7, "bad field name" },
+	{ R("    fields:\n      ' bad': x\n"), 6, 7, "bad field name" },
 	{ R("    fields: [a]\n"), 5, 13, "fields must be a mapping" },
 	{ R("    literal: foo\n"), 5, 14, "literal needs a match" },
 	{ R("    program: []\n"), 5, 14, "program must not be an empty list" },
@@ -725,6 +725,158 @@ test_extract_literal(void **state)
 	}
 }
 
+/* ---- JSON and CEF decoders through rules_eval ----------------------------- */
+
+static const char structured_text[] =
+"decoders:\n"
+"  - name: winlogbeat\n"
+"    type: json\n"
+"    fields:\n"
+"      EventID: [winlog.event_id, EventID]\n"
+"      Computer: json.host.name\n"
+"  - name: kaspersky.cef\n"
+"    type: cef\n"
+"    fields: {threat: cs1}\n"
+"rules:\n"
+"  - id: defender.threat\n"
+"    title: Defender detected a threat\n"
+"    level: 10\n"
+"    fields:\n"
+"      EventID: ['1116', '1117']\n"
+"      'winlog.event_data.Threat Name': {contains: EICAR}\n"
+"  - id: ksc.virus\n"
+"    title: Kaspersky virus found\n"
+"    level: 9\n"
+"    fields:\n"
+"      cef.vendor: KasperskyLab\n"
+"      cef.signature_id: GNRL_EV_VIRUS_FOUND\n"
+"      threat: {regex: '^Trojan'}\n"
+"  - id: ksc.any\n"
+"    title: CEF record with host\n"
+"    level: 1\n"
+"    fields:\n"
+"      cef.host: {regex: '.'}\n";
+
+static void
+test_json_cef_decoders(void **state)
+{
+	struct rules_diags dl = { 0 };
+	ruleset_t *rs = load_text(structured_text, &dl);
+	rules_ctx_t *ctx = rules_ctx_new(rs);
+	struct rules_result res;
+	struct rules_counters c;
+	static const char *const json_lines[] = {
+		/* bare JSON line (no header) */
+		"{\"winlog\":{\"event_id\":1116,\"event_data\":{\"Threat Name\":"
+		"\"Virus:DOS/EICAR_Test_File\"}},\"host\":{\"name\":\"WS1\"}}",
+		/* after a syslog header, the other id spelling */
+		"Jan 26 00:00:05 gw winlogbeat: {\"EventID\":\"1117\","
+		"\"winlog\":{\"event_data\":{\"Threat Name\":\"EICAR\"}}}",
+	};
+	struct rules_event ev = { .host = "agent-host", .host_len = 10,
+	    .time_us = REF_US };
+
+	(void)state;
+	assert_int_equal(dl.errors, 0);
+	assert_non_null(ctx);
+	for (size_t i = 0; i < 2; i++) {
+		ev.raw = json_lines[i];
+		ev.raw_len = strlen(json_lines[i]);
+		assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+		assert_string_equal(res.decoder, "winlogbeat");
+		assert_int_equal(res.nalerts, 1);
+		assert_string_equal(res.alerts[0]->id, "defender.threat");
+	}
+	expect_field(&res, "EventID", "1117");
+	ev.raw = json_lines[0];
+	ev.raw_len = strlen(json_lines[0]);
+	assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+	expect_field(&res, "EventID", "1116");
+	expect_field(&res, "Computer", "WS1");
+	expect_field(&res, "host", "agent-host");	/* not the JSON's */
+	expect_field(&res, "json.host.name", "WS1");
+	/* a near miss: other event id */
+	ev.raw = "{\"winlog\":{\"event_id\":5001,\"event_data\":"
+	    "{\"Threat Name\":\"EICAR\"}}}";
+	ev.raw_len = strlen(ev.raw);
+	assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+	assert_int_equal(res.nalerts, 0);
+	/* malformed JSON: no decoder, counted */
+	ev.raw = "{\"winlog\":";
+	ev.raw_len = strlen(ev.raw);
+	assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+	assert_null(res.decoder);
+	rules_ctx_counters(ctx, &c);
+	assert_int_equal(c.json_malformed, 1);
+
+	/* CEF with a syslog header whose tag parser took "CEF" for a program */
+	ev.raw = "<134>Jan 26 00:00:05 ksc01 CEF:0|KasperskyLab|SecurityCenter|"
+	    "13.2|GNRL_EV_VIRUS_FOUND|Virus found|4|cs1=Trojan.Win32.X "
+	    "host=WS-7 act=Deleted";
+	ev.raw_len = strlen(ev.raw);
+	assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+	assert_string_equal(res.decoder, "kaspersky.cef");
+	expect_field(&res, "threat", "Trojan.Win32.X");
+	expect_field(&res, "cef.host", "WS-7");
+	expect_field(&res, "host", "ksc01");
+	expect_field(&res, "act", "Deleted");
+	assert_int_equal(res.nalerts, 2);
+	/* CEF after a program tag */
+	ev.raw = "Jan 26 00:00:05 ksc01 KES: CEF:0|KasperskyLab|SecurityCenter|"
+	    "13.2|GNRL_EV_VIRUS_FOUND|Virus found|4|cs1=Adware.Y";
+	ev.raw_len = strlen(ev.raw);
+	assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+	assert_string_equal(res.decoder, "kaspersky.cef");
+	assert_int_equal(res.nalerts, 0);	/* not a Trojan */
+	/* broken CEF: counted, no fields */
+	ev.raw = "CEF:0|KasperskyLab|only three";
+	ev.raw_len = strlen(ev.raw);
+	assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+	assert_null(res.decoder);
+	rules_ctx_counters(ctx, &c);
+	assert_int_equal(c.cef_malformed, 1);
+	rules_ctx_free(&ctx);
+	ruleset_free(&rs);
+	rules_diags_free(&dl);
+}
+
+static void
+test_structured_decoder_errors(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "decoders:\n  - name: d\n    type: xml\n", 3, 11,
+		  "unknown decoder type" },
+		{ "decoders:\n  - name: d\n    type: json\n    match: 'x'\n", 4,
+		  12, "a json decoder takes no match" },
+		{ "decoders:\n  - name: d\n    type: cef\n    fields: [a]\n", 4,
+		  13, "decoder fields must be a mapping" },
+		{ "decoders:\n  - name: d\n    type: cef\n    fields: {host: a}\n",
+		  4, 14, "not a header field" },
+		{ "decoders:\n  - name: d\n", 2, 5, "decoder without match" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *p = write_tmp("bad.yml", cases[i].yaml);
+		struct rules_diags dl = { 0 };
+		ruleset_t *rs = NULL;
+		int found = 0;
+
+		assert_int_equal(ruleset_load(&p, 1, &rs, &dl), TS_EPARSE);
+		for (size_t k = 0; k < dl.n; k++)
+			if (!dl.d[k].warning && dl.d[k].line == cases[i].line &&
+			    dl.d[k].col == cases[i].col &&
+			    strstr(dl.d[k].msg, cases[i].msg) != NULL)
+				found = 1;
+		if (!found) {
+			rules_diags_print(&dl, stderr);
+			fail_msg("case %zu: want %d:%d: %s", i, cases[i].line,
+			    cases[i].col, cases[i].msg);
+		}
+		rules_diags_free(&dl);
+	}
+}
+
 /* ---- the shipped test files -------------------------------------------------- */
 
 static const char *
@@ -859,6 +1011,195 @@ test_default_rule_tests(void **state)
 	rules_diags_free(&dl);
 }
 
+/* ---- prefilter: identical results with and without it ---------------------- */
+
+/* Rules of many shapes: message regexes with literals, OR lists, contains /
+ * startswith lists (some hitting real lines), caseless (no literal: always
+ * tried), NOT, ignore rules, field tests ANDed with a message gate. */
+static char *
+gen_prefilter_rules(size_t n)
+{
+	size_t cap = n * 200 + 64, len = 0;
+	char *y = malloc(cap);
+
+	assert_non_null(y);
+	len += (size_t)snprintf(y + len, cap - len, "rules:\n");
+	for (size_t i = 0; i < n; i++) {
+		const char *body;
+		char b[160];
+
+		switch (i % 8) {
+		case 0:
+			snprintf(b, sizeof(b), "    program: sshd\n    match: "
+			    "'^Failed password for genuser%zu from '\n", i);
+			break;
+		case 1:
+			snprintf(b, sizeof(b), "    program: sshd\n    fields:\n"
+			    "      message: {contains: [genword%zu, 'port 22%zu"
+			    "']}\n", i, i % 10);
+			break;
+		case 2:
+			snprintf(b, sizeof(b), "    program: sshd\n    match: "
+			    "['^Invalid user gen%zu', ' port 4%zu$']\n", i,
+			    i % 10);
+			break;
+		case 3:
+			snprintf(b, sizeof(b), "    program: sshd\n    match: "
+			    "'(?i)GENX%zu'\n", i);
+			break;
+		case 4:
+			snprintf(b, sizeof(b), "    fields:\n      message: "
+			    "{startswith: 'Connection closed by %zu'}\n", i % 10);
+			break;
+		case 5:
+			snprintf(b, sizeof(b), "    level: 0\n    program: sshd\n"
+			    "    match: '^Received disconnect from %zu\\.'\n",
+			    i % 200);
+			break;
+		case 6:
+			snprintf(b, sizeof(b), "    program: sshd\n    match: "
+			    "'Failed'\n    fields:\n      user: {regex: "
+			    "'^r%zu'}\n", i % 3);
+			break;
+		default:
+			snprintf(b, sizeof(b), "    program: sshd\n    match: "
+			    "'from 1%zu'\n    fields:\n      message: {contains:"
+			    " 'a', nocase: true}\n", i % 100);
+			break;
+		}
+		body = b;
+		len += (size_t)snprintf(y + len, cap - len, "  - id: pf.r%zu\n"
+		    "    title: t\n%s%s", i, i % 8 == 5 ? "" : "    level: 4\n",
+		    body);
+		assert_true(len < cap);
+	}
+	return y;
+}
+
+/* Compare two results field by field. */
+static void
+same_result(const struct rules_result *a, const struct rules_result *b,
+    const char *line)
+{
+	int same = (a->decoder == NULL) == (b->decoder == NULL) &&
+	    (a->decoder == NULL || strcmp(a->decoder, b->decoder) == 0) &&
+	    a->nfields == b->nfields && a->nmatched == b->nmatched &&
+	    a->nalerts == b->nalerts && a->time_us == b->time_us;
+
+	for (size_t i = 0; same && i < a->nfields; i++)
+		same = strcmp(a->fields[i].name, b->fields[i].name) == 0 &&
+		    a->fields[i].len == b->fields[i].len &&
+		    memcmp(a->fields[i].val, b->fields[i].val,
+		    a->fields[i].len) == 0;
+	for (size_t i = 0; same && i < a->nmatched; i++)
+		same = strcmp(a->matched[i]->id, b->matched[i]->id) == 0;
+	for (size_t i = 0; same && i < a->nalerts; i++)
+		same = strcmp(a->alerts[i]->id, b->alerts[i]->id) == 0;
+	if (!same)
+		fail_msg("prefilter changes the result of: %s", line);
+}
+
+static void
+test_prefilter_equivalence(void **state)
+{
+	char dir[1024], corpus[1200];
+	const char *paths[2];
+	struct rules_diags dl = { 0 };
+	ruleset_t *with = NULL, *without = NULL;
+	rules_ctx_t *cw, *co;
+	char *y = gen_prefilter_rules(400), *line = NULL;
+	size_t cap = 0, lines = 0, alerts = 0;
+	ssize_t n;
+	int has_pf = 0;
+	FILE *f;
+	static const char *const extra[] = {
+		"Jan 26 00:00:05 h sshd[1]: Failed password for genuser0 from "
+		"1.2.3.4 port 22 ssh2",
+		"Jan 26 00:00:05 h sshd[1]: Invalid user gen2 from 1.2.3.4 port 42",
+		"Jan 26 00:00:05 h sshd[1]: genX3 and GENX11 here",
+		"Jan 26 00:00:05 h sshd[1]: Received disconnect from 5.6.7.8 port "
+		"1:11: bye",
+		"Jan 26 00:00:05 h sshd[1]: Connection closed by 4 port 5",
+		"Jan 26 00:00:05 h cron[1]: Connection closed by 4 genword1",
+		"{\"a\":1}",
+		"",
+	};
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/rules/default", top_dir());
+	paths[0] = dir;
+	paths[1] = write_tmp("gen.yml", y);
+	free(y);
+	if (ruleset_load(paths, 2, &with, &dl) != 0 ||
+	    ruleset_load(paths, 2, &without, &dl) != 0) {
+		rules_diags_print(&dl, stderr);
+		fail_msg("does not load");
+	}
+	prefilter_free(without);
+	for (size_t i = 0; i < with->nroutes; i++)
+		has_pf |= with->routes[i].pf != NULL;
+	assert_true(has_pf);	/* the sshd route has a database */
+	assert_non_null(cw = rules_ctx_new(with));
+	assert_non_null(co = rules_ctx_new(without));
+
+	/* the real corpus when present, the .test lines, and some more */
+	snprintf(corpus, sizeof(corpus),
+	    "%s/../shared/corpus/rootly/openssh.log", top_dir());
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 0)
+			f = fopen(corpus, "r");
+		else if (pass == 1) {
+			char p[1300];
+
+			snprintf(p, sizeof(p), "%s/sshd.test", dir);
+			f = fopen(p, "r");
+		} else
+			f = NULL;
+		while (f != NULL && (n = getline(&line, &cap, f)) > 0 &&
+		    lines < 200000) {
+			struct rules_event ev = { .raw = line,
+			    .raw_len = (size_t)n, .host = "h", .host_len = 1,
+			    .time_us = REF_US };
+			struct rules_result a, b;
+			char *sp;
+
+			if (pass == 1 && (line[0] == '#' || line[0] == ' ' ||
+			    (sp = strchr(line, ' ')) == NULL))
+				continue;
+			if (pass == 1) {
+				ev.raw = sp + 1;
+				ev.raw_len = strlen(sp + 1);
+			}
+			assert_int_equal(rules_eval(cw, &ev, &a), 0);
+			assert_int_equal(rules_eval(co, &ev, &b), 0);
+			same_result(&a, &b, ev.raw);
+			alerts += a.nalerts;
+			lines++;
+		}
+		if (f != NULL)
+			fclose(f);
+	}
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		struct rules_event ev = { .raw = extra[i],
+		    .raw_len = strlen(extra[i]), .time_us = REF_US };
+		struct rules_result a, b;
+
+		assert_int_equal(rules_eval(cw, &ev, &a), 0);
+		assert_int_equal(rules_eval(co, &ev, &b), 0);
+		same_result(&a, &b, extra[i]);
+		alerts += a.nalerts;
+	}
+	print_message("prefilter: %zu lines, %zu alerts, identical\n", lines,
+	    alerts);
+	assert_true(alerts > 0);
+	free(line);
+	rules_ctx_free(&cw);
+	rules_ctx_free(&co);
+	ruleset_free(&with);
+	ruleset_free(&without);
+	rules_diags_free(&dl);
+}
+
 int
 main(void)
 {
@@ -873,7 +1214,10 @@ main(void)
 		cmocka_unit_test(test_fields_and_decoders),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_extract_literal),
+		cmocka_unit_test(test_json_cef_decoders),
+		cmocka_unit_test(test_structured_decoder_errors),
 		cmocka_unit_test(test_default_rule_tests),
+		cmocka_unit_test(test_prefilter_equivalence),
 	};
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
 }
