@@ -23,6 +23,8 @@
 #include "stats.h"
 #include "util.h"
 #include "state.h"
+#include "correlate.h"
+#include "engine_int.h"
 #include "engine.h"
 
 /* Sleep between two looks at an idle journal. */
@@ -41,7 +43,11 @@
 enum {
 	C_EVENTS, C_ALERTS, C_REGEX_LIMIT, C_TRUNCATED, C_RELOADS,
 	C_RELOAD_FAILED, C_RULES_LOADED, C_CURSOR, C_PID, C_STARTED,
-	C_HEARTBEAT, C_MISSED, C_STATE_FULL, C_BATCH_FAILED, C_NCOUNTERS
+	C_HEARTBEAT, C_MISSED, C_STATE_FULL, C_BATCH_FAILED,
+	C_CORR_FIRED, C_CORR_SUPPRESSED, C_CORR_LATE, C_CORR_DROPPED,
+	C_CORR_EXPIRED, C_CORR_EVICTED, C_CORR_NO_GROUP, C_CORR_RULES,
+	C_INC_OPENED, C_CONTROL_APPLIED, C_CONTROL_REFUSED, C_CONTROL_FAILED,
+	C_NCOUNTERS
 };
 
 /* Counters shown by `tocsin status`; restored from the state at start. */
@@ -69,6 +75,29 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	    "batches retried because the state map or disk was full" },
 	[C_BATCH_FAILED] = { "engine.batch_failed", 0,
 	    "batches retried after an error (LMDB, memory)" },
+	[C_CORR_FIRED] = { "engine.correlation_alerts", 0,
+	    "alerts raised by correlation rules" },
+	[C_CORR_SUPPRESSED] = { "engine.correlation_suppressed", 0,
+	    "correlation matches inside a suppression period" },
+	[C_CORR_LATE] = { "engine.correlation_late", 0,
+	    "events older than their correlation window (ignored)" },
+	[C_CORR_DROPPED] = { "engine.correlation_entries_dropped", 0,
+	    "window entries dropped because a window was full" },
+	[C_CORR_EXPIRED] = { "engine.correlation_windows_expired", 0,
+	    "correlation windows expired (time)" },
+	[C_CORR_EVICTED] = { "engine.correlation_windows_evicted", 0,
+	    "correlation windows evicted, oldest first (too many windows)" },
+	[C_CORR_NO_GROUP] = { "engine.correlation_no_group", 0,
+	    "matches without the same:/distinct: field (not counted)" },
+	[C_CORR_RULES] = { "engine.correlation_rules", 0,
+	    "correlation rules in the running rule set (gauge)" },
+	[C_INC_OPENED] = { "engine.incidents_opened", 0, "incidents opened" },
+	[C_CONTROL_APPLIED] = { "engine.control_applied", 0,
+	    "analyst requests applied (incident changes, drills)" },
+	[C_CONTROL_REFUSED] = { "engine.control_refused", 0,
+	    "analyst requests refused (bad request, unknown incident)" },
+	[C_CONTROL_FAILED] = { "engine.control_failed", 0,
+	    "control rounds retried after a state error" },
 };
 
 /* A growable output buffer; oom latches an allocation failure. */
@@ -84,6 +113,8 @@ struct engine {
 	journal_t	*e_journal;
 	ruleset_t	*e_rules;
 	rules_ctx_t	*e_ctx;
+	corr_set_t	*e_corr;
+	char		 e_hostname[MAX_HOST_BYTES + 1];
 	struct counter	 e_c[C_NCOUNTERS];
 	uint64_t	 e_cursor;	/* committed cursor */
 	size_t		 e_batch_max;	/* events per batch (config) */
@@ -93,8 +124,19 @@ struct engine {
 	/* per batch: */
 	state_txn_t	*e_txn;
 	uint64_t	 e_expect;	/* next jseq expected */
-	uint64_t	 e_nevents, e_nalerts, e_nmissed;
+	uint64_t	 e_nevents, e_nalerts, e_nmissed, e_nopened;
+	struct corr_counters e_cc;
+	uint64_t	 e_wall;	/* wall clock of the batch */
+	const struct jevent *e_ev;	/* event being evaluated */
+	const struct rules_result *e_res;
 	int		 e_err;
+};
+
+/* What an alert carries besides its rule and event. */
+struct alert_extra {
+	uint64_t		 incident;	/* 0: none */
+	uint64_t		 detected_us;
+	const struct corr_fire	*cf;		/* correlation alerts */
 };
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -332,6 +374,7 @@ source_name(uint8_t src)
 	case JSRC_SYSLOG_UDP:	return "syslog-udp";
 	case JSRC_SYSLOG_TCP:	return "syslog-tcp";
 	case JSRC_REPLAY:	return "replay";
+	case JSRC_INTERNAL:	return "internal";
 	default:		return "unknown";
 	}
 }
@@ -342,10 +385,67 @@ source_name(uint8_t src)
  * first).  A field name decoded twice appears once, with its last value.
  * 0 or TS_ENOMEM.
  */
+/* A duration as "2m", "1h30m", "45s", "1500ms". */
+static void
+format_duration(uint64_t us, char *buf, size_t len)
+{
+	uint64_t s = us / 1000000;
+	size_t	 off = 0;
+
+	buf[0] = '\0';
+	if (us % 1000000 != 0 || us == 0) {
+		snprintf(buf, len, "%llums", (unsigned long long)(us / 1000));
+		return;
+	}
+	if (s >= 86400 && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%llud",
+		    (unsigned long long)(s / 86400));
+	if (s % 86400 >= 3600 && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%lluh",
+		    (unsigned long long)(s % 86400 / 3600));
+	if (s % 3600 >= 60 && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%llum",
+		    (unsigned long long)(s % 3600 / 60));
+	if (s % 60 != 0 && off < len)
+		(void)snprintf(buf + off, len - off, "%llus",
+		    (unsigned long long)(s % 60));
+}
+
+static const char *
+corr_type_name(enum corr_type t)
+{
+	switch (t) {
+	case CORR_THRESHOLD:	return "threshold";
+	case CORR_DISTINCT:	return "distinct";
+	case CORR_SEQUENCE:	return "sequence";
+	}
+	return "?";
+}
+
+/* The "message" of a correlation alert into buf. */
+static void
+corr_message(const struct corr_fire *cf, char *buf, size_t len)
+{
+	char	w[32];
+	size_t	off;
+
+	format_duration(cf->rule->timeframe_us, w, sizeof(w));
+	off = (size_t)snprintf(buf, len, "%s: %u %s within %s",
+	    cf->rule->title, cf->count, cf->rule->type == CORR_DISTINCT ?
+	    "distinct values" : "events", w);
+	for (size_t i = 0; i < cf->ngroup && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s",
+		    i == 0 ? " (" : ", ", cf->group_names[i],
+		    cf->group_vals[i]);
+	if (cf->ngroup > 0 && off < len)
+		(void)snprintf(buf + off, len - off, ")");
+}
+
 static int
 engine_alert_json(struct jbuf *jb, const struct jevent *ev,
     const struct rules_result *res, const struct rule_info *ri,
-    uint64_t time_us, const char *host, size_t hostlen)
+    uint64_t time_us, const char *host, size_t hostlen,
+    const struct alert_extra *x)
 {
 	char	tbuf[40];
 	int	first = 1;
@@ -379,10 +479,23 @@ engine_alert_json(struct jbuf *jb, const struct jevent *ev,
 	jb_key(jb, "host");
 	jb_str(jb, host, hostlen);
 	jb_key(jb, "message");
-	jb_str(jb, ev->raw, ev->raw_len);
+	if (x->cf != NULL) {
+		char msg[1024];
+
+		corr_message(x->cf, msg, sizeof(msg));
+		jb_cstr(jb, msg);
+	} else
+		jb_str(jb, ev->raw, ev->raw_len);
 
 	jb_lit(jb, ",\"fields\":{");
-	for (size_t i = 0; i < res->nfields; i++) {
+	for (size_t i = 0; x->cf != NULL && i < x->cf->ngroup; i++) {
+		if (i > 0)
+			jb_raw(jb, ",", 1);
+		jb_cstr(jb, x->cf->group_names[i]);
+		jb_raw(jb, ":", 1);
+		jb_cstr(jb, x->cf->group_vals[i]);
+	}
+	for (size_t i = 0; x->cf == NULL && i < res->nfields; i++) {
 		const struct rules_field *f = &res->fields[i];
 		size_t k;
 
@@ -414,20 +527,88 @@ engine_alert_json(struct jbuf *jb, const struct jevent *ev,
 		jb_key(jb, "drill");
 		jb_str(jb, ev->drill, ev->drill_len);
 	}
+	format_rfc3339(x->detected_us, tbuf, sizeof(tbuf));
+	jb_key(jb, "detected");
+	jb_cstr(jb, tbuf);
+	if (x->incident != 0) {
+		jb_key(jb, "incident");
+		jb_u64(jb, x->incident);
+	}
+	if (x->cf != NULL) {
+		char w[32];
+
+		format_duration(x->cf->rule->timeframe_us, w, sizeof(w));
+		jb_lit(jb, ",\"correlation\":{\"type\":");
+		jb_cstr(jb, corr_type_name(x->cf->rule->type));
+		jb_key(jb, "count");
+		jb_u64(jb, x->cf->count);
+		jb_key(jb, "window");
+		jb_cstr(jb, w);
+		jb_lit(jb, ",\"group\":{");
+		for (size_t i = 0; i < x->cf->ngroup; i++) {
+			if (i > 0)
+				jb_raw(jb, ",", 1);
+			jb_cstr(jb, x->cf->group_names[i]);
+			jb_raw(jb, ":", 1);
+			jb_cstr(jb, x->cf->group_vals[i]);
+		}
+		jb_lit(jb, "},\"alerts\":[");
+		for (size_t i = 0; i < x->cf->nalert_ids; i++) {
+			if (i > 0)
+				jb_raw(jb, ",", 1);
+			jb_u64(jb, x->cf->alert_ids[i]);
+		}
+		jb_raw(jb, "]", 1);
+		jb_key(jb, "suppressed");
+		jb_u64(jb, x->cf->suppressed);
+		jb_raw(jb, "}", 1);
+	}
 	jb_raw(jb, "}", 1);
 	return jb->oom ? TS_ENOMEM : 0;
 }
 
-/* Store one alert in the batch's transaction.  0 or a TS_E*. */
+/* A NUL-terminated copy of a decoded field (or of cf's group value). */
+static char *
+field_dup(const struct rules_result *res, const struct corr_fire *cf,
+    const char *name)
+{
+	const struct rules_field *f;
+	char *s;
+
+	if (cf != NULL) {
+		for (size_t i = 0; i < cf->ngroup; i++)
+			if (strcmp(cf->group_names[i], name) == 0)
+				return strdup(cf->group_vals[i]);
+		return NULL;
+	}
+	if ((f = rules_result_field(res, name)) == NULL || f->len == 0 ||
+	    memchr(f->val, 0, f->len) != NULL)
+		return NULL;
+	if ((s = malloc(f->len + 1)) == NULL)
+		return NULL;
+	memcpy(s, f->val, f->len);
+	s[f->len] = '\0';
+	return s;
+}
+
+/*
+ * Store one alert in the batch's transaction: pick its incident, write
+ * the JSON, record it in the incident.  cf: a correlation rule fired (ri is
+ * its rule).  *aid (may be NULL) gets the alert id.  0 or a TS_E*.
+ */
 static int
 engine_raise(struct engine *e, const struct jevent *ev,
-    const struct rules_result *res, const struct rule_info *ri)
+    const struct rules_result *res, const struct rule_info *ri,
+    const struct corr_fire *cf, uint64_t *aid)
 {
 	const struct rules_field *hf;
 	const char	*host = ev->host;
 	size_t		 hostlen = ev->host_len;
-	uint64_t	 time_us;
-	int		 ret, level;
+	uint64_t	 time_us, id = 0;
+	struct alert_extra x;
+	struct inc_alert ia;
+	char		*srcip = NULL, *user = NULL, *drill = NULL;
+	int		 ret, level, isnew = 0;
 
 	/* The host the line names in its syslog header (the entity the IR
 	 * team works on; an agent may forward other hosts' logs), else the
@@ -437,8 +618,8 @@ engine_raise(struct engine *e, const struct jevent *ev,
 		host = hf->val;
 		hostlen = hf->len;
 	}
-	time_us = res->time_us != 0 ? res->time_us :
-	    ev->time_us != 0 ? ev->time_us : ev->recv_us;
+	time_us = cf != NULL ? cf->time_us : res->time_us != 0 ?
+	    res->time_us : ev->time_us != 0 ? ev->time_us : ev->recv_us;
 	level = ri->level < 0 ? 0 : ri->level > 15 ? 15 : ri->level;
 
 	/* The host index takes the host as the alert shows it once decoded:
@@ -447,27 +628,81 @@ engine_raise(struct engine *e, const struct jevent *ev,
 	e->e_host.oom = 0;
 	jb_utf8(&e->e_host, host, hostlen);
 	jb_raw(&e->e_host, "", 1);
-	if ((ret = engine_alert_json(&e->e_jb, ev, res, ri, time_us, host,
-	    hostlen)) != 0 || e->e_host.oom)
+	if (e->e_host.oom)
 		return TS_ENOMEM;
-	return state_txn_add_alert(e->e_txn, time_us, level,
-	    e->e_host.b, ri->id, e->e_jb.b, e->e_jb.len, NULL);
+
+	memset(&ia, 0, sizeof(ia));
+	srcip = field_dup(res, cf, "srcip");
+	user = field_dup(res, cf, "user");
+	if (ev->drill_len > 0 && (drill = malloc(ev->drill_len + 1)) != NULL) {
+		memcpy(drill, ev->drill, ev->drill_len);
+		drill[ev->drill_len] = '\0';
+	}
+	if (ev->drill_len > 0 && drill == NULL) {
+		ret = TS_ENOMEM;
+		goto out;
+	}
+	ia.time_us = time_us;
+	ia.level = level;
+	ia.rule_id = ri->id;
+	ia.rule_title = ri->title;
+	ia.host = e->e_host.b;
+	ia.srcip = srcip;
+	ia.user = user;
+	ia.mitre = ri->mitre;
+	ia.nmitre = ri->nmitre;
+	ia.drill = drill;
+	if ((ret = incident_pick(e->e_txn, e->e_cfg, &ia, &x.incident,
+	    &isnew)) != 0)
+		goto out;
+	x.detected_us = e->e_wall;
+	x.cf = cf;
+	if ((ret = engine_alert_json(&e->e_jb, ev, res, ri, time_us, host,
+	    hostlen, &x)) != 0)
+		goto out;
+	if ((ret = state_txn_add_alert(e->e_txn, time_us, level,
+	    e->e_host.b, ri->id, e->e_jb.b, e->e_jb.len, &id)) != 0)
+		goto out;
+	if (x.incident != 0) {
+		ia.id = id;
+		if ((ret = incident_attach(e->e_txn, x.incident, isnew, &ia,
+		    e->e_wall)) != 0)
+			goto out;
+		if (isnew)
+			e->e_nopened++;
+	}
+	if (aid != NULL)
+		*aid = id;
+out:
+	free(srcip);
+	free(user);
+	free(drill);
+	return ret;
 }
 
-/* journal_scan callback: decode, match and raise the alerts of one event. */
+/* corr_eval's callback: raise the correlation alert. */
 static int
-engine_event_cb(const struct jevent *ev, void *arg)
+engine_corr_fire(const struct corr_fire *f, void *arg)
 {
-	struct engine		*e = arg;
+	struct engine *e = arg;
+	int ret;
+
+	if ((ret = engine_raise(e, e->e_ev, e->e_res, &f->rule->info, f,
+	    NULL)) != 0)
+		return ret;
+	e->e_nalerts++;
+	return 0;
+}
+
+/* Decode, match, raise the alerts of one event and run correlation. */
+static int
+engine_eval_event(struct engine *e, const struct jevent *ev)
+{
 	struct rules_event	 re;
 	struct rules_result	 res;
+	uint64_t		 first_alert = 0, aid, time_us;
+	char			*drill = NULL;
 	int			 ret;
-
-	if (ev->jseq < e->e_expect)
-		return 0;	/* already processed: never twice */
-	if (ev->jseq > e->e_expect)
-		e->e_nmissed += ev->jseq - e->e_expect;
-	e->e_expect = ev->jseq + 1;
 
 	memset(&re, 0, sizeof(re));
 	re.raw = ev->raw;
@@ -480,17 +715,51 @@ engine_event_cb(const struct jevent *ev, void *arg)
 	re.file_len = ev->file_len;
 	re.time_us = ev->time_us != 0 ? ev->time_us : ev->recv_us;
 	memset(&res, 0, sizeof(res));
-	if ((ret = rules_eval(e->e_ctx, &re, &res)) != 0) {
-		e->e_err = ret;
+	if ((ret = rules_eval(e->e_ctx, &re, &res)) != 0)
 		return ret < 0 ? ret : TS_EINVAL;
-	}
 	e->e_nevents++;
 	for (size_t i = 0; i < res.nalerts; i++) {
-		if ((ret = engine_raise(e, ev, &res, res.alerts[i])) != 0) {
-			e->e_err = ret;
+		if ((ret = engine_raise(e, ev, &res, res.alerts[i], NULL,
+		    &aid)) != 0)
 			return ret;
-		}
+		if (first_alert == 0)
+			first_alert = aid;
 		e->e_nalerts++;
+	}
+	if (corr_set_count(e->e_corr) == 0 || res.nmatched == 0)
+		return 0;
+	time_us = res.time_us != 0 ? res.time_us : re.time_us;
+	if (ev->drill_len > 0) {
+		if ((drill = malloc(ev->drill_len + 1)) == NULL)
+			return TS_ENOMEM;
+		memcpy(drill, ev->drill, ev->drill_len);
+		drill[ev->drill_len] = '\0';
+	}
+	e->e_ev = ev;
+	e->e_res = &res;
+	ret = corr_eval(e->e_txn, e->e_corr, &res, time_us, drill, first_alert,
+	    e->e_wall, &e->e_cc, engine_corr_fire, e);
+	e->e_ev = NULL;
+	e->e_res = NULL;
+	free(drill);
+	return ret;
+}
+
+/* journal_scan callback: one journal event, once. */
+static int
+engine_event_cb(const struct jevent *ev, void *arg)
+{
+	struct engine	*e = arg;
+	int		 ret;
+
+	if (ev->jseq < e->e_expect)
+		return 0;	/* already processed: never twice */
+	if (ev->jseq > e->e_expect)
+		e->e_nmissed += ev->jseq - e->e_expect;
+	e->e_expect = ev->jseq + 1;
+	if ((ret = engine_eval_event(e, ev)) != 0) {
+		e->e_err = ret;
+		return ret;
 	}
 	return 0;
 }
@@ -520,11 +789,11 @@ engine_log_diags(const struct rules_diags *dl)
 	}
 }
 
-/* Load the configured rule set and a context for it.  0, TS_EPARSE (logged)
- * or TS_ENOMEM. */
+/* Load the configured rule set, its correlation rules and a context for
+ * it.  0, TS_EPARSE (logged; *nerrors says how many) or TS_ENOMEM. */
 static int
 engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
-    rules_ctx_t **ctx)
+    rules_ctx_t **ctx, corr_set_t **cs, size_t *nerrors)
 {
 	struct rules_diags	dl;
 	int			ret;
@@ -532,22 +801,80 @@ engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
 	memset(&dl, 0, sizeof(dl));
 	*rs = NULL;
 	*ctx = NULL;
+	*cs = NULL;
 	ret = ruleset_load((const char *const *)cfg->rule_paths,
 	    cfg->nrule_paths, rs, &dl);
+	if (ret == 0)
+		ret = correlate_load((const char *const *)cfg->rule_paths,
+		    cfg->nrule_paths, *rs, cs, &dl);
 	engine_log_diags(&dl);
 	if (ret == 0 && dl.errors > 0)
 		ret = TS_EPARSE;
+	if (nerrors != NULL)
+		*nerrors = dl.errors > 0 ? dl.errors : 1;
 	rules_diags_free(&dl);
 	if (ret != 0) {
 		ruleset_free(rs);
+		corr_set_free(cs);
 		log_err("engine: rule set refused (%s)", ts_strerror(ret));
 		return ret;
 	}
 	if ((*ctx = rules_ctx_new(*rs)) == NULL) {
 		ruleset_free(rs);
+		corr_set_free(cs);
 		return TS_ENOMEM;
 	}
 	return 0;
+}
+
+/*
+ * Evaluate one of the engine's own events (agreement: a syslog line
+ * "<RFC3339> <host> tocsin[<pid>]: <message>", source internal) through the
+ * rules, in a transaction of its own.  Failures are logged, not fatal.
+ */
+static void
+engine_internal_event(struct engine *e, const char *msg)
+{
+	struct jevent	ev;
+	char		tb[40], *line;
+	uint64_t	t = now_us();
+	int		ret;
+
+	if (e->e_state == NULL)
+		return;
+	format_rfc3339(t, tb, sizeof(tb));
+	if ((line = xasprintf("%s %s tocsin[%ld]: %s", tb, e->e_hostname,
+	    (long)getpid(), msg)) == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.source = JSRC_INTERNAL;
+	ev.recv_us = ev.time_us = t;
+	ev.agent = "";
+	ev.host = e->e_hostname;
+	ev.host_len = strlen(e->e_hostname);
+	ev.file = "tocsind";
+	ev.file_len = 7;
+	ev.drill = "";
+	ev.raw = line;
+	ev.raw_len = strlen(line);
+	e->e_wall = t;
+	e->e_nevents = e->e_nalerts = e->e_nopened = 0;
+	memset(&e->e_cc, 0, sizeof(e->e_cc));
+	if ((ret = state_begin(e->e_state, &e->e_txn)) == 0) {
+		ret = engine_eval_event(e, &ev);
+		if (ret == 0)
+			ret = state_commit(&e->e_txn);
+		else
+			state_abort(&e->e_txn);
+	}
+	if (ret != 0)
+		log_warn("engine: internal event not evaluated: %s",
+		    ts_strerror(ret));
+	else {
+		e->e_c[C_ALERTS].value += e->e_nalerts;
+		e->e_c[C_INC_OPENED].value += e->e_nopened;
+	}
+	free(line);
 }
 
 /* SIGHUP: load the new set; keep the old one if it has errors. */
@@ -556,21 +883,34 @@ engine_reload(struct engine *e)
 {
 	ruleset_t	*rs;
 	rules_ctx_t	*ctx;
+	corr_set_t	*cs;
+	size_t		 nerr = 0;
+	char		 msg[96];
 
 	log_info("engine: reloading rules");
-	if (engine_load_rules(e->e_cfg, &rs, &ctx) != 0) {
+	if (engine_load_rules(e->e_cfg, &rs, &ctx, &cs, &nerr) != 0) {
 		e->e_c[C_RELOAD_FAILED].value++;
 		log_err("engine: reload failed, keeping the running rule set "
 		    "(%zu rules)", ruleset_rule_count(e->e_rules));
+		snprintf(msg, sizeof(msg), "rule set reload refused: %zu "
+		    "errors", nerr);
+		engine_internal_event(e, msg);
 		return;
 	}
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
+	corr_set_free(&e->e_corr);
 	e->e_rules = rs;
 	e->e_ctx = ctx;
+	e->e_corr = cs;
 	e->e_c[C_RELOADS].value++;
 	e->e_c[C_RULES_LOADED].value = ruleset_rule_count(rs);
-	log_info("engine: %zu rules loaded", ruleset_rule_count(rs));
+	e->e_c[C_CORR_RULES].value = corr_set_count(cs);
+	log_info("engine: %zu rules loaded (%zu correlation rules)",
+	    ruleset_rule_count(rs), corr_set_count(cs));
+	snprintf(msg, sizeof(msg), "rule set reloaded: %zu rules",
+	    ruleset_rule_count(rs) + corr_set_count(cs));
+	engine_internal_event(e, msg);
 }
 
 /* ---- batches --------------------------------------------------------------- */
@@ -610,10 +950,15 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	memcpy(saved, e->e_c, sizeof(saved));
 	rules_ctx_counters(e->e_ctx, &rc0);
 	e->e_expect = e->e_cursor + 1;
-	e->e_nevents = e->e_nalerts = e->e_nmissed = 0;
+	e->e_nevents = e->e_nalerts = e->e_nmissed = e->e_nopened = 0;
+	memset(&e->e_cc, 0, sizeof(e->e_cc));
+	e->e_wall = now_us();
 	e->e_err = 0;
 	if ((ret = state_begin(e->e_state, &e->e_txn)) != 0)
 		return ret;
+	if ((ret = corr_expire(e->e_txn, e->e_wall, MAX_CORR_WINDOWS,
+	    &e->e_cc)) != 0)
+		goto fail;
 	ret = journal_scan(e->e_journal, e->e_cursor + 1, e->e_batch,
 	    engine_event_cb, e, &last);
 	if (ret == 0 && e->e_err != 0)
@@ -630,6 +975,14 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	rules_ctx_counters(e->e_ctx, &rc1);
 	e->e_c[C_EVENTS].value += e->e_nevents;
 	e->e_c[C_ALERTS].value += e->e_nalerts;
+	e->e_c[C_INC_OPENED].value += e->e_nopened;
+	e->e_c[C_CORR_FIRED].value += e->e_cc.fired;
+	e->e_c[C_CORR_SUPPRESSED].value += e->e_cc.suppressed;
+	e->e_c[C_CORR_LATE].value += e->e_cc.late;
+	e->e_c[C_CORR_DROPPED].value += e->e_cc.dropped;
+	e->e_c[C_CORR_EXPIRED].value += e->e_cc.expired;
+	e->e_c[C_CORR_EVICTED].value += e->e_cc.evicted;
+	e->e_c[C_CORR_NO_GROUP].value += e->e_cc.no_group;
 	e->e_c[C_MISSED].value += e->e_nmissed;
 	e->e_c[C_REGEX_LIMIT].value += rc1.regex_limit_hits -
 	    rc0.regex_limit_hits;
@@ -663,6 +1016,7 @@ engine_cleanup(struct engine *e)
 	state_abort(&e->e_txn);
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
+	corr_set_free(&e->e_corr);
 	journal_close(&e->e_journal);
 	state_close(&e->e_state);
 	free(e->e_jb.b);
@@ -732,7 +1086,14 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 		    ts_strerror(ret));
 		goto out;
 	}
-	if ((ret = engine_load_rules(cfg, &e.e_rules, &e.e_ctx)) != 0)
+	if (gethostname(e.e_hostname, sizeof(e.e_hostname) - 1) != 0 ||
+	    e.e_hostname[0] == '\0')
+		snprintf(e.e_hostname, sizeof(e.e_hostname), "localhost");
+	for (char *p = e.e_hostname; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			*p = '_';
+	if ((ret = engine_load_rules(cfg, &e.e_rules, &e.e_ctx, &e.e_corr,
+	    NULL)) != 0)
 		goto out;
 	if ((ret = state_open(statedir, 0, cfg->state_map_bytes,
 	    &e.e_state)) != 0) {
@@ -748,6 +1109,7 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	e.e_c[C_PID].value = (uint64_t)getpid();
 	e.e_c[C_STARTED].value = now_us();
 	e.e_c[C_RULES_LOADED].value = ruleset_rule_count(e.e_rules);
+	e.e_c[C_CORR_RULES].value = corr_set_count(e.e_corr);
 	e.e_c[C_CURSOR].value = e.e_cursor;
 	if ((ret = engine_write_stats(&e)) != 0) {
 		log_err("engine: cannot write the state: %s", ts_strerror(ret));
@@ -773,6 +1135,10 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 			*reload = 0;
 			engine_reload(&e);
 		}
+		if (engine_control_run(e.e_state, cfg->data_dir,
+		    &e.e_c[C_CONTROL_APPLIED].value,
+		    &e.e_c[C_CONTROL_REFUSED].value) != 0)
+			e.e_c[C_CONTROL_FAILED].value++;
 		ret = journal_last_seq(e.e_journal, &jlast);
 		if (ret == 0 && jlast > e.e_cursor)
 			ret = engine_batch(&e, jlast, &n);

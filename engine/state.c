@@ -33,7 +33,7 @@
 #define STATE_GROW_PERCENT	80
 
 /* Named databases in the environment (state.h lists them). */
-#define STATE_MAX_DBS		16
+#define STATE_MAX_DBS		24
 
 /* LMDB's default largest key is 511 bytes; the host and rule index keys are
  * "<text> 0x00 u64 u64", so the text part is capped at this many bytes.
@@ -46,17 +46,22 @@
 
 enum {
 	DB_ALERTS, DB_BY_TIME, DB_BY_LEVEL, DB_BY_HOST, DB_BY_RULE, DB_META,
-	DB_STATS, DB_COUNT
+	DB_STATS, DB_KV0, DB_COUNT = DB_KV0 + STATE_DB_NKV
 };
 
+/* The first DB_KV0 must exist for a reader; the others (state_db, newer)
+ * read as empty when an older engine made the state. */
 static const char *const db_names[DB_COUNT] = {
 	"alerts", "alerts_by_time", "alerts_by_level", "alerts_by_host",
 	"alerts_by_rule", "meta", "stats",
+	"corr_windows", "corr_age", "incidents", "incident_entities",
+	"incident_log", "control_applied", "drills",
 };
 
 struct state {
 	MDB_env		*s_env;
 	MDB_dbi		 s_dbi[DB_COUNT];
+	int		 s_have[DB_COUNT];	/* the db exists */
 	int		 s_rdonly;
 	int		 s_grow;	/* map was full: grow before next txn */
 	int		 s_cap_logged;	/* "map at its cap" said once */
@@ -220,11 +225,14 @@ state_open(const char *dir, int flags, uint64_t map_bytes, state_t **out)
 	for (int i = 0; i < DB_COUNT; i++) {
 		rc = mdb_dbi_open(txn, db_names[i],
 		    s->s_rdonly ? 0 : MDB_CREATE, &s->s_dbi[i]);
+		if (rc == MDB_NOTFOUND && i >= DB_KV0)
+			continue;	/* older state: reads as empty */
 		if (rc != 0) {
 			ret = rc == MDB_NOTFOUND ? TS_ENOTFOUND :
 			    state_err(s, rc, "mdb_dbi_open");
 			goto fail;
 		}
+		s->s_have[i] = 1;
 	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -836,4 +844,323 @@ state_alerts_query(state_t *s, const struct alert_query *q,
 		ret = query_walk_prefixed(&w, DB_BY_TIME, NULL, 0);
 	mdb_txn_abort(w.qw_txn);
 	return ret;
+}
+
+/* ---- generic key/value access (state.h: enum state_db) ------------------ */
+
+static int
+kv_dbi(state_t *s, int db, MDB_dbi *dbi)
+{
+	if (db < 0 || db >= STATE_DB_NKV)
+		return TS_EINVAL;
+	if (!s->s_have[DB_KV0 + db])
+		return TS_ENOTFOUND;
+	*dbi = s->s_dbi[DB_KV0 + db];
+	return 0;
+}
+
+int
+state_txn_get(state_txn_t *t, int db, const void *k, size_t klen,
+    const void **v, size_t *vlen)
+{
+	MDB_dbi	dbi;
+	MDB_val	key = { klen, (void *)(uintptr_t)k }, d;
+	int	ret;
+
+	if (t->t_failed)
+		return t->t_failed;
+	if ((ret = kv_dbi(t->t_state, db, &dbi)) != 0)
+		return ret;
+	if (klen == 0 || klen > STATE_MAX_KV_KEY)
+		return TS_EINVAL;
+	ret = state_err(t->t_state, mdb_get(t->t_txn, dbi, &key, &d),
+	    "mdb_get(kv)");
+	if (ret != 0)
+		return ret;
+	*v = d.mv_data;
+	*vlen = d.mv_size;
+	return 0;
+}
+
+int
+state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
+    const void *v, size_t vlen)
+{
+	MDB_dbi	dbi;
+	MDB_val	key = { klen, (void *)(uintptr_t)k };
+	MDB_val	d = { vlen, (void *)(uintptr_t)(v != NULL ? v : "") };
+	int	ret;
+
+	if (t->t_failed)
+		return t->t_failed;
+	if ((ret = kv_dbi(t->t_state, db, &dbi)) != 0)
+		return ret;
+	if (klen == 0 || klen > STATE_MAX_KV_KEY)
+		return TS_EINVAL;
+	return state_txn_check(t, mdb_put(t->t_txn, dbi, &key, &d, 0),
+	    "mdb_put(kv)");
+}
+
+int
+state_txn_del(state_txn_t *t, int db, const void *k, size_t klen)
+{
+	MDB_dbi	dbi;
+	MDB_val	key = { klen, (void *)(uintptr_t)k };
+	int	ret, rc;
+
+	if (t->t_failed)
+		return t->t_failed;
+	if ((ret = kv_dbi(t->t_state, db, &dbi)) != 0)
+		return ret;
+	if (klen == 0 || klen > STATE_MAX_KV_KEY)
+		return TS_EINVAL;
+	rc = mdb_del(t->t_txn, dbi, &key, NULL);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return state_txn_check(t, rc, "mdb_del(kv)");
+}
+
+/* Walk dbi in txn from the first key >= from (or the last key <= from when
+ * reverse), calling cb.  0, or cb's negative return, or a TS_E*. */
+static int
+kv_walk(state_t *s, MDB_txn *txn, MDB_dbi dbi, const void *from,
+    size_t flen, int reverse, state_kv_cb cb, void *arg)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, d;
+	int		 rc, ret = 0;
+	MDB_cursor_op	 next = reverse ? MDB_PREV : MDB_NEXT;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0)
+		return state_err(s, rc, "mdb_cursor_open");
+	if (from != NULL && flen > 0) {
+		if (reverse) {
+			ret = cursor_seek_le(s, cur, from, flen, &k);
+			rc = ret == 0 ? 0 : MDB_NOTFOUND;
+			ret = 0;
+			if (rc == 0)
+				rc = mdb_cursor_get(cur, &k, &d,
+				    MDB_GET_CURRENT);
+		} else {
+			k.mv_size = flen;
+			k.mv_data = (void *)(uintptr_t)from;
+			rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+		}
+	} else
+		rc = mdb_cursor_get(cur, &k, &d, reverse ? MDB_LAST : MDB_FIRST);
+	while (rc == 0) {
+		ret = cb(k.mv_data, k.mv_size, d.mv_data, d.mv_size, arg);
+		if (ret != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &d, next);
+	}
+	mdb_cursor_close(cur);
+	if (ret == 1)
+		return 0;
+	if (ret < 0)
+		return ret;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return state_err(s, rc, "mdb_cursor_get(kv)");
+	return 0;
+}
+
+int
+state_txn_walk(state_txn_t *t, int db, const void *from, size_t flen,
+    state_kv_cb cb, void *arg)
+{
+	MDB_dbi	dbi;
+	int	ret;
+
+	if (t->t_failed)
+		return t->t_failed;
+	if ((ret = kv_dbi(t->t_state, db, &dbi)) != 0)
+		return ret;
+	return kv_walk(t->t_state, t->t_txn, dbi, from, flen, 0, cb, arg);
+}
+
+int
+state_txn_next_id(state_txn_t *t, const char *name, uint64_t *id)
+{
+	uint64_t v;
+	int	 ret;
+
+	if (t->t_failed)
+		return t->t_failed;
+	if ((ret = state_meta_get(t->t_state, t->t_txn, name, &v)) != 0 ||
+	    (ret = state_meta_put(t->t_state, t->t_txn, name,
+	    (v == 0 ? 1 : v) + 1)) != 0) {
+		t->t_failed = ret;
+		return ret;
+	}
+	*id = v == 0 ? 1 : v;
+	return 0;
+}
+
+/* Delete one index key; absent is fine. */
+static int
+del_key(state_txn_t *t, int db, const unsigned char *k, size_t klen)
+{
+	MDB_val	key = { klen, (void *)(uintptr_t)k };
+	int	rc = mdb_del(t->t_txn, t->t_state->s_dbi[db], &key, NULL);
+
+	return rc == MDB_NOTFOUND ? 0 : state_txn_check(t, rc, "mdb_del");
+}
+
+int
+state_txn_del_alert(state_txn_t *t, uint64_t id)
+{
+	state_t		*s = t->t_state;
+	unsigned char	 kid[8], kbuf[STATE_MAX_KEYTEXT + 17];
+	MDB_val		 k = { 8, kid }, d;
+	json_t		*root, *rule;
+	uint64_t	 time_us;
+	json_int_t	 level;
+	const char	*host, *rid;
+	int		 rc, ret = 0;
+
+	if (t->t_failed)
+		return t->t_failed;
+	put_be64(kid, id);
+	rc = mdb_get(t->t_txn, s->s_dbi[DB_ALERTS], &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return state_txn_check(t, rc, "mdb_get(alerts)");
+	if ((root = json_loadb(d.mv_data, d.mv_size, 0, NULL)) == NULL)
+		return del_key(t, DB_ALERTS, kid, 8);
+	time_us = (uint64_t)json_integer_value(json_object_get(root,
+	    "time_us"));
+	level = json_integer_value(json_object_get(root, "level"));
+	host = json_string_value(json_object_get(root, "host"));
+	rule = json_object_get(root, "rule");
+	rid = json_string_value(json_object_get(rule, "id"));
+	put_be64(kbuf, time_us);
+	put_be64(kbuf + 8, id);
+	if ((ret = del_key(t, DB_BY_TIME, kbuf, 16)) != 0)
+		goto out;
+	kbuf[0] = (unsigned char)(level < 0 || level > STATE_MAX_LEVEL ? 0 :
+	    level);
+	put_be64(kbuf + 1, time_us);
+	put_be64(kbuf + 9, id);
+	if ((ret = del_key(t, DB_BY_LEVEL, kbuf, 17)) != 0)
+		goto out;
+	if ((ret = del_key(t, DB_BY_HOST, kbuf, state_text_key(kbuf,
+	    host != NULL ? host : "", time_us, id))) != 0)
+		goto out;
+	if ((ret = del_key(t, DB_BY_RULE, kbuf, state_text_key(kbuf,
+	    rid != NULL ? rid : "", time_us, id))) != 0)
+		goto out;
+	ret = del_key(t, DB_ALERTS, kid, 8);
+out:
+	json_decref(root);
+	return ret;
+}
+
+struct alert_walk {
+	int	(*cb)(uint64_t, const char *, size_t, void *);
+	void	*arg;
+};
+
+static int
+alert_walk_cb(const void *k, size_t klen, const void *v, size_t vlen,
+    void *arg)
+{
+	struct alert_walk *w = arg;
+
+	if (klen != 8)
+		return 0;
+	return w->cb(get_be64(k), v, vlen, w->arg);
+}
+
+int
+state_txn_walk_alerts(state_txn_t *t,
+    int (*cb)(uint64_t id, const char *json, size_t len, void *arg),
+    void *arg)
+{
+	struct alert_walk w = { cb, arg };
+
+	if (t->t_failed)
+		return t->t_failed;
+	return kv_walk(t->t_state, t->t_txn, t->t_state->s_dbi[DB_ALERTS],
+	    NULL, 0, 0, alert_walk_cb, &w);
+}
+
+int
+state_walk(state_t *s, int db, const void *from, size_t flen, int reverse,
+    state_kv_cb cb, void *arg)
+{
+	MDB_dbi	 dbi;
+	MDB_txn	*txn;
+	int	 ret;
+
+	if ((ret = kv_dbi(s, db, &dbi)) != 0)
+		return ret == TS_ENOTFOUND ? 0 : ret;
+	if ((ret = state_rtxn(s, &txn)) != 0)
+		return ret;
+	ret = kv_walk(s, txn, dbi, from, flen, reverse, cb, arg);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+/* Copy one value of dbi into a malloc'd NUL-terminated buffer. */
+static int
+get_copy(state_t *s, MDB_dbi dbi, const void *k, size_t klen, char **v,
+    size_t *vlen)
+{
+	MDB_txn	*txn;
+	MDB_val	 key = { klen, (void *)(uintptr_t)k }, d;
+	int	 ret;
+
+	*v = NULL;
+	if (klen == 0 || klen > STATE_MAX_KV_KEY)
+		return TS_EINVAL;
+	if ((ret = state_rtxn(s, &txn)) != 0)
+		return ret;
+	ret = state_err(s, mdb_get(txn, dbi, &key, &d), "mdb_get");
+	if (ret == 0) {
+		if ((*v = malloc(d.mv_size + 1)) == NULL)
+			ret = TS_ENOMEM;
+		else {
+			memcpy(*v, d.mv_data, d.mv_size);
+			(*v)[d.mv_size] = '\0';
+			if (vlen != NULL)
+				*vlen = d.mv_size;
+		}
+	}
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int
+state_get(state_t *s, int db, const void *k, size_t klen, char **v,
+    size_t *vlen)
+{
+	MDB_dbi	dbi;
+	int	ret;
+
+	*v = NULL;
+	if ((ret = kv_dbi(s, db, &dbi)) != 0)
+		return ret;
+	return get_copy(s, dbi, k, klen, v, vlen);
+}
+
+int
+state_alert_get(state_t *s, uint64_t id, char **json, size_t *len)
+{
+	unsigned char kid[8];
+
+	put_be64(kid, id);
+	return get_copy(s, s->s_dbi[DB_ALERTS], kid, 8, json, len);
+}
+
+int
+state_drill_get(state_t *s, const char *name, char **json)
+{
+	size_t n = name == NULL ? 0 : strlen(name);
+
+	*json = NULL;
+	if (n == 0 || n > STATE_MAX_KV_KEY)
+		return TS_EINVAL;
+	return state_get(s, STATE_DB_DRILLS, name, n, json, NULL);
 }

@@ -17,8 +17,55 @@
  *                        key: "next_alert_id" val: u64
  *   db "stats"           key: counter name    val: u64 (common/stats.h)
  *
- * The cursor, the alerts a batch of events produced and the counters commit
- * in one write transaction: a crash re-runs nothing twice, skips nothing.
+ * Correlation (engine/correlate.c; docs/incidents.md):
+ *
+ *   db "corr_windows"    key: correlation rule id, 0x00, drill, 0x00, group
+ *                        (the `same:` field values joined by 0x1f; a key
+ *                        longer than STATE_MAX_KV_KEY is cut and ends with
+ *                        a 64-bit hash of the whole)
+ *                        val: binary window (engine/correlate.c): u64 newest
+ *                        event time, u64 last fire time, u64 suppressed,
+ *                        u64 wall expiry, u32 n, then n entries {u64 time_us,
+ *                        u64 alert id, u8 step, u16 len, value bytes}
+ *   db "corr_age"        key: u64 wall-clock expiry, then the window key
+ *                        val: empty (oldest first: what expires first)
+ *
+ * Incidents (engine/incident.c):
+ *
+ *   db "incidents"       key: u64 incident id (1, 2, ...)
+ *                        val: the incident as one JSON object:
+ *     {"id":N, "title":"...", "severity":0-15, "state":"open" |
+ *      "acknowledged" | "resolved" | "false_positive", "assignee":"..."|null,
+ *      "created":"RFC 3339", "updated":"RFC 3339",
+ *      "first_seen":"RFC 3339", "first_seen_us":N, "last_seen":..,
+ *      "last_seen_us":N (event times of its alerts),
+ *      "alerts":[ids] (at most MAX_INCIDENT_ALERTS), "alert_count":N,
+ *      "mitre":["T1110",...], "entities":{"host":[..],"srcip":[..],
+ *      "user":[..]}, "notes":[{"by":"..","time":"RFC 3339","text":".."}],
+ *      "drill":"name" (only for drill incidents)}
+ *   db "incident_entities" key: drill, 0x00, kind ("host"|"srcip"|"user"),
+ *                        0x00, value  val: u64 id of the newest incident
+ *                        that holds this entity
+ *   db "incident_log"    key: u64 sequence (1, 2, ...): append-only
+ *                        val: JSON {"seq":N, "incident":id, "change":
+ *                        "opened" | "alert" | "escalated" | "acknowledged" |
+ *                        "resolved" | "reopened" | "false_positive" |
+ *                        "assigned" | "note" | "removed" (drill_clean),
+ *                        "by":"engine" or the analyst, "time":"RFC 3339",
+ *                        "time_us":N, "alert":id (opened/alert/escalated),
+ *                        "note":"..", "assignee":"..",
+ *                        "snapshot":{the incident without "alerts" and
+ *                        "notes"}}
+ *   db "meta"            key: "next_incident_id", "next_incident_log" (u64)
+ *
+ * Control requests and drills (engine/control.c, common/control.h):
+ *
+ *   db "control_applied" key: request ID   val: the answer JSON
+ *   db "drills"          key: drill name   val: scorecard JSON (drill_save)
+ *
+ * The cursor, the alerts a batch of events produced, the correlation windows
+ * and incidents they changed and the counters commit in one write
+ * transaction: a crash re-runs nothing twice, skips nothing.
  *
  * Alert JSON (the contract of `tocsin alerts --json`):
  *   {"id":N, "time":"RFC 3339", "time_us":N, "level":0-15,
@@ -27,7 +74,12 @@
  *    "agent":"...", "host":"...", "message":"raw line",
  *    "fields":{"program":"sshd", "srcip":"...", ...},
  *    "event":{"jseq":N, "file":"...", "source":"agent"},
- *    "drill":"name" (only for drill events)}
+ *    "drill":"name" (only for drill events),
+ *    "detected":"RFC 3339" (wall clock when the engine raised it),
+ *    "incident":N (the incident it opened or joined, when any),
+ *    "correlation":{"type":"threshold"|"distinct"|"sequence","count":N,
+ *        "window":"2m","group":{"srcip":"..."},"alerts":[ids],
+ *        "suppressed":N} (only for correlation alerts)}
  */
 #ifndef TOCSIN_STATE_H
 #define TOCSIN_STATE_H
@@ -89,5 +141,58 @@ int state_alert_count(state_t *s, uint64_t *n);
 
 int state_stats_foreach(state_t *s,
     int (*cb)(const char *name, uint64_t value, void *arg), void *arg);
+
+/* ---- generic access to the correlation, incident and control dbs ------ */
+
+enum state_db {
+	STATE_DB_CORR = 0,	/* "corr_windows" */
+	STATE_DB_CORR_AGE,	/* "corr_age" */
+	STATE_DB_INCIDENTS,	/* "incidents" */
+	STATE_DB_INC_ENTITY,	/* "incident_entities" */
+	STATE_DB_INC_LOG,	/* "incident_log" */
+	STATE_DB_CONTROL,	/* "control_applied" */
+	STATE_DB_DRILLS,	/* "drills" */
+	STATE_DB_NKV
+};
+
+/* Largest key of these dbs (LMDB's default limit). */
+#define STATE_MAX_KV_KEY	511
+
+/* In the engine's transaction: *v points into the map until the next write
+ * in t.  0, TS_ENOTFOUND or a TS_E*. */
+int state_txn_get(state_txn_t *t, int db, const void *k, size_t klen,
+    const void **v, size_t *vlen);
+int state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
+    const void *v, size_t vlen);
+/* 0 also when the key was absent. */
+int state_txn_del(state_txn_t *t, int db, const void *k, size_t klen);
+/* Call cb for each key >= from (NULL: all) in key order; cb returns 0 to go
+ * on, 1 to stop, negative to fail (returned).  cb must not write t. */
+typedef int (*state_kv_cb)(const void *k, size_t klen, const void *v,
+    size_t vlen, void *arg);
+int state_txn_walk(state_txn_t *t, int db, const void *from, size_t flen,
+    state_kv_cb cb, void *arg);
+/* Read, increment and store the u64 counter `name` of db "meta" (starting
+ * at 1): *id receives the value before the increment. */
+int state_txn_next_id(state_txn_t *t, const char *name, uint64_t *id);
+/* Remove alert id and its index entries.  0 also when it is absent. */
+int state_txn_del_alert(state_txn_t *t, uint64_t id);
+/* Walk every alert in id order (JSON text valid during the call). */
+int state_txn_walk_alerts(state_txn_t *t,
+    int (*cb)(uint64_t id, const char *json, size_t len, void *arg),
+    void *arg);
+
+/* Read side (the CLI, outputs): one read transaction per call.  A db an
+ * older engine did not create reads as empty. */
+int state_walk(state_t *s, int db, const void *from, size_t flen, int reverse,
+    state_kv_cb cb, void *arg);
+/* A copy of one value (malloc'd, NUL-terminated; caller frees). */
+int state_get(state_t *s, int db, const void *k, size_t klen, char **v,
+    size_t *vlen);
+/* One alert's JSON by id (malloc'd, NUL-terminated; caller frees). */
+int state_alert_get(state_t *s, uint64_t id, char **json, size_t *len);
+/* The scorecard stored by drill_save for drill name (malloc'd JSON,
+ * NUL-terminated; caller frees).  TS_ENOTFOUND when none. */
+int state_drill_get(state_t *s, const char *name, char **json);
 
 #endif /* TOCSIN_STATE_H */

@@ -609,6 +609,59 @@ test_reload(void **st)
 	assert_int_equal(stat_now(f, "engine.rules_loaded"), 1);
 }
 
+/* Rules for the engine's own events (agreement: synthetic tocsin lines). */
+static const char rules_tocsin[] =
+    "rules:\n"
+    "  - id: t.reloaded\n"
+    "    title: reloaded\n"
+    "    level: 3\n"
+    "    program: tocsin\n"
+    "    match: '^rule set reloaded: 2 rules$'\n"
+    "  - id: t.refused\n"
+    "    title: refused\n"
+    "    level: 9\n"
+    "    program: tocsin\n"
+    "    match: '^rule set reload refused: [0-9]+ errors?$'\n";
+
+/* A refused and an accepted reload are evaluated as tocsin's own lines;
+ * alerts carry "detected" and, at or above the incident level, "incident". */
+static void
+test_reload_internal_events(void **st)
+{
+	struct fixture	*f = *st;
+	struct alerts	 al;
+	pid_t		 pid;
+	const struct ev	 e1[] = {
+		{ "app: nothing", 0, "h1", NULL, 0, T0 + 1 },
+	};
+
+	f->cfg.incident_min_level = 8;
+	f->cfg.incident_window_us = 3600ULL * 1000000;
+	write_rules(f, rules_tocsin);
+	append(f, e1, 1);
+	pid = start_engine(f);
+	wait_cursor(f, pid, 1);
+	write_rules(f, rules_broken);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	wait_stat(f, "engine.reload_failed", 1);
+	write_rules(f, rules_tocsin);
+	assert_int_equal(kill(pid, SIGHUP), 0);
+	wait_stat(f, "engine.reloads", 1);
+	wait_stat(f, "engine.alerts", 2);
+	assert_int_equal(stop_engine(pid, SIGTERM), 0);
+
+	alerts_load(f, &al);
+	assert_int_equal(al.n, 2);
+	assert_string_equal(jstr(al.a[0], "rule", "id"), "t.refused");
+	assert_string_equal(jstr(al.a[0], "event", "source"), "internal");
+	assert_string_equal(jstr(al.a[0], "event", "file"), "tocsind");
+	assert_non_null(jstr(al.a[0], "detected", NULL));
+	assert_int_equal(jint(al.a[0], "incident", NULL), 1);
+	assert_string_equal(jstr(al.a[1], "rule", "id"), "t.reloaded");
+	assert_null(json_object_get(al.a[1], "incident"));	/* level 3 */
+	alerts_free(&al);
+}
+
 int
 main(void)
 {
@@ -620,6 +673,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_broken_rules_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_internal_events,
+		    setup, teardown),
 	};
 
 	log_init("test_engine", 1, LOG_LVL_WARN);

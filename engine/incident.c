@@ -1,0 +1,500 @@
+/*
+ * incident.c - incidents: alerts at or above incidents.min_level open one,
+ * or join an open one sharing an entity (host, source address, user) seen
+ * within incidents.window (event time); drill alerts only join incidents of
+ * the same drill.  Stored in the state's "incidents", "incident_entities"
+ * and "incident_log" dbs (state.h) in the batch's transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "err.h"
+#include "util.h"
+#include "engine_int.h"
+
+static const char *const entity_kinds[] = { "host", "srcip", "user" };
+
+/* Entity key: drill, 0, kind, 0, value (cut to the key limit). */
+static size_t
+entity_key(unsigned char *buf, const char *drill, const char *kind,
+    const char *val)
+{
+	size_t dl = strlen(drill), kl = strlen(kind), vl = strlen(val), n;
+
+	if (dl > 64)
+		dl = 64;
+	n = dl + 1 + kl + 1;
+	if (vl > STATE_MAX_KV_KEY - n)
+		vl = STATE_MAX_KV_KEY - n;
+	memcpy(buf, drill, dl);
+	buf[dl] = 0;
+	memcpy(buf + dl + 1, kind, kl);
+	buf[dl + 1 + kl] = 0;
+	memcpy(buf + n, val, vl);
+	return n + vl;
+}
+
+/* Load incident id from the txn (a new jansson object; caller decrefs). */
+static int
+inc_load(state_txn_t *t, uint64_t id, json_t **out)
+{
+	unsigned char	 k[8];
+	const void	*v;
+	size_t		 vlen;
+	int		 ret;
+
+	*out = NULL;
+	put_be64(k, id);
+	if ((ret = state_txn_get(t, STATE_DB_INCIDENTS, k, 8, &v, &vlen)) != 0)
+		return ret;
+	if ((*out = json_loadb(v, vlen, 0, NULL)) == NULL)
+		return TS_EINVAL;
+	return 0;
+}
+
+static int
+inc_store(state_txn_t *t, uint64_t id, json_t *inc)
+{
+	unsigned char	 k[8];
+	char		*txt;
+	int		 ret;
+
+	put_be64(k, id);
+	if ((txt = json_dumps(inc, JSON_COMPACT)) == NULL)
+		return TS_ENOMEM;
+	ret = state_txn_put(t, STATE_DB_INCIDENTS, k, 8, txt, strlen(txt));
+	free(txt);
+	return ret;
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+static uint64_t
+ju64(json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+static int
+is_closed(json_t *inc)
+{
+	const char *st = jstr(inc, "state");
+
+	return strcmp(st, "resolved") == 0 ||
+	    strcmp(st, "false_positive") == 0;
+}
+
+static int
+nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strcmp(s, "-") != 0;
+}
+
+int
+incident_pick(state_txn_t *t, const struct server_config *cfg,
+    const struct inc_alert *a, uint64_t *incid, int *isnew)
+{
+	const char	*vals[3] = { a->host, a->srcip, a->user };
+	const char	*drill = a->drill != NULL ? a->drill : "";
+	unsigned char	 key[STATE_MAX_KV_KEY];
+	uint64_t	 win = cfg->incident_window_us;
+	int		 ret;
+
+	*incid = 0;
+	*isnew = 0;
+	if (a->level < cfg->incident_min_level)
+		return 0;
+	for (size_t i = 0; i < 3; i++) {
+		const void	*v;
+		size_t		 vlen;
+		json_t		*inc;
+		uint64_t	 id, first, last;
+		int		 ok;
+
+		if (!nonempty(vals[i]))
+			continue;
+		ret = state_txn_get(t, STATE_DB_INC_ENTITY, key,
+		    entity_key(key, drill, entity_kinds[i], vals[i]), &v, &vlen);
+		if (ret == TS_ENOTFOUND)
+			continue;
+		if (ret != 0)
+			return ret;
+		if (vlen != 8)
+			continue;
+		id = get_be64(v);
+		if ((ret = inc_load(t, id, &inc)) == TS_ENOTFOUND ||
+		    ret == TS_EINVAL)
+			continue;
+		if (ret != 0)
+			return ret;
+		first = ju64(inc, "first_seen_us");
+		last = ju64(inc, "last_seen_us");
+		ok = !is_closed(inc) && strcmp(jstr(inc, "drill"), drill) == 0 &&
+		    a->time_us + win >= first && a->time_us <= last + win;
+		json_decref(inc);
+		if (ok) {
+			*incid = id;
+			return 0;
+		}
+	}
+	if ((ret = state_txn_next_id(t, "next_incident_id", incid)) != 0)
+		return ret;
+	*isnew = 1;
+	return 0;
+}
+
+/* Add s to the string array arr unless there or full. */
+static void
+set_add(json_t *arr, const char *s, size_t max)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (!nonempty(s))
+		return;
+	json_array_foreach(arr, i, v)
+		if (strcmp(json_string_value(v), s) == 0)
+			return;
+	if (json_array_size(arr) < max)
+		json_array_append_new(arr, json_string(s));
+}
+
+int
+incident_log(state_txn_t *t, uint64_t incid, const char *change,
+    const char *by, uint64_t wall_us, void *extra, void *snapshot)
+{
+	json_t		*e, *snap;
+	unsigned char	 k[8];
+	char		 tb[40], *txt;
+	uint64_t	 seq;
+	int		 ret;
+
+	if ((ret = state_txn_next_id(t, "next_incident_log", &seq)) != 0)
+		return ret;
+	format_rfc3339(wall_us, tb, sizeof(tb));
+	e = json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "seq", (json_int_t)seq,
+	    "incident", (json_int_t)incid, "change", change, "by", by,
+	    "time", tb, "time_us", (json_int_t)wall_us);
+	if (e == NULL)
+		return TS_ENOMEM;
+	if (extra != NULL)
+		json_object_update(e, extra);
+	if (snapshot != NULL && (snap = json_copy(snapshot)) != NULL) {
+		json_object_del(snap, "alerts");
+		json_object_del(snap, "notes");
+		json_object_set_new(e, "snapshot", snap);
+	}
+	txt = json_dumps(e, JSON_COMPACT);
+	json_decref(e);
+	if (txt == NULL)
+		return TS_ENOMEM;
+	put_be64(k, seq);
+	ret = state_txn_put(t, STATE_DB_INC_LOG, k, 8, txt, strlen(txt));
+	free(txt);
+	return ret;
+}
+
+int
+incident_attach(state_txn_t *t, uint64_t incid, int isnew,
+    const struct inc_alert *a, uint64_t wall_us)
+{
+	const char	*vals[3] = { a->host, a->srcip, a->user };
+	const char	*drill = a->drill != NULL ? a->drill : "";
+	unsigned char	 key[STATE_MAX_KV_KEY], idb[8];
+	char		 tb[40], wb[40];
+	json_t		*inc = NULL, *ents, *extra;
+	const char	*change = "alert";
+	int		 ret;
+
+	format_rfc3339(a->time_us, tb, sizeof(tb));
+	format_rfc3339(wall_us, wb, sizeof(wb));
+	if (isnew) {
+		char title[512];
+
+		if (nonempty(a->host))
+			snprintf(title, sizeof(title), "%s on %s",
+			    a->rule_title != NULL ? a->rule_title : "?",
+			    a->host);
+		else
+			snprintf(title, sizeof(title), "%s",
+			    a->rule_title != NULL ? a->rule_title : "?");
+		inc = json_pack("{s:I, s:s, s:i, s:s, s:n, s:s, s:s, s:s, s:I, "
+		    "s:s, s:I, s:[], s:I, s:[], s:{s:[], s:[], s:[]}, s:[]}",
+		    "id", (json_int_t)incid, "title", title, "severity",
+		    a->level, "state", "open", "assignee", "created", wb,
+		    "updated", wb, "first_seen", tb, "first_seen_us",
+		    (json_int_t)a->time_us, "last_seen", tb, "last_seen_us",
+		    (json_int_t)a->time_us, "alerts", "alert_count",
+		    (json_int_t)0, "mitre", "entities", "host", "srcip", "user",
+		    "notes");
+		if (inc == NULL)
+			return TS_ENOMEM;
+		if (drill[0] != '\0')
+			json_object_set_new(inc, "drill", json_string(drill));
+		change = "opened";
+	} else {
+		if ((ret = inc_load(t, incid, &inc)) != 0)
+			return ret;
+		if (a->level > (int)ju64(inc, "severity")) {
+			json_object_set_new(inc, "severity",
+			    json_integer(a->level));
+			change = "escalated";
+		}
+		if (a->time_us < ju64(inc, "first_seen_us")) {
+			json_object_set_new(inc, "first_seen", json_string(tb));
+			json_object_set_new(inc, "first_seen_us",
+			    json_integer((json_int_t)a->time_us));
+		}
+		if (a->time_us > ju64(inc, "last_seen_us")) {
+			json_object_set_new(inc, "last_seen", json_string(tb));
+			json_object_set_new(inc, "last_seen_us",
+			    json_integer((json_int_t)a->time_us));
+		}
+		json_object_set_new(inc, "updated", json_string(wb));
+	}
+	if (json_array_size(json_object_get(inc, "alerts")) <
+	    MAX_INCIDENT_ALERTS)
+		json_array_append_new(json_object_get(inc, "alerts"),
+		    json_integer((json_int_t)a->id));
+	json_object_set_new(inc, "alert_count",
+	    json_integer((json_int_t)ju64(inc, "alert_count") + 1));
+	for (size_t i = 0; i < a->nmitre; i++)
+		set_add(json_object_get(inc, "mitre"), a->mitre[i], 100);
+	ents = json_object_get(inc, "entities");
+	for (size_t i = 0; i < 3; i++)
+		set_add(json_object_get(ents, entity_kinds[i]), vals[i],
+		    MAX_INCIDENT_ENTITIES);
+	if ((ret = inc_store(t, incid, inc)) != 0)
+		goto out;
+	put_be64(idb, incid);
+	for (size_t i = 0; i < 3; i++)
+		if (nonempty(vals[i]) && (ret = state_txn_put(t,
+		    STATE_DB_INC_ENTITY, key, entity_key(key, drill,
+		    entity_kinds[i], vals[i]), idb, 8)) != 0)
+			goto out;
+	extra = json_pack("{s:I, s:s}", "alert", (json_int_t)a->id, "rule",
+	    a->rule_id != NULL ? a->rule_id : "");
+	ret = incident_log(t, incid, change, "engine", wall_us, extra, inc);
+	json_decref(extra);
+out:
+	json_decref(inc);
+	return ret;
+}
+
+/* Copy a request's string member (bounded), or NULL. */
+static const char *
+req_str(json_t *req, const char *key)
+{
+	const char *s = json_string_value(json_object_get(req, key));
+
+	if (s == NULL || s[0] == '\0' || strlen(s) > MAX_NOTE_BYTES)
+		return NULL;
+	return s;
+}
+
+int
+incident_apply(state_txn_t *t, const char *op, void *reqp, uint64_t wall_us,
+    void **answer, char *err, size_t errlen)
+{
+	json_t		*req = reqp, *inc = NULL, *extra = NULL;
+	json_t		*idv = json_object_get(req, "incident");
+	const char	*by = req_str(req, "by"), *note = req_str(req, "note");
+	const char	*change = NULL, *newstate = NULL, *st;
+	char		 wb[40];
+	uint64_t	 id;
+	int		 ret;
+
+	*answer = NULL;
+	if (by == NULL)
+		by = "unknown";
+	if (!json_is_integer(idv) || json_integer_value(idv) <= 0) {
+		snprintf(err, errlen, "\"incident\" must be an incident id");
+		return TS_EINVAL;
+	}
+	id = (uint64_t)json_integer_value(idv);
+	if ((ret = inc_load(t, id, &inc)) != 0) {
+		snprintf(err, errlen, "no incident %llu",
+		    (unsigned long long)id);
+		return ret == TS_ENOTFOUND || ret == TS_EINVAL ? TS_ENOTFOUND :
+		    ret;
+	}
+	st = jstr(inc, "state");
+	format_rfc3339(wall_us, wb, sizeof(wb));
+	if (strcmp(op, "incident_ack") == 0) {
+		if (strcmp(st, "open") != 0 && strcmp(st, "acknowledged") != 0) {
+			snprintf(err, errlen, "incident %llu is %s: reopen it "
+			    "first", (unsigned long long)id, st);
+			ret = TS_EINVAL;
+			goto out;
+		}
+		newstate = "acknowledged";
+		change = "acknowledged";
+	} else if (strcmp(op, "incident_resolve") == 0) {
+		newstate = "resolved";
+		change = "resolved";
+	} else if (strcmp(op, "incident_false_positive") == 0) {
+		newstate = "false_positive";
+		change = "false_positive";
+	} else if (strcmp(op, "incident_reopen") == 0) {
+		newstate = "open";
+		change = "reopened";
+	} else if (strcmp(op, "incident_assign") == 0) {
+		const char *who = req_str(req, "assignee");
+
+		if (who == NULL) {
+			snprintf(err, errlen, "\"assignee\" must be a name");
+			ret = TS_EINVAL;
+			goto out;
+		}
+		json_object_set_new(inc, "assignee", json_string(who));
+		change = "assigned";
+		extra = json_pack("{s:s}", "assignee", who);
+	} else if (strcmp(op, "incident_note") == 0) {
+		if (note == NULL) {
+			snprintf(err, errlen, "\"note\" must be a text of 1 to "
+			    "%d bytes", MAX_NOTE_BYTES);
+			ret = TS_EINVAL;
+			goto out;
+		}
+		change = "note";
+	} else {
+		snprintf(err, errlen, "unknown operation");
+		ret = TS_EINVAL;
+		goto out;
+	}
+	if (newstate != NULL)
+		json_object_set_new(inc, "state", json_string(newstate));
+	if (note != NULL) {
+		json_t *notes = json_object_get(inc, "notes");
+
+		if (json_array_size(notes) >= MAX_INCIDENT_NOTES) {
+			snprintf(err, errlen, "incident has %d notes already",
+			    MAX_INCIDENT_NOTES);
+			ret = TS_EINVAL;
+			goto out;
+		}
+		json_array_append_new(notes, json_pack("{s:s, s:s, s:s}", "by",
+		    by, "time", wb, "text", note));
+		if (extra == NULL)
+			extra = json_object();
+		json_object_set_new(extra, "note", json_string(note));
+	}
+	json_object_set_new(inc, "updated", json_string(wb));
+	if ((ret = inc_store(t, id, inc)) != 0 ||
+	    (ret = incident_log(t, id, change, by, wall_us, extra, inc)) != 0)
+		goto out;
+	*answer = json_pack("{s:O}", "incident", inc);
+	ret = *answer != NULL ? 0 : TS_ENOMEM;
+out:
+	json_decref(extra);
+	json_decref(inc);
+	return ret;
+}
+
+struct drill_walk {
+	const char	*drill;
+	uint64_t	 ids[256];
+	size_t		 n;
+};
+
+static int
+drill_inc_cb(const void *k, size_t klen, const void *v, size_t vlen,
+    void *arg)
+{
+	struct drill_walk	*w = arg;
+	json_t			*inc;
+	int			 hit;
+
+	if (klen != 8 || w->n >= 256)
+		return w->n >= 256;
+	if ((inc = json_loadb(v, vlen, 0, NULL)) == NULL)
+		return 0;
+	hit = strcmp(jstr(inc, "drill"), w->drill) == 0;
+	json_decref(inc);
+	if (hit)
+		w->ids[w->n++] = get_be64(k);
+	return 0;
+}
+
+/* Delete the entity keys of drill (they start with "drill\0"). */
+struct ent_walk {
+	unsigned char	*k[256];
+	size_t		 len[256];
+	size_t		 n;
+	const char	*drill;
+};
+
+static int
+drill_ent_cb(const void *k, size_t klen, const void *v, size_t vlen,
+    void *arg)
+{
+	struct ent_walk	*w = arg;
+	size_t		 dl = strlen(w->drill);
+
+	(void)v;
+	(void)vlen;
+	if (klen <= dl || memcmp(k, w->drill, dl) != 0 ||
+	    ((const unsigned char *)k)[dl] != 0 || w->n >= 256)
+		return 1;
+	if ((w->k[w->n] = malloc(klen)) == NULL)
+		return TS_ENOMEM;
+	memcpy(w->k[w->n], k, klen);
+	w->len[w->n++] = klen;
+	return 0;
+}
+
+int
+incident_drill_clean(state_txn_t *t, const char *drill, const char *by,
+    uint64_t wall_us, uint64_t *n)
+{
+	struct drill_walk	 dw;
+	struct ent_walk		 ew;
+	unsigned char		 k[8];
+	int			 ret;
+
+	*n = 0;
+	if (drill == NULL || drill[0] == '\0')
+		return TS_EINVAL;
+	do {
+		memset(&dw, 0, sizeof(dw));
+		dw.drill = drill;
+		if ((ret = state_txn_walk(t, STATE_DB_INCIDENTS, NULL, 0,
+		    drill_inc_cb, &dw)) != 0)
+			return ret;
+		for (size_t i = 0; i < dw.n; i++) {
+			put_be64(k, dw.ids[i]);
+			if ((ret = state_txn_del(t, STATE_DB_INCIDENTS, k,
+			    8)) != 0 || (ret = incident_log(t, dw.ids[i],
+			    "removed", by, wall_us, NULL, NULL)) != 0)
+				return ret;
+			(*n)++;
+		}
+	} while (dw.n == 256);
+	do {
+		memset(&ew, 0, sizeof(ew));
+		ew.drill = drill;
+		ret = state_txn_walk(t, STATE_DB_INC_ENTITY, drill,
+		    strlen(drill) + 1, drill_ent_cb, &ew);
+		for (size_t i = 0; i < ew.n; i++) {
+			if (ret == 0)
+				ret = state_txn_del(t, STATE_DB_INC_ENTITY,
+				    ew.k[i], ew.len[i]);
+			free(ew.k[i]);
+		}
+		if (ret != 0)
+			return ret;
+	} while (ew.n == 256);
+	return 0;
+}

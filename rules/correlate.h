@@ -1,0 +1,78 @@
+/*
+ * correlate.h - correlation rules: rules of the rule language whose
+ * `correlation:` key makes them fire on a pattern of other rules' matches
+ * (a count within a window, distinct values, an ordered sequence) instead
+ * of on one line.  docs/incidents.md describes the syntax.
+ *
+ * The loader of rules/load.c hands every rule mapping with a `correlation:`
+ * key to correlate_check (so `rules check` and a reload report its errors
+ * at file:line:col and refuse the set); the engine compiles them with
+ * correlate_load and evaluates them in engine/correlate.c.
+ */
+#ifndef TOCSIN_CORRELATE_H
+#define TOCSIN_CORRELATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+
+struct yt_node;
+
+/* Bounds (candidates for limits.h). */
+#define MAX_CORR_COUNT		1000	/* count: of a rule or a step */
+#define MAX_CORR_STEPS		8	/* steps of a sequence */
+#define MAX_CORR_SAME		4	/* fields of same: */
+#define MAX_CORR_TIMEFRAME_US	(7ULL * 24 * 3600 * 1000000)
+
+enum corr_type { CORR_THRESHOLD = 1, CORR_DISTINCT, CORR_SEQUENCE };
+
+/* What one step counts: a matched rule whose id is in rules, or any of
+ * whose groups is in groups; count of them (sequence steps; 1 default). */
+struct corr_step {
+	char		**rules;
+	size_t		  nrules;
+	char		**groups;
+	size_t		  ngroups;
+	uint32_t	  count;
+};
+
+struct corr_rule {
+	struct rule_info  info;		/* id, title, level, mitre, groups */
+	char		 *id, *title, *description, *author, *file;
+	char		**mitre, **groups;
+	enum corr_type	  type;
+	struct corr_step *steps;	/* threshold/distinct: one */
+	size_t		  nsteps;
+	uint32_t	  count;	/* threshold: events; distinct: values;
+					 * sequence: sum of the steps' counts */
+	uint64_t	  timeframe_us;	/* the sliding window */
+	uint64_t	  suppress_us;	/* quiet time per group after firing */
+	char		**same;		/* group-by fields */
+	size_t		  nsame;
+	char		 *distinct;	/* distinct: the field counted */
+};
+
+typedef struct corr_set corr_set_t;
+
+/* Check one rule mapping with a `correlation:` key; problems are appended
+ * to dl (errors counted there).  0, or TS_ENOMEM. */
+int correlate_check(const char *file, const struct yt_node *rule,
+    struct rules_diags *dl);
+
+/*
+ * Compile the correlation rules found under paths (the same files and
+ * folders as ruleset_load).  rs (may be NULL) lets it check that referenced
+ * rule ids exist (an error) and groups are used (a warning).  0 with *out,
+ * or TS_EPARSE with the problems in dl, or TS_ENOMEM.
+ */
+int correlate_load(const char *const *paths, size_t npaths,
+    const ruleset_t *rs, corr_set_t **out, struct rules_diags *dl);
+void corr_set_free(corr_set_t **cs);
+size_t corr_set_count(const corr_set_t *cs);
+const struct corr_rule *corr_set_rule(const corr_set_t *cs, size_t i);
+
+/* Does rule ri count for step st? */
+int corr_step_matches(const struct corr_step *st, const struct rule_info *ri);
+
+#endif /* TOCSIN_CORRELATE_H */

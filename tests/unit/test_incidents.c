@@ -1,0 +1,346 @@
+/*
+ * test_incidents.c - incidents: open at the minimum level, join on a shared
+ * entity within the window (event time), never across drills or into a
+ * closed incident; analysts' changes through control requests, applied
+ * once, logged in order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "control.h"
+#include "err.h"
+#include "util.h"
+#include "state.h"
+#include "engine_int.h"
+
+#define S	1000000ULL
+#define T0	(1767225600ULL * S)
+
+struct fixture {
+	char			 dir[64];
+	char			 sdir[128];
+	state_t			*st;
+	struct server_config	 cfg;
+	uint64_t		 next_alert;
+};
+
+static int
+setup(void **st)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/tocsin-test-inc-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->sdir, sizeof(f->sdir), "%s/state", f->dir);
+	assert_int_equal(state_open(f->sdir, 0, 1 << 20, &f->st), 0);
+	f->cfg.data_dir = f->dir;
+	f->cfg.incident_min_level = 8;
+	f->cfg.incident_window_us = 3600 * S;
+	f->next_alert = 1;
+	*st = f;
+	return 0;
+}
+
+static int
+teardown(void **st)
+{
+	struct fixture	*f = *st;
+	char		 cmd[128];
+
+	state_close(&f->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Raise one alert; returns its incident (0: none). */
+static uint64_t
+alert(struct fixture *f, uint64_t t, int level, const char *host,
+    const char *srcip, const char *user, const char *drill)
+{
+	static const char *const mitre[] = { "T1110" };
+	struct inc_alert a;
+	state_txn_t	*tx;
+	uint64_t	 id;
+	int		 isnew;
+
+	memset(&a, 0, sizeof(a));
+	a.time_us = t;
+	a.level = level;
+	a.rule_id = "r.x";
+	a.rule_title = "something bad";
+	a.host = host;
+	a.srcip = srcip;
+	a.user = user;
+	a.mitre = mitre;
+	a.nmitre = 1;
+	a.drill = drill;
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	assert_int_equal(incident_pick(tx, &f->cfg, &a, &id, &isnew), 0);
+	a.id = f->next_alert++;
+	if (id != 0)
+		assert_int_equal(incident_attach(tx, id, isnew, &a, now_us()),
+		    0);
+	assert_int_equal(state_commit(&tx), 0);
+	return id;
+}
+
+static json_t *
+incident(struct fixture *f, uint64_t id)
+{
+	unsigned char	 k[8];
+	char		*txt;
+	size_t		 len;
+	json_t		*j;
+
+	put_be64(k, id);
+	assert_int_equal(state_get(f->st, STATE_DB_INCIDENTS, k, 8, &txt,
+	    &len), 0);
+	assert_non_null(j = json_loadb(txt, len, 0, NULL));
+	free(txt);
+	return j;
+}
+
+static void
+test_open_and_join(void **st)
+{
+	struct fixture	*f = *st;
+	json_t		*j;
+
+	assert_int_equal(alert(f, T0, 7, "h1", "1.2.3.4", NULL, NULL), 0);
+	assert_int_equal(alert(f, T0, 8, "h1", "1.2.3.4", NULL, NULL), 1);
+	/* same source address on another host: joins, escalates */
+	assert_int_equal(alert(f, T0 + 60 * S, 12, "h2", "1.2.3.4", "bob",
+	    NULL), 1);
+	/* shares only the user, within the window: joins */
+	assert_int_equal(alert(f, T0 + 3660 * S, 9, "h3", "5.6.7.8", "bob",
+	    NULL), 1);
+	/* nothing shared: a new one */
+	assert_int_equal(alert(f, T0, 9, "h9", "9.9.9.9", NULL, NULL), 2);
+	/* h1 again, but past the window of incident 1's last alert */
+	assert_int_equal(alert(f, T0 + 3660 * S + 3600 * S + 1, 9, "h1",
+	    NULL, NULL, NULL), 3);
+	/* drill alerts never join a real incident; same drill joins */
+	assert_int_equal(alert(f, T0, 9, "h9", "9.9.9.9", NULL, "d1"), 4);
+	assert_int_equal(alert(f, T0, 9, "h9", NULL, NULL, "d1"), 4);
+	assert_int_equal(alert(f, T0, 9, "h9", NULL, NULL, "d2"), 5);
+
+	j = incident(f, 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "severity")),
+	    12);
+	assert_string_equal(json_string_value(json_object_get(j, "state")),
+	    "open");
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "first_seen_us")), (json_int_t)T0);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "last_seen_us")), (json_int_t)(T0 + 3660 * S));
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
+	    "entities"), "host")), 3);
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(j, "mitre"), 0)), "T1110");
+	json_decref(j);
+	j = incident(f, 4);
+	assert_string_equal(json_string_value(json_object_get(j, "drill")),
+	    "d1");
+	json_decref(j);
+}
+
+struct log_ctx {
+	char	changes[32][32];
+	size_t	n;
+};
+
+static int
+log_cb(const void *k, size_t klen, const void *v, size_t vlen, void *arg)
+{
+	struct log_ctx	*L = arg;
+	json_t		*j = json_loadb(v, vlen, 0, NULL);
+
+	assert_int_equal(klen, 8);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")),
+	    (json_int_t)get_be64(k));
+	assert_true(L->n < 32);
+	snprintf(L->changes[L->n++], 32, "%s", json_string_value(
+	    json_object_get(j, "change")));
+	json_decref(j);
+	return 0;
+}
+
+/* Submit a request, let the engine side apply it, return the answer. */
+static json_t *
+request(struct fixture *f, const char *json)
+{
+	char		 id[CONTROL_ID_BYTES], *ans;
+	uint64_t	 applied = 0, refused = 0;
+	json_t		*a;
+
+	assert_int_equal(control_submit(f->dir, json, strlen(json), id), 0);
+	assert_int_equal(engine_control_run(f->st, f->dir, &applied,
+	    &refused), 0);
+	assert_int_equal(applied + refused, 1);
+	assert_int_equal(control_wait(f->dir, id, 1000000, &ans), 0);
+	assert_non_null(a = json_loads(ans, 0, NULL));
+	free(ans);
+	return a;
+}
+
+static void
+test_changes(void **st)
+{
+	struct fixture	*f = *st;
+	struct log_ctx	 L;
+	json_t		*a, *j;
+	char		*ans;
+
+	assert_int_equal(alert(f, T0, 10, "h1", NULL, NULL, NULL), 1);
+	a = request(f, "{\"op\":\"incident_ack\",\"by\":\"alice\","
+	    "\"incident\":1,\"note\":\"on it\"}");
+	assert_true(json_is_true(json_object_get(a, "ok")));
+	json_decref(a);
+	a = request(f, "{\"op\":\"incident_assign\",\"by\":\"alice\","
+	    "\"incident\":1,\"assignee\":\"bob\"}");
+	assert_true(json_is_true(json_object_get(a, "ok")));
+	json_decref(a);
+	a = request(f, "{\"op\":\"incident_resolve\",\"by\":\"bob\","
+	    "\"incident\":1,\"note\":\"blocked\"}");
+	assert_true(json_is_true(json_object_get(a, "ok")));
+	json_decref(a);
+	/* a resolved incident cannot be acknowledged; unknown ids refused */
+	a = request(f, "{\"op\":\"incident_ack\",\"by\":\"x\",\"incident\":1}");
+	assert_true(json_is_false(json_object_get(a, "ok")));
+	json_decref(a);
+	a = request(f, "{\"op\":\"incident_ack\",\"by\":\"x\",\"incident\":9}");
+	assert_true(json_is_false(json_object_get(a, "ok")));
+	json_decref(a);
+	/* a resolved incident is not joined */
+	assert_int_equal(alert(f, T0 + 1, 10, "h1", NULL, NULL, NULL), 2);
+
+	j = incident(f, 1);
+	assert_string_equal(json_string_value(json_object_get(j, "state")),
+	    "resolved");
+	assert_string_equal(json_string_value(json_object_get(j, "assignee")),
+	    "bob");
+	assert_int_equal(json_array_size(json_object_get(j, "notes")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "notes"), 1), "by")), "bob");
+	json_decref(j);
+
+	memset(&L, 0, sizeof(L));
+	assert_int_equal(state_walk(f->st, STATE_DB_INC_LOG, NULL, 0, 0,
+	    log_cb, &L), 0);
+	assert_int_equal(L.n, 5);
+	assert_string_equal(L.changes[0], "opened");
+	assert_string_equal(L.changes[1], "acknowledged");
+	assert_string_equal(L.changes[2], "assigned");
+	assert_string_equal(L.changes[3], "resolved");
+	assert_string_equal(L.changes[4], "opened");
+
+	/* the engine down: the request waits, the CLI times out */
+	{
+		char id[CONTROL_ID_BYTES];
+
+		assert_int_equal(control_submit(f->dir, "{\"op\":\"x\"}", 10,
+		    id), 0);
+		assert_int_equal(control_wait(f->dir, id, 50000, &ans),
+		    TS_EAGAIN);
+	}
+}
+
+/* Applied before a crash (state committed, answer not written): answered
+ * again from the state, not applied twice. */
+static void
+test_applied_once(void **st)
+{
+	struct fixture	*f = *st;
+	char		 id[CONTROL_ID_BYTES], *ans, *keep, *p;
+	uint64_t	 applied = 0, refused = 0;
+	size_t		 len;
+	json_t		*j;
+	const char	*req = "{\"op\":\"incident_note\",\"by\":\"a\","
+	    "\"incident\":1,\"note\":\"n1\"}";
+
+	assert_int_equal(alert(f, T0, 10, "h1", NULL, NULL, NULL), 1);
+	assert_int_equal(control_submit(f->dir, req, strlen(req), id), 0);
+	p = xasprintf("%s/control/new/%s", f->dir, id);
+	assert_int_equal(read_file(p, 4096, &keep, &len), 0);
+	assert_int_equal(engine_control_run(f->st, f->dir, &applied,
+	    &refused), 0);
+	/* the crash: the request is back in new/ as if never answered */
+	assert_int_equal(write_file_atomic(p, keep, len, 0600), 0);
+	assert_int_equal(engine_control_run(f->st, f->dir, &applied,
+	    &refused), 0);
+	assert_int_equal(applied, 1);
+	assert_int_equal(control_wait(f->dir, id, 1000000, &ans), 0);
+	free(ans);
+	j = incident(f, 1);
+	assert_int_equal(json_array_size(json_object_get(j, "notes")), 1);
+	json_decref(j);
+	free(keep);
+	free(p);
+}
+
+/* drill_save / state_drill_get, drill_clean removes the drill's
+ * incidents. */
+static void
+test_drills(void **st)
+{
+	struct fixture	*f = *st;
+	json_t		*a;
+	char		*sc;
+	unsigned char	 k[8];
+	size_t		 len;
+
+	assert_int_equal(alert(f, T0, 10, "h1", NULL, NULL, "d1"), 1);
+	assert_int_equal(alert(f, T0, 10, "h1", NULL, NULL, NULL), 2);
+	a = request(f, "{\"op\":\"drill_save\",\"by\":\"a\",\"drill\":\"d1\","
+	    "\"scorecard\":{\"score\":7}}");
+	assert_true(json_is_true(json_object_get(a, "ok")));
+	json_decref(a);
+	assert_int_equal(state_drill_get(f->st, "d1", &sc), 0);
+	assert_string_equal(sc, "{\"score\":7}");
+	free(sc);
+	assert_int_equal(state_drill_get(f->st, "d2", &sc), TS_ENOTFOUND);
+	a = request(f, "{\"op\":\"drill_clean\",\"by\":\"a\",\"drill\":\"d1\"}");
+	assert_true(json_is_true(json_object_get(a, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(a,
+	    "incidents_removed")), 1);
+	json_decref(a);
+	put_be64(k, 1);
+	assert_int_equal(state_get(f->st, STATE_DB_INCIDENTS, k, 8, &sc, &len),
+	    TS_ENOTFOUND);
+	put_be64(k, 2);
+	assert_int_equal(state_get(f->st, STATE_DB_INCIDENTS, k, 8, &sc, &len),
+	    0);
+	free(sc);
+	/* a new d1 alert opens a new incident (entity keys were removed) */
+	assert_int_equal(alert(f, T0, 10, "h1", NULL, NULL, "d1"), 3);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_and_join, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_applied_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_drills, setup, teardown),
+	};
+
+	log_init("test_incidents", 1, LOG_LVL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
