@@ -1,12 +1,17 @@
 /*
  * cmd_alerts.c - `tocsin alerts`: the alerts the engine stored, newest first,
- * filtered by time, level, host and rule, as a table or as JSON Lines (the
- * stored objects, exactly).
+ * filtered by time, level, host, rule and drill, as a table or as JSON Lines
+ * (the stored objects, exactly); with --follow, new alerts from the live
+ * feed of the outputs process (engine/outputs.h) as they are raised.
  */
+#include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zmq.h>
 
 #include "cli_int.h"
 #include "err.h"
@@ -17,11 +22,15 @@
 const char cmd_alerts_usage[] =
     "usage: tocsin alerts [--since DUR|TIME] [--until DUR|TIME]\n"
     "                     [--min-level N] [--host HOST] [--rule ID]\n"
+    "                     [--drill NAME | --no-drill]\n"
     "                     [--limit N] [--by-rule] [--json]\n"
-    "                     [-c CONFIG] [-D DATADIR]\n"
+    "                     [--follow [--count N]] [-c CONFIG] [-D DATADIR]\n"
     "\n"
     "List the alerts the engine raised, newest first (all that match\n"
     "unless --limit).  Reads DATADIR/state; no running server needed.\n"
+    "With --follow, print new alerts as they are raised instead, from the\n"
+    "live feed (the first `type: live` output of the server configuration;\n"
+    "tocsind must run), with the same filters, until interrupted.\n"
     "\n"
     "Options:\n"
     "  --since DUR|TIME   only alerts at or after this time: a duration\n"
@@ -30,6 +39,10 @@ const char cmd_alerts_usage[] =
     "  --min-level N      only alerts of level N (0-15) or higher\n"
     "  --host HOST        only alerts about this host\n"
     "  --rule ID          only alerts of this rule id\n"
+    "  --drill NAME       only alerts of the drill NAME (replayed attacks)\n"
+    "  --no-drill         only real alerts, none of any drill\n"
+    "  --follow           print new alerts as they come (live feed)\n"
+    "  --count N          with --follow: stop after N alerts\n"
     "  --limit N          at most N alerts (0: all)\n"
     "  --by-rule          a summary instead: per rule, the number of\n"
     "                     matching alerts, highest level, first and last\n"
@@ -47,13 +60,21 @@ const char cmd_alerts_usage[] =
     "  tocsin alerts --since 1h\n"
     "  tocsin alerts --min-level 10 --host web01 --limit 20\n"
     "  tocsin alerts --since 1d --by-rule\n"
-    "  tocsin alerts --rule ssh-bruteforce --since 2026-01-26T00:00:00Z --json\n";
+    "  tocsin alerts --rule ssh-bruteforce --since 2026-01-26T00:00:00Z --json\n"
+    "  tocsin alerts --follow --min-level 8 --no-drill\n";
 
 /* Highest alert level. */
 #define MAX_ALERT_LEVEL		15
 
 enum { OPT_SINCE = 256, OPT_UNTIL, OPT_MIN_LEVEL, OPT_HOST, OPT_RULE,
-    OPT_LIMIT, OPT_JSON, OPT_BY_RULE };
+    OPT_LIMIT, OPT_JSON, OPT_BY_RULE, OPT_DRILL, OPT_NO_DRILL, OPT_FOLLOW,
+    OPT_COUNT };
+
+/* --follow: wait for a message at most this long before looking at the
+ * interrupt flag again. */
+#define FOLLOW_POLL_MS		200
+/* Largest live-feed message accepted (an alert is far smaller). */
+#define FOLLOW_MAX_MSG_BYTES	(4 * 1024 * 1024)
 
 static const struct table_col alert_cols[] = {
 	{ "TIME",    20,  20, 0, 0 },
@@ -86,7 +107,33 @@ struct alerts_out {
 	size_t		 nagg, capagg;
 	uint64_t	 n;
 	int		 rc;		/* first error inside the callback */
+	const char	*drill;		/* --drill NAME */
+	int		 no_drill;	/* --no-drill */
+	uint64_t	 limit;		/* applied here when drill-filtering */
 };
+
+/* Does the alert pass --drill / --no-drill?  (Not JSON: only without
+ * drill filters.) */
+static int drill_pass(const struct alerts_out *o, const char *json,
+    size_t len)
+{
+	json_t *a, *d;
+	int pass;
+
+	if (o->drill == NULL && !o->no_drill)
+		return 1;
+	if ((a = json_loadb(json, len, 0, NULL)) == NULL)
+		return 0;
+	d = json_object_get(a, "drill");
+	if (!json_is_string(d) || json_string_length(d) == 0)
+		d = NULL;
+	if (o->no_drill)
+		pass = d == NULL;
+	else
+		pass = d != NULL && strcmp(json_string_value(d), o->drill) == 0;
+	json_decref(a);
+	return pass;
+}
 
 static const struct table_col summary_cols[] = {
 	{ "COUNT",    10,  5, 0, 1 },
@@ -335,6 +382,10 @@ static int alert_cb(const char *json, size_t len, void *arg)
 	struct alerts_out *o = arg;
 	int rc;
 
+	if (!drill_pass(o, json, len))
+		return 0;
+	if (o->limit != 0 && o->n >= o->limit)
+		return 1;
 	if (o->by_rule)
 		rc = alert_aggregate(o, json, len);
 	else if (o->table != NULL)
@@ -362,6 +413,134 @@ static void agg_free(struct alerts_out *o)
 	o->nagg = o->capagg = 0;
 }
 
+static volatile sig_atomic_t follow_stop;
+
+static void follow_signal(int sig)
+{
+	(void)sig;
+	follow_stop = 1;
+}
+
+/* Does a live-feed alert pass the query's filters (time bounds, level,
+ * host, rule)?  Drill filters are drill_pass's. */
+static int follow_pass(const struct alert_query *q, const char *json,
+    size_t len)
+{
+	json_t *a, *v;
+	int pass = 1;
+
+	if ((a = json_loadb(json, len, 0, NULL)) == NULL)
+		return 0;
+	v = json_object_get(a, "level");
+	if (q->min_level > 0 && (!json_is_integer(v) ||
+	    json_integer_value(v) < q->min_level))
+		pass = 0;
+	v = json_object_get(a, "time_us");
+	if (json_is_integer(v) && ((q->since_us != 0 &&
+	    (uint64_t)json_integer_value(v) < q->since_us) ||
+	    (q->until_us != 0 && (uint64_t)json_integer_value(v) > q->until_us)))
+		pass = 0;
+	v = json_object_get(a, "host");
+	if (q->host != NULL && (!json_is_string(v) ||
+	    strcmp(json_string_value(v), q->host) != 0))
+		pass = 0;
+	v = json_object_get(json_object_get(a, "rule"), "id");
+	if (q->rule != NULL && (!json_is_string(v) ||
+	    strcmp(json_string_value(v), q->rule) != 0))
+		pass = 0;
+	json_decref(a);
+	return pass;
+}
+
+/*
+ * --follow: subscribe to the live feed of the server configuration and
+ * print each alert that passes the filters (a table row, flushed at once,
+ * or the JSON line) until SIGINT/SIGTERM or count alerts (0: no bound).
+ */
+static int alerts_follow(struct cli *c, const struct cli_cmd *cmd,
+    const struct alert_query *q, struct alerts_out *o, int json,
+    uint64_t count)
+{
+	const struct server_config *cfg = cli_config(c);
+	const char *ep = NULL;
+	void *ctx = NULL, *sub = NULL;
+	char *msg = NULL;
+	struct sigaction sa, old_int, old_term;
+	int timeout = FOLLOW_POLL_MS, linger = 0, ret = CLI_EXIT_OK;
+	const size_t tlen = strlen("alert ");
+
+	if (cfg == NULL)
+		return CLI_EXIT_USAGE;
+	for (size_t i = 0; i < cfg->noutputs && ep == NULL; i++)
+		if (cfg->outputs[i].type == OUTPUT_LIVE &&
+		    cfg->outputs[i].enabled)
+			ep = cfg->outputs[i].endpoint;
+	if (ep == NULL) {
+		cli_err(cmd, "--follow needs a live output in the server "
+		    "configuration (outputs: - type: live); %s has none",
+		    cfg->source);
+		return CLI_EXIT_USAGE;
+	}
+	if ((msg = malloc(FOLLOW_MAX_MSG_BYTES)) == NULL ||
+	    (ctx = zmq_ctx_new()) == NULL ||
+	    (sub = zmq_socket(ctx, ZMQ_SUB)) == NULL) {
+		cli_err(cmd, "cannot create the subscriber");
+		ret = CLI_EXIT_FAIL;
+		goto out;
+	}
+	(void)zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+	(void)zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
+	if (zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert ", tlen) != 0 ||
+	    zmq_connect(sub, ep) != 0) {
+		cli_err(cmd, "cannot subscribe to %s: %s", ep,
+		    zmq_strerror(errno));
+		ret = CLI_EXIT_FAIL;
+		goto out;
+	}
+	if (!json && (o->table = table_new(alert_cols, NALERT_COLS)) == NULL) {
+		ret = CLI_EXIT_FAIL;
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = follow_signal;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	if (json)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	while (!follow_stop && (count == 0 || o->n < count)) {
+		int n = zmq_recv(sub, msg, FOLLOW_MAX_MSG_BYTES, 0);
+		const char *a;
+		size_t alen;
+
+		if (n < 0)
+			continue;	/* time-out or signal: look at the flag */
+		if ((size_t)n > FOLLOW_MAX_MSG_BYTES || (size_t)n <= tlen)
+			continue;	/* truncated or empty: not an alert */
+		a = msg + tlen;
+		alen = (size_t)n - tlen;
+		if (!follow_pass(q, a, alen) || !drill_pass(o, a, alen))
+			continue;
+		if (json)
+			(void)alert_json(a, alen);
+		else {
+			(void)alert_row(o->table, a, alen);
+			table_flush(o->table);
+		}
+		fflush(stdout);
+		o->n++;
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+out:
+	table_free(&o->table);
+	if (sub != NULL)
+		zmq_close(sub);
+	if (ctx != NULL)
+		zmq_ctx_term(ctx);
+	free(msg);
+	return ret;
+}
+
 int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
@@ -374,6 +553,10 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "by-rule", no_argument, NULL, OPT_BY_RULE },
+		{ "drill", required_argument, NULL, OPT_DRILL },
+		{ "no-drill", no_argument, NULL, OPT_NO_DRILL },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "count", required_argument, NULL, OPT_COUNT },
 		CLI_COMMON_LONGOPTS
 	};
 	struct alert_query q;
@@ -381,8 +564,8 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 	state_t *st = NULL;
 	const char *dd;
 	char *path = NULL;
-	uint64_t now = now_us(), v;
-	int opt, rc, json = 0;
+	uint64_t now = now_us(), v, count = 0;
+	int opt, rc, json = 0, follow = 0, have_count = 0;
 
 	memset(&q, 0, sizeof(q));
 	memset(&out, 0, sizeof(out));
@@ -427,6 +610,24 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 		case OPT_BY_RULE:
 			out.by_rule = 1;
 			break;
+		case OPT_DRILL:
+			if (optarg[0] == '\0')
+				return cli_usage_error(cmd, "--drill needs a "
+				    "drill name");
+			out.drill = optarg;
+			break;
+		case OPT_NO_DRILL:
+			out.no_drill = 1;
+			break;
+		case OPT_FOLLOW:
+			follow = 1;
+			break;
+		case OPT_COUNT:
+			if (cli_parse_number(cmd, "--count", optarg,
+			    UINT64_MAX, &count) != 0)
+				return CLI_EXIT_USAGE;
+			have_count = 1;
+			break;
 		default:
 			return cli_usage_error(cmd, "unhandled option");
 		}
@@ -435,6 +636,21 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return rc;
 	if (q.since_us != 0 && q.until_us != 0 && q.since_us > q.until_us)
 		return cli_usage_error(cmd, "--since is after --until");
+	if (out.drill != NULL && out.no_drill)
+		return cli_usage_error(cmd, "--drill and --no-drill exclude "
+		    "each other");
+	if (have_count && !follow)
+		return cli_usage_error(cmd, "--count goes with --follow");
+	if (follow && (out.by_rule || q.limit != 0))
+		return cli_usage_error(cmd, "--follow does not go with "
+		    "--by-rule or --limit (use --count)");
+	if (follow)
+		return alerts_follow(c, cmd, &q, &out, json, count);
+	if (out.drill != NULL || out.no_drill) {
+		/* the state's limit counts before the drill filter */
+		out.limit = q.limit;
+		q.limit = 0;
+	}
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
 	if ((path = cli_path(dd, "state")) == NULL) {

@@ -16,6 +16,7 @@
 #include "cli_int.h"
 #include "err.h"
 #include "journal.h"
+#include "outputs.h"
 #include "state.h"
 #include "util.h"
 
@@ -246,9 +247,15 @@ static void print_counters(const char *group, const struct counters *cs)
 	}
 }
 
+/* The counters of one process, as `status` groups them. */
+struct cgroup {
+	const char		*title;
+	const struct counters	*cs;
+};
+
 static void print_report(const char *dd, struct proc *procs, size_t nprocs,
     int have_journal, uint64_t last, int have_state, uint64_t cursor,
-    const struct counters *jc, const struct counters *sc, uint64_t now)
+    const struct cgroup *g, size_t ng, uint64_t now)
 {
 	table_t *t;
 	static const struct table_col cols[] = {
@@ -300,14 +307,16 @@ static void print_report(const char *dd, struct proc *procs, size_t nprocs,
 	if (have_journal && have_state)
 		printf("engine lag:        %llu event(s)\n",
 		    (unsigned long long)(last > cursor ? last - cursor : 0));
-	nz = nonzero_refusals(jc) + nonzero_refusals(sc);
+	nz = 0;
+	for (i = 0; i < ng; i++)
+		nz += nonzero_refusals(g[i].cs);
 	if (nz != 0)
 		printf("! refusals/drops:  %zu counter(s) non-zero, marked '!' "
 		    "below\n", nz);
 	else
 		printf("refusals/drops:    none\n");
-	print_counters("collector (journal)", jc);
-	print_counters("engine (state)", sc);
+	for (i = 0; i < ng; i++)
+		print_counters(g[i].title, g[i].cs);
 }
 
 static json_t *json_counters(const struct counters *cs, int refusals)
@@ -327,7 +336,7 @@ static json_t *json_counters(const struct counters *cs, int refusals)
 
 static int print_json(const char *dd, struct proc *procs, size_t nprocs,
     int ok, int have_journal, uint64_t last, int have_state, uint64_t cursor,
-    const struct counters *jc, const struct counters *sc, uint64_t now)
+    const struct cgroup *g, size_t ng, uint64_t now)
 {
 	json_t *o, *pa, *counters, *refusals, *tmp;
 	char tb[40];
@@ -358,16 +367,18 @@ static int print_json(const char *dd, struct proc *procs, size_t nprocs,
 		    now - p->heartbeat_us : 0) / 1000)));
 		json_array_append_new(pa, po);
 	}
-	counters = json_counters(jc, 0);
-	tmp = json_counters(sc, 0);
-	if (counters != NULL && tmp != NULL)
-		json_object_update(counters, tmp);
-	json_decref(tmp);
-	refusals = json_counters(jc, 1);
-	tmp = json_counters(sc, 1);
-	if (refusals != NULL && tmp != NULL)
-		json_object_update(refusals, tmp);
-	json_decref(tmp);
+	counters = json_object();
+	refusals = json_object();
+	for (i = 0; counters != NULL && refusals != NULL && i < ng; i++) {
+		tmp = json_counters(g[i].cs, 0);
+		if (tmp != NULL)
+			json_object_update(counters, tmp);
+		json_decref(tmp);
+		tmp = json_counters(g[i].cs, 1);
+		if (tmp != NULL)
+			json_object_update(refusals, tmp);
+		json_decref(tmp);
+	}
 	if (o == NULL || pa == NULL || counters == NULL || refusals == NULL) {
 		json_decref(o);
 		json_decref(pa);
@@ -419,18 +430,21 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 		{ .name = "tocsind",   .has_stats = 0 },
 		{ .name = "collector", .has_stats = 1 },
 		{ .name = "engine",    .has_stats = 1 },
+		{ .name = "outputs",   .has_stats = 1 },
 	};
-	struct counters jc, sc;
+	struct counters jc, sc, oc;
+	struct cgroup groups[3];
 	journal_t *j = NULL;
 	state_t *st = NULL;
 	const char *dd;
-	char *jpath = NULL, *spath = NULL;
+	char *jpath = NULL, *spath = NULL, *opath = NULL;
 	uint64_t now = now_us(), last = 0, cursor = 0;
 	int opt, rc, json = 0, ok, exit_rc = CLI_EXIT_FAIL;
 	int have_journal = 0, have_state = 0;
 
 	memset(&jc, 0, sizeof(jc));
 	memset(&sc, 0, sizeof(sc));
+	memset(&oc, 0, sizeof(oc));
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		rc = cli_opt_common(c, cmd, opt, argc, argv);
@@ -452,7 +466,8 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return CLI_EXIT_USAGE;
 	jpath = cli_path(dd, "journal");
 	spath = cli_path(dd, "state");
-	if (jpath == NULL || spath == NULL) {
+	opath = cli_path(dd, "outputs");
+	if (jpath == NULL || spath == NULL || opath == NULL) {
 		rc = TS_ENOMEM;
 		goto fail;
 	}
@@ -477,18 +492,26 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	} else if (rc != TS_ENOTFOUND) {
 		goto fail;
 	}
-	rc = 0;
+	rc = outputs_stats_foreach(opath, counter_cb, &oc);
+	if (rc != 0 && rc != TS_ENOTFOUND && rc != TS_ESTOP)
+		goto fail;
+	if ((rc = oc.rc) != 0)
+		goto fail;
 
 	proc_probe(dd, &procs[0], NULL, now);
 	proc_probe(dd, &procs[1], &jc, now);
 	proc_probe(dd, &procs[2], &sc, now);
-	ok = procs[1].ok && procs[2].ok;
+	proc_probe(dd, &procs[3], &oc, now);
+	ok = procs[1].ok && procs[2].ok && procs[3].ok;
+	groups[0] = (struct cgroup){ "collector (journal)", &jc };
+	groups[1] = (struct cgroup){ "engine (state)", &sc };
+	groups[2] = (struct cgroup){ "outputs", &oc };
 	if (json)
-		rc = print_json(dd, procs, 3, ok, have_journal, last,
-		    have_state, cursor, &jc, &sc, now);
+		rc = print_json(dd, procs, 4, ok, have_journal, last,
+		    have_state, cursor, groups, 3, now);
 	else
-		print_report(dd, procs, 3, have_journal, last, have_state,
-		    cursor, &jc, &sc, now);
+		print_report(dd, procs, 4, have_journal, last, have_state,
+		    cursor, groups, 3, now);
 	if (rc != 0)
 		goto fail;
 	exit_rc = ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
@@ -503,7 +526,9 @@ out:
 	state_close(&st);
 	counters_free(&jc);
 	counters_free(&sc);
+	counters_free(&oc);
 	free(jpath);
 	free(spath);
+	free(opath);
 	return exit_rc;
 }

@@ -2,10 +2,13 @@
  * tocsind_main.c - the tocsin server: one command, two processes.
  *
  * The parent loads and checks the configuration and the rule set, then forks
- * the collector (network side: agents, syslog, journal) and the engine
- * (rules, alerts, state).  They share nothing but the journal on disk, so a
- * bug in network parsing cannot reach the alert store, and an engine restart
- * never stops ingestion (the OpenBSD privilege-separation pattern).
+ * the collector (network side: agents, syslog, journal), the engine (rules,
+ * alerts, state) and the outputs (alerts and incident changes delivered to
+ * files, the live feed, the upstream SOC, webhooks).  They share nothing but
+ * the LMDB environments on disk, each written by one of them, so a bug in
+ * network parsing cannot reach the alert store, an engine restart never
+ * stops ingestion, and an upstream that hangs never slows detection (the
+ * OpenBSD privilege-separation pattern).
  *
  * The parent only supervises: it restarts a child that dies (with a growing
  * back-off), forwards SIGHUP to the engine (rule reload) and stops both on
@@ -31,6 +34,7 @@
 #include "engine.h"
 #include "err.h"
 #include "keys.h"
+#include "outputs.h"
 #include "rules.h"
 #include "util.h"
 
@@ -38,12 +42,14 @@
 #define RESTART_BACKOFF_MAX_US	(30 * 1000000)	/* longest restart delay */
 #define RESTART_STABLE_US	(60 * 1000000)	/* up this long: reset delay */
 #define STOP_GRACE_US		(15 * 1000000)	/* SIGTERM, then SIGKILL */
+#define NCHILDREN		3		/* collector, engine, outputs */
+#define ENGINE			1		/* index of the engine in kids[] */
 
 static volatile sig_atomic_t g_stop;	/* SIGTERM/SIGINT seen */
 static volatile sig_atomic_t g_reload;	/* SIGHUP seen */
 
 struct child {
-	const char	*c_name;	/* "collector", "engine" */
+	const char	*c_name;	/* "collector", "engine", "outputs" */
 	pid_t		 c_pid;		/* 0 when not running */
 	uint64_t	 c_started;	/* mono_us() at fork */
 	uint64_t	 c_backoff;	/* next restart delay */
@@ -72,8 +78,9 @@ usage(FILE *f)
 	    "usage: tocsind [-c FILE] [-D DATADIR] [-f] [-t]\n"
 	    "\n"
 	    "The tocsin server: starts the collector (agents over ZeroMQ+CURVE,\n"
-	    "syslog from network devices, the journal) and the engine (rules,\n"
-	    "alerts, state) as two processes.\n"
+	    "syslog from network devices, the journal), the engine (rules,\n"
+	    "alerts, incidents, state) and the outputs (JSONL, live feed,\n"
+	    "upstream syslog, webhooks) as three processes.\n"
 	    "\n"
 	    "  -c FILE     configuration (default: the embedded copy of\n"
 	    "              etc/tocsind.yml)\n"
@@ -82,7 +89,7 @@ usage(FILE *f)
 	    "  -t          check the configuration and the rule set, then exit\n"
 	    "  -h          this help;  -V  version\n"
 	    "\n"
-	    "Signals: SIGTERM/SIGINT stop both processes cleanly; SIGHUP makes\n"
+	    "Signals: SIGTERM/SIGINT stop every process cleanly; SIGHUP makes\n"
 	    "the engine reload its rules (a rule set with errors is refused and\n"
 	    "the old one kept).\n");
 }
@@ -187,8 +194,10 @@ child_start(struct child *c, const struct server_config *cfg, int foreground,
 		_exit(0);
 	if (strcmp(c->c_name, "collector") == 0)
 		rc = collector_run(cfg, &g_stop);
-	else
+	else if (strcmp(c->c_name, "engine") == 0)
 		rc = engine_run(cfg, &g_stop, &g_reload);
+	else
+		rc = outputs_run(cfg, &g_stop);
 	if (rc != 0)
 		log_err("%s stopped: %s", c->c_name, ts_strerror(rc));
 	_exit(rc == 0 ? 0 : 1);
@@ -264,9 +273,10 @@ main(int argc, char **argv)
 	const char *cfgpath = NULL, *datadir = NULL;
 	char err[1024], pub[KEY_Z85_BYTES], sec[KEY_Z85_BYTES];
 	char *rundir = NULL, *pidpath = NULL;
-	struct child kids[2] = {
+	struct child kids[NCHILDREN] = {
 		{ .c_name = "collector", .c_backoff = RESTART_BACKOFF_MIN_US },
 		{ .c_name = "engine", .c_backoff = RESTART_BACKOFF_MIN_US },
+		{ .c_name = "outputs", .c_backoff = RESTART_BACKOFF_MIN_US },
 	};
 	int foreground = 0, checkonly = 0, ch, rc, status;
 	size_t nrules = 0;
@@ -348,28 +358,28 @@ main(int argc, char **argv)
 	    TOCSIN_VERSION, cfg.data_dir, nrules, cfg.listen);
 
 	while (!g_stop) {
-		for (size_t i = 0; i < 2; i++)
+		for (size_t i = 0; i < NCHILDREN; i++)
 			if (kids[i].c_pid == 0 && mono_us() >= kids[i].c_restart_at
 			    && !g_stop)
 				child_start(&kids[i], &cfg, foreground,
 				    cfg.log_level);
 		if (g_reload) {
 			g_reload = 0;
-			if (kids[1].c_pid > 0) {
+			if (kids[ENGINE].c_pid > 0) {
 				log_info("SIGHUP: asking the engine to reload "
 				    "its rules");
-				kill(kids[1].c_pid, SIGHUP);
+				kill(kids[ENGINE].c_pid, SIGHUP);
 			}
 		}
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			for (size_t i = 0; i < 2; i++)
+			for (size_t i = 0; i < NCHILDREN; i++)
 				if (kids[i].c_pid == pid)
 					child_reaped(&kids[i], status);
 		usleep(50000);
 	}
 
 	log_info("stopping");
-	children_stop(kids, 2);
+	children_stop(kids, NCHILDREN);
 	unlink(pidpath);
 	free(pidpath);
 	free(rundir);

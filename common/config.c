@@ -130,10 +130,315 @@ static void key_err(char *err, size_t errlen, const char *file,
 	    node_col(v), what ? what : "", what ? "." : "", key, msg);
 }
 
+/* ---- outputs --------------------------------------------------------------- */
+
+#define DEFAULT_OUTPUT_RETRY_MAX_US	(60ULL * 1000000)
+#define DEFAULT_OUTPUT_TIMEOUT_US	(10ULL * 1000000)
+#define DEFAULT_JSONL_MAX_BYTES		(100ULL << 20)
+#define DEFAULT_JSONL_KEEP		5
+#define MAX_JSONL_KEEP			1000ULL
+#define MAX_OUTPUT_NAME_BYTES		64
+#define MAX_OUTPUT_TIMEOUT_US		(300ULL * 1000000)
+
+const char *output_type_name(int type)
+{
+	switch (type) {
+	case OUTPUT_JSONL:	return "jsonl";
+	case OUTPUT_LIVE:	return "live";
+	case OUTPUT_FORWARD:	return "forward";
+	case OUTPUT_WEBHOOK:	return "webhook";
+	default:		return "?";
+	}
+}
+
+static void output_config_free(struct output_config *o)
+{
+	free(o->name);
+	free(o->path);
+	free(o->endpoint);
+	free(o->address);
+	free(o->url);
+	memset(o, 0, sizeof(*o));
+}
+
+/* An output name: 1..64 of [A-Za-z0-9._-] (it names files, counters and
+ * cursor keys). */
+static int output_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MAX_OUTPUT_NAME_BYTES)
+		return 0;
+	for (; *s != '\0'; s++) {
+		char ch = *s;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		    ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Map an optional scalar to one of words[] (index into *out).  Missing: 0
+ * with *out unchanged. */
+static int get_word(const yt_node *m, const char *key, const char *file,
+    const char *const *words, int *out, char *err, size_t errlen)
+{
+	char *s = NULL;
+	int rc, i;
+
+	if ((rc = yt_get_str(m, key, file, &s, err, errlen)) != 0)
+		return rc;
+	if (s == NULL)
+		return 0;
+	for (i = 0; words[i] != NULL; i++) {
+		if (strcmp(s, words[i]) == 0) {
+			*out = i;
+			free(s);
+			return 0;
+		}
+	}
+	free(s);
+	{
+		char list[160] = "";
+		for (i = 0; words[i] != NULL; i++) {
+			if (words[i][0] == '\0')
+				continue;
+			if (list[0] != '\0')
+				strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+			strncat(list, words[i], sizeof(list) - strlen(list) - 1);
+		}
+		const yt_node *v = yt_map_get(m, key);
+		set_err(err, errlen, "%s:%d:%d: outputs.%s must be one of %s",
+		    file, node_line(v), node_col(v), key, list);
+	}
+	return TS_EPARSE;
+}
+
+static int get_required(const yt_node *m, const yt_node *where,
+    const char *what, const char *key, const char *file, char **out,
+    char *err, size_t errlen);
+
+/* Keys every output takes, and those of each type. */
+static const char *const out_keys_jsonl[] = { "name", "type", "enabled",
+    "min_level", "drills", "records", "retry_max", "path", "max_size",
+    "keep", "fsync", NULL };
+static const char *const out_keys_live[] = { "name", "type", "enabled",
+    "min_level", "drills", "records", "retry_max", "endpoint", NULL };
+static const char *const out_keys_forward[] = { "name", "type", "enabled",
+    "min_level", "drills", "records", "retry_max", "address", "protocol",
+    "format", "timeout", NULL };
+static const char *const out_keys_webhook[] = { "name", "type", "enabled",
+    "min_level", "drills", "records", "retry_max", "url", "timeout", NULL };
+
+/* One item of the outputs: list into *o (zeroed by the caller). */
+static int parse_output(const yt_node *m, const char *file,
+    struct output_config *o, char *err, size_t errlen)
+{
+	static const char *const types[] = { "", "jsonl", "live", "forward",
+	    "webhook", NULL };
+	static const char *const drills[] = { "exclude", "label", "include",
+	    NULL };
+	static const char *const records[] = { "", "alerts", "incidents",
+	    "all", NULL };
+	static const char *const fsyncs[] = { "batch", "always", "never",
+	    NULL };
+	static const char *const protos[] = { "tcp", "udp", NULL };
+	static const char *const formats[] = { "json", "cef", NULL };
+	const char *const *known;
+	unsigned long long v;
+
+	if (m->kind != YT_MAP) {
+		set_err(err, errlen, "%s:%d:%d: each item of outputs must be a "
+		    "mapping (name, type, ...)", file, m->line, m->col);
+		return TS_EPARSE;
+	}
+	o->type = 0;
+	if (get_word(m, "type", file, types, &o->type, err, errlen))
+		return TS_EPARSE;
+	if (o->type == 0) {
+		set_err(err, errlen, "%s:%d:%d: missing required key 'type' in "
+		    "outputs (jsonl, live, forward or webhook)", file, m->line,
+		    m->col);
+		return TS_EPARSE;
+	}
+	known = o->type == OUTPUT_JSONL ? out_keys_jsonl :
+	    o->type == OUTPUT_LIVE ? out_keys_live :
+	    o->type == OUTPUT_FORWARD ? out_keys_forward : out_keys_webhook;
+	{
+		char what[64];
+		snprintf(what, sizeof(what), "a %s output",
+		    output_type_name(o->type));
+		if (yt_check_keys(m, known, file, what, err, errlen) != 0)
+			return TS_EPARSE;
+	}
+	if (get_required(m, m, "outputs", "name", file, &o->name, err,
+	    errlen))
+		return TS_EPARSE;
+	if (!output_name_valid(o->name)) {
+		key_err(err, errlen, file, m, "name", "outputs",
+		    "must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
+		return TS_EPARSE;
+	}
+	o->enabled = 1;
+	if (yt_get_bool(m, "enabled", file, &o->enabled, err, errlen))
+		return TS_EPARSE;
+	v = 0;
+	if (yt_get_u64(m, "min_level", file, 0, 15, &v, err, errlen))
+		return TS_EPARSE;
+	o->min_level = (int)v;
+	o->drills = OUTPUT_DRILLS_EXCLUDE;
+	if (get_word(m, "drills", file, drills, &o->drills, err, errlen))
+		return TS_EPARSE;
+	/* jsonl and live carry everything; forward alerts; webhook incidents */
+	o->records = o->type == OUTPUT_FORWARD ? OUTPUT_REC_ALERTS :
+	    o->type == OUTPUT_WEBHOOK ? OUTPUT_REC_INCIDENTS :
+	    OUTPUT_REC_ALERTS | OUTPUT_REC_INCIDENTS;
+	if (get_word(m, "records", file, records, &o->records, err, errlen))
+		return TS_EPARSE;
+	if (o->records == 0) {
+		key_err(err, errlen, file, m, "records", "outputs",
+		    "must be one of alerts, incidents, all");
+		return TS_EPARSE;
+	}
+	v = DEFAULT_OUTPUT_RETRY_MAX_US;
+	if (yt_get_duration(m, "retry_max", file, &v, err, errlen))
+		return TS_EPARSE;
+	if (v < 100000 || v > 3600ULL * 1000000) {
+		key_err(err, errlen, file, m, "retry_max", "outputs",
+		    "must be from 100ms to 1h");
+		return TS_EPARSE;
+	}
+	o->retry_max_us = v;
+	v = DEFAULT_OUTPUT_TIMEOUT_US;
+	if (yt_get_duration(m, "timeout", file, &v, err, errlen))
+		return TS_EPARSE;
+	if (v < 100000 || v > MAX_OUTPUT_TIMEOUT_US) {
+		key_err(err, errlen, file, m, "timeout", "outputs",
+		    "must be from 100ms to 5m");
+		return TS_EPARSE;
+	}
+	o->timeout_us = v;
+
+	switch (o->type) {
+	case OUTPUT_JSONL:
+		if (get_required(m, m, "a jsonl output", "path", file,
+		    &o->path, err, errlen))
+			return TS_EPARSE;
+		if (o->path[0] == '\0' || strlen(o->path) > MAX_PATH_BYTES) {
+			key_err(err, errlen, file, m, "path", "outputs",
+			    "must be 1 to 1024 bytes");
+			return TS_EPARSE;
+		}
+		v = DEFAULT_JSONL_MAX_BYTES;
+		if (yt_get_size(m, "max_size", file, &v, err, errlen))
+			return TS_EPARSE;
+		if (v < 1024) {
+			key_err(err, errlen, file, m, "max_size", "outputs",
+			    "must be at least 1k");
+			return TS_EPARSE;
+		}
+		o->max_bytes = v;
+		v = DEFAULT_JSONL_KEEP;
+		if (yt_get_u64(m, "keep", file, 0, MAX_JSONL_KEEP, &v, err,
+		    errlen))
+			return TS_EPARSE;
+		o->keep = (uint32_t)v;
+		o->fsync = OUTPUT_FSYNC_BATCH;
+		if (get_word(m, "fsync", file, fsyncs, &o->fsync, err, errlen))
+			return TS_EPARSE;
+		break;
+	case OUTPUT_LIVE:
+		if (get_required(m, m, "a live output", "endpoint", file,
+		    &o->endpoint, err, errlen))
+			return TS_EPARSE;
+		if (!endpoint_valid(o->endpoint)) {
+			key_err(err, errlen, file, m, "endpoint", "outputs",
+			    "must be a ZeroMQ endpoint tcp://HOST:PORT or "
+			    "ipc://PATH");
+			return TS_EPARSE;
+		}
+		break;
+	case OUTPUT_FORWARD:
+		if (get_required(m, m, "a forward output", "address", file,
+		    &o->address, err, errlen))
+			return TS_EPARSE;
+		if (!hostport_valid(o->address)) {
+			key_err(err, errlen, file, m, "address", "outputs",
+			    "must be \"host:port\"");
+			return TS_EPARSE;
+		}
+		o->proto = OUTPUT_PROTO_TCP;
+		o->format = OUTPUT_FORMAT_CEF;
+		if (get_word(m, "protocol", file, protos, &o->proto, err,
+		    errlen) || get_word(m, "format", file, formats, &o->format,
+		    err, errlen))
+			return TS_EPARSE;
+		break;
+	case OUTPUT_WEBHOOK:
+		if (get_required(m, m, "a webhook output", "url", file,
+		    &o->url, err, errlen))
+			return TS_EPARSE;
+		if ((strncmp(o->url, "http://", 7) != 0 || o->url[7] == '\0') &&
+		    (strncmp(o->url, "https://", 8) != 0 || o->url[8] == '\0')) {
+			key_err(err, errlen, file, m, "url", "outputs",
+			    "must be an http:// or https:// URL");
+			return TS_EPARSE;
+		}
+		break;
+	}
+	return 0;
+}
+
+/* The outputs: list (missing or null: none). */
+static int parse_outputs(const yt_node *root, const char *file,
+    struct server_config *cfg, char *err, size_t errlen)
+{
+	const yt_node *l = yt_map_get(root, "outputs");
+	size_t i, j;
+
+	if (l == NULL || yt_is_null(l))
+		return 0;
+	if (l->kind != YT_SEQ) {
+		set_err(err, errlen, "%s:%d:%d: outputs must be a list of "
+		    "outputs (- name: ..., type: ...)", file, l->line, l->col);
+		return TS_EPARSE;
+	}
+	if (l->n > MAX_OUTPUTS) {
+		set_err(err, errlen, "%s:%d:%d: at most %d outputs", file,
+		    l->line, l->col, MAX_OUTPUTS);
+		return TS_EPARSE;
+	}
+	if (l->n == 0)
+		return 0;
+	if ((cfg->outputs = calloc(l->n, sizeof(*cfg->outputs))) == NULL) {
+		set_err(err, errlen, "%s: out of memory", file);
+		return TS_ENOMEM;
+	}
+	for (i = 0; i < l->n; i++) {
+		cfg->noutputs = i + 1;
+		if (parse_output(l->items[i], file, &cfg->outputs[i], err,
+		    errlen) != 0)
+			return TS_EPARSE;
+		for (j = 0; j < i; j++) {
+			if (strcmp(cfg->outputs[j].name,
+			    cfg->outputs[i].name) == 0) {
+				key_err(err, errlen, file, l->items[i], "name",
+				    "outputs", "is used by two outputs");
+				return TS_EPARSE;
+			}
+		}
+	}
+	return 0;
+}
+
 void server_config_free(struct server_config *cfg)
 {
 	if (cfg == NULL)
 		return;
+	for (size_t i = 0; i < cfg->noutputs; i++)
+		output_config_free(&cfg->outputs[i]);
+	free(cfg->outputs);
 	free(cfg->source);
 	free(cfg->data_dir);
 	free(cfg->listen);
@@ -172,7 +477,7 @@ int server_config_load(const char *path, struct server_config *cfg,
     char *err, size_t errlen)
 {
 	static const char *const top_keys[] = { "data_dir", "log_level",
-	    "collector", "engine", "incidents", NULL };
+	    "collector", "engine", "incidents", "outputs", NULL };
 	static const char *const coll_keys[] = { "listen", "syslog_udp",
 	    "syslog_tcp", "journal_map_size", "journal_max_size", "retention",
 	    "credit", "max_frame_size", NULL };
@@ -341,6 +646,10 @@ int server_config_load(const char *path, struct server_config *cfg,
 		goto fail;
 	}
 	cfg->incident_window_us = v;
+
+	/* outputs */
+	if ((rc = parse_outputs(root, file, cfg, err, errlen)) != 0)
+		goto fail;
 
 	free(lvl);
 	yt_docs_free(&docs, ndocs);

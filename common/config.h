@@ -15,6 +15,48 @@
 
 #include "limits.h"
 
+/* outputs: one entry of the `outputs:` list (engine/outputs.h). */
+enum output_type { OUTPUT_JSONL = 1, OUTPUT_LIVE, OUTPUT_FORWARD,
+    OUTPUT_WEBHOOK };
+/* What an output does with alerts of drills (alerts carrying "drill"). */
+enum output_drills { OUTPUT_DRILLS_EXCLUDE = 0, OUTPUT_DRILLS_LABEL,
+    OUTPUT_DRILLS_INCLUDE };
+/* Records an output carries (a bit set). */
+#define OUTPUT_REC_ALERTS	0x1
+#define OUTPUT_REC_INCIDENTS	0x2
+enum output_fsync { OUTPUT_FSYNC_BATCH = 0, OUTPUT_FSYNC_ALWAYS,
+    OUTPUT_FSYNC_NEVER };
+enum output_proto { OUTPUT_PROTO_TCP = 0, OUTPUT_PROTO_UDP };
+enum output_format { OUTPUT_FORMAT_JSON = 0, OUTPUT_FORMAT_CEF };
+
+/* Most outputs in one configuration.  (Candidate for limits.h.) */
+#define MAX_OUTPUTS		32
+
+struct output_config {
+	char		*name;		/* name: [A-Za-z0-9._-], unique */
+	int		 type;		/* type: enum output_type */
+	int		 enabled;	/* enabled (default true) */
+	int		 min_level;	/* min_level: alerts below are skipped */
+	int		 drills;	/* drills: enum output_drills */
+	int		 records;	/* records: OUTPUT_REC_* bits */
+	uint64_t	 retry_max_us;	/* retry_max: back-off ceiling */
+	/* jsonl: */
+	char		*path;		/* path */
+	uint64_t	 max_bytes;	/* max_size: rotate past it */
+	uint32_t	 keep;		/* keep: rotated files kept */
+	int		 fsync;		/* fsync: enum output_fsync */
+	/* live: */
+	char		*endpoint;	/* endpoint: ZeroMQ PUB bind */
+	/* forward: */
+	char		*address;	/* address: "host:port" */
+	int		 proto;		/* protocol: enum output_proto */
+	int		 format;	/* format: enum output_format */
+	/* webhook: */
+	char		*url;		/* url: http:// or https:// */
+	uint64_t	 timeout_us;	/* timeout: per attempt (also forward
+					 * connect/send) */
+};
+
 struct server_config {
 	char		*source;		/* file name, or "(embedded default)" */
 	char		*data_dir;		/* data_dir */
@@ -40,7 +82,13 @@ struct server_config {
 	uint64_t	 incident_window_us;	/* incidents.window: an alert joins an
 						 * open incident of the same entity
 						 * seen within this window */
+	/* outputs: */
+	struct output_config *outputs;		/* outputs: list (may be empty) */
+	size_t		 noutputs;
 };
+
+/* Name of an output type ("jsonl", ...); "?" when unknown. */
+const char *output_type_name(int type);
 
 struct agent_config {
 	char		*source;		/* file name */

@@ -198,7 +198,8 @@ check "status says the processes do not run" \
     grep -q '^collector  *not running' "$OUT"
 run status --json
 is "status --json: ok is false" "$(jq -r .ok "$OUT")" "false"
-is "status --json: three processes" "$(jq -r '.processes | length' "$OUT")" 3
+is "status --json: four processes (supervisor, collector, engine, outputs)" \
+    "$(jq -r '[.processes[].name] | join(" ")' "$OUT")" "tocsind collector engine outputs"
 expect "global options also work after the command" 0 "no state" -- \
     alerts -D "$DATA"
 expect "and before it" 0 "no state" -- -D "$DATA" alerts --limit 3

@@ -131,7 +131,7 @@ static void test_server_errors(void **state)
 	static const struct { const char *y; const char *err; } t[] = {
 		{ "data_dir: x\ncolector:\n  listen: tcp://a:1\n",
 		  "F:2:1: unknown key 'colector' in the top level (known: "
-		  "data_dir, log_level, collector, engine, incidents)" },
+		  "data_dir, log_level, collector, engine, incidents, outputs)" },
 		{ "collector:\n  listen: tcp://a:1\n  credits: 5\n",
 		  "F:3:3: unknown key 'credits' in collector (known: listen, "
 		  "syslog_udp, syslog_tcp, journal_map_size, journal_max_size, "
