@@ -17,6 +17,13 @@
  * rest; an ACK that does not come within AGENT_ACK_TIMEOUT_US while events
  * are in flight starts a new session (HELLO), which resends them too.  The
  * collector drops what it already committed, so resending is always safe.
+ *
+ * Heartbeats (backlog, events sent, HB_SPOOL_FULL) go out every
+ * cfg->heartbeat while READY, and also at once after a WELCOME and when the
+ * spool becomes full, so that the collector (`tocsin agents`, the "spool
+ * full" alert) learns of it without waiting an interval.  HB_SPOOL_FULL
+ * stays set in the first heartbeat after the spool drained, so that the
+ * condition is visible for an interval at least.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +66,10 @@
 /* Socket queues, in frames. */
 #define AGENT_SNDHWM		64
 #define AGENT_RCVHWM		1024
+/* Heartbeats sent early (a new session, the spool filling or draining)
+ * keep at least this far apart: the collector records at most one heartbeat
+ * a second per session and would not see a quicker change. */
+#define AGENT_HB_MIN_GAP_US	(1100 * 1000)
 /* Counters are logged at debug level this often. */
 #define AGENT_STATS_LOG_US	(60ULL * 1000 * 1000)
 
@@ -104,8 +115,11 @@ struct agent {
 	uint64_t	 last_progress;	/* mono: last ACK, or send into an empty pipe */
 	uint64_t	 pending_since;	/* mono: unsent events waiting since */
 	uint64_t	 next_follow, next_hb, next_stats;
+	uint64_t	 last_hb;	/* mono: last heartbeat sent (0: none) */
 	int		 follow_more;	/* a file still has unread data */
 	int		 spool_full;	/* reading stopped at the cap */
+	int		 hb_full;	/* the spool was full since the last
+					   heartbeat: the next one says so */
 	int		 auth_logged;
 	int		 ack_pending;	/* an ACK waits for agent_apply_ack */
 	uint64_t	 ack_epoch, ack_seq;
@@ -266,6 +280,19 @@ static void agent_restart_session(struct agent *a)
 
 static void agent_apply_ack(struct agent *a);
 
+/* Send a heartbeat as soon as the collector can record it (a new session,
+ * the spool just became full) instead of at the next interval.  A spool
+ * that has room again is reported at the next interval: an operator looking
+ * at `tocsin agents` then sees the condition for a heartbeat interval at
+ * least, not for the instant it took to drain. */
+static void agent_heartbeat_soon(struct agent *a)
+{
+	uint64_t at = a->last_hb != 0 ? a->last_hb + AGENT_HB_MIN_GAP_US : 0;
+
+	if (at < a->next_hb)
+		a->next_hb = at;
+}
+
 static void agent_on_welcome(struct agent *a, const struct wire_msg *m)
 {
 	struct spool_info si;
@@ -300,6 +327,7 @@ static void agent_on_welcome(struct agent *a, const struct wire_msg *m)
 		return;
 	}
 	a->c.sessions++;
+	agent_heartbeat_soon(a);	/* the spool's state, right away */
 	a->sent_through = si.acked;
 	a->credit_limit = si.acked + m->credit;
 	a->last_progress = mono_us();
@@ -597,8 +625,11 @@ static void agent_send_heartbeat(struct agent *a)
 
 	spool_get_info(a->sp, &si);
 	wire_heartbeat(&a->wb, si.epoch, spool_pending(a->sp), a->c.sent,
-	    a->spool_full ? HB_SPOOL_FULL : 0);
-	(void)agent_send_frame(a);
+	    a->spool_full || a->hb_full ? HB_SPOOL_FULL : 0);
+	if (agent_send_frame(a) == 0) {
+		a->last_hb = mono_us();
+		a->hb_full = a->spool_full;
+	}
 }
 
 /* Timers and sends of the protocol, once per loop turn. */
@@ -661,7 +692,9 @@ static void agent_follow(struct agent *a, uint64_t now)
 			    (unsigned long long)spool_pending(a->sp));
 			a->spool_full = 1;
 			a->c.spool_full++;
+			agent_heartbeat_soon(a);
 		}
+		a->hb_full = 1;
 		return;
 	}
 	if (rc != 0) {
