@@ -11,12 +11,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 pattern=${1:-}
 export TOCSIN_TOP="$top"
-export TOCSIN_BIN="$top/build/asan/bin"
-export TOCSIN_TOOLS="$top/build/asan/tools"
+build=${TOCSIN_BUILD:-build/asan}	# another ASan build folder, if given
+export TOCSIN_BIN="$top/$build/bin"
+export TOCSIN_TOOLS="$top/$build/tools"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-logdir="$top/build/test-logs"
+logdir="$top/$build/test-logs"
 rm -rf "$logdir"; mkdir -p "$logdir"
 
 passed=0; failed=0; failures=""
@@ -34,7 +35,7 @@ run_one() {	# name command...
 	fi
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$f" != 0 ]; then
-		echo "FAILED ($p passed, $f failed; log: build/test-logs/$name.log)"
+		echo "FAILED ($p passed, $f failed; log: $build/test-logs/$name.log)"
 		grep '^not ok' "$log" | sed 's/^/    /'
 		tail -n 15 "$log" | sed 's/^/    | /'
 		failures="$failures $name"
@@ -43,7 +44,7 @@ run_one() {	# name command...
 	fi
 }
 
-for t in build/asan/tests/test_*; do
+for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
 	n=$(basename "$t")
 	case "$n" in *"$pattern"*) ;; *) continue ;; esac

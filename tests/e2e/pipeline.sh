@@ -34,7 +34,10 @@ is "events --grep filters with a regex" \
     "$(tocsin events --json --grep 'Accepted (password|publickey)' | wc -l)" 2
 
 # --- alerts ------------------------------------------------------------
-tocsin alerts --json >"$T/alerts.jsonl"
+# tocsin's own alerts (rule set reloaded, agent silent...) are not the
+# sample's: keep them apart.
+own_alerts() { jq -c 'select(.rule.id | startswith("tocsin.") | not)'; }
+tocsin alerts --json | own_alerts >"$T/alerts.jsonl"
 count_msg() { jq -r .message "$T/alerts.jsonl" | grep -c -- "$1"; }
 is "one alert per failed password" "$(count_msg 'Failed password')" 5
 is "one alert per invalid user" "$(count_msg ': Invalid user')" 3
@@ -108,4 +111,6 @@ stop_agent
 check "tocsind stops cleanly on SIGTERM" stop_server
 check "no pid file left" test ! -e "$DATA/run/tocsind.pid"
 is "alerts still readable after the stop" \
-    "$(tocsin alerts --json | wc -l)" "$(( $(wc -l <"$T/alerts.jsonl") + 2 ))"
+    "$(tocsin alerts --json | own_alerts | wc -l)" "$(( $(wc -l <"$T/alerts.jsonl") + 2 ))"
+is "the reload raised tocsin's own alert" \
+    "$(tocsin alerts --json | jq -s 'map(select(.rule.id | startswith("tocsin."))) | length > 0')" true
