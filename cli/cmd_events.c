@@ -95,6 +95,7 @@ static const char *source_name(uint8_t src)
 	case JSRC_SYSLOG_UDP:	return "syslog_udp";
 	case JSRC_SYSLOG_TCP:	return "syslog_tcp";
 	case JSRC_REPLAY:	return "replay";
+	case JSRC_INTERNAL:	return "internal";
 	default:		return "unknown";
 	}
 }

@@ -9,6 +9,22 @@
  * commits; a full journal that cannot grow gets REFUSE FULL and no ACK, so
  * the agent keeps its spool and retries.
  *
+ * Group commit: the BATCH frames that are ready when the ROUTER wakes us
+ * (up to MAX_GROUP_FRAMES / MAX_GROUP_EVENTS) are journaled in ONE write
+ * transaction (one fsync), then all their ACKs are sent.  Each batch is
+ * judged against its agent's high-water mark as read inside that
+ * transaction, so several batches of one agent in a group are exactly as
+ * if committed one by one.  Any other frame or reply first commits the
+ * group, so replies keep the order of the frames.  If the group does not
+ * fit a journal at its cap, its batches are retried one transaction each
+ * and those that do not fit are refused FULL; after that the session gets
+ * FULL for every batch until it says HELLO again, so no later batch of that
+ * agent can land beyond one that was refused (which would lose it).
+ *
+ * The collector also journals tocsin's own events (internal.c, journal.h):
+ * agents gone silent and back, spools and the journal full and free again,
+ * refusal and drop counters past a threshold.
+ *
  * Frame size: libzmq's ZMQ_MAXMSGSIZE is set to FRAME_HARD_FACTOR times
  * collector.max_frame_size.  Frames between the two are received and
  * answered REFUSE TOOBIG (counted in collector.frames_refused_toobig);
@@ -17,6 +33,7 @@
  * (collector.disconnects, from the socket monitor).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +67,16 @@
 /* Agent frames handled per poll wake-up, so syslog gets its turn. */
 #define MAX_FRAMES_PER_POLL	64
 
+/* Group commit bounds: batches, and their events, in one transaction. */
+#define MAX_GROUP_FRAMES	MAX_FRAMES_PER_POLL
+#define MAX_GROUP_EVENTS	16384
+
+/* Agents found silent and flagged per check (the rest next second). */
+#define MAX_SILENT_PER_CHECK	256
+
+/* Map growths tried for one transaction before giving up. */
+#define MAX_GROW_TRIES		64
+
 /* Counters are written at least this often, even when idle. */
 #define STATS_INTERVAL_US	(1000 * 1000)
 
@@ -71,7 +98,8 @@ enum {
 	C_JOURNAL_FULL, C_JOURNAL_GROWN,
 	C_SYSLOG_RECEIVED, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED,
 	C_SYSLOG_NOHEADER, C_SYSLOG_CONN_REFUSED, C_SYSLOG_DROPPED_FULL,
-	C_PID, C_STARTED_US, C_HEARTBEAT_US,
+	C_INTERNAL_EVENTS, C_INTERNAL_DROPPED, C_GROUP_COMMITS,
+	C_PID, C_STARTED_US, C_HEARTBEAT_US, C_FULL_SINCE_US,
 	C_COUNT
 };
 
@@ -126,11 +154,20 @@ static struct counter counters[C_COUNT] = {
 	    "syslog TCP connections refused (limit reached)" },
 	[C_SYSLOG_DROPPED_FULL] = { "collector.syslog_dropped_full", 0,
 	    "syslog messages dropped because the journal was full" },
+	[C_INTERNAL_EVENTS] = { "collector.internal_events", 0,
+	    "tocsin's own events journaled (silent agents, full spools, ...)" },
+	[C_INTERNAL_DROPPED] = { "collector.internal_dropped", 0,
+	    "tocsin's own events dropped (queue full while the journal was)" },
+	[C_GROUP_COMMITS] = { "collector.batch_commits", 0,
+	    "journal transactions that committed agent batches (group "
+	    "commit: events_journaled / batch_commits per transaction)" },
 	[C_PID] = { "collector.pid", 0, "collector process id" },
 	[C_STARTED_US] = { "collector.started_us", 0,
 	    "when the collector started" },
 	[C_HEARTBEAT_US] = { "collector.heartbeat_us", 0,
 	    "collector liveness (wall clock)" },
+	[C_FULL_SINCE_US] = { "collector.journal_full_since_us", 0,
+	    "journal full (acknowledgements paused) since then; 0: accepting" },
 };
 
 struct session {
@@ -140,8 +177,24 @@ struct session {
 	char		 agent[MAX_NAME_BYTES + 1];
 	char		 host[MAX_HOST_BYTES + 1];
 	char		 version[64];
+	char		 drill[MAX_DRILL_BYTES + 1];	/* "" unless a replay */
 	uint64_t	 last_used;	/* collector's frame clock (LRU) */
 	uint64_t	 last_touch_us;	/* mono time of the last heartbeat write */
+	uint64_t	 hb_flags;	/* HB_* last recorded */
+	int		 full_refused;	/* a batch got REFUSE FULL: refuse the
+					 * rest until HELLO (never a gap) */
+};
+
+/* One BATCH waiting in the group for its transaction.  Owns the frame (the
+ * events point into it) and the routing id. */
+struct pending {
+	zmq_msg_t	 rid, msg;
+	struct session	*s;
+	char		 agent[MAX_NAME_BYTES + 1];
+	uint64_t	 epoch, first;
+	size_t		 ev_off, n;	/* its events in c->ev */
+	struct jbatch_result r;
+	int		 done;		/* committed (ACK) */
 };
 
 struct collector {
@@ -153,11 +206,30 @@ struct collector {
 	void		*ctx, *router, *monitor;
 	struct session	*sessions;	/* MAX_SESSIONS */
 	uint64_t	 clock;		/* frames seen, for LRU */
-	struct jevent	*ev;		/* MAX_BATCH_EVENTS */
+	struct jevent	*ev;		/* MAX_GROUP_EVENTS */
+	struct pending	*group;		/* MAX_GROUP_FRAMES */
+	size_t		 ngroup, group_events;
 	struct wire_buf	 out;
-	int		 full_logged;	/* journal-full said once */
+	int		 full;		/* journal full: ACKs paused */
 	uint64_t	 last_stats_us;	/* mono */
+	uint64_t	 started_us;	/* wall */
+	internal_t	*in;		/* tocsin's own events, queued */
+	uint64_t	 thresh_next[C_COUNT];	/* next rung per watched counter */
 };
+
+static void group_flush(struct collector *c);
+static void stats_flush(struct collector *c);
+
+/* Counters that raise an internal event when they pass 1, 10, 100, ...:
+ * every refusal, drop and cap. */
+static const int watched[] = {
+	C_EVENTS_GAP, C_REFUSED_MALFORMED, C_REFUSED_TOOBIG, C_REFUSED_REVOKED,
+	C_REFUSED_NOHELLO, C_REFUSED_CREDIT, C_AUTH_REFUSED, C_HANDSHAKE_FAILED,
+	C_SESSIONS_EVICTED, C_REPLIES_UNROUTABLE, C_JOURNAL_FULL,
+	C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED, C_SYSLOG_CONN_REFUSED,
+	C_SYSLOG_DROPPED_FULL, C_INTERNAL_DROPPED,
+};
+#define NWATCHED	(sizeof(watched) / sizeof(watched[0]))
 
 /* ---- counters ------------------------------------------------------------ */
 
@@ -173,7 +245,10 @@ is_gauge(const char *name)
 static int
 load_counter_cb(const char *name, uint64_t value, void *arg)
 {
-	(void)arg;
+	/* The full state outlives a restart: "accepting again" is said by
+	 * the process that finds room, whichever it is. */
+	if (strcmp(name, counters[C_FULL_SINCE_US].name) == 0)
+		*(uint64_t *)arg = value;
 	for (size_t i = 0; i < C_COUNT; i++)
 		if (strcmp(counters[i].name, name) == 0 &&
 		    !is_gauge(counters[i].name))
@@ -197,19 +272,244 @@ journal_grow(struct collector *c)
 	return 0;
 }
 
+/* ---- tocsin's own events -------------------------------------------------- */
+
+/* Queue one internal event (journal.h's messages), counted; journaled by
+ * the next write transaction. */
+static void say(struct collector *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+say(struct collector *c, const char *fmt, ...)
+{
+	char msg[MAX_INTERNAL_LINE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (internal_add(c->in, now_us(), "%s", msg) != 0) {
+		counters[C_INTERNAL_DROPPED].value++;
+		log_err("collector: internal event dropped: %s", msg);
+	}
+}
+
+/* Journal the internal events queued since n0 was taken: internal_journal
+ * into t.  Counted here; the caller rolls the count back on abort. */
+static int
+journal_internal(struct collector *c, journal_txn_t *t)
+{
+	int err = internal_journal(c->in, t);
+
+	if (err == 0)
+		counters[C_INTERNAL_EVENTS].value += internal_pending(c->in);
+	return err;
+}
+
+/* "agent NAME reporting again ..." for an agent flagged silent: clears
+ * the flag inside t. */
+static int
+note_back(struct collector *c, journal_txn_t *t, const char *agent,
+    const struct jagent *before)
+{
+	char dur[32];
+	uint64_t now = now_us();
+	int err;
+
+	if (!(before->health & JAGENT_SILENT))
+		return 0;
+	if ((err = journal_txn_agent_health(t, agent, 0, JAGENT_SILENT,
+	    NULL)) != 0)
+		return err;
+	internal_duration(now > before->last_seen_us ?
+	    now - before->last_seen_us : 0, dur, sizeof(dur));
+	say(c, "agent %s reporting again after %s of silence", agent, dur);
+	return 0;
+}
+
+/* The journal is full (at its cap) or has room again: say so once. */
+static void
+set_full(struct collector *c, int full)
+{
+	if (full == c->full)
+		return;
+	c->full = full;
+	counters[C_FULL_SINCE_US].value = full ? now_us() : 0;
+	if (full) {
+		log_err("collector: journal full at its cap of %llu bytes: "
+		    "acknowledgements paused until there is room",
+		    (unsigned long long)c->cfg->journal_max_bytes);
+		say(c, "journal full: acknowledgements paused");
+		stats_flush(c);		/* written into the reserve now */
+	} else {
+		log_info("collector: journal accepting again");
+		say(c, "journal accepting again");
+	}
+}
+
+/* Watched counters past their next rung: one event each. */
+static void
+thresholds_check(struct collector *c)
+{
+	for (size_t i = 0; i < NWATCHED; i++) {
+		int k = watched[i];
+		uint64_t v = counters[k].value;
+
+		if (c->thresh_next[k] == 0 || v < c->thresh_next[k])
+			continue;
+		c->thresh_next[k] = internal_next_threshold(v);
+		say(c, "counter %s reached %llu (threshold %llu)",
+		    counters[k].name, (unsigned long long)v,
+		    (unsigned long long)(c->thresh_next[k] == UINT64_MAX ?
+		    v : c->thresh_next[k] / 10));
+	}
+}
+
+struct silent_scan {
+	struct collector *c;
+	uint64_t	 now;
+	size_t		 n;
+	char		 name[MAX_SILENT_PER_CHECK][MAX_NAME_BYTES + 1];
+};
+
+static int
+silent_cb(const char *agent, const struct jagent *a, void *arg)
+{
+	struct silent_scan *sc = arg;
+	uint64_t since;
+
+	if (sc->n >= MAX_SILENT_PER_CHECK)
+		return 1;
+	if ((a->health & JAGENT_SILENT) || a->last_seen_us == 0 ||
+	    !keyring_has_name(sc->c->kr, agent))
+		return 0;
+	/* No agent can report while the collector is down. */
+	since = a->last_seen_us > sc->c->started_us ? a->last_seen_us :
+	    sc->c->started_us;
+	if (sc->now > since && sc->now - since >= sc->c->cfg->agent_silent_us)
+		snprintf(sc->name[sc->n++], MAX_NAME_BYTES + 1, "%s", agent);
+	return 0;
+}
+
+/* Flag the agents silent past engine.agent_silent_after, inside t. */
+static int
+silent_check(struct collector *c, journal_txn_t *t, struct silent_scan *sc)
+{
+	struct jagent before;
+	char dur[32], ts[40];
+	int err;
+
+	for (size_t i = 0; i < sc->n; i++) {
+		err = journal_txn_agent_health(t, sc->name[i], JAGENT_SILENT, 0,
+		    &before);
+		if (err == TS_ENOTFOUND)
+			continue;
+		if (err != 0)
+			return err;
+		if (before.health & JAGENT_SILENT)
+			continue;
+		internal_duration(sc->now - before.last_seen_us, dur,
+		    sizeof(dur));
+		format_rfc3339(before.last_seen_us, ts, sizeof(ts));
+		say(c, "agent %s silent for %s (last seen %s)", sc->name[i],
+		    dur, ts);
+	}
+	return 0;
+}
+
+/*
+ * The collector's own transaction, at least once a second: counters,
+ * heartbeat, silent agents, counter thresholds and the queued internal
+ * events.  Retried once after growing the map; internal events stay queued
+ * if it fails.
+ */
 static void
 stats_flush(struct collector *c)
 {
+	static struct silent_scan sc;
+	journal_txn_t *t;
+	uint64_t saved = counters[C_INTERNAL_EVENTS].value;
+	size_t n0;
 	int err;
 
 	counters[C_HEARTBEAT_US].value = now_us();
-	err = journal_stats_write(c->j, counters, C_COUNT);
-	if (err == TS_EFULL && journal_grow(c) == 0)
-		err = journal_stats_write(c->j, counters, C_COUNT);
+	thresholds_check(c);
+	memset(&sc, 0, sizeof(sc));
+	sc.c = c;
+	sc.now = now_us();
+	if (c->cfg->agent_silent_us > 0)
+		(void)journal_agent_foreach(c->j, silent_cb, &sc);
+	n0 = internal_pending(c->in);
+	for (int tries = 0; ; tries++) {
+		err = journal_txn_begin(c->j, &t);
+		if (err == 0)
+			err = silent_check(c, t, &sc);
+		if (err == 0)
+			err = journal_internal(c, t);
+		if (err == 0)
+			err = journal_txn_commit(&t, counters, C_COUNT);
+		else
+			journal_txn_abort(&t);
+		if (err == 0) {
+			internal_clear(c->in);
+			break;
+		}
+		counters[C_INTERNAL_EVENTS].value = saved;
+		internal_truncate(c->in, n0);
+		if (err != TS_EFULL || tries >= 1 || journal_grow(c) != 0)
+			break;
+	}
 	if (err != 0 && err != TS_EFULL)
 		log_warn("collector: cannot write counters: %s",
 		    ts_strerror(err));
 	c->last_stats_us = mono_us();
+}
+
+/*
+ * Write an agent's record (HELLO, HEARTBEAT) with the internal events its
+ * change calls for (back from silence; spool full or free again when
+ * heartbeat), in one transaction.  *before gets the stored record.
+ */
+static int
+agent_record(struct collector *c, const char *agent, const struct jagent *a,
+    int heartbeat, struct jagent *before)
+{
+	journal_txn_t *t;
+	uint64_t saved = counters[C_INTERNAL_EVENTS].value;
+	size_t n0 = internal_pending(c->in);
+	int err;
+
+	for (int tries = 0; ; tries++) {
+		err = journal_txn_begin(c->j, &t);
+		if (err == 0)
+			err = journal_txn_agent_touch(t, agent, a, before);
+		if (err == 0)
+			err = note_back(c, t, agent, before);
+		if (err == 0 && heartbeat) {
+			int was = (before->hb_flags & HB_SPOOL_FULL) != 0;
+			int is = (a->hb_flags & HB_SPOOL_FULL) != 0;
+
+			if (is && !was)
+				say(c, "agent %s spool full (%llu events "
+				    "waiting; reading paused)", agent,
+				    (unsigned long long)a->spooled);
+			else if (was && !is)
+				say(c, "agent %s spool no longer full", agent);
+		}
+		if (err == 0)
+			err = journal_internal(c, t);
+		if (err == 0)
+			err = journal_txn_commit(&t, counters, C_COUNT);
+		else
+			journal_txn_abort(&t);
+		if (err == 0) {
+			internal_clear(c->in);
+			return 0;
+		}
+		counters[C_INTERNAL_EVENTS].value = saved;
+		internal_truncate(c->in, n0);
+		if (err != TS_EFULL || tries >= 1 || journal_grow(c) != 0)
+			return err;
+	}
 }
 
 /* ---- replies ------------------------------------------------------------- */
@@ -227,10 +527,13 @@ send_reply(struct collector *c, zmq_msg_t *rid)
 		counters[C_REPLIES_UNROUTABLE].value++;
 }
 
+/* A REFUSE; the pending group is committed first so that replies keep the
+ * order of the frames. */
 static void
 refuse(struct collector *c, zmq_msg_t *rid, int counter, uint16_t code,
     const char *reason)
 {
+	group_flush(c);
 	if (counter >= 0)
 		counters[counter].value++;
 	wire_refuse(&c->out, code, reason);
@@ -307,9 +610,18 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
     const struct wire_msg *m)
 {
 	struct session *s;
-	struct jagent a;
+	struct jagent a, cur, before;
+	char drill[MAX_DRILL_BYTES + 1];
 	int err;
 
+	group_flush(c);
+	copy_wstr(drill, sizeof(drill), &m->drill);
+	if (drill[0] != '\0' && (!agent_name_valid(drill) ||
+	    m->drill.len != strlen(drill))) {
+		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+		    "bad drill name");
+		return;
+	}
 	if ((s = session_new(c, rid, agent)) == NULL) {
 		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
 		    "routing id too long");
@@ -317,62 +629,178 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 	}
 	copy_wstr(s->host, sizeof(s->host), &m->host);
 	copy_wstr(s->version, sizeof(s->version), &m->version);
+	snprintf(s->drill, sizeof(s->drill), "%s", drill);
 	if (s->host[0] == '\0')
 		snprintf(s->host, sizeof(s->host), "%s", agent);
-	memset(&a, 0, sizeof(a));
-	a.last_seen_us = now_us();
-	snprintf(a.version, sizeof(a.version), "%s", s->version);
-	snprintf(a.host, sizeof(a.host), "%s", s->host);
-	err = journal_agent_touch(c->j, agent, &a, NULL, 0);
-	if (err == TS_EFULL && journal_grow(c) == 0)
-		err = journal_agent_touch(c->j, agent, &a, NULL, 0);
-	if (err != 0 && err != TS_EFULL)
-		log_warn("collector: agent %s: cannot record HELLO: %s", agent,
-		    ts_strerror(err));
-	err = journal_agent_get(c->j, agent, &a);
+	err = journal_agent_get(c->j, agent, &cur);
 	if (err != 0 && err != TS_ENOTFOUND) {
 		refuse(c, rid, -1, WIRE_REFUSE_FULL, "journal unavailable");
 		return;
 	}
 	if (err == TS_ENOTFOUND)
-		a.epoch = a.seq = 0;
-	log_debug("collector: HELLO from %s (epoch %llu), mark %llu:%llu",
-	    agent, (unsigned long long)m->epoch, (unsigned long long)a.epoch,
-	    (unsigned long long)a.seq);
-	wire_welcome(&c->out, a.epoch, a.seq, c->cfg->credit_events);
+		memset(&cur, 0, sizeof(cur));
+	/* A HELLO says nothing of the spool: keep the last heartbeat's. */
+	memset(&a, 0, sizeof(a));
+	a.last_seen_us = now_us();
+	a.spooled = cur.spooled;
+	a.hb_flags = cur.hb_flags;
+	snprintf(a.version, sizeof(a.version), "%s", s->version);
+	snprintf(a.host, sizeof(a.host), "%s", s->host);
+	s->hb_flags = cur.hb_flags;
+	err = agent_record(c, agent, &a, 0, &before);
+	if (err != 0 && err != TS_EFULL)
+		log_warn("collector: agent %s: cannot record HELLO: %s", agent,
+		    ts_strerror(err));
+	log_debug("collector: HELLO from %s (epoch %llu%s%s), mark %llu:%llu",
+	    agent, (unsigned long long)m->epoch, drill[0] ? ", drill " : "",
+	    drill, (unsigned long long)cur.epoch, (unsigned long long)cur.seq);
+	wire_welcome(&c->out, cur.epoch, cur.seq, c->cfg->credit_events);
 	send_reply(c, rid);
 }
 
-/* How many of the batch's events the journal will skip, and the gap, from
- * the mark before the append (mirrors journal_append_batch). */
-static void
-expect_dups(const struct jagent *a, uint64_t epoch, uint64_t first,
-    uint64_t n, uint64_t *dups, uint64_t *gap)
+/* ---- group commit ----------------------------------------------------------- */
+
+/* Commit group[from..to) (those not yet done and whose session was not
+ * refused FULL) in one transaction, with the internal events and counters.
+ * Counters and the internal queue are rolled back on failure. */
+static int
+group_commit_range(struct collector *c, size_t from, size_t to)
 {
-	*dups = *gap = 0;
-	if (epoch < a->epoch) {
-		*dups = n;
-	} else if (epoch == a->epoch) {
-		if (first <= a->seq)
-			*dups = a->seq - first + 1 >= n ? n : a->seq - first + 1;
-		else
-			*gap = first - a->seq - 1;
-	} else if (first > 1) {
-		*gap = first - 1;
+	uint64_t saved[C_COUNT];
+	journal_txn_t *t;
+	size_t n0 = internal_pending(c->in), i;
+	int err;
+
+	for (i = 0; i < C_COUNT; i++)
+		saved[i] = counters[i].value;
+	if ((err = journal_txn_begin(c->j, &t)) != 0)
+		return err;
+	for (i = from; i < to && err == 0; i++) {
+		struct pending *p = &c->group[i];
+
+		if (p->done || p->s->full_refused)
+			continue;
+		err = journal_txn_batch(t, p->agent, p->epoch, p->first,
+		    c->ev + p->ev_off, p->n, &p->r);
+		if (err == 0)
+			err = note_back(c, t, p->agent, &p->r.before);
+		if (err != 0)
+			break;
+		counters[C_EVENTS_JOURNALED].value += p->n - p->r.dups;
+		counters[C_EVENTS_DUPLICATE].value += p->r.dups;
+		counters[C_BATCHES_REPLAYED].value += p->r.dups > 0;
+		counters[C_EVENTS_GAP].value += p->r.gap;
+	}
+	if (err == 0)
+		err = journal_internal(c, t);
+	if (err == 0) {
+		counters[C_GROUP_COMMITS].value++;
+		err = journal_txn_commit(&t, counters, C_COUNT);
+	} else {
+		journal_txn_abort(&t);
+	}
+	if (err != 0) {
+		for (i = 0; i < C_COUNT; i++)
+			counters[i].value = saved[i];
+		internal_truncate(c->in, n0);
+		return err;
+	}
+	internal_clear(c->in);
+	for (i = from; i < to; i++)
+		if (!c->group[i].done && !c->group[i].s->full_refused)
+			c->group[i].done = 1;
+	return 0;
+}
+
+/* group_commit_range, growing the map while it is full and may grow. */
+static int
+group_commit_grow(struct collector *c, size_t from, size_t to)
+{
+	int err;
+
+	for (int tries = 0; ; tries++) {
+		err = group_commit_range(c, from, to);
+		if (err != TS_EFULL || tries >= MAX_GROW_TRIES ||
+		    journal_grow(c) != 0)
+			return err;
 	}
 }
 
+/*
+ * Journal the pending batches (one transaction if they fit), then send
+ * their ACKs, or REFUSE FULL / an error for those that could not be
+ * journaled.  Releases every frame of the group.
+ */
 static void
-on_batch(struct collector *c, zmq_msg_t *rid, const char *agent,
-    const struct wire_msg *m)
+group_flush(struct collector *c)
+{
+	uint64_t before = counters[C_EVENTS_JOURNALED].value;
+	size_t i, n = c->ngroup;
+	int err, full = 0;
+
+	if (n == 0)
+		return;
+	c->ngroup = 0;		/* refuse() below must not recurse */
+	err = group_commit_grow(c, 0, n);
+	if (err == TS_EFULL && n > 1) {
+		/* At the cap: what fits goes in, in order, one by one. */
+		for (i = 0; i < n; i++) {
+			struct pending *p = &c->group[i];
+
+			if (p->s->full_refused)
+				continue;
+			if (group_commit_grow(c, i, i + 1) == TS_EFULL)
+				p->s->full_refused = 1;
+		}
+	} else if (err == TS_EFULL) {
+		c->group[0].s->full_refused = 1;
+	}
+	for (i = 0; i < n; i++) {
+		struct pending *p = &c->group[i];
+
+		if (p->done) {
+			if (p->r.gap > 0)
+				log_warn("collector: agent %s skipped %llu "
+				    "events before %llu:%llu", p->agent,
+				    (unsigned long long)p->r.gap,
+				    (unsigned long long)p->epoch,
+				    (unsigned long long)p->first);
+			wire_ack(&c->out, p->r.hw_epoch, p->r.hw_seq,
+			    c->cfg->credit_events);
+		} else if (err == TS_EFULL || p->s->full_refused) {
+			p->s->full_refused = 1;
+			full = 1;
+			counters[C_JOURNAL_FULL].value++;
+			wire_refuse(&c->out, WIRE_REFUSE_FULL, "journal full");
+		} else {
+			p->s->full_refused = 1;
+			log_err("collector: agent %s: batch not journaled: %s",
+			    p->agent, ts_strerror(err));
+			wire_refuse(&c->out, WIRE_REFUSE_FULL, "journal error");
+		}
+		send_reply(c, &p->rid);
+		zmq_msg_close(&p->rid);
+		zmq_msg_close(&p->msg);
+	}
+	c->group_events = 0;
+	if (full)
+		set_full(c, 1);
+	else if (counters[C_EVENTS_JOURNALED].value > before)
+		set_full(c, 0);
+}
+
+/* Validate one BATCH and add it to the group (taking rid and msg). */
+static void
+on_batch(struct collector *c, zmq_msg_t *rid, zmq_msg_t *msg,
+    const char *agent, const struct wire_msg *m)
 {
 	struct session *s;
+	struct pending *p;
 	struct wire_event we;
-	struct jagent before;
-	size_t off = 0, n = 0, dups = 0;
-	uint64_t hw_e = 0, hw_s = 0, want_dups, want_gap, gap = 0;
+	struct wire_msg mm;
+	const void *old;
+	size_t off = 0, n = 0;
 	uint64_t now = now_us();
-	int err;
 
 	if ((s = session_find(c, rid, agent)) == NULL) {
 		refuse(c, rid, C_REFUSED_NOHELLO, WIRE_REFUSE_NOHELLO,
@@ -384,11 +812,34 @@ on_batch(struct collector *c, zmq_msg_t *rid, const char *agent,
 		    "batch larger than the credit");
 		return;
 	}
-	while (n < MAX_BATCH_EVENTS && wire_batch_next(m, &off, &we) == 1) {
-		struct jevent *e = &c->ev[n++];
+	if (s->full_refused) {
+		/* Until HELLO: never journal past a refused batch. */
+		refuse(c, rid, C_JOURNAL_FULL, WIRE_REFUSE_FULL, "journal full");
+		return;
+	}
+	if (c->ngroup >= MAX_GROUP_FRAMES ||
+	    c->group_events + m->count > MAX_GROUP_EVENTS)
+		group_flush(c);
+	/* Take the frame first: the events point into its data (which a
+	 * move may relocate for tiny frames: decode again then). */
+	p = &c->group[c->ngroup];
+	memset(p, 0, sizeof(*p));
+	old = zmq_msg_data(msg);
+	zmq_msg_init(&p->rid);
+	zmq_msg_init(&p->msg);
+	zmq_msg_move(&p->rid, rid);
+	zmq_msg_move(&p->msg, msg);
+	mm = *m;
+	if (zmq_msg_data(&p->msg) != old &&
+	    wire_decode(zmq_msg_data(&p->msg), zmq_msg_size(&p->msg), &mm,
+	    NULL) != 0)
+		mm.count = UINT32_MAX;	/* cannot happen: refused below */
+	while (n < MAX_BATCH_EVENTS && n < mm.count &&
+	    wire_batch_next(&mm, &off, &we) == 1) {
+		struct jevent *e = &c->ev[c->group_events + n++];
 
 		memset(e, 0, sizeof(*e));
-		e->source = JSRC_AGENT;
+		e->source = s->drill[0] ? JSRC_REPLAY : JSRC_AGENT;
 		e->flags = we.flags;
 		e->recv_us = now;
 		e->time_us = we.time_us;
@@ -396,64 +847,26 @@ on_batch(struct collector *c, zmq_msg_t *rid, const char *agent,
 		e->host_len = strlen(s->host);
 		e->file = we.file.p;
 		e->file_len = we.file.len;
-		e->drill = "";
+		e->drill = s->drill;
+		e->drill_len = strlen(s->drill);
 		e->raw = we.line.p;
 		e->raw_len = we.line.len;
 	}
-	if (n != m->count) {
-		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+	if (n != mm.count || wire_batch_next(&mm, &off, &we) == 1) {
+		refuse(c, &p->rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
 		    "event count mismatch");
+		zmq_msg_close(&p->rid);
+		zmq_msg_close(&p->msg);
 		return;
 	}
-	err = journal_agent_get(c->j, agent, &before);
-	if (err == TS_ENOTFOUND)
-		memset(&before, 0, sizeof(before));
-	else if (err != 0)
-		goto failed;
-	/* Count first so that the counters commit with the events. */
-	expect_dups(&before, m->epoch, m->seq, n, &want_dups, &want_gap);
-	counters[C_EVENTS_JOURNALED].value += n - want_dups;
-	counters[C_EVENTS_DUPLICATE].value += want_dups;
-	counters[C_BATCHES_REPLAYED].value += want_dups > 0;
-	counters[C_EVENTS_GAP].value += want_gap;
-	for (int tries = 0; ; tries++) {
-		err = journal_append_batch_gap(c->j, agent, m->epoch, m->seq,
-		    c->ev, n, counters, C_COUNT, &dups, &hw_e, &hw_s, &gap);
-		if (err != TS_EFULL || tries >= 64 || journal_grow(c) != 0)
-			break;
-	}
-	if (err != 0) {
-		counters[C_EVENTS_JOURNALED].value -= n - want_dups;
-		counters[C_EVENTS_DUPLICATE].value -= want_dups;
-		counters[C_BATCHES_REPLAYED].value -= want_dups > 0;
-		counters[C_EVENTS_GAP].value -= want_gap;
-		goto failed;
-	}
-	if (dups != want_dups || gap != want_gap)
-		log_warn("collector: agent %s: mark moved under us", agent);
-	if (gap > 0)
-		log_warn("collector: agent %s skipped %llu events before "
-		    "%llu:%llu", agent, (unsigned long long)gap,
-		    (unsigned long long)m->epoch, (unsigned long long)m->seq);
-	c->full_logged = 0;
-	c->last_stats_us = mono_us();
-	wire_ack(&c->out, hw_e, hw_s, c->cfg->credit_events);
-	send_reply(c, rid);
-	return;
-failed:
-	if (err == TS_EFULL) {
-		counters[C_JOURNAL_FULL].value++;
-		if (!c->full_logged)
-			log_err("collector: journal full at its cap of %llu "
-			    "bytes: refusing batches until there is room",
-			    (unsigned long long)c->cfg->journal_max_bytes);
-		c->full_logged = 1;
-		refuse(c, rid, -1, WIRE_REFUSE_FULL, "journal full");
-	} else {
-		log_err("collector: agent %s: batch not journaled: %s", agent,
-		    ts_strerror(err));
-		refuse(c, rid, -1, WIRE_REFUSE_FULL, "journal error");
-	}
+	p->s = s;
+	snprintf(p->agent, sizeof(p->agent), "%s", agent);
+	p->epoch = mm.epoch;
+	p->first = mm.seq;
+	p->ev_off = c->group_events;
+	p->n = n;
+	c->ngroup++;
+	c->group_events += n;
 }
 
 static void
@@ -461,16 +874,20 @@ on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
     const struct wire_msg *m)
 {
 	struct session *s;
-	struct jagent a;
+	struct jagent a, before;
 	uint64_t mono = mono_us();
-	int err;
+	int err, changed;
 
+	group_flush(c);
 	if ((s = session_find(c, rid, agent)) == NULL) {
 		refuse(c, rid, C_REFUSED_NOHELLO, WIRE_REFUSE_NOHELLO,
 		    "HEARTBEAT before HELLO");
 		return;
 	}
-	if (s->last_touch_us != 0 && mono - s->last_touch_us < HEARTBEAT_TOUCH_US)
+	/* A change of the spool-full flag is written at once. */
+	changed = (m->hb_flags & HB_SPOOL_FULL) != (s->hb_flags & HB_SPOOL_FULL);
+	if (!changed && s->last_touch_us != 0 &&
+	    mono - s->last_touch_us < HEARTBEAT_TOUCH_US)
 		return;
 	s->last_touch_us = mono;
 	memset(&a, 0, sizeof(a));
@@ -479,10 +896,10 @@ on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
 	a.hb_flags = m->hb_flags;
 	snprintf(a.version, sizeof(a.version), "%s", s->version);
 	snprintf(a.host, sizeof(a.host), "%s", s->host);
-	err = journal_agent_touch(c->j, agent, &a, NULL, 0);
-	if (err == TS_EFULL && journal_grow(c) == 0)
-		err = journal_agent_touch(c->j, agent, &a, NULL, 0);
-	if (err != 0 && err != TS_EFULL)
+	err = agent_record(c, agent, &a, 1, &before);
+	if (err == 0)
+		s->hb_flags = m->hb_flags;
+	else if (err != TS_EFULL)
 		log_warn("collector: agent %s: heartbeat not recorded: %s",
 		    agent, ts_strerror(err));
 }
@@ -555,7 +972,7 @@ router_one(struct collector *c)
 		on_hello(c, &rid, name, &m);
 		break;
 	case WIRE_BATCH:
-		on_batch(c, &rid, name, &m);
+		on_batch(c, &rid, &msg, name, &m);
 		break;
 	case WIRE_HEARTBEAT:
 		on_heartbeat(c, &rid, name, &m);
@@ -648,8 +1065,10 @@ router_open(struct collector *c, const char *sec)
 static void
 collector_close(struct collector *c)
 {
+	if (c->group)
+		group_flush(c);
 	syslog_free(&c->syslog);
-	if (c->j)
+	if (c->j && c->in)
 		stats_flush(c);
 	if (c->monitor) {
 		zmq_socket_monitor(c->router, NULL, 0);
@@ -665,6 +1084,8 @@ collector_close(struct collector *c)
 	wire_buf_free(&c->out);
 	free(c->sessions);
 	free(c->ev);
+	free(c->group);
+	internal_free(&c->in);
 }
 
 static void
@@ -701,20 +1122,25 @@ loop(struct collector *c, volatile sig_atomic_t *stop)
 			    &counters[C_AUTH_REFUSED].value);
 		if (items[2].revents & ZMQ_POLLIN)
 			monitor_handle(c);
-		if (items[0].revents & ZMQ_POLLIN)
+		if (items[0].revents & ZMQ_POLLIN) {
 			for (int k = 0; k < MAX_FRAMES_PER_POLL; k++)
 				if (router_one(c) != 0)
 					break;
+			/* Everything that was ready: one transaction. */
+			group_flush(c);
+		}
 		if (c->syslog) {
 			syslog_handle(c->syslog, items + FIXED_ITEMS, ns);
+			int had = syslog_next_flush_ms(c->syslog) >= 0;
+
 			err = syslog_flush(c->syslog, 0);
 			if (err == TS_EFULL && journal_grow(c) == 0)
 				err = syslog_flush(c->syslog, 0);
-			if (err == TS_EFULL && !c->full_logged) {
-				log_err("collector: journal full: syslog "
-				    "messages held");
-				c->full_logged = 1;
-			}
+			if (err == TS_EFULL)
+				set_full(c, 1);
+			else if (err == 0 && had &&
+			    syslog_next_flush_ms(c->syslog) < 0)
+				set_full(c, 0);
 		}
 		if (mono_us() - c->last_stats_us >= STATS_INTERVAL_US)
 			stats_flush(c);
@@ -753,8 +1179,18 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		goto fail;
 	}
 	c.sessions = calloc(MAX_SESSIONS, sizeof(*c.sessions));
-	c.ev = calloc(MAX_BATCH_EVENTS, sizeof(*c.ev));
-	if (c.sessions == NULL || c.ev == NULL) {
+	c.ev = calloc(MAX_GROUP_EVENTS, sizeof(*c.ev));
+	c.group = calloc(MAX_GROUP_FRAMES, sizeof(*c.group));
+	{
+		char host[MAX_HOST_BYTES + 1];
+
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		c.in = internal_open(host, (long)getpid());
+	}
+	if (c.sessions == NULL || c.ev == NULL || c.group == NULL ||
+	    c.in == NULL) {
 		err = TS_ENOMEM;
 		goto fail;
 	}
@@ -770,9 +1206,16 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		if (err != 0)
 			goto fail;
 	}
-	(void)journal_stats_foreach(c.j, load_counter_cb, NULL);
+	(void)journal_stats_foreach(c.j, load_counter_cb,
+	    &counters[C_FULL_SINCE_US].value);
+	c.full = counters[C_FULL_SINCE_US].value != 0;
 	counters[C_PID].value = (uint64_t)getpid();
-	counters[C_STARTED_US].value = now_us();
+	c.started_us = counters[C_STARTED_US].value = now_us();
+	/* Thresholds count from the stored totals: no event again for what
+	 * was reported before a restart. */
+	for (size_t i = 0; i < NWATCHED; i++)
+		c.thresh_next[watched[i]] =
+		    internal_next_threshold(counters[watched[i]].value);
 	if ((c.ctx = zmq_ctx_new()) == NULL) {
 		err = TS_EIO;
 		goto fail;

@@ -14,6 +14,7 @@
 
 #include "journal.h"
 #include "keys.h"
+#include "limits.h"
 
 struct counter;
 
@@ -32,6 +33,50 @@ int journal_append_batch_gap(journal_t *j, const char *agent, uint64_t epoch,
     size_t *dups, uint64_t *hw_epoch, uint64_t *hw_seq, uint64_t *gap);
 
 /*
+ * Write transactions of several steps (the collector's group commit: many
+ * agent batches, its own events and the counters in one transaction).  A
+ * journal has at most one open; journal_txn_begin gives it (owned by the
+ * journal: end it with journal_txn_commit or journal_txn_abort, which NULL
+ * the caller's pointer).  After any step fails the caller must abort: a
+ * full map (TS_EFULL) leaves LMDB's transaction unusable.
+ */
+typedef struct journal_txn journal_txn_t;
+
+int journal_txn_begin(journal_t *j, journal_txn_t **out);
+void journal_txn_abort(journal_txn_t **t);
+/* Write the counters (may be NULL/0) and commit.  TS_EFULL: nothing of the
+ * transaction was written. */
+int journal_txn_commit(journal_txn_t **t, const struct counter *stats,
+    size_t nstats);
+
+struct jbatch_result {
+	size_t		 dups;		/* events at or below the mark, skipped */
+	uint64_t	 gap;		/* seqs skipped before the first new one */
+	uint64_t	 hw_epoch, hw_seq;	/* the mark after this batch */
+	struct jagent	 before;	/* the agent's record before it (zero if
+					 * none): health, last_seen_us */
+};
+
+/* One agent batch, as journal_append_batch_gap, inside t: the high-water
+ * mark is read and advanced inside the transaction, so two batches of one
+ * agent in one transaction are judged exactly as if committed apart. */
+int journal_txn_batch(journal_txn_t *t, const char *agent, uint64_t epoch,
+    uint64_t first_seq, struct jevent *ev, size_t n, struct jbatch_result *r);
+/* Events without an agent sequence (syslog, internal).  reserved != 0 lets
+ * them use the room kept for bookkeeping (the collector's own few events
+ * that say the journal is full). */
+int journal_txn_plain(journal_txn_t *t, struct jevent *ev, size_t n,
+    int reserved);
+/* journal_agent_touch inside t; *before (may be NULL) gets the record as
+ * it was (zeroed if none). */
+int journal_txn_agent_touch(journal_txn_t *t, const char *agent,
+    const struct jagent *a, struct jagent *before);
+/* Set then clear health flags (JAGENT_*) of an existing agent record.
+ * TS_ENOTFOUND if the agent has none. */
+int journal_txn_agent_health(journal_txn_t *t, const char *agent,
+    uint64_t set, uint64_t clear, struct jagent *before);
+
+/*
  * Double the map size (no transaction may be open), up to max_bytes.
  * 0 with *new_bytes set, TS_EFULL when already at max_bytes, TS_EDB.
  */
@@ -39,6 +84,37 @@ int journal_map_grow(journal_t *j, uint64_t max_bytes, uint64_t *new_bytes);
 
 /* Current map size in bytes. */
 uint64_t journal_map_size(journal_t *j);
+
+/* ---- tocsin's own events (internal.c) ---------------------------------- */
+
+/* Events the collector holds for its next write transaction; past this they
+ * are counted as dropped (collector.internal_dropped). */
+#define MAX_INTERNAL_PENDING	256
+/* Longest internal line: time, host, tag and message. */
+#define MAX_INTERNAL_LINE	(MAX_HOST_BYTES + 512)
+
+typedef struct internal internal_t;
+
+/* host: the server's host name; pid: shown in "tocsin[pid]".  NULL on
+ * allocation failure.  Free with internal_free. */
+internal_t *internal_open(const char *host, long pid);
+void internal_free(internal_t **in);
+/* Queue one event (printf-style message, logged at info level too).
+ * 0, or TS_EFULL when the queue is full (the caller counts a drop). */
+int internal_add(internal_t *in, uint64_t time_us, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+size_t internal_pending(const internal_t *in);
+/* Append the queued events to t (source JSRC_INTERNAL, may use the
+ * journal's reserve); internal_clear once t has committed. */
+int internal_journal(internal_t *in, journal_txn_t *t);
+void internal_clear(internal_t *in);
+/* Forget events queued after the first n (a transaction that would have
+ * carried them was aborted and will queue them again). */
+void internal_truncate(internal_t *in, size_t n);
+/* "45s", "10m", "1m30s", "2h3m", "1d4h" (two largest units at most). */
+void internal_duration(uint64_t us, char *buf, size_t len);
+/* Next rung of the threshold ladder 1, 10, 100, ... above value. */
+uint64_t internal_next_threshold(uint64_t value);
 
 /* ---- ZAP handler (zap.c) ----------------------------------------------- */
 

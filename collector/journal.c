@@ -27,7 +27,8 @@
 /* Fixed part of an event record (see journal.h). */
 #define JREC_FIXED	(1 + 1 + 2 + 8 * 4 + 2 * 4 + 4)
 
-/* Fixed part of an agent record: seven u64, then two u16-prefixed strings. */
+/* Fixed part of an agent record: seven u64, then two u16-prefixed strings
+ * and the u64 health flags. */
 #define JAGENT_FIXED	(8 * 7)
 
 /*
@@ -42,8 +43,17 @@
 /* Readers retry a transaction this many times when the writer grew the map. */
 #define MAX_RESIZE_RETRIES	4
 
+/* The one write transaction a journal may have open (journal_txn_*). */
+struct journal_txn {
+	journal_t	*j;
+	MDB_txn		*txn;		/* NULL: not open */
+	uint64_t	 next_jseq;	/* 0: not looked up yet */
+	size_t		 bytes, nev;	/* events added so far (room check) */
+};
+
 struct journal {
 	MDB_env		*env;
+	struct journal_txn w;		/* the writer's transaction */
 	MDB_dbi		 events, agents, stats, meta;
 	int		 rdonly;
 	uint64_t	 map_bytes;	/* current map size */
@@ -151,7 +161,7 @@ journal_record_decode(const void *buf, size_t len, struct jevent *ev)
 	ev->file_len = get_be16(p + 40);
 	ev->drill_len = get_be16(p + 42);
 	ev->raw_len = get_be32(p + 44);
-	if (ev->source < JSRC_AGENT || ev->source > JSRC_REPLAY)
+	if (ev->source < JSRC_AGENT || ev->source > JSRC_INTERNAL)
 		return TS_EINVAL;
 	if (ev->agent_len > MAX_NAME_BYTES || ev->host_len > MAX_HOST_BYTES ||
 	    ev->file_len > MAX_PATH_BYTES || ev->drill_len > MAX_DRILL_BYTES ||
@@ -177,7 +187,7 @@ jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
 {
 	size_t vl = strnlen(a->version, sizeof(a->version) - 1);
 	size_t hl = strnlen(a->host, sizeof(a->host) - 1);
-	size_t need = JAGENT_FIXED + 2 + vl + 2 + hl;
+	size_t need = JAGENT_FIXED + 2 + vl + 2 + hl + 8;
 	unsigned char *p = buf;
 
 	if (need > cap)
@@ -192,7 +202,8 @@ jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
 	put_be16(p, (uint16_t)vl);	p += 2;
 	memcpy(p, a->version, vl);	p += vl;
 	put_be16(p, (uint16_t)hl);	p += 2;
-	memcpy(p, a->host, hl);
+	memcpy(p, a->host, hl);		p += hl;
+	put_be64(p, a->health);
 	return need;
 }
 
@@ -217,9 +228,14 @@ jagent_decode(const void *buf, size_t len, struct jagent *a)
 		return TS_EINVAL;
 	memcpy(a->version, p, l); p += l;
 	l = get_be16(p); p += 2;
-	if (l >= sizeof(a->host) || l != (size_t)(end - p))
+	if (l >= sizeof(a->host) || l > (size_t)(end - p))
 		return TS_EINVAL;
-	memcpy(a->host, p, l);
+	memcpy(a->host, p, l); p += l;
+	/* health: absent in records written before it existed. */
+	if ((size_t)(end - p) == 8)
+		a->health = get_be64(p);
+	else if (p != end)
+		return TS_EINVAL;
 	return 0;
 }
 
@@ -344,6 +360,8 @@ journal_close(journal_t **j)
 {
 	if (j == NULL || *j == NULL)
 		return;
+	if ((*j)->w.txn != NULL)
+		mdb_txn_abort((*j)->w.txn);
 	mdb_env_close((*j)->env);
 	free(*j);
 	*j = NULL;
@@ -474,7 +492,7 @@ agent_write(journal_t *j, MDB_txn *txn, const char *agent,
     const struct jagent *a)
 {
 	unsigned char buf[JAGENT_FIXED + 4 + sizeof(a->version) +
-	    sizeof(a->host)];
+	    sizeof(a->host) + 8];
 	MDB_val k, v;
 	int rc;
 
@@ -526,34 +544,102 @@ copy_str(char *dst, size_t cap, const char *src, size_t len)
 	dst[len] = '\0';
 }
 
+/* ---- write transactions -------------------------------------------------- */
+
 int
-journal_append_batch_gap(journal_t *j, const char *agent, uint64_t epoch,
-    uint64_t first_seq, struct jevent *ev, size_t n,
-    const struct counter *stats, size_t nstats,
-    size_t *dups, uint64_t *hw_epoch, uint64_t *hw_seq, uint64_t *gap)
+journal_txn_begin(journal_t *j, journal_txn_t **out)
 {
-	MDB_txn *txn = NULL;
+	int err;
+
+	*out = NULL;
+	if (j->rdonly || j->w.txn != NULL)
+		return TS_EINVAL;
+	memset(&j->w, 0, sizeof(j->w));
+	if ((err = txn_begin(j, 0, &j->w.txn)) != 0)
+		return err;
+	j->w.j = j;
+	*out = &j->w;
+	return 0;
+}
+
+void
+journal_txn_abort(journal_txn_t **t)
+{
+	if (t == NULL || *t == NULL)
+		return;
+	if ((*t)->txn)
+		mdb_txn_abort((*t)->txn);
+	(*t)->txn = NULL;
+	*t = NULL;
+}
+
+int
+journal_txn_commit(journal_txn_t **t, const struct counter *stats,
+    size_t nstats)
+{
+	journal_txn_t *w;
+	int err;
+
+	if (t == NULL || (w = *t) == NULL || w->txn == NULL)
+		return TS_EINVAL;
+	err = finish(w->j, w->txn, stats, nstats);	/* commits or aborts */
+	w->txn = NULL;
+	*t = NULL;
+	return err;
+}
+
+/* Append ev[0..n) at the next jseqs.  Unless reserved, refuse (TS_EFULL)
+ * events that would eat into the map's reserve, counting what this
+ * transaction already added. */
+static int
+txn_put_events(journal_txn_t *t, struct jevent *ev, size_t n, int reserved,
+    size_t bytes)
+{
+	int err;
+
+	if (n == 0)
+		return 0;
+	if (!reserved && (err = room_check(t->j, t->bytes + bytes,
+	    t->nev + n)) != 0)
+		return err;
+	if (t->next_jseq == 0 &&
+	    (err = next_jseq(t->j, t->txn, &t->next_jseq)) != 0)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		ev[i].jseq = t->next_jseq;
+		if ((err = put_event(t->j, t->txn, &ev[i])) != 0)
+			return err;
+		t->next_jseq++;
+	}
+	t->bytes += bytes;
+	t->nev += n;
+	return 0;
+}
+
+int
+journal_txn_batch(journal_txn_t *t, const char *agent, uint64_t epoch,
+    uint64_t first_seq, struct jevent *ev, size_t n, struct jbatch_result *r)
+{
 	struct jagent a;
-	uint64_t jseq, now = now_us();
+	uint64_t now = now_us();
 	size_t skip, i, alen, bytes;
 	int err;
 
-	if (dups)
-		*dups = 0;
-	if (gap)
-		*gap = 0;
-	if (j->rdonly || agent == NULL || (alen = strlen(agent)) == 0 ||
-	    alen > MAX_NAME_BYTES || (n > 0 && ev == NULL) ||
-	    first_seq == 0 || n > UINT64_MAX - first_seq)
+	memset(r, 0, sizeof(*r));
+	if (t == NULL || t->txn == NULL || agent == NULL ||
+	    (alen = strlen(agent)) == 0 || alen > MAX_NAME_BYTES ||
+	    (n > 0 && ev == NULL) || first_seq == 0 ||
+	    n > UINT64_MAX - first_seq)
 		return TS_EINVAL;
 	for (i = 0; i < n; i++)
 		if (jevent_check(&ev[i]) != 0)
 			return TS_EINVAL;
-	if ((err = txn_begin(j, 0, &txn)) != 0)
+	if ((err = agent_read(t->j, t->txn, agent, &a)) != 0 &&
+	    err != TS_ENOTFOUND)
 		return err;
-	if ((err = agent_read(j, txn, agent, &a)) != 0 && err != TS_ENOTFOUND)
-		goto fail;
-	/* Which events are new: everything after the high-water mark. */
+	r->before = a;
+	/* Which events are new: everything after the high-water mark (read
+	 * inside this transaction, so earlier batches of it count). */
 	if (epoch < a.epoch) {
 		skip = n;
 	} else if (epoch == a.epoch) {
@@ -563,23 +649,16 @@ journal_append_batch_gap(journal_t *j, const char *agent, uint64_t epoch,
 			skip = n;
 		else
 			skip = (size_t)(a.seq - first_seq + 1);
-		if (gap && n > 0 && first_seq > a.seq + 1)
-			*gap = first_seq - a.seq - 1;
+		if (n > 0 && first_seq > a.seq + 1)
+			r->gap = first_seq - a.seq - 1;
 	} else {
 		skip = 0;
-		if (gap && n > 0 && first_seq > 1)
-			*gap = first_seq - 1;
+		if (n > 0 && first_seq > 1)
+			r->gap = first_seq - 1;
 	}
 	/* Only new events need room: a resent batch is answered even when
 	 * the journal is full. */
-	for (i = skip, bytes = 0; i < n; i++)
-		bytes += journal_record_size(&ev[i]) + alen;
-	if (skip < n && (err = room_check(j, bytes, n - skip)) != 0)
-		goto fail;
-	if ((err = next_jseq(j, txn, &jseq)) != 0)
-		goto fail;
-	for (i = skip; i < n; i++) {
-		ev[i].jseq = jseq++;
+	for (i = skip, bytes = 0; i < n; i++) {
 		ev[i].epoch = epoch;
 		ev[i].seq = first_seq + i;
 		ev[i].agent = agent;
@@ -588,11 +667,12 @@ journal_append_batch_gap(journal_t *j, const char *agent, uint64_t epoch,
 			ev[i].recv_us = now;
 		if (ev[i].source == 0)
 			ev[i].source = JSRC_AGENT;
-		if ((err = put_event(j, txn, &ev[i])) != 0)
-			goto fail;
+		bytes += journal_record_size(&ev[i]);
 		if (ev[i].time_us > a.last_event_us)
 			a.last_event_us = ev[i].time_us;
 	}
+	if ((err = txn_put_events(t, ev + skip, n - skip, 0, bytes)) != 0)
+		return err;
 	if (skip < n) {
 		a.epoch = epoch;
 		a.seq = first_seq + n - 1;
@@ -600,27 +680,118 @@ journal_append_batch_gap(journal_t *j, const char *agent, uint64_t epoch,
 		if (ev[0].host_len > 0)
 			copy_str(a.host, sizeof(a.host), ev[0].host,
 			    ev[0].host_len);
+	} else {
+		r->gap = 0;
 	}
 	a.last_seen_us = now;
-	if ((err = agent_write(j, txn, agent, &a)) != 0)
-		goto fail;
-	err = finish(j, txn, stats, nstats);
-	txn = NULL;
-	if (err != 0)
-		goto fail;
-	if (dups)
-		*dups = skip;
-	if (hw_epoch)
-		*hw_epoch = a.epoch;
-	if (hw_seq)
-		*hw_seq = a.seq;
+	if ((err = agent_write(t->j, t->txn, agent, &a)) != 0)
+		return err;
+	r->dups = skip;
+	r->hw_epoch = a.epoch;
+	r->hw_seq = a.seq;
 	return 0;
-fail:
-	if (txn)
-		mdb_txn_abort(txn);
+}
+
+int
+journal_txn_plain(journal_txn_t *t, struct jevent *ev, size_t n,
+    int reserved)
+{
+	uint64_t now = now_us();
+	size_t i, bytes;
+
+	if (t == NULL || t->txn == NULL || (n > 0 && ev == NULL))
+		return TS_EINVAL;
+	for (i = 0, bytes = 0; i < n; i++) {
+		if (jevent_check(&ev[i]) != 0 || ev[i].source == 0 ||
+		    ev[i].source > JSRC_INTERNAL)
+			return TS_EINVAL;
+		if (ev[i].recv_us == 0)
+			ev[i].recv_us = now;
+		bytes += journal_record_size(&ev[i]);
+	}
+	return txn_put_events(t, ev, n, reserved, bytes);
+}
+
+int
+journal_txn_agent_touch(journal_txn_t *t, const char *agent,
+    const struct jagent *a, struct jagent *before)
+{
+	struct jagent cur;
+	size_t alen;
+	int err;
+
+	if (t == NULL || t->txn == NULL || agent == NULL ||
+	    (alen = strlen(agent)) == 0 || alen > MAX_NAME_BYTES || a == NULL)
+		return TS_EINVAL;
+	if ((err = agent_read(t->j, t->txn, agent, &cur)) != 0 &&
+	    err != TS_ENOTFOUND)
+		return err;
+	if (before)
+		*before = cur;
+	cur.last_seen_us = a->last_seen_us ? a->last_seen_us : now_us();
+	cur.spooled = a->spooled;
+	cur.hb_flags = a->hb_flags;
+	if (a->version[0])
+		copy_str(cur.version, sizeof(cur.version), a->version,
+		    strnlen(a->version, sizeof(a->version)));
+	if (a->host[0])
+		copy_str(cur.host, sizeof(cur.host), a->host,
+		    strnlen(a->host, sizeof(a->host)));
+	return agent_write(t->j, t->txn, agent, &cur);
+}
+
+int
+journal_txn_agent_health(journal_txn_t *t, const char *agent, uint64_t set,
+    uint64_t clear, struct jagent *before)
+{
+	struct jagent cur;
+	int err;
+
+	if (t == NULL || t->txn == NULL || agent == NULL || agent[0] == '\0' ||
+	    strlen(agent) > MAX_NAME_BYTES)
+		return TS_EINVAL;
+	if ((err = agent_read(t->j, t->txn, agent, &cur)) != 0)
+		return err;
+	if (before)
+		*before = cur;
+	cur.health = (cur.health & ~clear) | set;
+	return agent_write(t->j, t->txn, agent, &cur);
+}
+
+/* ---- one-shot writes (one transaction each) -------------------------------- */
+
+int
+journal_append_batch_gap(journal_t *j, const char *agent, uint64_t epoch,
+    uint64_t first_seq, struct jevent *ev, size_t n,
+    const struct counter *stats, size_t nstats,
+    size_t *dups, uint64_t *hw_epoch, uint64_t *hw_seq, uint64_t *gap)
+{
+	journal_txn_t *t;
+	struct jbatch_result r;
+	int err;
+
+	if (dups)
+		*dups = 0;
 	if (gap)
 		*gap = 0;
-	return err;
+	if ((err = journal_txn_begin(j, &t)) != 0)
+		return err;
+	if ((err = journal_txn_batch(t, agent, epoch, first_seq, ev, n,
+	    &r)) != 0) {
+		journal_txn_abort(&t);
+		return err;
+	}
+	if ((err = journal_txn_commit(&t, stats, nstats)) != 0)
+		return err;
+	if (dups)
+		*dups = r.dups;
+	if (gap)
+		*gap = r.gap;
+	if (hw_epoch)
+		*hw_epoch = r.hw_epoch;
+	if (hw_seq)
+		*hw_seq = r.hw_seq;
+	return 0;
 }
 
 int
@@ -637,99 +808,51 @@ int
 journal_append_plain(journal_t *j, struct jevent *ev, size_t n,
     const struct counter *stats, size_t nstats)
 {
-	MDB_txn *txn = NULL;
-	uint64_t jseq, now = now_us();
-	size_t i, bytes;
+	journal_txn_t *t;
 	int err;
 
 	if (j->rdonly || (n > 0 && ev == NULL))
 		return TS_EINVAL;
-	for (i = 0, bytes = 0; i < n; i++) {
-		if (jevent_check(&ev[i]) != 0 || ev[i].source == 0 ||
-		    ev[i].source > JSRC_REPLAY)
-			return TS_EINVAL;
-		bytes += journal_record_size(&ev[i]);
-	}
-	if ((err = room_check(j, bytes, n)) != 0)
+	if ((err = journal_txn_begin(j, &t)) != 0)
 		return err;
-	if ((err = txn_begin(j, 0, &txn)) != 0)
+	if ((err = journal_txn_plain(t, ev, n, 0)) != 0) {
+		journal_txn_abort(&t);
 		return err;
-	if ((err = next_jseq(j, txn, &jseq)) != 0)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		ev[i].jseq = jseq++;
-		if (ev[i].recv_us == 0)
-			ev[i].recv_us = now;
-		if ((err = put_event(j, txn, &ev[i])) != 0)
-			goto fail;
 	}
-	err = finish(j, txn, stats, nstats);
-	txn = NULL;
-	if (err != 0)
-		goto fail;
-	return 0;
-fail:
-	if (txn)
-		mdb_txn_abort(txn);
-	return err;
+	return journal_txn_commit(&t, stats, nstats);
 }
 
 /*
  * Update an agent's health record.  The delivery fields (epoch, seq, events,
- * last_event_us) move only with events, so they are kept from the stored
- * record whatever *a holds; last_seen_us, spooled and hb_flags are taken
- * from *a, version and host too when non-empty.
+ * last_event_us) and the health flags move only with events or the
+ * collector's own checks, so they are kept from the stored record whatever
+ * *a holds; last_seen_us, spooled and hb_flags are taken from *a, version
+ * and host too when non-empty.
  */
 int
 journal_agent_touch(journal_t *j, const char *agent, const struct jagent *a,
     const struct counter *stats, size_t nstats)
 {
-	MDB_txn *txn = NULL;
-	struct jagent cur;
-	size_t alen;
+	journal_txn_t *t;
 	int err;
 
-	if (j->rdonly || agent == NULL || (alen = strlen(agent)) == 0 ||
-	    alen > MAX_NAME_BYTES || a == NULL)
-		return TS_EINVAL;
-	if ((err = txn_begin(j, 0, &txn)) != 0)
+	if ((err = journal_txn_begin(j, &t)) != 0)
 		return err;
-	if ((err = agent_read(j, txn, agent, &cur)) != 0 &&
-	    err != TS_ENOTFOUND)
-		goto fail;
-	cur.last_seen_us = a->last_seen_us ? a->last_seen_us : now_us();
-	cur.spooled = a->spooled;
-	cur.hb_flags = a->hb_flags;
-	if (a->version[0])
-		copy_str(cur.version, sizeof(cur.version), a->version,
-		    strnlen(a->version, sizeof(a->version)));
-	if (a->host[0])
-		copy_str(cur.host, sizeof(cur.host), a->host,
-		    strnlen(a->host, sizeof(a->host)));
-	if ((err = agent_write(j, txn, agent, &cur)) != 0)
-		goto fail;
-	err = finish(j, txn, stats, nstats);
-	txn = NULL;
-	if (err != 0)
-		goto fail;
-	return 0;
-fail:
-	if (txn)
-		mdb_txn_abort(txn);
-	return err;
+	if ((err = journal_txn_agent_touch(t, agent, a, NULL)) != 0) {
+		journal_txn_abort(&t);
+		return err;
+	}
+	return journal_txn_commit(&t, stats, nstats);
 }
-
 int
 journal_stats_write(journal_t *j, const struct counter *stats, size_t n)
 {
-	MDB_txn *txn;
+	journal_txn_t *t;
 	int err;
 
-	if (j->rdonly)
-		return TS_EINVAL;
-	if ((err = txn_begin(j, 0, &txn)) != 0)
+	if ((err = journal_txn_begin(j, &t)) != 0)
 		return err;
-	return finish(j, txn, stats, n);
+	return journal_txn_commit(&t, stats, n);
 }
 
 /* ---- reading ------------------------------------------------------------ */

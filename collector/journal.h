@@ -11,7 +11,8 @@
  *   db "agents"  key: agent name
  *                val: u64 epoch, u64 seq (highest committed (epoch, seq)),
  *                     u64 last_event_us, u64 events, u64 last_seen_us,
- *                     u64 spooled, u64 hb_flags, str version, str host
+ *                     u64 spooled, u64 hb_flags, str version, str host,
+ *                     then optionally u64 health (JAGENT_*; absent = 0)
  *   db "stats"   key: counter name, val: u64 (common/stats.h)
  *   db "meta"    key: "format" val: u32 JOURNAL_FORMAT
  *
@@ -19,6 +20,26 @@
  *   u64 recv_us, u64 time_us, u64 epoch, u64 seq,
  *   u16 agent_len, u16 host_len, u16 file_len, u16 drill_len, u32 raw_len,
  *   then the bytes of agent, host, file, drill, raw in that order.
+ *
+ * Sources: events of a session whose HELLO named a drill are journaled with
+ * source JSRC_REPLAY and drill = that name.  The collector journals its own
+ * events (source JSRC_INTERNAL, agent "", host = the server's host name,
+ * file "tocsind", drill "") in its own write transactions, with the raw line
+ *   <RFC3339 time> <host> tocsin[<collector pid>]: <message>
+ * and exactly these messages (NAME: agent or counter name; DURATION like
+ * "45s", "10m", "2h3m", "1d4h"):
+ *   agent NAME silent for DURATION (last seen RFC3339)
+ *   agent NAME reporting again after DURATION of silence
+ *   agent NAME spool full (N events waiting; reading paused)
+ *   agent NAME spool no longer full
+ *   journal full: acknowledgements paused
+ *   journal accepting again
+ *   counter NAME reached VALUE (threshold THRESHOLD)
+ * An agent is silent when no frame came from it for engine.agent_silent_after
+ * (counted from the collector's start at the earliest); the health flag
+ * JAGENT_SILENT in its record makes each of the two events happen once per
+ * episode, across restarts.  Counter thresholds are a ladder 1, 10, 100, ...
+ * on every refusal/drop counter.
  *
  * Effectively-once: journal_append_batch() checks and advances the agent's
  * high-water mark in the same write transaction as the events it appends, so
@@ -37,6 +58,7 @@ enum {
 	JSRC_SYSLOG_UDP = 2,	/* network device, syslog over UDP */
 	JSRC_SYSLOG_TCP = 3,	/* network device, syslog over TCP */
 	JSRC_REPLAY = 4,	/* a recording replayed by `tocsin replay` */
+	JSRC_INTERNAL = 5,	/* tocsin's own events (collector) */
 };
 
 /* One journaled event.  Transparent value carrier: the pointers point into
@@ -66,7 +88,12 @@ struct jagent {
 	uint64_t	 hb_flags;		/* HB_* from the last heartbeat */
 	char		 version[64];
 	char		 host[256];
+	uint64_t	 health;		/* JAGENT_* (collector's own) */
 };
+
+/* Agent health flags (struct jagent.health). */
+#define JAGENT_SILENT	0x1	/* "agent silent" journaled; cleared with
+				 * "reporting again" */
 
 typedef struct journal journal_t;
 
@@ -100,7 +127,8 @@ int journal_append_batch(journal_t *j, const char *agent, uint64_t epoch,
 int journal_append_plain(journal_t *j, struct jevent *ev, size_t n,
     const struct counter *stats, size_t nstats);
 
-/* Update an agent's health record (heartbeats, hello) and counters. */
+/* Update an agent's health record (heartbeats, hello) and counters.  The
+ * delivery fields and health flags are kept from the stored record. */
 int journal_agent_touch(journal_t *j, const char *agent,
     const struct jagent *a, const struct counter *stats, size_t nstats);
 int journal_agent_get(journal_t *j, const char *agent, struct jagent *out);

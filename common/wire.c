@@ -150,6 +150,9 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m,
 		r = get_str(&c, MAX_WIRE_VERSION_BYTES, &m->version);
 		if (r == 0)
 			r = get_str(&c, MAX_HOST_BYTES, &m->host);
+		/* Optional trailing drill name (agreement: absent = none). */
+		if (r == 0 && c.left > 0)
+			r = get_str(&c, MAX_DRILL_BYTES, &m->drill);
 		if (r == -2) {
 			reason = "HELLO string too long";
 			goto bad;
@@ -364,6 +367,14 @@ void wire_hello(struct wire_buf *w, uint64_t epoch, const char *version,
 	put_str(w, version, version ? strlen(version) : 0,
 	    MAX_WIRE_VERSION_BYTES);
 	put_str(w, host, host ? strlen(host) : 0, MAX_HOST_BYTES);
+}
+
+void wire_hello_drill(struct wire_buf *w, uint64_t epoch, const char *version,
+    const char *host, const char *drill)
+{
+	wire_hello(w, epoch, version, host);
+	if (drill != NULL && drill[0] != '\0')
+		put_str(w, drill, strlen(drill), MAX_DRILL_BYTES);
 }
 
 void wire_welcome(struct wire_buf *w, uint64_t epoch, uint64_t seq,

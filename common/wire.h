@@ -11,6 +11,12 @@
  *             u64 epoch   agent spool epoch (see below)
  *             str version agent software version
  *             str host    the endpoint's host name
+ *             str drill   OPTIONAL (may be absent): the drill this session
+ *                         replays (`tocsin replay`); absent or empty = a
+ *                         normal agent.  The collector journals the
+ *                         session's events with source JSRC_REPLAY and this
+ *                         drill name.  [A-Za-z0-9._-], <= MAX_DRILL_BYTES;
+ *                         anything else is refused MALFORMED.
  *   WELCOME   collector -> agent, answer to HELLO
  *             u64 epoch, u64 seq   highest (epoch, seq) committed for this
  *                                  agent; the agent drops spooled events up
@@ -97,6 +103,7 @@ struct wire_msg {
 	uint32_t	 count;		/* BATCH: events */
 	struct wire_str	 version;	/* HELLO */
 	struct wire_str	 host;		/* HELLO */
+	struct wire_str	 drill;		/* HELLO: len 0 when absent/empty */
 	uint64_t	 spooled, sent;	/* HEARTBEAT */
 	uint32_t	 hb_flags;	/* HEARTBEAT */
 	uint16_t	 code;		/* REFUSE */
@@ -133,6 +140,10 @@ struct wire_buf {
 void wire_buf_free(struct wire_buf *w);
 void wire_hello(struct wire_buf *w, uint64_t epoch, const char *version,
     const char *host);
+/* HELLO of a drill replay session: as wire_hello, plus the trailing drill
+ * name (NULL or "" encodes no drill field at all). */
+void wire_hello_drill(struct wire_buf *w, uint64_t epoch, const char *version,
+    const char *host, const char *drill);
 void wire_welcome(struct wire_buf *w, uint64_t epoch, uint64_t seq,
     uint32_t credit);
 void wire_ack(struct wire_buf *w, uint64_t epoch, uint64_t seq,

@@ -96,3 +96,12 @@ echo "# pipeline_eps: $nbig lines through agent, collector, journal, engine, ale
 r=0
 while [ $r -lt 3 ]; do pipeline_round $r || exit 1; r=$((r + 1)); done | median |
     awk '{ print "BENCH pipeline_eps " $1 " events/s" }'
+
+# ---- the other figures, each in its own script ------------------------------
+#   rules.sh     engine_eps_1k / engine_eps_5k: flat cost as rules grow
+#   sigma.sh     sigma_base_eps / sigma_eps: with the SigmaHQ rules loaded
+#   delivery.sh  agent_to_journal_eps beside zmq_raw_eps (same run)
+#   agent.sh     agent_rss_kb / agent_cpu_pct at 50 events/s
+for b in rules sigma delivery agent; do
+	sh "tests/bench/$b.sh" || echo "# tests/bench/$b.sh failed (status $?)"
+done

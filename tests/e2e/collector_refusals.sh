@@ -2,13 +2,17 @@
 # collector_refusals.sh - the collector refuses and counts what it must, and
 # keeps serving good agents afterwards: unenrolled key, malformed frame,
 # oversized frame, BATCH before HELLO, a replayed batch (journal unchanged),
-# a revoked key; syslog over UDP and TCP, and a malformed TCP frame.
+# a revoked key; syslog over UDP and TCP, and a malformed TCP frame.  Also
+# drill sessions (HELLO naming a drill) and the collector's own events
+# (spool full and free, counter thresholds, an agent silent and back).
 set -u
 source "$(dirname "$0")/lib.sh"
 
 e2e_setup
 # A small frame limit so that oversized frames are cheap to send.
 sed -i 's/^collector:$/collector:\n  max_frame_size: 64k/' "$CFG"
+# A short silence threshold, so that an agent goes silent within the test.
+sed -i 's/^engine:$/engine:\n  agent_silent_after: 3s/' "$CFG"
 start_server || { not_ok "server starts"; exit 1; }
 ok "server starts"
 
@@ -102,6 +106,21 @@ is "journal unchanged by the older epoch" \
 out=$(ra web01 --hello --batch 2 --from 4 --epoch 1 | tail -n 1)
 is "next batch advances the mark" "$out" "ACK epoch=1 seq=5 credit=4096"
 
+# ---- drills: a HELLO naming a drill -------------------------------------------
+out=$(ra web01 --hello --drill exercise-1 --batch 2 --from 6 --epoch 1 |
+    tail -n 1)
+is "drill session's batch acknowledged" "$out" "ACK epoch=1 seq=7 credit=4096"
+drill_events() {
+	tocsin events --json --limit 0 2>/dev/null |
+	    jq -r 'select(.drill == "exercise-1") | .source' | grep -c '^replay$'
+}
+drill_done() { [ "$(drill_events)" -ge 2 ]; }
+check "drill events journaled as replayed, with the drill's name" \
+    wait_until 10 drill_done
+out=$(ra web01 --hello --drill 'bad drill!' | tail -n 1)
+case "$out" in "REFUSE code=1 "*) ok "bad drill name refused MALFORMED" ;;
+*) not_ok "bad drill name refused MALFORMED"; diag "got: $out" ;; esac
+
 # ---- revoked key ---------------------------------------------------------------
 rm -f "$T/go"
 ra web02 --hello --wait-file "$T/go" --batch 1 >"$T/web02.out" &
@@ -155,6 +174,33 @@ out=$(tocsin events --json 2>/dev/null | jq -r 'select(.message == "after" or
 is "short messages after overlong ones journaled whole" "$out" \
     "after after newline "
 still_serving "syslog refusals"
+
+# ---- tocsin's own events ----------------------------------------------------
+# said TEXT: an internal event (file "tocsind") holds TEXT.
+said() {
+	tocsin events --json --limit 0 2>/dev/null |
+	    jq -r 'select(.file == "tocsind") | .message' | grep -qF -- "$1"
+}
+ra web01 --hello --heartbeat --spool-full --spooled 123 --wait-ms 300 >/dev/null
+check "spool full said" wait_until 10 said \
+    "agent web01 spool full (123 events waiting; reading paused)"
+ra web01 --hello --heartbeat --wait-ms 300 >/dev/null
+check "spool no longer full said" wait_until 10 said \
+    "agent web01 spool no longer full"
+check "refusal counter past its threshold said" wait_until 10 said \
+    "counter collector.auth_refused reached"
+check "an agent silent past agent_silent_after is said" wait_until 20 said \
+    "agent web01 silent for"
+ra web01 --hello >/dev/null
+check "the agent reporting again is said" wait_until 10 said \
+    "agent web01 reporting again after"
+line=$(tocsin events --json --limit 0 2>/dev/null | jq -r 'select(.file ==
+    "tocsind") | .message' | grep -F 'agent web01 spool no longer full' | head -n 1)
+case "$line" in
+20[0-9][0-9]-*Z" $(hostname) tocsin["[0-9]*"]: agent web01 spool no longer full")
+	ok "internal event line format" ;;
+*) not_ok "internal event line format"; diag "got: $line" ;;
+esac
 
 stop_server && ok "server stops cleanly" || not_ok "server stops cleanly"
 

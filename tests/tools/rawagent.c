@@ -18,6 +18,8 @@
  *   --repeat K           send the batch K times (default 1)
  *   --wait-ms N          how long to wait for each reply (default 3000)
  *   --host H             host name in HELLO (default "rawhost")
+ *   --drill NAME         HELLO names this drill (replayed events)
+ *   --spooled N --spool-full   HEARTBEAT fields (default 0, not full)
  *
  * Prints one line per reply: "WELCOME epoch=E seq=S credit=C",
  * "ACK epoch=E seq=S credit=C", "REFUSE code=N reason=TEXT", or "NO-REPLY"
@@ -43,7 +45,9 @@
 #define MAX_HEX_BYTES	(1024 * 1024)
 
 struct opts {
-	const char	*endpoint, *server_pub, *pub, *sec, *host;
+	const char	*endpoint, *server_pub, *pub, *sec, *host, *drill;
+	uint64_t	 spooled;
+	int		 spool_full;
 	int		 hello, heartbeat;
 	uint64_t	 batch, from, epoch, big, repeat, wait_ms;
 	const char	*raw_hex, *wait_file;
@@ -55,7 +59,8 @@ usage(void)
 	fprintf(stderr, "usage: rawagent (-e ENDPOINT -s SERVERPUB -p PUB -k "
 	    "SECRET | -c AGENT.yml) [--hello] [--raw-hex HEX] [--big BYTES]\n"
 	    "  [--batch N [--from SEQ] [--epoch E] [--repeat K]] [--heartbeat]"
-	    " [--wait-file PATH]\n  [--wait-ms N] [--host H]\n"
+	    " [--wait-file PATH]\n  [--wait-ms N] [--host H] [--drill NAME] [--spooled N]"
+	    " [--spool-full]\n"
 	    "       rawagent --genkey\n");
 	exit(2);
 }
@@ -204,6 +209,12 @@ main(int argc, char **argv)
 			o.wait_file = v; i++;
 		} else if (strcmp(a, "--host") == 0 && v) {
 			o.host = v; i++;
+		} else if (strcmp(a, "--drill") == 0 && v) {
+			o.drill = v; i++;
+		} else if (strcmp(a, "--spooled") == 0 && v) {
+			o.spooled = num(v, UINT64_MAX); i++;
+		} else if (strcmp(a, "--spool-full") == 0) {
+			o.spool_full = 1;
 		} else {
 			usage();
 		}
@@ -232,7 +243,7 @@ main(int argc, char **argv)
 	}
 
 	if (o.hello) {
-		wire_hello(&w, o.epoch, "rawagent", o.host);
+		wire_hello_drill(&w, o.epoch, "rawagent", o.host, o.drill);
 		exchange(sock, w.data, w.len, o.wait_ms);
 	}
 	if (o.wait_file) {
@@ -283,7 +294,8 @@ main(int argc, char **argv)
 		exchange(sock, w.data, w.len, o.wait_ms);
 	}
 	if (o.heartbeat) {
-		wire_heartbeat(&w, o.epoch, 0, o.batch, 0);
+		wire_heartbeat(&w, o.epoch, o.spooled, o.batch,
+		    o.spool_full ? HB_SPOOL_FULL : 0);
 		exchange(sock, w.data, w.len, o.wait_ms);
 		/* A heartbeat gets no reply unless it is refused. */
 	}

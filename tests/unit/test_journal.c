@@ -512,6 +512,221 @@ test_record_malformed(void **state)
 	assert_int_equal(journal_record_decode(NULL, 0, &ev), TS_EINVAL);
 }
 
+/* Group commit: two batches of one agent (the second overlapping the
+ * first) and internal events in ONE transaction are judged exactly as if
+ * committed apart; an aborted transaction leaves nothing. */
+static void
+test_txn_group(void **state)
+{
+	journal_t *j = NULL;
+	journal_txn_t *t = NULL;
+	struct jevent a[TEST_MAX_EVENTS], b[TEST_MAX_EVENTS], in;
+	struct jbatch_result r1, r2;
+	struct jagent got;
+	struct counter c[] = { { "collector.test_group", 7, "x" } };
+	static char la[4][64], lb[4][64];
+
+	(void)state;
+	assert_int_equal(journal_open(jdir(), 0, 0, &j), 0);
+	make_events(a, 4, 1);		/* seqs 1..4 */
+	for (int i = 0; i < 4; i++) {
+		strcpy(la[i], lines[i]);
+		a[i].raw = la[i];
+	}
+	make_events(b, 4, 3);		/* seqs 3..6: 3 and 4 are dups */
+	for (int i = 0; i < 4; i++) {
+		strcpy(lb[i], lines[i]);
+		b[i].raw = lb[i];
+	}
+	memset(&in, 0, sizeof(in));
+	in.source = JSRC_INTERNAL;
+	in.agent = "";
+	in.host = "soc";
+	in.host_len = 3;
+	in.file = "tocsind";
+	in.file_len = 7;
+	in.drill = "";
+	in.raw = "2026-01-01T00:00:00.000Z soc tocsin[1]: journal accepting again";
+	in.raw_len = strlen(in.raw);
+
+	/* Only one write transaction at a time. */
+	assert_int_equal(journal_txn_begin(j, &t), 0);
+	{
+		journal_txn_t *t2 = NULL;
+		assert_int_equal(journal_txn_begin(j, &t2), TS_EINVAL);
+		assert_null(t2);
+	}
+	assert_int_equal(journal_txn_batch(t, "web01", 1, 1, a, 4, &r1), 0);
+	assert_int_equal(journal_txn_batch(t, "web01", 1, 3, b, 4, &r2), 0);
+	assert_int_equal(journal_txn_plain(t, &in, 1, 1), 0);
+	assert_int_equal(journal_txn_commit(&t, c, 1), 0);
+	assert_null(t);
+	assert_int_equal(r1.dups, 0);
+	assert_true(r1.hw_epoch == 1 && r1.hw_seq == 4);
+	assert_int_equal(r2.dups, 2);
+	assert_true(r2.gap == 0 && r2.hw_seq == 6);
+	assert_true(r2.before.seq == 4);	/* saw the first batch */
+	assert_true(last_seq(j) == 7);		/* 4 + 2 new + 1 internal */
+	assert_int_equal(journal_agent_get(j, "web01", &got), 0);
+	assert_true(got.seq == 6 && got.events == 6);
+
+	/* Abort: nothing of it lands. */
+	make_events(a, 2, 7);
+	assert_int_equal(journal_txn_begin(j, &t), 0);
+	assert_int_equal(journal_txn_batch(t, "web01", 1, 7, a, 2, &r1), 0);
+	journal_txn_abort(&t);
+	assert_null(t);
+	assert_true(last_seq(j) == 7);
+	assert_int_equal(journal_agent_get(j, "web01", &got), 0);
+	assert_true(got.seq == 6);
+	journal_close(&j);
+}
+
+static int
+find_internal_cb(const struct jevent *ev, void *arg)
+{
+	int *n = arg;
+
+	if (ev->source == JSRC_INTERNAL && ev->file_len == 7 &&
+	    memcmp(ev->file, "tocsind", 7) == 0)
+		(*n)++;
+	return 0;
+}
+
+/* Health flags live in the agent record, survive touches and reopen, and
+ * records without them (older format) still decode. */
+static void
+test_agent_health(void **state)
+{
+	journal_t *j = NULL;
+	journal_txn_t *t = NULL;
+	struct jagent a, got, before;
+	size_t dups;
+	uint64_t e, sq;
+
+	(void)state;
+	assert_int_equal(journal_open(jdir(), 0, 0, &j), 0);
+	assert_int_equal(journal_txn_begin(j, &t), 0);
+	assert_int_equal(journal_txn_agent_health(t, "nobody", JAGENT_SILENT,
+	    0, NULL), TS_ENOTFOUND);
+	journal_txn_abort(&t);
+	assert_int_equal(append(j, 1, 1, 2, &dups, &e, &sq, NULL), 0);
+	assert_int_equal(journal_txn_begin(j, &t), 0);
+	assert_int_equal(journal_txn_agent_health(t, "web01", JAGENT_SILENT,
+	    0, &before), 0);
+	assert_true(before.health == 0);
+	assert_int_equal(journal_txn_commit(&t, NULL, 0), 0);
+	memset(&a, 0, sizeof(a));
+	a.last_seen_us = 5;
+	assert_int_equal(journal_agent_touch(j, "web01", &a, NULL, 0), 0);
+	journal_close(&j);
+	assert_int_equal(journal_open(jdir(), JOURNAL_RDONLY, 0, &j), 0);
+	assert_int_equal(journal_agent_get(j, "web01", &got), 0);
+	assert_true(got.health == JAGENT_SILENT);
+	assert_true(got.seq == 2);
+	journal_close(&j);
+	assert_int_equal(journal_open(jdir(), 0, 0, &j), 0);
+	assert_int_equal(journal_txn_begin(j, &t), 0);
+	assert_int_equal(journal_txn_agent_health(t, "web01", 0, JAGENT_SILENT,
+	    &before), 0);
+	assert_true(before.health == JAGENT_SILENT);
+	assert_int_equal(journal_txn_commit(&t, NULL, 0), 0);
+	assert_int_equal(journal_agent_get(j, "web01", &got), 0);
+	assert_true(got.health == 0);
+	journal_close(&j);
+}
+
+/* Internal events: the fixed line format, the queue bound, the durations,
+ * the threshold ladder; journaled with the reserve. */
+static void
+test_internal(void **state)
+{
+	internal_t *in;
+	journal_t *j = NULL;
+	journal_txn_t *t = NULL;
+	char d[32];
+	int n = 0;
+
+	(void)state;
+	internal_duration(45ULL * 1000000, d, sizeof(d));
+	assert_string_equal(d, "45s");
+	internal_duration(600ULL * 1000000, d, sizeof(d));
+	assert_string_equal(d, "10m");
+	internal_duration(90ULL * 1000000, d, sizeof(d));
+	assert_string_equal(d, "1m30s");
+	internal_duration((2 * 3600 + 3 * 60 + 9) * 1000000ULL, d, sizeof(d));
+	assert_string_equal(d, "2h3m");
+	internal_duration((86400 + 4 * 3600) * 1000000ULL, d, sizeof(d));
+	assert_string_equal(d, "1d4h");
+	assert_true(internal_next_threshold(0) == 1);
+	assert_true(internal_next_threshold(1) == 10);
+	assert_true(internal_next_threshold(9) == 10);
+	assert_true(internal_next_threshold(10) == 100);
+	assert_true(internal_next_threshold(UINT64_MAX) == UINT64_MAX);
+
+	in = internal_open("soc1", 4242);
+	assert_non_null(in);
+	assert_int_equal(internal_add(in, 1769385605000000ULL,
+	    "agent %s spool no longer full", "web01"), 0);
+	assert_int_equal(internal_pending(in), 1);
+	assert_int_equal(journal_open(jdir(), 0, 0, &j), 0);
+	assert_int_equal(journal_txn_begin(j, &t), 0);
+	assert_int_equal(internal_journal(in, t), 0);
+	assert_int_equal(journal_txn_commit(&t, NULL, 0), 0);
+	internal_clear(in);
+	assert_int_equal(internal_pending(in), 0);
+	assert_int_equal(journal_scan(j, 1, 0, find_internal_cb, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	for (int i = 0; i < MAX_INTERNAL_PENDING; i++)
+		assert_int_equal(internal_add(in, 1, "x %d", i), 0);
+	assert_int_equal(internal_add(in, 1, "one too many"), TS_EFULL);
+	internal_truncate(in, 3);
+	assert_int_equal(internal_pending(in), 3);
+	internal_free(&in);
+	assert_null(in);
+	internal_free(&in);
+	journal_close(&j);
+}
+
+static int
+raw_cb(const struct jevent *ev, void *arg)
+{
+	char *out = arg;
+
+	if (ev->source == JSRC_INTERNAL) {
+		memcpy(out, ev->raw, ev->raw_len < 255 ? ev->raw_len : 255);
+		out[ev->raw_len < 255 ? ev->raw_len : 255] = '\0';
+		if (ev->host_len != 4 || memcmp(ev->host, "soc1", 4) != 0 ||
+		    ev->agent_len != 0)
+			out[0] = '!';
+	}
+	return 0;
+}
+
+static void
+test_internal_line(void **state)
+{
+	internal_t *in = internal_open("soc1", 4242);
+	journal_t *j = NULL;
+	journal_txn_t *t = NULL;
+	char raw[256] = "";
+
+	(void)state;
+	assert_non_null(in);
+	/* 2026-01-26T00:00:05Z */
+	assert_int_equal(internal_add(in, 1769385605000000ULL,
+	    "counter %s reached %d (threshold %d)", "collector.x", 12, 10), 0);
+	assert_int_equal(journal_open(jdir(), 0, 0, &j), 0);
+	assert_int_equal(journal_txn_begin(j, &t), 0);
+	assert_int_equal(internal_journal(in, t), 0);
+	assert_int_equal(journal_txn_commit(&t, NULL, 0), 0);
+	assert_int_equal(journal_scan(j, 1, 0, raw_cb, raw, NULL), 0);
+	assert_string_equal(raw, "2026-01-26T00:00:05.000Z soc1 tocsin[4242]: "
+	    "counter collector.x reached 12 (threshold 10)");
+	internal_free(&in);
+	journal_close(&j);
+}
+
 int
 main(void)
 {
@@ -523,6 +738,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stats_touch, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_agent_health, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_internal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_internal_line, setup,
+		    teardown),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_malformed),
 	};

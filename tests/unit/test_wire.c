@@ -95,6 +95,70 @@ static void test_hello(void **state)
 	assert_null(w.data);
 }
 
+/* Agreement: HELLO's optional trailing drill name. */
+static void test_hello_drill(void **state)
+{
+	struct wire_buf w = { 0 };
+	struct wire_msg m;
+	const char *why;
+	unsigned char *c;
+	(void)state;
+
+	/* Absent: a plain HELLO decodes with an empty drill. */
+	wire_hello(&w, 7, "0.1.0", "web01");
+	assert_int_equal(wire_decode(w.data, w.len, &m, &why), 0);
+	assert_int_equal(m.drill.len, 0);
+	/* Empty drill encodes no field at all. */
+	size_t plain = w.len;
+	wire_hello_drill(&w, 7, "0.1.0", "web01", "");
+	assert_int_equal(w.len, plain);
+	wire_hello_drill(&w, 7, "0.1.0", "web01", NULL);
+	assert_int_equal(w.len, plain);
+
+	wire_hello_drill(&w, 9, "0.1.0", "web01", "drill-2026");
+	assert_false(w.failed);
+	assert_int_equal(w.len, plain + 2 + 10);
+	assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+	assert_true(m.epoch == 9);
+	assert_int_equal(m.host.len, 5);
+	assert_int_equal(m.drill.len, 10);
+	assert_memory_equal(m.drill.p, "drill-2026", 10);
+	free(c);
+	/* Cut inside the drill field: refused (only whole fields count). */
+	assert_int_equal(wire_decode(w.data, plain + 1, &m, &why), TS_EINVAL);
+	assert_int_equal(wire_decode(w.data, w.len - 1, &m, &why), TS_EINVAL);
+	/* Bytes after the drill: refused. */
+	{
+		unsigned char f[512];
+
+		memcpy(f, w.data, w.len);
+		f[w.len] = 'x';
+		assert_int_equal(wire_decode(f, w.len + 1, &m, &why),
+		    TS_EINVAL);
+	}
+	/* A drill name past MAX_DRILL_BYTES: capped by the encoder, refused
+	 * by the decoder when hand-made. */
+	char longd[200];
+	memset(longd, 'd', sizeof(longd) - 1);
+	longd[sizeof(longd) - 1] = '\0';
+	wire_hello_drill(&w, 1, "v", "h", longd);
+	assert_int_equal(wire_decode(w.data, w.len, &m, &why), 0);
+	assert_int_equal(m.drill.len, MAX_DRILL_BYTES);
+	wire_hello(&w, 1, "v", "h");
+	{
+		unsigned char f[512];
+		size_t n = w.len;
+
+		memcpy(f, w.data, n);
+		put_be16(f + n, MAX_DRILL_BYTES + 1);
+		memset(f + n + 2, 'd', MAX_DRILL_BYTES + 1);
+		assert_int_equal(wire_decode(f, n + 2 + MAX_DRILL_BYTES + 1, &m,
+		    &why), TS_EINVAL);
+		assert_string_equal(why, "HELLO string too long");
+	}
+	wire_buf_free(&w);
+}
+
 static void test_fixed_frames(void **state)
 {
 	struct wire_buf w = { 0 };
@@ -364,6 +428,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello),
+		cmocka_unit_test(test_hello_drill),
 		cmocka_unit_test(test_fixed_frames),
 		cmocka_unit_test(test_header_errors),
 		cmocka_unit_test(test_batch_roundtrip),
