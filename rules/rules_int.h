@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits.h"
 #include "rules.h"
 
 /* Longest program name (syslog TAG / APP-NAME) taken from a header.  RFC
