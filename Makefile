@@ -134,7 +134,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh
 
-bench: all $(patsubst tests/tools/%.c,$(REL)/tools/%,$(TOOL_SRC))
+bench: deps
+	@$(MAKE) --no-print-directory all $(patsubst tests/tools/%.c,$(REL)/tools/%,$(TOOL_SRC))
 	@sh tests/bench/run.sh
 
 $(REL)/tools/%: tests/tools/%.c $(REL)/libtocsin.a
@@ -148,7 +149,9 @@ $(FUZZ)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
 	clang $(BASEFLAGS) -Wno-error $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LIBS)
 
-fuzz: $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
+fuzz:
+	@sh tests/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(FUZZ_SRC))
 	@sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
 
 # ---- install -------------------------------------------------------------

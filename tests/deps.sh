@@ -1,11 +1,15 @@
 #!/bin/sh
 # Install the Debian packages tocsin needs to build and test, only those that
 # are missing.  Run as root (or say what to run otherwise).
+#
+#   sh tests/deps.sh         build, test, demo, bench
+#   sh tests/deps.sh fuzz    the same plus clang (libFuzzer), for make fuzz
 set -eu
 
 PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
 libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev
 bsdutils jq syslog-ng-core"
+[ "${1:-}" = fuzz ] && PKGS="$PKGS clang"
 
 missing=""
 for p in $PKGS; do
