@@ -29,6 +29,7 @@
 #include "util.h"
 #include "yamltree.h"
 #include "correlate.h"
+#include "sigma_int.h"
 
 struct corr_set {
 	struct corr_rule	**rules;
@@ -661,12 +662,49 @@ load_root(struct cparse *P, corr_set_t *cs, const struct ruleset *rs,
 	}
 }
 
+/* sigma_corr_load's add: a Sigma correlation joins the set; one whose id
+ * a native correlation rule already has is an error. */
+struct sigma_add {
+	struct cparse	*P;
+	corr_set_t	*cs;
+};
+
+static int
+cs_add_sigma(struct corr_rule *r, void *arg)
+{
+	struct sigma_add	*sa = arg;
+	corr_set_t		*cs = sa->cs;
+
+	for (size_t i = 0; i < cs->n; i++)
+		if (strcmp(cs->rules[i]->id, r->id) == 0) {
+			const char	*file = sa->P->file;
+			yt_node		 at;
+
+			memset(&at, 0, sizeof(at));
+			at.line = r->info.line;
+			at.col = 1;
+			sa->P->file = r->file;
+			cdiag(sa->P, &at, 0, "duplicate correlation rule id "
+			    "'%s'", r->id);
+			sa->P->file = file;
+			corr_rule_free(r);
+			return 0;
+		}
+	if (cs_add(cs, r) != 0) {
+		corr_rule_free(r);
+		return -1;
+	}
+	return 0;
+}
+
 int
 correlate_load(const char *const *paths, size_t npaths,
     const ruleset_t *rs, corr_set_t **out, struct rules_diags *dl)
 {
 	corr_set_t	*cs;
 	char		**files = NULL;
+	yt_doc		***alldocs = NULL;
+	size_t		 *allnd = NULL;
 	size_t		 nfiles = 0, errors0 = dl->errors;
 	struct cparse	 P = { dl, "", 0 };
 	int		 ret = 0;
@@ -691,6 +729,10 @@ correlate_load(const char *const *paths, size_t npaths,
 			}
 		}
 	}
+	if (nfiles > 0 && !P.oom && ((alldocs = calloc(nfiles,
+	    sizeof(*alldocs))) == NULL || (allnd = calloc(nfiles,
+	    sizeof(*allnd))) == NULL))
+		P.oom = 1;
 	for (size_t i = 0; i < nfiles && !P.oom; i++) {
 		yt_doc	**docs = NULL;
 		size_t	  ndocs = 0;
@@ -702,10 +744,25 @@ correlate_load(const char *const *paths, size_t npaths,
 		P.file = files[i];
 		for (size_t k = 0; k < ndocs; k++)
 			if (docs[k]->root != NULL &&
-			    docs[k]->root->kind == YT_MAP)
+			    docs[k]->root->kind == YT_MAP &&
+			    sigma_doc_kind(docs[k]->root) == SIGMA_DOC_NONE)
 				load_root(&P, cs, rs, docs[k]->root);
-		yt_docs_free(&docs, ndocs);
+		alldocs[i] = docs;	/* kept for the Sigma correlations */
+		allnd[i] = ndocs;
 	}
+	/* Sigma correlation documents (rules/sigma.c; their problems were
+	 * reported when the rule set loaded) */
+	if (!P.oom && rs != NULL) {
+		struct sigma_add sa = { &P, cs };
+
+		if (sigma_corr_load(rs, files, (yt_doc **const *)alldocs, allnd,
+		    nfiles, cs_add_sigma, &sa) != 0)
+			P.oom = 1;
+	}
+	for (size_t i = 0; alldocs != NULL && i < nfiles; i++)
+		yt_docs_free(&alldocs[i], allnd[i]);
+	free(alldocs);
+	free(allnd);
 	for (size_t i = 0; i < nfiles; i++)
 		free(files[i]);
 	free(files);

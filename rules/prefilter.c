@@ -5,10 +5,12 @@
  * rule none of whose literals occurs cannot match and is not tried.
  *
  * A literal is only ever taken where the matcher itself would refuse the
- * item without it (the regex gate of struct rx, or a case-sensitive
- * contains / equals / startswith / endswith on the message), so results
- * are identical with and without the prefilter; items with no such literal
- * are always tried (the slow path).  Routes with few gated items keep the
+ * item without it (the regex gate of struct rx, a contains / equals /
+ * startswith / endswith on the message, or the longest literal run of a
+ * Sigma glob on the message), so results are identical with and without
+ * the prefilter; items with no such literal are always tried (the slow
+ * path).  Literals of ASCII case-insensitive tests are compiled with
+ * HS_FLAG_CASELESS, which folds ASCII letters only, as the tests do.  Routes with few gated items keep the
  * per-item gates, which are cheaper there than a scan.
  */
 #include <hs.h>
@@ -39,20 +41,23 @@ struct prefilter_scratch {
 	uint32_t	 gen;
 };
 
-/* A set of literals, one of which every match contains. */
+/* A set of literals, one of which every match contains (caseless[i]:
+ * in any ASCII case). */
 struct lits {
 	const char	**s;
 	size_t		 *len;
+	unsigned char	 *caseless;
 	size_t		  n, cap;
 };
 
 static int
-lits_push(struct lits *l, const char *s, size_t len)
+lits_push(struct lits *l, const char *s, size_t len, int caseless)
 {
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 8;
 		const char **ns = realloc(l->s, ncap * sizeof(*ns));
 		size_t *nl;
+		unsigned char *nc;
 
 		if (ns == NULL)
 			return TS_ENOMEM;
@@ -60,10 +65,14 @@ lits_push(struct lits *l, const char *s, size_t len)
 		if ((nl = realloc(l->len, ncap * sizeof(*nl))) == NULL)
 			return TS_ENOMEM;
 		l->len = nl;
+		if ((nc = realloc(l->caseless, ncap * sizeof(*nc))) == NULL)
+			return TS_ENOMEM;
+		l->caseless = nc;
 		l->cap = ncap;
 	}
 	l->s[l->n] = s;
 	l->len[l->n] = len;
+	l->caseless[l->n] = caseless != 0;
 	l->n++;
 	return 0;
 }
@@ -73,6 +82,7 @@ lits_free(struct lits *l)
 {
 	free(l->s);
 	free(l->len);
+	free(l->caseless);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -92,9 +102,9 @@ static int
 rx_lit(const struct rx *rx, struct lits *out)
 {
 	if (rx->pre != NULL && rx->pre_len > 0)
-		return lits_push(out, rx->pre, rx->pre_len) ? -1 : 1;
+		return lits_push(out, rx->pre, rx->pre_len, 0) ? -1 : 1;
 	if (rx->lit != NULL && rx->lit_len > 0)
-		return lits_push(out, rx->lit, rx->lit_len) ? -1 : 1;
+		return lits_push(out, rx->lit, rx->lit_len, 0) ? -1 : 1;
 	return 0;
 }
 
@@ -115,14 +125,21 @@ cond_lits(const struct cond *c, struct lits *out, int depth)
 			return 0;
 		if (lf->op == LEAF_REGEX)
 			return rx_lit(&lf->rx, out);
+		/* a Sigma glob holds only if its longest literal run occurs
+		 * (in any ASCII case if nocase) */
+		if (lf->op == LEAF_GLOB)
+			return lf->rx.lit == NULL || lf->rx.lit_len == 0 ? 0 :
+			    lits_push(out, lf->rx.lit, lf->rx.lit_len,
+			    lf->nocase) ? -1 : 1;
 		if ((lf->op == LEAF_EQUALS || lf->op == LEAF_CONTAINS ||
 		    lf->op == LEAF_STARTSWITH || lf->op == LEAF_ENDSWITH) &&
-		    !lf->nocase && lf->nvals > 0) {
+		    lf->nvals > 0) {
 			for (size_t i = 0; i < lf->nvals; i++)
 				if (lf->lens[i] == 0)
 					return 0;
 			for (size_t i = 0; i < lf->nvals; i++)
-				if (lits_push(out, lf->vals[i], lf->lens[i]))
+				if (lits_push(out, lf->vals[i], lf->lens[i],
+				    lf->nocase))
 					return -1;
 			return 1;
 		}
@@ -155,7 +172,8 @@ cond_lits(const struct cond *c, struct lits *out, int depth)
 		}
 		if (found)
 			for (size_t i = 0; i < best.n; i++)
-				if (lits_push(out, best.s[i], best.len[i])) {
+				if (lits_push(out, best.s[i], best.len[i],
+				    best.caseless[i])) {
 					lits_free(&best);
 					return -1;
 				}
@@ -255,7 +273,8 @@ route_build(struct route *rt)
 	if ((flags = malloc(all.n * sizeof(*flags))) == NULL)
 		goto out;
 	for (size_t k = 0; k < all.n; k++)
-		flags[k] = HS_FLAG_SINGLEMATCH;
+		flags[k] = HS_FLAG_SINGLEMATCH |
+		    (all.caseless[k] ? HS_FLAG_CASELESS : 0);
 	if (hs_compile_lit_multi(all.s, flags, ids, all.len, (unsigned)all.n,
 	    HS_MODE_BLOCK, NULL, &pf->db, &cerr) != HS_SUCCESS) {
 		hs_free_compile_error(cerr);

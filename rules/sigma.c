@@ -12,6 +12,7 @@
  * loaded and is reported with its file, line and reason.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "err.h"
 #include "limits.h"
+#include "correlate.h"
 #include "sigma_int.h"
 #include "util.h"
 
@@ -72,6 +74,26 @@ struct sc {
 	int			*fline;
 	char			**fsigma;
 	size_t			 nfused;
+	/* correlation rules (sigma_run) */
+	int			 corr_mode;	/* only resolve; compile none */
+	struct sref		*refs;		/* loaded rules */
+	size_t			 nrefs;
+	struct spend		*pend;		/* correlation documents */
+	size_t			 npend;
+};
+
+/* A loaded Sigma rule a correlation may reference (by name or id). */
+struct sref {
+	const char		*name;		/* in the document, or NULL */
+	char			*id;
+	const struct lsmap	*ls;
+};
+
+/* A correlation document, compiled once every rule is known. */
+struct spend {
+	const char		*file;
+	const yt_node		*root;
+	char			 defid[128];
 };
 
 /* ---- diagnostics ----------------------------------------------------------- */
@@ -2225,7 +2247,8 @@ rule_discard(struct rule *r)
 
 /* The logsource of the rule (merged over the layers) and its mapping. */
 static const struct lsmap *
-find_logsource(struct sc *S, const yt_node *at, char *desc, size_t dlen)
+find_logsource(struct sc *S, const yt_node *at, char *desc, size_t dlen,
+    int quiet)
 {
 	const char *want[3] = { NULL, NULL, NULL };
 	static const char *const keys[3] = { "product", "category",
@@ -2251,6 +2274,8 @@ find_logsource(struct sc *S, const yt_node *at, char *desc, size_t dlen)
 		    opt_eq(S->maps[i].category, want[1]) &&
 		    opt_eq(S->maps[i].service, want[2]))
 			return &S->maps[i];
+	if (quiet)
+		return NULL;
 	unsup(S, at, "log source %s is not in the Sigma log source mapping "
 	    "(add it under sigma_logsources:)", desc);
 	return NULL;
@@ -2285,7 +2310,8 @@ compile_rule(struct sc *S, const yt_node *root, const char *defid)
 
 	sc_rule_reset(S);
 	if ((v = lget(S, "correlation")) != NULL) {
-		unsup(S, v, "Sigma correlation rules are not supported yet");
+		unsup(S, v, "correlation: in an action: global document is not "
+		    "supported");
 		return;
 	}
 	if (mget(root, "filter") != NULL && lget(S, "detection") == NULL) {
@@ -2366,7 +2392,7 @@ compile_rule(struct sc *S, const yt_node *root, const char *defid)
 		goto drop;
 	}
 	if ((S->ls = find_logsource(S, lget(S, "logsource"), lsdesc,
-	    sizeof(lsdesc))) == NULL)
+	    sizeof(lsdesc), 0)) == NULL)
 		goto drop;
 	for (size_t i = 0; i < S->ls->nprograms; i++)
 		if (strv_push(&r->programs, &r->nprograms, S->ls->programs[i],
@@ -2521,54 +2547,596 @@ default_id(const char *file, size_t k, char *out, size_t olen)
 		snprintf(out, olen, "sigma-%.*s", (int)n, b);
 }
 
-int
-sigma_compile_all(struct ruleset *rs, struct rules_diags *dl,
-    char *const *files, yt_doc **const *docs, const size_t *ndocs,
-    size_t nfiles, size_t *rcap, size_t *fcap)
+/* ---- correlation rules ------------------------------------------------------ */
+
+static void
+scorr_free(struct corr_rule *r)
 {
-	struct sc S;
+	if (r == NULL)
+		return;
+	free(r->id);
+	free(r->title);
+	free(r->description);
+	free(r->author);
+	free(r->file);
+	strv_free(r->mitre, r->info.nmitre);
+	strv_free(r->groups, r->info.ngroups);
+	for (size_t i = 0; i < r->nsteps; i++) {
+		strv_free(r->steps[i].rules, r->steps[i].nrules);
+		strv_free(r->steps[i].groups, r->steps[i].ngroups);
+	}
+	free(r->steps);
+	strv_free(r->same, r->nsame);
+	free(r->distinct);
+	free(r);
+}
+
+/* Record a loaded rule (id copied) for the correlations' references. */
+static void
+sref_push(struct sc *S, const yt_node *root, const char *id,
+    const struct lsmap *ls)
+{
+	struct sref *nr = realloc(S->refs, (S->nrefs + 1) * sizeof(*nr));
+	const yt_node *nm = mget(root, "name");
+
+	if (nr == NULL) {
+		S->oom = 1;
+		return;
+	}
+	S->refs = nr;
+	nr[S->nrefs].name = is_scalar(nm) && nm->len > 0 ? nm->str : NULL;
+	nr[S->nrefs].ls = ls;
+	if ((nr[S->nrefs].id = strdup(id)) == NULL) {
+		S->oom = 1;
+		return;
+	}
+	S->nrefs++;
+}
+
+/* The loaded rule a correlation names (by name first, then id), or NULL. */
+static const struct sref *
+sref_find(const struct sc *S, const char *s)
+{
+	for (size_t i = 0; i < S->nrefs; i++)
+		if (S->refs[i].name != NULL && strcmp(S->refs[i].name, s) == 0)
+			return &S->refs[i];
+	for (size_t i = 0; i < S->nrefs; i++)
+		if (strcmp(S->refs[i].id, s) == 0)
+			return &S->refs[i];
+	return NULL;
+}
+
+/* Is s the name or id of a correlation document? */
+static int
+spend_names(const struct sc *S, const char *s)
+{
+	for (size_t i = 0; i < S->npend; i++) {
+		const yt_node *n = mget(S->pend[i].root, "name");
+		const yt_node *d = mget(S->pend[i].root, "id");
+
+		if ((is_scalar(n) && strcmp(n->str, s) == 0) ||
+		    (is_scalar(d) && strcmp(d->str, s) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* A field name the correlation engine can group by (as correlate.c). */
+static int
+scorr_field_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/*
+ * The decoded field that Sigma field (or alias) name g is in the events of
+ * rule ref: aliases[g][ref's name] if g is an alias, mapped through the
+ * rule's log source.  Malloc'd, or NULL (reported).
+ */
+static char *
+scorr_map_field(struct sc *S, const yt_node *at, const yt_node *aliases,
+    const char *g, const struct sref *ref)
+{
+	const yt_node *al = mget(aliases, g);
+	const char *name = g;
+	const struct lsmap *ls = ref->ls;
+	char *out;
+
+	if (al != NULL) {
+		const yt_node *f;
+
+		if (al->kind != YT_MAP) {
+			bad(S, al, "alias '%s' must map rule names to field "
+			    "names", g);
+			return NULL;
+		}
+		f = ref->name != NULL ? mget(al, ref->name) : NULL;
+		if (!is_scalar(f) || f->len == 0) {
+			bad(S, al, "alias '%s' names no field for rule '%s' "
+			    "(aliases are keyed by the rules' name:)", g,
+			    ref->name != NULL ? ref->name : ref->id);
+			return NULL;
+		}
+		name = f->str;
+	}
+	out = NULL;
+	for (size_t k = 0; ls != NULL && k < ls->nfields; k++)
+		if (strcasecmp(ls->fsrc[k], name) == 0) {
+			out = strdup(ls->fdst[k]);
+			goto done;
+		}
+	if (ls != NULL && ls->prefix != NULL)
+		out = xasprintf("%s%s", ls->prefix, name);
+	else
+		out = strdup(name);
+done:
+	if (out == NULL) {
+		S->oom = 1;
+		return NULL;
+	}
+	if (!scorr_field_ok(out)) {
+		unsup(S, at, "field '%s' (%s for rule '%s') is not a name the "
+		    "correlation engine can group by", g, out, ref->id);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The one decoded field g is in every referenced rule (they must agree). */
+static char *
+scorr_field(struct sc *S, const yt_node *at, const yt_node *aliases,
+    const char *g, const struct sref *const *refs, size_t nrefs)
+{
+	char *f = NULL;
+
+	for (size_t i = 0; i < nrefs; i++) {
+		char *x = scorr_map_field(S, at, aliases, g, refs[i]);
+
+		if (x == NULL) {
+			free(f);
+			return NULL;
+		}
+		if (f == NULL) {
+			f = x;
+			continue;
+		}
+		if (strcmp(f, x) != 0) {
+			unsup(S, at, "field '%s' is '%s' in the events of rule "
+			    "'%s' but '%s' in those of '%s': the correlation "
+			    "engine groups every rule by one field name", g,
+			    f, refs[0]->id, x, refs[i]->id);
+			free(f);
+			free(x);
+			return NULL;
+		}
+		free(x);
+	}
+	return f;
+}
+
+/* Timespan "N" + s/m/h/d (specification) into *us.  -1 if malformed. */
+static int
+scorr_timespan(const yt_node *v, uint64_t *us)
+{
+	uint64_t n, mul;
+
+	if (!is_scalar(v) || v->len < 2)
+		return -1;
+	switch (v->str[v->len - 1]) {
+	case 's': mul = 1000000ULL; break;
+	case 'm': mul = 60000000ULL; break;
+	case 'h': mul = 3600000000ULL; break;
+	case 'd': mul = 86400000000ULL; break;
+	default: return -1;
+	}
+	if (parse_u64(v->str, v->len - 1, MAX_CORR_TIMEFRAME_US / mul + 1,
+	    &n) != 0 || n == 0)
+		return -1;
+	*us = n * mul;
+	return 0;
+}
+
+static const char *const scorr_keys[] = { "type", "rules", "group-by",
+	"timespan", "condition", "aliases", "generate", NULL };
+
+/*
+ * Compile the correlation document root (S->file, layers set) onto the
+ * native correlation engine (threshold, distinct, sequence).  Returns the
+ * rule (caller frees with scorr_free), or NULL with the reason reported.
+ */
+static struct corr_rule *
+scorr_compile(struct sc *S, const yt_node *root, const char *defid)
+{
+	struct corr_rule *r;
+	const yt_node *c = mget(root, "correlation"), *v, *t, *rl, *gb, *cn;
+	const yt_node *al;
+	const struct sref *refs[MAX_CORR_STEPS > 64 ? MAX_CORR_STEPS : 64];
+	size_t nrefs = 0, nlisted;
+	int type = 0;	/* 1 event_count, 2 value_count, 3 temporal_ordered */
+	uint64_t cnt = 0;
+
+	S->bad = 0;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		S->oom = 1;
+		return NULL;
+	}
+	r->info.line = root->line;
+	r->file = sdup(S, S->file);
+	if (!is_scalar(v = mget(root, "title"))) {
+		bad(S, v ? v : root, "a Sigma rule needs a title (a string)");
+		goto fail;
+	}
+	r->title = sdup(S, v->str);
+	r->id = sdup(S, is_scalar(v = mget(root, "id")) ? v->str : defid);
+	if (is_scalar(v = mget(root, "description")))
+		r->description = sdup(S, v->str);
+	if (is_scalar(v = mget(root, "author")))
+		r->author = sdup(S, v->str);
+	r->info.level = 7;
+	if ((v = mget(root, "level")) != NULL) {
+		size_t k;
+
+		for (k = 0; k < sizeof(levels) / sizeof(levels[0]); k++)
+			if (is_scalar(v) && !strcasecmp(v->str, levels[k].name))
+				break;
+		if (k == sizeof(levels) / sizeof(levels[0])) {
+			bad(S, v, "level must be informational, low, medium, "
+			    "high or critical");
+			goto fail;
+		}
+		r->info.level = levels[k].level;
+	}
+	if ((v = mget(root, "tags")) != NULL && v->kind == YT_SEQ)
+		for (size_t i = 0; i < v->n; i++) {
+			char *tg, **nm;
+
+			if (!is_scalar(v->items[i]) ||
+			    (tg = attack_id(v->items[i]->str)) == NULL)
+				continue;
+			if ((nm = realloc(r->mitre, (r->info.nmitre + 1) *
+			    sizeof(*nm))) == NULL) {
+				free(tg);
+				S->oom = 1;
+				goto fail;
+			}
+			r->mitre = nm;
+			r->mitre[r->info.nmitre++] = tg;
+		}
+	if (strv_push(&r->groups, &r->info.ngroups, "sigma", 5) || S->oom) {
+		S->oom = 1;
+		goto fail;
+	}
+	if (c->kind != YT_MAP) {
+		bad(S, c, "correlation must be a mapping (type:, rules:, "
+		    "group-by:, timespan:, condition:)");
+		goto fail;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		size_t k;
+
+		for (k = 0; scorr_keys[k] != NULL; k++)
+			if (strcmp(c->keys[i]->str, scorr_keys[k]) == 0)
+				break;
+		if (scorr_keys[k] == NULL) {
+			bad(S, c->keys[i], "unknown key '%s' in a Sigma "
+			    "correlation", c->keys[i]->str);
+			goto fail;
+		}
+	}
+	if (!is_scalar(t = mget(c, "type"))) {
+		bad(S, t ? t : c, "a Sigma correlation needs a type");
+		goto fail;
+	}
+	if (!strcmp(t->str, "event_count"))
+		type = 1;
+	else if (!strcmp(t->str, "value_count"))
+		type = 2;
+	else if (!strcmp(t->str, "temporal_ordered"))
+		type = 3;
+	else if (!strcmp(t->str, "temporal")) {
+		unsup(S, t, "correlation type temporal (any order) is not "
+		    "supported: the correlation engine matches ordered "
+		    "sequences only (temporal_ordered)");
+		goto fail;
+	} else if (!strcmp(t->str, "value_sum") ||
+	    !strcmp(t->str, "value_avg") ||
+	    !strcmp(t->str, "value_percentile")) {
+		unsup(S, t, "correlation type %s is not supported", t->str);
+		goto fail;
+	} else {
+		bad(S, t, "correlation type must be event_count, value_count, "
+		    "temporal or temporal_ordered");
+		goto fail;
+	}
+	if ((v = mget(c, "generate")) != NULL && (!is_scalar(v) ||
+	    (strcmp(v->str, "true") && strcmp(v->str, "false")))) {
+		bad(S, v, "generate must be true or false");
+		goto fail;
+	}
+
+	/* rules: each a loaded Sigma rule, by name or id */
+	if ((rl = mget(c, "rules")) == NULL || (rl->kind == YT_SEQ &&
+	    rl->n == 0) || rl->kind == YT_MAP) {
+		bad(S, rl ? rl : c, "a Sigma correlation needs rules: (names "
+		    "or ids of Sigma rules)");
+		goto fail;
+	}
+	nlisted = rl->kind == YT_SEQ ? rl->n : 1;
+	if (nlisted > (type == 3 ? MAX_CORR_STEPS : 64)) {
+		unsup(S, rl, "more than %d rules in one correlation",
+		    type == 3 ? MAX_CORR_STEPS : 64);
+		goto fail;
+	}
+	if (type == 3 && nlisted < 2) {
+		bad(S, rl, "temporal_ordered needs at least 2 rules");
+		goto fail;
+	}
+
+	if ((v = mget(c, "timespan")) == NULL ||
+	    scorr_timespan(v, &r->timeframe_us) != 0) {
+		bad(S, v ? v : c, "timespan must be a number and s, m, h or d "
+		    "(at most 7d)");
+		goto fail;
+	}
+	if (r->timeframe_us > MAX_CORR_TIMEFRAME_US) {
+		unsup(S, v, "timespan longer than 7d");
+		goto fail;
+	}
+	r->suppress_us = r->timeframe_us;
+
+	/* condition: gte N / gt N (the engine fires when a count is reached) */
+	cn = mget(c, "condition");
+	if (cn != NULL && cn->kind != YT_MAP) {
+		bad(S, cn, "condition must be a mapping (gte: N, ...)");
+		goto fail;
+	}
+	if (cn == NULL && type != 3) {
+		bad(S, c, "%s needs a condition (gte: N)", t->str);
+		goto fail;
+	}
+	for (size_t i = 0; cn != NULL && i < cn->n; i++) {
+		const char *k = cn->keys[i]->str;
+		const yt_node *x = cn->items[i];
+		uint64_t n;
+
+		if (!strcmp(k, "field")) {
+			if (type != 2) {
+				bad(S, cn->keys[i], "condition field: is for "
+				    "value_count");
+				goto fail;
+			}
+			continue;
+		}
+		if (strcmp(k, "gt") && strcmp(k, "gte") && strcmp(k, "lt") &&
+		    strcmp(k, "lte") && strcmp(k, "eq") && strcmp(k, "neq")) {
+			bad(S, cn->keys[i], "unknown condition '%s' (gt, gte, "
+			    "lt, lte, eq, neq, field)", k);
+			goto fail;
+		}
+		if (!is_scalar(x) || parse_u64(x->str, x->len, UINT64_MAX,
+		    &n) != 0) {
+			bad(S, x, "condition %s needs a whole number", k);
+			goto fail;
+		}
+		if (strcmp(k, "gt") && strcmp(k, "gte") && !(type == 3 &&
+		    !strcmp(k, "eq"))) {
+			unsup(S, cn->keys[i], "condition %s is not supported: "
+			    "the correlation engine fires as soon as a count "
+			    "is reached within the timespan and never "
+			    "evaluates a window at its end (only gt and gte)",
+			    k);
+			goto fail;
+		}
+		if (cnt != 0) {
+			unsup(S, cn->keys[i], "a count range is not supported "
+			    "(one gt or gte)");
+			goto fail;
+		}
+		if (!strcmp(k, "gt"))
+			n++;
+		cnt = n > 0 ? n : 1;
+		if (type == 3 && cnt != nlisted) {
+			unsup(S, x, "temporal_ordered with a condition other "
+			    "than every rule (%zu) is not supported", nlisted);
+			goto fail;
+		}
+	}
+	if (type != 3 && cnt == 0) {
+		bad(S, cn, "condition needs gte: N or gt: N");
+		goto fail;
+	}
+	if (type != 3 && cnt > MAX_CORR_COUNT) {
+		unsup(S, cn, "a count above %d is not supported",
+		    MAX_CORR_COUNT);
+		goto fail;
+	}
+
+	for (size_t i = 0; i < nlisted; i++) {
+		const yt_node *x = rl->kind == YT_SEQ ? rl->items[i] : rl;
+
+		if (!is_scalar(x) || x->len == 0) {
+			bad(S, x, "rules: lists names or ids");
+			goto fail;
+		}
+		if ((refs[nrefs] = sref_find(S, x->str)) == NULL) {
+			if (spend_names(S, x->str))
+				unsup(S, x, "rule '%s' is a correlation: "
+				    "chained correlations are not supported",
+				    x->str);
+			else
+				unsup(S, x, "rule '%s' is not a loaded Sigma "
+				    "rule (no rule has that name or id, or it "
+				    "was not loaded)", x->str);
+			goto fail;
+		}
+		nrefs++;
+	}
+
+	/* group-by, through aliases and each rule's log source */
+	al = mget(c, "aliases");
+	if (al != NULL && al->kind != YT_MAP) {
+		bad(S, al, "aliases must be a mapping");
+		goto fail;
+	}
+	if ((gb = mget(c, "group-by")) != NULL) {
+		size_t n = gb->kind == YT_SEQ ? gb->n : 1;
+
+		if (gb->kind == YT_MAP) {
+			bad(S, gb, "group-by must be a list of field names");
+			goto fail;
+		}
+		if (n > MAX_CORR_SAME) {
+			unsup(S, gb, "more than %d group-by fields",
+			    MAX_CORR_SAME);
+			goto fail;
+		}
+		if (n > 0 && (r->same = calloc(n, sizeof(*r->same))) ==
+		    NULL) {
+			S->oom = 1;
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const yt_node *x = gb->kind == YT_SEQ ? gb->items[i] :
+			    gb;
+
+			if (!is_scalar(x) || x->len == 0) {
+				bad(S, x, "group-by lists field names");
+				goto fail;
+			}
+			if ((r->same[i] = scorr_field(S, x, al, x->str, refs,
+			    nrefs)) == NULL)
+				goto fail;
+			r->nsame++;
+		}
+	}
+	if (type == 2) {
+		const yt_node *f = mget(cn, "field");
+
+		if (f != NULL && f->kind == YT_SEQ && f->n == 1)
+			f = f->items[0];
+		if (f == NULL || (f->kind == YT_SEQ && f->n == 0)) {
+			bad(S, cn, "value_count needs condition field: FIELD");
+			goto fail;
+		}
+		if (!is_scalar(f) || f->len == 0) {
+			unsup(S, f, "value_count over several fields is not "
+			    "supported");
+			goto fail;
+		}
+		if ((r->distinct = scorr_field(S, f, al, f->str, refs,
+		    nrefs)) == NULL)
+			goto fail;
+	}
+
+	/* the native rule */
+	r->type = type == 1 ? CORR_THRESHOLD : type == 2 ? CORR_DISTINCT :
+	    CORR_SEQUENCE;
+	r->nsteps = type == 3 ? nrefs : 1;
+	if ((r->steps = calloc(r->nsteps, sizeof(*r->steps))) == NULL) {
+		S->oom = 1;
+		goto fail;
+	}
+	for (size_t i = 0; i < nrefs; i++) {
+		struct corr_step *st = &r->steps[type == 3 ? i : 0];
+
+		st->count = 1;
+		if (strv_push(&st->rules, &st->nrules, refs[i]->id,
+		    strlen(refs[i]->id))) {
+			S->oom = 1;
+			goto fail;
+		}
+	}
+	r->count = type == 3 ? (uint32_t)nrefs : (uint32_t)cnt;
+	if (S->oom || S->bad)
+		goto fail;
+	for (size_t i = 0; i < S->npend && S->pend[i].root != root; i++) {
+		const yt_node *d = mget(S->pend[i].root, "id");
+
+		if (strcmp(is_scalar(d) ? d->str : S->pend[i].defid,
+		    r->id) == 0) {
+			bad(S, root, "duplicate correlation id '%s'", r->id);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < S->rs->nrules; i++)
+		if (strcmp(S->rs->rules[i]->info.id, r->id) == 0) {
+			bad(S, root, "correlation id '%s' is also a rule's id",
+			    r->id);
+			goto fail;
+		}
+	r->info.id = r->id;
+	r->info.title = r->title;
+	r->info.description = r->description;
+	r->info.author = r->author;
+	r->info.mitre = (const char *const *)r->mitre;
+	r->info.groups = (const char *const *)r->groups;
+	r->info.file = r->file;
+	return r;
+fail:
+	scorr_free(r);
+	return NULL;
+}
+
+/* ---- all documents ------------------------------------------------------------ */
+
+/*
+ * Compile (or, in corr_mode, only resolve) every Sigma document, then the
+ * correlation documents; each compiled correlation goes to add (NULL:
+ * checked and freed).  0 or TS_ENOMEM.
+ */
+static int
+sigma_run(struct sc *S, char *const *files, yt_doc **const *docs,
+    const size_t *ndocs, size_t nfiles,
+    int (*add)(struct corr_rule *r, void *arg), void *arg)
+{
 	yt_doc **def = NULL;
 	size_t ndef = 0;
 	char err[256];
 
-	memset(&S, 0, sizeof(S));
-	S.rs = rs;
-	S.dl = dl;
-	S.rcap = rcap;
-	S.fcap = fcap;
 	if (yt_load_buf("sigma-logsources(built-in)", sigma_default_logsources,
 	    sizeof(sigma_default_logsources) - 1, &def, &ndef, err,
 	    sizeof(err)) != 0 || ndef != 1) {
 		yt_docs_free(&def, ndef);
 		return TS_ENOMEM;
 	}
-	lsmap_load(&S, "sigma-logsources(built-in)", def[0]->root);
+	lsmap_load(S, "sigma-logsources(built-in)", def[0]->root);
 	yt_docs_free(&def, ndef);
-	for (size_t i = 0; i < nfiles && !S.oom; i++)
+	for (size_t i = 0; i < nfiles && !S->oom; i++)
 		for (size_t k = 0; docs[i] != NULL && k < ndocs[i]; k++)
 			if (sigma_doc_kind(docs[i][k]->root) ==
 			    SIGMA_DOC_MAPPING)
-				lsmap_load(&S, files[i], docs[i][k]->root);
-	for (size_t i = 0; i < nfiles && !S.oom; i++) {
+				lsmap_load(S, files[i], docs[i][k]->root);
+	for (size_t i = 0; i < nfiles && !S->oom; i++) {
 		const yt_node *global = NULL, *prev = NULL;
 		size_t nrule = 0, nsigma = 0;
 
 		for (size_t k = 0; docs[i] != NULL && k < ndocs[i]; k++)
 			if (sigma_doc_kind(docs[i][k]->root) == SIGMA_DOC_RULE)
 				nsigma++;
-		for (size_t k = 0; docs[i] != NULL && k < ndocs[i] && !S.oom;
+		for (size_t k = 0; docs[i] != NULL && k < ndocs[i] && !S->oom;
 		    k++) {
 			const yt_node *root = docs[i][k]->root, *act;
 			char defid[128];
 
 			if (sigma_doc_kind(root) != SIGMA_DOC_RULE)
 				continue;
-			S.file = files[i];
-			S.bad = 0;
+			S->file = files[i];
+			S->bad = 0;
 			act = mget(root, "action");
 			if (act != NULL) {
 				if (!is_scalar(act)) {
-					bad(&S, act, "action must be global, "
+					bad(S, act, "action must be global, "
 					    "reset or repeat");
 					continue;
 				}
@@ -2581,32 +3149,128 @@ sigma_compile_all(struct ruleset *rs, struct rules_diags *dl,
 					continue;
 				}
 				if (strcmp(act->str, "repeat") != 0) {
-					bad(&S, act, "action must be global, "
+					bad(S, act, "action must be global, "
 					    "reset or repeat");
 					continue;
 				}
 				if (prev == NULL) {
-					bad(&S, act, "action: repeat without a "
+					bad(S, act, "action: repeat without a "
 					    "rule before it");
 					continue;
 				}
 			}
-			S.nlayers = 0;
-			S.layers[S.nlayers++] = root;
-			if (act != NULL)
-				S.layers[S.nlayers++] = prev;
-			if (global != NULL)
-				S.layers[S.nlayers++] = global;
 			default_id(files[i], nsigma > 1 ? ++nrule : 0, defid,
 			    sizeof(defid));
-			compile_rule(&S, root, defid);
+			if (mget(root, "correlation") != NULL) {
+				struct spend *np = realloc(S->pend,
+				    (S->npend + 1) * sizeof(*np));
+
+				if (np == NULL) {
+					S->oom = 1;
+					break;
+				}
+				S->pend = np;
+				np[S->npend].file = files[i];
+				np[S->npend].root = root;
+				snprintf(np[S->npend].defid,
+				    sizeof(np[S->npend].defid), "%s", defid);
+				S->npend++;
+				continue;
+			}
+			S->nlayers = 0;
+			S->layers[S->nlayers++] = root;
+			if (act != NULL)
+				S->layers[S->nlayers++] = prev;
+			if (global != NULL)
+				S->layers[S->nlayers++] = global;
+			if (S->corr_mode) {
+				/* the rule as ruleset_load compiled it */
+				const yt_node *idn = lget(S, "id");
+				const char *id = is_scalar(idn) ? idn->str :
+				    defid;
+				char lsdesc[256];
+
+				for (size_t q = 0; q < S->rs->nrules; q++)
+					if (!strcmp(S->rs->rules[q]->info.id,
+					    id)) {
+						sref_push(S, root, id,
+						    find_logsource(S, root,
+						    lsdesc, sizeof(lsdesc),
+						    1));
+						break;
+					}
+			} else {
+				size_t n0 = S->rs->nrules;
+
+				compile_rule(S, root, defid);
+				if (S->rs->nrules > n0)
+					sref_push(S, root,
+					    S->rs->rules[n0]->info.id, S->ls);
+			}
 			if (act == NULL)
 				prev = root;
 		}
 	}
-	sc_rule_reset(&S);
-	for (size_t i = 0; i < S.nmaps; i++)
-		lsmap_clear(&S.maps[i]);
-	free(S.maps);
-	return S.oom ? TS_ENOMEM : 0;
+	for (size_t i = 0; i < S->npend && !S->oom; i++) {
+		struct corr_rule *r;
+
+		S->file = S->pend[i].file;
+		S->nlayers = 1;
+		S->layers[0] = S->pend[i].root;
+		r = scorr_compile(S, S->pend[i].root, S->pend[i].defid);
+		if (r != NULL && add != NULL) {
+			if (add(r, arg) != 0)
+				S->oom = 1;
+		} else
+			scorr_free(r);
+	}
+	sc_rule_reset(S);
+	for (size_t i = 0; i < S->nmaps; i++)
+		lsmap_clear(&S->maps[i]);
+	free(S->maps);
+	for (size_t i = 0; i < S->nrefs; i++)
+		free(S->refs[i].id);
+	free(S->refs);
+	free(S->pend);
+	return S->oom ? TS_ENOMEM : 0;
+}
+
+int
+sigma_compile_all(struct ruleset *rs, struct rules_diags *dl,
+    char *const *files, yt_doc **const *docs, const size_t *ndocs,
+    size_t nfiles, size_t *rcap, size_t *fcap)
+{
+	struct sc S;
+
+	memset(&S, 0, sizeof(S));
+	S.rs = rs;
+	S.dl = dl;
+	S.rcap = rcap;
+	S.fcap = fcap;
+	return sigma_run(&S, files, docs, ndocs, nfiles, NULL, NULL);
+}
+
+int
+sigma_corr_load(const struct ruleset *rs, char *const *files,
+    yt_doc **const *docs, const size_t *ndocs, size_t nfiles,
+    int (*add)(struct corr_rule *r, void *arg), void *arg)
+{
+	struct sc S;
+	struct rules_diags quiet;
+	int ret;
+
+	memset(&S, 0, sizeof(S));
+	memset(&quiet, 0, sizeof(quiet));
+	S.rs = (struct ruleset *)(uintptr_t)rs;	/* only read */
+	S.dl = &quiet;
+	S.corr_mode = 1;
+	ret = sigma_run(&S, files, docs, ndocs, nfiles, add, arg);
+	rules_diags_free(&quiet);
+	return ret;
+}
+
+void
+sigma_corr_free(struct corr_rule *r)
+{
+	scorr_free(r);
 }

@@ -39,6 +39,22 @@ int sigma_compile_all(struct ruleset *rs, struct rules_diags *dl,
     char *const *files, yt_doc **const *docs, const size_t *ndocs,
     size_t nfiles, size_t *rcap, size_t *fcap);
 
+struct corr_rule;
+
+/*
+ * The Sigma correlation rules (correlation: documents) of the loaded files,
+ * compiled onto the native correlation engine (rules/correlate.h): each
+ * goes to add (which takes it; nonzero: out of memory).  rs is the rule
+ * set ruleset_load made of the same files (its Sigma rules are the ones a
+ * correlation may reference).  Problems are not reported here:
+ * sigma_compile_all reports them when the rule set loads.  0 or TS_ENOMEM.
+ */
+int sigma_corr_load(const struct ruleset *rs, char *const *files,
+    yt_doc **const *docs, const size_t *ndocs, size_t nfiles,
+    int (*add)(struct corr_rule *r, void *arg), void *arg);
+/* Free a rule sigma_corr_load made (NULL accepted). */
+void sigma_corr_free(struct corr_rule *r);
+
 /* The built-in log source mapping (the text of rules/sigma/logsources.yml,
  * exposed so a test can check they are the same). */
 extern const char sigma_default_logsources[];

@@ -19,11 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
+#include "util.h"
 #include "rules.h"
 #include "rules_int.h"
 #include "sigma_int.h"
+#include "correlate.h"
+#include "state.h"
+#include "engine_int.h"
 
 #define REF_US	1769774400000000ULL
 
@@ -532,6 +537,428 @@ test_corpus_fires(void **state)
 	ruleset_free(&rs);
 }
 
+/* ---- correlation rules ------------------------------------------------------ */
+
+struct cfired {
+	size_t		n;
+	char		rule[128];
+	uint32_t	count;
+};
+
+static int
+corr_on_fire(const struct corr_fire *cf, void *arg)
+{
+	struct cfired *x = arg;
+
+	snprintf(x->rule, sizeof(x->rule), "%s", cf->rule->id);
+	x->count = cf->count;
+	x->n++;
+	return 0;
+}
+
+/* "SECONDS[.UUUUUU]" at s into microseconds; *end after it. */
+static uint64_t
+corr_offset(const char *s, const char **end)
+{
+	uint64_t sec = 0, us = 0;
+	size_t i = 0, k;
+
+	for (; s[i] >= '0' && s[i] <= '9' && i < 12; i++)
+		sec = sec * 10 + (uint64_t)(s[i] - '0');
+	if (s[i] == '.')
+		for (i++, k = 0; k < 6; k++, i++) {
+			assert_true(s[i] >= '0' && s[i] <= '9');
+			us = us * 10 + (uint64_t)(s[i] - '0');
+		}
+	*end = s + i;
+	return sec * 1000000ULL + us;
+}
+
+/*
+ * tests/sigma/corr/NAME.yml (a correlation and its base rules, one file)
+ * with NAME.events: "SECONDS[.USEC] +|- EVENT", + when the correlation
+ * fires on that event (and only then).  Each event goes through rules_eval
+ * and the engine's correlation (corr_eval on a state), as in the engine.
+ */
+static void
+test_correlation(void **state)
+{
+	char dir[512], dec[512], sdir[64];
+	char **cases = NULL;
+	size_t ncases, checked = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/tests/sigma/corr", top());
+	snprintf(dec, sizeof(dec), "%s/tests/sigma/decoders.yml", top());
+	ncases = list_files(dir, ".yml", &cases, 0);
+	assert_true(ncases >= 4);
+	for (size_t i = 0; i < ncases; i++) {
+		const char *paths[2] = { dec, cases[i] };
+		struct rules_diags dl;
+		struct corr_counters cc;
+		struct cfired x;
+		ruleset_t *rs = NULL;
+		rules_ctx_t *ctx;
+		corr_set_t *cs = NULL;
+		state_t *st = NULL;
+		char evp[1024], line[2048], cmd[128];
+		uint64_t alert = 1;
+		FILE *f;
+		int lno = 0;
+
+		assert_int_equal(load(paths, 2, &rs, &dl), 0);
+		assert_int_equal(correlate_load(paths, 2, rs, &cs, &dl), 0);
+		if (has_not_loaded(&dl) || dl.errors > 0) {
+			rules_diags_print(&dl, stderr);
+			fail_msg("%s: not loaded", cases[i]);
+		}
+		rules_diags_free(&dl);
+		assert_int_equal(corr_set_count(cs), 1);
+		assert_non_null(ctx = rules_ctx_new(rs));
+		strcpy(sdir, "/tmp/tocsin-test-sigma-XXXXXX");
+		assert_non_null(mkdtemp(sdir));
+		assert_int_equal(state_open(sdir, 0, 1 << 20, &st), 0);
+		memset(&cc, 0, sizeof(cc));
+		memset(&x, 0, sizeof(x));
+		snprintf(evp, sizeof(evp), "%.*s.events",
+		    (int)(strlen(cases[i]) - 4), cases[i]);
+		assert_non_null(f = fopen(evp, "r"));
+		while (fgets(line, sizeof(line), f) != NULL) {
+			struct rules_event ev;
+			struct rules_result res;
+			const char *p, *json;
+			uint64_t t;
+			size_t before = x.n;
+			int want;
+
+			lno++;
+			line[strcspn(line, "\n")] = '\0';
+			if (line[0] == '#' || line[0] == '\0')
+				continue;
+			t = REF_US + corr_offset(line, &p);
+			assert_true(p[0] == ' ' && (p[1] == '+' || p[1] == '-')
+			    && p[2] == ' ');
+			want = p[1] == '+';
+			json = p + 3;
+			memset(&ev, 0, sizeof(ev));
+			ev.raw = json;
+			ev.raw_len = strlen(json);
+			ev.host = "h";
+			ev.host_len = 1;
+			ev.time_us = t;
+			assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+			if (res.nmatched > 0) {
+				state_txn_t *tx;
+
+				assert_int_equal(state_begin(st, &tx), 0);
+				assert_int_equal(corr_eval(tx, cs, &res, t,
+				    NULL, alert++, REF_US, &cc, corr_on_fire,
+				    &x), 0);
+				assert_int_equal(state_commit(&tx), 0);
+			}
+			if (x.n - before != (size_t)want)
+				fail_msg("%s:%d: want %s: %s", evp, lno,
+				    want ? "a correlation alert" : "none",
+				    json);
+			if (want)
+				assert_string_equal(x.rule,
+				    corr_set_rule(cs, 0)->id);
+			checked++;
+		}
+		fclose(f);
+		state_close(&st);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sdir);
+		assert_int_equal(system(cmd), 0);
+		rules_ctx_free(&ctx);
+		corr_set_free(&cs);
+		ruleset_free(&rs);
+	}
+	print_message("# %zu correlation cases, %zu events\n", ncases,
+	    checked);
+	assert_true(checked >= 30);
+	free_list(cases, ncases);
+}
+
+/* ---- the prefilter changes nothing ------------------------------------------ */
+
+/* Whether two results are the same, field by field. */
+static int
+same_result(const struct rules_result *a, const struct rules_result *b)
+{
+	int same = (a->decoder == NULL) == (b->decoder == NULL) &&
+	    (a->decoder == NULL || strcmp(a->decoder, b->decoder) == 0) &&
+	    a->nfields == b->nfields && a->nmatched == b->nmatched &&
+	    a->nalerts == b->nalerts && a->time_us == b->time_us;
+
+	for (size_t i = 0; same && i < a->nfields; i++)
+		same = strcmp(a->fields[i].name, b->fields[i].name) == 0 &&
+		    a->fields[i].len == b->fields[i].len &&
+		    memcmp(a->fields[i].val, b->fields[i].val,
+		    a->fields[i].len) == 0;
+	for (size_t i = 0; same && i < a->nmatched; i++)
+		same = strcmp(a->matched[i]->id, b->matched[i]->id) == 0;
+	for (size_t i = 0; same && i < a->nalerts; i++)
+		same = strcmp(a->alerts[i]->id, b->alerts[i]->id) == 0;
+	return same;
+}
+
+struct pfeq {
+	rules_ctx_t	*with, *without;
+	size_t		 lines, matched, sigma;
+};
+
+/* Evaluate line (len) with and without the prefilter; fail if they differ.
+ * The line is also tried in upper case (the caseless literals). */
+static void
+pfeq_line(struct pfeq *q, const char *line, size_t len)
+{
+	char up[4096];
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct rules_event ev;
+		struct rules_result a, b;
+
+		if (pass == 1) {
+			if (len >= sizeof(up))
+				break;
+			for (size_t i = 0; i < len; i++)
+				up[i] = (line[i] >= 'a' && line[i] <= 'z') ?
+				    (char)(line[i] - 32) : line[i];
+			line = up;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.raw = line;
+		ev.raw_len = len;
+		ev.host = "h";
+		ev.host_len = 1;
+		ev.time_us = REF_US;
+		assert_int_equal(rules_eval(q->with, &ev, &a), 0);
+		assert_int_equal(rules_eval(q->without, &ev, &b), 0);
+		if (!same_result(&a, &b))
+			fail_msg("the prefilter changes the result of: %.*s",
+			    (int)len, line);
+		q->lines++;
+		q->matched += a.nmatched > 0;
+		for (size_t i = 0; i < a.nmatched; i++)
+			if (a.matched[i]->ngroups > 0 &&
+			    strcmp(a.matched[i]->groups[
+			    a.matched[i]->ngroups - 1], "sigma") == 0) {
+				q->sigma++;
+				break;
+			}
+	}
+}
+
+/* Load paths twice, the second without its prefilter databases. */
+static void
+pfeq_open(struct pfeq *q, const char *const *paths, size_t n,
+    ruleset_t **with, ruleset_t **without, int need_pf)
+{
+	struct rules_diags dl;
+	int has_pf = 0;
+
+	memset(q, 0, sizeof(*q));
+	if (load(paths, n, with, &dl) != 0) {
+		rules_diags_print(&dl, stderr);
+		fail_msg("rule set refused");
+	}
+	rules_diags_free(&dl);
+	assert_int_equal(load(paths, n, without, &dl), 0);
+	rules_diags_free(&dl);
+	prefilter_free(*without);
+	for (size_t i = 0; i < (*with)->nroutes; i++)
+		has_pf |= (*with)->routes[i].pf != NULL;
+	has_pf |= (*with)->any.pf != NULL;
+	if (need_pf)
+		assert_true(has_pf);
+	assert_non_null(q->with = rules_ctx_new(*with));
+	assert_non_null(q->without = rules_ctx_new(*without));
+}
+
+static void
+pfeq_close(struct pfeq *q, ruleset_t **with, ruleset_t **without)
+{
+	rules_ctx_free(&q->with);
+	rules_ctx_free(&q->without);
+	ruleset_free(with);
+	ruleset_free(without);
+}
+
+/*
+ * The SigmaHQ corpus beside rules/default gives the same results with and
+ * without the prefilter on the real logs and on the lines written to
+ * trigger the rules (and each in upper case); so does the conformance
+ * suite on its events.
+ */
+static void
+test_prefilter_equivalence(void **state)
+{
+	char sig[512], def[512], rootly[512], dir[512], dec[512];
+	const char *paths[2];
+	ruleset_t *with = NULL, *without = NULL;
+	struct pfeq q;
+	char **files = NULL, *line = NULL;
+	size_t nfiles, cap = 0;
+	ssize_t n;
+	struct stat st;
+
+	(void)state;
+	snprintf(sig, sizeof(sig), "%s/../shared/corpus/sigma/rules", top());
+	snprintf(def, sizeof(def), "%s/rules/default", top());
+	snprintf(rootly, sizeof(rootly), "%s/../shared/corpus/rootly", top());
+	if (stat(sig, &st) == 0) {
+		paths[0] = def;
+		paths[1] = sig;
+		pfeq_open(&q, paths, 2, &with, &without, 1);
+		nfiles = list_files(rootly, ".log", &files, 0);
+		for (size_t i = 0; i < nfiles; i++) {
+			FILE *f = fopen(files[i], "r");
+			size_t k = 0;
+
+			assert_non_null(f);
+			while ((n = getline(&line, &cap, f)) > 0 &&
+			    k++ < 100000)
+				pfeq_line(&q, line, (size_t)(line[n - 1] ==
+				    '\n' ? n - 1 : n));
+			fclose(f);
+		}
+		free_list(files, nfiles);
+		for (size_t i = 0; i < sizeof(triggers) / sizeof(triggers[0]);
+		    i++)
+			pfeq_line(&q, triggers[i].line,
+			    strlen(triggers[i].line));
+		for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+			pfeq_line(&q, quiet[i].line, strlen(quiet[i].line));
+		print_message("# corpus: %zu lines, %zu matched, %zu by Sigma "
+		    "rules: same with and without the prefilter\n", q.lines,
+		    q.matched, q.sigma);
+		assert_true(q.sigma > 0);
+		pfeq_close(&q, &with, &without);
+	} else
+		print_message("# no Sigma corpus at %s: conformance only\n",
+		    sig);
+
+	/* the conformance suite's rules over its events */
+	snprintf(dir, sizeof(dir), "%s/tests/sigma/cases", top());
+	snprintf(dec, sizeof(dec), "%s/tests/sigma/decoders.yml", top());
+	paths[0] = dec;
+	paths[1] = dir;
+	pfeq_open(&q, paths, 2, &with, &without, 0);
+	files = NULL;
+	nfiles = list_files(dir, ".events", &files, 0);
+	for (size_t i = 0; i < nfiles; i++) {
+		FILE *f = fopen(files[i], "r");
+
+		assert_non_null(f);
+		while ((n = getline(&line, &cap, f)) > 0) {
+			if (line[n - 1] == '\n')
+				line[--n] = '\0';
+			if (n < 2 || (line[0] != '+' && line[0] != '-'))
+				continue;
+			pfeq_line(&q, line + 2, (size_t)n - 2);
+		}
+		fclose(f);
+	}
+	free_list(files, nfiles);
+	print_message("# conformance: %zu events, %zu matched: same with and "
+	    "without the prefilter\n", q.lines, q.matched);
+	assert_true(q.matched > 0);
+	pfeq_close(&q, &with, &without);
+	free(line);
+}
+
+/* Correlations that load nothing, with their base rules in the same file:
+ * the reason is reported at the correlation's file:line, the base rules
+ * still load, and correlate_load compiles no correlation. */
+static void
+test_correlation_rejects(void **state)
+{
+	static const char base[] =
+	    "title: failed login\nid: rj-fail\nname: fail\nauthor: t\n"
+	    "logsource: {product: test}\n"
+	    "detection: {sel: {Kind: fail}, condition: sel}\n"
+	    "---\n"
+	    "title: successful login\nid: rj-ok\nname: success\nauthor: t\n"
+	    "logsource: {product: test}\n"
+	    "detection: {sel: {Kind: ok}, condition: sel}\n"
+	    "---\n"
+	    "title: chained\nid: rj-first\nname: first\nauthor: t\n"
+	    "correlation: {type: event_count, rules: [fail], timespan: 1m,\n"
+	    "  condition: {gte: 2}}\n"
+	    "---\n";
+	static const struct {
+		const char *corr, *want;
+		int err;	/* an error: the set is refused */
+	} cases[] = {
+		{ "  type: temporal_ordered\n  rules: [fail, success]\n"
+		  "  group-by: [account]\n  aliases:\n    account:\n"
+		  "      fail: User\n      success: TargetUser\n"
+		  "  timespan: 1m\n", "groups every rule by one field name" , 0 },
+		{ "  type: event_count\n  rules: [first]\n  timespan: 1m\n"
+		  "  condition: {gte: 2}\n", "chained correlations are not "
+		  "supported" , 0 },
+		{ "  type: event_count\n  rules: [fail]\n  timespan: 1m\n"
+		  "  condition: {gte: 2, lte: 5}\n", "condition lte is not "
+		  "supported" , 0 },
+		{ "  type: value_count\n  rules: [fail]\n  timespan: 1m\n"
+		  "  condition: {gte: 2, field: [User, Host]}\n",
+		  "value_count over several fields is not supported" , 0 },
+		{ "  type: temporal_ordered\n  rules: [fail, success]\n"
+		  "  group-by: [account]\n  aliases:\n    account:\n"
+		  "      fail: User\n  timespan: 1m\n",
+		  "alias 'account' names no field for rule 'success'", 1 },
+	};
+	char dec[512], path[] = "/tmp/tocsin-test-sigma-rj-XXXXXX";
+	int fd;
+
+	(void)state;
+	snprintf(dec, sizeof(dec), "%s/tests/sigma/decoders.yml", top());
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *paths[2] = { dec, path };
+		char *text = xasprintf("%stitle: tested\nid: rj-tested\n"
+		    "author: t\ncorrelation:\n%s", base, cases[i].corr);
+		struct rules_diags dl;
+		ruleset_t *rs = NULL;
+		corr_set_t *cs = NULL;
+		int found = 0;
+
+		assert_non_null(text);
+		assert_int_equal(write_file_atomic(path, text, strlen(text),
+		    0644), 0);
+		free(text);
+		if ((load(paths, 2, &rs, &dl) != 0) != cases[i].err) {
+			rules_diags_print(&dl, stderr);
+			fail_msg("case %zu %s", i, cases[i].err ? "loaded" :
+			    "refused");
+		}
+		for (size_t k = 0; k < dl.n; k++)
+			if (strstr(dl.d[k].msg, cases[i].want) != NULL &&
+			    dl.d[k].line >= 19 &&
+			    dl.d[k].warning == !cases[i].err)
+				found = 1;
+		if (!found) {
+			rules_diags_print(&dl, stderr);
+			fail_msg("case %zu: want a diagnostic at line 19 or "
+			    "after: %s", i, cases[i].want);
+		}
+		if (cases[i].err) {
+			rules_diags_free(&dl);
+			continue;
+		}
+		assert_true(ruleset_rule_count(rs) >= 2);
+		assert_int_equal(correlate_load(paths, 2, rs, &cs, &dl), 0);
+		/* only the chained-to correlation "first" loads */
+		assert_int_equal(corr_set_count(cs), 1);
+		assert_string_equal(corr_set_rule(cs, 0)->id, "rj-first");
+		rules_diags_free(&dl);
+		corr_set_free(&cs);
+		ruleset_free(&rs);
+	}
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -540,9 +967,12 @@ main(void)
 		cmocka_unit_test(test_mapping_file),
 		cmocka_unit_test(test_conformance),
 		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_correlation),
+		cmocka_unit_test(test_correlation_rejects),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_corpus_loads),
 		cmocka_unit_test(test_corpus_fires),
+		cmocka_unit_test(test_prefilter_equivalence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
