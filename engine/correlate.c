@@ -248,6 +248,23 @@ win_fires_at(const struct corr_rule *r, const struct window *w, size_t a,
 		}
 		*count = c;
 		return step == r->nsteps;
+	case CORR_ALL:
+		/* every step its count of times within the window, in any
+		 * order */
+		for (size_t s = 0; s < r->nsteps; s++)
+			need[s] = r->steps[s].count;
+		for (size_t k = i; k <= a; k++) {
+			if (w->e[k].step < r->nsteps &&
+			    need[w->e[k].step] > 0) {
+				need[w->e[k].step]--;
+				c++;
+			}
+		}
+		*count = c;
+		for (size_t s = 0; s < r->nsteps; s++)
+			if (need[s] != 0)
+				return 0;
+		return 1;
 	}
 	*count = c;
 	return c >= r->count;

@@ -418,6 +418,7 @@ corr_type_name(enum corr_type t)
 	case CORR_THRESHOLD:	return "threshold";
 	case CORR_DISTINCT:	return "distinct";
 	case CORR_SEQUENCE:	return "sequence";
+	case CORR_ALL:		return "all";
 	}
 	return "?";
 }

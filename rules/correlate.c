@@ -394,7 +394,7 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 	ccheck_keys(P, c, corr_keys, "correlation");
 	if ((tn = cmap_get(c, "type", NULL)) == NULL) {
 		cdiag(P, c, 0, "correlation without a type (threshold, "
-		    "distinct or sequence)");
+		    "distinct, sequence or all)");
 		goto fail;
 	}
 	if (tn->kind == YT_SCALAR && strcmp(tn->str, "threshold") == 0)
@@ -403,9 +403,11 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 		r->type = CORR_DISTINCT;
 	else if (tn->kind == YT_SCALAR && strcmp(tn->str, "sequence") == 0)
 		r->type = CORR_SEQUENCE;
+	else if (tn->kind == YT_SCALAR && strcmp(tn->str, "all") == 0)
+		r->type = CORR_ALL;	/* the steps in any order */
 	else {
-		cdiag(P, tn, 0, "type must be threshold, distinct or "
-		    "sequence");
+		cdiag(P, tn, 0, "type must be threshold, distinct, "
+		    "sequence or all");
 		goto fail;
 	}
 	if ((v = cmap_get(c, "timeframe", NULL)) == NULL)
@@ -422,7 +424,7 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 				cdiag(P, v, 0, "bad field name '%s'",
 				    r->same[i]);
 
-	if (r->type == CORR_SEQUENCE) {
+	if (r->type == CORR_SEQUENCE || r->type == CORR_ALL) {
 		const yt_node *seq = cmap_get(c, "sequence", NULL);
 
 		if ((v = cmap_get(c, "rules", &tn)) != NULL ||
@@ -462,7 +464,8 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 			cdiag(P, tn, 0, "distinct: is for type distinct");
 	} else {
 		if ((v = cmap_get(c, "sequence", &tn)) != NULL)
-			cdiag(P, tn, 0, "sequence: is for type sequence");
+			cdiag(P, tn, 0, "sequence: is for types sequence "
+			    "and all");
 		if ((r->steps = calloc(1, sizeof(*r->steps))) == NULL) {
 			P->oom = 1;
 			goto fail;

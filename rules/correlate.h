@@ -25,7 +25,9 @@ struct yt_node;
 #define MAX_CORR_SAME		4	/* fields of same: */
 #define MAX_CORR_TIMEFRAME_US	(7ULL * 24 * 3600 * 1000000)
 
-enum corr_type { CORR_THRESHOLD = 1, CORR_DISTINCT, CORR_SEQUENCE };
+/* threshold: count events; distinct: count values of a field; sequence:
+ * the steps in order; all: every step, in any order (Sigma's temporal). */
+enum corr_type { CORR_THRESHOLD = 1, CORR_DISTINCT, CORR_SEQUENCE, CORR_ALL };
 
 /* What one step counts: a matched rule whose id is in rules, or any of
  * whose groups is in groups; count of them (sequence steps; 1 default). */

@@ -2763,7 +2763,9 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 	const yt_node *al;
 	const struct sref *refs[MAX_CORR_STEPS > 64 ? MAX_CORR_STEPS : 64];
 	size_t nrefs = 0, nlisted;
-	int type = 0;	/* 1 event_count, 2 value_count, 3 temporal_ordered */
+	int type = 0;	/* 1 event_count, 2 value_count, 3 temporal_ordered,
+			 * 4 temporal (any order); 3 and 4 have one step per
+			 * rule */
 	uint64_t cnt = 0;
 
 	S->bad = 0;
@@ -2844,12 +2846,9 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 		type = 2;
 	else if (!strcmp(t->str, "temporal_ordered"))
 		type = 3;
-	else if (!strcmp(t->str, "temporal")) {
-		unsup(S, t, "correlation type temporal (any order) is not "
-		    "supported: the correlation engine matches ordered "
-		    "sequences only (temporal_ordered)");
-		goto fail;
-	} else if (!strcmp(t->str, "value_sum") ||
+	else if (!strcmp(t->str, "temporal"))
+		type = 4;
+	else if (!strcmp(t->str, "value_sum") ||
 	    !strcmp(t->str, "value_avg") ||
 	    !strcmp(t->str, "value_percentile")) {
 		unsup(S, t, "correlation type %s is not supported", t->str);
@@ -2873,12 +2872,12 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 		goto fail;
 	}
 	nlisted = rl->kind == YT_SEQ ? rl->n : 1;
-	if (nlisted > (type == 3 ? MAX_CORR_STEPS : 64)) {
+	if (nlisted > (type >= 3 ? MAX_CORR_STEPS : 64)) {
 		unsup(S, rl, "more than %d rules in one correlation",
-		    type == 3 ? MAX_CORR_STEPS : 64);
+		    type >= 3 ? MAX_CORR_STEPS : 64);
 		goto fail;
 	}
-	if (type == 3 && nlisted < 2) {
+	if (type >= 3 && nlisted < 2) {
 		bad(S, rl, "temporal_ordered needs at least 2 rules");
 		goto fail;
 	}
@@ -2901,7 +2900,7 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 		bad(S, cn, "condition must be a mapping (gte: N, ...)");
 		goto fail;
 	}
-	if (cn == NULL && type != 3) {
+	if (cn == NULL && type < 3) {
 		bad(S, c, "%s needs a condition (gte: N)", t->str);
 		goto fail;
 	}
@@ -2929,7 +2928,7 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 			bad(S, x, "condition %s needs a whole number", k);
 			goto fail;
 		}
-		if (strcmp(k, "gt") && strcmp(k, "gte") && !(type == 3 &&
+		if (strcmp(k, "gt") && strcmp(k, "gte") && !(type >= 3 &&
 		    !strcmp(k, "eq"))) {
 			unsup(S, cn->keys[i], "condition %s is not supported: "
 			    "the correlation engine fires as soon as a count "
@@ -2946,17 +2945,17 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 		if (!strcmp(k, "gt"))
 			n++;
 		cnt = n > 0 ? n : 1;
-		if (type == 3 && cnt != nlisted) {
+		if (type >= 3 && cnt != nlisted) {
 			unsup(S, x, "temporal_ordered with a condition other "
 			    "than every rule (%zu) is not supported", nlisted);
 			goto fail;
 		}
 	}
-	if (type != 3 && cnt == 0) {
+	if (type < 3 && cnt == 0) {
 		bad(S, cn, "condition needs gte: N or gt: N");
 		goto fail;
 	}
-	if (type != 3 && cnt > MAX_CORR_COUNT) {
+	if (type < 3 && cnt > MAX_CORR_COUNT) {
 		unsup(S, cn, "a count above %d is not supported",
 		    MAX_CORR_COUNT);
 		goto fail;
@@ -3041,14 +3040,14 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 
 	/* the native rule */
 	r->type = type == 1 ? CORR_THRESHOLD : type == 2 ? CORR_DISTINCT :
-	    CORR_SEQUENCE;
-	r->nsteps = type == 3 ? nrefs : 1;
+	    type == 3 ? CORR_SEQUENCE : CORR_ALL;
+	r->nsteps = type >= 3 ? nrefs : 1;
 	if ((r->steps = calloc(r->nsteps, sizeof(*r->steps))) == NULL) {
 		S->oom = 1;
 		goto fail;
 	}
 	for (size_t i = 0; i < nrefs; i++) {
-		struct corr_step *st = &r->steps[type == 3 ? i : 0];
+		struct corr_step *st = &r->steps[type >= 3 ? i : 0];
 
 		st->count = 1;
 		if (strv_push(&st->rules, &st->nrules, refs[i]->id,
@@ -3057,7 +3056,7 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 			goto fail;
 		}
 	}
-	r->count = type == 3 ? (uint32_t)nrefs : (uint32_t)cnt;
+	r->count = type >= 3 ? (uint32_t)nrefs : (uint32_t)cnt;
 	if (S->oom || S->bad)
 		goto fail;
 	for (size_t i = 0; i < S->npend && S->pend[i].root != root; i++) {
