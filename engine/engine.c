@@ -720,6 +720,10 @@ engine_eval_event(struct engine *e, const struct jevent *ev)
 		return ret < 0 ? ret : TS_EINVAL;
 	e->e_nevents++;
 	for (size_t i = 0; i < res.nalerts; i++) {
+		/* a rule that only feeds a Sigma correlation (generate:
+		 * false) raises no alert of its own */
+		if (corr_set_silences(e->e_corr, res.alerts[i]->id))
+			continue;
 		if ((ret = engine_raise(e, ev, &res, res.alerts[i], NULL,
 		    &aid)) != 0)
 			return ret;

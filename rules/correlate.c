@@ -397,6 +397,7 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 		    "distinct, sequence or all)");
 		goto fail;
 	}
+	r->generate = 1;	/* native correlations never silence rules */
 	if (tn->kind == YT_SCALAR && strcmp(tn->str, "threshold") == 0)
 		r->type = CORR_THRESHOLD;
 	else if (tn->kind == YT_SCALAR && strcmp(tn->str, "distinct") == 0)
@@ -813,5 +814,21 @@ corr_step_matches(const struct corr_step *st, const struct rule_info *ri)
 		for (size_t k = 0; k < ri->ngroups; k++)
 			if (strcmp(st->groups[i], ri->groups[k]) == 0)
 				return 1;
+	return 0;
+}
+
+int
+corr_set_silences(const corr_set_t *cs, const char *rule_id)
+{
+	for (size_t i = 0; cs != NULL && i < cs->n; i++) {
+		const struct corr_rule *r = cs->rules[i];
+
+		if (r->generate)
+			continue;
+		for (size_t k = 0; k < r->nsteps; k++)
+			for (size_t j = 0; j < r->steps[k].nrules; j++)
+				if (strcmp(r->steps[k].rules[j], rule_id) == 0)
+					return 1;
+	}
 	return 0;
 }

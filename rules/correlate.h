@@ -53,6 +53,9 @@ struct corr_rule {
 	char		**same;		/* group-by fields */
 	size_t		  nsame;
 	char		 *distinct;	/* distinct: the field counted */
+	int		  generate;	/* 0: the rules it counts raise no
+					 * alerts of their own (Sigma
+					 * generate: false); native: 1 */
 };
 
 typedef struct corr_set corr_set_t;
@@ -73,6 +76,10 @@ int correlate_load(const char *const *paths, size_t npaths,
 void corr_set_free(corr_set_t **cs);
 size_t corr_set_count(const corr_set_t *cs);
 const struct corr_rule *corr_set_rule(const corr_set_t *cs, size_t i);
+
+/* 1 if rule_id is counted by a correlation rule whose base rules raise no
+ * alerts of their own (Sigma's generate: false, the default), else 0. */
+int corr_set_silences(const corr_set_t *cs, const char *rule_id);
 
 /* Does rule ri count for step st? */
 int corr_step_matches(const struct corr_step *st, const struct rule_info *ri);

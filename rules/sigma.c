@@ -2863,6 +2863,9 @@ scorr_compile(struct sc *S, const yt_node *root, const char *defid)
 		bad(S, v, "generate must be true or false");
 		goto fail;
 	}
+	/* Sigma: without generate: true the referenced rules only feed the
+	 * correlation and raise no alerts of their own. */
+	r->generate = v != NULL && strcmp(v->str, "true") == 0;
 
 	/* rules: each a loaded Sigma rule, by name or id */
 	if ((rl = mget(c, "rules")) == NULL || (rl->kind == YT_SEQ &&

@@ -662,6 +662,83 @@ test_reload_internal_events(void **st)
 	alerts_free(&al);
 }
 
+/* A Sigma correlation with its base rule: JSON events, a test log source. */
+#define SIGMA_GEN_RULES(generate)					\
+    "decoders:\n"							\
+    "  - name: gen-json\n"						\
+    "    type: json\n"							\
+    "---\n"								\
+    "sigma_logsources:\n"						\
+    "  - product: test\n"						\
+    "---\n"								\
+    "title: failed login\n"						\
+    "id: gen-fail\n"							\
+    "name: fail\n"							\
+    "author: tocsin\n"							\
+    "logsource: {product: test}\n"					\
+    "detection:\n"							\
+    "  sel:\n"								\
+    "    Kind: fail\n"							\
+    "  condition: sel\n"						\
+    "level: low\n"							\
+    "---\n"								\
+    "title: two failures\n"						\
+    "id: gen-corr\n"							\
+    "author: tocsin\n"							\
+    "correlation:\n"							\
+    "  type: event_count\n"						\
+    "  rules: [fail]\n"						\
+    "  group-by: [User]\n"						\
+    "  timespan: 1m\n"							\
+    "  condition: {gte: 2}\n"						\
+    generate								\
+    "level: high\n"
+
+/* Sigma's generate: false (the default) keeps the base rule's matches for
+ * the correlation only; generate: true lets it alert too. */
+static void
+test_sigma_generate(void **st)
+{
+	struct fixture	*f = *st;
+	struct alerts	 al;
+	pid_t		 pid;
+	const struct ev	 e1[] = {
+		{ "{\"Kind\": \"fail\", \"User\": \"a\"}", 0, "h1", NULL, 0,
+		    T0 + 1 },
+		{ "{\"Kind\": \"fail\", \"User\": \"a\"}", 0, "h1", NULL, 0,
+		    T0 + 2 },
+	};
+	const struct ev	 e2[] = {	/* past the first firing's quiet time */
+		{ "{\"Kind\": \"fail\", \"User\": \"a\"}", 0, "h1", NULL, 0,
+		    T0 + 200000000 },
+		{ "{\"Kind\": \"fail\", \"User\": \"a\"}", 0, "h1", NULL, 0,
+		    T0 + 200000001 },
+	};
+
+	write_rules(f, SIGMA_GEN_RULES(""));
+	append(f, e1, 2);
+	pid = start_engine(f);
+	wait_cursor(f, pid, 2);
+	assert_int_equal(stop_engine(pid, SIGTERM), 0);
+	alerts_load(f, &al);
+	assert_int_equal(al.n, 1);
+	assert_string_equal(jstr(al.a[0], "rule", "id"), "gen-corr");
+	alerts_free(&al);
+
+	write_rules(f, SIGMA_GEN_RULES("  generate: true\n"));
+	append(f, e2, 2);
+	pid = start_engine(f);
+	wait_cursor(f, pid, 4);
+	assert_int_equal(stop_engine(pid, SIGTERM), 0);
+	alerts_load(f, &al);
+	assert_int_equal(al.n, 4);	/* + two base alerts and the second
+					 * correlation alert */
+	assert_string_equal(jstr(al.a[1], "rule", "id"), "gen-fail");
+	assert_string_equal(jstr(al.a[2], "rule", "id"), "gen-fail");
+	assert_string_equal(jstr(al.a[3], "rule", "id"), "gen-corr");
+	alerts_free(&al);
+}
+
 int
 main(void)
 {
@@ -673,6 +750,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_broken_rules_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigma_generate, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_reload_internal_events,
 		    setup, teardown),
 	};
