@@ -3,8 +3,10 @@
  * spool to the collector over a ZeroMQ DEALER socket with CURVE, and delete
  * what the collector acknowledges.
  *
- * One thread.  zmq_poll with a short timeout drives file polling, batching,
- * heartbeats and the protocol timers.
+ * One thread.  zmq_poll with a short timeout (none while there is work)
+ * drives file polling, batching, heartbeats and the protocol timers.  A
+ * loop turn makes one spool transaction: the lines read and the ACKs
+ * received go into the same commit (spool_ack_defer).
  *
  * Protocol state (wire.h):
  *   IDLE       no session: send HELLO as soon as a connection exists
@@ -43,9 +45,9 @@
 /* Main loop tick: bounds the latency of timers and file polling. */
 #define AGENT_TICK_MS		50
 /* Interval between file polls (stat) when nothing is pending. */
-#define FOLLOW_POLL_US		(250 * 1000)
+#define FOLLOW_POLL_US		(100 * 1000)
 /* Lines read per poll before the loop gets back to the network. */
-#define FOLLOW_MAX_LINES	4096
+#define FOLLOW_MAX_LINES	8192
 /* No WELCOME within this: send HELLO again. */
 #define AGENT_HELLO_TIMEOUT_US	(5 * 1000 * 1000)
 /* Events in flight and no ACK within this: new session, resend. */
@@ -58,7 +60,7 @@
  * event always fits: a capped line is 64 KiB. */
 #define AGENT_MAX_FRAME_BYTES	(1024 * 1024)
 /* Batches sent per loop turn, so that acks and files get their turn. */
-#define AGENT_MAX_BATCHES_TURN	16
+#define AGENT_MAX_BATCHES_TURN	64
 /* Frames read per loop turn. */
 #define AGENT_MAX_RECV_TURN	256
 /* Largest frame accepted from the collector (its frames are small). */
@@ -70,6 +72,9 @@
  * keep at least this far apart: the collector records at most one heartbeat
  * a second per session and would not see a quicker change. */
 #define AGENT_HB_MIN_GAP_US	(1100 * 1000)
+/* An ACK not committed along with lines read waits at most this long for
+ * a commit of its own (a crash before it means a resend, not a loss). */
+#define AGENT_ACK_FLUSH_US	(1000 * 1000)
 /* Counters are logged at debug level this often. */
 #define AGENT_STATS_LOG_US	(60ULL * 1000 * 1000)
 
@@ -122,6 +127,10 @@ struct agent {
 					   heartbeat: the next one says so */
 	int		 auth_logged;
 	int		 ack_pending;	/* an ACK waits for agent_apply_ack */
+	int		 send_more;	/* the last turn stopped sending at
+					   AGENT_MAX_BATCHES_TURN: go on */
+	uint64_t	 acked_seen;	/* spool's acked when last counted */
+	uint64_t	 ack_flushed;	/* mono: no deferred ACK waited */
 	uint64_t	 ack_epoch, ack_seq;
 	uint32_t	 ack_credit;
 	struct agent_counters c;	/* since start-up */
@@ -222,7 +231,17 @@ static void agent_log_counters(struct agent *a, int info)
 		log_warn("cannot save counters into the spool");
 }
 
+/* Highest seq acknowledged, a deferred ACK included. */
 static uint64_t agent_acked(const struct agent *a)
+{
+	struct spool_info si;
+
+	spool_get_info(a->sp, &si);
+	return si.ack_through;
+}
+
+/* Highest seq whose ACK is committed in the spool. */
+static uint64_t agent_acked_committed(const struct agent *a)
 {
 	struct spool_info si;
 
@@ -279,6 +298,7 @@ static void agent_restart_session(struct agent *a)
 }
 
 static void agent_apply_ack(struct agent *a);
+static void agent_count_acked(struct agent *a);
 
 /* Send a heartbeat as soon as the collector can record it (a new session,
  * the spool just became full) instead of at the next interval.  A spool
@@ -316,20 +336,20 @@ static void agent_on_welcome(struct agent *a, const struct wire_msg *m)
 			agent_restart_session(a);
 		return;
 	}
-	if (m->epoch == si.epoch &&
-	    spool_ack_through(a->sp, m->epoch, m->seq, &freed) == 0)
-		a->c.acked += freed;
+	if (m->epoch == si.epoch)
+		(void)spool_ack_through(a->sp, m->epoch, m->seq, &freed);
+	agent_count_acked(a);
 	spool_get_info(a->sp, &si);
-	if (a->state == ST_READY && a->sent_through > si.acked) {
+	if (a->state == ST_READY && a->sent_through > si.ack_through) {
 		/* A late WELCOME for an earlier HELLO of this session: treat
 		 * it as an ACK, do not resend what is in flight. */
-		a->credit_limit = si.acked + m->credit;
+		a->credit_limit = si.ack_through + m->credit;
 		return;
 	}
 	a->c.sessions++;
 	agent_heartbeat_soon(a);	/* the spool's state, right away */
-	a->sent_through = si.acked;
-	a->credit_limit = si.acked + m->credit;
+	a->sent_through = si.ack_through;
+	a->credit_limit = si.ack_through + m->credit;
 	a->last_progress = mono_us();
 	a->pending_since = 0;
 	log_info("connected: collector has epoch %llu seq %llu; %llu events "
@@ -339,12 +359,25 @@ static void agent_on_welcome(struct agent *a, const struct wire_msg *m)
 	agent_set_state(a, ST_READY);
 }
 
-/* Apply the newest ACK received in this loop turn: one spool transaction
- * for a burst of ACKs instead of one each. */
+/* Count the events the spool deleted for ACKs since the last call. */
+static void agent_count_acked(struct agent *a)
+{
+	struct spool_info si;
+
+	spool_get_info(a->sp, &si);
+	if (si.acked > a->acked_seen)
+		a->c.acked += si.acked - a->acked_seen;
+	a->acked_seen = si.acked;
+}
+
+/* Apply the newest ACK received in this loop turn: the credit at once; the
+ * deletion is deferred into the turn's spool transaction (the lines read
+ * this turn, or spool_ack_flush), one fsync for a burst of ACKs and the
+ * lines read instead of one each. */
 static void agent_apply_ack(struct agent *a)
 {
 	struct spool_info si;
-	uint64_t freed = 0;
+	uint64_t through;
 
 	if (!a->ack_pending)
 		return;
@@ -352,13 +385,11 @@ static void agent_apply_ack(struct agent *a)
 	spool_get_info(a->sp, &si);
 	if (a->ack_epoch != si.epoch)
 		return;
-	if (spool_ack_through(a->sp, a->ack_epoch, a->ack_seq, &freed) != 0)
-		return;
-	a->c.acked += freed;
-	spool_get_info(a->sp, &si);
-	if (a->sent_through < si.acked)
-		a->sent_through = si.acked;
-	if (a->ack_seq >= si.acked)
+	spool_ack_defer(a->sp, a->ack_epoch, a->ack_seq);
+	through = a->ack_seq < si.next_seq - 1 ? a->ack_seq : si.next_seq - 1;
+	if (a->sent_through < through)
+		a->sent_through = through;
+	if (a->ack_seq >= si.ack_through)
 		a->credit_limit = a->ack_seq + a->ack_credit;
 	a->last_progress = mono_us();
 }
@@ -569,8 +600,8 @@ static int agent_send_batch(struct agent *a, uint64_t now)
 	uint64_t avail, window, n;
 
 	spool_get_info(a->sp, &si);
-	if (a->sent_through < si.acked)
-		a->sent_through = si.acked;
+	if (a->sent_through < si.ack_through)
+		a->sent_through = si.ack_through;
 	avail = si.next_seq - 1 - a->sent_through;
 	if (avail == 0) {
 		a->pending_since = 0;
@@ -588,8 +619,10 @@ static int agent_send_batch(struct agent *a, uint64_t now)
 	if (n == 0)
 		return 0;
 	/* Wait for a full batch, for batch_wait, or not at all when
-	 * resending what the collector has not acknowledged. */
-	if (n < a->cfg->batch_max && a->sent_through >= a->max_sent &&
+	 * resending what the collector has not acknowledged or when a backlog
+	 * waits only for credit (send as soon as the credit allows). */
+	if (avail < a->cfg->batch_max && avail < MAX_BATCH_EVENTS &&
+	    a->sent_through >= a->max_sent &&
 	    now - a->pending_since < a->cfg->batch_wait_us)
 		return 0;
 	b.a = a;
@@ -602,7 +635,7 @@ static int agent_send_batch(struct agent *a, uint64_t now)
 	wire_batch_end(&a->wb);
 	if (agent_send_frame(a) != 0)
 		return 0;
-	if (a->sent_through == si.acked)
+	if (a->sent_through == si.ack_through)
 		a->last_progress = now;	/* the ack clock starts now */
 	uint64_t last = a->sent_through + b.n;
 	if (a->max_sent > a->sent_through)
@@ -624,7 +657,8 @@ static void agent_send_heartbeat(struct agent *a)
 	struct spool_info si;
 
 	spool_get_info(a->sp, &si);
-	wire_heartbeat(&a->wb, si.epoch, spool_pending(a->sp), a->c.sent,
+	wire_heartbeat(&a->wb, si.epoch, si.next_seq - 1 - si.ack_through,
+	    a->c.sent,
 	    a->spool_full || a->hb_full ? HB_SPOOL_FULL : 0);
 	if (agent_send_frame(a) == 0) {
 		a->last_hb = mono_us();
@@ -632,21 +666,30 @@ static void agent_send_heartbeat(struct agent *a)
 	}
 }
 
-/* Timers and sends of the protocol, once per loop turn. */
+/* Microseconds from since to now; 0 if since is later (a timer set after
+ * now was read). */
+static uint64_t elapsed_us(uint64_t now, uint64_t since)
+{
+	return now > since ? now - since : 0;
+}
+
+/* Timers and sends of the protocol, twice per loop turn (before and after
+ * reading the files). */
 static void agent_tick(struct agent *a, uint64_t now)
 {
+	a->send_more = 0;
 	switch (a->state) {
 	case ST_BACKOFF:
-		if (now - a->state_at >= a->backoff_us)
+		if (elapsed_us(now, a->state_at) >= a->backoff_us)
 			agent_restart_session(a);
 		break;
 	case ST_HELLO_SENT:
-		if (now - a->state_at >= AGENT_HELLO_TIMEOUT_US)
+		if (elapsed_us(now, a->state_at) >= AGENT_HELLO_TIMEOUT_US)
 			agent_restart_session(a);
 		break;
 	case ST_READY:
 		if (a->sent_through > agent_acked(a) &&
-		    now - a->last_progress >= AGENT_ACK_TIMEOUT_US) {
+		    elapsed_us(now, a->last_progress) >= AGENT_ACK_TIMEOUT_US) {
 			a->c.ack_timeouts++;
 			log_warn("no ACK for %d s with %llu events in flight; "
 			    "starting a new session",
@@ -656,9 +699,12 @@ static void agent_tick(struct agent *a, uint64_t now)
 			agent_restart_session(a);
 			break;
 		}
+		a->send_more = 1;
 		for (int i = 0; i < AGENT_MAX_BATCHES_TURN; i++)
-			if (!agent_send_batch(a, now))
+			if (!agent_send_batch(a, now)) {
+				a->send_more = 0;
 				break;
+			}
 		break;
 	case ST_IDLE:
 		break;
@@ -840,6 +886,7 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 	if (opts->ready_cb)
 		opts->ready_cb(opts->ready_arg);
 	a.state = ST_IDLE;
+	a.acked_seen = agent_acked_committed(&a);
 	a.next_stats = mono_us() + AGENT_STATS_LOG_US;
 	while (!*opts->stop) {
 		zmq_pollitem_t items[2] = {
@@ -848,7 +895,10 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 		};
 		uint64_t now;
 
-		if (zmq_poll(items, 2, a.follow_more ? 0 : AGENT_TICK_MS) < 0 &&
+		/* No wait while there is work: unread data in a file, or
+		 * batches that the credit allows and the last turn left. */
+		if (zmq_poll(items, 2, a.follow_more || a.send_more ? 0 :
+		    AGENT_TICK_MS) < 0 &&
 		    errno != EINTR) {
 			log_err("zmq_poll: %s", zmq_strerror(errno));
 			rc = TS_EIO;
@@ -859,7 +909,26 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 		agent_monitor(&a);
 		agent_recv(&a);
 		now = mono_us();
+		/* Send what the credit allows before reading more: the
+		 * collector works on it while this turn reads its files;
+		 * then once more for the lines just read. */
+		agent_tick(&a, now);
 		agent_follow(&a, now);
+		/* ACKs not committed along with lines read go on their own
+		 * every AGENT_ACK_FLUSH_US, or at once when the spool is full
+		 * (their room is needed).  Until then a crash only means a
+		 * resend, which the collector drops as duplicates. */
+		if (agent_acked(&a) > agent_acked_committed(&a) &&
+		    (now - a.ack_flushed >= AGENT_ACK_FLUSH_US ||
+		    a.spool_full || spool_is_full(a.sp))) {
+			if (spool_ack_flush(a.sp) != 0)
+				log_warn("spool: cannot commit an ACK; "
+				    "retrying");
+		}
+		if (agent_acked(&a) == agent_acked_committed(&a))
+			a.ack_flushed = now;
+		agent_count_acked(&a);
+		now = mono_us();	/* the first tick may have set timers */
 		agent_tick(&a, now);
 		if (now >= a.next_stats) {
 			agent_log_counters(&a, 0);
@@ -867,6 +936,9 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 		}
 	}
 	log_info("stopping");
+	if (spool_ack_flush(a.sp) != 0)
+		log_warn("spool: cannot commit the last ACK");
+	agent_count_acked(&a);
 	agent_log_counters(&a, 1);
 out:
 	agent_close(&a);

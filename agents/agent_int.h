@@ -23,7 +23,8 @@
  * Reading a chunk of a file appends its lines AND writes the file's new
  * offset in ONE write transaction (spool_begin .. spool_commit), so the
  * spool and the offsets agree after any crash: nothing lost, nothing read
- * twice.
+ * twice.  The same transaction also deletes what a deferred ACK
+ * (spool_ack_defer) acknowledged.
  */
 #ifndef TOCSIN_AGENT_INT_H
 #define TOCSIN_AGENT_INT_H
@@ -44,7 +45,9 @@ typedef struct spool spool_t;
 struct spool_info {
 	uint64_t	 epoch;		/* epoch of this spool */
 	uint64_t	 next_seq;	/* seq the next appended event gets */
-	uint64_t	 acked;		/* highest acknowledged seq */
+	uint64_t	 acked;		/* highest acknowledged seq (committed) */
+	uint64_t	 ack_through;	/* the same with a deferred ACK
+					   (spool_ack_defer) counted */
 	uint64_t	 bytes;		/* bytes held in "events" */
 	uint64_t	 max_bytes;	/* the cap (spool.max_size) */
 };
@@ -102,8 +105,9 @@ int spool_append(spool_t *sp, uint64_t time_us, uint16_t flags,
 /* Store the offset of path in the open transaction. */
 int spool_offset_put(spool_t *sp, const char *path,
     const struct spool_offset *o);
-/* Commit the write transaction.  0, or TS_EFULL / TS_EDB with nothing of it
- * kept. */
+/* Commit the write transaction, a deferred ACK (spool_ack_defer) applied
+ * in it.  0, or TS_EFULL / TS_EDB with nothing of it kept (the ACK stays
+ * deferred). */
 int spool_commit(spool_t *sp);
 void spool_abort(spool_t *sp);
 
@@ -114,10 +118,24 @@ int spool_offset_get(spool_t *sp, const char *path, struct spool_offset *o);
  * Delete every event with seq <= seq of this epoch and remember seq as
  * acknowledged (never beyond what was appended).  An ACK of another epoch
  * changes nothing (returns 0, *freed 0).  *freed (may be NULL) gets the
- * number of events deleted.
+ * number of events deleted.  A deferred ACK (spool_ack_defer) beyond seq
+ * is applied along.  TS_EINVAL while a write transaction is open.
  */
 int spool_ack_through(spool_t *sp, uint64_t epoch, uint64_t seq,
     uint64_t *freed);
+
+/*
+ * Record an ACK through seq of this epoch without a transaction of its own:
+ * the next spool_commit deletes those events and stores "acked" inside its
+ * transaction (one fsync for the lines read and the ACKs received), or
+ * spool_ack_flush does when no commit came.  Until then spool_get_info and
+ * spool_pending still count the events.  An ACK of another epoch changes
+ * nothing.  Always 0.
+ */
+int spool_ack_defer(spool_t *sp, uint64_t epoch, uint64_t seq);
+/* Commit a deferred ACK now (own transaction) if one waits.  0, TS_EINVAL
+ * (a transaction is open) or TS_EDB / TS_EFULL (the ACK stays deferred). */
+int spool_ack_flush(spool_t *sp);
 
 /* Start a new epoch greater than both the current one and min_epoch, keeping
  * the spooled events and their seqs (used when the collector already knows

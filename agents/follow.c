@@ -19,8 +19,9 @@
  *  - Lines longer than MAX_LINE_BYTES are capped and flagged EV_TRUNCATED;
  *    the rest of such a line is skipped up to its newline.
  *  - Control bytes and invalid UTF-8 are kept as bytes and flagged.
- *  - Each chunk read from a file is spooled together with the file's new
- *    offset in one spool transaction.
+ *  - The lines read from a file in one poll (several chunks, up to the
+ *    line budget) are spooled together with the file's new offset in one
+ *    spool transaction.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +74,21 @@ uint16_t follow_line_flags(const char *s, size_t len)
 
 	while (i < len) {
 		unsigned c = p[i];
+		if (len - i >= 8) {
+			/* Fast path: 8 printable ASCII bytes (no byte with
+			 * the high bit, below 0x20 or equal to 0x7f). */
+			uint64_t w, lo, del;
+			memcpy(&w, p + i, 8);
+			lo = (w - 0x2020202020202020ULL) & ~w &
+			    0x8080808080808080ULL;
+			del = ((w ^ 0x7f7f7f7f7f7f7f7fULL) -
+			    0x0101010101010101ULL) &
+			    ~(w ^ 0x7f7f7f7f7f7f7f7fULL) & 0x8080808080808080ULL;
+			if (((w & 0x8080808080808080ULL) | lo | del) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if (c < 0x80) {
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				flags |= EV_CTRL;
@@ -359,23 +375,26 @@ static int file_save(follower_t *f, struct ffile *ff)
 }
 
 /*
- * Read ff from its offset: each chunk's complete lines and the new offset go
- * into one transaction.  At most *budget lines (decremented).  *grew is set
- * when bytes were consumed.  0, TS_EFULL (spool cap: stop), TS_EDB, TS_EIO.
+ * Read ff from its offset: the complete lines of as many chunks as the
+ * budget allows and the new offset go into one transaction.  At most
+ * *budget lines (decremented).  *grew is set when bytes were consumed.
+ * 0, TS_EFULL (spool cap: stop), TS_EDB, TS_EIO (what was read before the
+ * error is committed).
  */
 static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
     int *grew, int *more)
 {
+	struct spool_offset o = ff->st;
+	int rc, full = 0, in_txn = 0, consumed = 0, read_err = 0;
+
 	for (;;) {
-		struct spool_offset o = ff->st;
 		ssize_t have;
 		size_t pos = 0;
 		uint64_t t;
-		int rc, full = 0;
 
 		if (*budget == 0) {
 			*more = 1;
-			return 0;
+			break;
 		}
 		have = pread_full(ff->fd, f->buf, FOLLOW_BUF_BYTES, o.offset);
 		if (have < 0) {
@@ -384,12 +403,16 @@ static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
 				    strerror(errno));
 			ff->err_logged = 1;
 			f->stats.read_errors++;
-			return TS_EIO;
+			read_err = 1;
+			break;
 		}
 		if (have == 0)
-			return file_save(f, ff);
-		if ((rc = spool_begin(f->sp)) != 0)
-			return rc;
+			break;
+		if (!in_txn) {
+			if ((rc = spool_begin(f->sp)) != 0)
+				return rc;
+			in_txn = 1;
+		}
 		t = now_us();
 		while (pos < (size_t)have && *budget > 0) {
 			size_t rem = (size_t)have - pos;
@@ -434,47 +457,52 @@ static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
 				break;	/* partial line: hold it */
 			}
 		}
-		if (pos == 0) {
-			spool_abort(f->sp);
-			if (full) {
-				f->stats.spool_full++;
-				return TS_EFULL;
-			}
-			if (*budget == 0)
-				*more = 1;
-			return file_save(f, ff);
-		}
 		o.offset += pos;
-		if (o.head_len < FOLLOW_HEAD_BYTES) {
-			/* The head was short: extend it now that there is more. */
-			struct stat sb;
-			if (fstat(ff->fd, &sb) == 0 &&
-			    (uint64_t)sb.st_size > o.head_len &&
-			    head_compute(ff->fd, (uint64_t)sb.st_size, &o) != 0)
-				o.head_len = ff->st.head_len;
+		if (pos > 0)
+			consumed = 1;
+		if (full)
+			break;
+		if (*budget == 0) {
+			*more = 1;
+			break;
 		}
-		if ((rc = spool_offset_put(f->sp, ff->path, &o)) != 0)
-			goto fail;
-		if ((rc = spool_commit(f->sp)) != 0)
-			return rc;
-		ff->st = o;
-		ff->dirty = 0;
-		*grew = 1;
+		if (pos == 0 || (size_t)have < FOLLOW_BUF_BYTES)
+			break;	/* EOF: at most a partial line is left */
+	}
+	if (!consumed) {
+		if (in_txn)
+			spool_abort(f->sp);
 		if (full) {
 			f->stats.spool_full++;
 			return TS_EFULL;
 		}
-		if (*budget == 0) {
-			*more = 1;
-			return 0;
-		}
-		if ((size_t)have < FOLLOW_BUF_BYTES)
-			return 0;	/* EOF: at most a partial line is left */
-		continue;
-fail:
-		spool_abort(f->sp);
-		return rc;
+		if ((rc = file_save(f, ff)) != 0)
+			return rc;
+		return read_err ? TS_EIO : 0;
 	}
+	if (o.head_len < FOLLOW_HEAD_BYTES) {
+		/* The head was short: extend it now that there is more. */
+		struct stat sb;
+		if (fstat(ff->fd, &sb) == 0 &&
+		    (uint64_t)sb.st_size > o.head_len &&
+		    head_compute(ff->fd, (uint64_t)sb.st_size, &o) != 0)
+			o.head_len = ff->st.head_len;
+	}
+	if ((rc = spool_offset_put(f->sp, ff->path, &o)) != 0)
+		goto fail;
+	if ((rc = spool_commit(f->sp)) != 0)
+		return rc;
+	ff->st = o;
+	ff->dirty = 0;
+	*grew = 1;
+	if (full) {
+		f->stats.spool_full++;
+		return TS_EFULL;
+	}
+	return read_err ? TS_EIO : 0;
+fail:
+	spool_abort(f->sp);
+	return rc;
 }
 
 /* The old file of a rotation is finished: ship its held partial line and

@@ -37,7 +37,13 @@ struct spool {
 	uint64_t	 epoch, next_seq, acked, bytes;
 	/* state inside wtxn */
 	uint64_t	 t_next_seq, t_bytes;
+	/* deferred ACK (spool_ack_defer): seq of this epoch to delete
+	   through in the next commit; 0 or <= acked: none */
+	uint64_t	 d_seq;
 };
+
+static int spool_delete_through(spool_t *sp, MDB_txn *txn, uint64_t seq,
+    uint64_t *bytes, uint64_t *n);
 
 static int meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name,
     uint64_t *out)
@@ -186,6 +192,7 @@ void spool_get_info(const spool_t *sp, struct spool_info *out)
 	out->epoch = sp->epoch;
 	out->next_seq = sp->next_seq;
 	out->acked = sp->acked;
+	out->ack_through = sp->d_seq > sp->acked ? sp->d_seq : sp->acked;
 	out->bytes = sp->bytes;
 	out->max_bytes = sp->max_bytes;
 }
@@ -292,6 +299,7 @@ int spool_offset_put(spool_t *sp, const char *path,
 
 int spool_commit(spool_t *sp)
 {
+	uint64_t ack_seq = sp->d_seq, n = 0;
 	int rc;
 
 	if (sp->wtxn == NULL)
@@ -301,6 +309,15 @@ int spool_commit(spool_t *sp)
 	if (sp->t_next_seq != sp->next_seq &&
 	    meta_put_u64(sp->wtxn, sp->db_meta, "next_seq", sp->t_next_seq))
 		goto dead;
+	if (ack_seq > sp->acked) {
+		/* The deferred ACK rides along: its events were appended
+		 * before this transaction, so they all precede its appends. */
+		if ((rc = spool_delete_through(sp, sp->wtxn, ack_seq,
+		    &sp->t_bytes, &n)) != 0) {
+			log_err("spool: ack: %s", mdb_strerror(rc));
+			goto dead;
+		}
+	}
 	if (sp->t_bytes != sp->bytes &&
 	    meta_put_u64(sp->wtxn, sp->db_meta, "bytes", sp->t_bytes))
 		goto dead;
@@ -312,6 +329,10 @@ int spool_commit(spool_t *sp)
 	}
 	sp->next_seq = sp->t_next_seq;
 	sp->bytes = sp->t_bytes;
+	if (ack_seq > sp->acked) {
+		sp->acked = ack_seq;
+		sp->d_seq = 0;
+	}
 	return 0;
 dead:
 	mdb_txn_abort(sp->wtxn);
@@ -359,45 +380,66 @@ out:
 	return err;
 }
 
-int spool_ack_through(spool_t *sp, uint64_t epoch, uint64_t seq,
-    uint64_t *freed)
+/*
+ * Inside txn, delete every event with seq <= seq, subtract their size from
+ * *bytes and store "acked" = seq (the caller stores "bytes").  *n gets the
+ * number deleted.  0 or an LMDB error code (the transaction must then be
+ * aborted).
+ */
+static int spool_delete_through(spool_t *sp, MDB_txn *txn, uint64_t seq,
+    uint64_t *bytes, uint64_t *n)
 {
-	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
-	uint64_t n = 0, bytes = sp->bytes;
 	int rc;
 
-	if (freed)
-		*freed = 0;
-	if (epoch != sp->epoch || seq <= sp->acked)
-		return 0;
-	if (sp->wtxn)
-		return TS_EINVAL;
-	if (seq > sp->next_seq - 1)
-		seq = sp->next_seq - 1;	/* never beyond what exists */
-	if (seq <= sp->acked)
-		return 0;
-	if ((rc = mdb_txn_begin(sp->env, NULL, 0, &txn)) != 0)
-		goto lmdb_fail;
+	*n = 0;
 	if ((rc = mdb_cursor_open(txn, sp->db_events, &cur)) != 0)
-		goto lmdb_fail;
+		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 8 || get_be64(k.mv_data) > seq)
 			break;
 		uint64_t sz = 8 + v.mv_size;
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			goto lmdb_fail;
-		bytes = bytes >= sz ? bytes - sz : 0;
-		n++;
+			break;
+		*bytes = *bytes >= sz ? *bytes - sz : 0;
+		(*n)++;
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		goto lmdb_fail;
 	mdb_cursor_close(cur);
-	cur = NULL;
-	if (meta_put_u64(txn, sp->db_meta, "acked", seq) ||
-	    meta_put_u64(txn, sp->db_meta, "bytes", bytes)) {
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (meta_put_u64(txn, sp->db_meta, "acked", seq))
+		return MDB_PANIC;
+	return 0;
+}
+
+int spool_ack_through(spool_t *sp, uint64_t epoch, uint64_t seq,
+    uint64_t *freed)
+{
+	MDB_txn *txn = NULL;
+	uint64_t n = 0, bytes = sp->bytes;
+	int rc;
+
+	if (freed)
+		*freed = 0;
+	if (epoch != sp->epoch)
+		return 0;
+	if (sp->wtxn)
+		return TS_EINVAL;
+	if (sp->d_seq > seq)
+		seq = sp->d_seq;	/* a deferred ACK goes along */
+	if (seq <= sp->acked)
+		return 0;
+	if (seq > sp->next_seq - 1)
+		seq = sp->next_seq - 1;	/* never beyond what exists */
+	if (seq <= sp->acked)
+		return 0;
+	if ((rc = mdb_txn_begin(sp->env, NULL, 0, &txn)) != 0)
+		goto lmdb_fail;
+	if ((rc = spool_delete_through(sp, txn, seq, &bytes, &n)) != 0)
+		goto lmdb_fail;
+	if (meta_put_u64(txn, sp->db_meta, "bytes", bytes)) {
 		rc = MDB_PANIC;
 		goto lmdb_fail;
 	}
@@ -407,16 +449,40 @@ int spool_ack_through(spool_t *sp, uint64_t epoch, uint64_t seq,
 		goto lmdb_fail;
 	sp->acked = seq;
 	sp->bytes = bytes;
+	if (sp->d_seq <= seq)
+		sp->d_seq = 0;
 	if (freed)
 		*freed = n;
 	return 0;
 lmdb_fail:
 	log_err("spool: ack: %s", mdb_strerror(rc));
-	if (cur)
-		mdb_cursor_close(cur);
 	if (txn)
 		mdb_txn_abort(txn);
 	return TS_EDB;
+}
+
+int spool_ack_defer(spool_t *sp, uint64_t epoch, uint64_t seq)
+{
+	if (epoch != sp->epoch)
+		return 0;
+	if (seq > sp->next_seq - 1)
+		seq = sp->next_seq - 1;	/* never beyond what exists */
+	if (seq > sp->acked && seq > sp->d_seq)
+		sp->d_seq = seq;
+	return 0;
+}
+
+int spool_ack_flush(spool_t *sp)
+{
+	int rc;
+
+	if (sp->d_seq <= sp->acked) {
+		sp->d_seq = 0;
+		return 0;
+	}
+	if ((rc = spool_begin(sp)) != 0)
+		return rc;
+	return spool_commit(sp);
 }
 
 int spool_new_epoch(spool_t *sp, uint64_t min_epoch)
@@ -427,6 +493,9 @@ int spool_new_epoch(spool_t *sp, uint64_t min_epoch)
 
 	if (sp->wtxn)
 		return TS_EINVAL;
+	/* A deferred ACK belongs to the current epoch: apply it first. */
+	if ((rc = spool_ack_flush(sp)) != 0)
+		return rc;
 	if (e <= sp->epoch)
 		e = sp->epoch + 1;
 	if (e <= min_epoch)

@@ -37,7 +37,7 @@
 
 /* Credit, in events, the collector grants one agent at a time: an agent never
  * has more than this many unacknowledged events in flight. */
-#define DEFAULT_CREDIT_EVENTS	4096
+#define DEFAULT_CREDIT_EVENTS	32768
 
 /* YAML documents: nesting depth and file size (configs and rule files). */
 #define MAX_YAML_DEPTH		32

@@ -302,6 +302,14 @@ static void test_line_flags_table(void **state)
 		{ "\xf0\x9f\x98\x80", 4, 0 },		/* emoji */
 		{ "\xe2\x82", 2, EV_BADUTF8 },		/* cut short */
 		{ "\x80", 1, EV_BADUTF8 },
+		/* longer than a word: the 8-byte fast path and its fallback */
+		{ "abcdefghijklmnopqrstuvwxyz0123456789", 36, 0 },
+		{ "abcdefgh\tijklmnop", 17, 0 },
+		{ "abcdefghijklmno\x7fqrstuvw", 24, EV_CTRL },
+		{ "abcdefghijklmnop\x1f", 17, EV_CTRL },
+		{ "abcdefghij\xc3\xa9klmnopqrstu", 23, 0 },
+		{ "abcdefghijklmnopq\xffrstuvwxyz", 27, EV_BADUTF8 },
+		{ "~~~~~~~~ ~~~~~~~~", 17, 0 },
 	};
 
 	(void)state;

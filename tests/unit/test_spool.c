@@ -366,6 +366,87 @@ static void test_long_line_capped(void **state)
 	free(line);
 }
 
+/* A deferred ACK is committed with the next transaction (with the lines
+ * appended in it), or by spool_ack_flush; it survives a reopen only once
+ * committed. */
+static void test_ack_deferred(void **state)
+{
+	spool_t *sp = NULL;
+	struct spool_info si;
+	struct spool_offset o = { .dev = 1, .ino = 2, .offset = 77 }, g;
+	struct collect c;
+
+	assert_int_equal(spool_open(*state, 0, &sp), 0);
+	append_n(sp, 1, 6);
+	spool_get_info(sp, &si);
+
+	/* another epoch: nothing */
+	assert_int_equal(spool_ack_defer(sp, si.epoch + 1, 3), 0);
+	spool_get_info(sp, &si);
+	assert_int_equal(si.ack_through, 0);
+
+	/* recorded, not yet committed */
+	assert_int_equal(spool_ack_defer(sp, si.epoch, 2), 0);
+	assert_int_equal(spool_ack_defer(sp, si.epoch, 3), 0);
+	assert_int_equal(spool_ack_defer(sp, si.epoch, 1), 0);	/* older */
+	spool_get_info(sp, &si);
+	assert_int_equal(si.acked, 0);
+	assert_int_equal(si.ack_through, 3);
+	assert_int_equal(spool_pending(sp), 6);
+
+	/* the next transaction (lines and an offset) commits it too */
+	assert_int_equal(spool_begin(sp), 0);
+	assert_int_equal(spool_append(sp, 1, 0, "/var/log/x", 10, "line-7", 6,
+	    NULL), 0);
+	assert_int_equal(spool_offset_put(sp, "/f", &o), 0);
+	assert_int_equal(spool_commit(sp), 0);
+	spool_get_info(sp, &si);
+	assert_int_equal(si.acked, 3);
+	assert_int_equal(si.ack_through, 3);
+	assert_int_equal(si.next_seq, 8);
+	assert_int_equal(spool_pending(sp), 4);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(spool_read(sp, 1, 0, collect_cb, &c), 0);
+	assert_int_equal(c.n, 4);
+	assert_int_equal(c.seqs[0], 4);
+	assert_string_equal(c.lines[3], "line-7");
+
+	/* an aborted transaction keeps it deferred; flush commits it */
+	assert_int_equal(spool_ack_defer(sp, si.epoch, 1000), 0);	/* clamped */
+	spool_get_info(sp, &si);
+	assert_int_equal(si.ack_through, 7);
+	assert_int_equal(spool_begin(sp), 0);
+	spool_abort(sp);
+	spool_get_info(sp, &si);
+	assert_int_equal(si.acked, 3);
+	assert_int_equal(spool_ack_flush(sp), 0);
+	spool_get_info(sp, &si);
+	assert_int_equal(si.acked, 7);
+	assert_int_equal(si.bytes, 0);
+	assert_int_equal(spool_pending(sp), 0);
+	assert_int_equal(spool_ack_flush(sp), 0);	/* nothing waits */
+
+	/* a deferred ACK not committed is gone after a reopen (a resend) */
+	append_n(sp, 8, 2);
+	spool_get_info(sp, &si);
+	assert_int_equal(spool_ack_defer(sp, si.epoch, 8), 0);
+	spool_close(&sp);
+	assert_int_equal(spool_open(*state, 0, &sp), 0);
+	spool_get_info(sp, &si);
+	assert_int_equal(si.acked, 7);
+	assert_int_equal(spool_pending(sp), 2);
+	assert_int_equal(spool_offset_get(sp, "/f", &g), 0);
+	assert_int_equal(g.offset, 77);
+
+	/* spool_ack_through takes a larger deferred ACK along */
+	assert_int_equal(spool_ack_defer(sp, si.epoch, 9), 0);
+	assert_int_equal(spool_ack_through(sp, si.epoch, 8, NULL), 0);
+	spool_get_info(sp, &si);
+	assert_int_equal(si.acked, 9);
+	assert_int_equal(spool_pending(sp), 0);
+	spool_close(&sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +454,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_read_ack, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_deferred, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_abort_keeps_nothing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_offsets, setup, teardown),
