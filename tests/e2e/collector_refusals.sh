@@ -37,8 +37,8 @@ still_serving() {
 # ---- a good agent ---------------------------------------------------------
 out=$(ra web01 --hello --batch 3 --from 1 --epoch 1)
 is "good agent: HELLO then BATCH acknowledged" "$out" \
-"WELCOME epoch=0 seq=0 credit=4096
-ACK epoch=1 seq=3 credit=4096"
+"WELCOME epoch=0 seq=0 credit=32768
+ACK epoch=1 seq=3 credit=32768"
 check "three events journaled" wait_until 10 counter_at_least \
     collector.events_journaled 3
 
@@ -89,7 +89,7 @@ still_serving "BATCH before HELLO"
 before=$(counter collector.events_journaled)
 out=$(ra web01 --hello --batch 3 --from 1 --epoch 1 | tail -n 1)
 is "replayed batch acknowledged at the old mark" "$out" \
-    "ACK epoch=1 seq=3 credit=4096"
+    "ACK epoch=1 seq=3 credit=32768"
 check "duplicates counted" wait_until 10 counter_at_least \
     collector.events_duplicate 3
 check "replayed batch counted" wait_until 10 counter_at_least \
@@ -99,17 +99,17 @@ is "journal unchanged by the replay" "$(counter collector.events_journaled)" \
 # An older epoch is a duplicate whole.
 out=$(ra web01 --hello --batch 2 --from 50 --epoch 0 | tail -n 1)
 is "older epoch acknowledged at the current mark" "$out" \
-    "ACK epoch=1 seq=3 credit=4096"
+    "ACK epoch=1 seq=3 credit=32768"
 is "journal unchanged by the older epoch" \
     "$(counter collector.events_journaled)" "$before"
 # The next batch continues the mark.
 out=$(ra web01 --hello --batch 2 --from 4 --epoch 1 | tail -n 1)
-is "next batch advances the mark" "$out" "ACK epoch=1 seq=5 credit=4096"
+is "next batch advances the mark" "$out" "ACK epoch=1 seq=5 credit=32768"
 
 # ---- drills: a HELLO naming a drill -------------------------------------------
 out=$(ra web01 --hello --drill exercise-1 --batch 2 --from 6 --epoch 1 |
     tail -n 1)
-is "drill session's batch acknowledged" "$out" "ACK epoch=1 seq=7 credit=4096"
+is "drill session's batch acknowledged" "$out" "ACK epoch=1 seq=7 credit=32768"
 drill_events() {
 	tocsin events --json --limit 0 2>/dev/null |
 	    jq -r 'select(.drill == "exercise-1") | .source' | grep -c '^replay$'
@@ -234,10 +234,10 @@ is "nothing journaled past the last ACK" \
     "$(counter collector.events_journaled)" "$((acks * 1000))"
 out=$(ra web03 --hello)
 is "full journal still welcomes agents at their mark" "$out" \
-    "WELCOME epoch=1 seq=$((seq - 1)) credit=4096"
+    "WELCOME epoch=1 seq=$((seq - 1)) credit=32768"
 out=$(ra web03 --hello --batch 1000 --from 1 --epoch 1 | tail -n 1)
 is "full journal still acknowledges a resent batch" "$out" \
-    "ACK epoch=1 seq=$((seq - 1)) credit=4096"
+    "ACK epoch=1 seq=$((seq - 1)) credit=32768"
 stop_server && ok "server stops cleanly when full" ||
     not_ok "server stops cleanly when full"
 exit 0

@@ -66,7 +66,7 @@ static void test_server_default(void **state)
 	assert_string_equal(c.syslog_tcp, "127.0.0.1:5514");
 	assert_true(c.journal_map_bytes == 256ULL << 20);
 	assert_true(c.journal_max_bytes == 64ULL << 30);
-	assert_int_equal(c.credit_events, 4096);
+	assert_int_equal(c.credit_events, 32768);
 	assert_true(c.max_frame_bytes == 8ULL << 20);
 	assert_int_equal(c.nrule_paths, 1);
 	assert_string_equal(c.rule_paths[0], "rules/default");

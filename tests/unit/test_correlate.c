@@ -431,7 +431,7 @@ test_parse_errors(void **st)
 	assert_int_equal(ruleset_load(f->paths, 1, &f->rs, &dl), TS_EPARSE);
 	for (size_t i = 0; i < dl.n; i++)
 		if (dl.d[i].line == 22 && dl.d[i].col == 13 &&
-		    strstr(dl.d[i].msg, "threshold, distinct or sequence"))
+		    strstr(dl.d[i].msg, "threshold, distinct, sequence or all"))
 			found = 1;
 	assert_true(found);
 	rules_diags_free(&dl);
