@@ -3,10 +3,30 @@
 #
 #   sh tests/fuzz/run.sh [DIR [SECONDS]]     (default build/fuzz, 30 s)
 #
-# Each DIR/fuzz_* binary runs with -max_total_time=SECONDS on a fresh corpus
-# folder (build/fuzz-corpus/NAME, kept between runs).  Prints one line per
-# target and a summary; exits 1 if any target crashed or leaked.
+# Each DIR/fuzz_* binary runs with -max_total_time=SECONDS on its corpus
+# folder (build/fuzz-corpus/NAME, kept between runs), seeded from
+# tests/fuzz/seeds/NAME and the shipped inputs its parser reads (see
+# seeds_of; seed folders are only read, new inputs go to the corpus).
+# Prints one line per target and a summary; exits 1 if any target crashed
+# or leaked.
 set -u
+
+# Seed folders of target $1 that exist (relative to the project root).
+seeds_of() {
+	own="tests/fuzz/seeds/$1"
+	case "$1" in
+	fuzz_rules)	set -- rules/default ;;
+	fuzz_sigma)	set -- tests/sigma/cases tests/sigma/corr tests/sigma/bad \
+			    ../shared/corpus/sigma/rules ;;
+	fuzz_recording)	set -- drills ;;
+	fuzz_decode)	set -- rules/default ;;
+	*)		set -- ;;
+	esac
+	for d in "$own" "$@"; do
+		[ -d "$d" ] && printf '%s\n' "$d"
+	done
+}
+
 dir=${1:-build/fuzz}
 secs=${2:-30}
 corpus_top=${FUZZ_CORPUS:-build/fuzz-corpus}
@@ -18,9 +38,11 @@ for f in "$dir"/fuzz_*; do
 	mkdir -p "$corpus_top/$name"
 	log="$corpus_top/$name.log"
 	printf '%s ... ' "$name"
+	# seed folder names have no blanks: word splitting is intended
+	# shellcheck disable=SC2046
 	"$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix="$corpus_top/$name-" "$corpus_top/$name" \
-	    >"$log" 2>&1
+	    $(seeds_of "$name") >"$log" 2>&1
 	rc=$?
 	runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -n 1)
 	if [ "$rc" -ne 0 ]; then
