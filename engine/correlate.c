@@ -184,8 +184,9 @@ age_key(unsigned char *buf, uint64_t expiry, const unsigned char *wk,
 	return 8 + wklen;
 }
 
-/* Insert e keeping w sorted by time (after equal times: arrival order). */
-static void
+/* Insert e keeping w sorted by time (after equal times: arrival order);
+ * returns its index. */
+static size_t
 win_insert(struct window *w, const struct entry *e)
 {
 	size_t i = w->n;
@@ -195,6 +196,7 @@ win_insert(struct window *w, const struct entry *e)
 	memmove(&w->e[i + 1], &w->e[i], (w->n - i) * sizeof(*w->e));
 	w->e[i] = *e;
 	w->n++;
+	return i;
 }
 
 /* Is value v (len n) among the entries [lo, hi) before index k? */
@@ -289,6 +291,7 @@ corr_rule_event(state_txn_t *t, const struct corr_rule *r,
 	uint64_t	 ids[MAX_CORR_ALERT_IDS];
 	uint32_t	 count = 0;
 	int		 cut = 0, ret, isnew = 0, fired = 0;
+	size_t		 first_new = SIZE_MAX, pos;
 
 	memset(&w, 0, sizeof(w));
 	/* the window key: rule id, 0, drill, 0, same: values joined by 0x1f */
@@ -380,7 +383,9 @@ corr_rule_event(state_txn_t *t, const struct corr_rule *r,
 		for (size_t s = 0; s < r->nsteps; s++)
 			if (stepmask & (1u << s)) {
 				ne.step = (uint8_t)s;
-				win_insert(&w, &ne);
+				pos = win_insert(&w, &ne);
+				if (pos < first_new)
+					first_new = pos;
 			}
 		if (time_us > w.newest)
 			w.newest = time_us;
@@ -397,8 +402,13 @@ corr_rule_event(state_txn_t *t, const struct corr_rule *r,
 			}
 			memmove(w.e, w.e + drop, (w.n - drop) * sizeof(*w.e));
 			w.n -= drop;
+			first_new = first_new > drop ? first_new - drop : 0;
 		}
-		for (size_t a = 0; a < w.n && !fired; a++)
+		/* Only windows that end at or after the new entries can
+		 * have changed (the others did not fire before), so the
+		 * anchors before them need no look: one pass per event
+		 * instead of one per entry of the window. */
+		for (size_t a = first_new; a < w.n && !fired; a++)
 			fired = win_fires_at(r, &w, a, &lo, &count);
 		if (fired) {
 			struct corr_fire	f;
@@ -406,7 +416,7 @@ corr_rule_event(state_txn_t *t, const struct corr_rule *r,
 			size_t			a = 0;
 
 			/* the anchor that fired: recompute lo..a */
-			for (a = 0; a < w.n; a++)
+			for (a = first_new; a < w.n; a++)
 				if (win_fires_at(r, &w, a, &lo, &count))
 					break;
 			for (size_t k = lo; k <= a && nids < MAX_CORR_ALERT_IDS;
