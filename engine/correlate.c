@@ -232,7 +232,8 @@ win_fires_at(const struct corr_rule *r, const struct window *w, size_t a,
 		c = (uint32_t)(a - i + 1);
 		break;
 	case CORR_DISTINCT:
-		for (size_t k = i; k <= a; k++)
+		/* enough distinct values is enough: stop counting there */
+		for (size_t k = i; k <= a && c < r->count; k++)
 			if (!seen_before(w, i, k))
 				c++;
 		break;
