@@ -67,15 +67,17 @@ rules_diags_print(const struct rules_diags *dl, void *fp)
 static void diag(struct loader *, const char *, int, int, int,
     const char *, ...) __attribute__((format(printf, 6, 7)));
 
-/* Append one diagnostic; on allocation failure remember it (load fails). */
-static void
-diag(struct loader *L, const char *file, int line, int col, int warning,
-    const char *fmt, ...)
+/*
+ * Append one diagnostic to dl (shared by the native, Sigma and correlation
+ * loaders).  Returns 0, or TS_ENOMEM when it could not be recorded (the
+ * caller then fails the load).
+ */
+int
+rules_diags_vadd(struct rules_diags *dl, const char *file, int line, int col,
+    int warning, const char *fmt, va_list ap)
 {
-	struct rules_diags *dl = L->dl;
 	struct rules_diag *d;
 	char buf[1024];
-	va_list ap;
 
 	if (!warning)
 		dl->errors++;
@@ -83,29 +85,38 @@ diag(struct loader *L, const char *file, int line, int col, int warning,
 		size_t ncap = dl->cap ? dl->cap * 2 : 16;
 		struct rules_diag *nd = realloc(dl->d, ncap * sizeof(*nd));
 
-		if (nd == NULL) {
-			L->oom = 1;
-			return;
-		}
+		if (nd == NULL)
+			return TS_ENOMEM;
 		dl->d = nd;
 		dl->cap = ncap;
 	}
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	d = &dl->d[dl->n];
 	d->file = strdup(file);
 	d->msg = strdup(buf);
 	if (d->file == NULL || d->msg == NULL) {
 		free(d->file);
 		free(d->msg);
-		L->oom = 1;
-		return;
+		return TS_ENOMEM;
 	}
 	d->line = line;
 	d->col = col;
 	d->warning = warning;
 	dl->n++;
+	return 0;
+}
+
+/* Append one diagnostic; on allocation failure remember it (load fails). */
+static void
+diag(struct loader *L, const char *file, int line, int col, int warning,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (rules_diags_vadd(L->dl, file, line, col, warning, fmt, ap) != 0)
+		L->oom = 1;
+	va_end(ap);
 }
 
 #define ERR(L, f, n, ...)	diag((L), (f), (n)->line, (n)->col, 0, __VA_ARGS__)

@@ -14,6 +14,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -285,6 +286,11 @@ struct ruleset {
 	size_t		  fhash_size;	/* power of two */
 	uint32_t	  max_groups;	/* largest capture count of any pattern */
 };
+
+/* Append one diagnostic (load.c); 0 or TS_ENOMEM. */
+int rules_diags_vadd(struct rules_diags *dl, const char *file, int line,
+    int col, int warning, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
 
 /* Route for a program name (never NULL). */
 const struct route *ruleset_route(const struct ruleset *rs,

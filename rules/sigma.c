@@ -105,40 +105,12 @@ static void
 sdiag(struct sc *S, const char *file, int line, int col, int warning,
     const char *fmt, ...)
 {
-	struct rules_diags *dl = S->dl;
-	struct rules_diag *d;
-	char buf[1024];
 	va_list ap;
 
-	if (dl->n == dl->cap) {
-		size_t ncap = dl->cap ? dl->cap * 2 : 16;
-		struct rules_diag *nd = realloc(dl->d, ncap * sizeof(*nd));
-
-		if (nd == NULL) {
-			S->oom = 1;
-			return;
-		}
-		dl->d = nd;
-		dl->cap = ncap;
-	}
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	d = &dl->d[dl->n];
-	d->file = strdup(file);
-	d->msg = strdup(buf);
-	if (d->file == NULL || d->msg == NULL) {
-		free(d->file);
-		free(d->msg);
+	if (rules_diags_vadd(S->dl, file, line, col, warning, fmt, ap) != 0)
 		S->oom = 1;
-		return;
-	}
-	d->line = line;
-	d->col = col;
-	d->warning = warning;
-	dl->n++;
-	if (!warning)
-		dl->errors++;
+	va_end(ap);
 }
 
 static void unsup(struct sc *, const yt_node *, const char *, ...)
