@@ -19,8 +19,7 @@ VERSION	:= 0.1.0
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2
 BASEFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	   -DTOCSIN_VERSION=\"$(VERSION)\" $(WARN) -iquote common -iquote collector \
-	   -iquote engine -iquote rules -iquote agents -iquote cli \
+	   -DTOCSIN_VERSION=\"$(VERSION)\" $(WARN) -iquote . \
 	   $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIBS	= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -lpthread
 
@@ -28,8 +27,8 @@ REL_CFLAGS  := -O2 -g
 ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	       -fno-sanitize-recover=undefined
 
-COMPONENTS := common rules collector engine agents cli
-MAINS	:= collector/tocsind_main.c agents/agent_main.c cli/tocsin_main.c
+COMPONENTS := common rules collector engine outputs agents tocsind cli
+MAINS	:= tocsind/tocsind_main.c agents/agent_main.c cli/tocsin_main.c
 LIB_SRC	:= $(filter-out $(MAINS),$(foreach d,$(COMPONENTS),$(wildcard $(d)/*.c)))
 HDRS	:= $(foreach d,$(COMPONENTS),$(wildcard $(d)/*.h))
 GEN_SRC	:= build/gen/default_config.c
@@ -44,7 +43,7 @@ REL_LIB_OBJ  := $(patsubst %.c,$(REL)/%.o,$(LIB_SRC) $(GEN_SRC))
 ASAN_LIB_OBJ := $(patsubst %.c,$(ASAN)/%.o,$(LIB_SRC) $(GEN_SRC))
 
 BINS	:= tocsind tocsin-agent tocsin
-main_of_tocsind      := collector/tocsind_main.c
+main_of_tocsind      := tocsind/tocsind_main.c
 main_of_tocsin-agent := agents/agent_main.c
 main_of_tocsin       := cli/tocsin_main.c
 
@@ -89,7 +88,7 @@ $(REL)/libtocsin.a: $(REL_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/%: $(REL)/libtocsin.a $(REL)/collector/tocsind_main.o $(REL)/agents/agent_main.o $(REL)/cli/tocsin_main.o
+bin/%: $(REL)/libtocsin.a $(REL)/tocsind/tocsind_main.o $(REL)/agents/agent_main.o $(REL)/cli/tocsin_main.o
 	@mkdir -p bin
 	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $(REL)/$(basename $(main_of_$*)).o $(REL)/libtocsin.a $(LIBS)
 
@@ -107,7 +106,7 @@ $(ASAN)/libtocsin.a: $(ASAN_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(ASAN)/bin/%: $(ASAN)/libtocsin.a $(ASAN)/collector/tocsind_main.o $(ASAN)/agents/agent_main.o $(ASAN)/cli/tocsin_main.o
+$(ASAN)/bin/%: $(ASAN)/libtocsin.a $(ASAN)/tocsind/tocsind_main.o $(ASAN)/agents/agent_main.o $(ASAN)/cli/tocsin_main.o
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_CFLAGS) $(LDFLAGS) -o $@ $(ASAN)/$(basename $(main_of_$*)).o $(ASAN)/libtocsin.a $(LIBS)
 

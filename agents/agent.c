@@ -35,12 +35,12 @@
 
 #include <zmq.h>
 
-#include "agent_int.h"
-#include "err.h"
-#include "limits.h"
-#include "stats.h"
-#include "util.h"
-#include "wire.h"
+#include "agents/agent_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Main loop tick: bounds the latency of timers and file polling. */
 #define AGENT_TICK_MS		50

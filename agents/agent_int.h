@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <signal.h>
 
-#include "config.h"
+#include "common/config.h"
 
 #define SPOOL_FORMAT		1
 #define SPOOL_OFFSET_FORMAT	1

@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_int.h"
-#include "config.h"
-#include "err.h"
-#include "util.h"
+#include "agents/agent_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
 
 #ifndef TOCSIN_VERSION
 #define TOCSIN_VERSION "0.0.0"

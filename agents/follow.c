@@ -30,11 +30,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_int.h"
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "agents/agent_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Bytes read per chunk (one spool transaction each); holds a full capped
  * line plus its "\r\n" several times over. */

@@ -13,12 +13,12 @@
 
 #include <lmdb.h>
 
-#include "agent_int.h"
-#include "err.h"
-#include "limits.h"
-#include "stats.h"
-#include "util.h"
-#include "wire.h"
+#include "agents/agent_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Record header: u64 time_us, u16 flags, u16 file_len, u32 line_len. */
 #define SPOOL_REC_HDR	16

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "common/config.h"
 
 #define CLI_EXIT_OK	0
 #define CLI_EXIT_FAIL	1

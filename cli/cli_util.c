@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli_int.h"
-#include "err.h"
-#include "util.h"
+#include "cli/cli_int.h"
+#include "common/err.h"
+#include "common/util.h"
 
 /* Rows buffered before the table prints a page; the widths of the first page
  * hold for the whole table, so memory stays bounded on long listings. */

@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli_int.h"
-#include "err.h"
-#include "journal.h"
-#include "keys.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "cli/cli_int.h"
+#include "common/err.h"
+#include "collector/journal.h"
+#include "common/keys.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 const char cmd_agents_usage[] =
     "usage: tocsin agents [list] [--json]\n"

@@ -2,7 +2,7 @@
  * cmd_alerts.c - `tocsin alerts`: the alerts the engine stored, newest first,
  * filtered by time, level, host, rule and drill, as a table or as JSON Lines
  * (the stored objects, exactly); with --follow, new alerts from the live
- * feed of the outputs process (engine/outputs.h) as they are raised.
+ * feed of the outputs process (outputs/outputs.h) as they are raised.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -13,11 +13,11 @@
 
 #include <zmq.h>
 
-#include "cli_int.h"
-#include "err.h"
-#include "limits.h"
-#include "state.h"
-#include "util.h"
+#include "cli/cli_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "engine/state.h"
+#include "common/util.h"
 
 const char cmd_alerts_usage[] =
     "usage: tocsin alerts [--since DUR|TIME] [--until DUR|TIME]\n"

@@ -19,17 +19,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli_int.h"
-#include "control.h"
-#include "correlate.h"
-#include "err.h"
-#include "journal.h"
-#include "limits.h"
-#include "rules.h"
-#include "rules_int.h"
-#include "state.h"
-#include "util.h"
-#include "yamltree.h"
+#include "cli/cli_int.h"
+#include "common/control.h"
+#include "rules/correlate.h"
+#include "common/err.h"
+#include "collector/journal.h"
+#include "common/limits.h"
+#include "rules/rules.h"
+#include "rules/rules_int.h"
+#include "engine/state.h"
+#include "common/util.h"
+#include "common/yamltree.h"
 
 /* Recordings of one scenario. */
 #define MAX_DRILL_RECORDINGS	32

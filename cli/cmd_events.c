@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_int.h"
-#include "err.h"
-#include "journal.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "cli/cli_int.h"
+#include "common/err.h"
+#include "collector/journal.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 const char cmd_events_usage[] =
     "usage: tocsin events [--since DUR|TIME] [--until DUR|TIME] [--host HOST]\n"

@@ -10,12 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli_int.h"
-#include "control.h"
-#include "err.h"
-#include "limits.h"
-#include "state.h"
-#include "util.h"
+#include "cli/cli_int.h"
+#include "common/control.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "engine/state.h"
+#include "common/util.h"
 
 /* How long a change waits for the engine's answer. */
 #define INCIDENTS_WAIT_US	(10ULL * 1000000)

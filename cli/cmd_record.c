@@ -11,12 +11,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli_int.h"
-#include "err.h"
-#include "journal.h"
-#include "limits.h"
-#include "rules_int.h"
-#include "util.h"
+#include "cli/cli_int.h"
+#include "common/err.h"
+#include "collector/journal.h"
+#include "common/limits.h"
+#include "rules/rules_int.h"
+#include "common/util.h"
 
 /* Events one recording may hold (they are sorted in memory). */
 #define MAX_RECORD_EVENTS	5000000

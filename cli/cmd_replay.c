@@ -23,12 +23,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "cli_int.h"
-#include "err.h"
-#include "keys.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "cli/cli_int.h"
+#include "common/err.h"
+#include "common/keys.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 #ifndef TOCSIN_VERSION
 #define TOCSIN_VERSION "unknown"

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli_int.h"
-#include "err.h"
-#include "limits.h"
-#include "rules.h"
-#include "util.h"
+#include "cli/cli_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "rules/rules.h"
+#include "common/util.h"
 
 const char cmd_rules_usage[] =
     "Usage: tocsin rules test [-r PATH]... [--expect RULE_ID|none] [--json]\n"

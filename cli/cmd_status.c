@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_int.h"
-#include "err.h"
-#include "journal.h"
-#include "outputs.h"
-#include "state.h"
-#include "util.h"
+#include "cli/cli_int.h"
+#include "common/err.h"
+#include "collector/journal.h"
+#include "outputs/outputs.h"
+#include "engine/state.h"
+#include "common/util.h"
 
 const char cmd_status_usage[] =
     "usage: tocsin status [--json] [-c CONFIG] [-D DATADIR]\n"

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_int.h"
-#include "util.h"
+#include "cli/cli_int.h"
+#include "common/util.h"
 
 #ifndef TOCSIN_VERSION
 #define TOCSIN_VERSION "unknown"

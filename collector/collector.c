@@ -41,15 +41,15 @@
 
 #include <zmq.h>
 
-#include "collector_int.h"
-#include "err.h"
-#include "limits.h"
-#include "config.h"
-#include "keys.h"
-#include "stats.h"
-#include "util.h"
-#include "wire.h"
-#include "collector.h"
+#include "collector/collector_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/config.h"
+#include "common/keys.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "common/wire.h"
+#include "collector/collector.h"
 
 /* Frames up to this many times max_frame_bytes are read (and refused if
  * past max_frame_bytes); beyond that libzmq disconnects the peer.  Also

@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <zmq.h>
 
-#include "journal.h"
-#include "keys.h"
-#include "limits.h"
+#include "collector/journal.h"
+#include "common/keys.h"
+#include "common/limits.h"
 
 struct counter;
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector_int.h"
-#include "err.h"
-#include "limits.h"
-#include "util.h"
+#include "collector/collector_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
 
 struct internal_ev {
 	uint64_t	 time_us;

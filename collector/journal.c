@@ -15,11 +15,11 @@
 
 #include <lmdb.h>
 
-#include "collector_int.h"
-#include "err.h"
-#include "limits.h"
-#include "stats.h"
-#include "util.h"
+#include "collector/collector_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/stats.h"
+#include "common/util.h"
 
 /* Named databases in the environment (events, agents, stats, meta). */
 #define JOURNAL_MAX_DBS		8

@@ -20,12 +20,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "collector_int.h"
-#include "err.h"
-#include "limits.h"
-#include "stats.h"
-#include "util.h"
-#include "wire.h"
+#include "collector/collector_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Simultaneous TCP syslog connections; more are accepted and closed at once
  * (counted), so a flood of idle connections cannot exhaust descriptors. */

@@ -15,10 +15,10 @@
 
 #include <zmq.h>
 
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "collector_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "collector/collector_int.h"
 
 /* Frames in a ZAP request: version, request id, domain, address, identity,
  * mechanism, then credentials (one for CURVE). */

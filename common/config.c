@@ -10,12 +10,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "config.h"
-#include "err.h"
-#include "keys.h"
-#include "limits.h"
-#include "util.h"
-#include "yamltree.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/keys.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/yamltree.h"
 
 /* Smallest LMDB map we accept: a few pages. */
 #define MIN_MAP_BYTES		(64ULL * 1024)

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "common/limits.h"
 
-/* outputs: one entry of the `outputs:` list (engine/outputs.h). */
+/* outputs: one entry of the `outputs:` list (outputs/outputs.h). */
 enum output_type { OUTPUT_JSONL = 1, OUTPUT_LIVE, OUTPUT_FORWARD,
     OUTPUT_WEBHOOK };
 /* What an output does with alerts of drills (alerts carrying "drill"). */

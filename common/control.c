@@ -14,9 +14,9 @@
 
 #include <jansson.h>
 
-#include "err.h"
-#include "util.h"
-#include "control.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "common/control.h"
 
 /* Largest request or answer read (a drill scorecard is the big one). */
 #define CONTROL_MAX_BYTES	(1024 * 1024)

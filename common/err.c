@@ -1,7 +1,7 @@
 /*
  * err.c - names of the TS_E* error codes.
  */
-#include "err.h"
+#include "common/err.h"
 
 /* Name of an error code; never NULL, static storage. */
 const char *ts_strerror(int code)

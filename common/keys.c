@@ -16,10 +16,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "err.h"
-#include "keys.h"
-#include "limits.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/keys.h"
+#include "common/limits.h"
+#include "common/util.h"
 
 /* Enrolled agents the keyring holds; a bigger folder is refused whole
  * (logged) rather than read partially. */

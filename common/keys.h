@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "common/limits.h"
 
 /* A new CURVE key pair, Z85 (40 chars + NUL each).  0 or TS_EIO. */
 int keys_generate(char pub[KEY_Z85_BYTES], char sec[KEY_Z85_BYTES]);

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
-#include "stats.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/stats.h"
+#include "common/util.h"
 
 /* Longest counter name stats_foreach hands to its callback. */
 #define MAX_COUNTER_NAME	255

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/util.h"
 
 /* ---- logging ---------------------------------------------------------- */
 

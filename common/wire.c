@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Agent software version string in HELLO. */
 #define MAX_WIRE_VERSION_BYTES	64

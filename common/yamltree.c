@@ -11,10 +11,10 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "yamltree.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/yamltree.h"
 
 /* Nodes in one file: 4 MiB of "[1,1,1,...]" would otherwise cost hundreds of
  * MiB of nodes. */

@@ -12,11 +12,11 @@
 
 #include <jansson.h>
 
-#include "control.h"
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "engine_int.h"
+#include "common/control.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "engine/engine_int.h"
 
 /* Requests applied per transaction at most. */
 #define CONTROL_PER_TXN		64

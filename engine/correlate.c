@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "util.h"
-#include "engine_int.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "engine/engine_int.h"
 
 /* Window value header: newest, fired+1 (0: never), suppressed, expiry, n. */
 #define WIN_HDR		36

@@ -15,17 +15,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "journal.h"
-#include "limits.h"
-#include "rules.h"
-#include "stats.h"
-#include "util.h"
-#include "state.h"
-#include "correlate.h"
-#include "engine_int.h"
-#include "engine.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "collector/journal.h"
+#include "common/limits.h"
+#include "rules/rules.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "engine/state.h"
+#include "rules/correlate.h"
+#include "engine/engine_int.h"
+#include "engine/engine.h"
 
 /* Sleep between two looks at an idle journal. */
 #define ENGINE_IDLE_SLEEP_US	20000

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "correlate.h"
-#include "rules.h"
-#include "state.h"
+#include "rules/correlate.h"
+#include "rules/rules.h"
+#include "engine/state.h"
 
 struct server_config;
 

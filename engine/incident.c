@@ -11,10 +11,10 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "err.h"
-#include "util.h"
-#include "engine_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "engine/engine_int.h"
 
 static const char *const entity_kinds[] = { "host", "srcip", "user" };
 

@@ -18,11 +18,11 @@
 #include <jansson.h>
 #include <lmdb.h>
 
-#include "err.h"
-#include "limits.h"
-#include "stats.h"
-#include "util.h"
-#include "state.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "engine/state.h"
 
 /* The state map grows by doubling up to this size; past it a batch fails
  * with TS_EFULL and the engine says so.  (Candidate for limits.h.) */

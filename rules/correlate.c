@@ -23,13 +23,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "err.h"
-#include "limits.h"
-#include "rules_int.h"
-#include "util.h"
-#include "yamltree.h"
-#include "correlate.h"
-#include "sigma_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "rules/rules_int.h"
+#include "common/util.h"
+#include "common/yamltree.h"
+#include "rules/correlate.h"
+#include "rules/sigma_int.h"
 
 struct corr_set {
 	struct corr_rule	**rules;

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 struct yt_node;
 

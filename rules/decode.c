@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "limits.h"
-#include "rules_int.h"
+#include "common/limits.h"
+#include "rules/rules_int.h"
 
 #define US_PER_SEC	1000000ULL
 #define SEC_PER_DAY	86400ULL

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "err.h"
-#include "rules_int.h"
+#include "common/err.h"
+#include "rules/rules_int.h"
 
 /* Digits of the CEF format version ("0", "1"). */
 #define MAX_CEF_VERSION_DIGITS	3

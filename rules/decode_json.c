@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "rules_int.h"
+#include "common/err.h"
+#include "rules/rules_int.h"
 
 struct walk {
 	struct field_arena	*a;

@@ -14,13 +14,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "err.h"
-#include "limits.h"
-#include "rules_int.h"
-#include "sigma_int.h"
-#include "correlate.h"
-#include "util.h"
-#include "yamltree.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "rules/rules_int.h"
+#include "rules/sigma_int.h"
+#include "rules/correlate.h"
+#include "common/util.h"
+#include "common/yamltree.h"
 
 struct loader {
 	struct ruleset		*rs;

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "limits.h"
-#include "rules_int.h"
-#include "sigma_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "rules/rules_int.h"
+#include "rules/sigma_int.h"
 
 struct fslot {
 	const char	*v;

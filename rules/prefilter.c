@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "rules_int.h"
+#include "common/err.h"
+#include "rules/rules_int.h"
 
 /* A route gets a database only with at least this many gated items. */
 #define PREFILTER_MIN_ITEMS	8

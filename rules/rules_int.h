@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
-#include "rules.h"
+#include "common/limits.h"
+#include "rules/rules.h"
 
 /* Longest program name (syslog TAG / APP-NAME) taken from a header.  RFC
  * 5424 allows 48 bytes for APP-NAME; real 3164 tags run longer. */

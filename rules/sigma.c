@@ -18,11 +18,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "err.h"
-#include "limits.h"
-#include "correlate.h"
-#include "sigma_int.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "rules/correlate.h"
+#include "rules/sigma_int.h"
+#include "common/util.h"
 
 /* Values of one field test after expansion (windash, lists). */
 #define MAX_SIGMA_VALUES	10000

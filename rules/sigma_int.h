@@ -12,8 +12,8 @@
 
 #include <stddef.h>
 
-#include "rules_int.h"
-#include "yamltree.h"
+#include "rules/rules_int.h"
+#include "common/yamltree.h"
 
 enum {
 	SIGMA_DOC_NONE = 0,	/* not Sigma: a native rule file */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sigma_int.h"
+#include "rules/sigma_int.h"
 
 static int
 fold(int c)

@@ -16,12 +16,12 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "control.h"
-#include "err.h"
-#include "util.h"
-#include "state.h"
-#include "engine_int.h"
+#include "common/config.h"
+#include "common/control.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "engine/state.h"
+#include "engine/engine_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

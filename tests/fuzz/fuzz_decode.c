@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules.h"
-#include "rules_int.h"
+#include "rules/rules.h"
+#include "rules/rules_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector_int.h"
-#include "err.h"
+#include "collector/collector_int.h"
+#include "common/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

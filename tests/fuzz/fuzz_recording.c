@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli_int.h"
+#include "cli/cli_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rules.h"
+#include "rules/rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

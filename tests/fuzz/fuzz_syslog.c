@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector_int.h"
-#include "err.h"
-#include "limits.h"
+#include "collector/collector_int.h"
+#include "common/err.h"
+#include "common/limits.h"
 
 /* Frames cut from one input (each consumes at least one byte anyway). */
 #define MAX_FUZZ_FRAMES	100000

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "rules.h"
-#include "util.h"
+#include "common/err.h"
+#include "rules/rules.h"
+#include "common/util.h"
 
 #define MAX_ROUNDS	50
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "common/util.h"
 
 /* Rules written at most (the loader's own cap is MAX_RULES). */
 #define MAX_GEN_RULES	20000

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "util.h"
-#include "outputs.h"
+#include "common/config.h"
+#include "common/util.h"
+#include "outputs/outputs.h"
 
 static volatile sig_atomic_t stop_flag;
 

@@ -33,12 +33,12 @@
 
 #include <zmq.h>
 
-#include "err.h"
-#include "limits.h"
-#include "config.h"
-#include "keys.h"
-#include "util.h"
-#include "wire.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/config.h"
+#include "common/keys.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Largest --big frame, and --raw-hex input. */
 #define MAX_BIG_BYTES	(256u * 1024 * 1024)

@@ -24,11 +24,11 @@
 
 #include <zmq.h>
 
-#include "config.h"
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Distinct lines kept from -f FILE. */
 #define MAX_BENCH_LINES		100000

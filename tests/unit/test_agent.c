@@ -25,11 +25,11 @@
 
 #include <zmq.h>
 
-#include "agent_int.h"
-#include "config.h"
-#include "err.h"
-#include "util.h"
-#include "wire.h"
+#include "agents/agent_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Longest wait for one frame from the agent. */
 #define RECV_TIMEOUT_MS		10000

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "keys.h"
-#include "util.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/keys.h"
+#include "common/util.h"
 
 static char tmpdir[64];
 static char apub[KEY_Z85_BYTES], asec[KEY_Z85_BYTES], spub[KEY_Z85_BYTES];

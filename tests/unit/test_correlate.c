@@ -14,12 +14,12 @@
 
 #include <cmocka.h>
 
-#include "err.h"
-#include "util.h"
-#include "rules.h"
-#include "correlate.h"
-#include "state.h"
-#include "engine_int.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "rules/rules.h"
+#include "rules/correlate.h"
+#include "engine/state.h"
+#include "engine/engine_int.h"
 
 #define S	1000000ULL
 #define T0	(1767225600ULL * S)	/* 2026-01-01T00:00:00Z */

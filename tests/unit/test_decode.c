@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "rules_int.h"
-#include "util.h"
+#include "common/err.h"
+#include "rules/rules_int.h"
+#include "common/util.h"
 
 struct hcase {
 	const char	*line;

@@ -24,12 +24,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "config.h"
-#include "err.h"
-#include "journal.h"
-#include "util.h"
-#include "state.h"
-#include "engine.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "collector/journal.h"
+#include "common/util.h"
+#include "engine/state.h"
+#include "engine/engine.h"
 
 /* Polls of 10 ms: 60 s at most before a wait gives up (and fails). */
 #define POLL_MAX	6000

@@ -17,11 +17,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "agent_int.h"
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "agents/agent_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 #define MAX_GOT		64
 /* Polls of a rotation test; each sleeps 100 ms.  The rotation grace is

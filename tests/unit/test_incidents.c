@@ -15,12 +15,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "config.h"
-#include "control.h"
-#include "err.h"
-#include "util.h"
-#include "state.h"
-#include "engine_int.h"
+#include "common/config.h"
+#include "common/control.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "engine/state.h"
+#include "engine/engine_int.h"
 
 #define S	1000000ULL
 #define T0	(1767225600ULL * S)

@@ -12,12 +12,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "collector_int.h"
-#include "err.h"
-#include "limits.h"
-#include "stats.h"
-#include "util.h"
-#include "wire.h"
+#include "collector/collector_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Events per test batch array. */
 #define TEST_MAX_EVENTS	16

@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "err.h"
-#include "keys.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/keys.h"
+#include "common/util.h"
 
 static char tmpdir[64];
 

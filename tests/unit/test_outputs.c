@@ -17,10 +17,10 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "err.h"
-#include "util.h"
-#include "outputs_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "outputs/outputs_int.h"
 
 static char tmpdir[64];
 

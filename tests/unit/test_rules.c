@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "limits.h"
-#include "rules.h"
-#include "rules_int.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "rules/rules.h"
+#include "rules/rules_int.h"
+#include "common/util.h"
 
 /* 2026-01-30T12:00:00Z, the "now" of every test event */
 #define REF_US	1769774400000000ULL

@@ -21,14 +21,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "util.h"
-#include "rules.h"
-#include "rules_int.h"
-#include "sigma_int.h"
-#include "correlate.h"
-#include "state.h"
-#include "engine_int.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "rules/rules.h"
+#include "rules/rules_int.h"
+#include "rules/sigma_int.h"
+#include "rules/correlate.h"
+#include "engine/state.h"
+#include "engine/engine_int.h"
 
 #define REF_US	1769774400000000ULL
 

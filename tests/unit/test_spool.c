@@ -13,11 +13,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "agent_int.h"
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "agents/agent_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 static int rm_cb(const char *p, const struct stat *sb, int flag,
     struct FTW *ftw)

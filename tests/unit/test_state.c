@@ -14,10 +14,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "err.h"
-#include "stats.h"
-#include "util.h"
-#include "state.h"
+#include "common/err.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "engine/state.h"
 
 struct fixture {
 	char	 dir[64];

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "collector_int.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "collector/collector_int.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
 

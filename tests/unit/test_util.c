@@ -17,9 +17,9 @@
 
 #include <lmdb.h>
 
-#include "err.h"
-#include "stats.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/stats.h"
+#include "common/util.h"
 
 static void test_parse_u64(void **state)
 {

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "wire.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/wire.h"
 
 /* Decode a heap copy of exactly len bytes so ASan sees any over-read. */
 static int decode_copy(const void *buf, size_t len, struct wire_msg *m,

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "limits.h"
-#include "util.h"
-#include "yamltree.h"
+#include "common/err.h"
+#include "common/limits.h"
+#include "common/util.h"
+#include "common/yamltree.h"
 
 static int load(const char *text, yt_doc ***docs, size_t *n, char *err,
     size_t errlen)

@@ -9,10 +9,10 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "err.h"
-#include "util.h"
-#include "outputs_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "outputs/outputs_int.h"
 
 /* CEF severity is 0-10, alert levels 0-15. */
 #define CEF_MAX_SEVERITY	10

@@ -30,12 +30,12 @@
 #include <jansson.h>
 #include <lmdb.h>
 
-#include "config.h"
-#include "err.h"
-#include "stats.h"
-#include "util.h"
-#include "outputs.h"
-#include "outputs_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/stats.h"
+#include "common/util.h"
+#include "outputs/outputs.h"
+#include "outputs/outputs_int.h"
 
 /* The incident-change log in the state (written by the engine). */
 #define OUTPUTS_INCIDENT_DB	"incident_log"

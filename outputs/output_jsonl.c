@@ -22,10 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "util.h"
-#include "outputs_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "outputs/outputs_int.h"
 
 struct jsonl {
 	int		 fd;

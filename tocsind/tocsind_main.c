@@ -29,14 +29,14 @@
 #include <sys/prctl.h>
 #endif
 
-#include "collector.h"
-#include "config.h"
-#include "engine.h"
-#include "err.h"
-#include "keys.h"
-#include "outputs.h"
-#include "rules.h"
-#include "util.h"
+#include "collector/collector.h"
+#include "common/config.h"
+#include "engine/engine.h"
+#include "common/err.h"
+#include "common/keys.h"
+#include "outputs/outputs.h"
+#include "rules/rules.h"
+#include "common/util.h"
 
 #define RESTART_BACKOFF_MIN_US	(500 * 1000)	/* first restart delay */
 #define RESTART_BACKOFF_MAX_US	(30 * 1000000)	/* longest restart delay */

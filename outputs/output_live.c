@@ -14,10 +14,10 @@
 
 #include <zmq.h>
 
-#include "config.h"
-#include "err.h"
-#include "util.h"
-#include "outputs_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "outputs/outputs_int.h"
 
 /* Records queued per subscriber before ZeroMQ drops for it. */
 #define LIVE_SNDHWM	100000

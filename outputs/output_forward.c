@@ -24,10 +24,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "util.h"
-#include "outputs_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "outputs/outputs_int.h"
 
 struct forward {
 	int	 fd;

@@ -10,10 +10,10 @@
 
 #include <curl/curl.h>
 
-#include "config.h"
-#include "err.h"
-#include "util.h"
-#include "outputs_int.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/util.h"
+#include "outputs/outputs_int.h"
 
 /* The answer's body is read and thrown away, up to this much. */
 #define WEBHOOK_MAX_ANSWER_BYTES	(64 * 1024)
