@@ -389,6 +389,7 @@ static size_t out_turn(struct outputs *o, struct out *u)
 		    OUTPUT_REC_INCIDENTS;
 		uint64_t last, upto;
 		size_t i;
+		int send_rc = 0;
 
 		if (!(u->cfg->records & bit) || !o->s_have[k])
 			continue;
@@ -420,7 +421,7 @@ static size_t out_turn(struct outputs *o, struct out *u)
 				continue;
 			}
 			if (rc != 0) {
-				out_failed(u, "send", rc);
+				send_rc = rc;
 				break;
 			}
 			if (u->backoff_us != 0) {
@@ -431,10 +432,14 @@ static size_t out_turn(struct outputs *o, struct out *u)
 			u->c[OC_DELIVERED].value++;
 			upto = r->id;
 		}
-		if (u->impl != NULL && (rc = u->ops->flush(u->impl)) != 0) {
+		/* What was sent before a failed send counts only once
+		 * flushed (fsynced): a failed flush leaves the cursor where
+		 * it was and everything is sent again (at least once). */
+		if ((rc = u->ops->flush(u->impl)) != 0) {
 			out_failed(u, "flush", rc);
-			upto = u->cur[k];	/* sent again: at least once */
-		}
+			upto = u->cur[k];
+		} else if (send_rc != 0)
+			out_failed(u, "send", send_rc);
 		if (upto != u->cur[k]) {
 			moved += 1;
 			u->cur[k] = upto;
