@@ -156,13 +156,20 @@ int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
 
 const struct server_config *cli_config(struct cli *c)
 {
-	char err[512];
+	char err[512], buf[MAX_PATH_BYTES + 1];
+	const char *path;
 
 	if (c->cfg_loaded)
 		return &c->cfg;
 	memset(&c->cfg, 0, sizeof(c->cfg));
 	err[0] = '\0';
-	if (server_config_load(c->config_path, &c->cfg, err,
+	/* -c, $TOCSIN_CONFIG, the installed tocsind.yml, the embedded one */
+	if (config_locate(c->config_path, CONFIG_SERVER_ENV,
+	    CONFIG_SERVER_NAME, buf, sizeof(buf), &path, NULL) != 0) {
+		cli_err(NULL, "configuration path too long");
+		return NULL;
+	}
+	if (server_config_load(path, &c->cfg, err,
 	    sizeof(err)) != 0) {
 		cli_err(NULL, "%s", err[0] != '\0' ? err :
 		    "cannot load the server configuration");

@@ -78,8 +78,9 @@ static void usage_main(FILE *fp)
 		    commands[i].summary);
 	fputs("\n"
 	    "Options (before or after the command):\n"
-	    "  -c, --config FILE    server configuration (default: the\n"
-	    "                       embedded default, as etc/tocsind.yml)\n"
+	    "  -c, --config FILE    server configuration (default:\n"
+	    "                       $TOCSIN_CONFIG, else the installed\n"
+	    "                       tocsind.yml, else the embedded default)\n"
 	    "  -D, --datadir DIR    data directory (default: the\n"
 	    "                       configuration's data_dir)\n"
 	    "  -h, --help           this help; `tocsin COMMAND --help` for one\n"

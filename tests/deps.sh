@@ -8,7 +8,7 @@ set -eu
 
 PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
 libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev
-bsdutils jq syslog-ng-core"
+libsystemd-dev bsdutils jq syslog-ng-core"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang"
 
 missing=""
