@@ -251,15 +251,19 @@ install: all $(GEN_CONF)
 DEB	:= build/deb
 
 deb:
-	@command -v dh >/dev/null || { echo "make deb needs debhelper (apt-get install debhelper)" >&2; exit 2; }
+	@command -v dh >/dev/null || { echo "make deb needs debhelper: sh tests/deps.sh pkg (as root)" >&2; exit 2; }
 	rm -rf $(DEB) && mkdir -p $(DEB)/src
 	tar -cf - --exclude=./build --exclude=./bin --exclude=./var \
 	    --exclude=./.git . | tar -xf - -C $(DEB)/src
 	cd $(DEB)/src && dpkg-buildpackage -us -uc -b -j2
 	@ls $(DEB)/*.deb
 
-test-deb: deb
-	@sh tests/pkg/deb.sh $(DEB)
+# Installs the packages on this machine and undoes it (tests/pkg/deb.sh);
+# bounded to 15 minutes with the build.
+test-deb:
+	@sh tests/deps.sh pkg
+	@$(MAKE) --no-print-directory deb
+	@timeout 600 bash tests/pkg/deb.sh $(DEB)
 
 clean:
 	rm -rf build bin
