@@ -17,7 +17,7 @@
 #include "common/err.h"
 #include "common/limits.h"
 #include "rules/rules_int.h"
-#include "rules/sigma_int.h"
+#include "rules/sigma/sigma.h"
 #include "rules/correlate.h"
 #include "common/util.h"
 #include "common/yamltree.h"
@@ -1883,7 +1883,7 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 						    list->items[j]);
 				}
 			}
-	/* Sigma documents, once every decoder is known (rules/sigma.c) */
+	/* Sigma documents, once every decoder is known (rules/sigma/) */
 	if (!L.oom && sigma_compile_all(rs, L.dl, files, docs, ndocs, nfiles,
 	    &L.rcap, &L.fcap) != 0)
 		L.oom = 1;

@@ -159,9 +159,9 @@ enum leaf_op {
 	LEAF_REGEX,		/* rx matches value */
 	LEAF_CIDR,		/* value is an IP inside one of cidrs */
 	LEAF_EXISTS,		/* the field is set */
-	/* Sigma (sigma.c): */
+	/* Sigma (rules/sigma/): */
 	LEAF_GLOB,		/* value matches the glob vals[0]
-				 * (sigma_int.h SIGMA_GLOB_*) */
+				 * (rules/sigma/sigma.h SIGMA_GLOB_*) */
 	LEAF_NUM,		/* value, a number, compares (cmp) with vals[0] */
 	LEAF_FIELDREF,		/* value compares (cmp: a string op) with the
 				 * value of field2 */
