@@ -13,7 +13,7 @@ DESTDIR	?=
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl
+PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl expat libevtx
 VERSION	:= 0.1.0
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
