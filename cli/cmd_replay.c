@@ -45,8 +45,8 @@
 /* Largest frame accepted from the collector. */
 #define REPLAY_MAX_FRAME	4096
 /* Name of the agent replay sends as, and its key file under DATADIR. */
-#define REPLAY_AGENT		"replay"
-#define REPLAY_KEY_FILE		"keys/replay.key"
+#define REPLAY_AGENT		KEYS_REPLAY_AGENT
+#define REPLAY_KEY_FILE		KEYS_REPLAY_FILE
 
 
 enum { OPT_SPEED = 256, OPT_ASAP, OPT_DRILL, OPT_SHIFT, OPT_ENDPOINT,
