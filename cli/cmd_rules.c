@@ -21,45 +21,6 @@
 #include "rules/rules.h"
 #include "common/util.h"
 
-const char cmd_rules_usage[] =
-    "Usage: tocsin rules test [-r PATH]... [--expect RULE_ID|none] [--json]\n"
-    "                         [--tests] [FILE|-]...\n"
-    "       tocsin rules check [-r PATH]... [FILE.test]...\n"
-    "       tocsin rules lint [PATH]...\n"
-    "\n"
-    "test   runs each line of FILE (default: standard input) through the\n"
-    "       rules exactly as the engine does and prints, per line, the\n"
-    "       decoder, the fields, every rule that matched and the alerts it\n"
-    "       would raise.  With --expect the lines are a check: each must\n"
-    "       raise exactly RULE_ID (a comma-separated list for several), or\n"
-    "       nothing with 'none'; exit status 1 on any mismatch.  --tests\n"
-    "       treats each FILE as a .test file (as `rules check`).\n"
-    "check  runs .test files (format: docs/rules.md, \"Test files\"); without\n"
-    "       FILE, every *.test found beside the rule files under the -r\n"
-    "       paths.  Prints one line per failure and a summary; exit status 1\n"
-    "       on any failure.\n"
-    "lint   loads the rule files and folders and prints every error and\n"
-    "       warning as file:line:col; exit status 2 on any error.\n"
-    "\n"
-    "Options:\n"
-    "  -r, --rules PATH   rule file or folder (repeatable); default: the\n"
-    "                     server configuration's engine.rules\n"
-    "  --expect ID|none   check mode for `test` (see above)\n"
-    "  --json             `test`: one JSON object per line (JSON Lines)\n"
-    "  --tests            `test`: the FILEs are .test files\n"
-    "  -c, --config FILE  server configuration (for the default rules)\n"
-    "\n"
-    "Lines of a .test file and of `rules check` are evaluated as if read at\n"
-    "2026-01-30T12:00:00Z (a BSD syslog time without a year takes its year\n"
-    "from it); lines of `rules test` as if read now.\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin rules test -r rules/default /var/log/auth.log\n"
-    "  echo 'Jan 26 00:00:05 h sshd[1]: Invalid user x from 1.2.3.4 port 2' |\n"
-    "      tocsin rules test -r rules/default --expect sshd.invalid_user -\n"
-    "  tocsin rules check -r rules/default\n"
-    "  tocsin rules lint rules/default my-rules/\n";
-
 /* -r options accepted at once. */
 #define MAX_RULE_PATHS		64
 /* .test files or input files of one run. */
@@ -72,6 +33,53 @@ const char cmd_rules_usage[] =
 #define MAX_SHOW_BYTES		4096
 
 enum { OPT_EXPECT = 256, OPT_JSON, OPT_TESTS };
+
+/* Options of test and check (--expect, --json and --tests: test only). */
+static const struct cli_opt run_opts[] = {
+	{ "rules", 'r', 'r', "PATH",
+	  "rule file or folder (repeatable); default: the\n"
+	  "server configuration's engine.rules" },
+	{ "expect", 0, OPT_EXPECT, "ID|none", "check mode for `test` (see above)" },
+	{ "json", 0, OPT_JSON, NULL,
+	  "`test`: one JSON object per line (JSON Lines)" },
+	{ "tests", 0, OPT_TESTS, NULL, "`test`: the FILEs are .test files" },
+};
+
+static const struct cli_optgroup rules_groups[] = {
+	{ "Options of test and check:", CLI_TABLE(run_opts) },
+};
+
+const struct cli_help cmd_rules_help = {
+	"Usage: tocsin rules test [-r PATH]... [--expect RULE_ID|none] [--json]\n"
+	"                         [--tests] [FILE|-]...\n"
+	"       tocsin rules check [-r PATH]... [FILE.test]...\n"
+	"       tocsin rules lint [PATH]...\n"
+	"\n"
+	"test   runs each line of FILE (default: standard input) through the\n"
+	"       rules exactly as the engine does and prints, per line, the\n"
+	"       decoder, the fields, every rule that matched and the alerts it\n"
+	"       would raise.  With --expect the lines are a check: each must\n"
+	"       raise exactly RULE_ID (a comma-separated list for several), or\n"
+	"       nothing with 'none'; exit status 1 on any mismatch.  --tests\n"
+	"       treats each FILE as a .test file (as `rules check`).\n"
+	"check  runs .test files (format: docs/rules.md, \"Test files\"); without\n"
+	"       FILE, every *.test found beside the rule files under the -r\n"
+	"       paths.  Prints one line per failure and a summary; exit status 1\n"
+	"       on any failure.\n"
+	"lint   loads the rule files and folders and prints every error and\n"
+	"       warning as file:line:col; exit status 2 on any error.\n",
+	CLI_TABLE(rules_groups),
+	"Lines of a .test file and of `rules check` are evaluated as if read at\n"
+	"2026-01-30T12:00:00Z (a BSD syslog time without a year takes its year\n"
+	"from it); lines of `rules test` as if read now.\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin rules test -r rules/default /var/log/auth.log\n"
+	"  echo 'Jan 26 00:00:05 h sshd[1]: Invalid user x from 1.2.3.4 port 2' |\n"
+	"      tocsin rules test -r rules/default --expect sshd.invalid_user -\n"
+	"  tocsin rules check -r rules/default\n"
+	"  tocsin rules lint rules/default my-rules/\n",
+};
 
 struct rules_run {
 	const struct cli_cmd	*cmd;
@@ -106,28 +114,19 @@ static int
 run_options(struct cli *c, struct rules_run *r, int argc, char **argv,
     int is_test)
 {
-	static const struct option longopts[] = {
-		{ "rules", required_argument, NULL, 'r' },
-		{ "expect", required_argument, NULL, OPT_EXPECT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "tests", no_argument, NULL, OPT_TESTS },
-		CLI_COMMON_LONGOPTS
-	};
-	int opt, rc;
+	struct cli_optparse p;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "r:",
-	    longopts, NULL)) != -1) {
-		rc = cli_opt_common(c, r->cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, r->cmd, CLI_TABLE(run_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case 'r':
 			if (r->npaths == MAX_RULE_PATHS)
 				return cli_usage_error(r->cmd, "more than %d -r",
 				    MAX_RULE_PATHS);
-			r->paths[r->npaths++] = optarg;
+			r->paths[r->npaths++] = p.arg;
 			break;
 		case OPT_EXPECT:
 		case OPT_JSON:
@@ -138,7 +137,7 @@ run_options(struct cli *c, struct rules_run *r, int argc, char **argv,
 				    "expect" : opt == OPT_JSON ? "json" :
 				    "tests");
 			if (opt == OPT_EXPECT)
-				r->expect = optarg;
+				r->expect = p.arg;
 			else if (opt == OPT_JSON)
 				r->json = 1;
 			else
@@ -726,22 +725,16 @@ rules_check(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 static int
 rules_lint(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_optparse p;
 	const char *paths[MAX_RULE_PATHS];
 	size_t npaths = 0, warnings = 0;
 	struct rules_diags dl = { 0 };
 	ruleset_t *rs = NULL;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
-		return cli_usage_error(cmd, "unhandled option");
-	}
+	cli_opt_init(&p, c, cmd, NULL, 0, 0, argc, argv);
+	if (cli_opt_next(&p) != 0)
+		return p.exit;
 	for (int i = optind; i < argc; i++) {
 		if (npaths == MAX_RULE_PATHS)
 			return cli_usage_error(cmd, "more than %d paths",
@@ -798,7 +791,7 @@ cmd_rules(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
 		    strcmp(argv[1], "--help") == 0)) {
-			fputs(cmd->usage, stdout);
+			cli_help_print(cmd, stdout);
 			return CLI_EXIT_OK;
 		}
 		return cli_usage_error(cmd, "missing sub-command (test, check "
