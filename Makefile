@@ -2,6 +2,7 @@
 #
 #   make            release build into bin/
 #   make test       install missing dependencies, ASan/UBSan build, all tests
+#                   in parallel (TOCSIN_TEST_JOBS), fuzz seeds replayed once
 #   make demo       install missing dependencies, build, run the demo
 #   make bench      release build, benchmarks (BENCH lines)
 #   make fuzz       libFuzzer targets (clang), a short run of each
@@ -13,7 +14,7 @@ DESTDIR	?=
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl
+PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl expat libevtx
 VERSION	:= 0.1.0
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -133,12 +134,21 @@ $(ASAN)/tools/%: tests/tools/%.c $(ASAN)/libtocsin.a
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(ASAN_CFLAGS) -o $@ $< $(ASAN)/libtocsin.a $(LIBS)
 
+# Each libFuzzer target linked with a main that replays its seeds and
+# corpus once (tests/fuzz/replay.c): make test needs no clang.
+$(ASAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(ASAN)/libtocsin.a
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(ASAN_CFLAGS) -o $@ $< tests/fuzz/replay.c \
+	    $(ASAN)/libtocsin.a $(LIBS)
+
 test-build: $(addprefix $(ASAN)/bin/,$(BINS)) \
 	    $(patsubst tests/unit/%.c,$(ASAN)/tests/%,$(TEST_SRC)) \
-	    $(patsubst tests/tools/%.c,$(ASAN)/tools/%,$(TOOL_SRC))
+	    $(patsubst tests/tools/%.c,$(ASAN)/tools/%,$(TOOL_SRC)) \
+	    $(patsubst tests/fuzz/%.c,$(ASAN)/fuzz/%,$(FUZZ_SRC))
 
+# The tests use the ASan/UBSan build only; the release tree is not built.
 test: deps
-	@$(MAKE) --no-print-directory test-build all
+	@$(MAKE) --no-print-directory test-build
 	@sh tests/run.sh
 
 # ---- demo, benchmarks, fuzzing -----------------------------------------
