@@ -436,6 +436,35 @@ int keys_agent_list(const char *datadir,
 	return rc;
 }
 
+int keys_replay_pub(const char *datadir, uint8_t pub[32])
+{
+	char *path = xasprintf("%s/%s", datadir, KEYS_REPLAY_FILE), *buf = NULL;
+	char z85[KEY_Z85_BYTES];
+	size_t len = 0;
+	int rc;
+
+	if (path == NULL)
+		return TS_ENOMEM;
+	rc = read_file(path, MAX_KEY_FILE_BYTES, &buf, &len);
+	free(path);
+	if (rc == TS_EIO && errno == ENOENT)
+		return TS_ENOTFOUND;
+	if (rc == TS_ETOOBIG)
+		return TS_EINVAL;
+	if (rc != 0)
+		return rc;
+	rc = TS_EINVAL;
+	if (len >= KEY_Z85_BYTES && buf[KEY_Z85_BYTES - 1] == '\n') {
+		memcpy(z85, buf, KEY_Z85_BYTES - 1);
+		z85[KEY_Z85_BYTES - 1] = '\0';
+		if (key_valid(z85, pub))
+			rc = 0;
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	return rc;
+}
+
 /* ---- keyring ---------------------------------------------------------- */
 
 struct keyring {
