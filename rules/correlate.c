@@ -30,7 +30,7 @@
 #include "common/util.h"
 #include "common/yamltree.h"
 #include "rules/correlate.h"
-#include "rules/sigma_int.h"
+#include "rules/sigma/sigma.h"
 
 struct corr_set {
 	struct corr_rule	**rules;
@@ -704,7 +704,7 @@ correlate_load(const char *const *paths, size_t npaths,
 		alldocs[i] = docs;	/* kept for the Sigma correlations */
 		allnd[i] = ndocs;
 	}
-	/* Sigma correlation documents (rules/sigma.c; their problems were
+	/* Sigma correlation documents (rules/sigma/; their problems were
 	 * reported when the rule set loaded) */
 	if (!P.oom && rs != NULL) {
 		struct sigma_add sa = { &P, cs };

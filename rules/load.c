@@ -18,7 +18,7 @@
 #include "common/limits.h"
 #include "common/names.h"
 #include "rules/rules_int.h"
-#include "rules/sigma_int.h"
+#include "rules/sigma/sigma.h"
 #include "rules/correlate.h"
 #include "common/util.h"
 #include "common/yamltree.h"
@@ -895,6 +895,20 @@ decoder_free(struct decoder *d)
 static const char *const decoder_keys[] = { "name", "type", "program",
 	"match", "literal", "fields", "description", NULL };
 
+/* Prefix the structured decoders give a key named like a header field. */
+static const char *
+dec_type_prefix(enum dec_type t)
+{
+	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" : "win";
+}
+
+static const char *
+dec_type_name(enum dec_type t)
+{
+	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" :
+	    t == DEC_WINEVT ? "windows" : "regex";
+}
+
 /* A source path of an alias: a header field name means the decoded key of
  * that name, which the structured decoders call "json.KEY" / "cef.KEY". */
 static int
@@ -905,7 +919,7 @@ alias_source(struct loader *L, const struct decoder *d, const char *s,
 
 	if (d->type != DEC_REGEX && rules_builtin_name(s, n)) {
 		int k = snprintf(buf, sizeof(buf), "%s.%.*s",
-		    d->type == DEC_JSON ? "json" : "cef", (int)n, s);
+		    dec_type_prefix(d->type), (int)n, s);
 
 		return field_id(L, buf, (size_t)k);
 	}
@@ -1009,9 +1023,12 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 			d->type = DEC_JSON;
 		else if (v->kind == YT_SCALAR && strcmp(v->str, "cef") == 0)
 			d->type = DEC_CEF;
+		else if (v->kind == YT_SCALAR &&
+		    strcmp(v->str, "windows") == 0)
+			d->type = DEC_WINEVT;
 		else if (!(v->kind == YT_SCALAR && strcmp(v->str, "regex") == 0))
 			ERR(L, file, v, "unknown decoder type (known: regex, "
-			    "json, cef)");
+			    "json, cef, windows)");
 	}
 	if ((v = map_get(n, "fields", NULL)) != NULL &&
 	    load_aliases(L, file, d, v) && L->oom)
@@ -1020,14 +1037,14 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 	if (d->type != DEC_REGEX) {
 		if (match != NULL)
 			ERR(L, file, match, "a %s decoder takes no match",
-			    d->type == DEC_JSON ? "json" : "cef");
+			    dec_type_name(d->type));
 		if ((v = map_get(n, "literal", NULL)) != NULL)
 			ERR(L, file, v, "a %s decoder takes no literal",
-			    d->type == DEC_JSON ? "json" : "cef");
+			    dec_type_name(d->type));
 		goto done;
 	}
 	if (match == NULL) {
-		ERR(L, file, n, "decoder without match (or type: json / cef)");
+		ERR(L, file, n, "decoder without match (or type: json / cef / windows)");
 		goto done;
 	}
 	if (rx_compile(L, file, match, 0, map_get(n, "literal", NULL),
@@ -1832,7 +1849,7 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 						    list->items[j]);
 				}
 			}
-	/* Sigma documents, once every decoder is known (rules/sigma.c) */
+	/* Sigma documents, once every decoder is known (rules/sigma/) */
 	if (!L.oom && sigma_compile_all(rs, L.dl, files, docs, ndocs, nfiles,
 	    &L.rcap, &L.fcap) != 0)
 		L.oom = 1;
