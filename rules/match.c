@@ -16,7 +16,7 @@
 #include "common/err.h"
 #include "common/limits.h"
 #include "rules/rules_int.h"
-#include "rules/sigma_int.h"
+#include "rules/sigma/sigma.h"
 
 struct fslot {
 	const char	*v;
@@ -381,7 +381,7 @@ leaf_eval(struct rules_ctx *ctx, const struct leaf *lf)
 			    lf->lens[i], lf->nocase))
 				return 1;
 		return 0;
-	case LEAF_GLOB:		/* Sigma (sigma_match.c) */
+	case LEAF_GLOB:		/* Sigma (rules/sigma/match.c) */
 		return sigma_glob_match(s->v, s->len, lf->vals[0],
 		    lf->lens[0], lf->nocase);
 	case LEAF_NUM:
