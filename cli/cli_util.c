@@ -290,6 +290,17 @@ int cli_parse_number(const struct cli_cmd *cmd, const char *opt,
 	return 0;
 }
 
+int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
+    const char *what, const char *s)
+{
+	char eb[256];
+
+	if (!name_valid_str(k, s))
+		return cli_usage_error(cmd, "invalid %s '%s': %s", what,
+		    esc_arg(s, eb, sizeof(eb)), name_expect(k));
+	return 0;
+}
+
 int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
     const char *arg, uint64_t now, uint64_t *out)
 {
