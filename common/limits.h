@@ -28,6 +28,9 @@
 /* Drill name carried by replayed events. */
 #define MAX_DRILL_BYTES		64
 
+/* An event's source name as rules see it ("internal", "syslog-udp", ...). */
+#define MAX_SOURCE_NAME_BYTES	16
+
 /* Events in one agent batch frame. */
 #define MAX_BATCH_EVENTS	1024
 
