@@ -2,6 +2,7 @@
 #
 #   make            release build into bin/
 #   make test       install missing dependencies, ASan/UBSan build, all tests
+#                   in parallel (TOCSIN_TEST_JOBS), fuzz seeds replayed once
 #   make demo       install missing dependencies, build, run the demo
 #   make bench      release build, benchmarks (BENCH lines)
 #   make fuzz       libFuzzer targets (clang), a short run of each
@@ -13,7 +14,7 @@ DESTDIR	?=
 CC	?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl
+PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl expat libevtx
 VERSION	:= 0.1.0
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -29,9 +30,12 @@ ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 COMPONENTS := common rules collector engine outputs agents tocsind cli
 MAINS	:= tocsind/tocsind_main.c agents/agent_main.c cli/tocsin_main.c
-LIB_SRC	:= $(filter-out $(MAINS),$(foreach d,$(COMPONENTS),$(wildcard $(d)/*.c)))
-HDRS	:= $(foreach d,$(COMPONENTS),$(wildcard $(d)/*.h))
-GEN_SRC	:= build/gen/default_config.c
+# Folders of C sources: one per component, and a component's own
+# sub-folders (rules/sigma: the Sigma compiler).
+SRC_DIRS := $(COMPONENTS) rules/sigma
+LIB_SRC	:= $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
+HDRS	:= $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
+GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -65,14 +69,25 @@ check-pkgs:
 
 # The default server configuration is embedded so that tocsind runs with no
 # -c at all; etc/tocsind.yml stays the one source of truth.
-$(GEN_SRC): etc/tocsind.yml
-	@mkdir -p $(@D)
-	@{ echo '#include <stddef.h>'; \
-	   echo 'const char config_default_server[] = {'; \
-	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+# Data files are embedded as byte arrays (NUL-terminated, with their
+# length) so that the YAML stays the one source of truth: the default
+# server configuration, so that tocsind runs with no -c at all, and the
+# built-in Sigma log source mapping.
+# $(call embed,source,symbol)
+embed = { echo '\#include <stddef.h>'; \
+	   echo 'const char $(2)[] = {'; \
+	   od -An -v -tx1 $(1) | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	   echo '0x00 };'; \
-	   echo 'const size_t config_default_server_len = sizeof(config_default_server) - 1;'; \
-	 } > $@
+	   echo 'const size_t $(2)_len = sizeof($(2)) - 1;'; \
+	 }
+
+build/gen/default_config.c: etc/tocsind.yml
+	@mkdir -p $(@D)
+	@$(call embed,$<,config_default_server) > $@
+
+build/gen/sigma_logsources.c: rules/sigma/logsources.yml
+	@mkdir -p $(@D)
+	@$(call embed,$<,sigma_default_logsources) > $@
 
 # ---- release -------------------------------------------------------------
 
@@ -119,12 +134,21 @@ $(ASAN)/tools/%: tests/tools/%.c $(ASAN)/libtocsin.a
 	@mkdir -p $(@D)
 	$(CC) $(BASEFLAGS) $(ASAN_CFLAGS) -o $@ $< $(ASAN)/libtocsin.a $(LIBS)
 
+# Each libFuzzer target linked with a main that replays its seeds and
+# corpus once (tests/fuzz/replay.c): make test needs no clang.
+$(ASAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(ASAN)/libtocsin.a
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(ASAN_CFLAGS) -o $@ $< tests/fuzz/replay.c \
+	    $(ASAN)/libtocsin.a $(LIBS)
+
 test-build: $(addprefix $(ASAN)/bin/,$(BINS)) \
 	    $(patsubst tests/unit/%.c,$(ASAN)/tests/%,$(TEST_SRC)) \
-	    $(patsubst tests/tools/%.c,$(ASAN)/tools/%,$(TOOL_SRC))
+	    $(patsubst tests/tools/%.c,$(ASAN)/tools/%,$(TOOL_SRC)) \
+	    $(patsubst tests/fuzz/%.c,$(ASAN)/fuzz/%,$(FUZZ_SRC))
 
+# The tests use the ASan/UBSan build only; the release tree is not built.
 test: deps
-	@$(MAKE) --no-print-directory test-build all
+	@$(MAKE) --no-print-directory test-build
 	@sh tests/run.sh
 
 # ---- demo, benchmarks, fuzzing -----------------------------------------

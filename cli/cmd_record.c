@@ -27,48 +27,59 @@
 /* --host options. */
 #define MAX_RECORD_HOSTS	64
 
-const char cmd_record_usage[] =
-    "usage: tocsin record [--since DUR|TIME] [--until DUR|TIME] [--host H]...\n"
-    "                     [--drills] [-o FILE] [-c CONFIG] [-D DATADIR]\n"
-    "       tocsin record --from-log FILE --host H [-o FILE]\n"
-    "\n"
-    "Write a recording: JSON Lines, first a header line\n"
-    "  {\"tocsin_recording\": 1, \"created\": TIME, \"source\": \"...\",\n"
-    "   \"events\": N, \"first\": TIME, \"last\": TIME, \"hosts\": [...]}\n"
-    "then one event per line, in time order:\n"
-    "  {\"time\": TIME, \"host\": \"...\", \"agent\": \"...\", \"source\": \"...\",\n"
-    "   \"file\": \"...\", \"raw\": \"the raw line\"}\n"
-    "(times RFC 3339 UTC with microseconds).  `tocsin replay` sends it back\n"
-    "through the pipeline.  Bytes of a raw line that are not valid UTF-8\n"
-    "are written as the text \\xNN.\n"
-    "\n"
-    "From the journal (the default): the events whose time (when the agent\n"
-    "read the line, or the syslog time) is within --since/--until, from the\n"
-    "hosts given (all when none).  Events of drills are left out unless\n"
-    "--drills.\n"
-    "\n"
-    "From a log file (--from-log FILE --host H): every non-empty line, its\n"
-    "time taken from its syslog header (a BSD time without a year is in\n"
-    "the current year, or the previous one if that would be more than a\n"
-    "day ahead); a line without a header time is an error.  Lines are\n"
-    "sorted by time (stable).\n"
-    "\n"
-    "Options:\n"
-    "  --since DUR|TIME   events at or after this time\n"
-    "  --until DUR|TIME   events at or before this time\n"
-    "  --host H           only this host (repeatable); with --from-log the\n"
-    "                     host the events are recorded for (required)\n"
-    "  --drills           include events replayed in drills\n"
-    "  --from-log FILE    convert a plain log file instead\n"
-    "  -o, --output FILE  write here (default: standard output)\n"
-    "  -c, --config FILE  server configuration\n"
-    "  -D, --datadir DIR  data directory\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin record --since 2h --host web01 -o incident-42.jsonl\n"
-    "  tocsin record --from-log /var/log/auth.log --host web01 -o auth.jsonl\n";
 
 enum { OPT_SINCE = 256, OPT_UNTIL, OPT_HOST, OPT_FROM_LOG, OPT_DRILLS };
+
+static const struct cli_opt record_opts[] = {
+	{ "since", 0, OPT_SINCE, "DUR|TIME",
+	  "events at or after this time" },
+	{ "until", 0, OPT_UNTIL, "DUR|TIME",
+	  "events at or before this time" },
+	{ "host", 0, OPT_HOST, "H",
+	  "only this host (repeatable); with --from-log the\n"
+	  "host the events are recorded for (required)" },
+	{ "drills", 0, OPT_DRILLS, NULL,
+	  "include events replayed in drills" },
+	{ "from-log", 0, OPT_FROM_LOG, "FILE",
+	  "convert a plain log file instead" },
+	{ "output", 'o', 'o', "FILE",
+	  "write here (default: standard output)" },
+};
+
+static const struct cli_optgroup record_groups[] = {
+	{ NULL, CLI_TABLE(record_opts) },
+};
+
+const struct cli_help cmd_record_help = {
+	"usage: tocsin record [--since DUR|TIME] [--until DUR|TIME] [--host H]...\n"
+	"                     [--drills] [-o FILE] [-c CONFIG] [-D DATADIR]\n"
+	"       tocsin record --from-log FILE --host H [-o FILE]\n"
+	"\n"
+	"Write a recording: JSON Lines, first a header line\n"
+	"  {\"tocsin_recording\": 1, \"created\": TIME, \"source\": \"...\",\n"
+	"   \"events\": N, \"first\": TIME, \"last\": TIME, \"hosts\": [...]}\n"
+	"then one event per line, in time order:\n"
+	"  {\"time\": TIME, \"host\": \"...\", \"agent\": \"...\", \"source\": \"...\",\n"
+	"   \"file\": \"...\", \"raw\": \"the raw line\"}\n"
+	"(times RFC 3339 UTC with microseconds).  `tocsin replay` sends it back\n"
+	"through the pipeline.  Bytes of a raw line that are not valid UTF-8\n"
+	"are written as the text \\xNN.\n"
+	"\n"
+	"From the journal (the default): the events whose time (when the agent\n"
+	"read the line, or the syslog time) is within --since/--until, from the\n"
+	"hosts given (all when none).  Events of drills are left out unless\n"
+	"--drills.\n"
+	"\n"
+	"From a log file (--from-log FILE --host H): every non-empty line, its\n"
+	"time taken from its syslog header (a BSD time without a year is in\n"
+	"the current year, or the previous one if that would be more than a\n"
+	"day ahead); a line without a header time is an error.  Lines are\n"
+	"sorted by time (stable).\n",
+	CLI_TABLE(record_groups),
+	"Examples:\n"
+	"  tocsin record --since 2h --host web01 -o incident-42.jsonl\n"
+	"  tocsin record --from-log /var/log/auth.log --host web01 -o auth.jsonl\n",
+};
 
 struct rec_out {
 	uint64_t	 time_us;
@@ -316,15 +327,7 @@ static int write_recording(FILE *fp, struct record_run *r,
 int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "from-log", required_argument, NULL, OPT_FROM_LOG },
-		{ "drills", no_argument, NULL, OPT_DRILLS },
-		{ "output", required_argument, NULL, 'o' },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	struct record_run r;
 	journal_t *j = NULL;
 	const char *from = NULL, *output = NULL, *dd;
@@ -335,21 +338,18 @@ int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
 	int opt, rc, exit_rc = CLI_EXIT_FAIL;
 
 	memset(&r, 0, sizeof(r));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "o:",
-	    longopts, NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(record_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case OPT_SINCE:
-			if (cli_parse_time(cmd, "--since", optarg, now,
+			if (cli_parse_time(cmd, "--since", p.arg, now,
 			    &r.since_us) != 0)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_UNTIL:
-			if (cli_parse_time(cmd, "--until", optarg, now,
+			if (cli_parse_time(cmd, "--until", p.arg, now,
 			    &r.until_us) != 0)
 				return CLI_EXIT_USAGE;
 			break;
@@ -357,20 +357,20 @@ int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
 			if (r.nhosts == MAX_RECORD_HOSTS)
 				return cli_usage_error(cmd, "at most %d --host",
 				    MAX_RECORD_HOSTS);
-			if (optarg[0] == '\0' || strlen(optarg) >
+			if (p.arg[0] == '\0' || strlen(p.arg) >
 			    MAX_HOST_BYTES)
 				return cli_usage_error(cmd, "invalid --host: 1 "
 				    "to %d bytes", MAX_HOST_BYTES);
-			r.hosts[r.nhosts++] = optarg;
+			r.hosts[r.nhosts++] = p.arg;
 			break;
 		case OPT_FROM_LOG:
-			from = optarg;
+			from = p.arg;
 			break;
 		case OPT_DRILLS:
 			r.drills = 1;
 			break;
 		case 'o':
-			output = optarg;
+			output = p.arg;
 			break;
 		default:
 			return cli_usage_error(cmd, "unhandled option");

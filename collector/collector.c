@@ -52,6 +52,7 @@
 #include "common/limits.h"
 #include "common/config.h"
 #include "common/keys.h"
+#include "common/names.h"
 #include "common/stats.h"
 #include "common/util.h"
 #include "common/wire.h"
@@ -674,7 +675,7 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 
 	group_flush(c);
 	copy_wstr(drill, sizeof(drill), &m->drill);
-	if (drill[0] != '\0' && (!agent_name_valid(drill) ||
+	if (drill[0] != '\0' && (!name_valid_str(NAME_DRILL, drill) ||
 	    m->drill.len != strlen(drill))) {
 		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
 		    "bad drill name");
@@ -1025,7 +1026,7 @@ router_one(struct collector *c)
 		zmq_msg_close(&extra);
 	}
 	agent = zmq_msg_gets(&msg, "User-Id");
-	if (agent == NULL || !agent_name_valid(agent)) {
+	if (!name_valid_str(NAME_AGENT, agent)) {
 		/* Cannot happen with ZAP in place; never trust it anyway. */
 		counters[C_AUTH_REFUSED].value++;
 		goto out;

@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "common/util.h"
 #include "common/yamltree.h"
 
@@ -137,7 +138,6 @@ static void key_err(char *err, size_t errlen, const char *file,
 #define DEFAULT_JSONL_MAX_BYTES		(100ULL << 20)
 #define DEFAULT_JSONL_KEEP		5
 #define MAX_JSONL_KEEP			1000ULL
-#define MAX_OUTPUT_NAME_BYTES		64
 #define MAX_OUTPUT_TIMEOUT_US		(300ULL * 1000000)
 
 const char *output_type_name(int type)
@@ -159,24 +159,6 @@ static void output_config_free(struct output_config *o)
 	free(o->address);
 	free(o->url);
 	memset(o, 0, sizeof(*o));
-}
-
-/* An output name: 1..64 of [A-Za-z0-9._-] (it names files, counters and
- * cursor keys). */
-static int output_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > MAX_OUTPUT_NAME_BYTES)
-		return 0;
-	for (; *s != '\0'; s++) {
-		char ch = *s;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		    ch == '-'))
-			return 0;
-	}
-	return 1;
 }
 
 /* Map an optional scalar to one of words[] (index into *out).  Missing: 0
@@ -275,7 +257,7 @@ static int parse_output(const yt_node *m, const char *file,
 	if (get_required(m, m, "outputs", "name", file, &o->name, err,
 	    errlen))
 		return TS_EPARSE;
-	if (!output_name_valid(o->name)) {
+	if (!name_valid_str(NAME_OUTPUT, o->name)) {
 		key_err(err, errlen, file, m, "name", "outputs",
 		    "must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
 		return TS_EPARSE;
@@ -794,7 +776,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (get_required(ag, ag, "agent", "name", path, &cfg->name, err,
 	    errlen))
 		goto fail;
-	if (!agent_name_valid(cfg->name)) {
+	if (!name_valid_str(NAME_AGENT, cfg->name)) {
 		key_err(err, errlen, path, ag, "name", "agent",
 		    "must be 1 to 64 characters of A-Z a-z 0-9 . _ - not "
 		    "starting with . or -");

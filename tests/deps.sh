@@ -7,7 +7,8 @@
 set -eu
 
 PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
-libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev
+libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev libexpat1-dev
+libevtx-dev libbfio-dev
 bsdutils jq syslog-ng-core"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang"
 
