@@ -352,7 +352,10 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return CLI_EXIT_USAGE;
 	}
 	if (ac.data_dir == NULL) {
-		if ((agent_dir = xasprintf("var/agent-%s", name)) == NULL)
+		/* the installed layout's folder, else the source tree's */
+		if ((agent_dir = config_agent_statedir() != NULL ?
+		    strdup(config_agent_statedir()) :
+		    xasprintf("var/agent-%s", name)) == NULL)
 			goto nomem;
 		ac.data_dir = agent_dir;
 	}
