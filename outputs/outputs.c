@@ -246,8 +246,7 @@ static void state_look(struct outputs *o)
 			o->st = NULL;
 			return;
 		}
-		(void)stats_readers_reclaim(o->senv, "outputs: state",
-		    &o->ctab[GC_READERS].value);
+		(void)state_readers_reclaim(o->st, &o->ctab[GC_READERS].value);
 		log_info("outputs: reading %s", o->state_dir);
 	}
 	for (k = 0; k < OUT_NKINDS; k++) {
@@ -519,9 +518,9 @@ int outputs_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 			if (mono_us() - last_beat >= OUTPUTS_HEARTBEAT_US) {
 				(void)stats_readers_reclaim(o.oenv, "outputs",
 				    &o.ctab[GC_READERS].value);
-				(void)stats_readers_reclaim(o.senv,
-				    "outputs: state",
-				    &o.ctab[GC_READERS].value);
+				if (o.st != NULL)
+					(void)state_readers_reclaim(o.st,
+					    &o.ctab[GC_READERS].value);
 			}
 			o.ctab[GC_HEARTBEAT].value = now_us();
 			if (oenv_commit(&o) == 0)
