@@ -13,8 +13,10 @@
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/config.h"
+#include "common/names.h"
 
 #define CLI_EXIT_OK	0
 #define CLI_EXIT_FAIL	1
@@ -40,8 +42,7 @@ struct cli_cmd {
 	const char	*name;		/* "alerts" */
 	cli_handler	 run;
 	const char	*summary;	/* one line for `tocsin --help` */
-	const char	*usage;		/* `tocsin CMD --help`: usage, options,
-					 * examples */
+	const struct cli_help *help;	/* `tocsin CMD --help` */
 };
 
 /* Handlers and their help texts (one file per command). */
@@ -49,21 +50,21 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_events(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_agents(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
-extern const char cmd_alerts_usage[];
-extern const char cmd_events_usage[];
-extern const char cmd_status_usage[];
-extern const char cmd_agents_usage[];
+extern const struct cli_help cmd_alerts_help;
+extern const struct cli_help cmd_events_help;
+extern const struct cli_help cmd_status_help;
+extern const struct cli_help cmd_agents_help;
 int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_replay(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_drill(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_rules(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
-extern const char cmd_rules_usage[];
-extern const char cmd_record_usage[];
-extern const char cmd_replay_usage[];
-extern const char cmd_drill_usage[];
+extern const struct cli_help cmd_rules_help;
+extern const struct cli_help cmd_record_help;
+extern const struct cli_help cmd_replay_help;
+extern const struct cli_help cmd_drill_help;
 int cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
-extern const char cmd_incidents_usage[];
+extern const struct cli_help cmd_incidents_help;
 
 /* ---- recordings and replay (cmd_replay.c; used by cmd_drill.c) ---------- */
 
@@ -116,31 +117,102 @@ int replay_send(struct cli *c, const struct cli_cmd *cmd,
     struct recording *recs, size_t nrec, const struct replay_opts *o,
     struct replay_result *res);
 
-/* ---- options ------------------------------------------------------------ */
+/* ---- options: one table per command ------------------------------------ */
 
-/* Every command's getopt_long tables end with these, so that the global
- * options also work after the command name.  The leading ':' makes getopt
- * report errors to us instead of printing them. */
-#define CLI_COMMON_SHORTOPTS	":c:D:h"
-#define CLI_COMMON_LONGOPTS \
-	{ "config", required_argument, NULL, 'c' }, \
-	{ "datadir", required_argument, NULL, 'D' }, \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ NULL, 0, NULL, 0 }
+/* One option of a command.  The command's static table of these drives
+ * both the parsing (cli_opt_next) and the options part of --help
+ * (cli_help_print); adding an option is adding a row. */
+struct cli_opt {
+	const char	*o_long;	/* "since", without "--" */
+	int		 o_short;	/* 'o', or 0: no short form */
+	int		 o_id;		/* what cli_opt_next returns, > 0 */
+	const char	*o_arg;		/* the value's name in --help ("TIME");
+					 * NULL: the option takes no value */
+	const char	*o_help;	/* help; '\n' starts another line */
+};
 
-/* Returned by cli_opt_common when parsing goes on. */
-#define CLI_OPT_NEXT	(-1)
-/* Returned by cli_opt_common when opt is the command's own option. */
-#define CLI_OPT_OWN	(-2)
+/* The options of a command or of one of its sub-commands, for --help. */
+struct cli_optgroup {
+	const char		*og_title;	/* "Options of add:"; NULL:
+						 * "Options:" */
+	const struct cli_opt	*og_opts;
+	size_t			 og_n;
+};
+
+/* A command's --help: the synopsis and description, its option tables
+ * (printed from the tables, then the common options), and the epilog
+ * (exit status, examples). */
+struct cli_help {
+	const char			*h_usage;
+	const struct cli_optgroup	*h_groups;
+	size_t				 h_ngroups;
+	const char			*h_epilog;	/* NULL: none */
+};
+
+/* Table and row count, for the (opts, n) arguments below. */
+#define CLI_TABLE(t)	(t), (sizeof(t) / sizeof((t)[0]))
+
+/* Rows one option table may have (the getopt arrays are built in place). */
+#define MAX_CLI_OPTS		32
+
+/* Flags of cli_opt_init. */
+#define CLI_OPTF_STOP	0x1	/* stop at the first operand (the top level:
+				 * the rest belongs to the command) */
+
+/* Returned by cli_opt_next: the command must return p->exit (0 after
+ * printing the help, 2 after printing a usage error). */
+#define CLI_OPT_EXIT	(-1)
+
+/* Top-level ids cli_opt_next returns when cmd is NULL. */
+#define CLI_OPT_HELP	'h'
+
+/* The state of one parse; on the caller's stack. */
+struct cli_optparse {
+	struct cli		*op_cli;
+	const struct cli_cmd	*op_cmd;	/* NULL: the top level */
+	const struct cli_opt	*op_opts;
+	size_t			 op_n;
+	int			 op_argc;
+	char			**op_argv;
+	struct option		 op_long[MAX_CLI_OPTS + 4];
+	char			 op_short[MAX_CLI_OPTS * 2 + 12];
+	const char		*arg;		/* value of the option just
+						 * returned; NULL for a flag */
+	int			 exit;		/* after CLI_OPT_EXIT */
+};
+
+/* The options every command takes (-c, -D, -h), appended to each table.
+ * They work before and after the command name. */
+extern const struct cli_opt cli_common_opts[];
+extern const size_t cli_common_nopts;
 
 /*
- * Handle an option every command takes (-c, -D, -h) or a getopt error
- * ('?' unknown option, ':' missing value).  Returns CLI_OPT_NEXT when
- * handled, CLI_OPT_OWN when opt is not common, or an exit status: 0 after
- * printing the help, 2 after a usage error (message printed).
+ * Start parsing argv[1..argc) of command cmd (NULL: the top level) with the
+ * table opts[0..n) plus the common options.  Operands may be mixed with
+ * options (unless CLI_OPTF_STOP); after the parse they are
+ * argv[optind..argc).  A table over MAX_CLI_OPTS or with an id <= 0 is a
+ * programming error (fatal).
  */
-int cli_opt_common(struct cli *c, const struct cli_cmd *cmd, int opt,
-    int argc, char **argv);
+void cli_opt_init(struct cli_optparse *p, struct cli *c,
+    const struct cli_cmd *cmd, const struct cli_opt *opts, size_t n,
+    int flags, int argc, char **argv);
+
+/*
+ * The next option of the table: its o_id (p->arg holds its value), 0 when
+ * the options end, or CLI_OPT_EXIT with p->exit set: 0 after printing the
+ * command's help (-h), 2 after a usage error ("unknown option '--x'",
+ * "option '--x' needs a value", "option '--x' takes no value").  -c and -D
+ * are handled here; at the top level (cmd NULL) -h is returned as
+ * CLI_OPT_HELP for the caller to print its own usage.
+ */
+int cli_opt_next(struct cli_optparse *p);
+
+/* Print the help of cmd: its usage, its option tables, the common
+ * options and its epilog. */
+void cli_help_print(const struct cli_cmd *cmd, FILE *fp);
+
+/* Print the rows opts[0..n) as --help does. */
+void cli_opts_print(const struct cli_opt *opts, size_t n, FILE *fp);
 
 /* Print "tocsin CMD: message (see tocsin CMD --help)" to stderr; returns
  * CLI_EXIT_USAGE so that callers can `return cli_usage_error(...)`. */
@@ -158,6 +230,11 @@ int cli_no_args(const struct cli_cmd *cmd, int argc, char **argv);
  * parse_u64.  0, or 2 after a message naming the option and the value. */
 int cli_parse_number(const struct cli_cmd *cmd, const char *opt,
     const char *arg, uint64_t max, uint64_t *out);
+
+/* Check s as a name of kind k (common/names.h): 0, or 2 after "invalid
+ * WHAT 'S': what it must look like".  what: "agent name", "--drill". */
+int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
+    const char *what, const char *s);
 
 /* Parse a time argument (duration before now, or RFC 3339).  0 or 2. */
 int cli_parse_time(const struct cli_cmd *cmd, const char *opt,

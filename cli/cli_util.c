@@ -4,6 +4,7 @@
  * table printer.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,44 +77,194 @@ static const char *esc_arg(const char *s, char *buf, size_t buflen)
 	return buf;
 }
 
-int cli_opt_common(struct cli *c, const struct cli_cmd *cmd, int opt,
-    int argc, char **argv)
-{
-	char eb[256];
-	const char *arg;
+/* ---- the option tables -------------------------------------------------- */
 
-	switch (opt) {
-	case 'c':
-		c->config_path = optarg;
-		return CLI_OPT_NEXT;
-	case 'D':
-		c->datadir_opt = optarg;
-		return CLI_OPT_NEXT;
-	case 'h':
-		if (cmd != NULL)
-			fputs(cmd->usage, stdout);
-		return CLI_EXIT_OK;
-	case ':':
-	case '?':
-		arg = optind >= 1 && optind - 1 < argc ? argv[optind - 1] : "";
-		if (strncmp(arg, "--", 2) == 0) {
-			/* "--name=value": name only */
-			char *eq = strchr(arg, '=');
-			size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-			escape_text(arg, n, eb, sizeof(eb));
-		} else {
-			snprintf(eb, sizeof(eb), "-%c", optopt > 32 &&
-			    optopt < 127 ? optopt : '?');
+/* Ids of the common options; no table may use them (checked at init). */
+enum { OPT_COMMON_CONFIG = 'c', OPT_COMMON_DATADIR = 'D' };
+
+const struct cli_opt cli_common_opts[] = {
+	{ "config", 'c', OPT_COMMON_CONFIG, "FILE", "server configuration "
+	  "(default: $TOCSIN_CONFIG,\nelse the installed tocsind.yml, else "
+	  "the\nembedded default)" },
+	{ "datadir", 'D', OPT_COMMON_DATADIR, "DIR", "data directory (default: "
+	  "the\nconfiguration's data_dir)" },
+	{ "help", 'h', CLI_OPT_HELP, NULL, "this help" },
+};
+const size_t cli_common_nopts = sizeof(cli_common_opts) /
+    sizeof(cli_common_opts[0]);
+
+/* Column where the help of an option starts. */
+#define HELP_COL	24
+
+/* Append the getopt form of row o to p's arrays. */
+static void opt_add(struct cli_optparse *p, size_t *nl, size_t *ns,
+    const struct cli_opt *o)
+{
+	struct option *lo = &p->op_long[(*nl)++];
+
+	lo->name = o->o_long;
+	lo->has_arg = o->o_arg != NULL ? required_argument : no_argument;
+	lo->flag = NULL;
+	lo->val = o->o_id;
+	if (o->o_short != 0) {
+		p->op_short[(*ns)++] = (char)o->o_short;
+		if (o->o_arg != NULL)
+			p->op_short[(*ns)++] = ':';
+	}
+}
+
+void cli_opt_init(struct cli_optparse *p, struct cli *c,
+    const struct cli_cmd *cmd, const struct cli_opt *opts, size_t n,
+    int flags, int argc, char **argv)
+{
+	size_t i, nl = 0, ns = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (n > MAX_CLI_OPTS)
+		fatal("cli: option table of %zu rows (at most %d)", n,
+		    MAX_CLI_OPTS);
+	p->op_cli = c;
+	p->op_cmd = cmd;
+	p->op_opts = opts;
+	p->op_n = n;
+	p->op_argc = argc;
+	p->op_argv = argv;
+	/* '+': stop at the first operand; ':': errors come back to us. */
+	if (flags & CLI_OPTF_STOP)
+		p->op_short[ns++] = '+';
+	p->op_short[ns++] = ':';
+	for (i = 0; i < n; i++) {
+		if (opts[i].o_id <= 0 || opts[i].o_long == NULL ||
+		    opts[i].o_id == OPT_COMMON_CONFIG ||
+		    opts[i].o_id == OPT_COMMON_DATADIR ||
+		    opts[i].o_id == CLI_OPT_HELP)
+			fatal("cli: option table row %zu (--%s): no name, or "
+			    "an id <= 0 or of a common option", i,
+			    opts[i].o_long != NULL ? opts[i].o_long : "?");
+		opt_add(p, &nl, &ns, &opts[i]);
+	}
+	for (i = 0; i < cli_common_nopts; i++)
+		opt_add(p, &nl, &ns, &cli_common_opts[i]);
+	p->op_short[ns] = '\0';
+	memset(&p->op_long[nl], 0, sizeof(p->op_long[nl]));
+	optind = 0;	/* glibc: full re-initialisation of getopt */
+	opterr = 0;
+}
+
+/* A getopt error as a usage error: p->exit = 2, CLI_OPT_EXIT. */
+static int opt_error(struct cli_optparse *p, int opt)
+{
+	const char *arg;
+	char eb[256];
+
+	arg = optind >= 1 && optind - 1 < p->op_argc ?
+	    p->op_argv[optind - 1] : "";
+	if (strncmp(arg, "--", 2) == 0) {
+		/* "--name=value": name only */
+		char *eq = strchr(arg, '=');
+		size_t n = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+		escape_text(arg, n, eb, sizeof(eb));
+	} else {
+		snprintf(eb, sizeof(eb), "-%c", optopt > 32 && optopt < 127 ?
+		    optopt : '?');
+	}
+	if (opt == ':')
+		p->exit = cli_usage_error(p->op_cmd, "option '%s' needs a value",
+		    eb);
+	else if (optopt != 0 && strncmp(arg, "--", 2) == 0)
+		p->exit = cli_usage_error(p->op_cmd, "option '%s' takes no "
+		    "value", eb);
+	else
+		p->exit = cli_usage_error(p->op_cmd, "unknown option '%s'", eb);
+	return CLI_OPT_EXIT;
+}
+
+int cli_opt_next(struct cli_optparse *p)
+{
+	int opt;
+
+	p->arg = NULL;
+	for (;;) {
+		opt = getopt_long(p->op_argc, p->op_argv, p->op_short,
+		    p->op_long, NULL);
+		if (opt == -1)
+			return 0;
+		p->arg = optarg;
+		switch (opt) {
+		case OPT_COMMON_CONFIG:
+			p->op_cli->config_path = optarg;
+			continue;
+		case OPT_COMMON_DATADIR:
+			p->op_cli->datadir_opt = optarg;
+			continue;
+		case CLI_OPT_HELP:
+			if (p->op_cmd == NULL)
+				return CLI_OPT_HELP;
+			cli_help_print(p->op_cmd, stdout);
+			p->exit = CLI_EXIT_OK;
+			return CLI_OPT_EXIT;
+		case ':':
+		case '?':
+			return opt_error(p, opt);
+		default:
+			return opt;
 		}
-		if (opt == ':')
-			return cli_usage_error(cmd, "option '%s' needs a value",
-			    eb);
-		if (optopt != 0 && strncmp(arg, "--", 2) == 0)
-			return cli_usage_error(cmd, "option '%s' takes no value",
-			    eb);
-		return cli_usage_error(cmd, "unknown option '%s'", eb);
-	default:
-		return CLI_OPT_OWN;
+	}
+}
+
+/* One line of help text (up to '\n' or the end) at the help column. */
+static const char *help_line(const char *s, FILE *fp)
+{
+	const char *nl = strchr(s, '\n');
+	size_t n = nl != NULL ? (size_t)(nl - s) : strlen(s);
+
+	fprintf(fp, "%.*s\n", (int)n, s);
+	return nl != NULL ? nl + 1 : NULL;
+}
+
+void cli_opts_print(const struct cli_opt *opts, size_t n, FILE *fp)
+{
+	size_t i;
+	int w;
+
+	for (i = 0; i < n; i++) {
+		const struct cli_opt *o = &opts[i];
+		const char *h = o->o_help != NULL ? o->o_help : "";
+
+		if (o->o_short != 0)
+			w = fprintf(fp, "  -%c, --%s", o->o_short, o->o_long);
+		else
+			w = fprintf(fp, "      --%s", o->o_long);
+		if (o->o_arg != NULL)
+			w += fprintf(fp, " %s", o->o_arg);
+		if (w >= HELP_COL - 1) {
+			fputc('\n', fp);
+			w = 0;
+		}
+		fprintf(fp, "%*s", HELP_COL - w, "");
+		while ((h = help_line(h, fp)) != NULL)
+			fprintf(fp, "%*s", HELP_COL, "");
+	}
+}
+
+void cli_help_print(const struct cli_cmd *cmd, FILE *fp)
+{
+	const struct cli_help *h = cmd->help;
+	size_t i;
+
+	fputs(h->h_usage, fp);
+	for (i = 0; i < h->h_ngroups; i++) {
+		const struct cli_optgroup *g = &h->h_groups[i];
+
+		fprintf(fp, "\n%s\n", g->og_title != NULL ? g->og_title :
+		    "Options:");
+		cli_opts_print(g->og_opts, g->og_n, fp);
+	}
+	fputs("\nCommon options (before or after the command):\n", fp);
+	cli_opts_print(cli_common_opts, cli_common_nopts, fp);
+	if (h->h_epilog != NULL) {
+		fputc('\n', fp);
+		fputs(h->h_epilog, fp);
 	}
 }
 
@@ -139,6 +290,17 @@ int cli_parse_number(const struct cli_cmd *cmd, const char *opt,
 	return 0;
 }
 
+int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
+    const char *what, const char *s)
+{
+	char eb[256];
+
+	if (!name_valid_str(k, s))
+		return cli_usage_error(cmd, "invalid %s '%s': %s", what,
+		    esc_arg(s, eb, sizeof(eb)), name_expect(k));
+	return 0;
+}
+
 int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
     const char *arg, uint64_t now, uint64_t *out)
 {
@@ -156,13 +318,20 @@ int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
 
 const struct server_config *cli_config(struct cli *c)
 {
-	char err[512];
+	char err[512], buf[MAX_PATH_BYTES + 1];
+	const char *path;
 
 	if (c->cfg_loaded)
 		return &c->cfg;
 	memset(&c->cfg, 0, sizeof(c->cfg));
 	err[0] = '\0';
-	if (server_config_load(c->config_path, &c->cfg, err,
+	/* -c, $TOCSIN_CONFIG, the installed tocsind.yml, the embedded one */
+	if (config_locate(c->config_path, CONFIG_SERVER_ENV,
+	    CONFIG_SERVER_NAME, buf, sizeof(buf), &path, NULL) != 0) {
+		cli_err(NULL, "configuration path too long");
+		return NULL;
+	}
+	if (server_config_load(path, &c->cfg, err,
 	    sizeof(err)) != 0) {
 		cli_err(NULL, "%s", err[0] != '\0' ? err :
 		    "cannot load the server configuration");

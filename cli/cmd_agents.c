@@ -23,47 +23,6 @@
 #include "common/util.h"
 #include "common/wire.h"
 
-const char cmd_agents_usage[] =
-    "usage: tocsin agents [list] [--json]\n"
-    "       tocsin agents add NAME [-o FILE] [--endpoint EP] [--follow FILE]...\n"
-    "                     [--agent-data DIR]\n"
-    "       tocsin agents remove NAME\n"
-    "       (each also takes -c CONFIG and -D DATADIR)\n"
-    "\n"
-    "list    The enrolled agents with their state: connected (heard from in\n"
-    "        the last 30 s), disconnected since a time, or never seen; the\n"
-    "        time of their last event, events journaled, events waiting in\n"
-    "        their spool (\"full!\" when the spool is at its cap and the\n"
-    "        agent stopped reading), version and host.  Agents the journal\n"
-    "        knows that are no longer enrolled show as \"not enrolled\".\n"
-    "          --json             one JSON object per agent and line\n"
-    "\n"
-    "add     Enroll agent NAME ([A-Za-z0-9._-], at most 64, not starting\n"
-    "        with '.' or '-'): generate its CURVE key pair, admit its public\n"
-    "        key (the server's key pair is created if the server never ran)\n"
-    "        and write its complete tocsin-agent configuration, which holds\n"
-    "        its SECRET key, with mode 0600.\n"
-    "          -o, --output FILE  write the configuration to FILE (default:\n"
-    "                             standard output)\n"
-    "          --endpoint EP      server endpoint the agent connects to\n"
-    "                             (default: the server's collector.listen,\n"
-    "                             a 0.0.0.0 or * host replaced by 127.0.0.1)\n"
-    "          --follow FILE      a log file to follow; repeat for more\n"
-    "                             (default: /var/log/auth.log)\n"
-    "          --agent-data DIR   the agent's spool and offsets (default:\n"
-    "                             var/agent-NAME)\n"
-    "\n"
-    "remove  Revoke agent NAME: the collector refuses its key from now on.\n"
-    "\n"
-    "Exit status: 0 on success; 2 on a bad name, an agent already enrolled\n"
-    "(add), an agent not enrolled (remove) or a missing data directory.\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin agents add web01 -o web01.yml --follow /var/log/auth.log \\\n"
-    "      --follow /var/log/syslog --endpoint tcp://soc.example.org:7514\n"
-    "  tocsin agents\n"
-    "  tocsin agents remove web01\n";
-
 /* An agent heard from within this is "connected". */
 #define AGENT_CONNECTED_US	(30ULL * 1000000)
 
@@ -74,6 +33,63 @@ const char cmd_agents_usage[] =
 #define MAX_LIST_AGENTS		100000
 
 enum { OPT_JSON = 256, OPT_ENDPOINT, OPT_FOLLOW, OPT_AGENT_DATA };
+
+static const struct cli_opt list_opts[] = {
+	{ "json", 0, OPT_JSON, NULL, "one JSON object per agent and line" },
+};
+
+static const struct cli_opt add_opts[] = {
+	{ "output", 'o', 'o', "FILE",
+	  "write the configuration to FILE (default:\n"
+	  "standard output)" },
+	{ "endpoint", 0, OPT_ENDPOINT, "EP",
+	  "server endpoint the agent connects to\n"
+	  "(default: the server's collector.listen,\n"
+	  "a 0.0.0.0 or * host replaced by 127.0.0.1)" },
+	{ "follow", 0, OPT_FOLLOW, "FILE",
+	  "a log file to follow; repeat for more\n"
+	  "(default: /var/log/auth.log)" },
+	{ "agent-data", 0, OPT_AGENT_DATA, "DIR",
+	  "the agent's spool and offsets (default:\n"
+	  "var/agent-NAME)" },
+};
+
+static const struct cli_optgroup agents_groups[] = {
+	{ "Options of list:", CLI_TABLE(list_opts) },
+	{ "Options of add:", CLI_TABLE(add_opts) },
+};
+
+const struct cli_help cmd_agents_help = {
+	"usage: tocsin agents [list] [--json]\n"
+	"       tocsin agents add NAME [-o FILE] [--endpoint EP] [--follow FILE]...\n"
+	"                     [--agent-data DIR]\n"
+	"       tocsin agents remove NAME\n"
+	"       (each also takes -c CONFIG and -D DATADIR)\n"
+	"\n"
+	"list    The enrolled agents with their state: connected (heard from in\n"
+	"        the last 30 s), disconnected since a time, or never seen; the\n"
+	"        time of their last event, events journaled, events waiting in\n"
+	"        their spool (\"full!\" when the spool is at its cap and the\n"
+	"        agent stopped reading), version and host.  Agents the journal\n"
+	"        knows that are no longer enrolled show as \"not enrolled\".\n"
+	"\n"
+	"add     Enroll agent NAME ([A-Za-z0-9._-], at most 64, not starting\n"
+	"        with '.' or '-'): generate its CURVE key pair, admit its public\n"
+	"        key (the server's key pair is created if the server never ran)\n"
+	"        and write its complete tocsin-agent configuration, which holds\n"
+	"        its SECRET key, with mode 0600.\n"
+	"\n"
+	"remove  Revoke agent NAME: the collector refuses its key from now on.\n",
+	CLI_TABLE(agents_groups),
+	"Exit status: 0 on success; 2 on a bad name, an agent already enrolled\n"
+	"(add), an agent not enrolled (remove) or a missing data directory.\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin agents add web01 -o web01.yml --follow /var/log/auth.log \\\n"
+	"      --follow /var/log/syslog --endpoint tcp://soc.example.org:7514\n"
+	"  tocsin agents\n"
+	"  tocsin agents remove web01\n",
+};
 
 static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
@@ -98,18 +114,6 @@ static const char *esc(const char *s, char *buf, size_t buflen)
 	return buf;
 }
 
-/* 0 if name is a valid agent name, else 2 after a message. */
-static int check_name(const struct cli_cmd *cmd, const char *name)
-{
-	char eb[300];
-
-	if (!agent_name_valid(name))
-		return cli_usage_error(cmd, "invalid agent name '%s': use 1 to "
-		    "%d of A-Z a-z 0-9 . _ -, not starting with '.' or '-'",
-		    esc(name, eb, sizeof(eb)), MAX_NAME_BYTES);
-	return 0;
-}
-
 /* The single NAME argument of add/remove: 0, or 2 after a message. */
 static int one_name(const struct cli_cmd *cmd, int argc, char **argv,
     const char **name)
@@ -122,7 +126,7 @@ static int one_name(const struct cli_cmd *cmd, int argc, char **argv,
 		return cli_usage_error(cmd, "unexpected argument '%s'",
 		    esc(argv[optind + 1], eb, sizeof(eb)));
 	*name = argv[optind];
-	return check_name(cmd, *name);
+	return cli_check_name(cmd, NAME_AGENT, "agent name", *name);
 }
 
 /* ---- add ------------------------------------------------------------------ */
@@ -273,13 +277,7 @@ static int write_all(int fd, const char *p, size_t len)
 static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
-		{ "follow", required_argument, NULL, OPT_FOLLOW },
-		{ "agent-data", required_argument, NULL, OPT_AGENT_DATA },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	static const char *default_follow[] = { "/var/log/auth.log" };
 	const char *follow[MAX_FOLLOW_FILES];
 	const char *name = NULL, *output = NULL, *endpoint = NULL, *dd = NULL;
@@ -294,43 +292,40 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 	struct stat st;
 
 	memset(&ac, 0, sizeof(ac));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "o:",
-	    longopts, NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(add_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case 'o':
-			output = optarg;
+			output = p.arg;
 			break;
 		case OPT_ENDPOINT:
-			if (strstr(optarg, "://") == NULL ||
-			    strlen(optarg) > MAX_PATH_BYTES)
+			if (strstr(p.arg, "://") == NULL ||
+			    strlen(p.arg) > MAX_PATH_BYTES)
 				return cli_usage_error(cmd, "invalid --endpoint "
 				    "'%s': expected a ZeroMQ endpoint such as "
 				    "tcp://192.0.2.10:7514",
-				    esc(optarg, eb, sizeof(eb)));
-			endpoint = optarg;
+				    esc(p.arg, eb, sizeof(eb)));
+			endpoint = p.arg;
 			break;
 		case OPT_FOLLOW:
-			if (optarg[0] == '\0' || strlen(optarg) > MAX_PATH_BYTES)
+			if (p.arg[0] == '\0' || strlen(p.arg) > MAX_PATH_BYTES)
 				return cli_usage_error(cmd, "invalid --follow "
 				    "'%s': expected a file path of 1 to %d "
-				    "bytes", esc(optarg, eb, sizeof(eb)),
+				    "bytes", esc(p.arg, eb, sizeof(eb)),
 				    MAX_PATH_BYTES);
 			if (nfollow == MAX_FOLLOW_FILES)
 				return cli_usage_error(cmd, "too many --follow "
 				    "(at most %d)", MAX_FOLLOW_FILES);
-			follow[nfollow++] = optarg;
+			follow[nfollow++] = p.arg;
 			break;
 		case OPT_AGENT_DATA:
-			if (optarg[0] == '\0' || strlen(optarg) > MAX_PATH_BYTES)
+			if (p.arg[0] == '\0' || strlen(p.arg) > MAX_PATH_BYTES)
 				return cli_usage_error(cmd, "invalid "
 				    "--agent-data '%s': expected a directory",
-				    esc(optarg, eb, sizeof(eb)));
-			ac.data_dir = optarg;
+				    esc(p.arg, eb, sizeof(eb)));
+			ac.data_dir = p.arg;
 			break;
 		default:
 			return cli_usage_error(cmd, "unhandled option");
@@ -357,7 +352,10 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return CLI_EXIT_USAGE;
 	}
 	if (ac.data_dir == NULL) {
-		if ((agent_dir = xasprintf("var/agent-%s", name)) == NULL)
+		/* the installed layout's folder, else the source tree's */
+		if ((agent_dir = config_agent_statedir() != NULL ?
+		    strdup(config_agent_statedir()) :
+		    xasprintf("var/agent-%s", name)) == NULL)
 			goto nomem;
 		ac.data_dir = agent_dir;
 	}
@@ -459,15 +457,13 @@ out:
 static int agents_remove(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_optparse p;
 	const char *name, *dd;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1)
-		if ((rc = cli_opt_common(c, cmd, opt, argc, argv)) !=
-		    CLI_OPT_NEXT)
-			return rc == CLI_OPT_OWN ? CLI_EXIT_USAGE : rc;
+	cli_opt_init(&p, c, cmd, NULL, 0, 0, argc, argv);
+	if (cli_opt_next(&p) != 0)
+		return p.exit;
 	if ((rc = one_name(cmd, argc, argv, &name)) != 0)
 		return rc;
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
@@ -683,10 +679,7 @@ static int print_agent_row(table_t *t, const struct agent_row *r,
 static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	static const struct table_col cols[] = {
 		{ "NAME",       24,  8, 1, 0 },
 		{ "STATE",      48, 10, 1, 0 },
@@ -706,13 +699,10 @@ static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
 	int opt, rc, json = 0, exit_rc = CLI_EXIT_FAIL;
 
 	memset(&rs, 0, sizeof(rs));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(list_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		if (opt == OPT_JSON)
 			json = 1;
 		else

@@ -19,49 +19,6 @@
 #include "engine/state.h"
 #include "common/util.h"
 
-const char cmd_alerts_usage[] =
-    "usage: tocsin alerts [--since DUR|TIME] [--until DUR|TIME]\n"
-    "                     [--min-level N] [--host HOST] [--rule ID]\n"
-    "                     [--drill NAME | --no-drill]\n"
-    "                     [--limit N] [--by-rule] [--json]\n"
-    "                     [--follow [--count N]] [-c CONFIG] [-D DATADIR]\n"
-    "\n"
-    "List the alerts the engine raised, newest first (all that match\n"
-    "unless --limit).  Reads DATADIR/state; no running server needed.\n"
-    "With --follow, print new alerts as they are raised instead, from the\n"
-    "live feed (the first `type: live` output of the server configuration;\n"
-    "tocsind must run), with the same filters, until interrupted.\n"
-    "\n"
-    "Options:\n"
-    "  --since DUR|TIME   only alerts at or after this time: a duration\n"
-    "                     before now (30s, 15m, 2h, 7d) or RFC 3339\n"
-    "  --until DUR|TIME   only alerts at or before this time\n"
-    "  --min-level N      only alerts of level N (0-15) or higher\n"
-    "  --host HOST        only alerts about this host\n"
-    "  --rule ID          only alerts of this rule id\n"
-    "  --drill NAME       only alerts of the drill NAME (replayed attacks)\n"
-    "  --no-drill         only real alerts, none of any drill\n"
-    "  --follow           print new alerts as they come (live feed)\n"
-    "  --count N          with --follow: stop after N alerts\n"
-    "  --limit N          at most N alerts (0: all)\n"
-    "  --by-rule          a summary instead: per rule, the number of\n"
-    "                     matching alerts, highest level, first and last\n"
-    "                     time, most frequent first\n"
-    "  --json             one JSON object per line, exactly as stored\n"
-    "  -c, --config FILE  server configuration (to find the data directory)\n"
-    "  -D, --datadir DIR  data directory\n"
-    "\n"
-    "Table columns: TIME LEVEL RULE HOST AGENT TITLE MESSAGE (control bytes\n"
-    "escaped, long values cut to fit the terminal).  Exit status 0 even\n"
-    "when nothing matches (\"no alerts\" on stderr); 2 on a bad option or a\n"
-    "missing data directory.\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin alerts --since 1h\n"
-    "  tocsin alerts --min-level 10 --host web01 --limit 20\n"
-    "  tocsin alerts --since 1d --by-rule\n"
-    "  tocsin alerts --rule ssh-bruteforce --since 2026-01-26T00:00:00Z --json\n"
-    "  tocsin alerts --follow --min-level 8 --no-drill\n";
 
 /* Highest alert level. */
 #define MAX_ALERT_LEVEL		15
@@ -69,6 +26,66 @@ const char cmd_alerts_usage[] =
 enum { OPT_SINCE = 256, OPT_UNTIL, OPT_MIN_LEVEL, OPT_HOST, OPT_RULE,
     OPT_LIMIT, OPT_JSON, OPT_BY_RULE, OPT_DRILL, OPT_NO_DRILL, OPT_FOLLOW,
     OPT_COUNT };
+
+static const struct cli_opt alerts_opts[] = {
+	{ "since", 0, OPT_SINCE, "DUR|TIME",
+	  "only alerts at or after this time: a duration\n"
+	  "before now (30s, 15m, 2h, 7d) or RFC 3339" },
+	{ "until", 0, OPT_UNTIL, "DUR|TIME",
+	  "only alerts at or before this time" },
+	{ "min-level", 0, OPT_MIN_LEVEL, "N",
+	  "only alerts of level N (0-15) or higher" },
+	{ "host", 0, OPT_HOST, "HOST",
+	  "only alerts about this host" },
+	{ "rule", 0, OPT_RULE, "ID",
+	  "only alerts of this rule id" },
+	{ "drill", 0, OPT_DRILL, "NAME",
+	  "only alerts of the drill NAME (replayed attacks)" },
+	{ "no-drill", 0, OPT_NO_DRILL, NULL,
+	  "only real alerts, none of any drill" },
+	{ "follow", 0, OPT_FOLLOW, NULL,
+	  "print new alerts as they come (live feed)" },
+	{ "count", 0, OPT_COUNT, "N",
+	  "with --follow: stop after N alerts" },
+	{ "limit", 0, OPT_LIMIT, "N",
+	  "at most N alerts (0: all)" },
+	{ "by-rule", 0, OPT_BY_RULE, NULL,
+	  "a summary instead: per rule, the number of\n"
+	  "matching alerts, highest level, first and last\n"
+	  "time, most frequent first" },
+	{ "json", 0, OPT_JSON, NULL,
+	  "one JSON object per line, exactly as stored" },
+};
+
+static const struct cli_optgroup alerts_groups[] = {
+	{ NULL, CLI_TABLE(alerts_opts) },
+};
+
+const struct cli_help cmd_alerts_help = {
+	"usage: tocsin alerts [--since DUR|TIME] [--until DUR|TIME]\n"
+	"                     [--min-level N] [--host HOST] [--rule ID]\n"
+	"                     [--drill NAME | --no-drill]\n"
+	"                     [--limit N] [--by-rule] [--json]\n"
+	"                     [--follow [--count N]] [-c CONFIG] [-D DATADIR]\n"
+	"\n"
+	"List the alerts the engine raised, newest first (all that match\n"
+	"unless --limit).  Reads DATADIR/state; no running server needed.\n"
+	"With --follow, print new alerts as they are raised instead, from the\n"
+	"live feed (the first `type: live` output of the server configuration;\n"
+	"tocsind must run), with the same filters, until interrupted.\n",
+	CLI_TABLE(alerts_groups),
+	"Table columns: TIME LEVEL RULE HOST AGENT TITLE MESSAGE (control bytes\n"
+	"escaped, long values cut to fit the terminal).  Exit status 0 even\n"
+	"when nothing matches (\"no alerts\" on stderr); 2 on a bad option or a\n"
+	"missing data directory.\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin alerts --since 1h\n"
+	"  tocsin alerts --min-level 10 --host web01 --limit 20\n"
+	"  tocsin alerts --since 1d --by-rule\n"
+	"  tocsin alerts --rule ssh-bruteforce --since 2026-01-26T00:00:00Z --json\n"
+	"  tocsin alerts --follow --min-level 8 --no-drill\n",
+};
 
 /* --follow: wait for a message at most this long before looking at the
  * interrupt flag again. */
@@ -544,21 +561,7 @@ out:
 int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "min-level", required_argument, NULL, OPT_MIN_LEVEL },
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "rule", required_argument, NULL, OPT_RULE },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "by-rule", no_argument, NULL, OPT_BY_RULE },
-		{ "drill", required_argument, NULL, OPT_DRILL },
-		{ "no-drill", no_argument, NULL, OPT_NO_DRILL },
-		{ "follow", no_argument, NULL, OPT_FOLLOW },
-		{ "count", required_argument, NULL, OPT_COUNT },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	struct alert_query q;
 	struct alerts_out out;
 	state_t *st = NULL;
@@ -569,38 +572,35 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 
 	memset(&q, 0, sizeof(q));
 	memset(&out, 0, sizeof(out));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(alerts_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case OPT_SINCE:
-			if (cli_parse_time(cmd, "--since", optarg, now,
+			if (cli_parse_time(cmd, "--since", p.arg, now,
 			    &q.since_us) != 0)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_UNTIL:
-			if (cli_parse_time(cmd, "--until", optarg, now,
+			if (cli_parse_time(cmd, "--until", p.arg, now,
 			    &q.until_us) != 0)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_MIN_LEVEL:
-			if (cli_parse_number(cmd, "--min-level", optarg,
+			if (cli_parse_number(cmd, "--min-level", p.arg,
 			    MAX_ALERT_LEVEL, &v) != 0)
 				return CLI_EXIT_USAGE;
 			q.min_level = (int)v;
 			break;
 		case OPT_HOST:
-			q.host = optarg;
+			q.host = p.arg;
 			break;
 		case OPT_RULE:
-			q.rule = optarg;
+			q.rule = p.arg;
 			break;
 		case OPT_LIMIT:
-			if (cli_parse_number(cmd, "--limit", optarg, UINT64_MAX,
+			if (cli_parse_number(cmd, "--limit", p.arg, UINT64_MAX,
 			    &q.limit) != 0)
 				return CLI_EXIT_USAGE;
 			break;
@@ -611,10 +611,10 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 			out.by_rule = 1;
 			break;
 		case OPT_DRILL:
-			if (optarg[0] == '\0')
+			if (p.arg[0] == '\0')
 				return cli_usage_error(cmd, "--drill needs a "
 				    "drill name");
-			out.drill = optarg;
+			out.drill = p.arg;
 			break;
 		case OPT_NO_DRILL:
 			out.no_drill = 1;
@@ -623,7 +623,7 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 			follow = 1;
 			break;
 		case OPT_COUNT:
-			if (cli_parse_number(cmd, "--count", optarg,
+			if (cli_parse_number(cmd, "--count", p.arg,
 			    UINT64_MAX, &count) != 0)
 				return CLI_EXIT_USAGE;
 			have_count = 1;

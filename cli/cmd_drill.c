@@ -44,54 +44,69 @@
 /* Largest stored scorecard read back. */
 #define MAX_SCORECARD_BYTES	(4 * 1024 * 1024)
 
-const char cmd_drill_usage[] =
-    "usage: tocsin drill run SCENARIO.yml [--json] [--speed N |\n"
-    "                        --as-fast-as-possible] [--drill NAME]\n"
-    "                        [--wait DUR] [--no-save]\n"
-    "       tocsin drill check SCENARIO.yml\n"
-    "       tocsin drill report NAME [--json]\n"
-    "       tocsin drill clean NAME\n"
-    "       (each takes -c CONFIG and -D DATADIR)\n"
-    "\n"
-    "run     check the scenario (known keys; rule ids and MITRE techniques\n"
-    "        must exist in the loaded rule set; every recording valid), then\n"
-    "        replay its recordings as drill NAME (default: the scenario's\n"
-    "        name, '-' and the UTC time, e.g. ssh-brute-20260126T080000Z),\n"
-    "        wait until the engine has processed everything journaled,\n"
-    "        score each expectation (met or missed, time to detect), print\n"
-    "        the scorecard and store it (control request drill_save).\n"
-    "        Exit 1 when any expectation is missed.\n"
-    "check   only the checks of run: nothing is sent.\n"
-    "report  print the stored scorecard of drill NAME again.\n"
-    "clean   remove the alerts and incidents of drill NAME (control request\n"
-    "        drill_clean, applied by the engine).\n"
-    "\n"
-    "Time to detect = the alert's \"detected\" time (wall clock when the\n"
-    "engine raised it; an incident's \"created\") minus the wall-clock time\n"
-    "replay sent the drill's first event.  With --speed N the recorded gaps\n"
-    "are divided by N, so times to detect shrink with them.\n"
-    "\n"
-    "Options:\n"
-    "  --json                 the scorecard as one JSON object\n"
-    "  --speed N              divide the recorded gaps by N (default: the\n"
-    "                         scenario's speed:, else 1)\n"
-    "  --as-fast-as-possible  no waits between events\n"
-    "  --drill NAME           the drill's name\n"
-    "  --wait DUR             longest wait for the engine (default 2m)\n"
-    "  --no-save              do not store the scorecard\n"
-    "  --rules PATH           check against these rules (repeatable;\n"
-    "                         default: the configuration's engine.rules)\n"
-    "\n"
-    "Exit status: 0 all expectations met, 1 some missed or a run-time\n"
-    "error, 2 a bad scenario, recording or option (nothing sent).\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin drill run drills/ssh_bruteforce_sudo.yml\n"
-    "  tocsin drill report ssh-bruteforce-sudo-20260126T080000Z\n"
-    "  tocsin drill clean ssh-bruteforce-sudo-20260126T080000Z\n";
-
 enum { OPT_JSON = 256, OPT_SPEED, OPT_ASAP, OPT_DRILL, OPT_WAIT, OPT_NOSAVE,
     OPT_RULES };
+
+/* Options of run and check. */
+static const struct cli_opt run_opts[] = {
+	{ "json", 0, OPT_JSON, NULL, "the scorecard as one JSON object" },
+	{ "speed", 0, OPT_SPEED, "N",
+	  "divide the recorded gaps by N (default: the\n"
+	  "scenario's speed:, else 1)" },
+	{ "as-fast-as-possible", 0, OPT_ASAP, NULL, "no waits between events" },
+	{ "drill", 0, OPT_DRILL, "NAME", "the drill's name" },
+	{ "wait", 0, OPT_WAIT, "DUR",
+	  "longest wait for the engine (default 2m)" },
+	{ "no-save", 0, OPT_NOSAVE, NULL, "do not store the scorecard" },
+	{ "rules", 0, OPT_RULES, "PATH",
+	  "check against these rules (repeatable;\n"
+	  "default: the configuration's engine.rules)" },
+};
+
+static const struct cli_opt report_opts[] = {
+	{ "json", 0, OPT_JSON, NULL, "the scorecard as one JSON object" },
+};
+
+static const struct cli_optgroup drill_groups[] = {
+	{ "Options of run and check:", CLI_TABLE(run_opts) },
+	{ "Options of report:", CLI_TABLE(report_opts) },
+};
+
+const struct cli_help cmd_drill_help = {
+	"usage: tocsin drill run SCENARIO.yml [--json] [--speed N |\n"
+	"                        --as-fast-as-possible] [--drill NAME]\n"
+	"                        [--wait DUR] [--no-save]\n"
+	"       tocsin drill check SCENARIO.yml\n"
+	"       tocsin drill report NAME [--json]\n"
+	"       tocsin drill clean NAME\n"
+	"       (each takes -c CONFIG and -D DATADIR)\n"
+	"\n"
+	"run     check the scenario (known keys; rule ids and MITRE techniques\n"
+	"        must exist in the loaded rule set; every recording valid), then\n"
+	"        replay its recordings as drill NAME (default: the scenario's\n"
+	"        name, '-' and the UTC time, e.g. ssh-brute-20260126T080000Z),\n"
+	"        wait until the engine has processed everything journaled,\n"
+	"        score each expectation (met or missed, time to detect), print\n"
+	"        the scorecard and store it (control request drill_save).\n"
+	"        Exit 1 when any expectation is missed.\n"
+	"check   only the checks of run: nothing is sent.\n"
+	"report  print the stored scorecard of drill NAME again.\n"
+	"clean   remove the alerts and incidents of drill NAME (control request\n"
+	"        drill_clean, applied by the engine).\n"
+	"\n"
+	"Time to detect = the alert's \"detected\" time (wall clock when the\n"
+	"engine raised it; an incident's \"created\") minus the wall-clock time\n"
+	"replay sent the drill's first event.  With --speed N the recorded gaps\n"
+	"are divided by N, so times to detect shrink with them.\n",
+	CLI_TABLE(drill_groups),
+	"Exit status: 0 all expectations met, 1 some missed or a run-time\n"
+	"error, 2 a bad scenario, recording or option (nothing sent).\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin drill run drills/ssh_bruteforce_sudo.yml\n"
+	"  tocsin drill report ssh-bruteforce-sudo-20260126T080000Z\n"
+	"  tocsin drill clean ssh-bruteforce-sudo-20260126T080000Z\n",
+};
 
 enum expect_kind { EX_ALERT = 1, EX_INCIDENT, EX_ABSENT };
 
@@ -142,44 +157,6 @@ static void scenario_free(struct scenario *s)
 }
 
 /* ---- scenario loading -------------------------------------------------- */
-
-static int drill_name_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > MAX_DRILL_BYTES || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		    ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* "T1110" or "T1110.001". */
-static int mitre_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n != 5 && n != 9)
-		return 0;
-	if (s[0] != 'T')
-		return 0;
-	for (i = 1; i < 5; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	if (n == 9) {
-		if (s[5] != '.')
-			return 0;
-		for (i = 6; i < 9; i++)
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-	}
-	return 1;
-}
 
 /* A scalar node's string, or NULL after writing "file:line:col: KEY must
  * be text" into err. */
@@ -245,10 +222,10 @@ static int parse_expect_list(struct scenario *s, const yt_node *list,
 		if ((v = yt_map_get(m, "mitre")) != NULL) {
 			if ((str = scalar(s, v, "mitre", err, errlen)) == NULL)
 				return TS_EPARSE;
-			if (!mitre_valid(str)) {
-				snprintf(err, errlen, "%s:%d:%d: mitre must be a "
-				    "technique id such as T1110 or T1110.001",
-				    s->file, v->line, v->col);
+			if (!name_valid_str(NAME_MITRE, str)) {
+				snprintf(err, errlen, "%s:%d:%d: mitre must be %s",
+				    s->file, v->line, v->col,
+				    name_expect(NAME_MITRE));
 				return TS_EPARSE;
 			}
 			if ((e->mitre = strdup(str)) == NULL)
@@ -322,7 +299,8 @@ static int scenario_load(const char *path, struct scenario *s, char *err,
 	}
 	if (scalar(s, v, "name", err, errlen) == NULL)
 		goto out;
-	if (!drill_name_valid(v->str) || strlen(v->str) > MAX_DRILL_BYTES - 17) {
+	if (!name_valid_str(NAME_DRILL, v->str) ||
+	    strlen(v->str) > MAX_DRILL_BYTES - 17) {
 		snprintf(err, errlen, "%s:%d:%d: name must be 1 to %d letters, "
 		    "digits, '.', '_' or '-'", path, v->line, v->col,
 		    MAX_DRILL_BYTES - 17);
@@ -1075,16 +1053,7 @@ static int collect_drill(const char *dd, const char *drill,
 static int drill_run(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv, int check_only)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "as-fast-as-possible", no_argument, NULL, OPT_ASAP },
-		{ "drill", required_argument, NULL, OPT_DRILL },
-		{ "wait", required_argument, NULL, OPT_WAIT },
-		{ "no-save", no_argument, NULL, OPT_NOSAVE },
-		{ "rules", required_argument, NULL, OPT_RULES },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	static struct scenario s;	/* large: not on the stack */
 	struct recording recs[MAX_DRILL_RECORDINGS];
 	struct replay_opts ro;
@@ -1101,19 +1070,16 @@ static int drill_run(struct cli *c, const struct cli_cmd *cmd, int argc,
 
 	memset(recs, 0, sizeof(recs));
 	memset(&cl, 0, sizeof(cl));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(run_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case OPT_JSON:
 			json = 1;
 			break;
 		case OPT_SPEED:
-			if (cli_parse_number(cmd, "--speed", optarg, 1000000,
+			if (cli_parse_number(cmd, "--speed", p.arg, 1000000,
 			    &v) != 0)
 				return CLI_EXIT_USAGE;
 			if (v == 0)
@@ -1126,14 +1092,13 @@ static int drill_run(struct cli *c, const struct cli_cmd *cmd, int argc,
 			asap = 1;
 			break;
 		case OPT_DRILL:
-			if (!drill_name_valid(optarg))
-				return cli_usage_error(cmd, "invalid --drill: 1 "
-				    "to %d letters, digits, '.', '_' or '-'",
-				    MAX_DRILL_BYTES);
-			drill = optarg;
+			if (cli_check_name(cmd, NAME_DRILL, "--drill",
+			    p.arg) != 0)
+				return CLI_EXIT_USAGE;
+			drill = p.arg;
 			break;
 		case OPT_WAIT:
-			if (parse_duration(optarg, &wait_us) != 0 ||
+			if (parse_duration(p.arg, &wait_us) != 0 ||
 			    wait_us == 0)
 				return cli_usage_error(cmd, "invalid --wait: "
 				    "expected a duration such as 2m");
@@ -1144,7 +1109,7 @@ static int drill_run(struct cli *c, const struct cli_cmd *cmd, int argc,
 		case OPT_RULES:
 			if (nrules == sizeof(rules) / sizeof(rules[0]))
 				return cli_usage_error(cmd, "too many --rules");
-			rules[nrules++] = optarg;
+			rules[nrules++] = p.arg;
 			break;
 		default:
 			return cli_usage_error(cmd, "unhandled option");
@@ -1283,31 +1248,25 @@ out:
 static int drill_report(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	const char *dd, *drill;
 	char *sp = NULL, *text = NULL, *fp = NULL;
 	size_t len = 0;
 	state_t *st = NULL;
 	json_t *sc = NULL;
-	int opt, rc, json = 0, exit_rc = CLI_EXIT_FAIL;
+	int opt, json = 0, exit_rc = CLI_EXIT_FAIL;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(report_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		json = 1;
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(cmd, "drill report takes one drill name");
 	drill = argv[optind];
-	if (!drill_name_valid(drill))
-		return cli_usage_error(cmd, "invalid drill name");
+	if (cli_check_name(cmd, NAME_DRILL, "drill name", drill) != 0)
+		return CLI_EXIT_USAGE;
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
 	/* The state first (drill_save), then the fallback file. */
@@ -1349,23 +1308,20 @@ out:
 static int drill_clean(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_optparse p;
 	const char *dd, *drill;
 	json_t *ans = NULL;
 	char *s;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc != CLI_OPT_NEXT)
-			return rc == CLI_OPT_OWN ? CLI_EXIT_USAGE : rc;
-	}
+	cli_opt_init(&p, c, cmd, NULL, 0, 0, argc, argv);
+	if (cli_opt_next(&p) != 0)
+		return p.exit;
 	if (optind + 1 != argc)
 		return cli_usage_error(cmd, "drill clean takes one drill name");
 	drill = argv[optind];
-	if (!drill_name_valid(drill))
-		return cli_usage_error(cmd, "invalid drill name");
+	if (cli_check_name(cmd, NAME_DRILL, "drill name", drill) != 0)
+		return CLI_EXIT_USAGE;
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
 	rc = control_request(cmd, dd, "drill_clean", json_pack("{s:s}",
@@ -1395,7 +1351,7 @@ int cmd_drill(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
 		    strcmp(argv[1], "--help") == 0)) {
-			fputs(cmd->usage, stdout);
+			cli_help_print(cmd, stdout);
 			return CLI_EXIT_OK;
 		}
 		return cli_usage_error(cmd, "which one: run, check, report or "

@@ -19,40 +19,51 @@
 #include "common/util.h"
 #include "common/wire.h"
 
-const char cmd_events_usage[] =
-    "usage: tocsin events [--since DUR|TIME] [--until DUR|TIME] [--host HOST]\n"
-    "                     [--grep REGEX] [--limit N] [--json]\n"
-    "                     [-c CONFIG] [-D DATADIR]\n"
-    "\n"
-    "List the raw events the collector journaled, oldest first (all that\n"
-    "match unless --limit).  With --limit N and no --since: the N newest\n"
-    "that match, still printed oldest first.  Reads DATADIR/journal.\n"
-    "\n"
-    "Options:\n"
-    "  --since DUR|TIME   only events at or after this time (the time the\n"
-    "                     agent read the line): a duration before now\n"
-    "                     (30s, 15m, 2h, 7d) or RFC 3339\n"
-    "  --until DUR|TIME   only events at or before this time\n"
-    "  --host HOST        only events from this host\n"
-    "  --grep REGEX       only events whose message matches this PCRE2\n"
-    "                     pattern (Perl syntax, case-sensitive; (?i) for\n"
-    "                     case-insensitive)\n"
-    "  --limit N          at most N events (0: all)\n"
-    "  --json             one JSON object per line: jseq, time, received,\n"
-    "                     source, agent, host, file, flags, drill, message\n"
-    "  -c, --config FILE  server configuration (to find the data directory)\n"
-    "  -D, --datadir DIR  data directory\n"
-    "\n"
-    "Table columns: TIME HOST AGENT FILE MESSAGE (control bytes escaped,\n"
-    "long values cut to fit the terminal).  Exit status 0 even when nothing\n"
-    "matches; 2 on a bad option, a bad pattern or a missing data directory.\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin events --limit 50\n"
-    "  tocsin events --since 15m --host web01\n"
-    "  tocsin events --grep 'Failed password for (invalid user )?\\w+' --json\n";
 
 enum { OPT_SINCE = 256, OPT_UNTIL, OPT_HOST, OPT_GREP, OPT_LIMIT, OPT_JSON };
+
+static const struct cli_opt events_opts[] = {
+	{ "since", 0, OPT_SINCE, "DUR|TIME",
+	  "only events at or after this time (the time the\n"
+	  "agent read the line): a duration before now\n"
+	  "(30s, 15m, 2h, 7d) or RFC 3339" },
+	{ "until", 0, OPT_UNTIL, "DUR|TIME",
+	  "only events at or before this time" },
+	{ "host", 0, OPT_HOST, "HOST",
+	  "only events from this host" },
+	{ "grep", 0, OPT_GREP, "REGEX",
+	  "only events whose message matches this PCRE2\n"
+	  "pattern (Perl syntax, case-sensitive; (?i) for\n"
+	  "case-insensitive)" },
+	{ "limit", 0, OPT_LIMIT, "N",
+	  "at most N events (0: all)" },
+	{ "json", 0, OPT_JSON, NULL,
+	  "one JSON object per line: jseq, time, received,\n"
+	  "source, agent, host, file, flags, drill, message" },
+};
+
+static const struct cli_optgroup events_groups[] = {
+	{ NULL, CLI_TABLE(events_opts) },
+};
+
+const struct cli_help cmd_events_help = {
+	"usage: tocsin events [--since DUR|TIME] [--until DUR|TIME] [--host HOST]\n"
+	"                     [--grep REGEX] [--limit N] [--json]\n"
+	"                     [-c CONFIG] [-D DATADIR]\n"
+	"\n"
+	"List the raw events the collector journaled, oldest first (all that\n"
+	"match unless --limit).  With --limit N and no --since: the N newest\n"
+	"that match, still printed oldest first.  Reads DATADIR/journal.\n",
+	CLI_TABLE(events_groups),
+	"Table columns: TIME HOST AGENT FILE MESSAGE (control bytes escaped,\n"
+	"long values cut to fit the terminal).  Exit status 0 even when nothing\n"
+	"matches; 2 on a bad option, a bad pattern or a missing data directory.\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin events --limit 50\n"
+	"  tocsin events --since 15m --host web01\n"
+	"  tocsin events --grep 'Failed password for (invalid user )?\\w+' --json\n",
+};
 
 static const struct table_col event_cols[] = {
 	{ "TIME",    20,  20, 0, 0 },
@@ -359,15 +370,7 @@ static void events_run_free(struct events_run *r)
 int cmd_events(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "grep", required_argument, NULL, OPT_GREP },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	struct events_run r;
 	journal_t *j = NULL;
 	const char *dd, *grep = NULL;
@@ -377,32 +380,29 @@ int cmd_events(struct cli *c, const struct cli_cmd *cmd, int argc,
 	int opt, rc, exit_rc = CLI_EXIT_OK;
 
 	memset(&r, 0, sizeof(r));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(events_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case OPT_SINCE:
-			if (cli_parse_time(cmd, "--since", optarg, now,
+			if (cli_parse_time(cmd, "--since", p.arg, now,
 			    &r.since_us) != 0)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_UNTIL:
-			if (cli_parse_time(cmd, "--until", optarg, now,
+			if (cli_parse_time(cmd, "--until", p.arg, now,
 			    &r.until_us) != 0)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_HOST:
-			r.host = optarg;
+			r.host = p.arg;
 			break;
 		case OPT_GREP:
-			grep = optarg;
+			grep = p.arg;
 			break;
 		case OPT_LIMIT:
-			if (cli_parse_number(cmd, "--limit", optarg, SIZE_MAX,
+			if (cli_parse_number(cmd, "--limit", p.arg, SIZE_MAX,
 			    &r.limit) != 0)
 				return CLI_EXIT_USAGE;
 			break;

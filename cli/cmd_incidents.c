@@ -22,49 +22,6 @@
 /* Longest note or name accepted from the command line. */
 #define INCIDENTS_MAX_TEXT	4096
 
-const char cmd_incidents_usage[] =
-    "usage: tocsin incidents [list] [--state S] [--min-severity N]\n"
-    "                        [--since DUR|TIME] [--limit N] [--json]\n"
-    "       tocsin incidents show ID [--json]\n"
-    "       tocsin incidents ack|resolve|reopen|false-positive ID\n"
-    "                        [--note TEXT] [--by NAME]\n"
-    "       tocsin incidents assign ID NAME [--note TEXT] [--by NAME]\n"
-    "       tocsin incidents note ID TEXT [--by NAME]\n"
-    "\n"
-    "Incidents group the alerts of one attack: an alert at or above\n"
-    "incidents.min_level opens one, or joins an open one that shares its\n"
-    "host, source address or user within incidents.window.\n"
-    "\n"
-    "list   the incidents, newest first (table or JSON Lines)\n"
-    "show   one incident and its timeline of alerts and notes\n"
-    "ack, resolve, reopen, false-positive, assign, note\n"
-    "       change an incident: the request goes to the engine, which\n"
-    "       applies and logs it (who, when); the command waits up to 10 s\n"
-    "       for the answer, else says \"queued; the engine is not running\"\n"
-    "       (the change is applied when it runs again).\n"
-    "\n"
-    "Options:\n"
-    "  --state S          open, acknowledged, resolved, false_positive, or\n"
-    "                     active (open or acknowledged)\n"
-    "  --min-severity N   only incidents of severity N (0-15) or higher\n"
-    "  --since DUR|TIME   only incidents seen at or after this time\n"
-    "  --limit N          at most N incidents (0: all)\n"
-    "  --json             JSON objects as stored, one per line\n"
-    "  --note TEXT        add a note with the change\n"
-    "  --by NAME          who makes the change (default: $SUDO_USER, $USER,\n"
-    "                     or the login name)\n"
-    "  -c, --config FILE  server configuration (to find the data directory)\n"
-    "  -D, --datadir DIR  data directory\n"
-    "\n"
-    "Exit status 0 on success, 1 when the engine refused a change or the\n"
-    "state cannot be read, 2 on a usage error.\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin incidents --state active\n"
-    "  tocsin incidents show 12\n"
-    "  tocsin incidents ack 12 --note \"looking at it\"\n"
-    "  tocsin incidents assign 12 alice\n"
-    "  tocsin incidents resolve 12 --note \"password reset, IP blocked\"\n";
 
 struct inc_opts {
 	const char	*state;
@@ -487,65 +444,107 @@ text_ok(const struct cli_cmd *cmd, const char *what, const char *s)
 enum { OPT_STATE = 256, OPT_MINSEV, OPT_SINCE, OPT_LIMIT, OPT_JSON,
 	OPT_NOTE, OPT_BY };
 
+static const struct cli_opt incidents_opts[] = {
+	{ "state", 0, OPT_STATE, "S",
+	  "open, acknowledged, resolved, false_positive, or\n"
+	  "active (open or acknowledged)" },
+	{ "min-severity", 0, OPT_MINSEV, "N",
+	  "only incidents of severity N (0-15) or higher" },
+	{ "since", 0, OPT_SINCE, "DUR|TIME",
+	  "only incidents seen at or after this time" },
+	{ "limit", 0, OPT_LIMIT, "N",
+	  "at most N incidents (0: all)" },
+	{ "json", 0, OPT_JSON, NULL,
+	  "JSON objects as stored, one per line" },
+	{ "note", 0, OPT_NOTE, "TEXT",
+	  "add a note with the change" },
+	{ "by", 0, OPT_BY, "NAME",
+	  "who makes the change (default: $SUDO_USER, $USER,\n"
+	  "or the login name)" },
+};
+
+static const struct cli_optgroup incidents_groups[] = {
+	{ NULL, CLI_TABLE(incidents_opts) },
+};
+
+const struct cli_help cmd_incidents_help = {
+	"usage: tocsin incidents [list] [--state S] [--min-severity N]\n"
+	"                        [--since DUR|TIME] [--limit N] [--json]\n"
+	"       tocsin incidents show ID [--json]\n"
+	"       tocsin incidents ack|resolve|reopen|false-positive ID\n"
+	"                        [--note TEXT] [--by NAME]\n"
+	"       tocsin incidents assign ID NAME [--note TEXT] [--by NAME]\n"
+	"       tocsin incidents note ID TEXT [--by NAME]\n"
+	"\n"
+	"Incidents group the alerts of one attack: an alert at or above\n"
+	"incidents.min_level opens one, or joins an open one that shares its\n"
+	"host, source address or user within incidents.window.\n"
+	"\n"
+	"list   the incidents, newest first (table or JSON Lines)\n"
+	"show   one incident and its timeline of alerts and notes\n"
+	"ack, resolve, reopen, false-positive, assign, note\n"
+	"       change an incident: the request goes to the engine, which\n"
+	"       applies and logs it (who, when); the command waits up to 10 s\n"
+	"       for the answer, else says \"queued; the engine is not running\"\n"
+	"       (the change is applied when it runs again).\n",
+	CLI_TABLE(incidents_groups),
+	"Exit status 0 on success, 1 when the engine refused a change or the\n"
+	"state cannot be read, 2 on a usage error.\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin incidents --state active\n"
+	"  tocsin incidents show 12\n"
+	"  tocsin incidents ack 12 --note \"looking at it\"\n"
+	"  tocsin incidents assign 12 alice\n"
+	"  tocsin incidents resolve 12 --note \"password reset, IP blocked\"\n",
+};
+
 int
 cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ "min-severity", required_argument, NULL, OPT_MINSEV },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "limit", required_argument, NULL, OPT_LIMIT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "note", required_argument, NULL, OPT_NOTE },
-		{ "by", required_argument, NULL, OPT_BY },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	static const char *const states[] = { "open", "acknowledged",
 	    "resolved", "false_positive", "active", NULL };
 	struct inc_opts	 o;
 	const char	*sub = "list", *op = NULL;
 	uint64_t	 id = 0;
-	int		 opt, r, nargs;
+	int		 opt, nargs;
 	char		**args;
 
 	memset(&o, 0, sizeof(o));
-	/* GNU getopt permutes: subcommand and ids may come anywhere (the
-	 * caller reset optind to 0) */
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		r = cli_opt_common(c, cmd, opt, argc, argv);
-		if (r != CLI_OPT_OWN) {
-			if (r == CLI_OPT_NEXT)
-				continue;
-			return r;
-		}
+	/* Options and operands mix: the subcommand and ids may come
+	 * anywhere. */
+	cli_opt_init(&p, c, cmd, CLI_TABLE(incidents_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case OPT_STATE: {
 			size_t i;
 
 			for (i = 0; states[i] != NULL; i++)
-				if (strcmp(states[i], optarg) == 0)
+				if (strcmp(states[i], p.arg) == 0)
 					break;
 			if (states[i] == NULL)
 				return cli_usage_error(cmd, "--state: '%s' is "
 				    "not open, acknowledged, resolved, "
-				    "false_positive or active", optarg);
+				    "false_positive or active", p.arg);
 			o.state = states[i];
 			break;
 		}
 		case OPT_MINSEV:
-			if (cli_parse_number(cmd, "--min-severity", optarg, 15,
+			if (cli_parse_number(cmd, "--min-severity", p.arg, 15,
 			    &o.min_sev) != 0)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_SINCE:
-			if (cli_parse_time(cmd, "--since", optarg, now_us(),
+			if (cli_parse_time(cmd, "--since", p.arg, now_us(),
 			    &o.since_us) != 0)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_LIMIT:
-			if (cli_parse_number(cmd, "--limit", optarg,
+			if (cli_parse_number(cmd, "--limit", p.arg,
 			    UINT64_MAX, &o.limit) != 0)
 				return CLI_EXIT_USAGE;
 			break;
@@ -553,14 +552,14 @@ cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
 			o.json = 1;
 			break;
 		case OPT_NOTE:
-			if (!text_ok(cmd, "--note", optarg))
+			if (!text_ok(cmd, "--note", p.arg))
 				return CLI_EXIT_USAGE;
-			o.note = optarg;
+			o.note = p.arg;
 			break;
 		case OPT_BY:
-			if (!text_ok(cmd, "--by", optarg))
+			if (!text_ok(cmd, "--by", p.arg))
 				return CLI_EXIT_USAGE;
-			o.by = optarg;
+			o.by = p.arg;
 			break;
 		}
 	}

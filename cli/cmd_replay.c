@@ -45,59 +45,70 @@
 /* Largest frame accepted from the collector. */
 #define REPLAY_MAX_FRAME	4096
 /* Name of the agent replay sends as, and its key file under DATADIR. */
-#define REPLAY_AGENT		"replay"
-#define REPLAY_KEY_FILE		"keys/replay.key"
+#define REPLAY_AGENT		KEYS_REPLAY_AGENT
+#define REPLAY_KEY_FILE		KEYS_REPLAY_FILE
 
-const char cmd_replay_usage[] =
-    "usage: tocsin replay FILE [--speed N | --as-fast-as-possible]\n"
-    "                     [--drill NAME] [--shift-to-now] [--endpoint EP]\n"
-    "                     [--timeout DUR] [-c CONFIG] [-D DATADIR]\n"
-    "\n"
-    "Send a recording (see `tocsin record`) through the real pipeline into\n"
-    "the collector, like an agent: CURVE-encrypted, within the collector's\n"
-    "credit, waiting for every acknowledgement, so that when replay returns\n"
-    "every event is journaled.  The whole recording is checked first: a\n"
-    "malformed line, a missing field, an unknown version or times out of\n"
-    "order is an error \"FILE:LINE: message\" (exit 2) and nothing is sent.\n"
-    "\n"
-    "replay sends as the agent \"replay\": on first use it enrolls that agent\n"
-    "and keeps its key pair in DATADIR/keys/replay.key (mode 0600).  The raw\n"
-    "lines are sent unchanged; the event time is the recording's.  A line's\n"
-    "host is the one its event names.\n"
-    "\n"
-    "Options:\n"
-    "  --speed N              keep the recorded gaps between events, divided\n"
-    "                         by N (default 1: real time)\n"
-    "  --as-fast-as-possible  no waits between events\n"
-    "  --drill NAME           mark the events as drill NAME: journaled as\n"
-    "                         source \"replay\", their alerts and incidents\n"
-    "                         carry \"drill\": NAME (letters, digits, . _ -)\n"
-    "  --shift-to-now         move the recording so that its first event is\n"
-    "                         now: every event time moves by the same amount\n"
-    "                         and each raw line's syslog timestamp is\n"
-    "                         rewritten to its new time, in the same style\n"
-    "                         (BSD \"Mmm dd hh:mm:ss\" stays BSD, in UTC;\n"
-    "                         RFC 3339 becomes RFC 3339 UTC \"...Z\", with\n"
-    "                         microseconds if it had a fraction).  Lines with\n"
-    "                         no recognised timestamp are sent unchanged.\n"
-    "  --endpoint EP          collector endpoint (default: the server\n"
-    "                         configuration's collector.listen, a wildcard\n"
-    "                         host replaced by 127.0.0.1)\n"
-    "  --timeout DUR          give up after this long without progress\n"
-    "                         (default 30s)\n"
-    "  -c, --config FILE      server configuration\n"
-    "  -D, --datadir DIR      data directory (keys)\n"
-    "\n"
-    "Prints what was sent and acknowledged.  Exit status 0 when every event\n"
-    "was acknowledged, 1 on a run-time error (collector unreachable,\n"
-    "refused), 2 on a usage error or a bad recording.\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin replay attack.jsonl --as-fast-as-possible --drill exercise-1\n"
-    "  tocsin replay attack.jsonl --speed 10 --shift-to-now\n";
 
 enum { OPT_SPEED = 256, OPT_ASAP, OPT_DRILL, OPT_SHIFT, OPT_ENDPOINT,
     OPT_TIMEOUT };
+
+static const struct cli_opt replay_opts[] = {
+	{ "speed", 0, OPT_SPEED, "N",
+	  "keep the recorded gaps between events, divided\n"
+	  "by N (default 1: real time)" },
+	{ "as-fast-as-possible", 0, OPT_ASAP, NULL,
+	  "no waits between events" },
+	{ "drill", 0, OPT_DRILL, "NAME",
+	  "mark the events as drill NAME: journaled as\n"
+	  "source \"replay\", their alerts and incidents\n"
+	  "carry \"drill\": NAME (letters, digits, . _ -)" },
+	{ "shift-to-now", 0, OPT_SHIFT, NULL,
+	  "move the recording so that its first event is\n"
+	  "now: every event time moves by the same amount\n"
+	  "and each raw line's syslog timestamp is\n"
+	  "rewritten to its new time, in the same style\n"
+	  "(BSD \"Mmm dd hh:mm:ss\" stays BSD, in UTC;\n"
+	  "RFC 3339 becomes RFC 3339 UTC \"...Z\", with\n"
+	  "microseconds if it had a fraction).  Lines with\n"
+	  "no recognised timestamp are sent unchanged." },
+	{ "endpoint", 0, OPT_ENDPOINT, "EP",
+	  "collector endpoint (default: the server\n"
+	  "configuration's collector.listen, a wildcard\n"
+	  "host replaced by 127.0.0.1)" },
+	{ "timeout", 0, OPT_TIMEOUT, "DUR",
+	  "give up after this long without progress\n"
+	  "(default 30s)" },
+};
+
+static const struct cli_optgroup replay_groups[] = {
+	{ NULL, CLI_TABLE(replay_opts) },
+};
+
+const struct cli_help cmd_replay_help = {
+	"usage: tocsin replay FILE [--speed N | --as-fast-as-possible]\n"
+	"                     [--drill NAME] [--shift-to-now] [--endpoint EP]\n"
+	"                     [--timeout DUR] [-c CONFIG] [-D DATADIR]\n"
+	"\n"
+	"Send a recording (see `tocsin record`) through the real pipeline into\n"
+	"the collector, like an agent: CURVE-encrypted, within the collector's\n"
+	"credit, waiting for every acknowledgement, so that when replay returns\n"
+	"every event is journaled.  The whole recording is checked first: a\n"
+	"malformed line, a missing field, an unknown version or times out of\n"
+	"order is an error \"FILE:LINE: message\" (exit 2) and nothing is sent.\n"
+	"\n"
+	"replay sends as the agent \"replay\": on first use it enrolls that agent\n"
+	"and keeps its key pair in DATADIR/keys/replay.key (mode 0600).  The raw\n"
+	"lines are sent unchanged; the event time is the recording's.  A line's\n"
+	"host is the one its event names.\n",
+	CLI_TABLE(replay_groups),
+	"Prints what was sent and acknowledged.  Exit status 0 when every event\n"
+	"was acknowledged, 1 on a run-time error (collector unreachable,\n"
+	"refused), 2 on a usage error or a bad recording.\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin replay attack.jsonl --as-fast-as-possible --drill exercise-1\n"
+	"  tocsin replay attack.jsonl --speed 10 --shift-to-now\n",
+};
 
 /* ---- recordings -------------------------------------------------------- */
 
@@ -954,34 +965,10 @@ out:
 
 /* ---- the command ---------------------------------------------------------- */
 
-/* Drill names: like agent names (letters, digits, . _ -), 1..MAX_DRILL_BYTES. */
-static int drill_name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > MAX_DRILL_BYTES || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    is_digit(ch) || ch == '.' || ch == '_' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 int cmd_replay(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "as-fast-as-possible", no_argument, NULL, OPT_ASAP },
-		{ "drill", required_argument, NULL, OPT_DRILL },
-		{ "shift-to-now", no_argument, NULL, OPT_SHIFT },
-		{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	struct replay_opts o;
 	struct replay_result res;
 	struct recording r;
@@ -992,16 +979,13 @@ int cmd_replay(struct cli *c, const struct cli_cmd *cmd, int argc,
 
 	memset(&o, 0, sizeof(o));
 	o.speed = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(replay_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case OPT_SPEED:
-			if (cli_parse_number(cmd, "--speed", optarg, 1000000,
+			if (cli_parse_number(cmd, "--speed", p.arg, 1000000,
 			    &v) != 0)
 				return CLI_EXIT_USAGE;
 			if (v == 0)
@@ -1014,26 +998,23 @@ int cmd_replay(struct cli *c, const struct cli_cmd *cmd, int argc,
 			asap = 1;
 			break;
 		case OPT_DRILL:
-			if (!drill_name_ok(optarg))
-				return cli_usage_error(cmd, "invalid --drill "
-				    "'%s': 1 to %d letters, digits, '.', '_' "
-				    "or '-'", (escape_text(optarg,
-				    strlen(optarg), eb, sizeof(eb)), eb),
-				    MAX_DRILL_BYTES);
-			o.drill = optarg;
+			if (cli_check_name(cmd, NAME_DRILL, "--drill",
+			    p.arg) != 0)
+				return CLI_EXIT_USAGE;
+			o.drill = p.arg;
 			break;
 		case OPT_SHIFT:
 			shift = 1;
 			break;
 		case OPT_ENDPOINT:
-			endpoint = optarg;
+			endpoint = p.arg;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_duration(optarg, &o.timeout_us) != 0 ||
+			if (parse_duration(p.arg, &o.timeout_us) != 0 ||
 			    o.timeout_us == 0)
 				return cli_usage_error(cmd, "invalid --timeout "
 				    "'%s': expected a duration such as 30s",
-				    (escape_text(optarg, strlen(optarg), eb,
+				    (escape_text(p.arg, strlen(p.arg), eb,
 				    sizeof(eb)), eb));
 			break;
 		default:

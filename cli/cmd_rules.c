@@ -21,57 +21,70 @@
 #include "rules/rules.h"
 #include "common/util.h"
 
-const char cmd_rules_usage[] =
-    "Usage: tocsin rules test [-r PATH]... [--expect RULE_ID|none] [--json]\n"
-    "                         [--tests] [FILE|-]...\n"
-    "       tocsin rules check [-r PATH]... [FILE.test]...\n"
-    "       tocsin rules lint [PATH]...\n"
-    "\n"
-    "test   runs each line of FILE (default: standard input) through the\n"
-    "       rules exactly as the engine does and prints, per line, the\n"
-    "       decoder, the fields, every rule that matched and the alerts it\n"
-    "       would raise.  With --expect the lines are a check: each must\n"
-    "       raise exactly RULE_ID (a comma-separated list for several), or\n"
-    "       nothing with 'none'; exit status 1 on any mismatch.  --tests\n"
-    "       treats each FILE as a .test file (as `rules check`).\n"
-    "check  runs .test files (format: docs/rules.md, \"Test files\"); without\n"
-    "       FILE, every *.test found beside the rule files under the -r\n"
-    "       paths.  Prints one line per failure and a summary; exit status 1\n"
-    "       on any failure.\n"
-    "lint   loads the rule files and folders and prints every error and\n"
-    "       warning as file:line:col; exit status 2 on any error.\n"
-    "\n"
-    "Options:\n"
-    "  -r, --rules PATH   rule file or folder (repeatable); default: the\n"
-    "                     server configuration's engine.rules\n"
-    "  --expect ID|none   check mode for `test` (see above)\n"
-    "  --json             `test`: one JSON object per line (JSON Lines)\n"
-    "  --tests            `test`: the FILEs are .test files\n"
-    "  -c, --config FILE  server configuration (for the default rules)\n"
-    "\n"
-    "Lines of a .test file and of `rules check` are evaluated as if read at\n"
-    "2026-01-30T12:00:00Z (a BSD syslog time without a year takes its year\n"
-    "from it); lines of `rules test` as if read now.\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin rules test -r rules/default /var/log/auth.log\n"
-    "  echo 'Jan 26 00:00:05 h sshd[1]: Invalid user x from 1.2.3.4 port 2' |\n"
-    "      tocsin rules test -r rules/default --expect sshd.invalid_user -\n"
-    "  tocsin rules check -r rules/default\n"
-    "  tocsin rules lint rules/default my-rules/\n";
-
 /* -r options accepted at once. */
 #define MAX_RULE_PATHS		64
 /* .test files or input files of one run. */
 #define MAX_INPUT_FILES		4096
 /* Lines read from one input (a bound on every loop over input). */
 #define MAX_INPUT_LINES		100000000ULL
+/* Largest file of multi-line JSON documents read whole. */
+#define MAX_JSON_DOC_FILE_BYTES	(256ULL * 1024 * 1024)
 /* "now" of .test files: 2026-01-30T12:00:00Z */
 #define TEST_REF_US		1769774400000000ULL
 /* Bytes of an untrusted value shown in text output (escaped). */
 #define MAX_SHOW_BYTES		4096
 
 enum { OPT_EXPECT = 256, OPT_JSON, OPT_TESTS };
+
+/* Options of test and check (--expect, --json and --tests: test only). */
+static const struct cli_opt run_opts[] = {
+	{ "rules", 'r', 'r', "PATH",
+	  "rule file or folder (repeatable); default: the\n"
+	  "server configuration's engine.rules" },
+	{ "expect", 0, OPT_EXPECT, "ID|none", "check mode for `test` (see above)" },
+	{ "json", 0, OPT_JSON, NULL,
+	  "`test`: one JSON object per line (JSON Lines)" },
+	{ "tests", 0, OPT_TESTS, NULL, "`test`: the FILEs are .test files" },
+};
+
+static const struct cli_optgroup rules_groups[] = {
+	{ "Options of test and check:", CLI_TABLE(run_opts) },
+};
+
+const struct cli_help cmd_rules_help = {
+	"Usage: tocsin rules test [-r PATH]... [--expect RULE_ID|none] [--json]\n"
+	"                         [--tests] [FILE|-]...\n"
+	"       tocsin rules check [-r PATH]... [FILE.test]...\n"
+	"       tocsin rules lint [PATH]...\n"
+	"\n"
+	"test   runs each line of FILE (default: standard input) through the\n"
+	"       rules exactly as the engine does and prints, per line, the\n"
+	"       decoder, the fields, every rule that matched and the alerts it\n"
+	"       would raise.  An .evtx FILE gives one event per record (its\n"
+	"       Event XML, numbered by EventRecordID); a FILE of JSON objects\n"
+	"       that span lines gives one event per object.  With --expect the\n"
+	"       lines are a check: each must raise exactly RULE_ID (a\n"
+	"       comma-separated list for several), or nothing with 'none'; exit\n"
+	"       status 1 on any mismatch.  --tests treats each FILE as a .test\n"
+	"       file (as `rules check`).\n"
+	"check  runs .test files (format: docs/rules.md, \"Test files\"); without\n"
+	"       FILE, every *.test found beside the rule files under the -r\n"
+	"       paths.  Prints one line per failure and a summary; exit status 1\n"
+	"       on any failure.\n"
+	"lint   loads the rule files and folders and prints every error and\n"
+	"       warning as file:line:col; exit status 2 on any error.\n",
+	CLI_TABLE(rules_groups),
+	"Lines of a .test file and of `rules check` are evaluated as if read at\n"
+	"2026-01-30T12:00:00Z (a BSD syslog time without a year takes its year\n"
+	"from it); lines of `rules test` as if read now.\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin rules test -r rules/default /var/log/auth.log\n"
+	"  echo 'Jan 26 00:00:05 h sshd[1]: Invalid user x from 1.2.3.4 port 2' |\n"
+	"      tocsin rules test -r rules/default --expect sshd.invalid_user -\n"
+	"  tocsin rules check -r rules/default\n"
+	"  tocsin rules lint rules/default my-rules/\n",
+};
 
 struct rules_run {
 	const struct cli_cmd	*cmd;
@@ -106,28 +119,19 @@ static int
 run_options(struct cli *c, struct rules_run *r, int argc, char **argv,
     int is_test)
 {
-	static const struct option longopts[] = {
-		{ "rules", required_argument, NULL, 'r' },
-		{ "expect", required_argument, NULL, OPT_EXPECT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "tests", no_argument, NULL, OPT_TESTS },
-		CLI_COMMON_LONGOPTS
-	};
-	int opt, rc;
+	struct cli_optparse p;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "r:",
-	    longopts, NULL)) != -1) {
-		rc = cli_opt_common(c, r->cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, r->cmd, CLI_TABLE(run_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case 'r':
 			if (r->npaths == MAX_RULE_PATHS)
 				return cli_usage_error(r->cmd, "more than %d -r",
 				    MAX_RULE_PATHS);
-			r->paths[r->npaths++] = optarg;
+			r->paths[r->npaths++] = p.arg;
 			break;
 		case OPT_EXPECT:
 		case OPT_JSON:
@@ -138,7 +142,7 @@ run_options(struct cli *c, struct rules_run *r, int argc, char **argv,
 				    "expect" : opt == OPT_JSON ? "json" :
 				    "tests");
 			if (opt == OPT_EXPECT)
-				r->expect = optarg;
+				r->expect = p.arg;
 			else if (opt == OPT_JSON)
 				r->json = 1;
 			else
@@ -381,6 +385,45 @@ out:
 	return rc;
 }
 
+/* Run one event (a line, an .evtx record, a JSON document) numbered
+ * lineno in src.  0, or an exit status on an error. */
+static int
+test_one(struct rules_run *r, const char *src, uint64_t lineno,
+    const char *line, size_t len)
+{
+	struct rules_event ev = { 0 };
+	struct rules_result res;
+	int rc;
+
+	ev.raw = line;
+	ev.raw_len = len;
+	ev.time_us = now_us();
+	if ((rc = rules_eval(r->ctx, &ev, &res)) != 0) {
+		cli_err(r->cmd, "%s", ts_strerror(rc));
+		return CLI_EXIT_FAIL;
+	}
+	r->lines++;
+	if (r->json) {
+		if (print_json(src, lineno, line, len, &res, r->expect) != 0) {
+			cli_err(r->cmd, "out of memory");
+			return CLI_EXIT_FAIL;
+		}
+	} else {
+		print_text(r, src, lineno, line, len, &res);
+	}
+	if (r->expect != NULL) {
+		r->checks++;
+		if (!alerts_are(&res, r->expect)) {
+			r->failures++;
+			fprintf(stderr, "%s:%llu: want %s, got ", src,
+			    (unsigned long long)lineno, r->expect);
+			print_alert_ids(stderr, &res);
+			fputc('\n', stderr);
+		}
+	}
+	return 0;
+}
+
 /* Run the lines of f (named src).  0, or an exit status on an error. */
 static int
 test_stream(struct rules_run *r, FILE *f, const char *src)
@@ -392,43 +435,14 @@ test_stream(struct rules_run *r, FILE *f, const char *src)
 	int rc = 0;
 
 	while (lineno < MAX_INPUT_LINES && (n = getline(&line, &cap, f)) >= 0) {
-		struct rules_event ev = { 0 };
-		struct rules_result res;
 		size_t len = (size_t)n;
 
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' ||
 		    line[len - 1] == '\r'))
 			len--;
-		ev.raw = line;
-		ev.raw_len = len;
-		ev.time_us = now_us();
-		if ((rc = rules_eval(r->ctx, &ev, &res)) != 0) {
-			cli_err(r->cmd, "%s", ts_strerror(rc));
-			rc = CLI_EXIT_FAIL;
+		if ((rc = test_one(r, src, lineno, line, len)) != 0)
 			break;
-		}
-		r->lines++;
-		if (r->json) {
-			if (print_json(src, lineno, line, len, &res,
-			    r->expect) != 0) {
-				cli_err(r->cmd, "out of memory");
-				rc = CLI_EXIT_FAIL;
-				break;
-			}
-		} else {
-			print_text(r, src, lineno, line, len, &res);
-		}
-		if (r->expect != NULL) {
-			r->checks++;
-			if (!alerts_are(&res, r->expect)) {
-				r->failures++;
-				fprintf(stderr, "%s:%llu: want %s, got ", src,
-				    (unsigned long long)lineno, r->expect);
-				print_alert_ids(stderr, &res);
-				fputc('\n', stderr);
-			}
-		}
 	}
 	if (rc == 0 && ferror(f)) {
 		cli_err(r->cmd, "reading %s: %s", src, strerror(errno));
@@ -436,6 +450,153 @@ test_stream(struct rules_run *r, FILE *f, const char *src)
 	}
 	free(line);
 	return rc;
+}
+
+/* ---- test: .evtx files and JSON documents ------------------------------------ */
+
+struct evtx_run {
+	struct rules_run	*r;
+	const char		*src;
+	int			 rc;
+};
+
+/* An .evtx record is numbered by its EventRecordID in the output. */
+static int
+evtx_event_cb(void *arg, uint64_t id, uint64_t offset, const char *xml,
+    size_t len)
+{
+	struct evtx_run *er = arg;
+
+	(void)offset;
+	if ((er->rc = test_one(er->r, er->src, id, xml, len)) != 0)
+		return TS_ESTOP;
+	return 0;
+}
+
+static void
+evtx_problem_cb(void *arg, uint64_t offset, const char *msg)
+{
+	struct evtx_run *er = arg;
+
+	cli_err(er->r->cmd, "%s: offset %llu: %s", er->src,
+	    (unsigned long long)offset, msg);
+}
+
+/* Every record of an .evtx file.  0, or an exit status (2 when the file
+ * is not readable at all or partly damaged: what was read was run). */
+static int
+test_evtx(struct rules_run *r, const char *path)
+{
+	struct evtx_run er = { r, path, 0 };
+	struct evtx_sink sink = { evtx_event_cb, evtx_problem_cb, &er };
+	struct evtx_stats st;
+	int rc = evtx_read(path, &sink, &st);
+
+	if (er.rc != 0)
+		return er.rc;
+	if (rc == TS_ENOMEM) {
+		cli_err(r->cmd, "out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	if (rc != 0)
+		return CLI_EXIT_USAGE;
+	if (st.damaged || st.failed) {
+		cli_err(r->cmd, "%s: damaged: %llu record%s read, %llu "
+		    "unreadable (see above)", path,
+		    (unsigned long long)st.records, st.records == 1 ? "" : "s",
+		    (unsigned long long)st.failed);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* A file of JSON documents that span lines (evtx tools write one
+ * pretty-printed object per event): each document is one event, given to
+ * the rules as one compact line and numbered by the line it starts on. */
+static int
+test_json_docs(struct rules_run *r, const char *path)
+{
+	char *buf = NULL, *s;
+	size_t len = 0, off = 0;
+	uint64_t lineno = 1;
+	int rc;
+
+	if ((rc = read_file(path, MAX_JSON_DOC_FILE_BYTES, &buf, &len)) != 0) {
+		cli_err(r->cmd, "cannot read %s: %s", path, rc == TS_ETOOBIG ?
+		    "larger than the limit" : strerror(errno));
+		return CLI_EXIT_USAGE;
+	}
+	rc = 0;
+	while (rc == 0) {
+		json_error_t jerr;
+		json_t *doc;
+
+		while (off < len && (buf[off] == ' ' || buf[off] == '\t' ||
+		    buf[off] == '\r' || buf[off] == '\n')) {
+			if (buf[off] == '\n')
+				lineno++;
+			off++;
+		}
+		if (off >= len)
+			break;
+		doc = json_loadb(buf + off, len - off, JSON_DISABLE_EOF_CHECK,
+		    &jerr);
+		if (doc == NULL) {
+			cli_err(r->cmd, "%s:%llu: not JSON: %s", path,
+			    (unsigned long long)(lineno + (uint64_t)jerr.line -
+			    1), jerr.text);
+			rc = CLI_EXIT_USAGE;
+			break;
+		}
+		s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(doc);
+		if (s == NULL) {
+			cli_err(r->cmd, "out of memory");
+			rc = CLI_EXIT_FAIL;
+			break;
+		}
+		rc = test_one(r, path, lineno, s, strlen(s));
+		free(s);
+		for (size_t k = 0; k < (size_t)jerr.position; k++)
+			if (buf[off + k] == '\n')
+				lineno++;
+		off += (size_t)jerr.position;
+	}
+	free(buf);
+	return rc;
+}
+
+/* What an input file holds, from its first bytes: an .evtx file, JSON
+ * documents spanning lines (a '{' whose line is not a whole object), or
+ * lines. */
+enum { IN_LINES, IN_EVTX, IN_JSON_DOCS };
+
+static int
+input_kind(FILE *f)
+{
+	char head[4096];
+	size_t n = fread(head, 1, sizeof(head), f), i = 0;
+	int kind = IN_LINES;
+
+	if (evtx_is_file(head, n)) {
+		kind = IN_EVTX;
+	} else {
+		while (i < n && (head[i] == ' ' || head[i] == '\t' ||
+		    head[i] == '\r' || head[i] == '\n'))
+			i++;
+		if (i < n && head[i] == '{') {
+			const char *nl = memchr(head + i, '\n', n - i);
+			json_error_t jerr;
+			json_t *j = json_loadb(head + i, nl != NULL ?
+			    (size_t)(nl - head - i) : n - i, 0, &jerr);
+
+			if (j == NULL)
+				kind = IN_JSON_DOCS;
+			json_decref(j);
+		}
+	}
+	rewind(f);
+	return kind;
 }
 
 /* ---- .test files ------------------------------------------------------------- */
@@ -688,7 +849,16 @@ rules_test(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 				rc = CLI_EXIT_USAGE;
 				break;
 			}
-			rc = test_stream(&r, f, argv[i]);
+			switch (f == stdin ? IN_LINES : input_kind(f)) {
+			case IN_EVTX:
+				rc = test_evtx(&r, argv[i]);
+				break;
+			case IN_JSON_DOCS:
+				rc = test_json_docs(&r, argv[i]);
+				break;
+			default:
+				rc = test_stream(&r, f, argv[i]);
+			}
 			if (f != stdin)
 				fclose(f);
 		}
@@ -726,22 +896,16 @@ rules_check(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 static int
 rules_lint(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_optparse p;
 	const char *paths[MAX_RULE_PATHS];
 	size_t npaths = 0, warnings = 0;
 	struct rules_diags dl = { 0 };
 	ruleset_t *rs = NULL;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
-		return cli_usage_error(cmd, "unhandled option");
-	}
+	cli_opt_init(&p, c, cmd, NULL, 0, 0, argc, argv);
+	if (cli_opt_next(&p) != 0)
+		return p.exit;
 	for (int i = optind; i < argc; i++) {
 		if (npaths == MAX_RULE_PATHS)
 			return cli_usage_error(cmd, "more than %d paths",
@@ -798,7 +962,7 @@ cmd_rules(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
 		    strcmp(argv[1], "--help") == 0)) {
-			fputs(cmd->usage, stdout);
+			cli_help_print(cmd, stdout);
 			return CLI_EXIT_OK;
 		}
 		return cli_usage_error(cmd, "missing sub-command (test, check "

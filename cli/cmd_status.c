@@ -20,27 +20,6 @@
 #include "engine/state.h"
 #include "common/util.h"
 
-const char cmd_status_usage[] =
-    "usage: tocsin status [--json] [-c CONFIG] [-D DATADIR]\n"
-    "\n"
-    "Show the health of the server in DATADIR: the tocsind, collector and\n"
-    "engine processes (pid, running or not, started, age of the last\n"
-    "heartbeat), events journaled, events processed by the engine and the\n"
-    "engine's lag, and every counter of the collector and the engine.\n"
-    "Counters of refusals, drops and caps are listed apart; a non-zero one\n"
-    "is marked with '!'.\n"
-    "\n"
-    "Options:\n"
-    "  --json             one JSON object instead of the report\n"
-    "  -c, --config FILE  server configuration (to find the data directory)\n"
-    "  -D, --datadir DIR  data directory\n"
-    "\n"
-    "Exit status: 0 if the collector and the engine both run (with a fresh\n"
-    "heartbeat), 1 if not, 2 on a usage error or a missing data directory.\n"
-    "\n"
-    "Examples:\n"
-    "  tocsin status\n"
-    "  tocsin -D /var/lib/tocsin status --json\n";
 
 /* A process whose heartbeat (written at least every second) is older than
  * this is reported stalled. */
@@ -50,6 +29,33 @@ const char cmd_status_usage[] =
 #define MAX_STATUS_COUNTERS	4096
 
 enum { OPT_JSON = 256 };
+
+static const struct cli_opt status_opts[] = {
+	{ "json", 0, OPT_JSON, NULL,
+	  "one JSON object instead of the report" },
+};
+
+static const struct cli_optgroup status_groups[] = {
+	{ NULL, CLI_TABLE(status_opts) },
+};
+
+const struct cli_help cmd_status_help = {
+	"usage: tocsin status [--json] [-c CONFIG] [-D DATADIR]\n"
+	"\n"
+	"Show the health of the server in DATADIR: the tocsind, collector and\n"
+	"engine processes (pid, running or not, started, age of the last\n"
+	"heartbeat), events journaled, events processed by the engine and the\n"
+	"engine's lag, and every counter of the collector and the engine.\n"
+	"Counters of refusals, drops and caps are listed apart; a non-zero one\n"
+	"is marked with '!'.\n",
+	CLI_TABLE(status_groups),
+	"Exit status: 0 if the collector and the engine both run (with a fresh\n"
+	"heartbeat), 1 if not, 2 on a usage error or a missing data directory.\n"
+	"\n"
+	"Examples:\n"
+	"  tocsin status\n"
+	"  tocsin -D /var/lib/tocsin status --json\n",
+};
 
 /* Name fragments of counters that count refusals, drops and caps (the
  * delivery contract: nothing is dropped silently, so these must stand out).
@@ -422,10 +428,7 @@ static int print_json(const char *dd, struct proc *procs, size_t nprocs,
 int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		CLI_COMMON_LONGOPTS
-	};
+	struct cli_optparse p;
 	struct proc procs[] = {
 		{ .name = "tocsind",   .has_stats = 0 },
 		{ .name = "collector", .has_stats = 1 },
@@ -445,13 +448,10 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	memset(&jc, 0, sizeof(jc));
 	memset(&sc, 0, sizeof(sc));
 	memset(&oc, 0, sizeof(oc));
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		rc = cli_opt_common(c, cmd, opt, argc, argv);
-		if (rc == CLI_OPT_NEXT)
-			continue;
-		if (rc != CLI_OPT_OWN)
-			return rc;
+	cli_opt_init(&p, c, cmd, CLI_TABLE(status_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
 		switch (opt) {
 		case OPT_JSON:
 			json = 1;

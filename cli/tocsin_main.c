@@ -5,7 +5,6 @@
  * name; the commands are one static table, looked up once, then dispatched.
  * Adding a command is adding a row (and its cmd_*.c).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,32 +22,41 @@
 static int cmd_help(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
 
-static const char cmd_help_usage[] =
-    "usage: tocsin help [COMMAND]\n"
-    "\n"
-    "Show the list of commands, or the help of one command (the same as\n"
-    "`tocsin COMMAND --help`).\n";
+static const struct cli_help cmd_help_help = {
+	"usage: tocsin help [COMMAND]\n"
+	"\n"
+	"Show the list of commands, or the help of one command (the same as\n"
+	"`tocsin COMMAND --help`).\n",
+	NULL, 0, NULL
+};
 
-/* The command table: {name, handler, summary, usage}. */
+enum { OPT_VERSION = 256 };
+
+/* The top level's own options (the common ones come with every table). */
+static const struct cli_opt main_opts[] = {
+	{ "version", 'V', OPT_VERSION, NULL, "print the version" },
+};
+
+/* The command table: {name, handler, summary, help}. */
 static const struct cli_cmd commands[] = {
-	{ "alerts", cmd_alerts, "list alerts, newest first", cmd_alerts_usage },
+	{ "alerts", cmd_alerts, "list alerts, newest first", &cmd_alerts_help },
 	{ "events", cmd_events, "list raw journaled events, oldest first",
-	  cmd_events_usage },
+	  &cmd_events_help },
 	{ "agents", cmd_agents, "enroll, revoke and list agents",
-	  cmd_agents_usage },
+	  &cmd_agents_help },
 	{ "status", cmd_status, "health of tocsind: processes, lag, counters",
-	  cmd_status_usage },
+	  &cmd_status_help },
 	{ "record", cmd_record, "export journal events (or a log file) as a "
-	  "recording", cmd_record_usage },
+	  "recording", &cmd_record_help },
 	{ "replay", cmd_replay, "send a recording through the pipeline",
-	  cmd_replay_usage },
+	  &cmd_replay_help },
 	{ "drill", cmd_drill, "run, report and clean scored security drills",
-	  cmd_drill_usage },
+	  &cmd_drill_help },
 	{ "rules", cmd_rules, "test rules on log lines, run .test files, lint "
-	  "rule files", cmd_rules_usage },
+	  "rule files", &cmd_rules_help },
 	{ "incidents", cmd_incidents, "list, show and work incidents (ack, "
-	  "assign, note, resolve)", cmd_incidents_usage },
-	{ "help", cmd_help, "show help for a command", cmd_help_usage },
+	  "assign, note, resolve)", &cmd_incidents_help },
+	{ "help", cmd_help, "show help for a command", &cmd_help_help },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -76,15 +84,11 @@ static void usage_main(FILE *fp)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name,
 		    commands[i].summary);
+	fputs("\nOptions (before or after the command):\n", fp);
+	cli_opts_print(cli_common_opts, cli_common_nopts, fp);
+	cli_opts_print(CLI_TABLE(main_opts), fp);
 	fputs("\n"
-	    "Options (before or after the command):\n"
-	    "  -c, --config FILE    server configuration (default: the\n"
-	    "                       embedded default, as etc/tocsind.yml)\n"
-	    "  -D, --datadir DIR    data directory (default: the\n"
-	    "                       configuration's data_dir)\n"
-	    "  -h, --help           this help; `tocsin COMMAND --help` for one\n"
-	    "                       command\n"
-	    "  -V, --version        print the version\n"
+	    "`tocsin COMMAND --help` shows the help of one command.\n"
 	    "\n"
 	    "Times take durations before now (30s, 15m, 2h, 7d) or RFC 3339\n"
 	    "times.  Exit status: 0 success, 1 failed check or run-time error,\n"
@@ -100,16 +104,13 @@ static void usage_main(FILE *fp)
 static int cmd_help(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_optparse p;
 	const struct cli_cmd *which;
 	char eb[MAX_CMD_NAME_BYTES * 4 + 1];
-	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1)
-		if ((rc = cli_opt_common(c, cmd, opt, argc, argv)) !=
-		    CLI_OPT_NEXT)
-			return rc == CLI_OPT_OWN ? CLI_EXIT_USAGE : rc;
+	cli_opt_init(&p, c, cmd, NULL, 0, 0, argc, argv);
+	if (cli_opt_next(&p) != 0)
+		return p.exit;
 	if (optind >= argc) {
 		usage_main(stdout);
 		return CLI_EXIT_OK;
@@ -121,19 +122,13 @@ static int cmd_help(struct cli *c, const struct cli_cmd *cmd, int argc,
 		    MAX_CMD_NAME_BYTES), eb, sizeof(eb));
 		return cli_usage_error(cmd, "unknown command '%s'", eb);
 	}
-	fputs(which->usage, stdout);
+	cli_help_print(which, stdout);
 	return CLI_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "datadir", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_optparse p;
 	struct cli c;
 	const struct cli_cmd *cmd;
 	char **sub = NULL;
@@ -143,27 +138,19 @@ int main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	log_init("tocsin", 1, LOG_LVL_WARN);
-	/* '+': stop at the command name; the rest belongs to the command. */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:c:D:hV", longopts,
-	    NULL)) != -1) {
+	/* Stop at the command name; the rest belongs to the command. */
+	cli_opt_init(&p, &c, NULL, CLI_TABLE(main_opts), CLI_OPTF_STOP, argc,
+	    argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
 		switch (opt) {
-		case 'c':
-			c.config_path = optarg;
-			break;
-		case 'D':
-			c.datadir_opt = optarg;
-			break;
-		case 'h':
+		case CLI_OPT_HELP:
 			usage_main(stdout);
 			return CLI_EXIT_OK;
-		case 'V':
+		case OPT_VERSION:
 			printf("tocsin %s\n", TOCSIN_VERSION);
 			return CLI_EXIT_OK;
-		default:
-			/* ':' missing value, '?' unknown option */
-			rc = cli_opt_common(&c, NULL, opt, argc, argv);
-			return rc < 0 ? CLI_EXIT_USAGE : rc;
+		default:	/* CLI_OPT_EXIT: a usage error */
+			return p.exit;
 		}
 	}
 	if (optind >= argc) {
@@ -189,8 +176,6 @@ int main(int argc, char **argv)
 	sub[0] = name;
 	for (i = 1; i < subc; i++)
 		sub[i] = argv[optind + i];
-	optind = 0;	/* glibc: full re-initialisation of getopt */
-	opterr = 0;
 	rc = cmd->run(&c, cmd, subc, sub);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -46,6 +46,7 @@
 #include "common/limits.h"
 #include "common/config.h"
 #include "common/keys.h"
+#include "common/names.h"
 #include "common/stats.h"
 #include "common/util.h"
 #include "common/wire.h"
@@ -99,6 +100,7 @@ enum {
 	C_SYSLOG_RECEIVED, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED,
 	C_SYSLOG_NOHEADER, C_SYSLOG_CONN_REFUSED, C_SYSLOG_DROPPED_FULL,
 	C_INTERNAL_EVENTS, C_INTERNAL_DROPPED, C_GROUP_COMMITS,
+	C_SESSIONS_REVOKED, C_REFUSED_DRILL,
 	C_PID, C_STARTED_US, C_HEARTBEAT_US, C_FULL_SINCE_US,
 	C_COUNT
 };
@@ -161,6 +163,12 @@ static struct counter counters[C_COUNT] = {
 	[C_GROUP_COMMITS] = { "collector.batch_commits", 0,
 	    "journal transactions that committed agent batches (group "
 	    "commit: events_journaled / batch_commits per transaction)" },
+	[C_SESSIONS_REVOKED] = { "collector.sessions_revoked", 0,
+	    "agent sessions dropped because their key was revoked or their "
+	    "name re-enrolled with another key" },
+	[C_REFUSED_DRILL] = { "collector.frames_refused_drill", 0,
+	    "HELLOs refused: a drill label from a key other than tocsin "
+	    "replay's" },
 	[C_PID] = { "collector.pid", 0, "collector process id" },
 	[C_STARTED_US] = { "collector.started_us", 0,
 	    "when the collector started" },
@@ -175,6 +183,7 @@ struct session {
 	unsigned char	 rid[MAX_ROUTING_ID];
 	size_t		 rid_len;
 	char		 agent[MAX_NAME_BYTES + 1];
+	uint8_t		 key[32];	/* the agent's public key (from ZAP) */
 	char		 host[MAX_HOST_BYTES + 1];
 	char		 version[64];
 	char		 drill[MAX_DRILL_BYTES + 1];	/* "" unless a replay */
@@ -226,7 +235,7 @@ static const int watched[] = {
 	C_EVENTS_GAP, C_REFUSED_MALFORMED, C_REFUSED_TOOBIG, C_REFUSED_REVOKED,
 	C_REFUSED_NOHELLO, C_REFUSED_CREDIT, C_AUTH_REFUSED, C_HANDSHAKE_FAILED,
 	C_SESSIONS_EVICTED, C_REPLIES_UNROUTABLE, C_JOURNAL_FULL,
-	C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED, C_SYSLOG_CONN_REFUSED,
+	C_SESSIONS_REVOKED, C_REFUSED_DRILL, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED, C_SYSLOG_CONN_REFUSED,
 	C_SYSLOG_DROPPED_FULL, C_INTERNAL_DROPPED,
 };
 #define NWATCHED	(sizeof(watched) / sizeof(watched[0]))
@@ -542,8 +551,36 @@ refuse(struct collector *c, zmq_msg_t *rid, int counter, uint16_t code,
 
 /* ---- sessions ------------------------------------------------------------ */
 
+/* 1 if name is still enrolled with exactly this key: a key revoked, or a
+ * name re-enrolled with another key, ends every session of the old key. */
+static int
+identity_current(struct collector *c, const char *name, const uint8_t key[32])
+{
+	const char *n = keyring_lookup(c->kr, key);
+
+	return n != NULL && strcmp(n, name) == 0;
+}
+
+/* Drop, at once, the sessions whose (name, key) is no longer enrolled. */
+static void
+sessions_revalidate(struct collector *c)
+{
+	for (size_t i = 0; i < MAX_SESSIONS; i++) {
+		struct session *s = &c->sessions[i];
+
+		if (!s->used || identity_current(c, s->agent, s->key))
+			continue;
+		log_info("collector: agent %s: key revoked, session dropped",
+		    s->agent);
+		s->used = 0;
+		counters[C_SESSIONS_REVOKED].value++;
+	}
+}
+
+/* The session of routing id rid for (agent, key), or NULL. */
 static struct session *
-session_find(struct collector *c, zmq_msg_t *rid, const char *agent)
+session_find(struct collector *c, zmq_msg_t *rid, const char *agent,
+    const uint8_t key[32])
 {
 	size_t n = zmq_msg_size(rid);
 
@@ -552,7 +589,8 @@ session_find(struct collector *c, zmq_msg_t *rid, const char *agent)
 
 		if (s->used && s->rid_len == n &&
 		    memcmp(s->rid, zmq_msg_data(rid), n) == 0) {
-			if (strcmp(s->agent, agent) != 0) {
+			if (strcmp(s->agent, agent) != 0 ||
+			    memcmp(s->key, key, sizeof(s->key)) != 0) {
 				s->used = 0;	/* routing id reused */
 				return NULL;
 			}
@@ -564,14 +602,15 @@ session_find(struct collector *c, zmq_msg_t *rid, const char *agent)
 }
 
 static struct session *
-session_new(struct collector *c, zmq_msg_t *rid, const char *agent)
+session_new(struct collector *c, zmq_msg_t *rid, const char *agent,
+    const uint8_t key[32])
 {
 	struct session *s = NULL, *lru = NULL;
 	size_t n = zmq_msg_size(rid);
 
 	if (n > MAX_ROUTING_ID)
 		return NULL;
-	if ((s = session_find(c, rid, agent)) == NULL) {
+	if ((s = session_find(c, rid, agent, key)) == NULL) {
 		for (size_t i = 0; i < MAX_SESSIONS && s == NULL; i++) {
 			if (!c->sessions[i].used)
 				s = &c->sessions[i];
@@ -589,6 +628,7 @@ session_new(struct collector *c, zmq_msg_t *rid, const char *agent)
 	memcpy(s->rid, zmq_msg_data(rid), n);
 	s->rid_len = n;
 	snprintf(s->agent, sizeof(s->agent), "%s", agent);
+	memcpy(s->key, key, sizeof(s->key));
 	s->last_used = ++c->clock;
 	return s;
 }
@@ -605,9 +645,20 @@ copy_wstr(char *dst, size_t cap, const struct wire_str *w)
 
 /* ---- frames -------------------------------------------------------------- */
 
+/* 1 if key is `tocsin replay`'s (DATADIR/keys/replay.key, read each time:
+ * a drill HELLO is rare, and the key may be made after we start). */
+static int
+is_replay_key(struct collector *c, const uint8_t key[32])
+{
+	uint8_t rk[32];
+
+	return keys_replay_pub(c->cfg->data_dir, rk) == 0 &&
+	    memcmp(rk, key, sizeof(rk)) == 0;
+}
+
 static void
 on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
-    const struct wire_msg *m)
+    const uint8_t key[32], const struct wire_msg *m)
 {
 	struct session *s;
 	struct jagent a, cur, before;
@@ -616,13 +667,22 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 
 	group_flush(c);
 	copy_wstr(drill, sizeof(drill), &m->drill);
-	if (drill[0] != '\0' && (!agent_name_valid(drill) ||
+	if (drill[0] != '\0' && (!name_valid_str(NAME_DRILL, drill) ||
 	    m->drill.len != strlen(drill))) {
 		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
 		    "bad drill name");
 		return;
 	}
-	if ((s = session_new(c, rid, agent)) == NULL) {
+	/* A drill label makes every output drop the events and `drill clean`
+	 * delete them: only replay's own key may set it. */
+	if (drill[0] != '\0' && !is_replay_key(c, key)) {
+		log_warn("collector: agent %s: HELLO naming drill %s refused: "
+		    "only tocsin replay may label a drill", agent, drill);
+		refuse(c, rid, C_REFUSED_DRILL, WIRE_REFUSE_FORBIDDEN,
+		    "only tocsin replay may label a drill");
+		return;
+	}
+	if ((s = session_new(c, rid, agent, key)) == NULL) {
 		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
 		    "routing id too long");
 		return;
@@ -792,7 +852,7 @@ group_flush(struct collector *c)
 /* Validate one BATCH and add it to the group (taking rid and msg). */
 static void
 on_batch(struct collector *c, zmq_msg_t *rid, zmq_msg_t *msg,
-    const char *agent, const struct wire_msg *m)
+    const char *agent, const uint8_t key[32], const struct wire_msg *m)
 {
 	struct session *s;
 	struct pending *p;
@@ -802,7 +862,7 @@ on_batch(struct collector *c, zmq_msg_t *rid, zmq_msg_t *msg,
 	size_t off = 0, n = 0;
 	uint64_t now = now_us();
 
-	if ((s = session_find(c, rid, agent)) == NULL) {
+	if ((s = session_find(c, rid, agent, key)) == NULL) {
 		refuse(c, rid, C_REFUSED_NOHELLO, WIRE_REFUSE_NOHELLO,
 		    "BATCH before HELLO");
 		return;
@@ -871,7 +931,7 @@ on_batch(struct collector *c, zmq_msg_t *rid, zmq_msg_t *msg,
 
 static void
 on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
-    const struct wire_msg *m)
+    const uint8_t key[32], const struct wire_msg *m)
 {
 	struct session *s;
 	struct jagent a, before;
@@ -879,7 +939,7 @@ on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
 	int err, changed;
 
 	group_flush(c);
-	if ((s = session_find(c, rid, agent)) == NULL) {
+	if ((s = session_find(c, rid, agent, key)) == NULL) {
 		refuse(c, rid, C_REFUSED_NOHELLO, WIRE_REFUSE_NOHELLO,
 		    "HEARTBEAT before HELLO");
 		return;
@@ -910,8 +970,9 @@ router_one(struct collector *c)
 {
 	zmq_msg_t rid, msg, extra;
 	struct wire_msg m;
-	const char *agent, *why = NULL;
+	const char *agent, *zkey, *why = NULL;
 	char name[MAX_NAME_BYTES + 1];
+	uint8_t key[32];
 	int more, nparts = 1;
 
 	zmq_msg_init(&rid);
@@ -934,12 +995,18 @@ router_one(struct collector *c)
 		zmq_msg_close(&extra);
 	}
 	agent = zmq_msg_gets(&msg, "User-Id");
-	if (agent == NULL || !agent_name_valid(agent)) {
+	if (!name_valid_str(NAME_AGENT, agent)) {
 		/* Cannot happen with ZAP in place; never trust it anyway. */
 		counters[C_AUTH_REFUSED].value++;
 		goto out;
 	}
 	snprintf(name, sizeof(name), "%s", agent);
+	zkey = zmq_msg_gets(&msg, ZAP_KEY_PROPERTY);
+	if (zkey == NULL || strlen(zkey) != KEY_Z85_BYTES - 1 ||
+	    zmq_z85_decode(key, zkey) == NULL) {
+		counters[C_AUTH_REFUSED].value++;	/* cannot happen */
+		goto out;
+	}
 	if (nparts > 1) {
 		refuse(c, &rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
 		    "more than one frame");
@@ -950,7 +1017,15 @@ router_one(struct collector *c)
 		    "frame larger than max_frame_size");
 		goto out;
 	}
-	if (!keyring_has_name(c->kr, name)) {
+	/* The (name, key) pair, not the name: a session opened before the
+	 * name was revoked and enrolled again with a new key is over. */
+	if (!identity_current(c, name, key)) {
+		struct session *s = session_find(c, &rid, name, key);
+
+		if (s != NULL) {
+			s->used = 0;
+			counters[C_SESSIONS_REVOKED].value++;
+		}
 		log_info("collector: frame from revoked agent %s refused", name);
 		refuse(c, &rid, C_REFUSED_REVOKED, WIRE_REFUSE_REVOKED,
 		    "agent key revoked");
@@ -969,13 +1044,13 @@ router_one(struct collector *c)
 	}
 	switch (m.type) {
 	case WIRE_HELLO:
-		on_hello(c, &rid, name, &m);
+		on_hello(c, &rid, name, key, &m);
 		break;
 	case WIRE_BATCH:
-		on_batch(c, &rid, &msg, name, &m);
+		on_batch(c, &rid, &msg, name, key, &m);
 		break;
 	case WIRE_HEARTBEAT:
-		on_heartbeat(c, &rid, name, &m);
+		on_heartbeat(c, &rid, name, key, &m);
 		break;
 	default:
 		refuse(c, &rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
@@ -1142,8 +1217,10 @@ loop(struct collector *c, volatile sig_atomic_t *stop)
 			    syslog_next_flush_ms(c->syslog) < 0)
 				set_full(c, 0);
 		}
-		if (mono_us() - c->last_stats_us >= STATS_INTERVAL_US)
+		if (mono_us() - c->last_stats_us >= STATS_INTERVAL_US) {
+			sessions_revalidate(c);
 			stats_flush(c);
+		}
 	}
 }
 

@@ -120,6 +120,9 @@ uint64_t internal_next_threshold(uint64_t value);
 
 #define ZAP_ENDPOINT	"inproc://zeromq.zap.01"
 #define ZAP_DOMAIN	"tocsin"
+/* ZAP metadata property that carries the admitted key (Z85) to every
+ * message of the connection (zmq_msg_gets). */
+#define ZAP_KEY_PROPERTY	"X-Tocsin-Key"
 
 typedef struct zap zap_t;
 

@@ -4,8 +4,12 @@
  * A REP socket bound to inproc://zeromq.zap.01 in the collector's context.
  * libzmq asks it about every CURVE handshake; it admits a client only if
  * the domain is ours and its public key is enrolled (keyring_lookup), and
- * answers with the agent's name as User-Id, which the collector then reads
- * from every message (zmq_msg_gets "User-Id").  Polled in the collector's
+ * answers with the agent's name as User-Id and its public key (Z85) as the
+ * metadata property ZAP_KEY_PROPERTY, which the collector then reads from
+ * every message (zmq_msg_gets) and checks against the keyring again: a key
+ * revoked after the handshake, or a name re-enrolled with another key, is
+ * refused on the next frame of a session opened before.  Polled in the
+ * collector's
  * loop: no thread.  Anything else, including a malformed request, gets
  * "400" (or "500"), never silence: libzmq would hold the handshake.
  */
@@ -175,7 +179,32 @@ zap_one(zap_t *z, uint64_t *admitted, uint64_t *refused)
 	send_str(z->sock, status, 3, 1);
 	send_str(z->sock, text, strlen(text), 1);
 	send_str(z->sock, ok ? name : "", ok ? strlen(name) : 0, 1);
-	send_str(z->sock, "", 0, 0);
+	if (ok) {
+		/* Metadata, ZMTP property form: u8 name length, name, u32
+		 * value length (big-endian), value. */
+		unsigned char md[1 + sizeof(ZAP_KEY_PROPERTY) + 4 +
+		    KEY_Z85_BYTES];
+		size_t nl = strlen(ZAP_KEY_PROPERTY), off = 0;
+		char z85[KEY_Z85_BYTES];
+
+		if (zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32) == NULL) {
+			send_str(z->sock, "", 0, 0);
+			goto done;
+		}
+		md[off++] = (unsigned char)nl;
+		memcpy(md + off, ZAP_KEY_PROPERTY, nl);
+		off += nl;
+		md[off++] = 0;
+		md[off++] = 0;
+		md[off++] = 0;
+		md[off++] = KEY_Z85_BYTES - 1;
+		memcpy(md + off, z85, KEY_Z85_BYTES - 1);
+		off += KEY_Z85_BYTES - 1;
+		send_str(z->sock, md, off, 0);
+	} else {
+		send_str(z->sock, "", 0, 0);
+	}
+done:
 	for (int i = 0; i < ZAP_FRAMES; i++)
 		zmq_msg_close(&f[i]);
 	return 1;

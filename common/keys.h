@@ -8,6 +8,10 @@
  *   DATADIR/keys/server.pub            server public key, Z85, 40 chars + \n
  *   DATADIR/keys/server.key            server secret key, Z85, mode 0600
  *   DATADIR/keys/agents/NAME.pub       an enrolled agent's public key, Z85
+ *   DATADIR/keys/replay.key            `tocsin replay`'s key pair (line 1
+ *                                      public, line 2 secret; mode 0600),
+ *                                      enrolled as the agent "replay".  The
+ *                                      only key whose HELLO may name a drill.
  *
  * Enrolling writes NAME.pub atomically; revoking removes it.  The collector's
  * keyring notices both on its next lookup (it re-reads the folder when its
@@ -29,10 +33,6 @@ int keys_generate(char pub[KEY_Z85_BYTES], char sec[KEY_Z85_BYTES]);
 int keys_server_load_or_create(const char *datadir,
     char pub[KEY_Z85_BYTES], char sec[KEY_Z85_BYTES]);
 
-/* 1 if name is a valid agent name ([A-Za-z0-9._-], 1..MAX_NAME_BYTES, not
- * starting with '.' or '-'), else 0. */
-int agent_name_valid(const char *name);
-
 /* Admit an agent's public key.  TS_EEXIST if NAME is enrolled already,
  * TS_EINVAL for a bad name or key. */
 int keys_agent_enroll(const char *datadir, const char *name,
@@ -44,6 +44,14 @@ int keys_agent_revoke(const char *datadir, const char *name);
 /* Call cb for every enrolled agent, in name order. */
 int keys_agent_list(const char *datadir,
     int (*cb)(const char *name, const char *pub_z85, void *arg), void *arg);
+
+/* `tocsin replay`'s agent name and key file (under the data directory). */
+#define KEYS_REPLAY_AGENT	"replay"
+#define KEYS_REPLAY_FILE	"keys/replay.key"
+
+/* The binary public key of DATADIR/KEYS_REPLAY_FILE.  0, TS_ENOTFOUND when
+ * there is none, TS_EINVAL when it is not a key file, TS_EIO. */
+int keys_replay_pub(const char *datadir, uint8_t pub[32]);
 
 /* The collector's view of the enrolled keys (opaque). */
 typedef struct keyring keyring_t;

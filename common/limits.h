@@ -28,6 +28,16 @@
 /* Drill name carried by replayed events. */
 #define MAX_DRILL_BYTES		64
 
+/* Names and ids checked by common/names.h (plain numbers: the messages
+ * quote them). */
+/* Output names: they name files, counters and cursor keys. */
+#define MAX_OUTPUT_NAME_BYTES	64
+/* Longest rule (or decoder) id. */
+#define MAX_RULE_ID_BYTES	128
+/* Longest field name, and the longest JSON key path a decoder keeps
+ * ("a.b.0.c"). */
+#define MAX_JSON_PATH_BYTES	512
+
 /* Events in one agent batch frame. */
 #define MAX_BATCH_EVENTS	1024
 

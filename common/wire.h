@@ -16,7 +16,9 @@
  *                         normal agent.  The collector journals the
  *                         session's events with source JSRC_REPLAY and this
  *                         drill name.  [A-Za-z0-9._-], <= MAX_DRILL_BYTES;
- *                         anything else is refused MALFORMED.
+ *                         anything else is refused MALFORMED.  Only the
+ *                         replay key (keys.h) may send it; from any other
+ *                         key the HELLO is refused FORBIDDEN.
  *   WELCOME   collector -> agent, answer to HELLO
  *             u64 epoch, u64 seq   highest (epoch, seq) committed for this
  *                                  agent; the agent drops spooled events up
@@ -73,6 +75,8 @@ enum {
 	WIRE_REFUSE_NOHELLO = 5,	/* BATCH before HELLO */
 	WIRE_REFUSE_FULL = 6,		/* journal cannot grow: retry later */
 	WIRE_REFUSE_CREDIT = 7,		/* sent beyond granted credit */
+	WIRE_REFUSE_FORBIDDEN = 8,	/* not allowed for this key (a drill
+					 * label from anyone but replay) */
 };
 
 /* Event flags (journal records keep them too). */

@@ -47,6 +47,7 @@ enum {
 	C_CORR_FIRED, C_CORR_SUPPRESSED, C_CORR_LATE, C_CORR_DROPPED,
 	C_CORR_EXPIRED, C_CORR_EVICTED, C_CORR_NO_GROUP, C_CORR_RULES,
 	C_INC_OPENED, C_CONTROL_APPLIED, C_CONTROL_REFUSED, C_CONTROL_FAILED,
+	C_WIN_MALFORMED, C_WIN_REFUSED,
 	C_NCOUNTERS
 };
 
@@ -57,6 +58,11 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	[C_ALERTS] = { "engine.alerts", 0, "alerts raised" },
 	[C_REGEX_LIMIT] = { "engine.regex_limit_hits", 0,
 	    "PCRE2 matches stopped by the match or depth limit" },
+	[C_WIN_MALFORMED] = { "engine.windows_malformed", 0,
+	    "Windows Event XML that did not parse (decoded as far as read)" },
+	[C_WIN_REFUSED] = { "engine.windows_refused", 0,
+	    "Windows events refused past MAX_WINEVT_DEPTH / _ITEMS or for "
+	    "a DTD" },
 	[C_TRUNCATED] = { "engine.messages_truncated", 0,
 	    "messages capped to MAX_MATCH_BYTES before matching" },
 	[C_RELOADS] = { "engine.reloads", 0, "rule sets reloaded (SIGHUP)" },
@@ -992,6 +998,9 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_c[C_REGEX_LIMIT].value += rc1.regex_limit_hits -
 	    rc0.regex_limit_hits;
 	e->e_c[C_TRUNCATED].value += rc1.truncated - rc0.truncated;
+	e->e_c[C_WIN_MALFORMED].value += rc1.winevt_malformed -
+	    rc0.winevt_malformed;
+	e->e_c[C_WIN_REFUSED].value += rc1.winevt_refused - rc0.winevt_refused;
 	e->e_c[C_CURSOR].value = last;
 	e->e_c[C_HEARTBEAT].value = now_us();
 	if ((ret = state_txn_set_cursor(e->e_txn, last)) != 0 ||

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/err.h"
 #include "common/limits.h"
 #include "rules/rules_int.h"
 
@@ -468,4 +469,15 @@ syslog_parse(const char *buf, size_t len, uint64_t ref_us,
 		h->msg = tok;
 		h->msg_len = (size_t)(end - tok);
 	}
+}
+
+int
+rules_parse_time(const char *buf, size_t len, uint64_t *out)
+{
+	uint64_t t;
+
+	if (parse_iso(buf, buf + len, &t) != len)
+		return TS_EINVAL;
+	*out = t;
+	return 0;
 }

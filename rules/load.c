@@ -16,8 +16,9 @@
 
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "rules/rules_int.h"
-#include "rules/sigma_int.h"
+#include "rules/sigma/sigma.h"
 #include "rules/correlate.h"
 #include "common/util.h"
 #include "common/yamltree.h"
@@ -286,58 +287,6 @@ get_strv(struct loader *L, const char *file, const yt_node *n,
 	*out = v;
 	*nout = cnt;
 	return 0;
-}
-
-static int
-valid_id(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
-			return 0;
-	return n > 0 && n <= MAX_RULE_ID_BYTES;
-}
-
-/* "T1110" or "T1110.001" (also the tactic ids "TA0006"). */
-static int
-valid_mitre(const char *s)
-{
-	size_t n = strlen(s), i = 1;
-
-	if (n < 5 || s[0] != 'T')
-		return 0;
-	if (s[1] == 'A')
-		i = 2;
-	for (size_t k = 0; k < 4; k++, i++)
-		if (i >= n || s[i] < '0' || s[i] > '9')
-			return 0;
-	if (i == n)
-		return 1;
-	if (s[i] != '.' || n != i + 4)
-		return 0;
-	for (i++; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* Field names: printable bytes (JSON key paths hold spaces: "winlog.
- * event_data.Threat Name"), no control bytes, no leading or trailing space,
- * at most MAX_JSON_PATH_BYTES. */
-static int
-valid_field_name(const char *s, size_t n)
-{
-	if (n == 0 || n > MAX_JSON_PATH_BYTES || s[0] == ' ' ||
-	    s[n - 1] == ' ')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
-			return 0;
-	return 1;
 }
 
 /* Id of a field name, adding it to the table if new; -1 on ENOMEM. */
@@ -850,7 +799,7 @@ compile_field(struct loader *L, const char *file, struct rule *r,
 	const yt_node *nc, *lit;
 	struct cond *c;
 
-	if (!valid_field_name(key->str, key->len)) {
+	if (!name_valid(NAME_FIELD, key->str, key->len)) {
 		ERR(L, file, key, "bad field name (1 to %d printable bytes, "
 		    "no leading or trailing space)", MAX_JSON_PATH_BYTES);
 		return -1;
@@ -946,6 +895,20 @@ decoder_free(struct decoder *d)
 static const char *const decoder_keys[] = { "name", "type", "program",
 	"match", "literal", "fields", "description", NULL };
 
+/* Prefix the structured decoders give a key named like a header field. */
+static const char *
+dec_type_prefix(enum dec_type t)
+{
+	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" : "win";
+}
+
+static const char *
+dec_type_name(enum dec_type t)
+{
+	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" :
+	    t == DEC_WINEVT ? "windows" : "regex";
+}
+
 /* A source path of an alias: a header field name means the decoded key of
  * that name, which the structured decoders call "json.KEY" / "cef.KEY". */
 static int
@@ -956,7 +919,7 @@ alias_source(struct loader *L, const struct decoder *d, const char *s,
 
 	if (d->type != DEC_REGEX && rules_builtin_name(s, n)) {
 		int k = snprintf(buf, sizeof(buf), "%s.%.*s",
-		    d->type == DEC_JSON ? "json" : "cef", (int)n, s);
+		    dec_type_prefix(d->type), (int)n, s);
 
 		return field_id(L, buf, (size_t)k);
 	}
@@ -985,7 +948,7 @@ load_aliases(struct loader *L, const char *file, struct decoder *d,
 		char **names = NULL;
 		size_t nn = 0;
 
-		if (!valid_field_name(k->str, k->len) ||
+		if (!name_valid(NAME_FIELD, k->str, k->len) ||
 		    rules_builtin_name(k->str, k->len)) {
 			ERR(L, file, k, "bad field name '%s' (1 to %d printable "
 			    "bytes; not a header field)", k->str,
@@ -1007,7 +970,7 @@ load_aliases(struct loader *L, const char *file, struct decoder *d,
 		for (size_t j = 0; j < nn; j++) {
 			size_t sl = strlen(names[j]);
 
-			if (!valid_field_name(names[j], sl))
+			if (!name_valid(NAME_FIELD, names[j], sl))
 				ERR(L, file, src->kind == YT_SEQ ?
 				    src->items[j] : src, "bad field name "
 				    "'%s'", names[j]);
@@ -1049,7 +1012,7 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 	if ((v = map_get(n, "name", NULL)) == NULL)
 		ERR(L, file, n, "decoder without a name");
 	else if ((d->name = get_str(L, file, v, "name")) != NULL &&
-	    !valid_id(d->name))
+	    !name_valid_str(NAME_RULE_ID, d->name))
 		ERR(L, file, v, "bad decoder name (letters, digits, '.', '_', "
 		    "'-')");
 	if ((v = map_get(n, "program", NULL)) != NULL)
@@ -1060,9 +1023,12 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 			d->type = DEC_JSON;
 		else if (v->kind == YT_SCALAR && strcmp(v->str, "cef") == 0)
 			d->type = DEC_CEF;
+		else if (v->kind == YT_SCALAR &&
+		    strcmp(v->str, "windows") == 0)
+			d->type = DEC_WINEVT;
 		else if (!(v->kind == YT_SCALAR && strcmp(v->str, "regex") == 0))
 			ERR(L, file, v, "unknown decoder type (known: regex, "
-			    "json, cef)");
+			    "json, cef, windows)");
 	}
 	if ((v = map_get(n, "fields", NULL)) != NULL &&
 	    load_aliases(L, file, d, v) && L->oom)
@@ -1071,14 +1037,14 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 	if (d->type != DEC_REGEX) {
 		if (match != NULL)
 			ERR(L, file, match, "a %s decoder takes no match",
-			    d->type == DEC_JSON ? "json" : "cef");
+			    dec_type_name(d->type));
 		if ((v = map_get(n, "literal", NULL)) != NULL)
 			ERR(L, file, v, "a %s decoder takes no literal",
-			    d->type == DEC_JSON ? "json" : "cef");
+			    dec_type_name(d->type));
 		goto done;
 	}
 	if (match == NULL) {
-		ERR(L, file, n, "decoder without match (or type: json / cef)");
+		ERR(L, file, n, "decoder without match (or type: json / cef / windows)");
 		goto done;
 	}
 	if (rx_compile(L, file, match, 0, map_get(n, "literal", NULL),
@@ -1194,7 +1160,7 @@ load_rule(struct loader *L, const char *file, const yt_node *n)
 	if ((v = map_get(n, "id", NULL)) == NULL)
 		ERR(L, file, n, "rule without an id");
 	else if ((r->id = get_str(L, file, v, "id")) != NULL &&
-	    !valid_id(r->id))
+	    !name_valid_str(NAME_RULE_ID, r->id))
 		ERR(L, file, v, "bad rule id (1 to %d letters, digits, '.', "
 		    "'_', '-')", MAX_RULE_ID_BYTES);
 	if ((v = map_get(n, "title", NULL)) == NULL)
@@ -1218,7 +1184,7 @@ load_rule(struct loader *L, const char *file, const yt_node *n)
 	if ((v = map_get(n, "mitre", NULL)) != NULL &&
 	    get_strv(L, file, v, "mitre", &r->mitre, &r->info.nmitre) == 0) {
 		for (size_t i = 0; i < r->info.nmitre; i++)
-			if (!valid_mitre(r->mitre[i]))
+			if (!name_valid_str(NAME_MITRE, r->mitre[i]))
 				ERR(L, file, v->kind == YT_SEQ ? v->items[i] : v,
 				    "bad MITRE ATT&CK id '%s' (want T1110 or "
 				    "T1110.001)", r->mitre[i]);
@@ -1883,7 +1849,7 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 						    list->items[j]);
 				}
 			}
-	/* Sigma documents, once every decoder is known (rules/sigma.c) */
+	/* Sigma documents, once every decoder is known (rules/sigma/) */
 	if (!L.oom && sigma_compile_all(rs, L.dl, files, docs, ndocs, nfiles,
 	    &L.rcap, &L.fcap) != 0)
 		L.oom = 1;

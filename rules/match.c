@@ -16,7 +16,7 @@
 #include "common/err.h"
 #include "common/limits.h"
 #include "rules/rules_int.h"
-#include "rules/sigma_int.h"
+#include "rules/sigma/sigma.h"
 
 struct fslot {
 	const char	*v;
@@ -41,6 +41,10 @@ struct rules_ctx {
 	const struct rule_info	**alerts;
 	size_t			 nalerts;
 	int			 silenced;	/* an ignore rule matched */
+	struct winevt		*win;		/* made at the first Windows
+						 * decoder run */
+	uint64_t		 win_time_us;	/* TimeCreated of this event */
+	int			 has_win_time;
 	struct rules_counters	 c;
 };
 
@@ -145,6 +149,7 @@ rules_ctx_free(rules_ctx_t **ctxp)
 	free(ctx->slots);
 	free(ctx->matched);
 	free(ctx->alerts);
+	winevt_free(&ctx->win);
 	free(ctx);
 	*ctxp = NULL;
 }
@@ -210,6 +215,26 @@ field_put(void *arg, const char *name, size_t name_len, const char *val,
 	ctx->fields[ctx->nfields].len = val_len;
 	ctx->nfields++;
 	return 0;
+}
+
+/* Set a field even if it is set (the Windows event's own host replaces
+ * the forwarder's). */
+static void
+field_replace(struct rules_ctx *ctx, int id, const char *v, size_t len)
+{
+	struct fslot *s = &ctx->slots[id];
+
+	if (s->gen != ctx->gen) {
+		field_set(ctx, id, v, len);
+		return;
+	}
+	for (size_t i = 0; i < ctx->nfields; i++)
+		if (ctx->fields[i].name == ctx->rs->field_names[id]) {
+			ctx->fields[i].val = v;
+			ctx->fields[i].len = len;
+		}
+	s->v = v;
+	s->len = len;
 }
 
 static const struct fslot *
@@ -356,7 +381,7 @@ leaf_eval(struct rules_ctx *ctx, const struct leaf *lf)
 			    lf->lens[i], lf->nocase))
 				return 1;
 		return 0;
-	case LEAF_GLOB:		/* Sigma (sigma_match.c) */
+	case LEAF_GLOB:		/* Sigma (rules/sigma/match.c) */
 		return sigma_glob_match(s->v, s->len, lf->vals[0],
 		    lf->lens[0], lf->nocase);
 	case LEAF_NUM:
@@ -448,6 +473,45 @@ cef_text(const struct syslog_hdr *h, size_t *len)
 #define TRIED_JSON_OK	2u
 #define TRIED_CEF	4u
 #define TRIED_CEF_OK	8u
+#define TRIED_WIN	16u
+#define TRIED_WIN_OK	32u
+
+/* The Windows decoder on the message; 0 decoded, 1 not (or malformed,
+ * counted), TS_ENOMEM.  The event's host becomes its Computer and its time
+ * its TimeCreated. */
+static int
+winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
+{
+	struct winevt_info wi;
+	int rc;
+
+	if (ctx->win == NULL && (rc = winevt_new(&ctx->win)) != 0)
+		return rc;
+	rc = winevt_decode(ctx->win, h->msg, h->msg_len, &ctx->arena,
+	    field_put, ctx, &wi);
+	ctx->c.fields_dropped += wi.dropped;
+	ctx->c.truncated += wi.truncated;
+	if (rc == TS_ENOMEM || rc == 1)
+		return rc;
+	if (rc != 0) {
+		if (wi.refused)
+			ctx->c.winevt_refused++;
+		else if (wi.json)
+			ctx->c.json_malformed++;
+		else
+			ctx->c.winevt_malformed++;
+		return 1;
+	}
+	if (wi.computer != NULL && wi.computer_len > 0)
+		field_replace(ctx, FIELD_HOST, wi.computer,
+		    wi.computer_len < MAX_HOST_BYTES ? wi.computer_len :
+		    MAX_HOST_BYTES);
+	if (wi.has_time) {
+		ctx->win_time_us = wi.time_us;
+		ctx->has_win_time = 1;
+	}
+	return 0;
+}
 
 /* Run decoder d on the event.  0 when it matched (fields set), 1 when it
  * did not, TS_ENOMEM. */
@@ -496,6 +560,14 @@ decoder_run(struct rules_ctx *ctx, const struct decoder *d,
 			return 1;
 		}
 		*tried |= TRIED_CEF_OK;
+		return 0;
+	case DEC_WINEVT:
+		if (*tried & TRIED_WIN)
+			return *tried & TRIED_WIN_OK ? 0 : 1;
+		*tried |= TRIED_WIN;
+		if ((rc = winevt_run(ctx, h)) != 0)
+			return rc;
+		*tried |= TRIED_WIN_OK;
 		return 0;
 	case DEC_REGEX:
 		break;
@@ -571,6 +643,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	}
 	ctx->nfields = ctx->nmatched = ctx->nalerts = 0;
 	ctx->silenced = 0;
+	ctx->has_win_time = 0;
 	ctx->arena.len = 0;
 
 	n = ev->raw_len;
@@ -662,7 +735,8 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	res->decoder = decoder;
 	res->fields = ctx->fields;
 	res->nfields = ctx->nfields;
-	res->time_us = h.has_time ? h.time_us : ev->time_us;
+	res->time_us = ctx->has_win_time ? ctx->win_time_us :
+	    h.has_time ? h.time_us : ev->time_us;
 	res->matched = ctx->matched;
 	res->nmatched = ctx->nmatched;
 	res->alerts = ctx->alerts;

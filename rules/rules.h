@@ -103,9 +103,9 @@ int rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 
 /* Counters of a ctx since it was made: events, pcre2 limit hits, truncated
  * messages; fields dropped (past the per-event field cap, or JSON/CEF
- * values skipped for depth, path length or scratch room); JSON / CEF
- * records that a decoder of that type was tried on and refused as
- * malformed. */
+ * values skipped for depth, path length or scratch room); JSON / CEF /
+ * Windows records that a decoder of that type was tried on and refused as
+ * malformed or past a bound. */
 struct rules_counters {
 	uint64_t	events;
 	uint64_t	regex_limit_hits;
@@ -113,11 +113,52 @@ struct rules_counters {
 	uint64_t	fields_dropped;
 	uint64_t	json_malformed;
 	uint64_t	cef_malformed;
+	uint64_t	winevt_malformed;	/* Event XML that did not parse */
+	uint64_t	winevt_refused;		/* Windows events past a bound
+						 * (depth, items) or with a DTD */
 };
 void rules_ctx_counters(const rules_ctx_t *ctx, struct rules_counters *out);
 
 /* Value of a decoded field by name, or NULL. */
 const struct rules_field *rules_result_field(const struct rules_result *res,
     const char *name);
+
+/* ---- .evtx files (evtx.c, through libevtx) ------------------------------ */
+
+/* Largest rendered Event XML of one record taken from an .evtx file (the
+ * engine caps a line at MAX_LINE_BYTES anyway; past this it is an error). */
+#define EVTX_MAX_XML_BYTES	(1024 * 1024)
+
+/* Whether the first bytes of a file are an .evtx signature ("ElfFile"). */
+int evtx_is_file(const void *head, size_t len);
+
+/* Where evtx_read sends records and problems.  event: one record's Event
+ * XML (xml, len; not NUL-terminated, valid until it returns), one line;
+ * returns 0 or an error code that stops the read (returned by evtx_read).
+ * problem: something unreadable, with the file offset it concerns (0 when
+ * unknown) and a message. */
+struct evtx_sink {
+	int	(*event)(void *arg, uint64_t record_id, uint64_t offset,
+		    const char *xml, size_t len);
+	void	(*problem)(void *arg, uint64_t offset, const char *msg);
+	void	*arg;
+};
+struct evtx_stats {
+	uint64_t	records;	/* given to event */
+	uint64_t	failed;		/* records libevtx could not render */
+	uint64_t	recovered;	/* deleted records found in slack space
+					 * (counted, not read) */
+	int		damaged;	/* truncated, bad chunks or corrupted */
+};
+
+/*
+ * Read every record of the .evtx file at path, in file order, as far as it
+ * is readable: what cannot be read is reported through problem and
+ * counted, and the rest is still read.  Returns 0 (even for a damaged file:
+ * st says), TS_EINVAL when the file is not an .evtx file libevtx opens
+ * (problem says why), TS_ENOMEM, or what event returned.
+ */
+int evtx_read(const char *path, const struct evtx_sink *s,
+    struct evtx_stats *st);
 
 #endif /* TOCSIN_RULES_H */

@@ -28,8 +28,6 @@
 #define MAX_PROCID_BYTES	128
 /* Deepest if_rule chain: evaluation recurses once per level. */
 #define MAX_RULE_DEPTH		16
-/* Longest rule id. */
-#define MAX_RULE_ID_BYTES	128
 /* Rule files found below one folder. */
 #define MAX_RULE_FILES		4096
 /* Entries of one `in:` list / one `cidr:` list. */
@@ -73,9 +71,8 @@ int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);
  * past it fields are dropped and counted. */
 #define MAX_DECODED_FIELDS	512
 /* JSON: nesting followed into objects/arrays (deeper values are skipped and
- * counted) and the longest key path kept ("a.b.0.c"). */
+ * counted); the longest key path kept is MAX_JSON_PATH_BYTES (limits.h). */
 #define MAX_JSON_DEPTH		32
-#define MAX_JSON_PATH_BYTES	512
 /* CEF: longest header field (vendor, product, name, ...) and extension key;
  * a header field past it makes the line not CEF. */
 #define MAX_CEF_HEADER_BYTES	1023
@@ -84,7 +81,7 @@ int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);
  * numbers as text, key paths). */
 #define FIELD_ARENA_BYTES	(4 * MAX_LINE_BYTES)
 
-enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF };
+enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF, DEC_WINEVT };
 
 /* Bump allocator the structured decoders copy names and values into; reset
  * per event.  Every string put there is NUL-terminated. */
@@ -123,6 +120,55 @@ int json_decode(const char *buf, size_t len, struct field_arena *a,
 int cef_decode(const char *buf, size_t len, struct field_arena *a,
     field_emit_fn emit, void *arg, size_t *dropped);
 
+/* ---- Windows events (decode_winevt.c) ------------------------------------ */
+
+/* Element nesting followed in Event XML (EvtRender writes 4 levels; UserData
+ * a few more); deeper refuses the event. */
+#define MAX_WINEVT_DEPTH	16
+/* Fields one Windows event may give (System and data items); past it the
+ * rest are refused and counted.  Real events carry a few dozen. */
+#define MAX_WINEVT_ITEMS	256
+/* Longest field name and value kept; longer values are cut and counted. */
+#define MAX_WINEVT_NAME_BYTES	128
+#define MAX_WINEVT_VALUE_BYTES	(16 * 1024)
+
+struct winevt;			/* a reusable decoder (holds an expat parser) */
+
+/* What one decode found besides the fields; pointers into the arena. */
+struct winevt_info {
+	const char	*computer;	/* System/Computer, or NULL */
+	size_t		 computer_len;
+	uint64_t	 time_us;	/* System/TimeCreated, when has_time */
+	int		 has_time;
+	int		 refused;	/* a bound (depth, items) or a DTD */
+	int		 json;		/* the malformed input was JSON */
+	uint64_t	 error_offset;	/* where malformed input went wrong */
+	size_t		 dropped;	/* items refused (count, arena room) */
+	size_t		 truncated;	/* values cut to MAX_WINEVT_VALUE_BYTES */
+};
+
+/* A decoder; *out NULL on error.  0 or TS_ENOMEM.  winevt_free takes NULL. */
+int winevt_new(struct winevt **out);
+void winevt_free(struct winevt **w);
+
+/*
+ * Decode one Windows event (buf, len; untrusted, not NUL-terminated):
+ * Event XML, evtx-tool JSON ({"Event": {"System": ...}}), Winlogbeat JSON
+ * (winlog.*) or NXLog JSON (flat EventID and Channel or SourceName), into
+ * the fields named at the top of decode_winevt.c, emitted through emit
+ * with names and values in the arena.  Returns 0 (decoded), 1 (not a
+ * Windows event: nothing emitted), TS_EINVAL (malformed XML or JSON, or
+ * refused for a bound: info says which; fields emitted before the error
+ * stand), or TS_ENOMEM.
+ */
+int winevt_decode(struct winevt *w, const char *buf, size_t len,
+    struct field_arena *a, field_emit_fn emit, void *arg,
+    struct winevt_info *info);
+
+/* An RFC 3339 / ISO 8601 time (buf, len: the whole of it) as microseconds
+ * since the epoch (decode.c).  0 or TS_EINVAL. */
+int rules_parse_time(const char *buf, size_t len, uint64_t *out);
+
 /* Whether (s, n) is the name of a header field (host, program, ...). */
 int rules_builtin_name(const char *s, size_t n);
 
@@ -159,9 +205,9 @@ enum leaf_op {
 	LEAF_REGEX,		/* rx matches value */
 	LEAF_CIDR,		/* value is an IP inside one of cidrs */
 	LEAF_EXISTS,		/* the field is set */
-	/* Sigma (sigma.c): */
+	/* Sigma (rules/sigma/): */
 	LEAF_GLOB,		/* value matches the glob vals[0]
-				 * (sigma_int.h SIGMA_GLOB_*) */
+				 * (rules/sigma/sigma.h SIGMA_GLOB_*) */
 	LEAF_NUM,		/* value, a number, compares (cmp) with vals[0] */
 	LEAF_FIELDREF,		/* value compares (cmp: a string op) with the
 				 * value of field2 */

@@ -106,10 +106,27 @@ is "journal unchanged by the older epoch" \
 out=$(ra web01 --hello --batch 2 --from 4 --epoch 1 | tail -n 1)
 is "next batch advances the mark" "$out" "ACK epoch=1 seq=5 credit=32768"
 
-# ---- drills: a HELLO naming a drill -------------------------------------------
-out=$(ra web01 --hello --drill exercise-1 --batch 2 --from 6 --epoch 1 |
-    tail -n 1)
-is "drill session's batch acknowledged" "$out" "ACK epoch=1 seq=7 credit=32768"
+# ---- drills: only replay's key may name a drill ------------------------------
+# An ordinary agent that labels its HELLO with a drill would have its real
+# events dropped by every output and deleted by `drill clean`.
+out=$(ra web01 --hello --drill exercise-0 --batch 2 --from 6 --epoch 1)
+case "$out" in "REFUSE code=8 "*) ok "forged drill HELLO refused FORBIDDEN" ;;
+*) not_ok "forged drill HELLO refused FORBIDDEN"; diag "got: $out" ;; esac
+check "forged drill HELLO counted" wait_until 10 counter_at_least \
+    collector.frames_refused_drill 1
+forged=$(tocsin events --json --limit 0 2>/dev/null |
+    jq -r 'select(.drill == "exercise-0") | .seq' | wc -l)
+is "nothing journaled under the forged drill" "$forged" 0
+# replay's key (what `tocsin replay` makes on first use) may.
+read -r rpub rsec < <("$TOCSIN_TOOLS/rawagent" --genkey)
+printf '%s\n%s\n' "$rpub" "$rsec" >"$DATA/keys/replay.key"
+chmod 600 "$DATA/keys/replay.key"
+printf '%s\n' "$rpub" >"$DATA/keys/agents/replay.pub"
+RAREPLAY=("${RA[@]}" -e "tcp://127.0.0.1:$PORT" -s "$spub" -p "$rpub" -k "$rsec")
+out=$("${RAREPLAY[@]}" --hello --drill exercise-1 --batch 2 --from 1 \
+    --epoch 1 2>>"$T/rawagent.log" | tail -n 1)
+is "replay's drill session's batch acknowledged" "$out" \
+    "ACK epoch=1 seq=2 credit=32768"
 drill_events() {
 	tocsin events --json --limit 0 2>/dev/null |
 	    jq -r 'select(.drill == "exercise-1") | .source' | grep -c '^replay$'
@@ -117,7 +134,8 @@ drill_events() {
 drill_done() { [ "$(drill_events)" -ge 2 ]; }
 check "drill events journaled as replayed, with the drill's name" \
     wait_until 10 drill_done
-out=$(ra web01 --hello --drill 'bad drill!' | tail -n 1)
+out=$("${RAREPLAY[@]}" --hello --drill 'bad drill!' 2>>"$T/rawagent.log" |
+    tail -n 1)
 case "$out" in "REFUSE code=1 "*) ok "bad drill name refused MALFORMED" ;;
 *) not_ok "bad drill name refused MALFORMED"; diag "got: $out" ;; esac
 
@@ -137,6 +155,29 @@ check "revoked frame counted" wait_until 10 counter_at_least \
 out=$(ra web02 --hello --wait-ms 1500)
 is "revoked key cannot connect again" "$out" "NO-REPLY"
 still_serving "a revoked key"
+
+# ---- revoked key, name enrolled again with a new key --------------------------
+# The session of the old key must end: the collector checks the (name, key)
+# pair of every frame, not the name.
+enroll web04 >>"$T/enroll.log" 2>&1 || not_ok "enroll web04"
+cp "$T/web04.yml" "$T/web04-old.yml"
+rm -f "$T/go4"
+ra web04-old --hello --wait-file "$T/go4" --batch 1 --from 1 --epoch 1 \
+    >"$T/web04.out" &
+rapid=$!
+wait_until 10 grep -q WELCOME "$T/web04.out"
+j0=$(counter collector.events_journaled)
+tocsin agents remove web04 >>"$T/enroll.log" 2>&1 || not_ok "revoke web04"
+rm -f "$T/web04.yml"
+enroll web04 >>"$T/enroll.log" 2>&1 || not_ok "enroll web04 again"
+touch "$T/go4"
+wait_until 20 not_running "$rapid"; wait "$rapid" 2>/dev/null
+out=$(tail -n 1 "$T/web04.out")
+case "$out" in "REFUSE code=3 "*) ok "old key's session refused REVOKED after re-enrolment" ;;
+*) not_ok "old key's session refused REVOKED after re-enrolment"; diag "got: $out" ;; esac
+is "nothing of the old key journaled" "$(counter collector.events_journaled)" "$j0"
+out=$(ra web04 --hello --batch 1 --from 1 --epoch 1 | tail -n 1)
+is "the new key is served" "$out" "ACK epoch=1 seq=1 credit=32768"
 
 # ---- syslog ------------------------------------------------------------------------
 if command -v logger >/dev/null; then

@@ -49,19 +49,77 @@ wait_until() {
 	done
 }
 
-# A TCP/UDP port nobody listens on right now (loopback only).
+# A TCP/UDP port nobody listens on right now (loopback only), reserved for
+# this scenario: scenarios run in parallel, and two of them must never get
+# the same port.  A reservation is a folder E2E_PORT_DIR/PORT (mkdir is
+# atomic) holding the pid of the scenario; it is released by e2e_cleanup,
+# and one whose scenario is gone is taken over.  The port must also be free
+# in /proc/net (no TCP or UDP socket bound to it, in any state).
+E2E_PORT_DIR="${E2E_PORT_DIR:-${TMPDIR:-/tmp}/tocsin-e2e-ports}"
+port_bound() {	# PORT: some socket of this machine is bound to it
+	local hex
+	hex=$(printf ':%04X ' "$1")
+	cat /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 \
+	    2>/dev/null | awk '{print $2}' | grep -q -F "$hex" && return 0
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+port_reserve() {	# PORT: take the reservation, or fail
+	local d="$E2E_PORT_DIR/$1" owner
+	mkdir -p "$E2E_PORT_DIR" 2>/dev/null
+	if ! mkdir "$d" 2>/dev/null; then
+		owner=$(cat "$d/pid" 2>/dev/null)
+		# a reservation being written, or of a live scenario
+		[ -z "$owner" ] || kill -0 "$owner" 2>/dev/null && return 1
+		# the owner is gone: take it over (one winner, by rename)
+		mv "$d" "$d.stale.$$" 2>/dev/null || return 1
+		rm -rf "$d.stale.$$"
+		mkdir "$d" 2>/dev/null || return 1
+	fi
+	echo "$$" >"$d/pid"
+}
 free_port() {
 	local p tries=0
 	while [ $tries -lt 200 ]; do
 		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
 		tries=$((tries + 1))
-		case " ${E2E_PORTS:-} " in *" $p "*) continue ;; esac
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			E2E_PORTS="${E2E_PORTS:-} $p"
-			echo "$p"; return 0
+		port_reserve "$p" || continue
+		if port_bound "$p"; then
+			rm -rf "${E2E_PORT_DIR:?}/$p"
+			continue
 		fi
+		echo "$p"; return 0
 	done
 	return 1
+}
+# ports_release: drop the reservations of this scenario.
+ports_release() {
+	local f
+	for f in "$E2E_PORT_DIR"/*/pid; do
+		[ -f "$f" ] && [ "$(cat "$f" 2>/dev/null)" = "$$" ] &&
+		    rm -rf "${f%/pid}"
+	done
+	return 0
+}
+
+# descendants PID: every living descendant of PID (from /proc, no ps).
+descendants() {
+	local stat pid rest ppid
+	local -A kids=()
+	for stat in /proc/[0-9]*/stat; do
+		read -r pid rest <"$stat" 2>/dev/null || continue
+		rest=${rest##*) }	# after the command name, which may hold blanks
+		ppid=${rest#* }; ppid=${ppid%% *}
+		kids[$ppid]+=" $pid"
+	done
+	local queue=" $1 " out="" p
+	while [ -n "${queue// /}" ]; do
+		p=${queue# }; p=${p%% *}; queue=${queue# }; queue=${queue#"$p"}
+		for pid in ${kids[$p]:-}; do
+			[ "$pid" = "$BASHPID" ] && continue
+			out="$out $pid"; queue="$queue $pid "
+		done
+	done
+	echo "$out"
 }
 
 # e2e_setup [RULES_PATH...]: temp folder, ports and a server configuration.
@@ -86,6 +144,8 @@ e2e_setup() {
 		echo "  state_map_size: 64M"
 	} >"$CFG"
 	trap e2e_cleanup EXIT
+	# an interrupt or a timeout ends the scenario through e2e_cleanup
+	trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 }
 
 tocsin() { "$TOCSIN_BIN/tocsin" -c "$CFG" "$@"; }
@@ -113,7 +173,14 @@ stop_server() {
 	SERVER_PID=
 	return $rc
 }
-not_running() { ! kill -0 "$1" 2>/dev/null; }
+# not_running PID: the process is gone (or a zombie, dead but not reaped).
+not_running() {
+	local rest
+	kill -0 "$1" 2>/dev/null || return 0
+	read -r rest <"/proc/$1/stat" 2>/dev/null || return 0
+	rest=${rest##*) }
+	[ "${rest%% *}" = Z ]
+}
 
 # enroll NAME [tocsin agents add options...]: writes $T/NAME.yml.
 enroll() {
@@ -166,13 +233,27 @@ sanitizer_clean() {
 	    "$T"/*.log >/dev/null 2>&1
 }
 
+# e2e_cleanup: stop everything the scenario started (the daemons of
+# E2E_PIDS gracefully first, then whatever else descends from the scenario,
+# such as the program a backgrounded shell function runs), check the daemon
+# logs, remove the temp folder and the port reservations.
 e2e_cleanup() {
-	local p
+	local p rest all
+	trap - INT TERM HUP
+	# all before anything dies: an orphan is no descendant any more
+	all=$(descendants $$)
 	for p in "${E2E_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${E2E_PIDS[@]}"; do
 		wait_until 20 not_running "$p" || kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	rest="$all $(descendants $$)"
+	for p in $rest; do kill -TERM "$p" 2>/dev/null; done
+	for p in $rest; do
+		wait_until 10 not_running "$p" || kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	ports_release
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
 		if sanitizer_clean; then ok "no sanitizer reports in daemon logs"
 		else

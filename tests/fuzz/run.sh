@@ -2,6 +2,7 @@
 # Run every libFuzzer target in a folder for a while each.
 #
 #   sh tests/fuzz/run.sh [DIR [SECONDS]]     (default build/fuzz, 30 s)
+#   sh tests/fuzz/run.sh --replay TARGET     replay once (make test)
 #
 # Each DIR/fuzz_* binary runs with -max_total_time=SECONDS on its corpus
 # folder (build/fuzz-corpus/NAME, kept between runs), seeded from
@@ -9,6 +10,10 @@
 # seeds_of; seed folders are only read, new inputs go to the corpus).
 # Prints one line per target and a summary; exits 1 if any target crashed
 # or leaked.
+#
+# --replay runs one target built with tests/fuzz/replay.c instead of
+# libFuzzer (the ASan build of make test, no clang needed) over the same
+# seed folders and the kept corpus, each input once; TAP output.
 set -u
 
 # Seed folders of target $1 that exist (relative to the project root).
@@ -27,9 +32,17 @@ seeds_of() {
 	done
 }
 
+corpus_top=${FUZZ_CORPUS:-build/fuzz-corpus}
+if [ "${1:-}" = --replay ]; then
+	name=$(basename "$2")
+	# shellcheck disable=SC2046
+	set -- "$2" $(seeds_of "$name")
+	[ -d "$corpus_top/$name" ] && set -- "$@" "$corpus_top/$name"
+	exec "$@"
+fi
+
 dir=${1:-build/fuzz}
 secs=${2:-30}
-corpus_top=${FUZZ_CORPUS:-build/fuzz-corpus}
 n=0; bad=0; failed=""
 for f in "$dir"/fuzz_*; do
 	[ -x "$f" ] || continue

@@ -427,10 +427,55 @@ static void test_agent_value_errors(void **state)
 	}
 }
 
+/* config_locate: -c, then the environment variable, then (installed
+ * builds only) SYSCONFDIR/tocsin/NAME, then the embedded default. */
+static void test_locate(void **state)
+{
+	char buf[64], longp[200];
+	const char *out, *why;
+	(void)state;
+
+	unsetenv("TOCSIN_TEST_CONFIG");
+	assert_int_equal(config_locate("a.yml", "TOCSIN_TEST_CONFIG",
+	    "tocsind.yml", buf, sizeof(buf), &out, &why), 0);
+	assert_string_equal(out, "a.yml");
+	assert_string_equal(why, "-c");
+
+	setenv("TOCSIN_TEST_CONFIG", "/srv/b.yml", 1);
+	assert_int_equal(config_locate("a.yml", "TOCSIN_TEST_CONFIG",
+	    "tocsind.yml", buf, sizeof(buf), &out, &why), 0);
+	assert_string_equal(out, "a.yml");	/* -c wins over the variable */
+	assert_int_equal(config_locate(NULL, "TOCSIN_TEST_CONFIG",
+	    "tocsind.yml", buf, sizeof(buf), &out, &why), 0);
+	assert_string_equal(out, "/srv/b.yml");
+	assert_string_equal(why, "TOCSIN_TEST_CONFIG");
+
+	/* an empty variable is as good as none */
+	setenv("TOCSIN_TEST_CONFIG", "", 1);
+	assert_int_equal(config_locate(NULL, "TOCSIN_TEST_CONFIG",
+	    "tocsind.yml", buf, sizeof(buf), &out, &why), 0);
+	if (config_sysconfdir()[0] == '\0') {
+		/* a source-tree build never looks in /etc */
+		assert_null(out);
+		assert_string_equal(why, "embedded default");
+		assert_string_equal(config_statedir(), "var/tocsind");
+		assert_null(config_agent_statedir());
+	}
+	unsetenv("TOCSIN_TEST_CONFIG");
+
+	/* a path that does not fit is refused, not cut */
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(config_locate(longp, NULL, "tocsind.yml", buf,
+	    sizeof(buf), &out, &why), TS_EINVAL);
+	assert_null(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_default),
+		cmocka_unit_test(test_locate),
 		cmocka_unit_test(test_server_file),
 		cmocka_unit_test(test_server_errors),
 		cmocka_unit_test(test_missing_file),

@@ -25,7 +25,7 @@
 #include "common/util.h"
 #include "rules/rules.h"
 #include "rules/rules_int.h"
-#include "rules/sigma_int.h"
+#include "rules/sigma/sigma.h"
 #include "rules/correlate.h"
 #include "engine/state.h"
 #include "engine/engine_int.h"

@@ -1,19 +1,22 @@
 /*
- * sigma_int.h - private to rules/: Sigma rules (specification 2.1) compiled
- * into the same rule tree as native rules (struct cond over struct leaf).
+ * sigma.h - the Sigma compiler (rules/sigma/) as the rest of rules/ sees
+ * it: Sigma rules (specification 2.1) compiled into the same rule tree as
+ * native rules (struct cond over struct leaf), Sigma correlations compiled
+ * onto native correlation rules, and the leaf tests Sigma adds to the
+ * matcher.
  *
- * The loader (load.c) hands every YAML document to sigma_doc_kind(); the
- * Sigma ones (rules, log source mappings) are left out of the native checks
- * and compiled by sigma_compile_all() once the decoders are known, so that
- * a rule whose log source no decoder feeds is reported at load.
+ * The loader (rules/load.c) hands every YAML document to sigma_doc_kind();
+ * the Sigma ones (rules, log source mappings) are left out of the native
+ * checks and compiled by sigma_compile_all() once the decoders are known,
+ * so that a rule whose log source no decoder feeds is reported at load.
  */
-#ifndef TOCSIN_SIGMA_INT_H
-#define TOCSIN_SIGMA_INT_H
+#ifndef TOCSIN_SIGMA_H
+#define TOCSIN_SIGMA_H
 
 #include <stddef.h>
 
-#include "rules/rules_int.h"
 #include "common/yamltree.h"
+#include "rules/rules_int.h"
 
 enum {
 	SIGMA_DOC_NONE = 0,	/* not Sigma: a native rule file */
@@ -24,6 +27,8 @@ enum {
 
 /* What kind of document root is (NULL root: SIGMA_DOC_NONE). */
 int sigma_doc_kind(const yt_node *root);
+
+struct corr_rule;
 
 /*
  * Compile every Sigma document of the loaded files into rs: first the log
@@ -39,8 +44,6 @@ int sigma_compile_all(struct ruleset *rs, struct rules_diags *dl,
     char *const *files, yt_doc **const *docs, const size_t *ndocs,
     size_t nfiles, size_t *rcap, size_t *fcap);
 
-struct corr_rule;
-
 /*
  * The Sigma correlation rules (correlation: documents) of the loaded files,
  * compiled onto the native correlation engine (rules/correlate.h): each
@@ -52,12 +55,13 @@ struct corr_rule;
 int sigma_corr_load(const struct ruleset *rs, char *const *files,
     yt_doc **const *docs, const size_t *ndocs, size_t nfiles,
     int (*add)(struct corr_rule *r, void *arg), void *arg);
-/* Free a rule sigma_corr_load made (NULL accepted). */
+/* Free a correlation rule sigma_corr_load made (NULL accepted). */
 void sigma_corr_free(struct corr_rule *r);
 
-/* The built-in log source mapping (the text of rules/sigma/logsources.yml,
- * exposed so a test can check they are the same). */
+/* The built-in log source mapping: the bytes of rules/sigma/logsources.yml,
+ * embedded at build time (build/gen/sigma_logsources.c), NUL-terminated. */
 extern const char sigma_default_logsources[];
+extern const size_t sigma_default_logsources_len;
 
 /*
  * Glob patterns of LEAF_GLOB values: bytes, where SIGMA_GLOB_ESC followed
@@ -82,4 +86,4 @@ int sigma_num_cmp(const char *s, size_t len, const char *num, int cmp);
 int sigma_str_cmp(const char *s, size_t len, const char *o, size_t olen,
     int op, int nocase);
 
-#endif /* TOCSIN_SIGMA_INT_H */
+#endif /* TOCSIN_SIGMA_H */

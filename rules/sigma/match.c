@@ -1,13 +1,13 @@
 /*
- * sigma_match.c - the leaf tests Sigma adds to the matcher: wildcard
- * globs compared byte by byte with ASCII case folding (no regex), numeric
+ * match.c - the leaf tests Sigma adds to the matcher: wildcard globs
+ * compared byte by byte with ASCII case folding (no regex), numeric
  * comparisons and field-to-field references.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules/sigma_int.h"
+#include "rules/sigma/sigma.h"
 
 static int
 fold(int c)
@@ -116,7 +116,8 @@ parse_num(const char *s, size_t len, double *out)
 		    buf[i] == '-' || buf[i] == '+' || buf[i] == 'x' ||
 		    buf[i] == 'X' || (buf[i] >= 'a' && buf[i] <= 'f') ||
 		    (buf[i] >= 'A' && buf[i] <= 'F')))
-			return -1;	/* no "inf", "nan", exponents of words */
+			return -1;	/* no "inf", "nan",
+			    exponents of words */
 	*out = strtod(buf, &end);
 	if (end != buf + len || !isfinite(*out))
 		return -1;
