@@ -207,4 +207,42 @@ int state_alert_get(state_t *s, uint64_t id, char **json, size_t *len);
  * NUL-terminated; caller frees).  TS_ENOTFOUND when none. */
 int state_drill_get(state_t *s, const char *name, char **json);
 
+/* ---- the logs the outputs deliver (read side) --------------------------- */
+
+enum state_log {
+	STATE_LOG_ALERTS = 0,	/* db "alerts": alert JSON by id */
+	STATE_LOG_INCIDENTS,	/* db "incident_log": incident changes by
+				 * sequence */
+	STATE_NLOGS
+};
+
+/* What state_log_read calls per record: the text is valid only during the
+ * call.  Returns 0 to go on, 1 to stop, negative to fail (returned). */
+typedef int (*state_log_cb)(uint64_t id, const char *json, size_t len,
+    void *arg);
+
+/*
+ * Call cb for the records of log with an id above `after`, in id order, at
+ * most max of them, in one short read transaction (a reader copies what it
+ * needs and delivers after the call, so that a slow consumer never pins
+ * the state's pages).  *last receives the highest id the log holds, or
+ * `after` when it holds none above it (the reader's lag is *last - its
+ * cursor).  0; TS_ENOTFOUND when the log does not exist (a state made by
+ * an older engine: looked for again at each call); or a TS_E*.
+ */
+int state_log_read(state_t *s, int log, uint64_t after, size_t max,
+    state_log_cb cb, void *arg, uint64_t *last);
+
+/* ---- incidents (read side: the CLI) ------------------------------------- */
+
+/* One incident's JSON by id (malloc'd, NUL-terminated; caller frees).
+ * TS_ENOTFOUND when there is none. */
+int state_incident_get(state_t *s, uint64_t id, char **json, size_t *len);
+
+/* Call cb for every incident, in id order (newest first when reverse), in
+ * one read transaction.  A state without incidents reads as empty.  0, cb's
+ * negative return, or a TS_E*. */
+int state_incidents_foreach(state_t *s, int reverse, state_log_cb cb,
+    void *arg);
+
 #endif /* TOCSIN_STATE_H */
