@@ -193,7 +193,14 @@ $(ASAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(ASAN)/libtocsin.a
 	$(CC) $(BASEFLAGS) $(ASAN_CFLAGS) -o $@ $< tests/fuzz/replay.c \
 	    $(ASAN)/libtocsin.a $(LIBS)
 
-test-build: $(addprefix $(ASAN)/bin/,$(BINS)) \
+# Seeds of the binary formats, made with their own encoders.
+FUZZ_SEEDS := build/fuzz-seeds
+$(FUZZ_SEEDS)/.made: $(ASAN)/tools/fuzz_seeds
+	@rm -rf $(FUZZ_SEEDS)
+	$(ASAN)/tools/fuzz_seeds $(FUZZ_SEEDS)
+	@touch $@
+
+test-build: $(addprefix $(ASAN)/bin/,$(BINS)) $(FUZZ_SEEDS)/.made \
 	    $(patsubst tests/unit/%.c,$(ASAN)/tests/%,$(TEST_SRC)) \
 	    $(patsubst tests/tools/%.c,$(ASAN)/tools/%,$(TOOL_SRC)) \
 	    $(patsubst tests/fuzz/%.c,$(ASAN)/fuzz/%,$(FUZZ_SRC))

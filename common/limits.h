@@ -32,6 +32,9 @@
 /* Drill name carried by replayed events. */
 #define MAX_DRILL_BYTES		64
 
+/* An event's source name as rules see it ("internal", "syslog_udp", ...). */
+#define MAX_SOURCE_NAME_BYTES	16
+
 /* Names and ids checked by common/names.h (plain numbers: the messages
  * quote them). */
 /* Output names: they name files, counters and cursor keys. */
