@@ -700,6 +700,8 @@ void agent_config_free(struct agent_config *cfg)
 	free(cfg->server_endpoint);
 	explicit_bzero(cfg->sec, sizeof(cfg->sec));
 	yt_strv_free(&cfg->follow, cfg->nfollow);
+	yt_strv_free(&cfg->journal_units, cfg->njournal_units);
+	free(cfg->journal_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -763,7 +765,10 @@ int agent_config_load(const char *path, struct agent_config *cfg,
     char *err, size_t errlen)
 {
 	static const char *const top_keys[] = { "agent", "server", "keys",
-	    "follow", "from_start", "batch", "spool", "heartbeat", NULL };
+	    "follow", "from_start", "batch", "spool", "heartbeat", "journal",
+	    NULL };
+	static const char *const journal_keys[] = { "units", "directory",
+	    NULL };
 	static const char *const agent_keys[] = { "name", "data_dir", "host",
 	    NULL };
 	static const char *const server_keys[] = { "endpoint", "public_key",
@@ -772,7 +777,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	static const char *const batch_keys[] = { "max_events", "max_wait",
 	    NULL };
 	static const char *const spool_keys[] = { "max_size", NULL };
-	const yt_node *root, *ag, *srv, *ks, *bt, *sp;
+	const yt_node *root, *ag, *srv, *ks, *bt, *sp, *jn;
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
 	unsigned long long v;
@@ -810,7 +815,8 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	    section(root, "server", server_keys, path, &srv, err, errlen) ||
 	    section(root, "keys", keys_keys, path, &ks, err, errlen) ||
 	    section(root, "batch", batch_keys, path, &bt, err, errlen) ||
-	    section(root, "spool", spool_keys, path, &sp, err, errlen))
+	    section(root, "spool", spool_keys, path, &sp, err, errlen) ||
+	    section(root, "journal", journal_keys, path, &jn, err, errlen))
 		goto fail;
 	if (ag == NULL) {
 		missing_section(root, "agent", path, err, errlen);
@@ -907,6 +913,32 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (yt_get_bool(root, "from_start", path, &cfg->from_start, err,
 	    errlen))
 		goto fail;
+
+	/* journal: present (even empty) = read the systemd journal */
+	cfg->journal = yt_map_get(root, "journal") != NULL;
+	if (jn != NULL) {
+		if (yt_get_strv(jn, "units", path, &cfg->journal_units,
+		    &cfg->njournal_units, err, errlen) ||
+		    yt_get_str(jn, "directory", path, &cfg->journal_dir, err,
+		    errlen))
+			goto fail;
+		for (size_t i = 0; i < cfg->njournal_units; i++) {
+			size_t l = strlen(cfg->journal_units[i]);
+			if (l == 0 || l > MAX_UNIT_BYTES ||
+			    strpbrk(cfg->journal_units[i], "= \t\n") != NULL) {
+				key_err(err, errlen, path, jn, "units",
+				    "journal", "unit names must be 1 to 256 "
+				    "bytes without '=' or blanks");
+				goto fail;
+			}
+		}
+		if (cfg->journal_dir != NULL && (cfg->journal_dir[0] == '\0' ||
+		    strlen(cfg->journal_dir) > MAX_PATH_BYTES)) {
+			key_err(err, errlen, path, jn, "directory", "journal",
+			    "must be 1 to 1024 bytes");
+			goto fail;
+		}
+	}
 
 	/* batch, spool, heartbeat */
 	v = cfg->batch_max;
