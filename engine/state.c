@@ -55,7 +55,7 @@ static const char *const db_names[DB_COUNT] = {
 	"alerts", "alerts_by_time", "alerts_by_level", "alerts_by_host",
 	"alerts_by_rule", "meta", "stats",
 	"corr_windows", "corr_age", "incidents", "incident_entities",
-	"incident_log", "control_applied", "drills",
+	"incident_log", "control_applied", "drills", "corr_items",
 };
 
 struct state {
