@@ -35,7 +35,8 @@ MAINS	:= tocsind/tocsind_main.c agents/agent_main.c cli/tocsin_main.c
 SRC_DIRS := $(COMPONENTS) rules/sigma
 LIB_SRC	:= $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 HDRS	:= $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
-GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c
+GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c \
+	   build/gen/windows_decoder.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -88,6 +89,10 @@ build/gen/default_config.c: etc/tocsind.yml
 build/gen/sigma_logsources.c: rules/sigma/logsources.yml
 	@mkdir -p $(@D)
 	@$(call embed,$<,sigma_default_logsources) > $@
+
+build/gen/windows_decoder.c: rules/windows.yml
+	@mkdir -p $(@D)
+	@$(call embed,$<,rules_windows_decoder) > $@
 
 # ---- release -------------------------------------------------------------
 
