@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 		cfg.data_dir = (char *)data_dir;
 	if (from_start)
 		cfg.from_start = 1;
-	if (nall == 0)
+	if (nall == 0 && !cfg.journal)
 		log_warn("no files to follow (follow: in %s, or --follow)",
 		    cfg_path);
 

@@ -106,6 +106,7 @@ enum {
 	C_SYSLOG_RECEIVED, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED,
 	C_SYSLOG_NOHEADER, C_SYSLOG_CONN_REFUSED, C_SYSLOG_DROPPED_FULL,
 	C_INTERNAL_EVENTS, C_INTERNAL_DROPPED, C_GROUP_COMMITS,
+	C_READERS_CLEARED,
 	C_SESSIONS_REVOKED, C_REFUSED_DRILL,
 	C_PID, C_STARTED_US, C_HEARTBEAT_US, C_FULL_SINCE_US,
 	C_COUNT
@@ -169,6 +170,9 @@ static struct counter counters[C_COUNT] = {
 	[C_GROUP_COMMITS] = { "collector.batch_commits", 0,
 	    "journal transactions that committed agent batches (group "
 	    "commit: events_journaled / batch_commits per transaction)" },
+	[C_READERS_CLEARED] = { "collector.readers_cleared", 0,
+	    "journal reader slots of dead processes cleared (a reader killed "
+	    "mid-read)" },
 	[C_SESSIONS_REVOKED] = { "collector.sessions_revoked", 0,
 	    "agent sessions dropped because their key was revoked or their "
 	    "name re-enrolled with another key" },
@@ -449,6 +453,7 @@ stats_flush(struct collector *c)
 	int err;
 
 	counters[C_HEARTBEAT_US].value = now_us();
+	(void)journal_readers_reclaim(c->j, &counters[C_READERS_CLEARED].value);
 	thresholds_check(c);
 	memset(&sc, 0, sizeof(sc));
 	sc.c = c;

@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "common/config.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/limits.h"
@@ -162,26 +163,6 @@ static int section(const yt_node *m, const char *key, const char *const *known,
 /* Position of a node for a diagnostic (1:1 when there is none). */
 static int node_line(const yt_node *n) { return n ? n->line : 1; }
 static int node_col(const yt_node *n) { return n ? n->col : 1; }
-
-/* "host:port" or "[v6]:port" with a port 1..65535. */
-static int hostport_valid(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	uint64_t port;
-
-	if (colon == NULL || colon == s)
-		return 0;
-	if (parse_u64(colon + 1, strlen(colon + 1), 65535, &port) != 0 ||
-	    port == 0)
-		return 0;
-	return 1;
-}
-
-static int endpoint_valid(const char *s)
-{
-	return (strncmp(s, "tcp://", 6) == 0 && s[6] != '\0') ||
-	    (strncmp(s, "ipc://", 6) == 0 && s[6] != '\0');
-}
 
 /* Error at the node holding key in map. */
 static void key_err(char *err, size_t errlen, const char *file,
@@ -406,7 +387,7 @@ static int parse_output(const yt_node *m, const char *file,
 		if (get_required(m, m, "a forward output", "address", file,
 		    &o->address, err, errlen))
 			return TS_EPARSE;
-		if (!hostport_valid(o->address)) {
+		if (!endpoint_hostport_valid(o->address)) {
 			key_err(err, errlen, file, m, "address", "outputs",
 			    "must be \"host:port\"");
 			return TS_EPARSE;
@@ -508,7 +489,7 @@ static int get_listener(const yt_node *m, const char *key, const char *file,
 	rc = yt_get_str(m, key, file, out, err, errlen);
 	if (rc != 0)
 		return rc;
-	if (!hostport_valid(*out)) {
+	if (!endpoint_hostport_valid(*out)) {
 		key_err(err, errlen, file, m, key, "collector",
 		    "must be \"ip:port\" (or empty to disable)");
 		return TS_EPARSE;
@@ -719,6 +700,8 @@ void agent_config_free(struct agent_config *cfg)
 	free(cfg->server_endpoint);
 	explicit_bzero(cfg->sec, sizeof(cfg->sec));
 	yt_strv_free(&cfg->follow, cfg->nfollow);
+	yt_strv_free(&cfg->journal_units, cfg->njournal_units);
+	free(cfg->journal_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -782,7 +765,10 @@ int agent_config_load(const char *path, struct agent_config *cfg,
     char *err, size_t errlen)
 {
 	static const char *const top_keys[] = { "agent", "server", "keys",
-	    "follow", "from_start", "batch", "spool", "heartbeat", NULL };
+	    "follow", "from_start", "batch", "spool", "heartbeat", "journal",
+	    NULL };
+	static const char *const journal_keys[] = { "units", "directory",
+	    NULL };
 	static const char *const agent_keys[] = { "name", "data_dir", "host",
 	    NULL };
 	static const char *const server_keys[] = { "endpoint", "public_key",
@@ -791,7 +777,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	static const char *const batch_keys[] = { "max_events", "max_wait",
 	    NULL };
 	static const char *const spool_keys[] = { "max_size", NULL };
-	const yt_node *root, *ag, *srv, *ks, *bt, *sp;
+	const yt_node *root, *ag, *srv, *ks, *bt, *sp, *jn;
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
 	unsigned long long v;
@@ -829,7 +815,8 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	    section(root, "server", server_keys, path, &srv, err, errlen) ||
 	    section(root, "keys", keys_keys, path, &ks, err, errlen) ||
 	    section(root, "batch", batch_keys, path, &bt, err, errlen) ||
-	    section(root, "spool", spool_keys, path, &sp, err, errlen))
+	    section(root, "spool", spool_keys, path, &sp, err, errlen) ||
+	    section(root, "journal", journal_keys, path, &jn, err, errlen))
 		goto fail;
 	if (ag == NULL) {
 		missing_section(root, "agent", path, err, errlen);
@@ -928,6 +915,32 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (yt_get_bool(root, "from_start", path, &cfg->from_start, err,
 	    errlen))
 		goto fail;
+
+	/* journal: present (even empty) = read the systemd journal */
+	cfg->journal = yt_map_get(root, "journal") != NULL;
+	if (jn != NULL) {
+		if (yt_get_strv(jn, "units", path, &cfg->journal_units,
+		    &cfg->njournal_units, err, errlen) ||
+		    yt_get_str(jn, "directory", path, &cfg->journal_dir, err,
+		    errlen))
+			goto fail;
+		for (size_t i = 0; i < cfg->njournal_units; i++) {
+			size_t l = strlen(cfg->journal_units[i]);
+			if (l == 0 || l > MAX_UNIT_BYTES ||
+			    strpbrk(cfg->journal_units[i], "= \t\n") != NULL) {
+				key_err(err, errlen, path, jn, "units",
+				    "journal", "unit names must be 1 to 256 "
+				    "bytes without '=' or blanks");
+				goto fail;
+			}
+		}
+		if (cfg->journal_dir != NULL && (cfg->journal_dir[0] == '\0' ||
+		    strlen(cfg->journal_dir) > MAX_PATH_BYTES)) {
+			key_err(err, errlen, path, jn, "directory", "journal",
+			    "must be 1 to 1024 bytes");
+			goto fail;
+		}
+	}
 
 	/* batch, spool, heartbeat */
 	v = cfg->batch_max;

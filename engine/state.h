@@ -23,10 +23,21 @@
  *                        (the `same:` field values joined by 0x1f; a key
  *                        longer than STATE_MAX_KV_KEY is cut and ends with
  *                        a 64-bit hash of the whole)
- *                        val: binary window (engine/correlate.c): u64 newest
- *                        event time, u64 last fire time, u64 suppressed,
- *                        u64 wall expiry, u32 n, then n entries {u64 time_us,
- *                        u64 alert id, u8 step, u16 len, value bytes}
+ *                        val: the window's header (engine/correlate.c): u8
+ *                        version 2, u64 newest event time, u64 last fire
+ *                        time + 1, u64 suppressed, u64 wall expiry, u64
+ *                        window id, u64 next arrival number, u64 time and
+ *                        u64 arrival + 1 of the oldest entry, u32 entries,
+ *                        u32 distinct values, u32 sequence slots, u32 count
+ *                        per step [8], then the slots {u64 time_us, u64
+ *                        arrival + 1} (latest start of a match of the
+ *                        sequence's first j events)
+ *                        key "\0count": u64 number of windows
+ *   db "corr_items"      key: u64 window id, 'e', u64 time_us, u64 arrival
+ *                        val: an entry {u64 alert id, u8 step, u16 len,
+ *                        distinct value bytes}
+ *                        key: u64 window id, 'v', value bytes (at most 256)
+ *                        val: u32 entries holding this distinct value
  *   db "corr_age"        key: u64 wall-clock expiry, then the window key
  *                        val: empty (oldest first: what expires first)
  *
@@ -98,6 +109,14 @@ struct counter;
 int state_open(const char *dir, int flags, uint64_t map_bytes, state_t **out);
 void state_close(state_t **s);
 
+/*
+ * Clear the reader slots that dead processes left in the state's reader
+ * table (stats_readers_reclaim; state_open does it too) and add to
+ * *cleared (may be NULL) how many were cleared since the last call, those
+ * cleared at open included.  0 or TS_EDB.
+ */
+int state_readers_reclaim(state_t *s, uint64_t *cleared);
+
 /* Last journal sequence the engine has processed (0 if none). */
 int state_cursor_get(state_t *s, uint64_t *jseq);
 
@@ -152,6 +171,7 @@ enum state_db {
 	STATE_DB_INC_LOG,	/* "incident_log" */
 	STATE_DB_CONTROL,	/* "control_applied" */
 	STATE_DB_DRILLS,	/* "drills" */
+	STATE_DB_CORR_ITEMS,	/* "corr_items" */
 	STATE_DB_NKV
 };
 
