@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "common/util.h"
 
@@ -84,7 +85,8 @@ enum { OPT_COMMON_CONFIG = 'c', OPT_COMMON_DATADIR = 'D' };
 
 const struct cli_opt cli_common_opts[] = {
 	{ "config", 'c', OPT_COMMON_CONFIG, "FILE", "server configuration "
-	  "(default: the embedded\ndefault, as etc/tocsind.yml)" },
+	  "(default: $TOCSIN_CONFIG,\nelse the installed tocsind.yml, else "
+	  "the\nembedded default)" },
 	{ "datadir", 'D', OPT_COMMON_DATADIR, "DIR", "data directory (default: "
 	  "the\nconfiguration's data_dir)" },
 	{ "help", 'h', CLI_OPT_HELP, NULL, "this help" },
@@ -300,6 +302,18 @@ int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
 	return 0;
 }
 
+int cli_check_endpoint(const struct cli_cmd *cmd, const char *opt,
+    const char *s)
+{
+	char eb[256];
+
+	if (!endpoint_valid(s))
+		return cli_usage_error(cmd, "invalid %s '%s': expected a ZeroMQ "
+		    "endpoint such as tcp://192.0.2.10:7514 or ipc:///run/x",
+		    opt, esc_arg(s, eb, sizeof(eb)));
+	return 0;
+}
+
 int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
     const char *arg, uint64_t now, uint64_t *out)
 {
@@ -317,13 +331,20 @@ int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
 
 const struct server_config *cli_config(struct cli *c)
 {
-	char err[512];
+	char err[512], buf[MAX_PATH_BYTES + 1];
+	const char *path;
 
 	if (c->cfg_loaded)
 		return &c->cfg;
 	memset(&c->cfg, 0, sizeof(c->cfg));
 	err[0] = '\0';
-	if (server_config_load(c->config_path, &c->cfg, err,
+	/* -c, $TOCSIN_CONFIG, the installed tocsind.yml, the embedded one */
+	if (config_locate(c->config_path, CONFIG_SERVER_ENV,
+	    CONFIG_SERVER_NAME, buf, sizeof(buf), &path, NULL) != 0) {
+		cli_err(NULL, "configuration path too long");
+		return NULL;
+	}
+	if (server_config_load(path, &c->cfg, err,
 	    sizeof(err)) != 0) {
 		cli_err(NULL, "%s", err[0] != '\0' ? err :
 		    "cannot load the server configuration");

@@ -567,15 +567,13 @@ static int alert_cb(const char *json, size_t len, void *arg)
 	return 0;
 }
 
-static int incident_cb(const void *k, size_t klen, const void *v,
-    size_t vlen, void *arg)
+static int incident_cb(uint64_t id, const char *v, size_t vlen, void *arg)
 {
 	struct collect *cl = arg;
 	const char *d;
 	json_t *o;
 
-	(void)k;
-	(void)klen;
+	(void)id;
 	if ((o = json_loadb(v, vlen, 0, NULL)) == NULL)
 		return 0;
 	d = json_string_value(json_object_get(o, "drill"));
@@ -1041,8 +1039,7 @@ static int collect_drill(const char *dd, const char *drill,
 	if (rc == 0)
 		rc = cl->rc;
 	if (rc == 0) {
-		rc = state_walk(st, STATE_DB_INCIDENTS, NULL, 0, 0,
-		    incident_cb, cl);
+		rc = state_incidents_foreach(st, 0, incident_cb, cl);
 		if (rc == TS_ENOTFOUND || rc == TS_ESTOP)
 			rc = 0;
 	}

@@ -19,7 +19,13 @@
  * fit a journal at its cap, its batches are retried one transaction each
  * and those that do not fit are refused FULL; after that the session gets
  * FULL for every batch until it says HELLO again, so no later batch of that
- * agent can land beyond one that was refused (which would lose it).
+ * agent can land beyond one that was refused (which would lose it).  If the
+ * group fails for any other reason, one batch may be the cause (one the
+ * journal refuses although the wire decoder let it through): the batches
+ * are retried one transaction each, and only those that fail alone are
+ * refused (MALFORMED for a batch the journal calls invalid, counted in
+ * collector.frames_refused_malformed), so one agent cannot make the others'
+ * batches fail.
  *
  * The collector also journals tocsin's own events (internal.c, journal.h):
  * agents gone silent and back, spools and the journal full and free again,
@@ -100,6 +106,7 @@ enum {
 	C_SYSLOG_RECEIVED, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED,
 	C_SYSLOG_NOHEADER, C_SYSLOG_CONN_REFUSED, C_SYSLOG_DROPPED_FULL,
 	C_INTERNAL_EVENTS, C_INTERNAL_DROPPED, C_GROUP_COMMITS,
+	C_READERS_CLEARED,
 	C_SESSIONS_REVOKED, C_REFUSED_DRILL,
 	C_PID, C_STARTED_US, C_HEARTBEAT_US, C_FULL_SINCE_US,
 	C_COUNT
@@ -163,6 +170,9 @@ static struct counter counters[C_COUNT] = {
 	[C_GROUP_COMMITS] = { "collector.batch_commits", 0,
 	    "journal transactions that committed agent batches (group "
 	    "commit: events_journaled / batch_commits per transaction)" },
+	[C_READERS_CLEARED] = { "collector.readers_cleared", 0,
+	    "journal reader slots of dead processes cleared (a reader killed "
+	    "mid-read)" },
 	[C_SESSIONS_REVOKED] = { "collector.sessions_revoked", 0,
 	    "agent sessions dropped because their key was revoked or their "
 	    "name re-enrolled with another key" },
@@ -204,6 +214,8 @@ struct pending {
 	size_t		 ev_off, n;	/* its events in c->ev */
 	struct jbatch_result r;
 	int		 done;		/* committed (ACK) */
+	int		 err;		/* not committed: why, alone (0: the
+					 * group's error) */
 };
 
 struct collector {
@@ -441,6 +453,7 @@ stats_flush(struct collector *c)
 	int err;
 
 	counters[C_HEARTBEAT_US].value = now_us();
+	(void)journal_readers_reclaim(c->j, &counters[C_READERS_CLEARED].value);
 	thresholds_check(c);
 	memset(&sc, 0, sizeof(sc));
 	sc.c = c;
@@ -673,6 +686,14 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 		    "bad drill name");
 		return;
 	}
+	/* The host names the events that carry no host of their own, in
+	 * every output: the same rule as a syslog header's HOSTNAME. */
+	if (m->host.len > 0 && !name_valid(NAME_HOST, m->host.p, m->host.len)) {
+		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+		    "bad host name (want an RFC 5424 HOSTNAME: printable "
+		    "ASCII, no space)");
+		return;
+	}
 	/* A drill label makes every output drop the events and `drill clean`
 	 * delete them: only replay's own key may set it. */
 	if (drill[0] != '\0' && !is_replay_key(c, key)) {
@@ -814,6 +835,19 @@ group_flush(struct collector *c)
 		}
 	} else if (err == TS_EFULL) {
 		c->group[0].s->full_refused = 1;
+	} else if (err != 0 && n > 1) {
+		/* Find the offender: each batch alone. */
+		for (i = 0; i < n; i++) {
+			struct pending *p = &c->group[i];
+
+			if (p->s->full_refused)
+				continue;
+			p->err = group_commit_grow(c, i, i + 1);
+			if (p->err == TS_EFULL)
+				p->s->full_refused = 1;
+		}
+	} else if (err != 0) {
+		c->group[0].err = err;
 	}
 	for (i = 0; i < n; i++) {
 		struct pending *p = &c->group[i];
@@ -832,10 +866,20 @@ group_flush(struct collector *c)
 			full = 1;
 			counters[C_JOURNAL_FULL].value++;
 			wire_refuse(&c->out, WIRE_REFUSE_FULL, "journal full");
+		} else if (p->err == TS_EINVAL) {
+			/* This batch alone: the agent's fault, not the
+			 * journal's; its session goes on. */
+			counters[C_REFUSED_MALFORMED].value++;
+			log_warn("collector: agent %s: batch %llu:%llu refused "
+			    "by the journal as invalid", p->agent,
+			    (unsigned long long)p->epoch,
+			    (unsigned long long)p->first);
+			wire_refuse(&c->out, WIRE_REFUSE_MALFORMED,
+			    "batch refused by the journal");
 		} else {
 			p->s->full_refused = 1;
 			log_err("collector: agent %s: batch not journaled: %s",
-			    p->agent, ts_strerror(err));
+			    p->agent, ts_strerror(p->err ? p->err : err));
 			wire_refuse(&c->out, WIRE_REFUSE_FULL, "journal error");
 		}
 		send_reply(c, &p->rid);

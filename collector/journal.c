@@ -20,6 +20,7 @@
 #include "common/limits.h"
 #include "common/stats.h"
 #include "common/util.h"
+#include "common/wire.h"
 
 /* Named databases in the environment (events, agents, stats, meta). */
 #define JOURNAL_MAX_DBS		8
@@ -57,6 +58,8 @@ struct journal {
 	MDB_dbi		 events, agents, stats, meta;
 	int		 rdonly;
 	uint64_t	 map_bytes;	/* current map size */
+	uint64_t	 readers_cleared; /* stale reader slots cleared, not
+					 * yet handed to journal_readers_reclaim */
 };
 
 static int
@@ -139,6 +142,19 @@ jevent_check(const struct jevent *ev)
 	    (ev->raw_len && !ev->raw))
 		return TS_EINVAL;
 	return 0;
+}
+
+const char *
+journal_source_name(uint8_t source)
+{
+	switch (source) {
+	case JSRC_AGENT:	return "agent";
+	case JSRC_SYSLOG_UDP:	return "syslog_udp";
+	case JSRC_SYSLOG_TCP:	return "syslog_tcp";
+	case JSRC_REPLAY:	return "replay";
+	case JSRC_INTERNAL:	return "internal";
+	default:		return "unknown";
+	}
 }
 
 int
@@ -295,6 +311,9 @@ journal_open(const char *dir, int flags, uint64_t map_bytes, journal_t **out)
 		err = rc == ENOENT ? TS_ENOTFOUND : TS_EDB;
 		goto fail;
 	}
+	/* Before the first transaction: a table full of dead readers would
+	 * refuse it. */
+	(void)stats_readers_reclaim(j->env, "journal", &j->readers_cleared);
 	if ((err = txn_begin(j, j->rdonly ? MDB_RDONLY : 0, &txn)) != 0)
 		goto fail;
 	dbflags = j->rdonly ? 0 : MDB_CREATE;
@@ -365,6 +384,18 @@ journal_close(journal_t **j)
 	mdb_env_close((*j)->env);
 	free(*j);
 	*j = NULL;
+}
+
+int
+journal_readers_reclaim(journal_t *j, uint64_t *cleared)
+{
+	int err = stats_readers_reclaim(j->env, "journal",
+	    &j->readers_cleared);
+
+	if (cleared != NULL)
+		*cleared += j->readers_cleared;
+	j->readers_cleared = 0;
+	return err;
 }
 
 uint64_t
@@ -628,8 +659,7 @@ journal_txn_batch(journal_txn_t *t, const char *agent, uint64_t epoch,
 	memset(r, 0, sizeof(*r));
 	if (t == NULL || t->txn == NULL || agent == NULL ||
 	    (alen = strlen(agent)) == 0 || alen > MAX_NAME_BYTES ||
-	    (n > 0 && ev == NULL) || first_seq == 0 ||
-	    n > UINT64_MAX - first_seq)
+	    (n > 0 && ev == NULL) || !wire_seq_range_valid(first_seq, n))
 		return TS_EINVAL;
 	for (i = 0; i < n; i++)
 		if (jevent_check(&ev[i]) != 0)

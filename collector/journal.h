@@ -61,6 +61,11 @@ enum {
 	JSRC_INTERNAL = 5,	/* tocsin's own events (collector) */
 };
 
+/* The name of a source as `tocsin events` and recordings show it, and as
+ * rules match it (the built-in field "source"): "agent", "syslog_udp",
+ * "syslog_tcp", "replay", "internal"; "unknown" otherwise.  Static. */
+const char *journal_source_name(uint8_t source);
+
 /* One journaled event.  Transparent value carrier: the pointers point into
  * LMDB's memory when read (valid only inside the callback that got it) or
  * into the caller's buffers when appending. */
@@ -107,6 +112,15 @@ typedef struct journal journal_t;
 int journal_open(const char *dir, int flags, uint64_t map_bytes,
     journal_t **out);
 void journal_close(journal_t **j);
+
+/*
+ * Clear the reader slots that dead processes left in the journal's reader
+ * table (stats_readers_reclaim; journal_open does it too) and add to
+ * *cleared (may be NULL) how many were cleared since the last call, those
+ * cleared at open included.  Every process that keeps the journal open
+ * calls it on its statistics tick.  0 or TS_EDB.
+ */
+int journal_readers_reclaim(journal_t *j, uint64_t *cleared);
 
 /*
  * Append the events of one agent batch (seqs first_seq .. first_seq+n-1 of

@@ -11,12 +11,14 @@
 #include <zmq.h>
 
 #include "common/config.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/limits.h"
 #include "common/names.h"
 #include "common/util.h"
 #include "common/yamltree.h"
+#include "build/gen/paths.h"
 
 /* Smallest LMDB map we accept: a few pages. */
 #define MIN_MAP_BYTES		(64ULL * 1024)
@@ -30,6 +32,66 @@
 #define DEFAULT_JOURNAL_MAX_BYTES (64ULL << 30)
 
 static const char embedded_name[] = "(embedded default)";
+
+/* build/gen/paths.h (make SYSCONFDIR=... LOCALSTATEDIR=... PREFIX=...)
+ * defines these; empty strings mean a source-tree build. */
+const char *config_sysconfdir(void)
+{
+	return TOCSIN_SYSCONFDIR;
+}
+
+const char *config_statedir(void)
+{
+	return TOCSIN_STATEDIR[0] != '\0' ? TOCSIN_STATEDIR : "var/tocsind";
+}
+
+const char *config_pkgdatadir(void)
+{
+	return TOCSIN_PKGDATADIR;
+}
+
+const char *config_agent_statedir(void)
+{
+	return TOCSIN_AGENT_STATEDIR[0] != '\0' ? TOCSIN_AGENT_STATEDIR : NULL;
+}
+
+int config_locate(const char *explicit, const char *env, const char *name,
+    char *buf, size_t buflen, const char **out, const char **why)
+{
+	const char *p = NULL, *w = "embedded default";
+	int n;
+
+	*out = NULL;
+	if (explicit != NULL) {
+		p = explicit;
+		w = "-c";
+	} else if (env != NULL && (p = getenv(env)) != NULL && p[0] != '\0') {
+		w = env;
+	} else {
+		p = NULL;
+		if (TOCSIN_SYSCONFDIR[0] != '\0') {
+			n = snprintf(buf, buflen, "%s/%s", TOCSIN_SYSCONFDIR,
+			    name);
+			if (n < 0 || (size_t)n >= buflen)
+				return TS_EINVAL;
+			if (access(buf, F_OK) == 0) {
+				*out = buf;
+				if (why != NULL)
+					*why = buf;
+				return 0;
+			}
+		}
+	}
+	if (p != NULL) {
+		n = snprintf(buf, buflen, "%s", p);
+		if (n < 0 || (size_t)n >= buflen)
+			return TS_EINVAL;
+		*out = buf;
+	}
+	if (why != NULL)
+		*why = w;
+	return 0;
+}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -101,26 +163,6 @@ static int section(const yt_node *m, const char *key, const char *const *known,
 /* Position of a node for a diagnostic (1:1 when there is none). */
 static int node_line(const yt_node *n) { return n ? n->line : 1; }
 static int node_col(const yt_node *n) { return n ? n->col : 1; }
-
-/* "host:port" or "[v6]:port" with a port 1..65535. */
-static int hostport_valid(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	uint64_t port;
-
-	if (colon == NULL || colon == s)
-		return 0;
-	if (parse_u64(colon + 1, strlen(colon + 1), 65535, &port) != 0 ||
-	    port == 0)
-		return 0;
-	return 1;
-}
-
-static int endpoint_valid(const char *s)
-{
-	return (strncmp(s, "tcp://", 6) == 0 && s[6] != '\0') ||
-	    (strncmp(s, "ipc://", 6) == 0 && s[6] != '\0');
-}
 
 /* Error at the node holding key in map. */
 static void key_err(char *err, size_t errlen, const char *file,
@@ -345,7 +387,7 @@ static int parse_output(const yt_node *m, const char *file,
 		if (get_required(m, m, "a forward output", "address", file,
 		    &o->address, err, errlen))
 			return TS_EPARSE;
-		if (!hostport_valid(o->address)) {
+		if (!endpoint_hostport_valid(o->address)) {
 			key_err(err, errlen, file, m, "address", "outputs",
 			    "must be \"host:port\"");
 			return TS_EPARSE;
@@ -447,7 +489,7 @@ static int get_listener(const yt_node *m, const char *key, const char *file,
 	rc = yt_get_str(m, key, file, out, err, errlen);
 	if (rc != 0)
 		return rc;
-	if (!hostport_valid(*out)) {
+	if (!endpoint_hostport_valid(*out)) {
 		key_err(err, errlen, file, m, key, "collector",
 		    "must be \"ip:port\" (or empty to disable)");
 		return TS_EPARSE;
@@ -478,7 +520,7 @@ int server_config_load(const char *path, struct server_config *cfg,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	cfg->source = strdup(file);
-	cfg->data_dir = strdup("var/tocsind");
+	cfg->data_dir = strdup(config_statedir());
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->listen = strdup("tcp://127.0.0.1:7514");
 	cfg->journal_map_bytes = DEFAULT_JOURNAL_MAP_BYTES;
@@ -493,7 +535,9 @@ int server_config_load(const char *path, struct server_config *cfg,
 	cfg->incident_window_us = DEFAULT_INCIDENT_WINDOW_US;
 	cfg->rule_paths = calloc(2, sizeof(char *));
 	if (cfg->rule_paths != NULL) {
-		cfg->rule_paths[0] = strdup("rules/default");
+		cfg->rule_paths[0] = TOCSIN_PKGDATADIR[0] != '\0' ?
+		    xasprintf("%s/rules/default", TOCSIN_PKGDATADIR) :
+		    strdup("rules/default");
 		cfg->nrule_paths = 1;
 	}
 	if (cfg->source == NULL || cfg->data_dir == NULL ||
@@ -656,6 +700,8 @@ void agent_config_free(struct agent_config *cfg)
 	free(cfg->server_endpoint);
 	explicit_bzero(cfg->sec, sizeof(cfg->sec));
 	yt_strv_free(&cfg->follow, cfg->nfollow);
+	yt_strv_free(&cfg->journal_units, cfg->njournal_units);
+	free(cfg->journal_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -719,7 +765,10 @@ int agent_config_load(const char *path, struct agent_config *cfg,
     char *err, size_t errlen)
 {
 	static const char *const top_keys[] = { "agent", "server", "keys",
-	    "follow", "from_start", "batch", "spool", "heartbeat", NULL };
+	    "follow", "from_start", "batch", "spool", "heartbeat", "journal",
+	    NULL };
+	static const char *const journal_keys[] = { "units", "directory",
+	    NULL };
 	static const char *const agent_keys[] = { "name", "data_dir", "host",
 	    NULL };
 	static const char *const server_keys[] = { "endpoint", "public_key",
@@ -728,7 +777,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	static const char *const batch_keys[] = { "max_events", "max_wait",
 	    NULL };
 	static const char *const spool_keys[] = { "max_size", NULL };
-	const yt_node *root, *ag, *srv, *ks, *bt, *sp;
+	const yt_node *root, *ag, *srv, *ks, *bt, *sp, *jn;
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
 	unsigned long long v;
@@ -766,7 +815,8 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	    section(root, "server", server_keys, path, &srv, err, errlen) ||
 	    section(root, "keys", keys_keys, path, &ks, err, errlen) ||
 	    section(root, "batch", batch_keys, path, &bt, err, errlen) ||
-	    section(root, "spool", spool_keys, path, &sp, err, errlen))
+	    section(root, "spool", spool_keys, path, &sp, err, errlen) ||
+	    section(root, "journal", journal_keys, path, &jn, err, errlen))
 		goto fail;
 	if (ag == NULL) {
 		missing_section(root, "agent", path, err, errlen);
@@ -785,7 +835,9 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (yt_get_str(ag, "data_dir", path, &cfg->data_dir, err, errlen))
 		goto fail;
 	if (cfg->data_dir == NULL)
-		cfg->data_dir = xasprintf("var/agent-%s", cfg->name);
+		cfg->data_dir = config_agent_statedir() != NULL ?
+		    strdup(config_agent_statedir()) :
+		    xasprintf("var/agent-%s", cfg->name);
 	else if (cfg->data_dir[0] == '\0') {
 		key_err(err, errlen, path, ag, "data_dir", "agent",
 		    "must not be empty");
@@ -799,10 +851,12 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 			snprintf(hn, sizeof(hn), "localhost");
 		hn[MAX_HOST_BYTES] = '\0';
 		cfg->host = strdup(hn);
-	} else if (cfg->host[0] == '\0' ||
-	    strlen(cfg->host) > MAX_HOST_BYTES) {
-		key_err(err, errlen, path, ag, "host", "agent",
-		    "must be 1 to 255 characters");
+	} else if (!name_valid_str(NAME_HOST, cfg->host)) {
+		/* the collector refuses any other HELLO host */
+		char m[160];
+
+		snprintf(m, sizeof(m), "must be %s", name_expect(NAME_HOST));
+		key_err(err, errlen, path, ag, "host", "agent", m);
 		goto fail;
 	}
 	if (cfg->data_dir == NULL || cfg->host == NULL) {
@@ -861,6 +915,32 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (yt_get_bool(root, "from_start", path, &cfg->from_start, err,
 	    errlen))
 		goto fail;
+
+	/* journal: present (even empty) = read the systemd journal */
+	cfg->journal = yt_map_get(root, "journal") != NULL;
+	if (jn != NULL) {
+		if (yt_get_strv(jn, "units", path, &cfg->journal_units,
+		    &cfg->njournal_units, err, errlen) ||
+		    yt_get_str(jn, "directory", path, &cfg->journal_dir, err,
+		    errlen))
+			goto fail;
+		for (size_t i = 0; i < cfg->njournal_units; i++) {
+			size_t l = strlen(cfg->journal_units[i]);
+			if (l == 0 || l > MAX_UNIT_BYTES ||
+			    strpbrk(cfg->journal_units[i], "= \t\n") != NULL) {
+				key_err(err, errlen, path, jn, "units",
+				    "journal", "unit names must be 1 to 256 "
+				    "bytes without '=' or blanks");
+				goto fail;
+			}
+		}
+		if (cfg->journal_dir != NULL && (cfg->journal_dir[0] == '\0' ||
+		    strlen(cfg->journal_dir) > MAX_PATH_BYTES)) {
+			key_err(err, errlen, path, jn, "directory", "journal",
+			    "must be 1 to 1024 bytes");
+			goto fail;
+		}
+	}
 
 	/* batch, spool, heartbeat */
 	v = cfg->batch_max;

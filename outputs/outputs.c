@@ -2,12 +2,13 @@
  * outputs.c - the outputs process (see outputs.h for the model and the key
  * schema of DATADIR/outputs).
  *
- * The state is read directly through LMDB, read-only (MDB_RDONLY env, as
- * the CLI does): db "alerts" in id order after each output's cursor, and
- * the incident-change log (db OUTPUTS_INCIDENT_DB, key u64 big-endian id,
- * value one JSON object) when the state has it.  Read transactions are
- * short: a batch of records is copied out, the transaction ends, then the
- * batch is delivered, so a slow upstream never pins the state's pages.
+ * The state is read through its owner's read API (engine/state.h,
+ * state_log_read), read-only as the CLI does: the alerts in id order after
+ * each output's cursor, and the incident-change log when the state has
+ * it.  Read transactions are short: a batch of records is copied out, the
+ * transaction ends, then the batch is delivered, so a slow upstream never
+ * pins the state's pages.  Only DATADIR/outputs, the outputs' own
+ * environment, is opened here with LMDB.
  *
  * Per output and kind, each loop turn: copy up to OUTPUTS_BATCH records
  * after the cursor, filter (min_level, drills, webhook: openings and
@@ -34,11 +35,10 @@
 #include "common/err.h"
 #include "common/stats.h"
 #include "common/util.h"
+#include "engine/state.h"
 #include "outputs/outputs.h"
 #include "outputs/outputs_int.h"
 
-/* The incident-change log in the state (written by the engine). */
-#define OUTPUTS_INCIDENT_DB	"incident_log"
 /* Records copied out of the state per output and kind per turn. */
 #define OUTPUTS_BATCH		256
 /* First back-off after a failure (doubles up to retry_max). */
@@ -68,7 +68,7 @@ static const char *const oc_help[OC_N] = {
 	"records skipped by min_level, drills or the record kind",
 	"records in the state not delivered yet (gauge)",
 };
-enum { GC_PID, GC_STARTED, GC_HEARTBEAT, GC_N };
+enum { GC_PID, GC_STARTED, GC_HEARTBEAT, GC_READERS, GC_N };
 
 struct out {
 	const struct output_config *cfg;
@@ -91,15 +91,16 @@ struct outputs {
 	char		*state_dir;
 	MDB_env		*oenv;			/* DATADIR/outputs */
 	MDB_dbi		 o_cursors, o_stats;
-	MDB_env		*senv;			/* DATADIR/state, read-only */
-	MDB_dbi		 s_db[OUT_NKINDS];
-	int		 s_have[OUT_NKINDS];
+	state_t		*st;			/* DATADIR/state, read-only */
+	int		 s_have[OUT_NKINDS];	/* the state has this log */
 	uint64_t	 s_next_look_us;
 	struct out	*outs;
 	size_t		 nouts;
 	struct counter	*ctab;			/* GC_N + OC_N * nouts */
 	size_t		 nc;
 	int		 dirty;
+	uint64_t	 readers_at_open;	/* slots cleared before the
+						 * counters were loaded */
 	struct rec	 batch[OUTPUTS_BATCH];
 	size_t		 nbatch;
 };
@@ -149,8 +150,11 @@ static int oenv_open(struct outputs *o, const char *dir)
 		goto fail;
 	mdb_env_set_maxdbs(o->oenv, OUTPUTS_MAX_DBS);
 	mdb_env_set_mapsize(o->oenv, (size_t)OUTPUTS_MAP_BYTES);
-	if ((rc = mdb_env_open(o->oenv, dir, MDB_NOTLS, 0600)) != 0 ||
-	    (rc = mdb_txn_begin(o->oenv, NULL, 0, &txn)) != 0 ||
+	if ((rc = mdb_env_open(o->oenv, dir, MDB_NOTLS, 0600)) != 0)
+		goto fail;
+	/* Counted once the stored counters are loaded (outputs_run). */
+	(void)stats_readers_reclaim(o->oenv, "outputs", &o->readers_at_open);
+	if ((rc = mdb_txn_begin(o->oenv, NULL, 0, &txn)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cursors", MDB_CREATE, &o->o_cursors)) ||
 	    (rc = mdb_dbi_open(txn, "stats", MDB_CREATE, &o->o_stats)))
 		goto fail;
@@ -222,63 +226,40 @@ fail:
 
 /* ---- the state, read-only ------------------------------------------------- */
 
-static int state_rtxn(struct outputs *o, MDB_txn **txn)
-{
-	int rc = mdb_txn_begin(o->senv, NULL, MDB_RDONLY, txn);
+/* The state's log of each record kind. */
+static const int kind_log[OUT_NKINDS] = {
+	STATE_LOG_ALERTS, STATE_LOG_INCIDENTS
+};
 
-	if (rc == MDB_MAP_RESIZED) {
-		rc = mdb_env_set_mapsize(o->senv, 0);
-		if (rc == 0)
-			rc = mdb_txn_begin(o->senv, NULL, MDB_RDONLY, txn);
-	}
-	return rc;
-}
-
-/* Open the state (once it exists) and the dbs it has; the incident log is
- * looked for again until it appears.  0 (maybe with nothing open yet). */
+/* Open the state once the engine has made it, and see which logs it has;
+ * a log not there yet is looked for again. */
 static void state_look(struct outputs *o)
 {
-	char *df;
-	struct stat st;
-	MDB_txn *txn;
-	static const char *const dbs[OUT_NKINDS] = { "alerts",
-	    OUTPUTS_INCIDENT_DB };
+	uint64_t last;
+	int k, rc;
 
 	if (mono_us() < o->s_next_look_us)
 		return;
 	o->s_next_look_us = mono_us() + OUTPUTS_STATE_WAIT_US;
-	if (o->senv == NULL) {
-		if ((df = xasprintf("%s/data.mdb", o->state_dir)) == NULL)
-			return;
-		if (stat(df, &st) != 0) {
-			free(df);
+	if (o->st == NULL) {
+		if (state_open(o->state_dir, STATE_RDONLY, 0, &o->st) != 0) {
+			o->st = NULL;
 			return;
 		}
-		free(df);
-		if (mdb_env_create(&o->senv) != 0)
-			return;
-		mdb_env_set_maxdbs(o->senv, 32);
-		if (mdb_env_open(o->senv, o->state_dir,
-		    MDB_RDONLY | MDB_NOTLS, 0600) != 0) {
-			mdb_env_close(o->senv);
-			o->senv = NULL;
-			return;
-		}
+		(void)state_readers_reclaim(o->st, &o->ctab[GC_READERS].value);
 		log_info("outputs: reading %s", o->state_dir);
 	}
-	for (int k = 0; k < OUT_NKINDS; k++) {
+	for (k = 0; k < OUT_NKINDS; k++) {
 		if (o->s_have[k])
 			continue;
-		if (state_rtxn(o, &txn) != 0)
-			return;
-		if (mdb_dbi_open(txn, dbs[k], 0, &o->s_db[k]) == 0) {
-			if (mdb_txn_commit(txn) == 0) {
-				o->s_have[k] = 1;
-				log_info("outputs: delivering the state's %s",
-				    dbs[k]);
-			}
-		} else
-			mdb_txn_abort(txn);
+		/* max 0: only whether the log exists */
+		rc = state_log_read(o->st, kind_log[k], UINT64_MAX, 0, NULL,
+		    NULL, &last);
+		if (rc == 0) {
+			o->s_have[k] = 1;
+			log_info("outputs: delivering the state's %s log",
+			    kind_names[k]);
+		}
 	}
 }
 
@@ -289,58 +270,38 @@ static void batch_clear(struct outputs *o)
 	o->nbatch = 0;
 }
 
+/* state_log_cb: copy one record into the batch. */
+static int batch_add_cb(uint64_t id, const char *json, size_t len, void *arg)
+{
+	struct outputs *o = arg;
+	struct rec *r = &o->batch[o->nbatch];
+
+	if ((r->text = malloc(len + 1)) == NULL)
+		return TS_ENOMEM;
+	memcpy(r->text, json, len);
+	r->text[len] = '\0';
+	r->len = len;
+	r->id = id;
+	o->nbatch++;
+	return 0;
+}
+
 /* Copy up to OUTPUTS_BATCH records of kind after id `after` into o->batch,
  * and the highest id present into *last.  0, TS_ENOMEM or TS_EDB. */
 static int batch_read(struct outputs *o, int kind, uint64_t after,
     uint64_t *last)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val key, val;
-	unsigned char kb[8];
-	int rc, ret = 0;
+	int rc;
 
 	batch_clear(o);
 	*last = after;
 	if (!o->s_have[kind])
 		return 0;
-	if ((rc = state_rtxn(o, &txn)) != 0)
-		return TS_EDB;
-	if ((rc = mdb_cursor_open(txn, o->s_db[kind], &cur)) != 0) {
-		ret = TS_EDB;
-		goto out;
-	}
-	if (mdb_cursor_get(cur, &key, &val, MDB_LAST) == 0 &&
-	    key.mv_size == 8)
-		*last = get_be64(key.mv_data);
-	put_be64(kb, after + 1);
-	key.mv_data = kb;
-	key.mv_size = 8;
-	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && o->nbatch < OUTPUTS_BATCH) {
-		struct rec *r = &o->batch[o->nbatch];
-		if (key.mv_size != 8) {
-			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-			continue;
-		}
-		r->id = get_be64(key.mv_data);
-		r->len = val.mv_size;
-		if ((r->text = malloc(val.mv_size + 1)) == NULL) {
-			ret = TS_ENOMEM;
-			break;
-		}
-		memcpy(r->text, val.mv_data, val.mv_size);
-		r->text[val.mv_size] = '\0';
-		o->nbatch++;
-		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-	}
-	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
-		ret = TS_EDB;
-out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return ret;
+	rc = state_log_read(o->st, kind_log[kind], after, OUTPUTS_BATCH,
+	    batch_add_cb, o, last);
+	if (rc == TS_ENOMEM)
+		return rc;
+	return rc != 0 ? TS_EDB : 0;
 }
 
 /* ---- delivery ------------------------------------------------------------- */
@@ -382,6 +343,7 @@ static size_t out_turn(struct outputs *o, struct out *u)
 		    OUTPUT_REC_INCIDENTS;
 		uint64_t last, upto;
 		size_t i;
+		int send_rc = 0;
 
 		if (!(u->cfg->records & bit) || !o->s_have[k])
 			continue;
@@ -413,7 +375,7 @@ static size_t out_turn(struct outputs *o, struct out *u)
 				continue;
 			}
 			if (rc != 0) {
-				out_failed(u, "send", rc);
+				send_rc = rc;
 				break;
 			}
 			if (u->backoff_us != 0) {
@@ -424,10 +386,14 @@ static size_t out_turn(struct outputs *o, struct out *u)
 			u->c[OC_DELIVERED].value++;
 			upto = r->id;
 		}
-		if (u->impl != NULL && (rc = u->ops->flush(u->impl)) != 0) {
+		/* What was sent before a failed send counts only once
+		 * flushed (fsynced): a failed flush leaves the cursor where
+		 * it was and everything is sent again (at least once). */
+		if ((rc = u->ops->flush(u->impl)) != 0) {
 			out_failed(u, "flush", rc);
-			upto = u->cur[k];	/* sent again: at least once */
-		}
+			upto = u->cur[k];
+		} else if (send_rc != 0)
+			out_failed(u, "send", send_rc);
 		if (upto != u->cur[k]) {
 			moved += 1;
 			u->cur[k] = upto;
@@ -453,8 +419,7 @@ static void outputs_free(struct outputs *o)
 		free((char *)o->ctab[i].name);
 	free(o->ctab);
 	free(o->outs);
-	if (o->senv != NULL)
-		mdb_env_close(o->senv);
+	state_close(&o->st);
 	if (o->oenv != NULL)
 		mdb_env_close(o->oenv);
 	free(o->state_dir);
@@ -480,6 +445,8 @@ static int outputs_setup(struct outputs *o, const struct server_config *cfg)
 	    "outputs start time" };
 	o->ctab[GC_HEARTBEAT] = (struct counter){ "outputs.heartbeat_us", 0,
 	    "outputs last heartbeat" };
+	o->ctab[GC_READERS] = (struct counter){ "outputs.readers_cleared", 0,
+	    "LMDB reader slots of dead processes cleared (outputs, state)" };
 	for (i = 0; i < cfg->noutputs; i++) {
 		const struct output_config *oc = &cfg->outputs[i];
 		struct out *u;
@@ -536,6 +503,7 @@ int outputs_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		rc = TS_EIO;
 		goto out;
 	}
+	o.ctab[GC_READERS].value += o.readers_at_open;
 	o.ctab[GC_PID].value = (uint64_t)getpid();
 	o.ctab[GC_STARTED].value = now_us();
 	log_info("outputs: started with %zu output%s", o.nouts,
@@ -547,6 +515,13 @@ int outputs_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		for (size_t i = 0; i < o.nouts && !*stop; i++)
 			moved += out_turn(&o, &o.outs[i]);
 		if (o.dirty || mono_us() - last_beat >= OUTPUTS_HEARTBEAT_US) {
+			if (mono_us() - last_beat >= OUTPUTS_HEARTBEAT_US) {
+				(void)stats_readers_reclaim(o.oenv, "outputs",
+				    &o.ctab[GC_READERS].value);
+				if (o.st != NULL)
+					(void)state_readers_reclaim(o.st,
+					    &o.ctab[GC_READERS].value);
+			}
 			o.ctab[GC_HEARTBEAT].value = now_us();
 			if (oenv_commit(&o) == 0)
 				last_beat = mono_us();
@@ -592,8 +567,12 @@ int outputs_stats_foreach(const char *dir,
 	if (mdb_env_create(&env) != 0)
 		return TS_ENOMEM;
 	mdb_env_set_maxdbs(env, OUTPUTS_MAX_DBS);
-	if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) != 0 ||
-	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0) {
+	if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) != 0) {
+		rc = TS_EDB;
+		goto out;
+	}
+	(void)stats_readers_reclaim(env, "outputs", NULL);
+	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0) {
 		rc = TS_EDB;
 		goto out;
 	}

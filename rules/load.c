@@ -1779,7 +1779,8 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 	/* the built-in fields come first, in FIELD_* order */
 	{
 		static const char *const builtin[FIELD_NBUILTIN] =
-		    { "host", "program", "pid", "message", "agent", "msgid" };
+		    { "host", "program", "pid", "message", "agent", "msgid",
+		      "source" };
 
 		for (int i = 0; i < FIELD_NBUILTIN; i++)
 			if (field_id(&L, builtin[i], strlen(builtin[i])) != i)
