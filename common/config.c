@@ -894,10 +894,12 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 			snprintf(hn, sizeof(hn), "localhost");
 		hn[MAX_HOST_BYTES] = '\0';
 		cfg->host = strdup(hn);
-	} else if (cfg->host[0] == '\0' ||
-	    strlen(cfg->host) > MAX_HOST_BYTES) {
-		key_err(err, errlen, path, ag, "host", "agent",
-		    "must be 1 to 255 characters");
+	} else if (!name_valid_str(NAME_HOST, cfg->host)) {
+		/* the collector refuses any other HELLO host */
+		char m[160];
+
+		snprintf(m, sizeof(m), "must be %s", name_expect(NAME_HOST));
+		key_err(err, errlen, path, ag, "host", "agent", m);
 		goto fail;
 	}
 	if (cfg->data_dir == NULL || cfg->host == NULL) {
