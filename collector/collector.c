@@ -687,6 +687,14 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 		    "bad drill name");
 		return;
 	}
+	/* The host names the events that carry no host of their own, in
+	 * every output: the same rule as a syslog header's HOSTNAME. */
+	if (m->host.len > 0 && !name_valid(NAME_HOST, m->host.p, m->host.len)) {
+		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+		    "bad host name (want an RFC 5424 HOSTNAME: printable "
+		    "ASCII, no space)");
+		return;
+	}
 	/* A drill label makes every output drop the events and `drill clean`
 	 * delete them: only replay's own key may set it. */
 	if (drill[0] != '\0' && !is_replay_key(c, key)) {

@@ -219,6 +219,26 @@ static void test_format_cef(void **state)
 	assert_null(strchr(s, '\n'));
 	free(s);
 
+	/* every control character escaped: C0 (ESC, TAB, NUL cannot be
+	 * in a C string), DEL, C1 (U+0085 NEL, U+009B CSI), in the header
+	 * and in extension values; other UTF-8 kept */
+	json_object_set_new(json_object_get(a, "rule"), "id",
+	    json_string("x\x1b[2Jy\x7f\xc2\x9bz"));
+	json_object_set_new(a, "message", json_string(
+	    "a\tb\x1b]0;t\x07" "c\x7f" "d\xc2\x85" "e\xc3\xa9"));
+	assert_int_equal(output_format_cef(OUT_KIND_ALERT, a, &s, &len), 0);
+	assert_non_null(strstr(s, "|x\\x1b[2Jy\\x7f\\x9bz|"));
+	assert_non_null(strstr(s, " msg=a\\x09b\\x1b]0;t\\x07c\\x7fd\\x85e\xc3\xa9"));
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		assert_false(c < 0x20 || c == 0x7f);
+		if (c == 0xc2 && i + 1 < len)
+			assert_false((unsigned char)s[i + 1] >= 0x80 &&
+			    (unsigned char)s[i + 1] <= 0x9f);
+	}
+	free(s);
+
 	/* a drill's record says so */
 	json_object_set_new(a, "drill", json_string("tuesday"));
 	assert_int_equal(output_format_cef(OUT_KIND_ALERT, a, &s, &len), 0);
