@@ -35,6 +35,8 @@
  *   journal full: acknowledgements paused
  *   journal accepting again
  *   counter NAME reached VALUE (threshold THRESHOLD)
+ *   process NAME crashed N times in DURATION (last: REASON)
+ *     (from tocsind's supervisor: collector.h, collector_supervisor_fd)
  * An agent is silent when no frame came from it for engine.agent_silent_after
  * (counted from the collector's start at the earliest); the health flag
  * JAGENT_SILENT in its record makes each of the two events happen once per
@@ -112,6 +114,15 @@ typedef struct journal journal_t;
 int journal_open(const char *dir, int flags, uint64_t map_bytes,
     journal_t **out);
 void journal_close(journal_t **j);
+
+/*
+ * Clear the reader slots that dead processes left in the journal's reader
+ * table (stats_readers_reclaim; journal_open does it too) and add to
+ * *cleared (may be NULL) how many were cleared since the last call, those
+ * cleared at open included.  Every process that keeps the journal open
+ * calls it on its statistics tick.  0 or TS_EDB.
+ */
+int journal_readers_reclaim(journal_t *j, uint64_t *cleared);
 
 /*
  * Append the events of one agent batch (seqs first_seq .. first_seq+n-1 of

@@ -115,6 +115,12 @@ struct agent_config {
 	uint64_t	 batch_wait_us;		/* batch.max_wait */
 	uint64_t	 spool_max_bytes;	/* spool.max_size */
 	uint64_t	 heartbeat_us;		/* heartbeat */
+	/* journal: the systemd journal as a source (agents/sdjournal.c) */
+	int		 journal;		/* the key is present */
+	char		**journal_units;	/* journal.units (none: all) */
+	size_t		 njournal_units;
+	char		*journal_dir;		/* journal.directory, or NULL:
+						 * the local system journal */
 };
 
 /* The default server configuration embedded at build time (NUL-terminated

@@ -18,6 +18,10 @@
 
 /* Agent names: [A-Za-z0-9._-], 1..MAX_NAME_BYTES. */
 #define MAX_NAME_BYTES		64
+/* systemd unit names in an agent's journal.units (systemd's UNIT_NAME_MAX). */
+#define MAX_UNIT_BYTES		256
+/* A journal cursor kept in an agent's spool (systemd's are ~150 bytes). */
+#define MAX_CURSOR_BYTES	1024
 
 /* Host names as reported by agents or read from syslog headers. */
 #define MAX_HOST_BYTES		255

@@ -257,7 +257,30 @@ static void test_agent_ok(void **state)
 	assert_true(a.batch_wait_us == 200000);
 	assert_true(a.spool_max_bytes == 1ULL << 30);
 	assert_true(a.heartbeat_us == 5000000);
+	assert_int_equal(a.journal, 0);
 	agent_config_free(&a);
+	agent_config_free(&a);
+	free(t);
+	free(p);
+
+	/* journal: present (even empty) turns the journal source on */
+	t = agent_text("journal:\n");
+	p = put("a.yml", t);
+	assert_int_equal(agent_config_load(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.journal, 1);
+	assert_int_equal(a.njournal_units, 0);
+	assert_null(a.journal_dir);
+	agent_config_free(&a);
+	free(t);
+	free(p);
+	t = agent_text("journal:\n  units: [ssh.service, cron.service]\n"
+	    "  directory: /var/log/journal\n");
+	p = put("a.yml", t);
+	assert_int_equal(agent_config_load(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.journal, 1);
+	assert_int_equal(a.njournal_units, 2);
+	assert_string_equal(a.journal_units[1], "cron.service");
+	assert_string_equal(a.journal_dir, "/var/log/journal");
 	agent_config_free(&a);
 	free(t);
 	free(p);
@@ -343,7 +366,7 @@ static void test_agent_errors(void **state)
 		  "F:3:9: unknown key 'max' in spool (known: max_size)" },
 		{ xasprintf("agents:\n  name: a\n"),
 		  "F:1:1: unknown key 'agents' in the top level (known: agent, "
-		  "server, keys, follow, from_start, batch, spool, heartbeat)" },
+		  "server, keys, follow, from_start, batch, spool, heartbeat, journal)" },
 		{ xasprintf("agent:\n  name: a\nserver:\n  endpoint: "
 		  "http://h\n  public_key: \"%s\"\nkeys:\n  public: \"%s\"\n"
 		  "  secret: \"%s\"\n", spub, apub, asec),
@@ -410,6 +433,12 @@ static void test_agent_value_errors(void **state)
 		  ":11:13: spool.max_size must be at least 64k" },
 		{ "spool:\n  max_size: many\n",
 		  ":11:13: max_size must be a size such as 512, 64k, 256M or 2G" },
+		{ "journal:\n  units: [\"a=b\"]\n",
+		  ":11:10: journal.units unit names must be 1 to 256 bytes "
+		  "without '=' or blanks" },
+		{ "journal:\n  unit: [ssh.service]\n",
+		  ":11:3: unknown key 'unit' in journal (known: units, "
+		  "directory)" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
