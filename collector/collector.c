@@ -487,6 +487,7 @@ stats_flush(struct collector *c)
 
 	counters[C_HEARTBEAT_US].value = now_us();
 	(void)journal_readers_reclaim(c->j, &counters[C_READERS_CLEARED].value);
+	supervisor_notices_read(c->in);
 	thresholds_check(c);
 	memset(&sc, 0, sizeof(sc));
 	sc.c = c;

@@ -391,6 +391,43 @@ fail:
 	return -1;
 }
 
+int
+syslog_listen_probe(const char *spec, int socktype, char *err, size_t errlen)
+{
+	struct addrinfo *ai = NULL;
+	const char *proto = socktype == SOCK_STREAM ? "tcp" : "udp";
+	int fd = -1, one = 1, ret = 0;
+
+	if (addr_parse(spec, socktype, &ai) != 0) {
+		snprintf(err, errlen, "syslog_%s: bad address '%s' (want "
+		    "ip:port)", proto, spec);
+		return TS_EINVAL;
+	}
+	if ((fd = socket(ai->ai_family, socktype, 0)) < 0) {
+		snprintf(err, errlen, "syslog_%s: socket: %s", proto,
+		    strerror(errno));
+		ret = TS_EIO;
+		goto out;
+	}
+	/* TCP: as the listener will (a closed connection's TIME_WAIT is no
+	 * conflict).  UDP: not, so a socket bound there already fails us. */
+	if (socktype == SOCK_STREAM)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    (socktype == SOCK_STREAM && listen(fd, 1) != 0)) {
+		snprintf(err, errlen, "cannot listen for syslog on %s/%s: %s%s",
+		    spec, proto, strerror(errno), errno == EADDRINUSE ?
+		    " (another program, or another tocsind, has it)" : "");
+		ret = TS_EIO;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return ret;
+}
+
 /* "IP" and "proto:IP:PORT" of a peer address. */
 static void
 peer_name(const struct sockaddr_storage *ss, const char *proto, char *ip,
