@@ -56,7 +56,8 @@ MAINS	:= tocsind/tocsind_main.c agents/agent_main.c cli/tocsin_main.c
 SRC_DIRS := $(COMPONENTS) rules/sigma
 LIB_SRC	:= $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 HDRS	:= $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
-GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c
+GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c \
+	   build/gen/windows_decoder.c
 PATHS_H	:= build/gen/paths.h
 GEN_CONF := build/gen/tocsind.yml
 TEST_SRC := $(wildcard tests/unit/test_*.c)
@@ -139,6 +140,10 @@ build/gen/sigma_logsources.c: rules/sigma/logsources.yml
 	@mkdir -p $(@D)
 	@$(call embed,$<,sigma_default_logsources) > $@
 
+build/gen/windows_decoder.c: rules/windows.yml
+	@mkdir -p $(@D)
+	@$(call embed,$<,rules_windows_decoder) > $@
+
 # ---- release -------------------------------------------------------------
 
 $(REL)/%.o: %.c $(HDRS) | check-pkgs
@@ -206,8 +211,11 @@ test-build: $(addprefix $(ASAN)/bin/,$(BINS)) $(FUZZ_SEEDS)/.made \
 	    $(patsubst tests/fuzz/%.c,$(ASAN)/fuzz/%,$(FUZZ_SRC))
 
 # The tests use the ASan/UBSan build only; the release tree is not built.
+# The build uses every core unless make was given its own -j.
+NPROC	:= $(shell nproc 2>/dev/null || echo 2)
+TEST_J	= $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 test: deps
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory $(TEST_J) test-build
 	@sh tests/run.sh
 
 # ---- demo, benchmarks, fuzzing -----------------------------------------
