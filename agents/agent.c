@@ -86,7 +86,8 @@ enum agent_state { ST_IDLE, ST_HELLO_SENT, ST_READY, ST_BACKOFF };
 enum {
 	K_LINES, K_SENT, K_ACKED, K_RESENT, K_BATCHES, K_SPOOL_FULL,
 	K_TRUNCATED, K_ROTATIONS, K_TRUNCATIONS, K_READ_ERRORS, K_REFUSED,
-	K_BAD_FRAMES, K_SESSIONS, K_ACK_TIMEOUTS, K_AUTH_FAILURES, K_COUNT
+	K_BAD_FRAMES, K_SESSIONS, K_ACK_TIMEOUTS, K_AUTH_FAILURES,
+	K_JOURNAL_ENTRIES, K_JOURNAL_ERRORS, K_COUNT
 };
 
 struct agent_counters {
@@ -107,6 +108,7 @@ struct agent {
 	const struct agent_opts *opts;
 	spool_t		*sp;
 	follower_t	*fw;
+	sdjournal_t	*jr;		/* the systemd journal, or NULL */
 	void		*zctx, *sock, *mon;
 	char		 host[MAX_HOST_BYTES + 1];
 	struct wire_buf	 wb;
@@ -178,21 +180,27 @@ static const struct counter agent_counter_defs[K_COUNT] = {
 	    "sessions restarted for a missing ACK" },
 	[K_AUTH_FAILURES] = { "agent.auth_failures", 0,
 	    "CURVE handshakes refused" },
+	[K_JOURNAL_ENTRIES] = { "agent.journal_entries", 0,
+	    "systemd journal entries spooled" },
+	[K_JOURNAL_ERRORS] = { "agent.journal_errors", 0,
+	    "systemd journal read errors" },
 };
 
 /* Counter values since start-up. */
 static void agent_counters_now(const struct agent *a, uint64_t v[K_COUNT])
 {
 	struct follow_stats fs;
+	struct sdjournal_stats js;
 
 	follow_get_stats(a->fw, &fs);
-	v[K_LINES] = fs.lines;
+	sdjournal_get_stats(a->jr, &js);
+	v[K_LINES] = fs.lines + js.entries;
 	v[K_SENT] = a->c.sent;
 	v[K_ACKED] = a->c.acked;
 	v[K_RESENT] = a->c.resent;
 	v[K_BATCHES] = a->c.batches;
 	v[K_SPOOL_FULL] = a->c.spool_full;
-	v[K_TRUNCATED] = fs.truncated;
+	v[K_TRUNCATED] = fs.truncated + js.truncated;
 	v[K_ROTATIONS] = fs.rotations;
 	v[K_TRUNCATIONS] = fs.truncations;
 	v[K_READ_ERRORS] = fs.read_errors;
@@ -201,6 +209,8 @@ static void agent_counters_now(const struct agent *a, uint64_t v[K_COUNT])
 	v[K_SESSIONS] = a->c.sessions;
 	v[K_ACK_TIMEOUTS] = a->c.ack_timeouts;
 	v[K_AUTH_FAILURES] = a->c.auth_failures;
+	v[K_JOURNAL_ENTRIES] = js.entries;
+	v[K_JOURNAL_ERRORS] = js.errors;
 }
 
 /* Log the counters since start-up (info at exit, debug every minute) and
@@ -725,6 +735,13 @@ static void agent_follow(struct agent *a, uint64_t now)
 	if (!a->follow_more && now < a->next_follow)
 		return;
 	rc = follow_poll(a->fw, FOLLOW_MAX_LINES, &a->follow_more);
+	if (rc == 0 && a->jr != NULL) {
+		int jmore = 0;
+
+		rc = sdjournal_poll(a->jr, FOLLOW_MAX_LINES, &jmore);
+		if (jmore)
+			a->follow_more = 1;
+	}
 	a->next_follow = now + FOLLOW_POLL_US;
 	if (rc == TS_EFULL) {
 		a->follow_more = 0;
@@ -744,7 +761,7 @@ static void agent_follow(struct agent *a, uint64_t now)
 		return;
 	}
 	if (rc != 0) {
-		log_err("reading files: %s", ts_strerror(rc));
+		log_err("reading files or the journal: %s", ts_strerror(rc));
 		a->follow_more = 0;
 		a->next_follow = now + 1000 * 1000;
 		return;
@@ -834,6 +851,7 @@ static void agent_close(struct agent *a)
 		zmq_ctx_term(a->zctx);
 	a->sock = a->mon = a->zctx = NULL;
 	follow_free(&a->fw);
+	sdjournal_free(&a->jr);
 	spool_close(&a->sp);
 	wire_buf_free(&a->wb);
 }
@@ -872,15 +890,18 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 		log_err("cannot follow files: %s", ts_strerror(rc));
 		goto out;
 	}
+	if (cfg->journal && (rc = sdjournal_open(a.sp, cfg, &a.jr)) != 0)
+		goto out;
 	if ((rc = agent_connect(&a)) != 0)
 		goto out;
 	{
 		struct spool_info si;
 		spool_get_info(a.sp, &si);
 		log_info("agent %s (host %s) started: epoch %llu, %llu events "
-		    "spooled, %zu files, collector %s", cfg->name, a.host,
+		    "spooled, %zu files%s, collector %s", cfg->name, a.host,
 		    (unsigned long long)si.epoch,
 		    (unsigned long long)spool_pending(a.sp), cfg->nfollow,
+		    a.jr != NULL ? " and the journal" : "",
 		    cfg->server_endpoint);
 	}
 	if (opts->ready_cb)

@@ -16,6 +16,8 @@
  *                 key "next_seq" val u64 seq the next event gets (from 1)
  *                 key "acked"    val u64 highest seq acknowledged
  *                 key "bytes"    val u64 bytes of key+value in "events"
+ *                 key "cursor:NAME"  val the bytes of a source's cursor
+ *                                (the systemd journal's, NAME "journal")
  *   db "stats"    key: counter name ("agent.*"), val: u64 (common/stats.h);
  *                 totals over the life of the spool, saved every minute
  *                 and at exit
@@ -114,6 +116,16 @@ void spool_abort(spool_t *sp);
 /* Read the stored offset of path.  0 or TS_ENOTFOUND (or TS_EDB). */
 int spool_offset_get(spool_t *sp, const char *path, struct spool_offset *o);
 
+/* The cursor of a source that is not a file (the journal): stored in the
+ * open transaction like a file's offset, so that the events read and the
+ * cursor after them commit together.  1..MAX_CURSOR_BYTES bytes. */
+int spool_cursor_put(spool_t *sp, const char *name, const char *cur,
+    size_t len);
+/* Copy the stored cursor of name into buf (NUL-terminated).  0,
+ * TS_ENOTFOUND, TS_EINVAL (buf too small) or TS_EDB. */
+int spool_cursor_get(spool_t *sp, const char *name, char *buf,
+    size_t buflen);
+
 /*
  * Delete every event with seq <= seq of this epoch and remember seq as
  * acknowledged (never beyond what was appended).  An ACK of another epoch
@@ -196,6 +208,40 @@ void follow_get_stats(const follower_t *f, struct follow_stats *out);
 /* Classify a line: EV_CTRL if it holds control bytes other than TAB,
  * EV_BADUTF8 if it is not valid UTF-8. */
 uint16_t follow_line_flags(const char *p, size_t len);
+
+/* ---- the systemd journal (sdjournal.c) ------------------------------------ */
+
+/*
+ * A source with the contract of a follower: poll reads new entries into the
+ * spool, the cursor after them in the same transaction (spool_cursor_put),
+ * so nothing is lost or read twice across restarts.  Each entry becomes one
+ * syslog-like line "TIME HOST IDENT[PID]: MESSAGE" (RFC 3339 time in UTC,
+ * the form tocsin's syslog header parser reads) with the file name
+ * "journal" (or "journal:UNIT").
+ */
+typedef struct sdjournal sdjournal_t;
+
+struct sdjournal_stats {
+	uint64_t	 entries;	/* entries spooled */
+	uint64_t	 truncated;	/* lines capped at MAX_LINE_BYTES */
+	uint64_t	 errors;	/* journal read errors */
+	uint64_t	 spool_full;	/* polls stopped by the spool cap */
+};
+
+/*
+ * Open the local system journal (or the journal files of cfg->journal_dir),
+ * only the entries of cfg->journal_units when there are some.  Without a
+ * stored cursor it starts at the end (only new entries), or at the head
+ * with cfg->from_start.  0, TS_EIO (with a log line) or TS_ENOMEM.
+ */
+int sdjournal_open(spool_t *sp, const struct agent_config *cfg,
+    sdjournal_t **out);
+void sdjournal_free(sdjournal_t **j);
+/* Read at most max entries; *more = 1 when there may be more.  0, TS_EFULL
+ * (the spool cap stopped reading; the rest stays in the journal) or
+ * TS_EDB. */
+int sdjournal_poll(sdjournal_t *j, size_t max, int *more);
+void sdjournal_get_stats(const sdjournal_t *j, struct sdjournal_stats *out);
 
 /* ---- the agent ---------------------------------------------------------- */
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
 #include "agents/agent_int.h"
 #include "common/config.h"
@@ -42,14 +43,16 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: tocsin-agent -c AGENT.yml [-D DATADIR] [-f] [-v] "
+	    "usage: tocsin-agent [-c AGENT.yml] [-D DATADIR] [-f] [-v] "
 	    "[--follow FILE]... [--from-start]\n"
 	    "       tocsin-agent --version | --help\n"
 	    "\n"
 	    "Follow log files and ship their lines to the tocsin collector\n"
 	    "(ZeroMQ + CURVE), spooling them on disk until acknowledged.\n"
 	    "\n"
-	    "  -c, --config FILE  agent configuration (written by `tocsin agents add`)\n"
+	    "  -c, --config FILE  agent configuration (written by `tocsin agents add`;\n"
+	    "                     default: $TOCSIN_AGENT_CONFIG, else\n"
+	    "                     SYSCONFDIR/tocsin/agent.yml when installed)\n"
 	    "  -D, --data-dir DIR spool and file offsets (default: agent.data_dir)\n"
 	    "  -f, --foreground   stay in the foreground and log to stderr\n"
 	    "                     (default: become a daemon, log to syslog)\n"
@@ -66,7 +69,7 @@ static void usage(FILE *out)
 
 static void short_usage(void)
 {
-	fprintf(stderr, "usage: tocsin-agent -c AGENT.yml [-D DATADIR] [-f] [-v] "
+	fprintf(stderr, "usage: tocsin-agent [-c AGENT.yml] [-D DATADIR] [-f] [-v] "
 	    "[--follow FILE]... [--from-start]\n"
 	    "       (tocsin-agent --help for more)\n");
 }
@@ -117,11 +120,13 @@ static int daemonize(void)
 	return p[1];
 }
 
-/* Tell the waiting first parent that start-up succeeded. */
+/* Tell the waiting first parent, or systemd (Type=notify, $NOTIFY_SOCKET;
+ * a no-op without it), that start-up succeeded. */
 static void ready_cb(void *arg)
 {
 	int *fd = arg;
 
+	(void)sd_notify(0, "READY=1");
 	if (*fd >= 0) {
 		ssize_t r = write(*fd, "1", 1);
 		(void)r;
@@ -155,7 +160,8 @@ int main(int argc, char **argv)
 	struct agent_config cfg;
 	struct agent_opts opts;
 	struct sigaction sa;
-	const char *cfg_path = NULL, *data_dir = NULL;
+	const char *cfg_opt = NULL, *cfg_path = NULL, *data_dir = NULL;
+	char cfg_buf[MAX_PATH_BYTES + 1];
 	char *extra[MAX_EXTRA_FOLLOW];
 	size_t nextra = 0, nall = 0;
 	char **all = NULL, **saved_follow;
@@ -172,7 +178,7 @@ int main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":c:D:fv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			cfg_path = optarg;
+			cfg_opt = optarg;
 			break;
 		case 'D':
 			data_dir = optarg;
@@ -223,8 +229,23 @@ int main(int argc, char **argv)
 		short_usage();
 		return 2;
 	}
+	/* -c, $TOCSIN_AGENT_CONFIG, SYSCONFDIR/tocsin/agent.yml when
+	 * installed.  There is no embedded default: the file holds the
+	 * agent's keys, written when it is enrolled. */
+	if (config_locate(cfg_opt, CONFIG_AGENT_ENV, CONFIG_AGENT_NAME,
+	    cfg_buf, sizeof(cfg_buf), &cfg_path, NULL) != 0) {
+		fprintf(stderr, "tocsin-agent: configuration path too long\n");
+		return 2;
+	}
 	if (cfg_path == NULL) {
-		fprintf(stderr, "tocsin-agent: -c AGENT.yml is required\n");
+		if (config_sysconfdir()[0] != '\0')
+			fprintf(stderr, "tocsin-agent: no configuration: %s/%s "
+			    "does not exist; enroll this agent (`tocsin agents "
+			    "add` on the server) or give -c AGENT.yml\n",
+			    config_sysconfdir(), CONFIG_AGENT_NAME);
+		else
+			fprintf(stderr, "tocsin-agent: -c AGENT.yml (or $%s) "
+			    "is required\n", CONFIG_AGENT_ENV);
 		short_usage();
 		return 2;
 	}
@@ -256,7 +277,7 @@ int main(int argc, char **argv)
 		cfg.data_dir = (char *)data_dir;
 	if (from_start)
 		cfg.from_start = 1;
-	if (nall == 0)
+	if (nall == 0 && !cfg.journal)
 		log_warn("no files to follow (follow: in %s, or --follow)",
 		    cfg_path);
 

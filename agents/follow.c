@@ -54,6 +54,7 @@ struct ffile {
 	int		 dirty;		/* st changed without a commit */
 	int		 missing_logged;
 	int		 err_logged;
+	int		 evtx_refused;	/* an .evtx file: to count once */
 };
 
 struct follower {
@@ -226,6 +227,15 @@ static void start_at_end(follower_t *f, int fd, uint64_t size,
 		o->offset = 0;	/* the whole file is one line in progress */
 }
 
+/* An .evtx file starts with "ElfFile\0": binary records, never lines. */
+static int is_evtx(int fd)
+{
+	char sig[8];
+
+	return pread_full(fd, sig, sizeof(sig), 0) == (ssize_t)sizeof(sig) &&
+	    memcmp(sig, "ElfFile\0", 8) == 0;
+}
+
 static int file_open_fd(struct ffile *ff, const char *path, int *fdp,
     struct stat *sb)
 {
@@ -236,6 +246,18 @@ static int file_open_fd(struct ffile *ff, const char *path, int *fdp,
 	if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
 		if (!ff->err_logged)
 			log_warn("follow: %s is not a regular file", ff->path);
+		ff->err_logged = 1;
+		close(fd);
+		return TS_EINVAL;
+	}
+	if (is_evtx(fd)) {
+		if (!ff->err_logged)
+			ff->evtx_refused = 1;
+		if (!ff->err_logged)
+			log_warn("follow: %s is a Windows event log file (.evtx), "
+			    "not a text log: it is not followed (convert a copy "
+			    "with `tocsin record --from-evtx`, or test it with "
+			    "`tocsin rules test`)", ff->path);
 		ff->err_logged = 1;
 		close(fd);
 		return TS_EINVAL;
@@ -269,6 +291,9 @@ static int file_open(follower_t *f, struct ffile *ff)
 			log_info("follow: %s does not exist (yet); waiting for it",
 			    ff->path);
 			ff->missing_logged = 1;
+		} else if (rc == TS_EINVAL && ff->evtx_refused) {
+			ff->evtx_refused = 0;
+			f->stats.read_errors++;	/* counted once */
 		} else if (rc == TS_EIO && !ff->err_logged) {
 			log_warn("follow: cannot open %s: %s", ff->path,
 			    strerror(errno));

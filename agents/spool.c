@@ -7,6 +7,7 @@
  * copies of next_seq / acked / bytes change only when a transaction commits.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -346,6 +347,62 @@ void spool_abort(spool_t *sp)
 		mdb_txn_abort(sp->wtxn);
 		sp->wtxn = NULL;
 	}
+}
+
+/* "cursor:NAME" into buf; 0 or TS_EINVAL. */
+static int cursor_key(const char *name, char *buf, size_t buflen)
+{
+	int n = snprintf(buf, buflen, "cursor:%s", name);
+
+	return n > 7 && (size_t)n < buflen ? 0 : TS_EINVAL;
+}
+
+int spool_cursor_put(spool_t *sp, const char *name, const char *cur,
+    size_t len)
+{
+	char key[MAX_NAME_BYTES + 8];
+	MDB_val k, v = { len, (void *)cur };
+	int rc;
+
+	if (sp->wtxn == NULL || sp->wtxn_dead || len == 0 ||
+	    len > MAX_CURSOR_BYTES || cursor_key(name, key, sizeof(key)))
+		return TS_EINVAL;
+	k.mv_size = strlen(key);
+	k.mv_data = key;
+	if ((rc = mdb_put(sp->wtxn, sp->db_meta, &k, &v, 0)) != 0) {
+		log_err("spool: cursor: %s", mdb_strerror(rc));
+		sp->wtxn_dead = 1;
+		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+	}
+	return 0;
+}
+
+int spool_cursor_get(spool_t *sp, const char *name, char *buf,
+    size_t buflen)
+{
+	char key[MAX_NAME_BYTES + 8];
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	int rc, err = TS_EDB;
+
+	if (cursor_key(name, key, sizeof(key)))
+		return TS_EINVAL;
+	k.mv_size = strlen(key);
+	k.mv_data = key;
+	if (mdb_txn_begin(sp->env, NULL, MDB_RDONLY, &txn) != 0)
+		return TS_EDB;
+	rc = mdb_get(txn, sp->db_meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		err = TS_ENOTFOUND;
+	else if (rc == 0 && (v.mv_size == 0 || v.mv_size >= buflen))
+		err = TS_EINVAL;
+	else if (rc == 0) {
+		memcpy(buf, v.mv_data, v.mv_size);
+		buf[v.mv_size] = '\0';
+		err = 0;
+	}
+	mdb_txn_abort(txn);
+	return err;
 }
 
 int spool_offset_get(spool_t *sp, const char *path, struct spool_offset *o)

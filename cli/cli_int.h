@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "common/config.h"
+#include "common/names.h"
 
 #define CLI_EXIT_OK	0
 #define CLI_EXIT_FAIL	1
@@ -229,6 +230,11 @@ int cli_no_args(const struct cli_cmd *cmd, int argc, char **argv);
  * parse_u64.  0, or 2 after a message naming the option and the value. */
 int cli_parse_number(const struct cli_cmd *cmd, const char *opt,
     const char *arg, uint64_t max, uint64_t *out);
+
+/* Check s as a name of kind k (common/names.h): 0, or 2 after "invalid
+ * WHAT 'S': what it must look like".  what: "agent name", "--drill". */
+int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
+    const char *what, const char *s);
 
 /* Parse a time argument (duration before now, or RFC 3339).  0 or 2. */
 int cli_parse_time(const struct cli_cmd *cmd, const char *opt,

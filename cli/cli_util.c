@@ -84,7 +84,8 @@ enum { OPT_COMMON_CONFIG = 'c', OPT_COMMON_DATADIR = 'D' };
 
 const struct cli_opt cli_common_opts[] = {
 	{ "config", 'c', OPT_COMMON_CONFIG, "FILE", "server configuration "
-	  "(default: the embedded\ndefault, as etc/tocsind.yml)" },
+	  "(default: $TOCSIN_CONFIG,\nelse the installed tocsind.yml, else "
+	  "the\nembedded default)" },
 	{ "datadir", 'D', OPT_COMMON_DATADIR, "DIR", "data directory (default: "
 	  "the\nconfiguration's data_dir)" },
 	{ "help", 'h', CLI_OPT_HELP, NULL, "this help" },
@@ -289,6 +290,17 @@ int cli_parse_number(const struct cli_cmd *cmd, const char *opt,
 	return 0;
 }
 
+int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
+    const char *what, const char *s)
+{
+	char eb[256];
+
+	if (!name_valid_str(k, s))
+		return cli_usage_error(cmd, "invalid %s '%s': %s", what,
+		    esc_arg(s, eb, sizeof(eb)), name_expect(k));
+	return 0;
+}
+
 int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
     const char *arg, uint64_t now, uint64_t *out)
 {
@@ -306,13 +318,20 @@ int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
 
 const struct server_config *cli_config(struct cli *c)
 {
-	char err[512];
+	char err[512], buf[MAX_PATH_BYTES + 1];
+	const char *path;
 
 	if (c->cfg_loaded)
 		return &c->cfg;
 	memset(&c->cfg, 0, sizeof(c->cfg));
 	err[0] = '\0';
-	if (server_config_load(c->config_path, &c->cfg, err,
+	/* -c, $TOCSIN_CONFIG, the installed tocsind.yml, the embedded one */
+	if (config_locate(c->config_path, CONFIG_SERVER_ENV,
+	    CONFIG_SERVER_NAME, buf, sizeof(buf), &path, NULL) != 0) {
+		cli_err(NULL, "configuration path too long");
+		return NULL;
+	}
+	if (server_config_load(path, &c->cfg, err,
 	    sizeof(err)) != 0) {
 		cli_err(NULL, "%s", err[0] != '\0' ? err :
 		    "cannot load the server configuration");

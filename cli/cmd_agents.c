@@ -114,18 +114,6 @@ static const char *esc(const char *s, char *buf, size_t buflen)
 	return buf;
 }
 
-/* 0 if name is a valid agent name, else 2 after a message. */
-static int check_name(const struct cli_cmd *cmd, const char *name)
-{
-	char eb[300];
-
-	if (!agent_name_valid(name))
-		return cli_usage_error(cmd, "invalid agent name '%s': use 1 to "
-		    "%d of A-Z a-z 0-9 . _ -, not starting with '.' or '-'",
-		    esc(name, eb, sizeof(eb)), MAX_NAME_BYTES);
-	return 0;
-}
-
 /* The single NAME argument of add/remove: 0, or 2 after a message. */
 static int one_name(const struct cli_cmd *cmd, int argc, char **argv,
     const char **name)
@@ -138,7 +126,7 @@ static int one_name(const struct cli_cmd *cmd, int argc, char **argv,
 		return cli_usage_error(cmd, "unexpected argument '%s'",
 		    esc(argv[optind + 1], eb, sizeof(eb)));
 	*name = argv[optind];
-	return check_name(cmd, *name);
+	return cli_check_name(cmd, NAME_AGENT, "agent name", *name);
 }
 
 /* ---- add ------------------------------------------------------------------ */
@@ -364,7 +352,10 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return CLI_EXIT_USAGE;
 	}
 	if (ac.data_dir == NULL) {
-		if ((agent_dir = xasprintf("var/agent-%s", name)) == NULL)
+		/* the installed layout's folder, else the source tree's */
+		if ((agent_dir = config_agent_statedir() != NULL ?
+		    strdup(config_agent_statedir()) :
+		    xasprintf("var/agent-%s", name)) == NULL)
 			goto nomem;
 		ac.data_dir = agent_dir;
 	}

@@ -157,44 +157,6 @@ static void scenario_free(struct scenario *s)
 
 /* ---- scenario loading -------------------------------------------------- */
 
-static int drill_name_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > MAX_DRILL_BYTES || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		    ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* "T1110" or "T1110.001". */
-static int mitre_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n != 5 && n != 9)
-		return 0;
-	if (s[0] != 'T')
-		return 0;
-	for (i = 1; i < 5; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	if (n == 9) {
-		if (s[5] != '.')
-			return 0;
-		for (i = 6; i < 9; i++)
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-	}
-	return 1;
-}
-
 /* A scalar node's string, or NULL after writing "file:line:col: KEY must
  * be text" into err. */
 static const char *scalar(const struct scenario *s, const yt_node *n,
@@ -259,10 +221,10 @@ static int parse_expect_list(struct scenario *s, const yt_node *list,
 		if ((v = yt_map_get(m, "mitre")) != NULL) {
 			if ((str = scalar(s, v, "mitre", err, errlen)) == NULL)
 				return TS_EPARSE;
-			if (!mitre_valid(str)) {
-				snprintf(err, errlen, "%s:%d:%d: mitre must be a "
-				    "technique id such as T1110 or T1110.001",
-				    s->file, v->line, v->col);
+			if (!name_valid_str(NAME_MITRE, str)) {
+				snprintf(err, errlen, "%s:%d:%d: mitre must be %s",
+				    s->file, v->line, v->col,
+				    name_expect(NAME_MITRE));
 				return TS_EPARSE;
 			}
 			if ((e->mitre = strdup(str)) == NULL)
@@ -336,7 +298,8 @@ static int scenario_load(const char *path, struct scenario *s, char *err,
 	}
 	if (scalar(s, v, "name", err, errlen) == NULL)
 		goto out;
-	if (!drill_name_valid(v->str) || strlen(v->str) > MAX_DRILL_BYTES - 17) {
+	if (!name_valid_str(NAME_DRILL, v->str) ||
+	    strlen(v->str) > MAX_DRILL_BYTES - 17) {
 		snprintf(err, errlen, "%s:%d:%d: name must be 1 to %d letters, "
 		    "digits, '.', '_' or '-'", path, v->line, v->col,
 		    MAX_DRILL_BYTES - 17);
@@ -600,15 +563,13 @@ static int alert_cb(const char *json, size_t len, void *arg)
 	return 0;
 }
 
-static int incident_cb(const void *k, size_t klen, const void *v,
-    size_t vlen, void *arg)
+static int incident_cb(uint64_t id, const char *v, size_t vlen, void *arg)
 {
 	struct collect *cl = arg;
 	const char *d;
 	json_t *o;
 
-	(void)k;
-	(void)klen;
+	(void)id;
 	if ((o = json_loadb(v, vlen, 0, NULL)) == NULL)
 		return 0;
 	d = json_string_value(json_object_get(o, "drill"));
@@ -1074,8 +1035,7 @@ static int collect_drill(const char *dd, const char *drill,
 	if (rc == 0)
 		rc = cl->rc;
 	if (rc == 0) {
-		rc = state_walk(st, STATE_DB_INCIDENTS, NULL, 0, 0,
-		    incident_cb, cl);
+		rc = state_incidents_foreach(st, 0, incident_cb, cl);
 		if (rc == TS_ENOTFOUND || rc == TS_ESTOP)
 			rc = 0;
 	}
@@ -1125,10 +1085,9 @@ static int drill_run(struct cli *c, const struct cli_cmd *cmd, int argc,
 			asap = 1;
 			break;
 		case OPT_DRILL:
-			if (!drill_name_valid(p.arg))
-				return cli_usage_error(cmd, "invalid --drill: 1 "
-				    "to %d letters, digits, '.', '_' or '-'",
-				    MAX_DRILL_BYTES);
+			if (cli_check_name(cmd, NAME_DRILL, "--drill",
+			    p.arg) != 0)
+				return CLI_EXIT_USAGE;
 			drill = p.arg;
 			break;
 		case OPT_WAIT:
@@ -1299,8 +1258,8 @@ static int drill_report(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if (optind + 1 != argc)
 		return cli_usage_error(cmd, "drill report takes one drill name");
 	drill = argv[optind];
-	if (!drill_name_valid(drill))
-		return cli_usage_error(cmd, "invalid drill name");
+	if (cli_check_name(cmd, NAME_DRILL, "drill name", drill) != 0)
+		return CLI_EXIT_USAGE;
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
 	/* The state first (drill_save), then the fallback file. */
@@ -1354,8 +1313,8 @@ static int drill_clean(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if (optind + 1 != argc)
 		return cli_usage_error(cmd, "drill clean takes one drill name");
 	drill = argv[optind];
-	if (!drill_name_valid(drill))
-		return cli_usage_error(cmd, "invalid drill name");
+	if (cli_check_name(cmd, NAME_DRILL, "drill name", drill) != 0)
+		return CLI_EXIT_USAGE;
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
 	rc = control_request(cmd, dd, "drill_clean", json_pack("{s:s}",

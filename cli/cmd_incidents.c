@@ -101,15 +101,13 @@ state_matches(const char *want, const char *st)
 }
 
 static int
-list_cb(const void *k, size_t klen, const void *v, size_t vlen, void *arg)
+list_cb(uint64_t id, const char *v, size_t vlen, void *arg)
 {
 	struct list_ctx	*L = arg;
 	json_t		*inc;
 	char		 f[32], l[32];
 
-	(void)k;
-	if (klen != 8)
-		return 0;
+	(void)id;
 	if ((inc = json_loadb(v, vlen, 0, NULL)) == NULL)
 		return 0;
 	if (!state_matches(L->o->state, jstr(inc, "state")) ||
@@ -163,7 +161,7 @@ inc_list(struct cli *c, const struct cli_cmd *cmd, const struct inc_opts *o)
 		state_close(&s);
 		return CLI_EXIT_FAIL;
 	}
-	rc = state_walk(s, STATE_DB_INCIDENTS, NULL, 0, 1, list_cb, &L);
+	rc = state_incidents_foreach(s, 1, list_cb, &L);
 	table_free(&L.t);
 	state_close(&s);
 	if (rc != 0) {
@@ -219,7 +217,6 @@ static int
 inc_show(struct cli *c, const struct cli_cmd *cmd, uint64_t id,
     const struct inc_opts *o)
 {
-	unsigned char	 k[8];
 	state_t		*s;
 	char		*txt = NULL, buf[64];
 	json_t		*inc, *alerts, *notes, *v;
@@ -229,8 +226,7 @@ inc_show(struct cli *c, const struct cli_cmd *cmd, uint64_t id,
 
 	if ((s = inc_state(c, cmd, &ex)) == NULL)
 		return ex == CLI_EXIT_OK ? CLI_EXIT_FAIL : ex;
-	put_be64(k, id);
-	rc = state_get(s, STATE_DB_INCIDENTS, k, 8, &txt, &len);
+	rc = state_incident_get(s, id, &txt, &len);
 	if (rc != 0) {
 		if (rc == TS_ENOTFOUND)
 			cli_err(cmd, "no incident %llu",

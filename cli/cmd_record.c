@@ -4,6 +4,8 @@
  * journal, or from a plain log file whose times come from the syslog
  * headers.
  */
+/* memmem(3): glibc declares it only with _GNU_SOURCE. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -28,7 +30,8 @@
 #define MAX_RECORD_HOSTS	64
 
 
-enum { OPT_SINCE = 256, OPT_UNTIL, OPT_HOST, OPT_FROM_LOG, OPT_DRILLS };
+enum { OPT_SINCE = 256, OPT_UNTIL, OPT_HOST, OPT_FROM_LOG, OPT_DRILLS,
+	OPT_FROM_EVTX };
 
 static const struct cli_opt record_opts[] = {
 	{ "since", 0, OPT_SINCE, "DUR|TIME",
@@ -42,6 +45,8 @@ static const struct cli_opt record_opts[] = {
 	  "include events replayed in drills" },
 	{ "from-log", 0, OPT_FROM_LOG, "FILE",
 	  "convert a plain log file instead" },
+	{ "from-evtx", 0, OPT_FROM_EVTX, "FILE",
+	  "convert a Windows .evtx file instead" },
 	{ "output", 'o', 'o', "FILE",
 	  "write here (default: standard output)" },
 };
@@ -54,6 +59,7 @@ const struct cli_help cmd_record_help = {
 	"usage: tocsin record [--since DUR|TIME] [--until DUR|TIME] [--host H]...\n"
 	"                     [--drills] [-o FILE] [-c CONFIG] [-D DATADIR]\n"
 	"       tocsin record --from-log FILE --host H [-o FILE]\n"
+	"       tocsin record --from-evtx FILE.evtx [--host H] [-o FILE]\n"
 	"\n"
 	"Write a recording: JSON Lines, first a header line\n"
 	"  {\"tocsin_recording\": 1, \"created\": TIME, \"source\": \"...\",\n"
@@ -74,11 +80,18 @@ const struct cli_help cmd_record_help = {
 	"time taken from its syslog header (a BSD time without a year is in\n"
 	"the current year, or the previous one if that would be more than a\n"
 	"day ahead); a line without a header time is an error.  Lines are\n"
-	"sorted by time (stable).\n",
+	"sorted by time (stable).\n"
+	"\n"
+	"From a Windows event log file (--from-evtx FILE.evtx): every record\n"
+	"readable, as its Event XML on one line, at its TimeCreated, for the\n"
+	"host named in its Computer; with --host H, for H (the Computer of\n"
+	"each event is rewritten to H, so that the engine credits H too).  A\n"
+	"damaged file is an error naming what could not be read and where.\n",
 	CLI_TABLE(record_groups),
 	"Examples:\n"
 	"  tocsin record --since 2h --host web01 -o incident-42.jsonl\n"
-	"  tocsin record --from-log /var/log/auth.log --host web01 -o auth.jsonl\n",
+	"  tocsin record --from-log /var/log/auth.log --host web01 -o auth.jsonl\n"
+	"  tocsin record --from-evtx Security.evtx --host dc01 -o dc01.jsonl\n",
 };
 
 struct rec_out {
@@ -289,6 +302,164 @@ out:
 	return exit_rc;
 }
 
+/* ---- --from-evtx ------------------------------------------------------------ */
+
+struct evtx_conv {
+	const struct cli_cmd	*cmd;
+	struct record_run	*r;
+	const char		*path;
+	const char		*host;		/* --host, or NULL */
+	struct winevt		*dec;
+	struct field_arena	 arena;
+	char			*hosts[MAX_RECORD_HOSTS];	/* Computers */
+	size_t			 nhosts;
+	int			 rc;
+};
+
+static int
+ignore_field_cb(void *arg, const char *name, size_t nl, const char *val,
+    size_t vl)
+{
+	(void)arg; (void)name; (void)nl; (void)val; (void)vl;
+	return 0;
+}
+
+/* xml with the text of its <Computer> element replaced by host (malloc'd,
+ * caller frees), or NULL when it has none or on ENOMEM. */
+static char *
+xml_set_computer(const char *xml, size_t len, const char *host, size_t *out)
+{
+	const char *a = memmem(xml, len, "<Computer>", 10), *b;
+	size_t hl = strlen(host), n;
+	char *x;
+
+	if (a == NULL)
+		return NULL;
+	a += 10;
+	if ((b = memmem(a, len - (size_t)(a - xml), "</Computer>", 11)) ==
+	    NULL)
+		return NULL;
+	n = (size_t)(a - xml) + hl + (len - (size_t)(b - xml));
+	if ((x = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(x, xml, (size_t)(a - xml));
+	memcpy(x + (a - xml), host, hl);
+	memcpy(x + (a - xml) + hl, b, len - (size_t)(b - xml));
+	x[n] = '\0';
+	*out = n;
+	return x;
+}
+
+static int
+evtx_conv_cb(void *arg, uint64_t id, uint64_t offset, const char *xml,
+    size_t len)
+{
+	struct evtx_conv *ec = arg;
+	struct winevt_info wi;
+	char t[US_TIME_BYTES], host[MAX_HOST_BYTES + 1];
+	char *rewritten = NULL;
+	size_t i;
+	json_t *o;
+	int rc;
+
+	ec->arena.len = 0;
+	rc = winevt_decode(ec->dec, xml, len, &ec->arena, ignore_field_cb,
+	    NULL, &wi);
+	if (rc != 0 || !wi.has_time) {
+		cli_err(ec->cmd, "%s: record %llu at offset %llu: %s", ec->path,
+		    (unsigned long long)id, (unsigned long long)offset,
+		    rc != 0 ? "Event XML that does not decode" :
+		    "no TimeCreated");
+		ec->rc = CLI_EXIT_USAGE;
+		return 0;	/* read on: every problem is reported */
+	}
+	if (ec->host != NULL) {
+		snprintf(host, sizeof(host), "%s", ec->host);
+		if ((rewritten = xml_set_computer(xml, len, ec->host,
+		    &len)) != NULL)
+			xml = rewritten;
+	} else if (wi.computer != NULL && wi.computer_len > 0 &&
+	    wi.computer_len <= MAX_HOST_BYTES) {
+		memcpy(host, wi.computer, wi.computer_len);
+		host[wi.computer_len] = '\0';
+	} else {
+		cli_err(ec->cmd, "%s: record %llu: no Computer (give --host)",
+		    ec->path, (unsigned long long)id);
+		ec->rc = CLI_EXIT_USAGE;
+		return 0;
+	}
+	for (i = 0; i < ec->nhosts; i++)
+		if (strcmp(ec->hosts[i], host) == 0)
+			break;
+	if (i == ec->nhosts && ec->nhosts < MAX_RECORD_HOSTS &&
+	    (ec->hosts[ec->nhosts] = strdup(host)) != NULL) {
+		ec->r->hosts[ec->r->nhosts++] = ec->hosts[ec->nhosts];
+		ec->nhosts++;
+	}
+	format_us(wi.time_us, t, sizeof(t));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o?, s:o?}",
+	    "time", t, "host", host, "agent", "", "source", "evtx",
+	    "file", json_text(ec->path, strlen(ec->path)),
+	    "raw", json_text(xml, len));
+	free(rewritten);
+	if ((rc = push(ec->r, wi.time_us, o)) != 0) {
+		cli_err(ec->cmd, "%s: record %llu: %s", ec->path,
+		    (unsigned long long)id, rc == TS_ETOOBIG ?
+		    "too many events" : "out of memory");
+		ec->rc = CLI_EXIT_FAIL;
+		return TS_ESTOP;
+	}
+	return 0;
+}
+
+static void
+evtx_conv_problem_cb(void *arg, uint64_t offset, const char *msg)
+{
+	struct evtx_conv *ec = arg;
+
+	cli_err(ec->cmd, "%s: offset %llu: %s", ec->path,
+	    (unsigned long long)offset, msg);
+}
+
+/* Convert an .evtx file.  CLI_EXIT_*; the Computers found are kept in
+ * *ec (freed by the caller with evtx_conv_free). */
+static int
+from_evtx(struct evtx_conv *ec)
+{
+	struct evtx_sink sink = { evtx_conv_cb, evtx_conv_problem_cb, ec };
+	struct evtx_stats st;
+	int rc;
+
+	ec->arena.cap = FIELD_ARENA_BYTES;
+	if (winevt_new(&ec->dec) != 0 ||
+	    (ec->arena.buf = malloc(ec->arena.cap)) == NULL) {
+		cli_err(ec->cmd, "out of memory");
+		return CLI_EXIT_FAIL;
+	}
+	rc = evtx_read(ec->path, &sink, &st);
+	if (ec->rc != 0)
+		return ec->rc;
+	if (rc != 0)
+		return rc == TS_ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
+	if (st.damaged || st.failed) {
+		cli_err(ec->cmd, "%s: damaged: %llu record%s read, %llu "
+		    "unreadable (see above); nothing written", ec->path,
+		    (unsigned long long)st.records, st.records == 1 ? "" : "s",
+		    (unsigned long long)st.failed);
+		return CLI_EXIT_USAGE;
+	}
+	return CLI_EXIT_OK;
+}
+
+static void
+evtx_conv_free(struct evtx_conv *ec)
+{
+	for (size_t i = 0; i < ec->nhosts; i++)
+		free(ec->hosts[i]);
+	winevt_free(&ec->dec);
+	free(ec->arena.buf);
+}
+
 /* Header then events to fp.  0 or TS_EIO. */
 static int write_recording(FILE *fp, struct record_run *r,
     const char *source)
@@ -329,6 +500,7 @@ int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
 {
 	struct cli_optparse p;
 	struct record_run r;
+	struct evtx_conv ec;
 	journal_t *j = NULL;
 	const char *from = NULL, *output = NULL, *dd;
 	char *path = NULL, *source = NULL, *tmp = NULL;
@@ -338,6 +510,7 @@ int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
 	int opt, rc, exit_rc = CLI_EXIT_FAIL;
 
 	memset(&r, 0, sizeof(r));
+	memset(&ec, 0, sizeof(ec));
 	cli_opt_init(&p, c, cmd, CLI_TABLE(record_opts), 0, argc, argv);
 	while ((opt = cli_opt_next(&p)) != 0) {
 		if (opt == CLI_OPT_EXIT)
@@ -366,6 +539,9 @@ int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
 		case OPT_FROM_LOG:
 			from = p.arg;
 			break;
+		case OPT_FROM_EVTX:
+			ec.path = p.arg;
+			break;
 		case OPT_DRILLS:
 			r.drills = 1;
 			break;
@@ -380,7 +556,21 @@ int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return rc;
 	if (r.since_us != 0 && r.until_us != 0 && r.since_us > r.until_us)
 		return cli_usage_error(cmd, "--since is after --until");
-	if (from != NULL) {
+	if (ec.path != NULL) {
+		if (from != NULL || r.nhosts > 1 || r.since_us || r.until_us ||
+		    r.drills)
+			return cli_usage_error(cmd, "--from-evtx takes at most "
+			    "one --host and no --from-log, --since, --until or "
+			    "--drills");
+		ec.host = r.nhosts == 1 ? r.hosts[0] : NULL;
+		r.nhosts = 0;
+		ec.cmd = cmd;
+		ec.r = &r;
+		if ((exit_rc = from_evtx(&ec)) != CLI_EXIT_OK)
+			goto out;
+		exit_rc = CLI_EXIT_FAIL;
+		source = xasprintf("evtx %s", ec.path);
+	} else if (from != NULL) {
 		if (r.nhosts != 1)
 			return cli_usage_error(cmd, "--from-log needs exactly "
 			    "one --host (the host the log is from)");
@@ -460,6 +650,7 @@ out:
 	for (i = 0; i < r.n; i++)
 		free(r.v[i].line);
 	free(r.v);
+	evtx_conv_free(&ec);
 	journal_close(&j);
 	free(path);
 	free(source);

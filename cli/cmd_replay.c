@@ -965,22 +965,6 @@ out:
 
 /* ---- the command ---------------------------------------------------------- */
 
-/* Drill names: like agent names (letters, digits, . _ -), 1..MAX_DRILL_BYTES. */
-static int drill_name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > MAX_DRILL_BYTES || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    is_digit(ch) || ch == '.' || ch == '_' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 int cmd_replay(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
@@ -1014,12 +998,9 @@ int cmd_replay(struct cli *c, const struct cli_cmd *cmd, int argc,
 			asap = 1;
 			break;
 		case OPT_DRILL:
-			if (!drill_name_ok(p.arg))
-				return cli_usage_error(cmd, "invalid --drill "
-				    "'%s': 1 to %d letters, digits, '.', '_' "
-				    "or '-'", (escape_text(p.arg,
-				    strlen(p.arg), eb, sizeof(eb)), eb),
-				    MAX_DRILL_BYTES);
+			if (cli_check_name(cmd, NAME_DRILL, "--drill",
+			    p.arg) != 0)
+				return CLI_EXIT_USAGE;
 			o.drill = p.arg;
 			break;
 		case OPT_SHIFT:

@@ -694,6 +694,7 @@ check_file(struct rules_run *r, const char *path)
 	uint64_t lineno = 0;
 	int have = 0;
 	struct rules_result res;
+	char source[MAX_SOURCE_NAME_BYTES + 1] = "";	/* @source */
 
 	memset(&res, 0, sizeof(res));
 	if (f == NULL) {
@@ -710,6 +711,20 @@ check_file(struct rules_run *r, const char *path)
 			line[--len] = '\0';
 		if (len == 0 || line[0] == '#')
 			continue;
+		if (strncmp(line, "@source", 7) == 0 &&
+		    (line[7] == '\0' || line[7] == ' ')) {
+			/* the source the collector stamps on the test lines
+			 * that follow (none: the field is absent) */
+			if (strlen(line + 7) > MAX_SOURCE_NAME_BYTES) {
+				fprintf(stderr, "%s:%llu: @source: name too "
+				    "long\n", path, (unsigned long long)lineno);
+				r->failures++;
+				continue;
+			}
+			snprintf(source, sizeof(source), "%s",
+			    line[7] ? line + 8 : "");
+			continue;
+		}
 		if (line[0] == ' ' || line[0] == '\t') {	/* field check */
 			const struct rules_field *fl;
 
@@ -757,7 +772,9 @@ check_file(struct rules_run *r, const char *path)
 		{
 			struct rules_event ev = { .raw = sp,
 			    .raw_len = strlen(sp), .host = "test",
-			    .host_len = 4, .time_us = TEST_REF_US };
+			    .host_len = 4, .time_us = TEST_REF_US,
+			    .source = source[0] ? source : NULL,
+			    .source_len = strlen(source) };
 			int rc = rules_eval(r->ctx, &ev, &res);
 
 			if (rc != 0) {

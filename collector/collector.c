@@ -19,7 +19,13 @@
  * fit a journal at its cap, its batches are retried one transaction each
  * and those that do not fit are refused FULL; after that the session gets
  * FULL for every batch until it says HELLO again, so no later batch of that
- * agent can land beyond one that was refused (which would lose it).
+ * agent can land beyond one that was refused (which would lose it).  If the
+ * group fails for any other reason, one batch may be the cause (one the
+ * journal refuses although the wire decoder let it through): the batches
+ * are retried one transaction each, and only those that fail alone are
+ * refused (MALFORMED for a batch the journal calls invalid, counted in
+ * collector.frames_refused_malformed), so one agent cannot make the others'
+ * batches fail.
  *
  * The collector also journals tocsin's own events (internal.c, journal.h):
  * agents gone silent and back, spools and the journal full and free again,
@@ -46,6 +52,7 @@
 #include "common/limits.h"
 #include "common/config.h"
 #include "common/keys.h"
+#include "common/names.h"
 #include "common/stats.h"
 #include "common/util.h"
 #include "common/wire.h"
@@ -203,6 +210,8 @@ struct pending {
 	size_t		 ev_off, n;	/* its events in c->ev */
 	struct jbatch_result r;
 	int		 done;		/* committed (ACK) */
+	int		 err;		/* not committed: why, alone (0: the
+					 * group's error) */
 };
 
 struct collector {
@@ -666,7 +675,7 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 
 	group_flush(c);
 	copy_wstr(drill, sizeof(drill), &m->drill);
-	if (drill[0] != '\0' && (!agent_name_valid(drill) ||
+	if (drill[0] != '\0' && (!name_valid_str(NAME_DRILL, drill) ||
 	    m->drill.len != strlen(drill))) {
 		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
 		    "bad drill name");
@@ -813,6 +822,19 @@ group_flush(struct collector *c)
 		}
 	} else if (err == TS_EFULL) {
 		c->group[0].s->full_refused = 1;
+	} else if (err != 0 && n > 1) {
+		/* Find the offender: each batch alone. */
+		for (i = 0; i < n; i++) {
+			struct pending *p = &c->group[i];
+
+			if (p->s->full_refused)
+				continue;
+			p->err = group_commit_grow(c, i, i + 1);
+			if (p->err == TS_EFULL)
+				p->s->full_refused = 1;
+		}
+	} else if (err != 0) {
+		c->group[0].err = err;
 	}
 	for (i = 0; i < n; i++) {
 		struct pending *p = &c->group[i];
@@ -831,10 +853,20 @@ group_flush(struct collector *c)
 			full = 1;
 			counters[C_JOURNAL_FULL].value++;
 			wire_refuse(&c->out, WIRE_REFUSE_FULL, "journal full");
+		} else if (p->err == TS_EINVAL) {
+			/* This batch alone: the agent's fault, not the
+			 * journal's; its session goes on. */
+			counters[C_REFUSED_MALFORMED].value++;
+			log_warn("collector: agent %s: batch %llu:%llu refused "
+			    "by the journal as invalid", p->agent,
+			    (unsigned long long)p->epoch,
+			    (unsigned long long)p->first);
+			wire_refuse(&c->out, WIRE_REFUSE_MALFORMED,
+			    "batch refused by the journal");
 		} else {
 			p->s->full_refused = 1;
 			log_err("collector: agent %s: batch not journaled: %s",
-			    p->agent, ts_strerror(err));
+			    p->agent, ts_strerror(p->err ? p->err : err));
 			wire_refuse(&c->out, WIRE_REFUSE_FULL, "journal error");
 		}
 		send_reply(c, &p->rid);
@@ -994,7 +1026,7 @@ router_one(struct collector *c)
 		zmq_msg_close(&extra);
 	}
 	agent = zmq_msg_gets(&msg, "User-Id");
-	if (agent == NULL || !agent_name_valid(agent)) {
+	if (!name_valid_str(NAME_AGENT, agent)) {
 		/* Cannot happen with ZAP in place; never trust it anyway. */
 		counters[C_AUTH_REFUSED].value++;
 		goto out;

@@ -20,6 +20,7 @@
 #include "common/limits.h"
 #include "common/stats.h"
 #include "common/util.h"
+#include "common/wire.h"
 
 /* Named databases in the environment (events, agents, stats, meta). */
 #define JOURNAL_MAX_DBS		8
@@ -139,6 +140,19 @@ jevent_check(const struct jevent *ev)
 	    (ev->raw_len && !ev->raw))
 		return TS_EINVAL;
 	return 0;
+}
+
+const char *
+journal_source_name(uint8_t source)
+{
+	switch (source) {
+	case JSRC_AGENT:	return "agent";
+	case JSRC_SYSLOG_UDP:	return "syslog_udp";
+	case JSRC_SYSLOG_TCP:	return "syslog_tcp";
+	case JSRC_REPLAY:	return "replay";
+	case JSRC_INTERNAL:	return "internal";
+	default:		return "unknown";
+	}
 }
 
 int
@@ -628,8 +642,7 @@ journal_txn_batch(journal_txn_t *t, const char *agent, uint64_t epoch,
 	memset(r, 0, sizeof(*r));
 	if (t == NULL || t->txn == NULL || agent == NULL ||
 	    (alen = strlen(agent)) == 0 || alen > MAX_NAME_BYTES ||
-	    (n > 0 && ev == NULL) || first_seq == 0 ||
-	    n > UINT64_MAX - first_seq)
+	    (n > 0 && ev == NULL) || !wire_seq_range_valid(first_seq, n))
 		return TS_EINVAL;
 	for (i = 0; i < n; i++)
 		if (jevent_check(&ev[i]) != 0)

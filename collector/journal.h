@@ -61,6 +61,11 @@ enum {
 	JSRC_INTERNAL = 5,	/* tocsin's own events (collector) */
 };
 
+/* The name of a source as `tocsin events` and recordings show it, and as
+ * rules match it (the built-in field "source"): "agent", "syslog_udp",
+ * "syslog_tcp", "replay", "internal"; "unknown" otherwise.  Static. */
+const char *journal_source_name(uint8_t source);
+
 /* One journaled event.  Transparent value carrier: the pointers point into
  * LMDB's memory when read (valid only inside the callback that got it) or
  * into the caller's buffers when appending. */

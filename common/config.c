@@ -14,8 +14,10 @@
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "common/util.h"
 #include "common/yamltree.h"
+#include "build/gen/paths.h"
 
 /* Smallest LMDB map we accept: a few pages. */
 #define MIN_MAP_BYTES		(64ULL * 1024)
@@ -29,6 +31,66 @@
 #define DEFAULT_JOURNAL_MAX_BYTES (64ULL << 30)
 
 static const char embedded_name[] = "(embedded default)";
+
+/* build/gen/paths.h (make SYSCONFDIR=... LOCALSTATEDIR=... PREFIX=...)
+ * defines these; empty strings mean a source-tree build. */
+const char *config_sysconfdir(void)
+{
+	return TOCSIN_SYSCONFDIR;
+}
+
+const char *config_statedir(void)
+{
+	return TOCSIN_STATEDIR[0] != '\0' ? TOCSIN_STATEDIR : "var/tocsind";
+}
+
+const char *config_pkgdatadir(void)
+{
+	return TOCSIN_PKGDATADIR;
+}
+
+const char *config_agent_statedir(void)
+{
+	return TOCSIN_AGENT_STATEDIR[0] != '\0' ? TOCSIN_AGENT_STATEDIR : NULL;
+}
+
+int config_locate(const char *explicit, const char *env, const char *name,
+    char *buf, size_t buflen, const char **out, const char **why)
+{
+	const char *p = NULL, *w = "embedded default";
+	int n;
+
+	*out = NULL;
+	if (explicit != NULL) {
+		p = explicit;
+		w = "-c";
+	} else if (env != NULL && (p = getenv(env)) != NULL && p[0] != '\0') {
+		w = env;
+	} else {
+		p = NULL;
+		if (TOCSIN_SYSCONFDIR[0] != '\0') {
+			n = snprintf(buf, buflen, "%s/%s", TOCSIN_SYSCONFDIR,
+			    name);
+			if (n < 0 || (size_t)n >= buflen)
+				return TS_EINVAL;
+			if (access(buf, F_OK) == 0) {
+				*out = buf;
+				if (why != NULL)
+					*why = buf;
+				return 0;
+			}
+		}
+	}
+	if (p != NULL) {
+		n = snprintf(buf, buflen, "%s", p);
+		if (n < 0 || (size_t)n >= buflen)
+			return TS_EINVAL;
+		*out = buf;
+	}
+	if (why != NULL)
+		*why = w;
+	return 0;
+}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -137,7 +199,6 @@ static void key_err(char *err, size_t errlen, const char *file,
 #define DEFAULT_JSONL_MAX_BYTES		(100ULL << 20)
 #define DEFAULT_JSONL_KEEP		5
 #define MAX_JSONL_KEEP			1000ULL
-#define MAX_OUTPUT_NAME_BYTES		64
 #define MAX_OUTPUT_TIMEOUT_US		(300ULL * 1000000)
 
 const char *output_type_name(int type)
@@ -159,24 +220,6 @@ static void output_config_free(struct output_config *o)
 	free(o->address);
 	free(o->url);
 	memset(o, 0, sizeof(*o));
-}
-
-/* An output name: 1..64 of [A-Za-z0-9._-] (it names files, counters and
- * cursor keys). */
-static int output_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > MAX_OUTPUT_NAME_BYTES)
-		return 0;
-	for (; *s != '\0'; s++) {
-		char ch = *s;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		    ch == '-'))
-			return 0;
-	}
-	return 1;
 }
 
 /* Map an optional scalar to one of words[] (index into *out).  Missing: 0
@@ -275,7 +318,7 @@ static int parse_output(const yt_node *m, const char *file,
 	if (get_required(m, m, "outputs", "name", file, &o->name, err,
 	    errlen))
 		return TS_EPARSE;
-	if (!output_name_valid(o->name)) {
+	if (!name_valid_str(NAME_OUTPUT, o->name)) {
 		key_err(err, errlen, file, m, "name", "outputs",
 		    "must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
 		return TS_EPARSE;
@@ -496,7 +539,7 @@ int server_config_load(const char *path, struct server_config *cfg,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	cfg->source = strdup(file);
-	cfg->data_dir = strdup("var/tocsind");
+	cfg->data_dir = strdup(config_statedir());
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->listen = strdup("tcp://127.0.0.1:7514");
 	cfg->journal_map_bytes = DEFAULT_JOURNAL_MAP_BYTES;
@@ -511,7 +554,9 @@ int server_config_load(const char *path, struct server_config *cfg,
 	cfg->incident_window_us = DEFAULT_INCIDENT_WINDOW_US;
 	cfg->rule_paths = calloc(2, sizeof(char *));
 	if (cfg->rule_paths != NULL) {
-		cfg->rule_paths[0] = strdup("rules/default");
+		cfg->rule_paths[0] = TOCSIN_PKGDATADIR[0] != '\0' ?
+		    xasprintf("%s/rules/default", TOCSIN_PKGDATADIR) :
+		    strdup("rules/default");
 		cfg->nrule_paths = 1;
 	}
 	if (cfg->source == NULL || cfg->data_dir == NULL ||
@@ -674,6 +719,8 @@ void agent_config_free(struct agent_config *cfg)
 	free(cfg->server_endpoint);
 	explicit_bzero(cfg->sec, sizeof(cfg->sec));
 	yt_strv_free(&cfg->follow, cfg->nfollow);
+	yt_strv_free(&cfg->journal_units, cfg->njournal_units);
+	free(cfg->journal_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -737,7 +784,10 @@ int agent_config_load(const char *path, struct agent_config *cfg,
     char *err, size_t errlen)
 {
 	static const char *const top_keys[] = { "agent", "server", "keys",
-	    "follow", "from_start", "batch", "spool", "heartbeat", NULL };
+	    "follow", "from_start", "batch", "spool", "heartbeat", "journal",
+	    NULL };
+	static const char *const journal_keys[] = { "units", "directory",
+	    NULL };
 	static const char *const agent_keys[] = { "name", "data_dir", "host",
 	    NULL };
 	static const char *const server_keys[] = { "endpoint", "public_key",
@@ -746,7 +796,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	static const char *const batch_keys[] = { "max_events", "max_wait",
 	    NULL };
 	static const char *const spool_keys[] = { "max_size", NULL };
-	const yt_node *root, *ag, *srv, *ks, *bt, *sp;
+	const yt_node *root, *ag, *srv, *ks, *bt, *sp, *jn;
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
 	unsigned long long v;
@@ -784,7 +834,8 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	    section(root, "server", server_keys, path, &srv, err, errlen) ||
 	    section(root, "keys", keys_keys, path, &ks, err, errlen) ||
 	    section(root, "batch", batch_keys, path, &bt, err, errlen) ||
-	    section(root, "spool", spool_keys, path, &sp, err, errlen))
+	    section(root, "spool", spool_keys, path, &sp, err, errlen) ||
+	    section(root, "journal", journal_keys, path, &jn, err, errlen))
 		goto fail;
 	if (ag == NULL) {
 		missing_section(root, "agent", path, err, errlen);
@@ -794,7 +845,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (get_required(ag, ag, "agent", "name", path, &cfg->name, err,
 	    errlen))
 		goto fail;
-	if (!agent_name_valid(cfg->name)) {
+	if (!name_valid_str(NAME_AGENT, cfg->name)) {
 		key_err(err, errlen, path, ag, "name", "agent",
 		    "must be 1 to 64 characters of A-Z a-z 0-9 . _ - not "
 		    "starting with . or -");
@@ -803,7 +854,9 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (yt_get_str(ag, "data_dir", path, &cfg->data_dir, err, errlen))
 		goto fail;
 	if (cfg->data_dir == NULL)
-		cfg->data_dir = xasprintf("var/agent-%s", cfg->name);
+		cfg->data_dir = config_agent_statedir() != NULL ?
+		    strdup(config_agent_statedir()) :
+		    xasprintf("var/agent-%s", cfg->name);
 	else if (cfg->data_dir[0] == '\0') {
 		key_err(err, errlen, path, ag, "data_dir", "agent",
 		    "must not be empty");
@@ -879,6 +932,32 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	if (yt_get_bool(root, "from_start", path, &cfg->from_start, err,
 	    errlen))
 		goto fail;
+
+	/* journal: present (even empty) = read the systemd journal */
+	cfg->journal = yt_map_get(root, "journal") != NULL;
+	if (jn != NULL) {
+		if (yt_get_strv(jn, "units", path, &cfg->journal_units,
+		    &cfg->njournal_units, err, errlen) ||
+		    yt_get_str(jn, "directory", path, &cfg->journal_dir, err,
+		    errlen))
+			goto fail;
+		for (size_t i = 0; i < cfg->njournal_units; i++) {
+			size_t l = strlen(cfg->journal_units[i]);
+			if (l == 0 || l > MAX_UNIT_BYTES ||
+			    strpbrk(cfg->journal_units[i], "= \t\n") != NULL) {
+				key_err(err, errlen, path, jn, "units",
+				    "journal", "unit names must be 1 to 256 "
+				    "bytes without '=' or blanks");
+				goto fail;
+			}
+		}
+		if (cfg->journal_dir != NULL && (cfg->journal_dir[0] == '\0' ||
+		    strlen(cfg->journal_dir) > MAX_PATH_BYTES)) {
+			key_err(err, errlen, path, jn, "directory", "journal",
+			    "must be 1 to 1024 bytes");
+			goto fail;
+		}
+	}
 
 	/* batch, spool, heartbeat */
 	v = cfg->batch_max;

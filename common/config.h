@@ -6,6 +6,15 @@
  * "file:line:col: message".  Relative paths are relative to the working
  * directory.  When no file is given, tocsind uses the default configuration
  * embedded at build time from etc/tocsind.yml (config_default_server).
+ *
+ * Which file a program reads (config_locate): -c FILE, else the environment
+ * variable ($TOCSIN_CONFIG for tocsind and tocsin, $TOCSIN_AGENT_CONFIG for
+ * tocsin-agent), else SYSCONFDIR/tocsin/NAME when the build has an install
+ * layout and that file exists, else the embedded default.  The install
+ * layout is fixed at build time (make SYSCONFDIR=/etc LOCALSTATEDIR=/var
+ * PREFIX=/usr, as the Debian package builds it) into build/gen/paths.h; a
+ * build without SYSCONFDIR is a source-tree build: no /etc lookup, data in
+ * var/ under the working directory, rules from rules/default.
  */
 #ifndef TOCSIN_CONFIG_H
 #define TOCSIN_CONFIG_H
@@ -106,12 +115,47 @@ struct agent_config {
 	uint64_t	 batch_wait_us;		/* batch.max_wait */
 	uint64_t	 spool_max_bytes;	/* spool.max_size */
 	uint64_t	 heartbeat_us;		/* heartbeat */
+	/* journal: the systemd journal as a source (agents/sdjournal.c) */
+	int		 journal;		/* the key is present */
+	char		**journal_units;	/* journal.units (none: all) */
+	size_t		 njournal_units;
+	char		*journal_dir;		/* journal.directory, or NULL:
+						 * the local system journal */
 };
 
 /* The default server configuration embedded at build time (NUL-terminated
  * text of etc/tocsind.yml) and its length. */
 extern const char config_default_server[];
 extern const size_t config_default_server_len;
+
+/* The file names config_locate looks for below SYSCONFDIR/tocsin. */
+#define CONFIG_SERVER_NAME	"tocsind.yml"
+#define CONFIG_AGENT_NAME	"agent.yml"
+#define CONFIG_SERVER_ENV	"TOCSIN_CONFIG"
+#define CONFIG_AGENT_ENV	"TOCSIN_AGENT_CONFIG"
+
+/*
+ * Choose the configuration file: explicit (-c) when not NULL, else the
+ * environment variable env when set and not empty, else
+ * SYSCONFDIR/tocsin/name when the build has an install layout and that
+ * file exists; the path is copied into buf.  *out is the chosen path, or
+ * NULL for "the embedded default".  *why says where it came from ("-c",
+ * "$TOCSIN_CONFIG", the path of the system file, "embedded default").
+ * 0, or TS_EINVAL when the path does not fit buf.
+ */
+int config_locate(const char *explicit, const char *env, const char *name,
+    char *buf, size_t buflen, const char **out, const char **why);
+
+/* The install layout of this build: the configuration folder
+ * ("/etc/tocsin"; "" in a source-tree build), the default data folder of
+ * the server ("/var/lib/tocsin"; "var/tocsind") and the folder of the
+ * shipped rules and drills ("/usr/share/tocsin"; "" = the source tree). */
+const char *config_sysconfdir(void);
+const char *config_statedir(void);
+const char *config_pkgdatadir(void);
+/* The agent's default data folder ("/var/lib/tocsin-agent"), or NULL in a
+ * source-tree build (then var/agent-NAME). */
+const char *config_agent_statedir(void);
 
 /*
  * Load a server configuration from path, or the embedded default when path is

@@ -19,6 +19,7 @@
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "common/util.h"
 
 /* Enrolled agents the keyring holds; a bigger folder is refused whole
@@ -222,23 +223,6 @@ out:
 	return rc;
 }
 
-int agent_name_valid(const char *name)
-{
-	size_t n;
-
-	if (name == NULL)
-		return 0;
-	for (n = 0; name[n] != '\0'; n++) {
-		char c = name[n];
-		if (n >= MAX_NAME_BYTES)
-			return 0;
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return n > 0 && name[0] != '.' && name[0] != '-';
-}
-
 /* Name of an enrolled-key file ("NAME.pub" with a valid NAME) into name. */
 static int pub_file_name(const char *fname, char name[MAX_NAME_BYTES + 1])
 {
@@ -249,7 +233,7 @@ static int pub_file_name(const char *fname, char name[MAX_NAME_BYTES + 1])
 		return 0;
 	memcpy(name, fname, l - 4);
 	name[l - 4] = '\0';
-	return agent_name_valid(name);
+	return name_valid_str(NAME_AGENT, name);
 }
 
 struct enrolled {
@@ -348,7 +332,7 @@ int keys_agent_enroll(const char *datadir, const char *name,
 	size_t n = 0;
 	int rc;
 
-	if (!agent_name_valid(name) || !key_valid(pub, bin))
+	if (!name_valid_str(NAME_AGENT, name) || !key_valid(pub, bin))
 		return TS_EINVAL;
 	dir = xasprintf("%s/keys/agents", datadir);
 	path = xasprintf("%s/keys/agents/%s.pub", datadir, name);
@@ -393,7 +377,7 @@ int keys_agent_revoke(const char *datadir, const char *name)
 	char *path;
 	int rc = 0;
 
-	if (!agent_name_valid(name))
+	if (!name_valid_str(NAME_AGENT, name))
 		return TS_EINVAL;
 	path = xasprintf("%s/keys/agents/%s.pub", datadir, name);
 	if (path == NULL)

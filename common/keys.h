@@ -33,10 +33,6 @@ int keys_generate(char pub[KEY_Z85_BYTES], char sec[KEY_Z85_BYTES]);
 int keys_server_load_or_create(const char *datadir,
     char pub[KEY_Z85_BYTES], char sec[KEY_Z85_BYTES]);
 
-/* 1 if name is a valid agent name ([A-Za-z0-9._-], 1..MAX_NAME_BYTES, not
- * starting with '.' or '-'), else 0. */
-int agent_name_valid(const char *name);
-
 /* Admit an agent's public key.  TS_EEXIST if NAME is enrolled already,
  * TS_EINVAL for a bad name or key. */
 int keys_agent_enroll(const char *datadir, const char *name,

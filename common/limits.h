@@ -18,6 +18,10 @@
 
 /* Agent names: [A-Za-z0-9._-], 1..MAX_NAME_BYTES. */
 #define MAX_NAME_BYTES		64
+/* systemd unit names in an agent's journal.units (systemd's UNIT_NAME_MAX). */
+#define MAX_UNIT_BYTES		256
+/* A journal cursor kept in an agent's spool (systemd's are ~150 bytes). */
+#define MAX_CURSOR_BYTES	1024
 
 /* Host names as reported by agents or read from syslog headers. */
 #define MAX_HOST_BYTES		255
@@ -27,6 +31,19 @@
 
 /* Drill name carried by replayed events. */
 #define MAX_DRILL_BYTES		64
+
+/* An event's source name as rules see it ("internal", "syslog_udp", ...). */
+#define MAX_SOURCE_NAME_BYTES	16
+
+/* Names and ids checked by common/names.h (plain numbers: the messages
+ * quote them). */
+/* Output names: they name files, counters and cursor keys. */
+#define MAX_OUTPUT_NAME_BYTES	64
+/* Longest rule (or decoder) id. */
+#define MAX_RULE_ID_BYTES	128
+/* Longest field name, and the longest JSON key path a decoder keeps
+ * ("a.b.0.c"). */
+#define MAX_JSON_PATH_BYTES	512
 
 /* Events in one agent batch frame. */
 #define MAX_BATCH_EVENTS	1024

@@ -120,6 +120,12 @@ static const char *event_decode(struct cursor *c, struct wire_event *ev)
 	return NULL;
 }
 
+int wire_seq_range_valid(uint64_t first, uint64_t n)
+{
+	return first >= 1 && first <= WIRE_MAX_SEQ &&
+	    (n == 0 || first - 1 <= WIRE_MAX_SEQ - n);
+}
+
 int wire_decode(const void *buf, size_t len, struct wire_msg *m,
     const char **why)
 {
@@ -208,7 +214,7 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m,
 			reason = "too many events in BATCH";
 			goto bad;
 		}
-		if (m->seq == 0 || m->seq - 1 > UINT64_MAX - m->count) {
+		if (!wire_seq_range_valid(m->seq, m->count)) {
 			reason = "BATCH seq out of range";
 			goto bad;
 		}

@@ -117,6 +117,15 @@ struct wire_msg {
 };
 
 /*
+ * The one bound on agent sequence numbers, which the wire decoder and the
+ * journal both apply: a BATCH of n events from first holds seqs first ..
+ * first+n-1, all in 1 .. WIRE_MAX_SEQ.  The top value is kept free so that
+ * "the mark plus one" never wraps.  1 if valid.
+ */
+#define WIRE_MAX_SEQ	(UINT64_MAX - 1)
+int wire_seq_range_valid(uint64_t first, uint64_t n);
+
+/*
  * Decode the header and fixed part of a frame into *m.  For BATCH, the
  * events are validated (count records, each within limits, exactly filling
  * the frame) but not copied: iterate them with wire_batch_next.

@@ -15,6 +15,7 @@
 #include "common/control.h"
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "common/util.h"
 #include "engine/engine_int.h"
 
@@ -105,19 +106,6 @@ out:
 	return ret;
 }
 
-static int
-drill_name_ok(const char *d)
-{
-	size_t n = d != NULL ? strlen(d) : 0;
-
-	if (n == 0 || n > MAX_DRILL_BYTES)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)d[i] < 0x20 || d[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 /*
  * Apply one request inside cr->t.  Fills ans ("ok", "error", ...).
  * Returns 0 when the request was applied or refused, a TS_E* when the
@@ -144,7 +132,7 @@ control_apply(struct control_run *cr, const char *id, json_t *req,
 		const char *d = json_string_value(json_object_get(req,
 		    "drill"));
 
-		if (!drill_name_ok(d)) {
+		if (!name_valid_str(NAME_DRILL, d)) {
 			snprintf(err, sizeof(err), "\"drill\" must be a drill "
 			    "name");
 			ret = TS_EINVAL;
@@ -161,7 +149,7 @@ control_apply(struct control_run *cr, const char *id, json_t *req,
 		json_t		*sc = json_object_get(req, "scorecard");
 		char		*txt = NULL;
 
-		if (!drill_name_ok(d) || !json_is_object(sc)) {
+		if (!name_valid_str(NAME_DRILL, d) || !json_is_object(sc)) {
 			snprintf(err, sizeof(err), "drill_save needs \"drill\" "
 			    "and a \"scorecard\" object");
 			ret = TS_EINVAL;

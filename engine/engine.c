@@ -720,6 +720,8 @@ engine_eval_event(struct engine *e, const struct jevent *ev)
 	re.agent_len = ev->agent_len;
 	re.file = ev->file;
 	re.file_len = ev->file_len;
+	re.source = journal_source_name(ev->source);
+	re.source_len = strlen(re.source);
 	re.time_us = ev->time_us != 0 ? ev->time_us : ev->recv_us;
 	memset(&res, 0, sizeof(res));
 	if ((ret = rules_eval(e->e_ctx, &re, &res)) != 0)

@@ -55,7 +55,7 @@ static const char *const db_names[DB_COUNT] = {
 	"alerts", "alerts_by_time", "alerts_by_level", "alerts_by_host",
 	"alerts_by_rule", "meta", "stats",
 	"corr_windows", "corr_age", "incidents", "incident_entities",
-	"incident_log", "control_applied", "drills",
+	"incident_log", "control_applied", "drills", "corr_items",
 };
 
 struct state {
@@ -1163,4 +1163,125 @@ state_drill_get(state_t *s, const char *name, char **json)
 	if (n == 0 || n > STATE_MAX_KV_KEY)
 		return TS_EINVAL;
 	return state_get(s, STATE_DB_DRILLS, name, n, json, NULL);
+}
+
+/* ---- the logs the outputs deliver (state.h: enum state_log) ------------- */
+
+static const int log_db[STATE_NLOGS] = {
+	DB_ALERTS, DB_KV0 + STATE_DB_INC_LOG
+};
+
+/* A db a read-only open did not find (an older engine made the state) is
+ * looked for again: 0 once it exists, TS_ENOTFOUND while it does not. */
+static int
+state_relook(state_t *s, int db)
+{
+	MDB_txn	*txn;
+	int	 rc, ret;
+
+	if (s->s_have[db])
+		return 0;
+	if (!s->s_rdonly)
+		return TS_ENOTFOUND;
+	if ((ret = state_rtxn(s, &txn)) != 0)
+		return ret;
+	rc = mdb_dbi_open(txn, db_names[db], 0, &s->s_dbi[db]);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc == MDB_NOTFOUND ? TS_ENOTFOUND :
+		    state_err(s, rc, "mdb_dbi_open");
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return state_err(s, rc, "mdb_txn_commit(dbi)");
+	s->s_have[db] = 1;
+	return 0;
+}
+
+int
+state_log_read(state_t *s, int log, uint64_t after, size_t max,
+    state_log_cb cb, void *arg, uint64_t *last)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*cur;
+	MDB_val		 k, d;
+	unsigned char	 kb[8];
+	size_t		 n = 0;
+	int		 db, rc, ret;
+
+	*last = after;
+	if (log < 0 || log >= STATE_NLOGS)
+		return TS_EINVAL;
+	db = log_db[log];
+	if ((ret = state_relook(s, db)) != 0)
+		return ret;
+	if ((ret = state_rtxn(s, &txn)) != 0)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, s->s_dbi[db], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return state_err(s, rc, "mdb_cursor_open(log)");
+	}
+	if (mdb_cursor_get(cur, &k, &d, MDB_LAST) == 0 && k.mv_size == 8 &&
+	    get_be64(k.mv_data) > after)
+		*last = get_be64(k.mv_data);
+	rc = MDB_NOTFOUND;
+	if (after < UINT64_MAX) {
+		put_be64(kb, after + 1);
+		k.mv_size = sizeof(kb);
+		k.mv_data = kb;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	}
+	for (ret = 0; rc == 0 && n < max; ) {
+		if (k.mv_size == 8) {	/* ids are u64; skip anything else */
+			n++;
+			if ((ret = cb(get_be64(k.mv_data), d.mv_data,
+			    d.mv_size, arg)) != 0)
+				break;
+		}
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (ret == 1)
+		return 0;
+	if (ret < 0)
+		return ret;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return state_err(s, rc, "mdb_cursor_get(log)");
+	return 0;
+}
+
+/* ---- incidents (read side) ------------------------------------------------ */
+
+int
+state_incident_get(state_t *s, uint64_t id, char **json, size_t *len)
+{
+	unsigned char kid[8];
+
+	put_be64(kid, id);
+	return state_get(s, STATE_DB_INCIDENTS, kid, sizeof(kid), json, len);
+}
+
+struct id_walk {
+	state_log_cb	 cb;
+	void		*arg;
+};
+
+/* state_kv_cb over a db keyed by u64 ids: anything else is skipped. */
+static int
+id_walk_cb(const void *k, size_t klen, const void *v, size_t vlen, void *arg)
+{
+	struct id_walk *w = arg;
+
+	if (klen != 8)
+		return 0;
+	return w->cb(get_be64(k), v, vlen, w->arg);
+}
+
+int
+state_incidents_foreach(state_t *s, int reverse, state_log_cb cb, void *arg)
+{
+	struct id_walk w = { cb, arg };
+
+	return state_walk(s, STATE_DB_INCIDENTS, NULL, 0, reverse, id_walk_cb,
+	    &w);
 }

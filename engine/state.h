@@ -23,10 +23,21 @@
  *                        (the `same:` field values joined by 0x1f; a key
  *                        longer than STATE_MAX_KV_KEY is cut and ends with
  *                        a 64-bit hash of the whole)
- *                        val: binary window (engine/correlate.c): u64 newest
- *                        event time, u64 last fire time, u64 suppressed,
- *                        u64 wall expiry, u32 n, then n entries {u64 time_us,
- *                        u64 alert id, u8 step, u16 len, value bytes}
+ *                        val: the window's header (engine/correlate.c): u8
+ *                        version 2, u64 newest event time, u64 last fire
+ *                        time + 1, u64 suppressed, u64 wall expiry, u64
+ *                        window id, u64 next arrival number, u64 time and
+ *                        u64 arrival + 1 of the oldest entry, u32 entries,
+ *                        u32 distinct values, u32 sequence slots, u32 count
+ *                        per step [8], then the slots {u64 time_us, u64
+ *                        arrival + 1} (latest start of a match of the
+ *                        sequence's first j events)
+ *                        key "\0count": u64 number of windows
+ *   db "corr_items"      key: u64 window id, 'e', u64 time_us, u64 arrival
+ *                        val: an entry {u64 alert id, u8 step, u16 len,
+ *                        distinct value bytes}
+ *                        key: u64 window id, 'v', value bytes (at most 256)
+ *                        val: u32 entries holding this distinct value
  *   db "corr_age"        key: u64 wall-clock expiry, then the window key
  *                        val: empty (oldest first: what expires first)
  *
@@ -152,6 +163,7 @@ enum state_db {
 	STATE_DB_INC_LOG,	/* "incident_log" */
 	STATE_DB_CONTROL,	/* "control_applied" */
 	STATE_DB_DRILLS,	/* "drills" */
+	STATE_DB_CORR_ITEMS,	/* "corr_items" */
 	STATE_DB_NKV
 };
 
@@ -194,5 +206,43 @@ int state_alert_get(state_t *s, uint64_t id, char **json, size_t *len);
 /* The scorecard stored by drill_save for drill name (malloc'd JSON,
  * NUL-terminated; caller frees).  TS_ENOTFOUND when none. */
 int state_drill_get(state_t *s, const char *name, char **json);
+
+/* ---- the logs the outputs deliver (read side) --------------------------- */
+
+enum state_log {
+	STATE_LOG_ALERTS = 0,	/* db "alerts": alert JSON by id */
+	STATE_LOG_INCIDENTS,	/* db "incident_log": incident changes by
+				 * sequence */
+	STATE_NLOGS
+};
+
+/* What state_log_read calls per record: the text is valid only during the
+ * call.  Returns 0 to go on, 1 to stop, negative to fail (returned). */
+typedef int (*state_log_cb)(uint64_t id, const char *json, size_t len,
+    void *arg);
+
+/*
+ * Call cb for the records of log with an id above `after`, in id order, at
+ * most max of them, in one short read transaction (a reader copies what it
+ * needs and delivers after the call, so that a slow consumer never pins
+ * the state's pages).  *last receives the highest id the log holds, or
+ * `after` when it holds none above it (the reader's lag is *last - its
+ * cursor).  0; TS_ENOTFOUND when the log does not exist (a state made by
+ * an older engine: looked for again at each call); or a TS_E*.
+ */
+int state_log_read(state_t *s, int log, uint64_t after, size_t max,
+    state_log_cb cb, void *arg, uint64_t *last);
+
+/* ---- incidents (read side: the CLI) ------------------------------------- */
+
+/* One incident's JSON by id (malloc'd, NUL-terminated; caller frees).
+ * TS_ENOTFOUND when there is none. */
+int state_incident_get(state_t *s, uint64_t id, char **json, size_t *len);
+
+/* Call cb for every incident, in id order (newest first when reverse), in
+ * one read transaction.  A state without incidents reads as empty.  0, cb's
+ * negative return, or a TS_E*. */
+int state_incidents_foreach(state_t *s, int reverse, state_log_cb cb,
+    void *arg);
 
 #endif /* TOCSIN_STATE_H */

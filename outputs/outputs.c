@@ -2,12 +2,13 @@
  * outputs.c - the outputs process (see outputs.h for the model and the key
  * schema of DATADIR/outputs).
  *
- * The state is read directly through LMDB, read-only (MDB_RDONLY env, as
- * the CLI does): db "alerts" in id order after each output's cursor, and
- * the incident-change log (db OUTPUTS_INCIDENT_DB, key u64 big-endian id,
- * value one JSON object) when the state has it.  Read transactions are
- * short: a batch of records is copied out, the transaction ends, then the
- * batch is delivered, so a slow upstream never pins the state's pages.
+ * The state is read through its owner's read API (engine/state.h,
+ * state_log_read), read-only as the CLI does: the alerts in id order after
+ * each output's cursor, and the incident-change log when the state has
+ * it.  Read transactions are short: a batch of records is copied out, the
+ * transaction ends, then the batch is delivered, so a slow upstream never
+ * pins the state's pages.  Only DATADIR/outputs, the outputs' own
+ * environment, is opened here with LMDB.
  *
  * Per output and kind, each loop turn: copy up to OUTPUTS_BATCH records
  * after the cursor, filter (min_level, drills, webhook: openings and
@@ -34,11 +35,10 @@
 #include "common/err.h"
 #include "common/stats.h"
 #include "common/util.h"
+#include "engine/state.h"
 #include "outputs/outputs.h"
 #include "outputs/outputs_int.h"
 
-/* The incident-change log in the state (written by the engine). */
-#define OUTPUTS_INCIDENT_DB	"incident_log"
 /* Records copied out of the state per output and kind per turn. */
 #define OUTPUTS_BATCH		256
 /* First back-off after a failure (doubles up to retry_max). */
@@ -91,9 +91,8 @@ struct outputs {
 	char		*state_dir;
 	MDB_env		*oenv;			/* DATADIR/outputs */
 	MDB_dbi		 o_cursors, o_stats;
-	MDB_env		*senv;			/* DATADIR/state, read-only */
-	MDB_dbi		 s_db[OUT_NKINDS];
-	int		 s_have[OUT_NKINDS];
+	state_t		*st;			/* DATADIR/state, read-only */
+	int		 s_have[OUT_NKINDS];	/* the state has this log */
 	uint64_t	 s_next_look_us;
 	struct out	*outs;
 	size_t		 nouts;
@@ -222,63 +221,39 @@ fail:
 
 /* ---- the state, read-only ------------------------------------------------- */
 
-static int state_rtxn(struct outputs *o, MDB_txn **txn)
-{
-	int rc = mdb_txn_begin(o->senv, NULL, MDB_RDONLY, txn);
+/* The state's log of each record kind. */
+static const int kind_log[OUT_NKINDS] = {
+	STATE_LOG_ALERTS, STATE_LOG_INCIDENTS
+};
 
-	if (rc == MDB_MAP_RESIZED) {
-		rc = mdb_env_set_mapsize(o->senv, 0);
-		if (rc == 0)
-			rc = mdb_txn_begin(o->senv, NULL, MDB_RDONLY, txn);
-	}
-	return rc;
-}
-
-/* Open the state (once it exists) and the dbs it has; the incident log is
- * looked for again until it appears.  0 (maybe with nothing open yet). */
+/* Open the state once the engine has made it, and see which logs it has;
+ * a log not there yet is looked for again. */
 static void state_look(struct outputs *o)
 {
-	char *df;
-	struct stat st;
-	MDB_txn *txn;
-	static const char *const dbs[OUT_NKINDS] = { "alerts",
-	    OUTPUTS_INCIDENT_DB };
+	uint64_t last;
+	int k, rc;
 
 	if (mono_us() < o->s_next_look_us)
 		return;
 	o->s_next_look_us = mono_us() + OUTPUTS_STATE_WAIT_US;
-	if (o->senv == NULL) {
-		if ((df = xasprintf("%s/data.mdb", o->state_dir)) == NULL)
-			return;
-		if (stat(df, &st) != 0) {
-			free(df);
-			return;
-		}
-		free(df);
-		if (mdb_env_create(&o->senv) != 0)
-			return;
-		mdb_env_set_maxdbs(o->senv, 32);
-		if (mdb_env_open(o->senv, o->state_dir,
-		    MDB_RDONLY | MDB_NOTLS, 0600) != 0) {
-			mdb_env_close(o->senv);
-			o->senv = NULL;
+	if (o->st == NULL) {
+		if (state_open(o->state_dir, STATE_RDONLY, 0, &o->st) != 0) {
+			o->st = NULL;
 			return;
 		}
 		log_info("outputs: reading %s", o->state_dir);
 	}
-	for (int k = 0; k < OUT_NKINDS; k++) {
+	for (k = 0; k < OUT_NKINDS; k++) {
 		if (o->s_have[k])
 			continue;
-		if (state_rtxn(o, &txn) != 0)
-			return;
-		if (mdb_dbi_open(txn, dbs[k], 0, &o->s_db[k]) == 0) {
-			if (mdb_txn_commit(txn) == 0) {
-				o->s_have[k] = 1;
-				log_info("outputs: delivering the state's %s",
-				    dbs[k]);
-			}
-		} else
-			mdb_txn_abort(txn);
+		/* max 0: only whether the log exists */
+		rc = state_log_read(o->st, kind_log[k], UINT64_MAX, 0, NULL,
+		    NULL, &last);
+		if (rc == 0) {
+			o->s_have[k] = 1;
+			log_info("outputs: delivering the state's %s log",
+			    kind_names[k]);
+		}
 	}
 }
 
@@ -289,58 +264,38 @@ static void batch_clear(struct outputs *o)
 	o->nbatch = 0;
 }
 
+/* state_log_cb: copy one record into the batch. */
+static int batch_add_cb(uint64_t id, const char *json, size_t len, void *arg)
+{
+	struct outputs *o = arg;
+	struct rec *r = &o->batch[o->nbatch];
+
+	if ((r->text = malloc(len + 1)) == NULL)
+		return TS_ENOMEM;
+	memcpy(r->text, json, len);
+	r->text[len] = '\0';
+	r->len = len;
+	r->id = id;
+	o->nbatch++;
+	return 0;
+}
+
 /* Copy up to OUTPUTS_BATCH records of kind after id `after` into o->batch,
  * and the highest id present into *last.  0, TS_ENOMEM or TS_EDB. */
 static int batch_read(struct outputs *o, int kind, uint64_t after,
     uint64_t *last)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val key, val;
-	unsigned char kb[8];
-	int rc, ret = 0;
+	int rc;
 
 	batch_clear(o);
 	*last = after;
 	if (!o->s_have[kind])
 		return 0;
-	if ((rc = state_rtxn(o, &txn)) != 0)
-		return TS_EDB;
-	if ((rc = mdb_cursor_open(txn, o->s_db[kind], &cur)) != 0) {
-		ret = TS_EDB;
-		goto out;
-	}
-	if (mdb_cursor_get(cur, &key, &val, MDB_LAST) == 0 &&
-	    key.mv_size == 8)
-		*last = get_be64(key.mv_data);
-	put_be64(kb, after + 1);
-	key.mv_data = kb;
-	key.mv_size = 8;
-	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-	while (rc == 0 && o->nbatch < OUTPUTS_BATCH) {
-		struct rec *r = &o->batch[o->nbatch];
-		if (key.mv_size != 8) {
-			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-			continue;
-		}
-		r->id = get_be64(key.mv_data);
-		r->len = val.mv_size;
-		if ((r->text = malloc(val.mv_size + 1)) == NULL) {
-			ret = TS_ENOMEM;
-			break;
-		}
-		memcpy(r->text, val.mv_data, val.mv_size);
-		r->text[val.mv_size] = '\0';
-		o->nbatch++;
-		rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-	}
-	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
-		ret = TS_EDB;
-out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return ret;
+	rc = state_log_read(o->st, kind_log[kind], after, OUTPUTS_BATCH,
+	    batch_add_cb, o, last);
+	if (rc == TS_ENOMEM)
+		return rc;
+	return rc != 0 ? TS_EDB : 0;
 }
 
 /* ---- delivery ------------------------------------------------------------- */
@@ -453,8 +408,7 @@ static void outputs_free(struct outputs *o)
 		free((char *)o->ctab[i].name);
 	free(o->ctab);
 	free(o->outs);
-	if (o->senv != NULL)
-		mdb_env_close(o->senv);
+	state_close(&o->st);
 	if (o->oenv != NULL)
 		mdb_env_close(o->oenv);
 	free(o->state_dir);

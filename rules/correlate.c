@@ -23,6 +23,7 @@
 
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "rules/rules_int.h"
 #include "common/util.h"
 #include "common/yamltree.h"
@@ -150,58 +151,6 @@ cget_strv(struct cparse *P, const yt_node *n, const char *what, char ***out,
 }
 
 static int
-cvalid_id(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
-			return 0;
-	return n > 0 && n <= MAX_RULE_ID_BYTES;
-}
-
-static int
-cvalid_mitre(const char *s)
-{
-	size_t n = strlen(s), i = 1;
-
-	if (n < 5 || s[0] != 'T')
-		return 0;
-	if (s[1] == 'A')
-		i = 2;
-	for (size_t k = 0; k < 4; k++, i++)
-		if (i >= n || s[i] < '0' || s[i] > '9')
-			return 0;
-	if (i == n)
-		return 1;
-	if (s[i] != '.' || n != i + 4)
-		return 0;
-	for (i++; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-static int
-cvalid_field(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-static int
 cget_count(struct cparse *P, const yt_node *n, uint32_t *out)
 {
 	uint64_t v;
@@ -281,7 +230,7 @@ parse_step(struct cparse *P, const yt_node *n, struct corr_step *st,
 	if ((v = cmap_get(n, "rules", NULL)) != NULL &&
 	    cget_strv(P, v, "rules", &st->rules, &st->nrules, 1000) == 0) {
 		for (size_t i = 0; i < st->nrules; i++)
-			if (!cvalid_id(st->rules[i]))
+			if (!name_valid_str(NAME_RULE_ID, st->rules[i]))
 				cdiag(P, v, 0, "bad rule id '%s'",
 				    st->rules[i]);
 	}
@@ -326,7 +275,8 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 	ccheck_keys(P, n, crule_keys, "correlation rule");
 	if ((v = cmap_get(n, "id", NULL)) == NULL)
 		cdiag(P, n, 0, "rule without an id");
-	else if ((r->id = cget_str(P, v, "id")) != NULL && !cvalid_id(r->id))
+	else if ((r->id = cget_str(P, v, "id")) != NULL &&
+	    !name_valid_str(NAME_RULE_ID, r->id))
 		cdiag(P, v, 0, "bad rule id (1 to %d letters, digits, '.', "
 		    "'_', '-')", MAX_RULE_ID_BYTES);
 	if ((v = cmap_get(n, "title", NULL)) == NULL)
@@ -348,7 +298,7 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 	if ((v = cmap_get(n, "mitre", NULL)) != NULL &&
 	    cget_strv(P, v, "mitre", &r->mitre, &r->info.nmitre, 100) == 0)
 		for (size_t i = 0; i < r->info.nmitre; i++)
-			if (!cvalid_mitre(r->mitre[i]))
+			if (!name_valid_str(NAME_MITRE, r->mitre[i]))
 				cdiag(P, v, 0, "bad MITRE ATT&CK id '%s' (want "
 				    "T1110 or T1110.001)", r->mitre[i]);
 	if ((v = cmap_get(n, "groups", NULL)) != NULL)
@@ -391,7 +341,7 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 	if ((v = cmap_get(c, "same", NULL)) != NULL &&
 	    cget_strv(P, v, "same", &r->same, &r->nsame, MAX_CORR_SAME) == 0)
 		for (size_t i = 0; i < r->nsame; i++)
-			if (!cvalid_field(r->same[i]))
+			if (!name_valid_str(NAME_FIELD, r->same[i]))
 				cdiag(P, v, 0, "bad field name '%s'",
 				    r->same[i]);
 
@@ -453,7 +403,7 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 				cdiag(P, c, 0, "type distinct needs distinct: "
 				    "FIELD (the field whose values count)");
 			else if ((r->distinct = cget_str(P, v, "distinct")) !=
-			    NULL && !cvalid_field(r->distinct))
+			    NULL && !name_valid_str(NAME_FIELD, r->distinct))
 				cdiag(P, v, 0, "bad field name '%s'",
 				    r->distinct);
 		} else if (v != NULL)

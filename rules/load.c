@@ -16,6 +16,7 @@
 
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "rules/rules_int.h"
 #include "rules/sigma/sigma.h"
 #include "rules/correlate.h"
@@ -225,58 +226,6 @@ get_strv(struct loader *L, const char *file, const yt_node *n,
 	*out = v;
 	*nout = cnt;
 	return 0;
-}
-
-static int
-valid_id(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
-			return 0;
-	return n > 0 && n <= MAX_RULE_ID_BYTES;
-}
-
-/* "T1110" or "T1110.001" (also the tactic ids "TA0006"). */
-static int
-valid_mitre(const char *s)
-{
-	size_t n = strlen(s), i = 1;
-
-	if (n < 5 || s[0] != 'T')
-		return 0;
-	if (s[1] == 'A')
-		i = 2;
-	for (size_t k = 0; k < 4; k++, i++)
-		if (i >= n || s[i] < '0' || s[i] > '9')
-			return 0;
-	if (i == n)
-		return 1;
-	if (s[i] != '.' || n != i + 4)
-		return 0;
-	for (i++; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* Field names: printable bytes (JSON key paths hold spaces: "winlog.
- * event_data.Threat Name"), no control bytes, no leading or trailing space,
- * at most MAX_JSON_PATH_BYTES. */
-static int
-valid_field_name(const char *s, size_t n)
-{
-	if (n == 0 || n > MAX_JSON_PATH_BYTES || s[0] == ' ' ||
-	    s[n - 1] == ' ')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
-			return 0;
-	return 1;
 }
 
 /* Id of a field name, adding it to the table if new; -1 on ENOMEM. */
@@ -508,7 +457,7 @@ compile_field(struct loader *L, const char *file, struct rule *r,
 	const yt_node *nc, *lit;
 	struct cond *c;
 
-	if (!valid_field_name(key->str, key->len)) {
+	if (!name_valid(NAME_FIELD, key->str, key->len)) {
 		ERR(L, file, key, "bad field name (1 to %d printable bytes, "
 		    "no leading or trailing space)", MAX_JSON_PATH_BYTES);
 		return -1;
@@ -657,7 +606,7 @@ load_aliases(struct loader *L, const char *file, struct decoder *d,
 		char **names = NULL;
 		size_t nn = 0;
 
-		if (!valid_field_name(k->str, k->len) ||
+		if (!name_valid(NAME_FIELD, k->str, k->len) ||
 		    rules_builtin_name(k->str, k->len)) {
 			ERR(L, file, k, "bad field name '%s' (1 to %d printable "
 			    "bytes; not a header field)", k->str,
@@ -679,7 +628,7 @@ load_aliases(struct loader *L, const char *file, struct decoder *d,
 		for (size_t j = 0; j < nn; j++) {
 			size_t sl = strlen(names[j]);
 
-			if (!valid_field_name(names[j], sl))
+			if (!name_valid(NAME_FIELD, names[j], sl))
 				ERR(L, file, src->kind == YT_SEQ ?
 				    src->items[j] : src, "bad field name "
 				    "'%s'", names[j]);
@@ -721,7 +670,7 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 	if ((v = map_get(n, "name", NULL)) == NULL)
 		ERR(L, file, n, "decoder without a name");
 	else if ((d->name = get_str(L, file, v, "name")) != NULL &&
-	    !valid_id(d->name))
+	    !name_valid_str(NAME_RULE_ID, d->name))
 		ERR(L, file, v, "bad decoder name (letters, digits, '.', '_', "
 		    "'-')");
 	if ((v = map_get(n, "program", NULL)) != NULL)
@@ -878,7 +827,7 @@ load_rule(struct loader *L, const char *file, const yt_node *n)
 	if ((v = map_get(n, "id", NULL)) == NULL)
 		ERR(L, file, n, "rule without an id");
 	else if ((r->id = get_str(L, file, v, "id")) != NULL &&
-	    !valid_id(r->id))
+	    !name_valid_str(NAME_RULE_ID, r->id))
 		ERR(L, file, v, "bad rule id (1 to %d letters, digits, '.', "
 		    "'_', '-')", MAX_RULE_ID_BYTES);
 	if ((v = map_get(n, "title", NULL)) == NULL)
@@ -902,7 +851,7 @@ load_rule(struct loader *L, const char *file, const yt_node *n)
 	if ((v = map_get(n, "mitre", NULL)) != NULL &&
 	    get_strv(L, file, v, "mitre", &r->mitre, &r->info.nmitre) == 0) {
 		for (size_t i = 0; i < r->info.nmitre; i++)
-			if (!valid_mitre(r->mitre[i]))
+			if (!name_valid_str(NAME_MITRE, r->mitre[i]))
 				ERR(L, file, v->kind == YT_SEQ ? v->items[i] : v,
 				    "bad MITRE ATT&CK id '%s' (want T1110 or "
 				    "T1110.001)", r->mitre[i]);
@@ -1465,7 +1414,8 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 	/* the built-in fields come first, in FIELD_* order */
 	{
 		static const char *const builtin[FIELD_NBUILTIN] =
-		    { "host", "program", "pid", "message", "agent", "msgid" };
+		    { "host", "program", "pid", "message", "agent", "msgid",
+		      "source" };
 
 		for (int i = 0; i < FIELD_NBUILTIN; i++)
 			if (field_id(&L, builtin[i], strlen(builtin[i])) != i)

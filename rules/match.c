@@ -30,6 +30,7 @@ struct rules_ctx {
 	char			*line;		/* copy of the raw line */
 	char			 host[MAX_HOST_BYTES];
 	char			 agent[MAX_HOST_BYTES];
+	char			 source[MAX_SOURCE_NAME_BYTES];
 	struct fslot		*slots;		/* one per field name */
 	uint32_t		 gen;
 	struct rules_field	 fields[MAX_DECODED_FIELDS];
@@ -613,6 +614,14 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 		memcpy(ctx->line, ev->raw, n);
 	syslog_parse(ctx->line, n, ev->time_us, &h);
 
+	/* First, so that no decoder can set it from the line. */
+	if (ev->source != NULL && ev->source_len > 0) {
+		size_t sl = ev->source_len < sizeof(ctx->source) ?
+		    ev->source_len : sizeof(ctx->source);
+
+		memcpy(ctx->source, ev->source, sl);
+		field_set(ctx, FIELD_SOURCE, ctx->source, sl);
+	}
 	if (h.host != NULL) {
 		field_set(ctx, FIELD_HOST, h.host, h.host_len);
 	} else if (ev->host != NULL && ev->host_len > 0) {

@@ -70,6 +70,11 @@ struct rules_event {
 	const char	*host;	size_t host_len;	/* host the agent reported */
 	const char	*agent;	size_t agent_len;
 	const char	*file;	size_t file_len;	/* source file or listener */
+	/* Who journaled it, stamped by the collector where nothing outside
+	 * can forge it: "internal" (tocsin's own events), "agent",
+	 * "syslog_udp", "syslog_tcp", "replay"; the built-in field
+	 * "source".  NULL: not set (the field is absent). */
+	const char	*source; size_t source_len;
 	uint64_t	 time_us;			/* when read */
 };
 

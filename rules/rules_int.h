@@ -28,8 +28,6 @@
 #define MAX_PROCID_BYTES	128
 /* Deepest if_rule chain: evaluation recurses once per level. */
 #define MAX_RULE_DEPTH		16
-/* Longest rule id. */
-#define MAX_RULE_ID_BYTES	128
 /* Rule files found below one folder. */
 #define MAX_RULE_FILES		4096
 /* Entries of one `in:` list / one `cidr:` list. */
@@ -73,9 +71,8 @@ int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);
  * past it fields are dropped and counted. */
 #define MAX_DECODED_FIELDS	512
 /* JSON: nesting followed into objects/arrays (deeper values are skipped and
- * counted) and the longest key path kept ("a.b.0.c"). */
+ * counted); the longest key path kept is MAX_JSON_PATH_BYTES (limits.h). */
 #define MAX_JSON_DEPTH		32
-#define MAX_JSON_PATH_BYTES	512
 /* CEF: longest header field (vendor, product, name, ...) and extension key;
  * a header field past it makes the line not CEF. */
 #define MAX_CEF_HEADER_BYTES	1023
@@ -182,6 +179,7 @@ enum {
 	FIELD_MESSAGE,
 	FIELD_AGENT,
 	FIELD_MSGID,
+	FIELD_SOURCE,
 	FIELD_NBUILTIN
 };
 

@@ -107,7 +107,7 @@ int
 rules_builtin_name(const char *s, size_t n)
 {
 	static const char *const b[] = { "host", "program", "pid", "message",
-	    "agent", "msgid" };
+	    "agent", "msgid", "source" };
 
 	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
 		if (strlen(b[i]) == n && memcmp(b[i], s, n) == 0)

@@ -4,13 +4,16 @@
 #
 #   sh tests/deps.sh         build, test, demo, bench
 #   sh tests/deps.sh fuzz    the same plus clang (libFuzzer), for make fuzz
+#   sh tests/deps.sh pkg     the same plus debhelper, lintian, mandoc (make deb)
 set -eu
 
 PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
 libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev libexpat1-dev
-libevtx-dev libbfio-dev
-bsdutils jq syslog-ng-core"
+libevtx-dev libbfio-dev libsystemd-dev
+bsdutils jq syslog-ng-core systemd-journal-remote"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang"
+# make deb / make test-deb: debhelper, and the checkers of the package test
+[ "${1:-}" = pkg ] && PKGS="$PKGS debhelper dpkg-dev fakeroot lintian mandoc"
 
 missing=""
 for p in $PKGS; do

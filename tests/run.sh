@@ -67,11 +67,17 @@ if [ ${#names[@]} = 0 ]; then
 	exit 2
 fi
 
-# The slowest first (times of the last run; e2e scenarios first otherwise).
+# The slowest first: times of the last run in this build folder, else those
+# kept in tests/test-times (a copy of build/asan/test-times; only the order
+# depends on it), else e2e scenarios first.
 declare -A last=()
-if [ -r "$times" ]; then
-	while read -r n s; do last[$n]=$s; done <"$times"
-fi
+for f in tests/test-times "$times"; do
+	[ -r "$f" ] || continue
+	while read -r n s; do
+		case "$n" in ''|'#'*) continue ;; esac
+		last[$n]=$s
+	done <"$f"
+done
 order=$(for n in "${names[@]}"; do
 	s=${last[$n]:-}
 	if [ -z "$s" ]; then
@@ -80,7 +86,10 @@ order=$(for n in "${names[@]}"; do
 	echo "$s $n"
 done | sort -k1,1nr -k2,2 | awk '{print $2}')
 
-rm -rf "$logdir"; mkdir -p "$logdir"
+# only the logs of the programs run now are replaced: two runs with
+# different PATTERNs may share the folder
+mkdir -p "$logdir"
+for n in "${names[@]}"; do rm -f "$logdir/$n.log"; done
 
 # ---- processes left behind ------------------------------------------------
 # tagged TAG: pids of the processes whose environment holds
@@ -95,7 +104,7 @@ reap() {
 	pids=$(tagged "$1")
 	[ -n "$pids" ] || return 0
 	for p in $pids; do
-		echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c 1-200)"
+		echo "$p $({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | cut -c 1-200)"
 		kill -TERM "$p" 2>/dev/null
 	done
 	while [ $n -lt 50 ] && [ -n "$(tagged "$1")" ]; do sleep 0.1; n=$((n + 1)); done
@@ -136,7 +145,7 @@ finish() {	# NAME STATUS
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	secs=$(( ($(now_ms) - ${start_of[$n]}) / 100 ))
 	secs="$((secs / 10)).$((secs % 10))"
-	echo "$n $secs" >>"$times.new"
+	echo "$n $secs" >>"$times.new.$$"
 	if [ "$f" != 0 ]; then
 		echo "$n ... FAILED ($p passed, $f failed, $s skipped; ${secs} s; log: $build/test-logs/$n.log)"
 		grep -i -v -E '#[[:space:]]*skip' "$log" | grep '^not ok' | sed 's/^/    /'
@@ -160,7 +169,7 @@ interrupted() {
 }
 trap interrupted INT TERM HUP
 
-rm -f "$times.new"
+rm -f "$times.new.$$"
 echo "running ${#names[@]} programs, $jobs at once (logs: $build/test-logs/)"
 for n in $order; do
 	while [ ${#pid_name[@]} -ge "$jobs" ]; do
@@ -182,10 +191,10 @@ done
 # keep the times of programs this run did not run (a PATTERN run)
 if [ -r "$times" ]; then
 	while read -r n s; do
-		grep -q "^$n " "$times.new" || echo "$n $s"
-	done <"$times" >>"$times.new"
+		grep -q "^$n " "$times.new.$$" || echo "$n $s"
+	done <"$times" >>"$times.new.$$"
 fi
-mv -f "$times.new" "$times"
+mv -f "$times.new.$$" "$times"
 
 # Nothing of this run may survive it.
 left=$(reap "$run_tag")

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -83,8 +84,9 @@ usage(FILE *f)
 	    "alerts, incidents, state) and the outputs (JSONL, live feed,\n"
 	    "upstream syslog, webhooks) as three processes.\n"
 	    "\n"
-	    "  -c FILE     configuration (default: the embedded copy of\n"
-	    "              etc/tocsind.yml)\n"
+	    "  -c FILE     configuration (default: $TOCSIN_CONFIG, else\n"
+	    "              SYSCONFDIR/tocsin/tocsind.yml when installed, else\n"
+	    "              the embedded copy of etc/tocsind.yml)\n"
 	    "  -D DATADIR  data directory (default: the configuration's data_dir)\n"
 	    "  -f          stay in the foreground and log to stderr\n"
 	    "  -t          check the configuration and the rule set, then exit\n"
@@ -275,22 +277,23 @@ int
 main(int argc, char **argv)
 {
 	struct server_config cfg;
-	const char *cfgpath = NULL, *datadir = NULL;
+	const char *cfgopt = NULL, *cfgpath = NULL, *datadir = NULL;
 	char err[1024], pub[KEY_Z85_BYTES], sec[KEY_Z85_BYTES];
+	char cfgbuf[MAX_PATH_BYTES + 1];
 	char *rundir = NULL, *pidpath = NULL;
 	struct child kids[NCHILDREN] = {
 		{ .c_name = "collector", .c_backoff = RESTART_BACKOFF_MIN_US },
 		{ .c_name = "engine", .c_backoff = RESTART_BACKOFF_MIN_US },
 		{ .c_name = "outputs", .c_backoff = RESTART_BACKOFF_MIN_US },
 	};
-	int foreground = 0, checkonly = 0, ch, rc, status;
+	int foreground = 0, checkonly = 0, notified = 0, ch, rc, status;
 	size_t nrules = 0, ncorr = 0;
 	long oldpid;
 	pid_t pid;
 
 	while ((ch = getopt(argc, argv, "c:D:fthV")) != -1) {
 		switch (ch) {
-		case 'c': cfgpath = optarg; break;
+		case 'c': cfgopt = optarg; break;
 		case 'D': datadir = optarg; break;
 		case 'f': foreground = 1; break;
 		case 't': checkonly = 1; break;
@@ -307,6 +310,11 @@ main(int argc, char **argv)
 	}
 
 	log_init("tocsind", 1, LOG_LVL_INFO);
+	if (config_locate(cfgopt, CONFIG_SERVER_ENV, CONFIG_SERVER_NAME,
+	    cfgbuf, sizeof(cfgbuf), &cfgpath, NULL) != 0) {
+		fprintf(stderr, "tocsind: configuration path too long\n");
+		return 2;
+	}
 	if (server_config_load(cfgpath, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tocsind: %s\n", err);
 		return 2;
@@ -368,6 +376,15 @@ main(int argc, char **argv)
 			    && !g_stop)
 				child_start(&kids[i], &cfg, foreground,
 				    cfg.log_level);
+		if (!notified) {
+			/* Type=notify: the configuration and the rule set
+			 * are good and the processes are started.  A no-op
+			 * when not started by systemd ($NOTIFY_SOCKET). */
+			(void)sd_notifyf(0, "READY=1\n"
+			    "STATUS=%zu rules, agents on %s", nrules,
+			    cfg.listen);
+			notified = 1;
+		}
 		if (g_reload) {
 			g_reload = 0;
 			if (kids[ENGINE].c_pid > 0) {
@@ -384,6 +401,7 @@ main(int argc, char **argv)
 	}
 
 	log_info("stopping");
+	(void)sd_notify(0, "STOPPING=1");
 	children_stop(kids, NCHILDREN);
 	unlink(pidpath);
 	free(pidpath);

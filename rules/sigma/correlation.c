@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "common/util.h"
 #include "rules/correlate.h"
 #include "rules/sigma/sigma_int.h"
@@ -68,23 +69,6 @@ spend_names(const struct sc *S, const char *s)
 	return 0;
 }
 
-/* A field name the correlation engine can group by (as correlate.c). */
-static int
-scorr_field_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 /*
  * The decoded field that Sigma field (or alias) name g is in the events of
  * rule ref: aliases[g][ref's name] if g is an alias, mapped through the
@@ -133,7 +117,7 @@ done:
 		S->oom = 1;
 		return NULL;
 	}
-	if (!scorr_field_ok(out)) {
+	if (!name_valid_str(NAME_FIELD, out)) {
 		sigma_unsup(S, at,
 		    "field '%s' (%s for rule '%s') is not a name the "
 		    "correlation engine can group by", g, out, ref->id);

@@ -145,7 +145,9 @@ check "agent killed mid-stream" kill -KILL "$AGENT_PID"
 wait "$AGENT_PID"
 exec 2>&4 4>&-
 diag "agent killed with $(written) lines written, $(journaled) journaled"
-sleep 0.5	# the writer goes on while no agent runs
+# the writer goes on while no agent runs (a batch more, if not done)
+before=$(written)
+wait_until 10 eval 'written_ge $((before + 20)) || not_running "$W"'
 start_agent "$AGENT"
 wait "$W"
 n=$((n + PHASE))

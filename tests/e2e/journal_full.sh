@@ -40,7 +40,9 @@ check "journal refuses FULL once at its cap" wait_until 60 counter_at_least \
     collector.journal_full 1
 check "map grown to the cap first" wait_until 10 counter_at_least \
     collector.journal_map_grown 1
-sleep 2
+# still paused: the agent's next try is refused as well
+check "the agent's next batch is refused too" wait_until 30 counter_at_least \
+    collector.journal_full 2
 j1=$(counter collector.events_journaled)
 check "acknowledgements paused: not everything journaled" test "${j1:-0}" -lt "$N"
 diag "journaled $j1 of $N before the cap"

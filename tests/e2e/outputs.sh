@@ -71,9 +71,11 @@ start_receiver http "$INC_PORT" "$T/incidents.txt"
 check "tocsind starts with an outputs section" start_server
 # tocsind runs the outputs process itself once it is wired in; until then
 # the test runs it through outputs_driver.
-sleep 1
-if [ -s "$DATA/run/outputs.pid" ] &&
-    kill -0 "$(cat "$DATA/run/outputs.pid")" 2>/dev/null; then
+outputs_up() {
+	[ -s "$DATA/run/outputs.pid" ] &&
+	    kill -0 "$(cat "$DATA/run/outputs.pid")" 2>/dev/null
+}
+if wait_until 10 outputs_up; then
 	diag "tocsind runs the outputs process"
 else
 	"$TOCSIN_TOOLS/outputs_driver" -c "$CFG" >>"$T/outputs.log" 2>&1 &
@@ -89,7 +91,14 @@ tocsin alerts --follow --min-level 6 --count 5 >"$T/follow.txt" \
     2>>"$T/follow.log" &
 FOLLOW_TABLE_PID=$!
 E2E_PIDS+=("$FOLLOW_TABLE_PID")
-sleep 1	# the subscription reaches the publisher
+# live_clients N: N connections to the live feed are established (the
+# subscriptions follow at once; the first alert is far behind them).
+live_clients() {
+	[ "$(awk -v p="$(printf ':%04X' "$LIVE_PORT")" \
+	    '$3 ~ p"$" && $4 == "01"' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+	    wc -l)" -ge "$1" ]
+}
+check "both followers connect to the live feed" wait_until 20 live_clients 2
 
 # send N: N failed logins by syslog over TCP, alternating a plain user
 # (level 5) and root (level 6).
@@ -148,7 +157,20 @@ is "webhook POSTs nothing twice" \
 # The level-6 alerts (root) of host web01 open one incident and join it.
 check "webhook gets the incident opened" \
     wait_until 30 has_lines 1 "$T/incidents.txt"
-sleep 1
+# out_done NAME N: output NAME moved past N records (delivered or filtered)
+# and has nothing left to deliver (counters of the outputs process).
+out_done() {
+	local j
+	j=$(status_json) || return 1
+	jq -e --arg n "outputs.$1." --argjson want "$2" '
+	    [.. | objects | to_entries[] | select(.key | startswith($n))] |
+	    from_entries as $c |
+	    ($c[$n + "delivered"] // 0) + ($c[$n + "filtered"] // 0) >= $want
+	    and ($c[$n + "lag"] // 1) == 0' <<<"$j" >/dev/null 2>&1
+}
+# the 5 incident records so far: the opening and 4 alerts joining it
+check "the pager output went through every incident record" \
+    wait_until 30 out_done pager 5
 is "webhook: exactly one POST, for the opening" \
     "$(jq -r .change "$T/incidents.txt" | tr '\n' ' ')" "opened "
 is "the POST carries the incident" \
@@ -165,15 +187,17 @@ is "alerts --no-drill --limit counts after the filter" \
 # --- the upstream goes away; alerts keep coming; it returns ---------------
 kill -TERM "$(eval echo "\$RECV_$CEF_PORT")"
 wait_until 10 not_running "$(eval echo "\$RECV_$CEF_PORT")"
-sleep 1
 send 20
 check "jsonl keeps going while the upstream is down" wait_until 30 file_has 30
-sleep 2	# a few failed attempts and back-offs
+counter_at_least() { local v; v=$(counter "$1"); [ "${v:-0}" -ge "$2" ]; }
+check "the forward output fails and backs off while the upstream is down" \
+    wait_until 30 counter_at_least outputs.soc-cef.failed 2
 is "the down upstream got nothing meanwhile" "$(lines "$T/cef.txt")" 10
 start_receiver tcp "$CEF_PORT" "$T/cef.txt"
 check "the backlog arrives when the upstream returns" \
     wait_until 30 has_lines 30 "$T/cef.txt"
-sleep 1
+check "the forward output has nothing left to deliver" \
+    wait_until 30 out_done soc-cef 30
 ids=$(grep -o 'externalId=[0-9]*' "$T/cef.txt" | cut -d= -f2 | sort -n)
 is "forward: every alert exactly once" "$(echo "$ids" | tr '\n' ' ')" \
     "$(seq 1 30 | tr '\n' ' ')"

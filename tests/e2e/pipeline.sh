@@ -98,12 +98,12 @@ check "status shows the engine's lag" grep -qi 'lag' "$T/status.txt"
 is "status --json: journaled equals processed" "$(journaled)" "$(processed)"
 
 # --- SIGHUP reload, then more events -------------------------------------
+reloaded() { [ "$(counter engine.reloads)" -ge 1 ]; }
 kill -HUP "$SERVER_PID"
-sleep 0.5
+wait_until 10 reloaded
 echo "Jan 26 00:10:00 web01 sshd[2]: Failed password for root from 203.0.113.6 port 2 ssh2" >>"$T/auth.log"
 check "events after a SIGHUP reload are processed" \
     wait_until 30 engine_caught_up $((N + 2))
-reloaded() { [ "$(counter engine.reloads)" -ge 1 ]; }
 check "the engine reloaded its rules" wait_until 10 reloaded
 
 # --- clean stop ------------------------------------------------------------

@@ -119,7 +119,8 @@ if command -v loggen >/dev/null; then
 	j0=$(ev_json | jq -r 'select(.source == "syslog_udp")' | grep -c '^{')
 	loggen -i -D -n "$NU" -r 500 -I 10 -Q 127.0.0.1 "$SYSLOG_PORT" \
 	    >"$T/loggen-udp.log" 2>&1
-	sleep 1
+	udp_arriving() { [ "$(counter collector.syslog_received)" -gt "$r0" ]; }
+	wait_until 10 udp_arriving
 	udp_settled() {
 		local a b
 		a=$(counter collector.syslog_received); sleep 0.5

@@ -6,8 +6,10 @@
 #
 # Each DIR/fuzz_* binary runs with -max_total_time=SECONDS on its corpus
 # folder (build/fuzz-corpus/NAME, kept between runs), seeded from
-# tests/fuzz/seeds/NAME and the shipped inputs its parser reads (see
-# seeds_of; seed folders are only read, new inputs go to the corpus).
+# tests/fuzz/seeds/NAME, build/fuzz-seeds/NAME (made by make test-build
+# with the encoders of the binary formats) and the shipped inputs its
+# parser reads (see seeds_of; seed folders are only read, new inputs go to
+# the corpus).
 # Prints one line per target and a summary; exits 1 if any target crashed
 # or leaked.
 #
@@ -19,15 +21,18 @@ set -u
 # Seed folders of target $1 that exist (relative to the project root).
 seeds_of() {
 	own="tests/fuzz/seeds/$1"
+	# seeds of the binary formats, written by tests/tools/fuzz_seeds.c
+	gen="${FUZZ_SEEDS:-build/fuzz-seeds}/$1"
 	case "$1" in
 	fuzz_rules)	set -- rules/default ;;
 	fuzz_sigma)	set -- tests/sigma/cases tests/sigma/corr tests/sigma/bad \
 			    ../shared/corpus/sigma/rules ;;
 	fuzz_recording)	set -- drills ;;
 	fuzz_decode)	set -- rules/default ;;
+	fuzz_yamltree)	set -- etc rules/default tests/sigma/cases ;;
 	*)		set -- ;;
 	esac
-	for d in "$own" "$@"; do
+	for d in "$own" "$gen" "$@"; do
 		[ -d "$d" ] && printf '%s\n' "$d"
 	done
 }

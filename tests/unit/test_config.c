@@ -257,7 +257,30 @@ static void test_agent_ok(void **state)
 	assert_true(a.batch_wait_us == 200000);
 	assert_true(a.spool_max_bytes == 1ULL << 30);
 	assert_true(a.heartbeat_us == 5000000);
+	assert_int_equal(a.journal, 0);
 	agent_config_free(&a);
+	agent_config_free(&a);
+	free(t);
+	free(p);
+
+	/* journal: present (even empty) turns the journal source on */
+	t = agent_text("journal:\n");
+	p = put("a.yml", t);
+	assert_int_equal(agent_config_load(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.journal, 1);
+	assert_int_equal(a.njournal_units, 0);
+	assert_null(a.journal_dir);
+	agent_config_free(&a);
+	free(t);
+	free(p);
+	t = agent_text("journal:\n  units: [ssh.service, cron.service]\n"
+	    "  directory: /var/log/journal\n");
+	p = put("a.yml", t);
+	assert_int_equal(agent_config_load(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.journal, 1);
+	assert_int_equal(a.njournal_units, 2);
+	assert_string_equal(a.journal_units[1], "cron.service");
+	assert_string_equal(a.journal_dir, "/var/log/journal");
 	agent_config_free(&a);
 	free(t);
 	free(p);
@@ -343,7 +366,7 @@ static void test_agent_errors(void **state)
 		  "F:3:9: unknown key 'max' in spool (known: max_size)" },
 		{ xasprintf("agents:\n  name: a\n"),
 		  "F:1:1: unknown key 'agents' in the top level (known: agent, "
-		  "server, keys, follow, from_start, batch, spool, heartbeat)" },
+		  "server, keys, follow, from_start, batch, spool, heartbeat, journal)" },
 		{ xasprintf("agent:\n  name: a\nserver:\n  endpoint: "
 		  "http://h\n  public_key: \"%s\"\nkeys:\n  public: \"%s\"\n"
 		  "  secret: \"%s\"\n", spub, apub, asec),
@@ -410,6 +433,12 @@ static void test_agent_value_errors(void **state)
 		  ":11:13: spool.max_size must be at least 64k" },
 		{ "spool:\n  max_size: many\n",
 		  ":11:13: max_size must be a size such as 512, 64k, 256M or 2G" },
+		{ "journal:\n  units: [\"a=b\"]\n",
+		  ":11:10: journal.units unit names must be 1 to 256 bytes "
+		  "without '=' or blanks" },
+		{ "journal:\n  unit: [ssh.service]\n",
+		  ":11:3: unknown key 'unit' in journal (known: units, "
+		  "directory)" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -427,10 +456,55 @@ static void test_agent_value_errors(void **state)
 	}
 }
 
+/* config_locate: -c, then the environment variable, then (installed
+ * builds only) SYSCONFDIR/tocsin/NAME, then the embedded default. */
+static void test_locate(void **state)
+{
+	char buf[64], longp[200];
+	const char *out, *why;
+	(void)state;
+
+	unsetenv("TOCSIN_TEST_CONFIG");
+	assert_int_equal(config_locate("a.yml", "TOCSIN_TEST_CONFIG",
+	    "tocsind.yml", buf, sizeof(buf), &out, &why), 0);
+	assert_string_equal(out, "a.yml");
+	assert_string_equal(why, "-c");
+
+	setenv("TOCSIN_TEST_CONFIG", "/srv/b.yml", 1);
+	assert_int_equal(config_locate("a.yml", "TOCSIN_TEST_CONFIG",
+	    "tocsind.yml", buf, sizeof(buf), &out, &why), 0);
+	assert_string_equal(out, "a.yml");	/* -c wins over the variable */
+	assert_int_equal(config_locate(NULL, "TOCSIN_TEST_CONFIG",
+	    "tocsind.yml", buf, sizeof(buf), &out, &why), 0);
+	assert_string_equal(out, "/srv/b.yml");
+	assert_string_equal(why, "TOCSIN_TEST_CONFIG");
+
+	/* an empty variable is as good as none */
+	setenv("TOCSIN_TEST_CONFIG", "", 1);
+	assert_int_equal(config_locate(NULL, "TOCSIN_TEST_CONFIG",
+	    "tocsind.yml", buf, sizeof(buf), &out, &why), 0);
+	if (config_sysconfdir()[0] == '\0') {
+		/* a source-tree build never looks in /etc */
+		assert_null(out);
+		assert_string_equal(why, "embedded default");
+		assert_string_equal(config_statedir(), "var/tocsind");
+		assert_null(config_agent_statedir());
+	}
+	unsetenv("TOCSIN_TEST_CONFIG");
+
+	/* a path that does not fit is refused, not cut */
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(config_locate(longp, NULL, "tocsind.yml", buf,
+	    sizeof(buf), &out, &why), TS_EINVAL);
+	assert_null(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_default),
+		cmocka_unit_test(test_locate),
 		cmocka_unit_test(test_server_file),
 		cmocka_unit_test(test_server_errors),
 		cmocka_unit_test(test_missing_file),

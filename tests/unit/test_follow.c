@@ -168,6 +168,22 @@ static void test_new_lines_only(void **state)
 	assert_int_equal(fx->flags[0], 0);
 }
 
+/* A Windows .evtx file is binary records, not lines: refused, counted
+ * once, nothing spooled. */
+static void test_evtx_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct follow_stats st;
+
+	file_write(fx->log, "w", "ElfFile\0\0\0\0\0\nline\n", 19);
+	fx_open(fx, 1);
+	assert_int_equal(fx_poll(fx), 0);
+	assert_int_equal(fx_poll(fx), 0);
+	follow_get_stats(fx->fw, &st);
+	assert_int_equal(st.read_errors, 1);
+	assert_int_equal(st.lines, 0);
+}
+
 static void test_from_start(void **state)
 {
 	struct fx *fx = *state;
@@ -525,6 +541,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_new_lines_only),
 		T(test_from_start),
+		T(test_evtx_refused),
 		T(test_start_at_end_mid_line),
 		T(test_partial_line_held),
 		T(test_long_line),

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/keys.h"
+#include "common/names.h"
 #include "common/util.h"
 
 static char tmpdir[64];
@@ -153,9 +154,9 @@ static void test_agent_name_valid(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (agent_name_valid(t[i].n) != t[i].ok)
-			fail_msg("agent_name_valid(\"%s\") != %d", t[i].n, t[i].ok);
-	assert_false(agent_name_valid(NULL));
+		if (name_valid_str(NAME_AGENT, t[i].n) != t[i].ok)
+			fail_msg("agent name \"%s\": valid != %d", t[i].n, t[i].ok);
+	assert_false(name_valid_str(NAME_AGENT, NULL));
 }
 
 struct listing {

@@ -898,6 +898,7 @@ run_test_file(rules_ctx_t *ctx, const char *path, int *ntests)
 	int lineno = 0, failures = 0, have = 0;
 	struct rules_result res;
 	static char cur[MAX_LINE_BYTES];
+	char source[MAX_SOURCE_NAME_BYTES + 1] = "";	/* @source */
 
 	if (f == NULL) {
 		fprintf(stderr, "%s: cannot open\n", path);
@@ -911,6 +912,12 @@ run_test_file(rules_ctx_t *ctx, const char *path, int *ntests)
 			line[--n] = '\0';
 		if (n == 0 || line[0] == '#')
 			continue;
+		if (strncmp(line, "@source", 7) == 0 &&
+		    (line[7] == '\0' || line[7] == ' ')) {
+			snprintf(source, sizeof(source), "%s",
+			    line[7] ? line + 8 : "");
+			continue;
+		}
 		if (line[0] == ' ' || line[0] == '\t') {	/* field check */
 			char *eq;
 			const struct rules_field *fl;
@@ -949,7 +956,9 @@ run_test_file(rules_ctx_t *ctx, const char *path, int *ntests)
 		{
 			struct rules_event ev = { .raw = cur,
 			    .raw_len = strlen(cur), .host = "test",
-			    .host_len = 4, .time_us = REF_US };
+			    .host_len = 4, .time_us = REF_US,
+			    .source = source[0] ? source : NULL,
+			    .source_len = strlen(source) };
 
 			assert_int_equal(rules_eval(ctx, &ev, &res), 0);
 		}

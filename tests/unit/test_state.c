@@ -536,6 +536,139 @@ test_map_grows(void **st)
 	free(big);
 }
 
+/* Records seen by a state_log_cb: ids and the first bytes of the text. */
+struct logs {
+	uint64_t	ids[16];
+	char		text[16][16];
+	size_t		n;
+	size_t		stop_at;	/* return 1 after this many; 0: never */
+	int		fail_at;	/* return -99 at this id; 0: never */
+};
+
+static int
+log_cb(uint64_t id, const char *json, size_t len, void *arg)
+{
+	struct logs *L = arg;
+
+	assert_true(L->n < 16);
+	if (L->fail_at != 0 && id == (uint64_t)L->fail_at)
+		return -99;
+	L->ids[L->n] = id;
+	snprintf(L->text[L->n], sizeof(L->text[0]), "%.*s",
+	    (int)(len < 15 ? len : 15), json);
+	L->n++;
+	return L->stop_at != 0 && L->n >= L->stop_at ? 1 : 0;
+}
+
+/* Put one record of a u64-keyed db as the engine does. */
+static void
+put_rec(state_txn_t *t, int db, uint64_t id, const char *text)
+{
+	unsigned char k[8];
+
+	put_be64(k, id);
+	assert_int_equal(state_txn_put(t, db, k, 8, text, strlen(text)), 0);
+}
+
+/* The read side the outputs and the CLI use: logs after a cursor, in
+ * batches, with the highest id for the lag; incidents by id and in order. */
+static void
+test_log_read(void **st)
+{
+	struct fixture	*f = *st;
+	state_t		*s = open_filled(f), *r;
+	state_txn_t	*t;
+	struct logs	 L;
+	uint64_t	 last;
+	char		*txt;
+	size_t		 len;
+
+	assert_int_equal(state_begin(s, &t), 0);
+	put_rec(t, STATE_DB_INC_LOG, 1, "{\"seq\":1}");
+	put_rec(t, STATE_DB_INC_LOG, 2, "{\"seq\":2}");
+	/* a key that is not a u64 id is not a record */
+	assert_int_equal(state_txn_put(t, STATE_DB_INC_LOG, "zz", 2, "x", 1),
+	    0);
+	put_rec(t, STATE_DB_INCIDENTS, 1, "{\"id\":1}");
+	put_rec(t, STATE_DB_INCIDENTS, 2, "{\"id\":2}");
+	put_rec(t, STATE_DB_INCIDENTS, 3, "{\"id\":3}");
+	assert_int_equal(state_commit(&t), 0);
+	state_close(&s);
+	assert_int_equal(state_open(f->sdir, STATE_RDONLY, 0, &r), 0);
+
+	/* a batch of 4 after 0, then the rest, then nothing */
+	memset(&L, 0, sizeof(L));
+	assert_int_equal(state_log_read(r, STATE_LOG_ALERTS, 0, 4, log_cb, &L,
+	    &last), 0);
+	assert_int_equal(L.n, 4);
+	assert_int_equal(L.ids[0], 1);
+	assert_int_equal(L.ids[3], 4);
+	assert_int_equal(last, 6);
+	assert_string_equal(L.text[0], "{\"id\":1,\"time_u");
+	memset(&L, 0, sizeof(L));
+	assert_int_equal(state_log_read(r, STATE_LOG_ALERTS, 4, 10, log_cb,
+	    &L, &last), 0);
+	assert_int_equal(L.n, 2);
+	assert_int_equal(L.ids[0], 5);
+	assert_int_equal(L.ids[1], 6);
+	memset(&L, 0, sizeof(L));
+	assert_int_equal(state_log_read(r, STATE_LOG_ALERTS, 6, 10, log_cb,
+	    &L, &last), 0);
+	assert_int_equal(L.n, 0);
+	assert_int_equal(last, 6);
+	/* past the highest id: *last stays the cursor */
+	assert_int_equal(state_log_read(r, STATE_LOG_ALERTS, UINT64_MAX, 10,
+	    log_cb, &L, &last), 0);
+	assert_int_equal(L.n, 0);
+	assert_true(last == UINT64_MAX);
+	/* max 0 reads nothing, still says the log exists and its last id */
+	assert_int_equal(state_log_read(r, STATE_LOG_ALERTS, 0, 0, log_cb, &L,
+	    &last), 0);
+	assert_int_equal(L.n, 0);
+	assert_int_equal(last, 6);
+
+	/* the incident log; the odd key is skipped */
+	memset(&L, 0, sizeof(L));
+	assert_int_equal(state_log_read(r, STATE_LOG_INCIDENTS, 0, 10, log_cb,
+	    &L, &last), 0);
+	assert_int_equal(L.n, 2);
+	assert_int_equal(L.ids[1], 2);
+	assert_string_equal(L.text[1], "{\"seq\":2}");
+
+	/* the callback stops, or fails */
+	memset(&L, 0, sizeof(L));
+	L.stop_at = 2;
+	assert_int_equal(state_log_read(r, STATE_LOG_ALERTS, 0, 10, log_cb, &L,
+	    &last), 0);
+	assert_int_equal(L.n, 2);
+	memset(&L, 0, sizeof(L));
+	L.fail_at = 3;
+	assert_int_equal(state_log_read(r, STATE_LOG_ALERTS, 0, 10, log_cb, &L,
+	    &last), -99);
+	assert_int_equal(L.n, 2);
+	assert_int_equal(state_log_read(r, STATE_NLOGS, 0, 10, log_cb, &L,
+	    &last), TS_EINVAL);
+	assert_int_equal(state_log_read(r, -1, 0, 10, log_cb, &L, &last),
+	    TS_EINVAL);
+
+	/* incidents */
+	assert_int_equal(state_incident_get(r, 2, &txt, &len), 0);
+	assert_string_equal(txt, "{\"id\":2}");
+	assert_int_equal(len, 8);
+	free(txt);
+	assert_int_equal(state_incident_get(r, 9, &txt, &len), TS_ENOTFOUND);
+	assert_null(txt);
+	memset(&L, 0, sizeof(L));
+	assert_int_equal(state_incidents_foreach(r, 1, log_cb, &L), 0);
+	assert_int_equal(L.n, 3);
+	assert_int_equal(L.ids[0], 3);
+	assert_int_equal(L.ids[2], 1);
+	memset(&L, 0, sizeof(L));
+	assert_int_equal(state_incidents_foreach(r, 0, log_cb, &L), 0);
+	assert_int_equal(L.ids[0], 1);
+	state_close(&r);
+}
+
 int
 main(void)
 {
@@ -559,6 +692,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rdonly_missing, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_grows, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_read, setup,
 		    teardown),
 	};
 
