@@ -264,7 +264,7 @@ install: all $(GEN_CONF)
 	  install -m 0640 $(GEN_CONF) $(DESTDIR)$(P_SYSCONF)/tocsind.yml; \
 	fi
 	[ -e $(DESTDIR)$(P_SYSCONF)/rules.d/local.yml ] || \
-	  install -m 0644 etc/rules.d/local.yml $(DESTDIR)$(P_SYSCONF)/rules.d/
+	  install -m 0640 etc/rules.d/local.yml $(DESTDIR)$(P_SYSCONF)/rules.d/
 	install -m 0644 etc/agent.yml $(DESTDIR)$(DOCDIR)/examples/agent.yml
 	rm -rf $(DESTDIR)$(P_PKGDATA)/rules/default
 	cp -R rules/default $(DESTDIR)$(P_PKGDATA)/rules/

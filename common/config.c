@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "common/config.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/limits.h"
@@ -162,26 +163,6 @@ static int section(const yt_node *m, const char *key, const char *const *known,
 /* Position of a node for a diagnostic (1:1 when there is none). */
 static int node_line(const yt_node *n) { return n ? n->line : 1; }
 static int node_col(const yt_node *n) { return n ? n->col : 1; }
-
-/* "host:port" or "[v6]:port" with a port 1..65535. */
-static int hostport_valid(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	uint64_t port;
-
-	if (colon == NULL || colon == s)
-		return 0;
-	if (parse_u64(colon + 1, strlen(colon + 1), 65535, &port) != 0 ||
-	    port == 0)
-		return 0;
-	return 1;
-}
-
-static int endpoint_valid(const char *s)
-{
-	return (strncmp(s, "tcp://", 6) == 0 && s[6] != '\0') ||
-	    (strncmp(s, "ipc://", 6) == 0 && s[6] != '\0');
-}
 
 /* Error at the node holding key in map. */
 static void key_err(char *err, size_t errlen, const char *file,
@@ -406,7 +387,7 @@ static int parse_output(const yt_node *m, const char *file,
 		if (get_required(m, m, "a forward output", "address", file,
 		    &o->address, err, errlen))
 			return TS_EPARSE;
-		if (!hostport_valid(o->address)) {
+		if (!endpoint_hostport_valid(o->address)) {
 			key_err(err, errlen, file, m, "address", "outputs",
 			    "must be \"host:port\"");
 			return TS_EPARSE;
@@ -508,7 +489,7 @@ static int get_listener(const yt_node *m, const char *key, const char *file,
 	rc = yt_get_str(m, key, file, out, err, errlen);
 	if (rc != 0)
 		return rc;
-	if (!hostport_valid(*out)) {
+	if (!endpoint_hostport_valid(*out)) {
 		key_err(err, errlen, file, m, key, "collector",
 		    "must be \"ip:port\" (or empty to disable)");
 		return TS_EPARSE;
@@ -870,10 +851,12 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 			snprintf(hn, sizeof(hn), "localhost");
 		hn[MAX_HOST_BYTES] = '\0';
 		cfg->host = strdup(hn);
-	} else if (cfg->host[0] == '\0' ||
-	    strlen(cfg->host) > MAX_HOST_BYTES) {
-		key_err(err, errlen, path, ag, "host", "agent",
-		    "must be 1 to 255 characters");
+	} else if (!name_valid_str(NAME_HOST, cfg->host)) {
+		/* the collector refuses any other HELLO host */
+		char m[160];
+
+		snprintf(m, sizeof(m), "must be %s", name_expect(NAME_HOST));
+		key_err(err, errlen, path, ag, "host", "agent", m);
 		goto fail;
 	}
 	if (cfg->data_dir == NULL || cfg->host == NULL) {
