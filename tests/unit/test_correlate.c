@@ -773,7 +773,7 @@ restart(struct fixture *f, const char *corr)
 	state_close(&f->st);
 	rules_ctx_free(&f->ctx);
 	ruleset_free(&f->rs);
-	corr_set_free(&f->cs);
+	f->cs = NULL;
 	load(f, corr);
 }
 
