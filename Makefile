@@ -56,7 +56,8 @@ MAINS	:= tocsind/tocsind_main.c agents/agent_main.c cli/tocsin_main.c
 SRC_DIRS := $(COMPONENTS) rules/sigma
 LIB_SRC	:= $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 HDRS	:= $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
-GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c
+GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c \
+	   build/gen/windows_decoder.c
 PATHS_H	:= build/gen/paths.h
 GEN_CONF := build/gen/tocsind.yml
 TEST_SRC := $(wildcard tests/unit/test_*.c)
@@ -138,6 +139,10 @@ build/gen/default_config.c: $(GEN_CONF)
 build/gen/sigma_logsources.c: rules/sigma/logsources.yml
 	@mkdir -p $(@D)
 	@$(call embed,$<,sigma_default_logsources) > $@
+
+build/gen/windows_decoder.c: rules/windows.yml
+	@mkdir -p $(@D)
+	@$(call embed,$<,rules_windows_decoder) > $@
 
 # ---- release -------------------------------------------------------------
 
