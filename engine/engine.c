@@ -874,9 +874,13 @@ engine_internal_event(struct engine *e, const char *msg)
 	if ((ret = state_begin(e->e_state, &e->e_txn)) == 0) {
 		ret = engine_eval_event(e, &ev);
 		if (ret == 0)
+			ret = incident_flush(e->e_txn);
+		if (ret == 0)
 			ret = state_commit(&e->e_txn);
-		else
+		else {
+			incident_forget();
 			state_abort(&e->e_txn);
+		}
 	}
 	if (ret != 0)
 		log_warn("engine: internal event not evaluated: %s",
@@ -1016,7 +1020,8 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_c[C_WIN_REFUSED].value += rc1.winevt_refused - rc0.winevt_refused;
 	e->e_c[C_CURSOR].value = last;
 	e->e_c[C_HEARTBEAT].value = now_us();
-	if ((ret = state_txn_set_cursor(e->e_txn, last)) != 0 ||
+	if ((ret = incident_flush(e->e_txn)) != 0 ||
+	    (ret = state_txn_set_cursor(e->e_txn, last)) != 0 ||
 	    (ret = state_txn_write_stats(e->e_txn, e->e_c, C_NCOUNTERS)) != 0)
 		goto fail;
 	ret = state_commit(&e->e_txn);
@@ -1029,6 +1034,7 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_cursor = last;
 	return 0;
 fail:
+	incident_forget();
 	state_abort(&e->e_txn);
 restore:
 	memcpy(e->e_c, saved, sizeof(saved));
@@ -1040,6 +1046,7 @@ restore:
 static void
 engine_cleanup(struct engine *e)
 {
+	incident_forget();
 	state_abort(&e->e_txn);
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);

@@ -94,6 +94,11 @@ struct inc_alert {
  */
 int incident_pick(state_txn_t *t, const struct server_config *cfg,
     const struct inc_alert *a, uint64_t *incid, int *isnew);
+/* Incidents changed in transaction t are kept parsed until the batch
+ * ends: incident_flush writes them into t (call it before the commit),
+ * incident_forget drops them (after an abort).  0 or a TS_E*. */
+int incident_flush(state_txn_t *t);
+void incident_forget(void);
 /* Record alert a (id set) in incident incid (open it when isnew), index
  * its entities and log the change.  0 or a TS_E*. */
 int incident_attach(state_txn_t *t, uint64_t incid, int isnew,
