@@ -524,14 +524,12 @@ main(int argc, char **argv)
 	}
 	if (checkonly) {
 		if (datadir_check(cfg.data_dir, 0, err, sizeof(err)) != 0) {
-			fprintf(stderr, "tocsind: %s
-", err);
+			fprintf(stderr, "tocsind: %s\n", err);
 			server_config_free(&cfg);
 			return 1;
 		}
 		printf("configuration %s: ok; %zu rules and %zu correlation "
-		    "rules loaded; data directory %s usable
-", cfg.source,
+		    "rules loaded; data directory %s usable\n", cfg.source,
 		    nrules, ncorr, cfg.data_dir);
 		server_config_free(&cfg);
 		return 0;
