@@ -100,10 +100,7 @@ static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
 
 /* The sub-command table of `tocsin agents`. */
-static const struct {
-	const char	*name;
-	cli_handler	 run;
-} agents_subcommands[] = {
+static const struct cli_sub agents_subcommands[] = {
 	{ "list", agents_list },
 	{ "add", agents_add },
 	{ "remove", agents_remove },
@@ -312,10 +309,18 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		endpoint = derived;
 		ac.listen = cfg->listen;
 	}
-	if ((dd = cli_datadir(c)) == NULL) {
+	/* An existing data directory only: creating one here would make a
+	 * new server key pair that no tocsind uses (a -D typo). */
+	if ((dd = cli_datadir_existing(c, cmd)) == NULL) {
 		free(derived);
 		return CLI_EXIT_USAGE;
 	}
+	if (derived != NULL && endpoint_local_only(endpoint))
+		fprintf(stderr, "tocsin agents add: warning: the endpoint %s "
+		    "(from collector.listen) works only for an agent on this "
+		    "machine; for another machine give --endpoint "
+		    "tcp://SERVER:PORT, and have the collector listen on an "
+		    "address it can reach\n", endpoint);
 	if (ac.data_dir == NULL) {
 		/* the installed layout's folder, else the source tree's */
 		if ((agent_dir = config_agent_statedir() != NULL ?
@@ -740,17 +745,7 @@ out:
 int cmd_agents(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	char eb[300];
-	size_t i;
-
 	/* `tocsin agents` and `tocsin agents --json` list. */
-	if (argc < 2 || argv[1][0] == '-')
-		return agents_list(c, cmd, argc, argv);
-	for (i = 0; i < sizeof(agents_subcommands) /
-	    sizeof(agents_subcommands[0]); i++)
-		if (strcmp(argv[1], agents_subcommands[i].name) == 0)
-			return agents_subcommands[i].run(c, cmd, argc - 1,
-			    argv + 1);
-	return cli_usage_error(cmd, "unknown sub-command '%s' (add, remove "
-	    "or list)", esc(argv[1], eb, sizeof(eb)));
+	return cli_sub_dispatch(c, cmd, CLI_TABLE(agents_subcommands),
+	    agents_list, argc, argv);
 }
