@@ -54,7 +54,7 @@ enum {
 	C_CORR_FIRED, C_CORR_SUPPRESSED, C_CORR_LATE, C_CORR_DROPPED,
 	C_CORR_EXPIRED, C_CORR_EVICTED, C_CORR_NO_GROUP, C_CORR_RULES,
 	C_INC_OPENED, C_CONTROL_APPLIED, C_CONTROL_REFUSED, C_CONTROL_FAILED,
-	C_READERS_CLEARED,
+	C_READERS_CLEARED, C_RET_ALERTS, C_RET_INCIDENTS, C_RET_CHANGES,
 	C_WIN_MALFORMED, C_WIN_REFUSED,
 	C_NCOUNTERS
 };
@@ -114,6 +114,13 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	    "control rounds retried after a state error" },
 	[C_READERS_CLEARED] = { "engine.readers_cleared", 0,
 	    "LMDB reader slots of dead processes cleared (journal, state)" },
+	[C_RET_ALERTS] = { "engine.retention_alerts_deleted", 0,
+	    "alerts deleted by retention (engine.alert_retention)" },
+	[C_RET_INCIDENTS] = { "engine.retention_incidents_deleted", 0,
+	    "closed incidents deleted by retention "
+	    "(engine.incident_retention)" },
+	[C_RET_CHANGES] = { "engine.retention_changes_deleted", 0,
+	    "incident log entries deleted by retention" },
 };
 
 /* A growable output buffer; oom latches an allocation failure. */
@@ -129,7 +136,7 @@ struct engine {
 	journal_t	*e_journal;
 	ruleset_t	*e_rules;
 	rules_ctx_t	*e_ctx;
-	corr_set_t	*e_corr;
+	const corr_set_t *e_corr;	/* e_rules' correlation rules */
 	char		 e_hostname[MAX_HOST_BYTES + 1];
 	struct counter	 e_c[C_NCOUNTERS];
 	uint64_t	 e_cursor;	/* committed cursor */
@@ -814,11 +821,12 @@ engine_log_diags(const struct rules_diags *dl)
 	}
 }
 
-/* Load the configured rule set, its correlation rules and a context for
- * it.  0, TS_EPARSE (logged; *nerrors says how many) or TS_ENOMEM. */
+/* Load the configured rule set (its correlation rules included: one loader,
+ * the one `tocsin rules lint` and `tocsind -t` use) and a context for it.
+ * 0, TS_EPARSE (logged; *nerrors says how many) or TS_ENOMEM. */
 static int
 engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
-    rules_ctx_t **ctx, corr_set_t **cs, size_t *nerrors)
+    rules_ctx_t **ctx, size_t *nerrors)
 {
 	struct rules_diags	dl;
 	int			ret;
@@ -826,12 +834,8 @@ engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
 	memset(&dl, 0, sizeof(dl));
 	*rs = NULL;
 	*ctx = NULL;
-	*cs = NULL;
 	ret = ruleset_load((const char *const *)cfg->rule_paths,
 	    cfg->nrule_paths, rs, &dl);
-	if (ret == 0)
-		ret = correlate_load((const char *const *)cfg->rule_paths,
-		    cfg->nrule_paths, *rs, cs, &dl);
 	engine_log_diags(&dl);
 	if (ret == 0 && dl.errors > 0)
 		ret = TS_EPARSE;
@@ -840,13 +844,11 @@ engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
 	rules_diags_free(&dl);
 	if (ret != 0) {
 		ruleset_free(rs);
-		corr_set_free(cs);
 		log_err("engine: rule set refused (%s)", ts_strerror(ret));
 		return ret;
 	}
 	if ((*ctx = rules_ctx_new(*rs)) == NULL) {
 		ruleset_free(rs);
-		corr_set_free(cs);
 		return TS_ENOMEM;
 	}
 	return 0;
@@ -912,12 +914,12 @@ engine_reload(struct engine *e)
 {
 	ruleset_t	*rs;
 	rules_ctx_t	*ctx;
-	corr_set_t	*cs;
+	const corr_set_t *cs;
 	size_t		 nerr = 0;
 	char		 msg[96];
 
 	log_info("engine: reloading rules");
-	if (engine_load_rules(e->e_cfg, &rs, &ctx, &cs, &nerr) != 0) {
+	if (engine_load_rules(e->e_cfg, &rs, &ctx, &nerr) != 0) {
 		e->e_c[C_RELOAD_FAILED].value++;
 		log_err("engine: reload failed, keeping the running rule set "
 		    "(%zu rules)", ruleset_rule_count(e->e_rules));
@@ -928,7 +930,7 @@ engine_reload(struct engine *e)
 	}
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
-	corr_set_free(&e->e_corr);
+	cs = ruleset_corr(rs);
 	e->e_rules = rs;
 	e->e_ctx = ctx;
 	e->e_corr = cs;
@@ -1065,7 +1067,7 @@ engine_cleanup(struct engine *e)
 	state_abort(&e->e_txn);
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
-	corr_set_free(&e->e_corr);
+	e->e_corr = NULL;
 	journal_close(&e->e_journal);
 	state_close(&e->e_state);
 	free(e->e_jb.b);
@@ -1141,9 +1143,9 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	for (char *p = e.e_hostname; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			*p = '_';
-	if ((ret = engine_load_rules(cfg, &e.e_rules, &e.e_ctx, &e.e_corr,
-	    NULL)) != 0)
+	if ((ret = engine_load_rules(cfg, &e.e_rules, &e.e_ctx, NULL)) != 0)
 		goto out;
+	e.e_corr = ruleset_corr(e.e_rules);
 	if ((ret = state_open(statedir, 0, cfg->state_map_bytes,
 	    &e.e_state)) != 0) {
 		log_err("engine: cannot open the state in %s: %s", statedir,
@@ -1182,6 +1184,11 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	while (!*stop) {
 		if (mono_us() - last_reclaim >= ENGINE_HEARTBEAT_US) {
 			engine_readers_reclaim(&e);
+			if (engine_retention_run(e.e_state, cfg,
+			    &e.e_c[C_RET_ALERTS].value,
+			    &e.e_c[C_RET_INCIDENTS].value,
+			    &e.e_c[C_RET_CHANGES].value) != 0)
+				log_warn("engine: retention failed; retrying");
 			last_reclaim = mono_us();
 		}
 		if (*reload) {

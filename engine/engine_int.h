@@ -113,6 +113,18 @@ int incident_attach(state_txn_t *t, uint64_t incid, int isnew,
 int incident_apply(state_txn_t *t, const char *op, void *req,
     uint64_t wall_us, void **answer, char *err, size_t errlen);
 
+/* Delete incident id and the entity keys that still point at it (they
+ * would make a new alert join a case that is gone).  Retention: no
+ * "removed" change is logged.  0 if it is not there. */
+int incident_remove(state_txn_t *t, uint64_t id);
+
+/* The state's retention (retention.c): one tick, at most about 50 ms,
+ * adding what it deleted to the three counters.  0 or a TS_E* (the next
+ * tick tries again). */
+struct server_config;
+int engine_retention_run(state_t *s, const struct server_config *cfg,
+    uint64_t *alerts, uint64_t *incidents, uint64_t *changes);
+
 /* Remove drill's incidents (and their entity keys), logging "removed"
  * for each (by whom, when).  *n: how many. */
 int incident_drill_clean(state_txn_t *t, const char *drill, const char *by,

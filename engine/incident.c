@@ -582,3 +582,47 @@ incident_drill_clean(state_txn_t *t, const char *drill, const char *by,
 	} while (ew.n == 256);
 	return 0;
 }
+
+int
+incident_remove(state_txn_t *t, uint64_t id)
+{
+	unsigned char	 k[8], key[STATE_MAX_KV_KEY];
+	const void	*v = NULL;
+	size_t		 vlen, klen;
+	json_t		*inc = NULL, *arr, *e;
+	int		 ret;
+
+	put_be64(k, id);
+	if ((ret = inc_load(t, id, &inc)) != 0) {
+		if (ret == TS_EINVAL)	/* unreadable: nothing to follow */
+			return state_txn_del(t, STATE_DB_INCIDENTS, k, 8);
+		return ret == TS_ENOTFOUND ? 0 : ret;
+	}
+	for (size_t i = 0; i < 3 && ret == 0; i++) {
+		size_t j;
+
+		arr = json_object_get(json_object_get(inc, "entities"),
+		    entity_kinds[i]);
+		json_array_foreach(arr, j, e) {
+			if (!json_is_string(e))
+				continue;
+			klen = entity_key(key, jstr(inc, "drill"),
+			    entity_kinds[i], json_string_value(e));
+			ret = state_txn_get(t, STATE_DB_INC_ENTITY, key, klen,
+			    &v, &vlen);
+			if (ret == TS_ENOTFOUND) {
+				ret = 0;
+				continue;
+			}
+			if (ret == 0 && vlen == 8 && get_be64(v) == id)
+				ret = state_txn_del(t, STATE_DB_INC_ENTITY, key,
+				    klen);
+			if (ret != 0)
+				break;
+		}
+	}
+	json_decref(inc);
+	if (ret == 0)
+		ret = state_txn_del(t, STATE_DB_INCIDENTS, k, 8);
+	return ret;
+}
