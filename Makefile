@@ -56,7 +56,8 @@ MAINS	:= tocsind/tocsind_main.c agents/agent_main.c cli/tocsin_main.c
 SRC_DIRS := $(COMPONENTS) rules/sigma
 LIB_SRC	:= $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 HDRS	:= $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
-GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c
+GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c \
+	   build/gen/windows_decoder.c
 PATHS_H	:= build/gen/paths.h
 GEN_CONF := build/gen/tocsind.yml
 TEST_SRC := $(wildcard tests/unit/test_*.c)
@@ -138,6 +139,10 @@ build/gen/default_config.c: $(GEN_CONF)
 build/gen/sigma_logsources.c: rules/sigma/logsources.yml
 	@mkdir -p $(@D)
 	@$(call embed,$<,sigma_default_logsources) > $@
+
+build/gen/windows_decoder.c: rules/windows.yml
+	@mkdir -p $(@D)
+	@$(call embed,$<,rules_windows_decoder) > $@
 
 # ---- release -------------------------------------------------------------
 
@@ -264,7 +269,7 @@ install: all $(GEN_CONF)
 	  install -m 0640 $(GEN_CONF) $(DESTDIR)$(P_SYSCONF)/tocsind.yml; \
 	fi
 	[ -e $(DESTDIR)$(P_SYSCONF)/rules.d/local.yml ] || \
-	  install -m 0644 etc/rules.d/local.yml $(DESTDIR)$(P_SYSCONF)/rules.d/
+	  install -m 0640 etc/rules.d/local.yml $(DESTDIR)$(P_SYSCONF)/rules.d/
 	install -m 0644 etc/agent.yml $(DESTDIR)$(DOCDIR)/examples/agent.yml
 	rm -rf $(DESTDIR)$(P_PKGDATA)/rules/default
 	cp -R rules/default $(DESTDIR)$(P_PKGDATA)/rules/

@@ -271,6 +271,36 @@ static int enroll_main(int argc, char **argv)
 	return agent_enroll(&o);
 }
 
+/*
+ * The configuration holds the agent's secret key: anyone who reads it can
+ * ship events as this agent.  Readable by others: refused (exit 2); by the
+ * group: a loud warning.  0, or -1 after printing why.
+ */
+static int
+config_private_check(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "tocsin-agent: %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & S_IROTH) {
+		fprintf(stderr, "tocsin-agent: %s holds this agent's secret "
+		    "key but anyone on this machine can read it (mode %04o): "
+		    "refusing to start; run `chmod 600 %s`\n", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	if (st.st_mode & S_IRGRP)
+		fprintf(stderr, "tocsin-agent: WARNING: %s holds this agent's "
+		    "secret key and its group can read it (mode %04o); run "
+		    "`chmod 600 %s`\n", path, (unsigned)(st.st_mode & 07777),
+		    path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -384,6 +414,10 @@ int main(int argc, char **argv)
 	}
 	if ((rc = agent_config_load(cfg_path, &cfg, err, sizeof(err))) != 0) {
 		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (config_private_check(cfg_path) != 0) {
+		agent_config_free(&cfg);
 		return 2;
 	}
 

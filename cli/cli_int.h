@@ -236,6 +236,11 @@ int cli_parse_number(const struct cli_cmd *cmd, const char *opt,
 int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
     const char *what, const char *s);
 
+/* Check s as a ZeroMQ endpoint (common/endpoint.h): 0, or 2 after
+ * "invalid OPT 'S': expected a ZeroMQ endpoint such as ...". */
+int cli_check_endpoint(const struct cli_cmd *cmd, const char *opt,
+    const char *s);
+
 /* Parse a time argument (duration before now, or RFC 3339).  0 or 2. */
 int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
     const char *arg, uint64_t now, uint64_t *out);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "common/util.h"
 
@@ -298,6 +299,18 @@ int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
 	if (!name_valid_str(k, s))
 		return cli_usage_error(cmd, "invalid %s '%s': %s", what,
 		    esc_arg(s, eb, sizeof(eb)), name_expect(k));
+	return 0;
+}
+
+int cli_check_endpoint(const struct cli_cmd *cmd, const char *opt,
+    const char *s)
+{
+	char eb[256];
+
+	if (!endpoint_valid(s))
+		return cli_usage_error(cmd, "invalid %s '%s': expected a ZeroMQ "
+		    "endpoint such as tcp://192.0.2.10:7514 or ipc:///run/x",
+		    opt, esc_arg(s, eb, sizeof(eb)));
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/keys.h"
@@ -174,40 +175,6 @@ static void yaml_quoted(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
-/*
- * The endpoint agents connect to, from the server's listen endpoint: a
- * wildcard host (0.0.0.0, *, [::]) is replaced by loopback, because that is
- * where an agent on the same machine reaches it.  *replaced says whether it
- * was.  Returns a malloc'd string (caller frees) or NULL.
- */
-static char *endpoint_from_listen(const char *listen, int *replaced)
-{
-	static const struct { const char *any, *local; } wild[] = {
-		{ "0.0.0.0", "127.0.0.1" },
-		{ "*", "127.0.0.1" },
-		{ "[::]", "[::1]" },
-	};
-	const char *host, *colon;
-	size_t i, hlen;
-
-	*replaced = 0;
-	if ((host = strstr(listen, "://")) == NULL)
-		return strdup(listen);
-	host += 3;
-	if ((colon = strrchr(host, ':')) == NULL)
-		return strdup(listen);
-	hlen = (size_t)(colon - host);
-	for (i = 0; i < sizeof(wild) / sizeof(wild[0]); i++) {
-		if (strlen(wild[i].any) == hlen &&
-		    memcmp(host, wild[i].any, hlen) == 0) {
-			*replaced = 1;
-			return xasprintf("%.*s%s%s", (int)(host - listen),
-			    listen, wild[i].local, colon);
-		}
-	}
-	return strdup(listen);
-}
-
 struct agent_conf {
 	const char	*name;
 	const char	*data_dir;
@@ -327,12 +294,8 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 			output = p.arg;
 			break;
 		case OPT_ENDPOINT:
-			if (strstr(p.arg, "://") == NULL ||
-			    strlen(p.arg) > MAX_PATH_BYTES)
-				return cli_usage_error(cmd, "invalid --endpoint "
-				    "'%s': expected a ZeroMQ endpoint such as "
-				    "tcp://192.0.2.10:7514",
-				    esc(p.arg, eb, sizeof(eb)));
+			if (cli_check_endpoint(cmd, "--endpoint", p.arg) != 0)
+				return CLI_EXIT_USAGE;
 			endpoint = p.arg;
 			break;
 		case OPT_FOLLOW:
@@ -367,7 +330,9 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		if (cfg->listen == NULL || cfg->listen[0] == '\0')
 			return cli_usage_error(cmd, "the server configuration "
 			    "has no collector.listen: give --endpoint");
-		if ((derived = endpoint_from_listen(cfg->listen,
+		/* where an agent on this machine reaches a wildcard
+		 * listen address */
+		if ((derived = endpoint_local_connect(cfg->listen,
 		    &ac.replaced)) == NULL)
 			goto nomem;
 		endpoint = derived;

@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "cli/cli_int.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "engine/state.h"
@@ -479,9 +480,9 @@ static int alerts_follow(struct cli *c, const struct cli_cmd *cmd,
     uint64_t count)
 {
 	const struct server_config *cfg = cli_config(c);
-	const char *ep = NULL;
+	const char *bind = NULL;
 	void *ctx = NULL, *sub = NULL;
-	char *msg = NULL;
+	char *msg = NULL, *ep = NULL;
 	struct sigaction sa, old_int, old_term;
 	int timeout = FOLLOW_POLL_MS, linger = 0, ret = CLI_EXIT_OK;
 	const size_t tlen = strlen("alert ");
@@ -491,14 +492,16 @@ static int alerts_follow(struct cli *c, const struct cli_cmd *cmd,
 	for (size_t i = 0; i < cfg->noutputs && ep == NULL; i++)
 		if (cfg->outputs[i].type == OUTPUT_LIVE &&
 		    cfg->outputs[i].enabled)
-			ep = cfg->outputs[i].endpoint;
-	if (ep == NULL) {
+			bind = cfg->outputs[i].endpoint;
+	if (bind == NULL) {
 		cli_err(cmd, "--follow needs a live output in the server "
 		    "configuration (outputs: - type: live); %s has none",
 		    cfg->source);
 		return CLI_EXIT_USAGE;
 	}
-	if ((msg = malloc(FOLLOW_MAX_MSG_BYTES)) == NULL ||
+	/* the feed binds; a wildcard host is reached on loopback */
+	if ((ep = endpoint_local_connect(bind, NULL)) == NULL ||
+	    (msg = malloc(FOLLOW_MAX_MSG_BYTES)) == NULL ||
 	    (ctx = zmq_ctx_new()) == NULL ||
 	    (sub = zmq_socket(ctx, ZMQ_SUB)) == NULL) {
 		cli_err(cmd, "cannot create the subscriber");
@@ -555,6 +558,7 @@ out:
 	if (ctx != NULL)
 		zmq_ctx_term(ctx);
 	free(msg);
+	free(ep);
 	return ret;
 }
 

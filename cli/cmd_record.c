@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli_int.h"
 #include "common/err.h"
@@ -617,17 +618,30 @@ int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
 	}
 	qsort(r.v, r.n, sizeof(*r.v), cmp_out);
 	if (output != NULL) {
-		if ((tmp = xasprintf("%s.tmp", output)) == NULL)
+		int fd;
+
+		/* A private file of a fresh name beside the target (mkstemp:
+		 * O_EXCL, mode 0600), renamed over it when whole: a link
+		 * planted at a guessable name cannot redirect the write, and
+		 * the log lines are never readable by others. */
+		if ((tmp = xasprintf("%s.XXXXXX", output)) == NULL)
 			goto oom;
-		if ((fp = fopen(tmp, "w")) == NULL) {
+		if ((fd = mkstemp(tmp)) < 0 ||
+		    (fp = fdopen(fd, "w")) == NULL) {
 			cli_err(cmd, "cannot write %s: %s", output,
 			    strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+				(void)remove(tmp);
+			}
 			fp = stdout;
 			goto out;
 		}
 	}
 	rc = write_recording(fp, &r, source);
 	if (fp != stdout) {
+		if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+			rc = TS_EIO;
 		if (fclose(fp) != 0)
 			rc = TS_EIO;
 		fp = stdout;

@@ -24,6 +24,7 @@
 #include <zmq.h>
 
 #include "cli/cli_int.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/limits.h"
@@ -605,30 +606,6 @@ out:
 	return exit_rc;
 }
 
-/* The endpoint to connect to: a wildcard listen host becomes loopback.
- * malloc'd (caller frees) or NULL. */
-static char *replay_endpoint(const char *listen)
-{
-	static const char *const wild[] = { "0.0.0.0", "*" };
-	const char *host, *colon;
-	size_t i, hlen;
-
-	if ((host = strstr(listen, "://")) == NULL)
-		return strdup(listen);
-	host += 3;
-	if ((colon = strrchr(host, ':')) == NULL)
-		return strdup(listen);
-	hlen = (size_t)(colon - host);
-	for (i = 0; i < sizeof(wild) / sizeof(wild[0]); i++)
-		if (strlen(wild[i]) == hlen && memcmp(host, wild[i], hlen) == 0)
-			return xasprintf("%.*s127.0.0.1%s",
-			    (int)(host - listen), listen, colon);
-	if (hlen == 4 && memcmp(host, "[::]", 4) == 0)
-		return xasprintf("%.*s[::1]%s", (int)(host - listen), listen,
-		    colon);
-	return strdup(listen);
-}
-
 /* ---- the session ---------------------------------------------------------- */
 
 struct session {
@@ -856,8 +833,8 @@ int replay_send(struct cli *c, const struct cli_cmd *cmd,
 	}
 	if ((cfg = cli_config(c)) == NULL)
 		goto out;
-	endpoint = replay_endpoint(o->endpoint ? o->endpoint :
-	    cfg->listen ? cfg->listen : "");
+	endpoint = endpoint_local_connect(o->endpoint ? o->endpoint :
+	    cfg->listen ? cfg->listen : "", NULL);
 	if (merge_events(recs, nrec, &ev, &n) != 0) {
 		cli_err(cmd, "out of memory");
 		goto out;
@@ -1007,6 +984,8 @@ int cmd_replay(struct cli *c, const struct cli_cmd *cmd, int argc,
 			shift = 1;
 			break;
 		case OPT_ENDPOINT:
+			if (cli_check_endpoint(cmd, "--endpoint", p.arg) != 0)
+				return CLI_EXIT_USAGE;
 			endpoint = p.arg;
 			break;
 		case OPT_TIMEOUT:

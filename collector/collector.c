@@ -106,6 +106,7 @@ enum {
 	C_SYSLOG_RECEIVED, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED,
 	C_SYSLOG_NOHEADER, C_SYSLOG_CONN_REFUSED, C_SYSLOG_DROPPED_FULL,
 	C_INTERNAL_EVENTS, C_INTERNAL_DROPPED, C_GROUP_COMMITS,
+	C_READERS_CLEARED,
 	C_SESSIONS_REVOKED, C_REFUSED_DRILL, C_ENROLL_ADMITTED, C_ENROLL_REFUSED,
 	C_PID, C_STARTED_US, C_HEARTBEAT_US, C_FULL_SINCE_US,
 	C_COUNT
@@ -169,6 +170,9 @@ static struct counter counters[C_COUNT] = {
 	[C_GROUP_COMMITS] = { "collector.batch_commits", 0,
 	    "journal transactions that committed agent batches (group "
 	    "commit: events_journaled / batch_commits per transaction)" },
+	[C_READERS_CLEARED] = { "collector.readers_cleared", 0,
+	    "journal reader slots of dead processes cleared (a reader killed "
+	    "mid-read)" },
 	[C_SESSIONS_REVOKED] = { "collector.sessions_revoked", 0,
 	    "agent sessions dropped because their key was revoked or their "
 	    "name re-enrolled with another key" },
@@ -462,6 +466,7 @@ stats_flush(struct collector *c)
 	int err;
 
 	counters[C_HEARTBEAT_US].value = now_us();
+	(void)journal_readers_reclaim(c->j, &counters[C_READERS_CLEARED].value);
 	thresholds_check(c);
 	memset(&sc, 0, sizeof(sc));
 	sc.c = c;
@@ -692,6 +697,14 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 	    m->drill.len != strlen(drill))) {
 		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
 		    "bad drill name");
+		return;
+	}
+	/* The host names the events that carry no host of their own, in
+	 * every output: the same rule as a syslog header's HOSTNAME. */
+	if (m->host.len > 0 && !name_valid(NAME_HOST, m->host.p, m->host.len)) {
+		refuse(c, rid, C_REFUSED_MALFORMED, WIRE_REFUSE_MALFORMED,
+		    "bad host name (want an RFC 5424 HOSTNAME: printable "
+		    "ASCII, no space)");
 		return;
 	}
 	/* A drill label makes every output drop the events and `drill clean`

@@ -58,6 +58,8 @@ struct journal {
 	MDB_dbi		 events, agents, stats, meta;
 	int		 rdonly;
 	uint64_t	 map_bytes;	/* current map size */
+	uint64_t	 readers_cleared; /* stale reader slots cleared, not
+					 * yet handed to journal_readers_reclaim */
 };
 
 static int
@@ -309,6 +311,9 @@ journal_open(const char *dir, int flags, uint64_t map_bytes, journal_t **out)
 		err = rc == ENOENT ? TS_ENOTFOUND : TS_EDB;
 		goto fail;
 	}
+	/* Before the first transaction: a table full of dead readers would
+	 * refuse it. */
+	(void)stats_readers_reclaim(j->env, "journal", &j->readers_cleared);
 	if ((err = txn_begin(j, j->rdonly ? MDB_RDONLY : 0, &txn)) != 0)
 		goto fail;
 	dbflags = j->rdonly ? 0 : MDB_CREATE;
@@ -379,6 +384,18 @@ journal_close(journal_t **j)
 	mdb_env_close((*j)->env);
 	free(*j);
 	*j = NULL;
+}
+
+int
+journal_readers_reclaim(journal_t *j, uint64_t *cleared)
+{
+	int err = stats_readers_reclaim(j->env, "journal",
+	    &j->readers_cleared);
+
+	if (cleared != NULL)
+		*cleared += j->readers_cleared;
+	j->readers_cleared = 0;
+	return err;
 }
 
 uint64_t

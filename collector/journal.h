@@ -114,6 +114,15 @@ int journal_open(const char *dir, int flags, uint64_t map_bytes,
 void journal_close(journal_t **j);
 
 /*
+ * Clear the reader slots that dead processes left in the journal's reader
+ * table (stats_readers_reclaim; journal_open does it too) and add to
+ * *cleared (may be NULL) how many were cleared since the last call, those
+ * cleared at open included.  Every process that keeps the journal open
+ * calls it on its statistics tick.  0 or TS_EDB.
+ */
+int journal_readers_reclaim(journal_t *j, uint64_t *cleared);
+
+/*
  * Append the events of one agent batch (seqs first_seq .. first_seq+n-1 of
  * epoch) in ONE write transaction that also advances the agent's high-water
  * mark and writes the counters given (may be NULL/0).  Events at or below the

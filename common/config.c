@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "common/config.h"
+#include "common/endpoint.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/limits.h"
@@ -159,29 +160,47 @@ static int section(const yt_node *m, const char *key, const char *const *known,
 	return 0;
 }
 
+/* Keys one top level may have (a bound on struct top_key tables). */
+#define MAX_TOP_KEYS	16
+
+/* One key of a configuration's top level: the one table that says which
+ * keys the top level takes and, for a section (a mapping), its known keys
+ * and where its node goes. */
+struct top_key {
+	const char		*tk_name;
+	const char *const	*tk_keys;	/* a section's known keys;
+						 * NULL: a value */
+	const yt_node		**tk_node;	/* the section, NULL when absent
+						 * or null */
+};
+
+/* Check root against the table tk[0..n) (an unknown key is an error at
+ * its line and column) and each section against its keys.  0 or
+ * TS_EPARSE with the message in err. */
+static int top_check(const yt_node *root, const struct top_key *tk, size_t n,
+    const char *file, char *err, size_t errlen)
+{
+	const char *names[MAX_TOP_KEYS + 1];
+	size_t i;
+
+	if (n > MAX_TOP_KEYS)
+		fatal("config: a top level of %zu keys", n);
+	for (i = 0; i < n; i++)
+		names[i] = tk[i].tk_name;
+	names[n] = NULL;
+	if (root != NULL && yt_check_keys(root, names, file, "the top level",
+	    err, errlen) != 0)
+		return TS_EPARSE;
+	for (i = 0; i < n; i++)
+		if (tk[i].tk_keys != NULL && section(root, tk[i].tk_name,
+		    tk[i].tk_keys, file, tk[i].tk_node, err, errlen) != 0)
+			return TS_EPARSE;
+	return 0;
+}
+
 /* Position of a node for a diagnostic (1:1 when there is none). */
 static int node_line(const yt_node *n) { return n ? n->line : 1; }
 static int node_col(const yt_node *n) { return n ? n->col : 1; }
-
-/* "host:port" or "[v6]:port" with a port 1..65535. */
-static int hostport_valid(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	uint64_t port;
-
-	if (colon == NULL || colon == s)
-		return 0;
-	if (parse_u64(colon + 1, strlen(colon + 1), 65535, &port) != 0 ||
-	    port == 0)
-		return 0;
-	return 1;
-}
-
-static int endpoint_valid(const char *s)
-{
-	return (strncmp(s, "tcp://", 6) == 0 && s[6] != '\0') ||
-	    (strncmp(s, "ipc://", 6) == 0 && s[6] != '\0');
-}
 
 /* Error at the node holding key in map. */
 static void key_err(char *err, size_t errlen, const char *file,
@@ -406,7 +425,7 @@ static int parse_output(const yt_node *m, const char *file,
 		if (get_required(m, m, "a forward output", "address", file,
 		    &o->address, err, errlen))
 			return TS_EPARSE;
-		if (!hostport_valid(o->address)) {
+		if (!endpoint_hostport_valid(o->address)) {
 			key_err(err, errlen, file, m, "address", "outputs",
 			    "must be \"host:port\"");
 			return TS_EPARSE;
@@ -509,7 +528,7 @@ static int get_listener(const yt_node *m, const char *key, const char *file,
 	rc = yt_get_str(m, key, file, out, err, errlen);
 	if (rc != 0)
 		return rc;
-	if (!hostport_valid(*out)) {
+	if (!endpoint_hostport_valid(*out)) {
 		key_err(err, errlen, file, m, key, "collector",
 		    "must be \"ip:port\" (or empty to disable)");
 		return TS_EPARSE;
@@ -520,8 +539,6 @@ static int get_listener(const yt_node *m, const char *key, const char *file,
 int server_config_load(const char *path, struct server_config *cfg,
     char *err, size_t errlen)
 {
-	static const char *const top_keys[] = { "data_dir", "log_level",
-	    "collector", "engine", "incidents", "outputs", NULL };
 	static const char *const coll_keys[] = { "listen", "syslog_udp",
 	    "syslog_tcp", "journal_map_size", "journal_max_size", "retention",
 	    "credit", "max_frame_size", "enroll_listen", NULL };
@@ -532,6 +549,14 @@ int server_config_load(const char *path, struct server_config *cfg,
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
 	const yt_node *root, *coll = NULL, *eng = NULL, *inc = NULL;
+	const struct top_key top[] = {
+		{ "data_dir", NULL, NULL },
+		{ "log_level", NULL, NULL },
+		{ "collector", coll_keys, &coll },
+		{ "engine", eng_keys, &eng },
+		{ "incidents", inc_keys, &inc },
+		{ "outputs", NULL, NULL },	/* a list: outputs_load */
+	};
 	unsigned long long v;
 	char *lvl = NULL;
 	int rc;
@@ -573,12 +598,8 @@ int server_config_load(const char *path, struct server_config *cfg,
 	if (rc != 0)
 		goto fail;
 	rc = TS_EPARSE;
-	if (root != NULL && yt_check_keys(root, top_keys, file, "the top level",
-	    err, errlen) != 0)
-		goto fail;
-	if (section(root, "collector", coll_keys, file, &coll, err, errlen) ||
-	    section(root, "engine", eng_keys, file, &eng, err, errlen) ||
-	    section(root, "incidents", inc_keys, file, &inc, err, errlen))
+	if (top_check(root, top, sizeof(top) / sizeof(top[0]), file, err,
+	    errlen) != 0)
 		goto fail;
 
 	if (yt_get_str(root, "data_dir", file, &cfg->data_dir, err, errlen))
@@ -797,9 +818,6 @@ static void missing_section(const yt_node *root, const char *key,
 int agent_config_load(const char *path, struct agent_config *cfg,
     char *err, size_t errlen)
 {
-	static const char *const top_keys[] = { "agent", "server", "keys",
-	    "follow", "from_start", "batch", "spool", "heartbeat", "journal",
-	    NULL };
 	static const char *const journal_keys[] = { "units", "directory",
 	    NULL };
 	static const char *const agent_keys[] = { "name", "data_dir", "host",
@@ -810,7 +828,19 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	static const char *const batch_keys[] = { "max_events", "max_wait",
 	    NULL };
 	static const char *const spool_keys[] = { "max_size", NULL };
-	const yt_node *root, *ag, *srv, *ks, *bt, *sp, *jn;
+	const yt_node *root, *ag = NULL, *srv = NULL, *ks = NULL, *bt = NULL;
+	const yt_node *sp = NULL, *jn = NULL;
+	const struct top_key top[] = {
+		{ "agent", agent_keys, &ag },
+		{ "server", server_keys, &srv },
+		{ "keys", keys_keys, &ks },
+		{ "follow", NULL, NULL },
+		{ "from_start", NULL, NULL },
+		{ "batch", batch_keys, &bt },
+		{ "spool", spool_keys, &sp },
+		{ "heartbeat", NULL, NULL },
+		{ "journal", journal_keys, &jn },
+	};
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
 	unsigned long long v;
@@ -842,14 +872,8 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 		    "the top level", path);
 		goto fail;
 	}
-	if (yt_check_keys(root, top_keys, path, "the top level", err, errlen))
-		goto fail;
-	if (section(root, "agent", agent_keys, path, &ag, err, errlen) ||
-	    section(root, "server", server_keys, path, &srv, err, errlen) ||
-	    section(root, "keys", keys_keys, path, &ks, err, errlen) ||
-	    section(root, "batch", batch_keys, path, &bt, err, errlen) ||
-	    section(root, "spool", spool_keys, path, &sp, err, errlen) ||
-	    section(root, "journal", journal_keys, path, &jn, err, errlen))
+	if (top_check(root, top, sizeof(top) / sizeof(top[0]), path, err,
+	    errlen) != 0)
 		goto fail;
 	if (ag == NULL) {
 		missing_section(root, "agent", path, err, errlen);
@@ -884,10 +908,12 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 			snprintf(hn, sizeof(hn), "localhost");
 		hn[MAX_HOST_BYTES] = '\0';
 		cfg->host = strdup(hn);
-	} else if (cfg->host[0] == '\0' ||
-	    strlen(cfg->host) > MAX_HOST_BYTES) {
-		key_err(err, errlen, path, ag, "host", "agent",
-		    "must be 1 to 255 characters");
+	} else if (!name_valid_str(NAME_HOST, cfg->host)) {
+		/* the collector refuses any other HELLO host */
+		char m[160];
+
+		snprintf(m, sizeof(m), "must be %s", name_expect(NAME_HOST));
+		key_err(err, errlen, path, ag, "host", "agent", m);
 		goto fail;
 	}
 	if (cfg->data_dir == NULL || cfg->host == NULL) {

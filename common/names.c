@@ -12,7 +12,8 @@
 /* Alphabets. */
 enum { ALPHA_WORD = 1,		/* A-Z a-z 0-9 . _ - */
        ALPHA_PRINTABLE,		/* any byte but controls and DEL */
-       ALPHA_MITRE };		/* the ATT&CK id grammar */
+       ALPHA_MITRE,		/* the ATT&CK id grammar */
+       ALPHA_PRINTUSASCII };	/* 0x21-0x7e (RFC 5424 header fields) */
 
 static const struct name_row {
 	enum name_kind	 n_kind;
@@ -38,6 +39,9 @@ static const struct name_row {
 	{ NAME_FIELD, "field name", ALPHA_PRINTABLE, MAX_JSON_PATH_BYTES, 0, 1,
 	  "1 to " STR(MAX_JSON_PATH_BYTES) " printable bytes, no control "
 	  "byte, no leading or trailing space" },
+	{ NAME_HOST, "host name", ALPHA_PRINTUSASCII, MAX_HOST_BYTES, 0, 0,
+	  "1 to " STR(MAX_HOST_BYTES) " printable ASCII characters, no "
+	  "space (an RFC 5424 HOSTNAME)" },
 };
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -91,6 +95,12 @@ int name_valid(enum name_kind k, const char *s, size_t n)
 	case ALPHA_WORD:
 		for (i = 0; i < n; i++)
 			if (!is_word(s[i]))
+				return 0;
+		return 1;
+	case ALPHA_PRINTUSASCII:
+		for (i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x21 ||
+			    (unsigned char)s[i] > 0x7e)
 				return 0;
 		return 1;
 	default:	/* ALPHA_PRINTABLE */

@@ -22,6 +22,9 @@ enum name_kind {
 	NAME_FIELD,	/* event field: printable bytes (JSON key paths hold
 			 * spaces), no control byte, no leading or trailing
 			 * space, 1..MAX_JSON_PATH_BYTES */
+	NAME_HOST,	/* host name an agent reports (HELLO): an RFC 5424
+			 * HOSTNAME, 1..MAX_HOST_BYTES of PRINTUSASCII
+			 * (0x21-0x7e: no space, no control byte) */
 	NAME_NKINDS
 };
 

@@ -91,3 +91,22 @@ int stats_foreach(MDB_txn *txn, MDB_dbi dbi,
 	}
 	return ret == TS_ESTOP ? 0 : ret;
 }
+
+int stats_readers_reclaim(MDB_env *env, const char *what, uint64_t *cleared)
+{
+	int dead = 0, rc;
+
+	if (env == NULL)
+		return 0;
+	if ((rc = mdb_reader_check(env, &dead)) != 0) {
+		log_debug("%s: mdb_reader_check: %s", what, mdb_strerror(rc));
+		return TS_EDB;
+	}
+	if (dead > 0) {
+		log_warn("%s: cleared %d reader slot%s left by dead processes",
+		    what, dead, dead == 1 ? "" : "s");
+		if (cleared != NULL)
+			*cleared += (uint64_t)dead;
+	}
+	return 0;
+}

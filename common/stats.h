@@ -32,4 +32,15 @@ int stats_load(MDB_txn *txn, MDB_dbi dbi, struct counter *c, size_t n);
 int stats_foreach(MDB_txn *txn, MDB_dbi dbi,
     int (*cb)(const char *name, uint64_t value, void *arg), void *arg);
 
+/*
+ * Clear the reader slots of processes that died inside a read transaction
+ * (a CLI killed mid-read): each one holds a slot of the environment's
+ * reader table, which has room for only 126, and pins the pages it was
+ * reading so the file cannot reuse them.  Every process calls this when it
+ * opens an environment and the daemons on every statistics tick.  Adds the
+ * number of slots cleared to *cleared (may be NULL); logs them at warning
+ * level under `what`.  0, or TS_EDB when LMDB cannot check.
+ */
+int stats_readers_reclaim(MDB_env *env, const char *what, uint64_t *cleared);
+
 #endif /* TOCSIN_STATS_H */

@@ -47,6 +47,7 @@ enum {
 	C_CORR_FIRED, C_CORR_SUPPRESSED, C_CORR_LATE, C_CORR_DROPPED,
 	C_CORR_EXPIRED, C_CORR_EVICTED, C_CORR_NO_GROUP, C_CORR_RULES,
 	C_INC_OPENED, C_CONTROL_APPLIED, C_CONTROL_REFUSED, C_CONTROL_FAILED,
+	C_READERS_CLEARED,
 	C_WIN_MALFORMED, C_WIN_REFUSED,
 	C_NCOUNTERS
 };
@@ -104,6 +105,8 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	    "analyst requests refused (bad request, unknown incident)" },
 	[C_CONTROL_FAILED] = { "engine.control_failed", 0,
 	    "control rounds retried after a state error" },
+	[C_READERS_CLEARED] = { "engine.readers_cleared", 0,
+	    "LMDB reader slots of dead processes cleared (journal, state)" },
 };
 
 /* A growable output buffer; oom latches an allocation failure. */
@@ -928,6 +931,19 @@ engine_reload(struct engine *e)
 
 /* ---- batches --------------------------------------------------------------- */
 
+/* Clear the reader slots dead processes left in the journal and the state
+ * (a CLI killed mid-read), counting them. */
+static void
+engine_readers_reclaim(struct engine *e)
+{
+	if (e->e_state != NULL)
+		(void)state_readers_reclaim(e->e_state,
+		    &e->e_c[C_READERS_CLEARED].value);
+	if (e->e_journal != NULL)
+		(void)journal_readers_reclaim(e->e_journal,
+		    &e->e_c[C_READERS_CLEARED].value);
+}
+
 /* Commit the counters (and the heartbeat) alone.  0 or a TS_E*. */
 static int
 engine_write_stats(struct engine *e)
@@ -1077,7 +1093,7 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	char		*rundir = NULL, *pidpath = NULL, *statedir = NULL;
 	char		*jdir = NULL;
 	uint64_t	 last_beat, last_rate, rate_events = 0, jlast, t;
-	uint64_t	 last_fail_log = 0;
+	uint64_t	 last_fail_log = 0, last_reclaim = 0;
 	size_t		 n;
 	int		 ret, behind_said = 0;
 
@@ -1147,6 +1163,10 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 
 	last_beat = last_rate = mono_us();
 	while (!*stop) {
+		if (mono_us() - last_reclaim >= ENGINE_HEARTBEAT_US) {
+			engine_readers_reclaim(&e);
+			last_reclaim = mono_us();
+		}
 		if (*reload) {
 			*reload = 0;
 			engine_reload(&e);

@@ -65,6 +65,8 @@ struct state {
 	int		 s_rdonly;
 	int		 s_grow;	/* map was full: grow before next txn */
 	int		 s_cap_logged;	/* "map at its cap" said once */
+	uint64_t	 s_readers_cleared; /* stale reader slots cleared, not
+					 * yet handed to state_readers_reclaim */
 };
 
 struct state_txn {
@@ -215,6 +217,9 @@ state_open(const char *dir, int flags, uint64_t map_bytes, state_t **out)
 		    state_err(NULL, rc, "mdb_env_open");
 		goto fail;
 	}
+	/* Before the first transaction: a table full of dead readers would
+	 * refuse it. */
+	(void)stats_readers_reclaim(s->s_env, "state", &s->s_readers_cleared);
 	if (s->s_rdonly)
 		ret = state_rtxn(s, &txn);
 	else
@@ -250,6 +255,18 @@ fail:
 		mdb_env_close(s->s_env);
 	free(datafile);
 	free(s);
+	return ret;
+}
+
+int
+state_readers_reclaim(state_t *s, uint64_t *cleared)
+{
+	int ret = stats_readers_reclaim(s->s_env, "state",
+	    &s->s_readers_cleared);
+
+	if (cleared != NULL)
+		*cleared += s->s_readers_cleared;
+	s->s_readers_cleared = 0;
 	return ret;
 }
 

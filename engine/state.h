@@ -109,6 +109,14 @@ struct counter;
 int state_open(const char *dir, int flags, uint64_t map_bytes, state_t **out);
 void state_close(state_t **s);
 
+/*
+ * Clear the reader slots that dead processes left in the state's reader
+ * table (stats_readers_reclaim; state_open does it too) and add to
+ * *cleared (may be NULL) how many were cleared since the last call, those
+ * cleared at open included.  0 or TS_EDB.
+ */
+int state_readers_reclaim(state_t *s, uint64_t *cleared);
+
 /* Last journal sequence the engine has processed (0 if none). */
 int state_cursor_get(state_t *s, uint64_t *jseq);
 

@@ -154,37 +154,84 @@ int output_label_drill(int kind, json_t *rec)
 	return rc;
 }
 
-/* CEF header field: escape \ and |, line breaks become spaces. */
+/*
+ * Length of the control character at p (NUL-terminated UTF-8 from jansson),
+ * 0 if there is none: C0 (0x00-0x1f), DEL (0x7f), and C1 (U+0080-U+009F,
+ * 0xc2 0x80-0x9f; a stray byte 0x80-0x9f too).  A log line must not reach
+ * an upstream SIEM's console or parser with a byte that moves a cursor or
+ * ends a record.
+ */
+static size_t cef_ctrl_len(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (u[0] < 0x20 || u[0] == 0x7f || (u[0] >= 0x80 && u[0] <= 0x9f))
+		return 1;
+	if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+		return 2;
+	return 0;
+}
+
+/* A control character as \xNN (its code point, as escape_text writes
+ * them); returns the input bytes consumed. */
+static size_t cef_ctrl_put(struct sbuf *s, const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	char x[8];
+
+	snprintf(x, sizeof(x), "\\x%02x", n == 2 ? u[1] : u[0]);
+	sb_add(s, x, 4);
+	return n;
+}
+
+/* CEF header field: escape \ and |, line breaks become spaces, other
+ * control characters \xNN. */
 static void cef_hdr(struct sbuf *s, const char *p)
 {
-	for (; p != NULL && *p != '\0'; p++) {
+	size_t n;
+
+	while (p != NULL && *p != '\0') {
+		if (*p == '\r' || *p == '\n') {
+			sb_add(s, " ", 1);
+			p++;
+			continue;
+		}
+		if ((n = cef_ctrl_len(p)) > 0) {
+			p += cef_ctrl_put(s, p, n);
+			continue;
+		}
 		if (*p == '\\' || *p == '|')
 			sb_add(s, "\\", 1);
-		if (*p == '\r' || *p == '\n')
-			sb_add(s, " ", 1);
-		else
-			sb_add(s, p, 1);
+		sb_add(s, p++, 1);
 	}
 }
 
-/* CEF extension "key=value" (value escaped: \ = and line breaks). */
+/* CEF extension "key=value" (value escaped: \ = and line breaks as CEF
+ * says; other control characters \xNN). */
 static void cef_ext(struct sbuf *s, const char *key, const char *p)
 {
+	size_t n;
+
 	if (p == NULL)
 		return;
 	if (s->len > 0 && s->b[s->len - 1] != '|')
 		sb_add(s, " ", 1);
 	sb_str(s, key);
 	sb_add(s, "=", 1);
-	for (; *p != '\0'; p++) {
-		if (*p == '\\' || *p == '=')
-			sb_add(s, "\\", 1);
-		if (*p == '\n')
+	while (*p != '\0') {
+		if (*p == '\n') {
 			sb_add(s, "\\n", 2);
-		else if (*p == '\r')
+			p++;
+		} else if (*p == '\r') {
 			sb_add(s, "\\r", 2);
-		else
-			sb_add(s, p, 1);
+			p++;
+		} else if ((n = cef_ctrl_len(p)) > 0) {
+			p += cef_ctrl_put(s, p, n);
+		} else {
+			if (*p == '\\' || *p == '=')
+				sb_add(s, "\\", 1);
+			sb_add(s, p++, 1);
+		}
 	}
 }
 

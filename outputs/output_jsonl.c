@@ -13,6 +13,17 @@
  * delivered is on disk; a crash may repeat the lines of the last batch.
  * "always" fsyncs after every line; "never" leaves it to the kernel (a
  * crash of the machine may lose the last lines; the cursor does not know).
+ *
+ * A full disk: a write that fails part-way (ENOSPC, EFBIG, EIO) is
+ * truncated back to the end of the last whole line before the error is
+ * returned, so the retry appends the whole line and never leaves half of
+ * one in the file.  A failed fsync may have dropped the written pages (on
+ * Linux the error is reported once and the pages are marked clean), so the
+ * file is truncated back to where the last successful fsync left it and
+ * the error returned: the outputs process does not advance the cursor and
+ * sends those records again.  A file that does not end with a newline when
+ * it is opened (a crash in the middle of a line) is cut back to its last
+ * whole line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,10 +40,55 @@
 
 struct jsonl {
 	int		 fd;
-	uint64_t	 size;
+	uint64_t	 size;		/* bytes of whole lines in the file */
+	uint64_t	 synced;	/* size at the last successful fsync */
 	int		 dirty;		/* written since the last fsync */
 	const struct output_config *cfg;
 };
+
+/* Read back this much at a time looking for the last newline. */
+#define JSONL_TAIL_CHUNK	4096
+
+int (*output_jsonl_fsync)(int fd) = fsync;
+
+/* Cut the file back to `size` bytes (the end of a whole line).  0 or
+ * TS_EIO (logged). */
+static int jsonl_cut(struct jsonl *j, uint64_t size)
+{
+	if (ftruncate(j->fd, (off_t)size) != 0) {
+		log_err("output %s: cannot truncate %s back to %llu bytes: %s",
+		    j->cfg->name, j->cfg->path, (unsigned long long)size,
+		    strerror(errno));
+		return TS_EIO;
+	}
+	j->size = size;
+	if (j->synced > size)
+		j->synced = size;
+	return 0;
+}
+
+/* Size of the file up to and including its last newline (0 if none). */
+static int jsonl_whole_lines(int fd, uint64_t size, uint64_t *out)
+{
+	char buf[JSONL_TAIL_CHUNK];
+	uint64_t end = size;
+
+	while (end > 0) {
+		size_t n = end > sizeof(buf) ? sizeof(buf) : (size_t)end;
+		ssize_t r = pread(fd, buf, n, (off_t)(end - n));
+
+		if (r != (ssize_t)n)
+			return TS_EIO;
+		for (size_t i = n; i > 0; i--)
+			if (buf[i - 1] == '\n') {
+				*out = end - n + i;
+				return 0;
+			}
+		end -= n;
+	}
+	*out = 0;
+	return 0;
+}
 
 static int jsonl_reopen(struct jsonl *j)
 {
@@ -47,7 +103,7 @@ static int jsonl_reopen(struct jsonl *j)
 		(void)mkdir_p(dir, 0750);
 	}
 	free(dir);
-	j->fd = open(j->cfg->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	j->fd = open(j->cfg->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
 	    0640);
 	if (j->fd < 0) {
 		log_warn("output %s: cannot open %s: %s", j->cfg->name,
@@ -60,6 +116,41 @@ static int jsonl_reopen(struct jsonl *j)
 		return TS_EIO;
 	}
 	j->size = (uint64_t)st.st_size;
+	if (j->size > 0) {
+		uint64_t whole;
+
+		if (jsonl_whole_lines(j->fd, j->size, &whole) != 0)
+			goto fail;
+		if (whole != j->size) {
+			log_warn("output %s: %s ends with %llu bytes of a "
+			    "partial line; removed", j->cfg->name, j->cfg->path,
+			    (unsigned long long)(j->size - whole));
+			if (jsonl_cut(j, whole) != 0)
+				goto fail;
+		}
+	}
+	j->synced = j->size;
+	return 0;
+fail:
+	close(j->fd);
+	j->fd = -1;
+	return TS_EIO;
+}
+
+/* fsync; on failure cut the file back to the last synced size (the pages
+ * written since may be gone) and return TS_EIO. */
+static int jsonl_sync(struct jsonl *j)
+{
+	if (output_jsonl_fsync(j->fd) != 0) {
+		log_warn("output %s: fsync %s: %s; %llu bytes written again",
+		    j->cfg->name, j->cfg->path, strerror(errno),
+		    (unsigned long long)(j->size - j->synced));
+		(void)jsonl_cut(j, j->synced);
+		j->dirty = 0;
+		return TS_EIO;
+	}
+	j->synced = j->size;
+	j->dirty = 0;
 	return 0;
 }
 
@@ -75,13 +166,11 @@ static int jsonl_rotate(struct jsonl *j)
 	char *from, *to;
 	int rc = 0;
 
-	if (j->dirty && fsync(j->fd) != 0)
-		rc = TS_EIO;
+	if (j->dirty && (rc = jsonl_sync(j)) != 0)
+		return rc;	/* not rotated: the lines are sent again first */
 	close(j->fd);
 	j->fd = -1;
 	j->dirty = 0;
-	if (rc != 0)
-		return rc;
 	if (j->cfg->keep == 0) {
 		if (unlink(j->cfg->path) != 0 && errno != ENOENT)
 			return TS_EIO;
@@ -159,15 +248,14 @@ static int jsonl_send(void *impl, const struct output_config *cfg, int kind,
 	if ((rc = write_all(j->fd, s, len + 1)) != 0) {
 		log_warn("output %s: write %s: %s", cfg->name, cfg->path,
 		    strerror(errno));
+		/* Part of the line may be in the file: cut it off. */
+		(void)jsonl_cut(j, j->size);
 		goto out;
 	}
 	j->size += len + 1;
 	j->dirty = 1;
-	if (cfg->fsync == OUTPUT_FSYNC_ALWAYS) {
-		if (fsync(j->fd) != 0)
-			rc = TS_EIO;
-		j->dirty = 0;
-	}
+	if (cfg->fsync == OUTPUT_FSYNC_ALWAYS)
+		rc = jsonl_sync(j);
 out:
 	free(s);
 	return rc;
@@ -177,9 +265,8 @@ static int jsonl_flush(void *impl)
 {
 	struct jsonl *j = impl;
 
-	if (j->dirty && j->cfg->fsync == OUTPUT_FSYNC_BATCH &&
-	    fsync(j->fd) != 0)
-		return TS_EIO;
+	if (j->dirty && j->cfg->fsync == OUTPUT_FSYNC_BATCH)
+		return jsonl_sync(j);
 	j->dirty = 0;
 	return 0;
 }
@@ -192,7 +279,7 @@ static void jsonl_close(void **impl)
 		return;
 	if (j->fd >= 0) {
 		if (j->dirty && j->cfg->fsync != OUTPUT_FSYNC_NEVER)
-			(void)fsync(j->fd);
+			(void)jsonl_sync(j);
 		close(j->fd);
 	}
 	free(j);

@@ -68,7 +68,7 @@ static const char *const oc_help[OC_N] = {
 	"records skipped by min_level, drills or the record kind",
 	"records in the state not delivered yet (gauge)",
 };
-enum { GC_PID, GC_STARTED, GC_HEARTBEAT, GC_N };
+enum { GC_PID, GC_STARTED, GC_HEARTBEAT, GC_READERS, GC_N };
 
 struct out {
 	const struct output_config *cfg;
@@ -99,6 +99,8 @@ struct outputs {
 	struct counter	*ctab;			/* GC_N + OC_N * nouts */
 	size_t		 nc;
 	int		 dirty;
+	uint64_t	 readers_at_open;	/* slots cleared before the
+						 * counters were loaded */
 	struct rec	 batch[OUTPUTS_BATCH];
 	size_t		 nbatch;
 };
@@ -148,8 +150,11 @@ static int oenv_open(struct outputs *o, const char *dir)
 		goto fail;
 	mdb_env_set_maxdbs(o->oenv, OUTPUTS_MAX_DBS);
 	mdb_env_set_mapsize(o->oenv, (size_t)OUTPUTS_MAP_BYTES);
-	if ((rc = mdb_env_open(o->oenv, dir, MDB_NOTLS, 0600)) != 0 ||
-	    (rc = mdb_txn_begin(o->oenv, NULL, 0, &txn)) != 0 ||
+	if ((rc = mdb_env_open(o->oenv, dir, MDB_NOTLS, 0600)) != 0)
+		goto fail;
+	/* Counted once the stored counters are loaded (outputs_run). */
+	(void)stats_readers_reclaim(o->oenv, "outputs", &o->readers_at_open);
+	if ((rc = mdb_txn_begin(o->oenv, NULL, 0, &txn)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cursors", MDB_CREATE, &o->o_cursors)) ||
 	    (rc = mdb_dbi_open(txn, "stats", MDB_CREATE, &o->o_stats)))
 		goto fail;
@@ -241,6 +246,7 @@ static void state_look(struct outputs *o)
 			o->st = NULL;
 			return;
 		}
+		(void)state_readers_reclaim(o->st, &o->ctab[GC_READERS].value);
 		log_info("outputs: reading %s", o->state_dir);
 	}
 	for (k = 0; k < OUT_NKINDS; k++) {
@@ -337,6 +343,7 @@ static size_t out_turn(struct outputs *o, struct out *u)
 		    OUTPUT_REC_INCIDENTS;
 		uint64_t last, upto;
 		size_t i;
+		int send_rc = 0;
 
 		if (!(u->cfg->records & bit) || !o->s_have[k])
 			continue;
@@ -368,7 +375,7 @@ static size_t out_turn(struct outputs *o, struct out *u)
 				continue;
 			}
 			if (rc != 0) {
-				out_failed(u, "send", rc);
+				send_rc = rc;
 				break;
 			}
 			if (u->backoff_us != 0) {
@@ -379,10 +386,14 @@ static size_t out_turn(struct outputs *o, struct out *u)
 			u->c[OC_DELIVERED].value++;
 			upto = r->id;
 		}
-		if (u->impl != NULL && (rc = u->ops->flush(u->impl)) != 0) {
+		/* What was sent before a failed send counts only once
+		 * flushed (fsynced): a failed flush leaves the cursor where
+		 * it was and everything is sent again (at least once). */
+		if ((rc = u->ops->flush(u->impl)) != 0) {
 			out_failed(u, "flush", rc);
-			upto = u->cur[k];	/* sent again: at least once */
-		}
+			upto = u->cur[k];
+		} else if (send_rc != 0)
+			out_failed(u, "send", send_rc);
 		if (upto != u->cur[k]) {
 			moved += 1;
 			u->cur[k] = upto;
@@ -434,6 +445,8 @@ static int outputs_setup(struct outputs *o, const struct server_config *cfg)
 	    "outputs start time" };
 	o->ctab[GC_HEARTBEAT] = (struct counter){ "outputs.heartbeat_us", 0,
 	    "outputs last heartbeat" };
+	o->ctab[GC_READERS] = (struct counter){ "outputs.readers_cleared", 0,
+	    "LMDB reader slots of dead processes cleared (outputs, state)" };
 	for (i = 0; i < cfg->noutputs; i++) {
 		const struct output_config *oc = &cfg->outputs[i];
 		struct out *u;
@@ -490,6 +503,7 @@ int outputs_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		rc = TS_EIO;
 		goto out;
 	}
+	o.ctab[GC_READERS].value += o.readers_at_open;
 	o.ctab[GC_PID].value = (uint64_t)getpid();
 	o.ctab[GC_STARTED].value = now_us();
 	log_info("outputs: started with %zu output%s", o.nouts,
@@ -501,6 +515,13 @@ int outputs_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		for (size_t i = 0; i < o.nouts && !*stop; i++)
 			moved += out_turn(&o, &o.outs[i]);
 		if (o.dirty || mono_us() - last_beat >= OUTPUTS_HEARTBEAT_US) {
+			if (mono_us() - last_beat >= OUTPUTS_HEARTBEAT_US) {
+				(void)stats_readers_reclaim(o.oenv, "outputs",
+				    &o.ctab[GC_READERS].value);
+				if (o.st != NULL)
+					(void)state_readers_reclaim(o.st,
+					    &o.ctab[GC_READERS].value);
+			}
 			o.ctab[GC_HEARTBEAT].value = now_us();
 			if (oenv_commit(&o) == 0)
 				last_beat = mono_us();
@@ -546,8 +567,12 @@ int outputs_stats_foreach(const char *dir,
 	if (mdb_env_create(&env) != 0)
 		return TS_ENOMEM;
 	mdb_env_set_maxdbs(env, OUTPUTS_MAX_DBS);
-	if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) != 0 ||
-	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0) {
+	if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600) != 0) {
+		rc = TS_EDB;
+		goto out;
+	}
+	(void)stats_readers_reclaim(env, "outputs", NULL);
+	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0) {
 		rc = TS_EDB;
 		goto out;
 	}

@@ -38,6 +38,8 @@ struct output_ops {
 };
 
 extern const struct output_ops output_jsonl_ops;
+/* The fsync the JSONL output calls (fsync(2); a unit test makes it fail). */
+extern int (*output_jsonl_fsync)(int fd);
 extern const struct output_ops output_live_ops;
 extern const struct output_ops output_forward_ops;
 extern const struct output_ops output_webhook_ops;

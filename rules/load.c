@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "common/err.h"
@@ -1725,6 +1726,37 @@ walk_dir(struct loader *L, const char *dir, int depth, char ***files,
 
 static const char *const top_keys[] = { "decoders", "rules", NULL };
 
+/* Whether some document is a Sigma rule for product windows or declares a
+ * decoder of type windows. */
+static int
+wants_windows(char **files, yt_doc ***docs, size_t *ndocs, size_t nfiles)
+{
+	(void)files;
+	for (size_t i = 0; i < nfiles; i++)
+		for (size_t k = 0; docs[i] != NULL && k < ndocs[i]; k++) {
+			const yt_node *root = docs[i][k]->root, *v, *list;
+
+			if (root == NULL || root->kind != YT_MAP)
+				continue;
+			v = map_get(map_get(root, "logsource", NULL),
+			    "product", NULL);
+			if (v != NULL && v->kind == YT_SCALAR &&
+			    strcasecmp(v->str, "windows") == 0)
+				return 1;
+			list = map_get(root, "decoders", NULL);
+			for (size_t j = 0; list != NULL &&
+			    list->kind == YT_SEQ && j < list->n; j++) {
+				v = list->items[j]->kind == YT_MAP ?
+				    map_get(list->items[j], "type", NULL) :
+				    NULL;
+				if (v != NULL && v->kind == YT_SCALAR &&
+				    strcmp(v->str, "windows") == 0)
+					return 1;
+			}
+		}
+	return 0;
+}
+
 int
 ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
     struct rules_diags *diags)
@@ -1822,6 +1854,30 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 				(void)check_keys(&L, files[i], root, top_keys,
 				    "rule file");
 		}
+	}
+	/* the built-in Windows decoder (rules/windows.yml) comes first, in a
+	 * rule set that has Windows events in mind: a Sigma rule of product
+	 * windows or a decoder of type windows */
+	if (wants_windows(files, docs, ndocs, nfiles)) {
+		char err[512];
+		yt_doc **wd = NULL;
+		size_t nwd = 0;
+		const yt_node *list;
+
+		if (yt_load_buf("windows.yml(built-in)", rules_windows_decoder,
+		    rules_windows_decoder_len, &wd, &nwd, err,
+		    sizeof(err)) != 0 || nwd != 1 || wd[0]->root == NULL ||
+		    (list = map_get(wd[0]->root, "decoders", NULL)) == NULL ||
+		    list->kind != YT_SEQ) {
+			diag(&L, "windows.yml(built-in)", 0, 0, 0, "does not "
+			    "load: %s", err);
+		} else {
+			for (size_t j = 0; j < list->n && !L.oom; j++)
+				load_decoder(&L, "windows.yml(built-in)",
+				    list->items[j]);
+		}
+		if (wd != NULL)
+			yt_docs_free(&wd, nwd);
 	}
 	/* decoders first, so rules in any file may use any decoder's fields */
 	for (int pass = 0; pass < 2 && !L.oom; pass++)

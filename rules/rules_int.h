@@ -165,6 +165,11 @@ int winevt_decode(struct winevt *w, const char *buf, size_t len,
     struct field_arena *a, field_emit_fn emit, void *arg,
     struct winevt_info *info);
 
+/* rules/windows.yml, embedded at build time (build/gen/windows_decoder.c):
+ * the built-in Windows decoder every rule set starts with. */
+extern const char rules_windows_decoder[];
+extern const size_t rules_windows_decoder_len;
+
 /* An RFC 3339 / ISO 8601 time (buf, len: the whole of it) as microseconds
  * since the epoch (decode.c).  0 or TS_EINVAL. */
 int rules_parse_time(const char *buf, size_t len, uint64_t *out);

@@ -67,11 +67,17 @@ if [ ${#names[@]} = 0 ]; then
 	exit 2
 fi
 
-# The slowest first (times of the last run; e2e scenarios first otherwise).
+# The slowest first: times of the last run in this build folder, else those
+# kept in tests/test-times (a copy of build/asan/test-times; only the order
+# depends on it), else e2e scenarios first.
 declare -A last=()
-if [ -r "$times" ]; then
-	while read -r n s; do last[$n]=$s; done <"$times"
-fi
+for f in tests/test-times "$times"; do
+	[ -r "$f" ] || continue
+	while read -r n s; do
+		case "$n" in ''|'#'*) continue ;; esac
+		last[$n]=$s
+	done <"$f"
+done
 order=$(for n in "${names[@]}"; do
 	s=${last[$n]:-}
 	if [ -z "$s" ]; then
@@ -98,7 +104,7 @@ reap() {
 	pids=$(tagged "$1")
 	[ -n "$pids" ] || return 0
 	for p in $pids; do
-		echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c 1-200)"
+		echo "$p $({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | cut -c 1-200)"
 		kill -TERM "$p" 2>/dev/null
 	done
 	while [ $n -lt 50 ] && [ -n "$(tagged "$1")" ]; do sleep 0.1; n=$((n + 1)); done

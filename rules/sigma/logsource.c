@@ -127,27 +127,47 @@ sigma_lsmap_load(struct sc *S, const char *file, const yt_node *root)
 				fail = 1;
 				continue;
 			}
-			for (size_t j = 0; j < v->n; j++) {
-				size_t n0 = *cnt;
+			for (size_t j = 0; j < v->n && !S->oom; j++) {
+				const yt_node *it = v->items[j];
+				/* conditions: a list is any of its values,
+				 * kept as one pair per value */
+				size_t nv = pass && it->kind == YT_SEQ ?
+				    it->n : 1;
 
-				if (!sigma_is_scalar(v->items[j])) {
-					sigma_diag(S, file, v->items[j]->line,
-					    v->items[j]->col, 0, "%s values "
-					    "are strings", key);
+				if (nv == 0 || (!sigma_is_scalar(it) &&
+				    !(pass && it->kind == YT_SEQ))) {
+					sigma_diag(S, file, it->line, it->col,
+					    0, "%s values are strings%s", key,
+					    pass ? " (or lists of strings)" :
+					    "");
 					fail = 1;
 					continue;
 				}
-				if (sigma_strv_push(src, cnt, v->keys[j]->str,
-				    v->keys[j]->len)) {
-					S->oom = 1;
-					break;
-				}
-				*cnt = n0;
-				if (sigma_strv_push(dst, cnt, v->items[j]->str,
-				    v->items[j]->len)) {
-					S->oom = 1;
+				for (size_t q = 0; q < nv; q++) {
+					const yt_node *one = it->kind ==
+					    YT_SEQ ? it->items[q] : it;
+					size_t n0 = *cnt;
+
+					if (!sigma_is_scalar(one)) {
+						sigma_diag(S, file, one->line,
+						    one->col, 0, "%s values "
+						    "are strings", key);
+						fail = 1;
+						break;
+					}
+					if (sigma_strv_push(src, cnt,
+					    v->keys[j]->str,
+					    v->keys[j]->len)) {
+						S->oom = 1;
+						break;
+					}
 					*cnt = n0;
-					break;
+					if (sigma_strv_push(dst, cnt, one->str,
+					    one->len)) {
+						S->oom = 1;
+						*cnt = n0;
+						break;
+					}
 				}
 			}
 		}

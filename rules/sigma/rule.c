@@ -300,17 +300,30 @@ sigma_rule_compile(struct sc *S, const yt_node *root, const char *defid)
 			goto drop;
 		}
 		c = and;
+		/* one leaf per field: its values (a list in the mapping)
+		 * are any-of */
 		for (size_t i = 0; i < S->ls->nconds; i++) {
 			struct cond *l;
-			int f = sigma_field_id(S, S->ls->cfield[i],
-			    strlen(S->ls->cfield[i]));
+			size_t j;
+			int f;
 
+			for (j = 0; j < i; j++)
+				if (strcmp(S->ls->cfield[j],
+				    S->ls->cfield[i]) == 0)
+					break;
+			if (j < i)
+				continue;	/* added with its first */
+			f = sigma_field_id(S, S->ls->cfield[i],
+			    strlen(S->ls->cfield[i]));
 			if (f < 0 || (l = sigma_leaf_new(S, f, LEAF_EQUALS,
-			    1)) == NULL ||
-			    sigma_cond_add(S, and, l) || sigma_leaf_addval(S,
-			    &l->leaf,
-			    S->ls->cval[i], strlen(S->ls->cval[i])))
+			    1)) == NULL || sigma_cond_add(S, and, l))
 				break;
+			for (j = i; j < S->ls->nconds; j++)
+				if (strcmp(S->ls->cfield[j],
+				    S->ls->cfield[i]) == 0 &&
+				    sigma_leaf_addval(S, &l->leaf,
+				    S->ls->cval[j], strlen(S->ls->cval[j])))
+					break;
 		}
 	}
 	r->cond = c;

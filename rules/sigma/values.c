@@ -195,10 +195,11 @@ sigma_xf_windash(struct sc *S, const yt_node *at, struct sv **vals,
 		for (size_t i = 0; i < v->n; i++) {
 			unsigned char p = i > 0 ? (unsigned char)v->b[i - 1] : 0;
 
+			/* after a wildcard too: pySigma applies the regex to
+			 * each plain part, where the dash then starts it
+			 * ("CommandLine|contains|windash: '-v'" is "*-v*") */
 			if ((v->b[i] == '-' || v->b[i] == '/') &&
-			    (i == 0 || (!is_word(p) &&
-			    !(i >= 1 && p == SIGMA_GLOB_STAR && i >= 2 &&
-			    v->b[i - 2] == SIGMA_GLOB_ESC))) &&
+			    (i == 0 || !is_word(p)) &&
 			    i + 1 < v->n &&
 			    is_word((unsigned char)v->b[i + 1])) {
 				if (np == MAX_WINDASH_POS) {

@@ -103,23 +103,24 @@ ports_release() {
 
 # descendants PID: every living descendant of PID (from /proc, no ps).
 descendants() {
-	local stat pid rest ppid
+	local stat pid rest ppid i=0
 	local -A kids=()
+	local -a queue=("$1")
 	for stat in /proc/[0-9]*/stat; do
 		read -r pid rest <"$stat" 2>/dev/null || continue
 		rest=${rest##*) }	# after the command name, which may hold blanks
 		ppid=${rest#* }; ppid=${ppid%% *}
+		case "$ppid" in ''|*[!0-9]*) continue ;; esac
 		kids[$ppid]+=" $pid"
 	done
-	local queue=" $1 " out="" p
-	while [ -n "${queue// /}" ]; do
-		p=${queue# }; p=${p%% *}; queue=${queue# }; queue=${queue#"$p"}
-		for pid in ${kids[$p]:-}; do
+	while [ "$i" -lt "${#queue[@]}" ]; do
+		for pid in ${kids[${queue[$i]}]:-}; do
 			[ "$pid" = "$BASHPID" ] && continue
-			out="$out $pid"; queue="$queue $pid "
+			queue+=("$pid")
 		done
+		i=$((i + 1))
 	done
-	echo "$out"
+	echo "${queue[@]:1}"
 }
 
 # e2e_setup [RULES_PATH...]: temp folder, ports and a server configuration.
@@ -162,7 +163,30 @@ server_ready() {
 	[ -s "$DATA/run/collector.pid" ] && [ -s "$DATA/run/engine.pid" ] &&
 	    kill -0 "$(cat "$DATA/run/collector.pid")" 2>/dev/null &&
 	    kill -0 "$(cat "$DATA/run/engine.pid")" 2>/dev/null &&
-	    [ -d "$DATA/journal" ]
+	    [ -d "$DATA/journal" ] && server_listening
+}
+# tcp_listening PORT / udp_bound PORT: a socket of this machine listens on
+# (is bound to) the port.
+tcp_listening() {
+	awk -v p="$(printf ':%04X' "$1")" '$2 ~ p"$" && $4 == "0A" { f = 1 }
+	    END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+udp_bound() {
+	awk -v p="$(printf ':%04X' "$1")" '$2 ~ p"$" { f = 1 } END { exit !f }' \
+	    /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+# server_listening: the collector listens on every loopback port of $CFG
+# (agents, syslog TCP and UDP), so that a line sent now is not refused.
+server_listening() {
+	local p
+	for p in $(sed -n -e 's|^ *listen: *tcp://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' \
+	    -e 's|^ *syslog_tcp: *127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$CFG"); do
+		tcp_listening "$p" || return 1
+	done
+	for p in $(sed -n 's|^ *syslog_udp: *127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' \
+	    "$CFG"); do
+		udp_bound "$p" || return 1
+	done
 }
 stop_server() {
 	[ -n "${SERVER_PID:-}" ] || return 0

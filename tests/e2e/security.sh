@@ -66,5 +66,47 @@ out=$(ra web02 --hello --batch 1 --from 1 --epoch 1 | tail -n 1)
 is "the poisoning agent's next good batch is served" "$out" \
     "ACK epoch=1 seq=1 credit=32768"
 
+# ---- the HELLO host is checked like a syslog HOSTNAME -----------------------
+for h in 'two words' $'esc\x1b[2Jhost' $'line\nbreak'; do
+	out=$(ra web01 --hello --host "$h" | tail -n 1)
+	case "$out" in "REFUSE code=1 reason=bad host name"*)
+		ok "HELLO host $(printf %q "$h") refused MALFORMED" ;;
+	*) not_ok "HELLO host $(printf %q "$h") refused MALFORMED"; diag "got: $out" ;;
+	esac
+done
+out=$(ra web01 --hello --host 'web01.example.org' | tail -n 1)
+case "$out" in "WELCOME "*) ok "a good HELLO host is welcomed" ;;
+*) not_ok "a good HELLO host is welcomed"; diag "got: $out" ;; esac
+
+# ---- the agent's configuration holds its secret key ------------------------
+chmod 644 "$T/web02.yml"
+"$TOCSIN_BIN/tocsin-agent" -c "$T/web02.yml" -f >"$T/agent-perm.log" 2>&1 &
+apid=$!
+E2E_PIDS+=("$apid")
+if wait_until 10 not_running "$apid"; then
+	wait "$apid"; rc=$?
+	is "agent refuses a world-readable configuration (exit 2)" "$rc" 2
+	check "and says why" grep -q "anyone on this machine can read it.*chmod 600" \
+	    "$T/agent-perm.log"
+else
+	not_ok "agent refuses a world-readable configuration (exit 2)"
+fi
+chmod 640 "$T/web02.yml"
+start_agent web02
+check "a group-readable configuration is warned about" wait_until 10 \
+    grep -q "WARNING: .*its group can read it" "$T/agent-web02.log"
+stop_agent
+chmod 600 "$T/web02.yml"
+
+# ---- tocsin record -o writes through a private temporary file --------------
+# It wrote OUT.tmp with fopen: a link planted there redirected the write.
+echo "keep me" >"$T/victim"
+ln -s "$T/victim" "$T/rec.jsonl.tmp"
+check "tocsin record -o succeeds" tocsin record -o "$T/rec.jsonl"
+is "a link at the old temporary name is not followed" "$(cat "$T/victim")" "keep me"
+is "the recording is private (0600)" "$(stat -c %a "$T/rec.jsonl")" 600
+check "the recording is whole" test "$(head -n 1 "$T/rec.jsonl" | jq -r .tocsin_recording)" = 1
+is "no temporary file is left" "$(ls "$T" | grep -c '^rec\.jsonl\.')" 1
+
 stop_server && ok "server stops cleanly" || not_ok "server stops cleanly"
 exit 0

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -216,6 +219,26 @@ static void test_format_cef(void **state)
 	assert_null(strchr(s, '\n'));
 	free(s);
 
+	/* every control character escaped: C0 (ESC, TAB, NUL cannot be
+	 * in a C string), DEL, C1 (U+0085 NEL, U+009B CSI), in the header
+	 * and in extension values; other UTF-8 kept */
+	json_object_set_new(json_object_get(a, "rule"), "id",
+	    json_string("x\x1b[2Jy\x7f\xc2\x9bz"));
+	json_object_set_new(a, "message", json_string(
+	    "a\tb\x1b]0;t\x07" "c\x7f" "d\xc2\x85" "e\xc3\xa9"));
+	assert_int_equal(output_format_cef(OUT_KIND_ALERT, a, &s, &len), 0);
+	assert_non_null(strstr(s, "|x\\x1b[2Jy\\x7f\\x9bz|"));
+	assert_non_null(strstr(s, " msg=a\\x09b\\x1b]0;t\\x07c\\x7fd\\x85e\xc3\xa9"));
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		assert_false(c < 0x20 || c == 0x7f);
+		if (c == 0xc2 && i + 1 < len)
+			assert_false((unsigned char)s[i + 1] >= 0x80 &&
+			    (unsigned char)s[i + 1] <= 0x9f);
+	}
+	free(s);
+
 	/* a drill's record says so */
 	json_object_set_new(a, "drill", json_string("tuesday"));
 	assert_int_equal(output_format_cef(OUT_KIND_ALERT, a, &s, &len), 0);
@@ -403,6 +426,138 @@ static void test_jsonl_rotation(void **state)
 	free(path);
 }
 
+/* Every line of path is the alert a, whole; their number. */
+static size_t whole_alert_lines(const char *path, json_t *a)
+{
+	char *text = NULL, *p, *nl;
+	size_t tlen, n = 0;
+
+	assert_int_equal(read_file(path, 1 << 20, &text, &tlen), 0);
+	if (tlen > 0)
+		assert_true(text[tlen - 1] == '\n');
+	for (p = text; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		json_t *back;
+
+		*nl = '\0';
+		back = json_loads(p, 0, NULL);
+		assert_non_null(back);
+		assert_true(json_equal(back, a));
+		json_decref(back);
+		n++;
+	}
+	free(text);
+	return n;
+}
+
+static int fsync_fails(int fd)
+{
+	(void)fd;
+	errno = EIO;
+	return -1;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+/* A full disk: a write cut short (RLIMIT_FSIZE gives a real partial write
+ * then EFBIG) leaves no half line; a failed fsync cuts the file back to
+ * what was synced and fails the flush, so the outputs process keeps its
+ * cursor and the lines are written again, once. */
+static void test_jsonl_full_disk(void **state)
+{
+	struct output_config oc;
+	struct rlimit old, lim;
+	void (*oldsig)(int);
+	void *impl = NULL;
+	json_t *a = alert();
+	char *path = xasprintf("%s/full/alerts.jsonl", tmpdir), *line;
+	uint64_t one, size3;
+	size_t len;
+	FILE *f;
+	(void)state;
+
+	assert_int_equal(output_format_json(a, &line, &len), 0);
+	free(line);
+	one = len + 1;
+	memset(&oc, 0, sizeof(oc));
+	oc.name = "file";
+	oc.type = OUTPUT_JSONL;
+	oc.path = path;
+	oc.max_bytes = 1 << 20;
+	oc.keep = 2;
+	oc.fsync = OUTPUT_FSYNC_BATCH;
+	assert_int_equal(output_jsonl_ops.open(&oc, &impl), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(output_jsonl_ops.send(impl, &oc,
+		    OUT_KIND_ALERT, a), 0);
+	assert_int_equal(output_jsonl_ops.flush(impl), 0);
+	size3 = file_size(path);
+	assert_true(size3 == 3 * one);
+
+	/* Room for half a line only. */
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)(size3 + one / 2);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_not_equal(output_jsonl_ops.send(impl, &oc, OUT_KIND_ALERT,
+	    a), 0);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	assert_true(file_size(path) == size3);	/* the half line is gone */
+	assert_int_equal(output_jsonl_ops.send(impl, &oc, OUT_KIND_ALERT, a),
+	    0);
+	assert_int_equal(output_jsonl_ops.flush(impl), 0);
+	assert_int_equal(whole_alert_lines(path, a), 4);
+
+	/* fsync fails: the flush fails and the unsynced lines are cut. */
+	output_jsonl_fsync = fsync_fails;
+	assert_int_equal(output_jsonl_ops.send(impl, &oc, OUT_KIND_ALERT, a),
+	    0);
+	assert_int_equal(output_jsonl_ops.send(impl, &oc, OUT_KIND_ALERT, a),
+	    0);
+	assert_int_not_equal(output_jsonl_ops.flush(impl), 0);
+	output_jsonl_fsync = fsync;
+	assert_int_equal(whole_alert_lines(path, a), 4);
+	/* sent again after the failure: each line once */
+	assert_int_equal(output_jsonl_ops.send(impl, &oc, OUT_KIND_ALERT, a),
+	    0);
+	assert_int_equal(output_jsonl_ops.send(impl, &oc, OUT_KIND_ALERT, a),
+	    0);
+	assert_int_equal(output_jsonl_ops.flush(impl), 0);
+	output_jsonl_ops.close(&impl);
+	assert_int_equal(whole_alert_lines(path, a), 6);
+
+	/* fsync "always": a failed fsync fails the send itself. */
+	oc.fsync = OUTPUT_FSYNC_ALWAYS;
+	assert_int_equal(output_jsonl_ops.open(&oc, &impl), 0);
+	output_jsonl_fsync = fsync_fails;
+	assert_int_not_equal(output_jsonl_ops.send(impl, &oc, OUT_KIND_ALERT,
+	    a), 0);
+	output_jsonl_fsync = fsync;
+	output_jsonl_ops.close(&impl);
+	assert_int_equal(whole_alert_lines(path, a), 6);
+
+	/* A crash mid-line: the partial line is removed at open. */
+	assert_non_null(f = fopen(path, "a"));
+	fputs("{\"id\":7,\"partial", f);
+	fclose(f);
+	oc.fsync = OUTPUT_FSYNC_BATCH;
+	assert_int_equal(output_jsonl_ops.open(&oc, &impl), 0);
+	assert_int_equal(output_jsonl_ops.send(impl, &oc, OUT_KIND_ALERT, a),
+	    0);
+	assert_int_equal(output_jsonl_ops.flush(impl), 0);
+	output_jsonl_ops.close(&impl);
+	assert_int_equal(whole_alert_lines(path, a), 7);
+	json_decref(a);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_format_syslog),
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_jsonl_rotation),
+		cmocka_unit_test(test_jsonl_full_disk),
 	};
 	log_init("test_outputs", 1, LOG_LVL_WARN);
 	return cmocka_run_group_tests(tests, setup, teardown);
