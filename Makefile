@@ -211,8 +211,11 @@ test-build: $(addprefix $(ASAN)/bin/,$(BINS)) $(FUZZ_SEEDS)/.made \
 	    $(patsubst tests/fuzz/%.c,$(ASAN)/fuzz/%,$(FUZZ_SRC))
 
 # The tests use the ASan/UBSan build only; the release tree is not built.
+# The build uses every core unless make was given its own -j.
+NPROC	:= $(shell nproc 2>/dev/null || echo 2)
+TEST_J	= $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 test: deps
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory $(TEST_J) test-build
 	@sh tests/run.sh
 
 # ---- demo, benchmarks, fuzzing -----------------------------------------

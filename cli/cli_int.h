@@ -207,6 +207,24 @@ void cli_opt_init(struct cli_optparse *p, struct cli *c,
  */
 int cli_opt_next(struct cli_optparse *p);
 
+/* One sub-command of a command (`tocsin agents add`): the command's static
+ * table of these is looked up once by cli_sub_dispatch. */
+struct cli_sub {
+	const char	*sub_name;	/* "add" */
+	cli_handler	 sub_run;	/* gets argv[0] = the sub-command */
+};
+
+/*
+ * Run the sub-command argv[1] of cmd from subs[0..n).  With no sub-command
+ * (none, or an option first): -h/--help prints the help (0); else dflt
+ * (may be NULL) runs with the whole argv, or it is a usage error "missing
+ * sub-command (a, b or c)".  An unknown one is a usage error "unknown
+ * sub-command 'x' (a, b or c)".  Returns the handler's exit status.
+ */
+int cli_sub_dispatch(struct cli *c, const struct cli_cmd *cmd,
+    const struct cli_sub *subs, size_t n, cli_handler dflt, int argc,
+    char **argv);
+
 /* Print the help of cmd: its usage, its option tables, the common
  * options and its epilog. */
 void cli_help_print(const struct cli_cmd *cmd, FILE *fp);

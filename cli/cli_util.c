@@ -269,6 +269,44 @@ void cli_help_print(const struct cli_cmd *cmd, FILE *fp)
 	}
 }
 
+/* "a, b or c" of the sub-command names into buf. */
+static void sub_names(const struct cli_sub *subs, size_t n, char *buf,
+    size_t buflen)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && used < buflen; i++)
+		used += (size_t)snprintf(buf + used, buflen - used, "%s%s",
+		    i == 0 ? "" : i + 1 == n ? " or " : ", ", subs[i].sub_name);
+}
+
+int cli_sub_dispatch(struct cli *c, const struct cli_cmd *cmd,
+    const struct cli_sub *subs, size_t n, cli_handler dflt, int argc,
+    char **argv)
+{
+	char names[256], eb[256];
+	size_t i;
+
+	if (argc < 2 || argv[1][0] == '-') {
+		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
+		    strcmp(argv[1], "--help") == 0)) {
+			cli_help_print(cmd, stdout);
+			return CLI_EXIT_OK;
+		}
+		if (dflt != NULL)
+			return dflt(c, cmd, argc, argv);
+		sub_names(subs, n, names, sizeof(names));
+		return cli_usage_error(cmd, "missing sub-command (%s)", names);
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(argv[1], subs[i].sub_name) == 0)
+			return subs[i].sub_run(c, cmd, argc - 1, argv + 1);
+	sub_names(subs, n, names, sizeof(names));
+	return cli_usage_error(cmd, "unknown sub-command '%s' (%s)",
+	    esc_arg(argv[1], eb, sizeof(eb)), names);
+}
+
 int cli_no_args(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	char eb[256];

@@ -125,10 +125,7 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
 
 /* The sub-command table of `tocsin agents`. */
-static const struct {
-	const char	*name;
-	cli_handler	 run;
-} agents_subcommands[] = {
+static const struct cli_sub agents_subcommands[] = {
 	{ "list", agents_list },
 	{ "add", agents_add },
 	{ "remove", agents_remove },
@@ -766,19 +763,9 @@ out:
 int cmd_agents(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	char eb[300];
-	size_t i;
-
 	/* `tocsin agents` and `tocsin agents --json` list. */
-	if (argc < 2 || argv[1][0] == '-')
-		return agents_list(c, cmd, argc, argv);
-	for (i = 0; i < sizeof(agents_subcommands) /
-	    sizeof(agents_subcommands[0]); i++)
-		if (strcmp(argv[1], agents_subcommands[i].name) == 0)
-			return agents_subcommands[i].run(c, cmd, argc - 1,
-			    argv + 1);
-	return cli_usage_error(cmd, "unknown sub-command '%s' (add, remove, "
-	    "list or token)", esc(argv[1], eb, sizeof(eb)));
+	return cli_sub_dispatch(c, cmd, CLI_TABLE(agents_subcommands),
+	    agents_list, argc, argv);
 }
 
 /* ---- enrolment tokens --------------------------------------------------- */

@@ -1340,35 +1340,27 @@ static int drill_clean(struct cli *c, const struct cli_cmd *cmd, int argc,
 	return CLI_EXIT_OK;
 }
 
+static int drill_run_cmd(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	return drill_run(c, cmd, argc, argv, 0);
+}
+
+static int drill_check_cmd(struct cli *c, const struct cli_cmd *cmd,
+    int argc, char **argv)
+{
+	return drill_run(c, cmd, argc, argv, 1);
+}
+
 int cmd_drill(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv)
 {
-	const char *sub;
+	static const struct cli_sub subs[] = {
+		{ "run", drill_run_cmd },
+		{ "check", drill_check_cmd },
+		{ "report", drill_report },
+		{ "clean", drill_clean },
+	};
 
-	if (argc < 2 || argv[1][0] == '-') {
-		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
-		    strcmp(argv[1], "--help") == 0)) {
-			cli_help_print(cmd, stdout);
-			return CLI_EXIT_OK;
-		}
-		return cli_usage_error(cmd, "which one: run, check, report or "
-		    "clean?");
-	}
-	sub = argv[1];
-	/* the subcommand's arguments: argv[0] stays the command's name */
-	argv[1] = argv[0];
-	if (strcmp(sub, "run") == 0)
-		return drill_run(c, cmd, argc - 1, argv + 1, 0);
-	if (strcmp(sub, "check") == 0)
-		return drill_run(c, cmd, argc - 1, argv + 1, 1);
-	if (strcmp(sub, "report") == 0)
-		return drill_report(c, cmd, argc - 1, argv + 1);
-	if (strcmp(sub, "clean") == 0)
-		return drill_clean(c, cmd, argc - 1, argv + 1);
-	{
-		char eb[128];
-		escape_text(sub, strlen(sub), eb, sizeof(eb));
-		return cli_usage_error(cmd, "unknown subcommand '%s' (run, "
-		    "check, report, clean)", eb);
-	}
+	return cli_sub_dispatch(c, cmd, CLI_TABLE(subs), NULL, argc, argv);
 }

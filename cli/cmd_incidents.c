@@ -437,6 +437,27 @@ text_ok(const struct cli_cmd *cmd, const char *what, const char *s)
 	return 1;
 }
 
+/* The verbs of `tocsin incidents`: the operands each takes after it and
+ * the control request it sends (NULL: it reads the state). */
+static const struct inc_verb {
+	const char	*iv_name;
+	int		 iv_nargs;	/* operands after the verb */
+	const char	*iv_args;	/* what they are, for messages */
+	const char	*iv_text;	/* the second operand (NAME, TEXT) */
+	const char	*iv_op;		/* control request */
+} inc_verbs[] = {
+	{ "list", 0, NULL, NULL, NULL },
+	{ "show", 1, "an incident id", NULL, NULL },
+	{ "ack", 1, "an incident id", NULL, "incident_ack" },
+	{ "resolve", 1, "an incident id", NULL, "incident_resolve" },
+	{ "reopen", 1, "an incident id", NULL, "incident_reopen" },
+	{ "false-positive", 1, "an incident id", NULL,
+	  "incident_false_positive" },
+	{ "assign", 2, "an incident id and a name", "NAME", "incident_assign" },
+	{ "note", 2, "an incident id and a text", "TEXT", "incident_note" },
+};
+#define NINC_VERBS	(sizeof(inc_verbs) / sizeof(inc_verbs[0]))
+
 enum { OPT_STATE = 256, OPT_MINSEV, OPT_SINCE, OPT_LIMIT, OPT_JSON,
 	OPT_NOTE, OPT_BY };
 
@@ -503,7 +524,8 @@ cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
 	static const char *const states[] = { "open", "acknowledged",
 	    "resolved", "false_positive", "active", NULL };
 	struct inc_opts	 o;
-	const char	*sub = "list", *op = NULL;
+	const struct inc_verb *v;
+	const char	*sub = "list";
 	uint64_t	 id = 0;
 	int		 opt, nargs;
 	char		**args;
@@ -566,49 +588,30 @@ cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
 		args++;
 		nargs--;
 	}
-	if (strcmp(sub, "list") == 0) {
+	for (v = inc_verbs; v < inc_verbs + NINC_VERBS; v++)
+		if (strcmp(sub, v->iv_name) == 0)
+			break;
+	if (v == inc_verbs + NINC_VERBS)
+		return cli_usage_error(cmd, "unknown subcommand '%s'", sub);
+	if (v->iv_nargs == 0) {		/* list */
 		if (nargs > 0)
 			return cli_usage_error(cmd, "list takes no arguments");
 		return inc_list(c, cmd, &o);
 	}
-	if (strcmp(sub, "show") == 0 || strcmp(sub, "ack") == 0 ||
-	    strcmp(sub, "resolve") == 0 || strcmp(sub, "reopen") == 0 ||
-	    strcmp(sub, "false-positive") == 0 ||
-	    strcmp(sub, "assign") == 0 || strcmp(sub, "note") == 0) {
-		int want = strcmp(sub, "assign") == 0 ||
-		    strcmp(sub, "note") == 0 ? 2 : 1;
-
-		if (nargs != want)
-			return cli_usage_error(cmd, "%s takes %s", sub,
-			    want == 2 ? (strcmp(sub, "note") == 0 ?
-			    "an incident id and a text" :
-			    "an incident id and a name") : "an incident id");
-		if (parse_u64(args[0], strlen(args[0]), UINT64_MAX, &id) != 0 ||
-		    id == 0)
-			return cli_usage_error(cmd, "'%s' is not an incident "
-			    "id", args[0]);
-	} else
-		return cli_usage_error(cmd, "unknown subcommand '%s'", sub);
-	if (strcmp(sub, "show") == 0)
+	if (nargs != v->iv_nargs)
+		return cli_usage_error(cmd, "%s takes %s", sub, v->iv_args);
+	if (parse_u64(args[0], strlen(args[0]), UINT64_MAX, &id) != 0 ||
+	    id == 0)
+		return cli_usage_error(cmd, "'%s' is not an incident id",
+		    args[0]);
+	if (v->iv_op == NULL)		/* show */
 		return inc_show(c, cmd, id, &o);
-	if (strcmp(sub, "ack") == 0)
-		op = "incident_ack";
-	else if (strcmp(sub, "resolve") == 0)
-		op = "incident_resolve";
-	else if (strcmp(sub, "reopen") == 0)
-		op = "incident_reopen";
-	else if (strcmp(sub, "false-positive") == 0)
-		op = "incident_false_positive";
-	else if (strcmp(sub, "assign") == 0) {
-		if (!text_ok(cmd, "NAME", args[1]))
-			return CLI_EXIT_USAGE;
-		return inc_change(c, cmd, "incident_assign", id, args[1],
-		    o.note, o.by);
-	} else {
-		if (!text_ok(cmd, "TEXT", args[1]))
-			return CLI_EXIT_USAGE;
-		return inc_change(c, cmd, "incident_note", id, NULL, args[1],
-		    o.by);
-	}
-	return inc_change(c, cmd, op, id, NULL, o.note, o.by);
+	if (v->iv_nargs == 1)
+		return inc_change(c, cmd, v->iv_op, id, NULL, o.note, o.by);
+	/* assign ID NAME, note ID TEXT */
+	if (!text_ok(cmd, v->iv_text, args[1]))
+		return CLI_EXIT_USAGE;
+	if (strcmp(v->iv_text, "NAME") == 0)
+		return inc_change(c, cmd, v->iv_op, id, args[1], o.note, o.by);
+	return inc_change(c, cmd, v->iv_op, id, NULL, args[1], o.by);
 }

@@ -966,29 +966,11 @@ rules_lint(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 int
 cmd_rules(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct {
-		const char	*name;
-		cli_handler	 run;
-	} subs[] = {
+	static const struct cli_sub subs[] = {
 		{ "test", rules_test },
 		{ "check", rules_check },
 		{ "lint", rules_lint },
 	};
-	char eb[300];
 
-	if (argc < 2 || argv[1][0] == '-') {
-		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
-		    strcmp(argv[1], "--help") == 0)) {
-			cli_help_print(cmd, stdout);
-			return CLI_EXIT_OK;
-		}
-		return cli_usage_error(cmd, "missing sub-command (test, check "
-		    "or lint)");
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(argv[1], subs[i].name) == 0)
-			return subs[i].run(c, cmd, argc - 1, argv + 1);
-	escape_text(argv[1], strlen(argv[1]), eb, sizeof(eb));
-	return cli_usage_error(cmd, "unknown sub-command '%s' (test, check or "
-	    "lint)", eb);
+	return cli_sub_dispatch(c, cmd, CLI_TABLE(subs), NULL, argc, argv);
 }

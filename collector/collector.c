@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -67,6 +68,11 @@
  * recently used session is evicted past this (counted); its agent gets
  * REFUSE NOHELLO on its next frame and says HELLO again. */
 #define MAX_SESSIONS		4096
+
+/* A connection that has not finished its ZMTP/CURVE handshake by then is
+ * closed by libzmq (bare TCP connections to the agent port cannot hold
+ * descriptors for long).  Real agents finish in milliseconds. */
+#define HANDSHAKE_IVL_MS	10000
 
 /* Longest ZeroMQ routing id (libzmq's own limit). */
 #define MAX_ROUTING_ID		255
@@ -108,6 +114,9 @@ enum {
 	C_INTERNAL_EVENTS, C_INTERNAL_DROPPED, C_GROUP_COMMITS,
 	C_READERS_CLEARED,
 	C_SESSIONS_REVOKED, C_REFUSED_DRILL, C_ENROLL_ADMITTED, C_ENROLL_REFUSED,
+	C_ACCEPT_FAILED, C_CONNECTIONS_ACCEPTED, C_SYSLOG_CONN_EVICTED,
+	C_SYSLOG_CONN_IDLE, C_SYSLOG_ACCEPT_FAILED, C_SYSLOG_UDP_KDROPS,
+	C_SYSLOG_UDP_RCVBUF, C_FD_LIMIT,
 	C_PID, C_STARTED_US, C_HEARTBEAT_US, C_FULL_SINCE_US,
 	C_COUNT
 };
@@ -184,6 +193,28 @@ static struct counter counters[C_COUNT] = {
 	[C_ENROLL_REFUSED] = { "collector.enrolments_refused", 0,
 	    "enrolments refused (unknown, forged, expired or used token, "
 	    "duplicate or bad name, malformed request)" },
+	[C_ACCEPT_FAILED] = { "collector.accept_failed", 0,
+	    "agent-port connections the kernel could not hand us (out of "
+	    "descriptors or memory; socket monitor)" },
+	[C_CONNECTIONS_ACCEPTED] = { "collector.connections_accepted", 0,
+	    "TCP connections accepted on the agent port (before CURVE)" },
+	[C_SYSLOG_CONN_EVICTED] = { "collector.syslog_connections_evicted", 0,
+	    "syslog TCP connections closed to make room (the longest idle, "
+	    "of the same address when it is at its cap)" },
+	[C_SYSLOG_CONN_IDLE] = { "collector.syslog_connections_idle_closed", 0,
+	    "syslog TCP connections closed after 5 minutes without data" },
+	[C_SYSLOG_ACCEPT_FAILED] = { "collector.syslog_accept_failed", 0,
+	    "syslog TCP connections accept() could not take (out of "
+	    "descriptors or memory)" },
+	[C_SYSLOG_UDP_KDROPS] = { "collector.syslog_udp_dropped_kernel", 0,
+	    "syslog UDP datagrams the kernel dropped (receive buffer full; "
+	    "SO_RXQ_OVFL)" },
+	[C_SYSLOG_UDP_RCVBUF] = { "collector.syslog_udp_rcvbuf_bytes", 0,
+	    "the UDP syslog socket's receive buffer (the kernel doubles what "
+	    "it grants)" },
+	[C_FD_LIMIT] = { "collector.fd_limit", 0,
+	    "descriptors the collector may open (RLIMIT_NOFILE, raised to "
+	    "its hard limit at start)" },
 	[C_PID] = { "collector.pid", 0, "collector process id" },
 	[C_STARTED_US] = { "collector.started_us", 0,
 	    "when the collector started" },
@@ -253,7 +284,9 @@ static const int watched[] = {
 	C_EVENTS_GAP, C_REFUSED_MALFORMED, C_REFUSED_TOOBIG, C_REFUSED_REVOKED,
 	C_REFUSED_NOHELLO, C_REFUSED_CREDIT, C_AUTH_REFUSED, C_HANDSHAKE_FAILED,
 	C_SESSIONS_EVICTED, C_REPLIES_UNROUTABLE, C_JOURNAL_FULL,
-	C_SESSIONS_REVOKED, C_REFUSED_DRILL, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED, C_SYSLOG_CONN_REFUSED,
+	C_SESSIONS_REVOKED, C_REFUSED_DRILL, C_ACCEPT_FAILED,
+	C_SYSLOG_CONN_EVICTED, C_SYSLOG_ACCEPT_FAILED, C_SYSLOG_UDP_KDROPS,
+	C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED, C_SYSLOG_CONN_REFUSED,
 	C_SYSLOG_DROPPED_FULL, C_INTERNAL_DROPPED,
 };
 #define NWATCHED	(sizeof(watched) / sizeof(watched[0]))
@@ -467,6 +500,7 @@ stats_flush(struct collector *c)
 
 	counters[C_HEARTBEAT_US].value = now_us();
 	(void)journal_readers_reclaim(c->j, &counters[C_READERS_CLEARED].value);
+	supervisor_notices_read(c->in);
 	thresholds_check(c);
 	memset(&sc, 0, sizeof(sc));
 	sc.c = c;
@@ -1146,6 +1180,10 @@ monitor_handle(struct collector *c)
 		}
 		if (event == ZMQ_EVENT_DISCONNECTED)
 			counters[C_DISCONNECTS].value++;
+		else if (event == ZMQ_EVENT_ACCEPTED)
+			counters[C_CONNECTIONS_ACCEPTED].value++;
+		else if (event == ZMQ_EVENT_ACCEPT_FAILED)
+			counters[C_ACCEPT_FAILED].value++;
 		else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
 		    event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 			counters[C_HANDSHAKE_FAILED].value++;
@@ -1157,7 +1195,7 @@ monitor_handle(struct collector *c)
 static int
 router_open(struct collector *c, const char *sec)
 {
-	int one = 1, zero = 0;
+	int one = 1, zero = 0, hs = HANDSHAKE_IVL_MS;
 	int64_t maxmsg;
 	uint64_t hard;
 
@@ -1171,13 +1209,15 @@ router_open(struct collector *c, const char *sec)
 	    strlen(ZAP_DOMAIN)) ||
 	    zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
 	    zmq_setsockopt(c->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) ||
+	    zmq_setsockopt(c->router, ZMQ_HANDSHAKE_IVL, &hs, sizeof(hs)) ||
 	    zmq_setsockopt(c->router, ZMQ_LINGER, &zero, sizeof(zero))) {
 		log_err("collector: agent socket: %s", zmq_strerror(zmq_errno()));
 		return TS_EIO;
 	}
 	if (zmq_socket_monitor(c->router, MONITOR_ENDPOINT,
 	    ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_ACCEPTED |
+	    ZMQ_EVENT_ACCEPT_FAILED) != 0 ||
 	    (c->monitor = zmq_socket(c->ctx, ZMQ_PAIR)) == NULL ||
 	    zmq_setsockopt(c->monitor, ZMQ_LINGER, &zero, sizeof(zero)) ||
 	    zmq_connect(c->monitor, MONITOR_ENDPOINT) != 0) {
@@ -1292,6 +1332,30 @@ loop(struct collector *c, volatile sig_atomic_t *stop)
 	}
 }
 
+/* Raise the descriptor limit to its hard limit: every agent connection,
+ * and every bare connection until its handshake times out, holds one. */
+static void
+fd_limit_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			log_warn("collector: cannot raise the descriptor limit "
+			    "from %llu: %s", (unsigned long long)was,
+			    strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	counters[C_FD_LIMIT].value = rl.rlim_cur == RLIM_INFINITY ?
+	    UINT64_MAX : (uint64_t)rl.rlim_cur;
+}
+
 int
 collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 {
@@ -1355,6 +1419,7 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 	    &counters[C_FULL_SINCE_US].value);
 	c.full = counters[C_FULL_SINCE_US].value != 0;
 	counters[C_PID].value = (uint64_t)getpid();
+	fd_limit_raise();	/* before any socket; a gauge, after the load */
 	c.started_us = counters[C_STARTED_US].value = now_us();
 	/* Thresholds count from the stored totals: no event again for what
 	 * was reported before a restart. */

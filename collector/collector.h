@@ -17,4 +17,27 @@ struct server_config;
 int collector_run(const struct server_config *cfg,
     volatile sig_atomic_t *stop);
 
+/*
+ * Before tocsind daemonizes: can the collector's listeners (the agents'
+ * endpoint, syslog UDP and TCP) be bound?  Binds each and lets it go.  0, or
+ * a TS_E* with one line in err saying which and why (a port in use).
+ */
+int collector_preflight(const struct server_config *cfg, char *err,
+    size_t errlen);
+
+/*
+ * The read end of the supervisor's notice pipe (non-blocking), set in the
+ * collector's process before collector_run.  The supervisor writes one
+ * line per notice:
+ *   crashed NAME COUNT SECONDS REASON...
+ * (NAME a child process, COUNT crashes within SECONDS, REASON how the last
+ * one ended), and the collector journals it as the internal event
+ *   process NAME crashed COUNT times in DURATION (last: REASON)
+ * which rules/default/tocsin.yml alerts on.  -1: none.
+ */
+void collector_supervisor_fd(int fd);
+
+/* Longest notice line, newline included. */
+#define SUPERVISOR_NOTICE_MAX	256
+
 #endif /* TOCSIN_COLLECTOR_H */

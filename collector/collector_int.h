@@ -221,6 +221,11 @@ typedef struct syslog_in syslog_in_t;
 syslog_in_t *syslog_open(const char *udp_addr, const char *tcp_addr,
     journal_t *j, struct counter *c, size_t nc);
 void syslog_free(syslog_in_t **s);
+/* Bind spec ("ip:port") for socktype (SOCK_DGRAM, SOCK_STREAM) and let it
+ * go again: can the listener be opened?  0, or TS_EINVAL / TS_EIO with one
+ * line in err. */
+int syslog_listen_probe(const char *spec, int socktype, char *err,
+    size_t errlen);
 /* Fill up to max poll items (raw fds) for zmq_poll; returns how many. */
 size_t syslog_pollitems(syslog_in_t *s, zmq_pollitem_t *items, size_t max);
 /* Handle the poll results of the items given by syslog_pollitems. */
@@ -230,5 +235,12 @@ void syslog_handle(syslog_in_t *s, const zmq_pollitem_t *items, size_t n);
 int syslog_flush(syslog_in_t *s, int force);
 /* Milliseconds until the next flush is due (-1: nothing pending). */
 long syslog_next_flush_ms(syslog_in_t *s);
+
+/* ---- the supervisor's notices (supervisor.c) ---------------------------- */
+
+/* Read what tocsind's supervisor wrote on its notice pipe (see
+ * collector_supervisor_fd) and queue each notice as an internal event.
+ * Never blocks; bounded per call. */
+void supervisor_notices_read(internal_t *in);
 
 #endif /* TOCSIN_COLLECTOR_INT_H */

@@ -35,6 +35,8 @@
  *   journal full: acknowledgements paused
  *   journal accepting again
  *   counter NAME reached VALUE (threshold THRESHOLD)
+ *   process NAME crashed N times in DURATION (last: REASON)
+ *     (from tocsind's supervisor: collector.h, collector_supervisor_fd)
  * An agent is silent when no frame came from it for engine.agent_silent_after
  * (counted from the collector's start at the earliest); the health flag
  * JAGENT_SILENT in its record makes each of the two events happen once per

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,9 +28,30 @@
 #include "common/util.h"
 #include "common/wire.h"
 
-/* Simultaneous TCP syslog connections; more are accepted and closed at once
- * (counted), so a flood of idle connections cannot exhaust descriptors. */
+/* Simultaneous TCP syslog connections, so a flood of idle connections
+ * cannot exhaust descriptors.  A connection past the table, or past
+ * MAX_SYSLOG_CONNS_PER_ADDR from one address, evicts the connection that
+ * has been idle longest (of that address when it is at its cap): one
+ * address cannot hold the slots of others, and a flood of idle
+ * connections cannot keep a real sender out.  Counted. */
 #define MAX_SYSLOG_CONNS	256
+#define MAX_SYSLOG_CONNS_PER_ADDR	32
+
+/* A TCP connection that sends nothing for this long is closed (counted);
+ * senders reconnect when they have something to say. */
+#define SYSLOG_IDLE_US		(300ULL * 1000 * 1000)
+
+/* After accept() fails for lack of descriptors, the listener is not
+ * polled for this long (it would stay readable and spin). */
+#define SYSLOG_ACCEPT_PAUSE_US	(100 * 1000)
+
+/* UDP receive buffer asked for (SO_RCVBUFFORCE, else SO_RCVBUF up to
+ * net.core.rmem_max): bursts wait in the kernel instead of being dropped.
+ * Drops that still happen are counted (SO_RXQ_OVFL, SO_MEMINFO). */
+#define SYSLOG_UDP_RCVBUF	(32 * 1024 * 1024)
+
+/* How often idle connections and kernel drops are checked. */
+#define SYSLOG_TICK_US		(1000 * 1000)
 
 /* Messages held for one journal transaction, and their bytes. */
 #define MAX_SYSLOG_BATCH	1024
@@ -261,6 +283,8 @@ struct sconn {
 	char	*buf;			/* SYSLOG_CONN_BUF bytes */
 	size_t	 len;
 	size_t	 skip;			/* bytes (or to newline) still to drop */
+	uint64_t last_us;		/* mono time of its last bytes (or
+					 * accept) */
 };
 
 struct syslog_in {
@@ -277,7 +301,12 @@ struct syslog_in {
 	struct counter	*c;
 	size_t		 nc;
 	uint64_t	*c_received, *c_malformed, *c_truncated, *c_noheader,
-			*c_conn_refused, *c_dropped_full, *c_journaled;
+			*c_conn_refused, *c_dropped_full, *c_journaled,
+			*c_evicted, *c_idle_closed, *c_accept_failed,
+			*c_udp_kdrops, *c_udp_rcvbuf;
+	uint32_t	 udp_drops_seen;	/* kernel's cumulative count */
+	uint64_t	 accept_pause_until;	/* mono; 0: listening */
+	uint64_t	 last_tick_us;		/* mono */
 	uint64_t	 dummy;
 	char		*rbuf;		/* UDP receive buffer */
 };
@@ -362,6 +391,43 @@ fail:
 	return -1;
 }
 
+int
+syslog_listen_probe(const char *spec, int socktype, char *err, size_t errlen)
+{
+	struct addrinfo *ai = NULL;
+	const char *proto = socktype == SOCK_STREAM ? "tcp" : "udp";
+	int fd = -1, one = 1, ret = 0;
+
+	if (addr_parse(spec, socktype, &ai) != 0) {
+		snprintf(err, errlen, "syslog_%s: bad address '%s' (want "
+		    "ip:port)", proto, spec);
+		return TS_EINVAL;
+	}
+	if ((fd = socket(ai->ai_family, socktype, 0)) < 0) {
+		snprintf(err, errlen, "syslog_%s: socket: %s", proto,
+		    strerror(errno));
+		ret = TS_EIO;
+		goto out;
+	}
+	/* TCP: as the listener will (a closed connection's TIME_WAIT is no
+	 * conflict).  UDP: not, so a socket bound there already fails us. */
+	if (socktype == SOCK_STREAM)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    (socktype == SOCK_STREAM && listen(fd, 1) != 0)) {
+		snprintf(err, errlen, "cannot listen for syslog on %s/%s: %s%s",
+		    spec, proto, strerror(errno), errno == EADDRINUSE ?
+		    " (another program, or another tocsind, has it)" : "");
+		ret = TS_EIO;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return ret;
+}
+
 /* "IP" and "proto:IP:PORT" of a peer address. */
 static void
 peer_name(const struct sockaddr_storage *ss, const char *proto, char *ip,
@@ -410,6 +476,12 @@ syslog_open(const char *udp_addr, const char *tcp_addr, journal_t *j,
 	    "collector.syslog_connections_refused");
 	s->c_dropped_full = counter_ref(s, "collector.syslog_dropped_full");
 	s->c_journaled = counter_ref(s, "collector.events_journaled");
+	s->c_evicted = counter_ref(s, "collector.syslog_connections_evicted");
+	s->c_idle_closed = counter_ref(s,
+	    "collector.syslog_connections_idle_closed");
+	s->c_accept_failed = counter_ref(s, "collector.syslog_accept_failed");
+	s->c_udp_kdrops = counter_ref(s, "collector.syslog_udp_dropped_kernel");
+	s->c_udp_rcvbuf = counter_ref(s, "collector.syslog_udp_rcvbuf_bytes");
 	if ((s->rbuf = malloc(MAX_LINE_BYTES + 1)) == NULL)
 		goto fail;
 	if (udp_addr && udp_addr[0] &&
@@ -418,8 +490,25 @@ syslog_open(const char *udp_addr, const char *tcp_addr, journal_t *j,
 	if (tcp_addr && tcp_addr[0] &&
 	    (s->tcp_fd = listen_on(tcp_addr, SOCK_STREAM)) < 0)
 		goto fail;
-	if (s->udp_fd >= 0)
-		log_info("syslog: listening on udp %s", udp_addr);
+	if (s->udp_fd >= 0) {
+		int want = SYSLOG_UDP_RCVBUF, one = 1, got = 0;
+		socklen_t gl = sizeof(got);
+
+		if (setsockopt(s->udp_fd, SOL_SOCKET, SO_RCVBUFFORCE, &want,
+		    sizeof(want)) != 0)
+			(void)setsockopt(s->udp_fd, SOL_SOCKET, SO_RCVBUF,
+			    &want, sizeof(want));
+		if (getsockopt(s->udp_fd, SOL_SOCKET, SO_RCVBUF, &got,
+		    &gl) == 0 && got > 0)
+			*s->c_udp_rcvbuf = (uint64_t)got;
+		if (setsockopt(s->udp_fd, SOL_SOCKET, SO_RXQ_OVFL, &one,
+		    sizeof(one)) != 0)
+			log_warn("syslog: SO_RXQ_OVFL: %s: datagrams the "
+			    "kernel drops are counted once a second only",
+			    strerror(errno));
+		log_info("syslog: listening on udp %s (receive buffer %d "
+		    "bytes)", udp_addr, got);
+	}
 	if (s->tcp_fd >= 0)
 		log_info("syslog: listening on tcp %s", tcp_addr);
 	return s;
@@ -437,6 +526,7 @@ conn_close(struct sconn *cn)
 	free(cn->buf);
 	cn->buf = NULL;
 	cn->len = cn->skip = 0;
+	cn->last_us = 0;
 }
 
 static void
@@ -594,6 +684,8 @@ syslog_pollitems(syslog_in_t *s, zmq_pollitem_t *items, size_t max)
 	/* Journal full: stop reading TCP (senders feel it); UDP is read and
 	 * counted as dropped, since the kernel would drop it uncounted. */
 	int tcp_in = !(s->blocked && pending_full(s));
+	int listen_in = tcp_in && (s->accept_pause_until == 0 ||
+	    mono_us() >= s->accept_pause_until);
 
 	if (s->udp_fd >= 0 && n < max) {
 		items[n] = (zmq_pollitem_t){ NULL, s->udp_fd, ZMQ_POLLIN, 0 };
@@ -601,7 +693,7 @@ syslog_pollitems(syslog_in_t *s, zmq_pollitem_t *items, size_t max)
 	}
 	if (s->tcp_fd >= 0 && n < max) {
 		items[n] = (zmq_pollitem_t){ NULL, s->tcp_fd,
-		    (short)(tcp_in ? ZMQ_POLLIN : 0), 0 };
+		    (short)(listen_in ? ZMQ_POLLIN : 0), 0 };
 		s->map[n++] = -2;
 	}
 	for (int i = 0; i < MAX_SYSLOG_CONNS && n < max; i++) {
@@ -614,22 +706,59 @@ syslog_pollitems(syslog_in_t *s, zmq_pollitem_t *items, size_t max)
 	return n;
 }
 
+/* The kernel's cumulative count of datagrams it dropped on the UDP socket
+ * (a 32-bit counter that wraps): count what is new since last seen. */
+static void
+udp_drops_update(syslog_in_t *s, uint32_t total)
+{
+	uint32_t d = total - s->udp_drops_seen;
+
+	if (d == 0 || d >= 0x80000000u)
+		return;		/* nothing new, or an older reading */
+	*s->c_udp_kdrops += d;
+	s->udp_drops_seen = total;
+}
+
 static void
 udp_read(syslog_in_t *s)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl;
 	char ip[INET6_ADDRSTRLEN], peer[MAX_PEER_BYTES];
+	union {
+		struct cmsghdr	align;
+		char		buf[CMSG_SPACE(sizeof(uint32_t))];
+	} ctl;
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
 	ssize_t r;
 	size_t len;
 	int trunc;
 
 	for (int k = 0; k < MAX_UDP_READS_PER_POLL; k++) {
-		sl = sizeof(ss);
-		r = recvfrom(s->udp_fd, s->rbuf, MAX_LINE_BYTES + 1, MSG_TRUNC,
-		    (struct sockaddr *)&ss, &sl);
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = s->rbuf;
+		iov.iov_len = MAX_LINE_BYTES + 1;
+		mh.msg_name = &ss;
+		mh.msg_namelen = sizeof(ss);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		r = recvmsg(s->udp_fd, &mh, MSG_TRUNC);
 		if (r < 0)
 			return;		/* EAGAIN, or nothing we can act on */
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm)) {
+			uint32_t total;
+
+			if (cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SO_RXQ_OVFL &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(total))) {
+				memcpy(&total, CMSG_DATA(cm), sizeof(total));
+				udp_drops_update(s, total);
+			}
+		}
 		trunc = (size_t)r > MAX_LINE_BYTES;
 		len = trunc ? MAX_LINE_BYTES : (size_t)r;
 		/* Many senders end a datagram with a newline or a NUL. */
@@ -654,17 +783,49 @@ tcp_accept(syslog_in_t *s)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	struct sconn *cn = NULL;
-	int fd;
+	struct sconn *cn = NULL, *old_all = NULL, *old_addr = NULL;
+	char ip[INET6_ADDRSTRLEN], peer[MAX_PEER_BYTES];
+	int fd, same = 0;
 
 	fd = accept(s->tcp_fd, (struct sockaddr *)&ss, &sl);
-	if (fd < 0)
-		return;
-	for (int i = 0; i < MAX_SYSLOG_CONNS; i++)
-		if (s->conns[i].fd < 0) {
-			cn = &s->conns[i];
-			break;
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			(*s->c_accept_failed)++;
+			s->accept_pause_until = mono_us() +
+			    SYSLOG_ACCEPT_PAUSE_US;
 		}
+		return;
+	}
+	s->accept_pause_until = 0;
+	peer_name(&ss, "tcp", ip, sizeof(ip), peer, sizeof(peer));
+	for (int i = 0; i < MAX_SYSLOG_CONNS; i++) {
+		struct sconn *c = &s->conns[i];
+
+		if (c->fd < 0) {
+			if (cn == NULL)
+				cn = c;
+			continue;
+		}
+		if (old_all == NULL || c->last_us < old_all->last_us)
+			old_all = c;
+		if (strcmp(c->ip, ip) == 0) {
+			same++;
+			if (old_addr == NULL || c->last_us < old_addr->last_us)
+				old_addr = c;
+		}
+	}
+	if (same >= MAX_SYSLOG_CONNS_PER_ADDR)
+		cn = old_addr;
+	else if (cn == NULL)
+		cn = old_all;
+	if (cn != NULL && cn->fd >= 0) {
+		log_debug("syslog: %s: evicted (idle %llu ms) for %s",
+		    cn->peer, (unsigned long long)((mono_us() - cn->last_us) /
+		    1000), peer);
+		(*s->c_evicted)++;
+		conn_close(cn);
+	}
 	if (cn == NULL || set_nonblock(fd) != 0 ||
 	    (cn->buf = malloc(SYSLOG_CONN_BUF)) == NULL) {
 		(*s->c_conn_refused)++;
@@ -673,8 +834,40 @@ tcp_accept(syslog_in_t *s)
 	}
 	cn->fd = fd;
 	cn->len = cn->skip = 0;
-	peer_name(&ss, "tcp", cn->ip, sizeof(cn->ip), cn->peer,
-	    sizeof(cn->peer));
+	cn->last_us = mono_us();
+	memcpy(cn->ip, ip, sizeof(cn->ip));
+	memcpy(cn->peer, peer, sizeof(cn->peer));
+}
+
+/* Once a second: close idle connections; read the UDP socket's kernel
+ * drop count (SO_MEMINFO), so drops show even when no datagram follows. */
+static void
+syslog_tick(syslog_in_t *s)
+{
+	uint64_t now = mono_us();
+
+	if (now - s->last_tick_us < SYSLOG_TICK_US)
+		return;
+	s->last_tick_us = now;
+	for (int i = 0; i < MAX_SYSLOG_CONNS; i++) {
+		struct sconn *c = &s->conns[i];
+
+		if (c->fd >= 0 && now - c->last_us >= SYSLOG_IDLE_US) {
+			log_debug("syslog: %s: closed after %llu s idle",
+			    c->peer, (unsigned long long)(SYSLOG_IDLE_US /
+			    1000000));
+			(*s->c_idle_closed)++;
+			conn_close(c);
+		}
+	}
+	if (s->udp_fd >= 0) {
+		uint32_t mi[SK_MEMINFO_VARS];
+		socklen_t ml = sizeof(mi);
+
+		if (getsockopt(s->udp_fd, SOL_SOCKET, SO_MEMINFO, mi,
+		    &ml) == 0 && ml > SK_MEMINFO_DROPS * sizeof(uint32_t))
+			udp_drops_update(s, mi[SK_MEMINFO_DROPS]);
+	}
 }
 
 /* Frame and queue what the connection's buffer holds.  -1: close it. */
@@ -759,6 +952,7 @@ tcp_read(syslog_in_t *s, struct sconn *cn)
 		return;
 	}
 	cn->len += (size_t)r;
+	cn->last_us = mono_us();
 	if (conn_drain(s, cn) != 0)
 		conn_close(cn);
 }
@@ -766,6 +960,7 @@ tcp_read(syslog_in_t *s, struct sconn *cn)
 void
 syslog_handle(syslog_in_t *s, const zmq_pollitem_t *items, size_t n)
 {
+	syslog_tick(s);
 	if (s->resume) {
 		/* Frames left in buffers while the journal was full. */
 		s->resume = 0;

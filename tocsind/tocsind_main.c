@@ -11,11 +11,22 @@
  * OpenBSD privilege-separation pattern).
  *
  * The parent only supervises: it restarts a child that dies (with a growing
- * back-off), forwards SIGHUP to the engine (rule reload) and stops both on
- * SIGTERM or SIGINT.
+ * back-off, at most RESTART_BACKOFF_MAX_US), forwards SIGHUP to the engine
+ * (rule reload) and stops both on SIGTERM or SIGINT.  A child that crashes
+ * CRASH_ALERT_COUNT times within CRASH_ALERT_WINDOW_US is reported on the
+ * notice pipe to the collector, which journals it as one of tocsin's own
+ * events (collector.h), and rules/default/tocsin.yml raises an alert.
+ *
+ * Fail fast: what restarting cannot heal stops tocsind before it
+ * daemonizes, with one message on stderr and exit status 1 (2 for a
+ * configuration or rule set that does not load): a data directory that
+ * cannot be created or written, a server already running on it, a
+ * listener whose port is taken.  `tocsind -t` checks the data directory
+ * too (without creating anything).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,7 +55,10 @@
 #define RESTART_STABLE_US	(60 * 1000000)	/* up this long: reset delay */
 #define STOP_GRACE_US		(15 * 1000000)	/* SIGTERM, then SIGKILL */
 #define NCHILDREN		3		/* collector, engine, outputs */
+#define COLLECTOR		0		/* index of the collector in kids[] */
 #define ENGINE			1		/* index of the engine in kids[] */
+#define CRASH_ALERT_COUNT	3		/* crashes within the window ... */
+#define CRASH_ALERT_WINDOW_US	(600ULL * 1000000)	/* ... raise an alert */
 
 static volatile sig_atomic_t g_stop;	/* SIGTERM/SIGINT seen */
 static volatile sig_atomic_t g_reload;	/* SIGHUP seen */
@@ -56,7 +70,15 @@ struct child {
 	uint64_t	 c_backoff;	/* next restart delay */
 	uint64_t	 c_restart_at;	/* mono_us() when to restart, 0 = now */
 	unsigned	 c_restarts;	/* restarts so far */
+	uint64_t	 c_crash_window;	/* mono_us() of the window's first
+					 * crash */
+	unsigned	 c_crashes;	/* crashes in that window */
+	char		 c_last[64];	/* how the last one ended */
 };
+
+/* Notice pipe to the collector: [0] read end (the collector's), [1] the
+ * supervisor's write end (non-blocking: a full pipe drops the notice). */
+static int g_notice[2] = { -1, -1 };
 
 static void
 stop_cb(int sig)
@@ -159,6 +181,153 @@ set_handlers(void (*term)(int), void (*hup)(int))
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* Subfolders of the data directory each process writes in. */
+static const char *const data_subdirs[] = {
+	"", "run", "keys", "journal", "state", "outputs", "control",
+};
+/* LMDB files that must be writable where they exist. */
+static const char *const data_lmdb[] = { "journal", "state", "outputs" };
+
+/* Can a file be created in dir?  0 or errno. */
+static int
+dir_writable(const char *dir)
+{
+	char *probe = xasprintf("%s/.tocsind-write-check.%ld", dir,
+	    (long)getpid());
+	int fd, e = 0;
+
+	if (probe == NULL)
+		return ENOMEM;
+	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		e = errno;
+	else if (write(fd, "x", 1) != 1)
+		e = errno ? errno : EIO;
+	if (fd >= 0) {
+		close(fd);
+		(void)unlink(probe);
+	}
+	free(probe);
+	return e;
+}
+
+/*
+ * Is the data directory usable: creatable (create: created) and writable,
+ * with every subfolder that exists writable and every LMDB file that
+ * exists openable for writing?  check-only (create 0) creates nothing: a
+ * missing directory is fine when its nearest existing parent is writable.
+ * 0, or -1 with one line in err.
+ */
+static int
+datadir_check(const char *dir, int create, char *err, size_t errlen)
+{
+	struct stat st;
+	char *path = NULL, *copy = NULL, *parent;
+	int e;
+
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "data directory %s: %s", dir,
+			    strerror(errno));
+			return -1;
+		}
+		if (create) {
+			if (mkdir_p(dir, 0700) != 0) {
+				snprintf(err, errlen, "cannot create data "
+				    "directory %s: %s", dir, strerror(errno));
+				return -1;
+			}
+		} else {
+			/* the nearest existing parent must take it */
+			if ((copy = strdup(dir)) == NULL)
+				return -1;
+			parent = copy;
+			do {
+				parent = dirname(parent);
+			} while (stat(parent, &st) != 0 && errno == ENOENT &&
+			    strcmp(parent, "/") != 0 && strcmp(parent, ".") != 0);
+			if (!S_ISDIR(st.st_mode))
+				e = ENOTDIR;
+			else
+				e = access(parent, W_OK | X_OK) == 0 ? 0 : errno;
+			if (e != 0)
+				snprintf(err, errlen, "cannot create data "
+				    "directory %s: %s: %s", dir, parent,
+				    strerror(e));
+			free(copy);
+			return e != 0 ? -1 : 0;
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "data directory %s is not a directory",
+		    dir);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(data_subdirs) / sizeof(*data_subdirs);
+	    i++) {
+		free(path);
+		path = data_subdirs[i][0] ? xasprintf("%s/%s", dir,
+		    data_subdirs[i]) : strdup(dir);
+		if (path == NULL)
+			return -1;
+		if (stat(path, &st) != 0)
+			continue;	/* made by its process */
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "data directory %s: %s is not a "
+			    "directory", dir, path);
+			goto fail;
+		}
+		if ((e = dir_writable(path)) != 0) {
+			snprintf(err, errlen, "data directory %s is not "
+			    "writable: %s: %s", dir, path, strerror(e));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < sizeof(data_lmdb) / sizeof(*data_lmdb); i++) {
+		static const char *const files[] = { "data.mdb", "lock.mdb" };
+
+		for (size_t f = 0; f < 2; f++) {
+			int fd;
+
+			free(path);
+			if ((path = xasprintf("%s/%s/%s", dir, data_lmdb[i],
+			    files[f])) == NULL)
+				return -1;
+			if ((fd = open(path, O_RDWR | O_CLOEXEC)) >= 0) {
+				close(fd);
+				continue;
+			}
+			if (errno == ENOENT)
+				continue;
+			snprintf(err, errlen, "data directory %s is not "
+			    "writable: %s: %s", dir, path, strerror(errno));
+			goto fail;
+		}
+	}
+	free(path);
+	return 0;
+fail:
+	free(path);
+	return -1;
+}
+
+/* Tell the collector (through the notice pipe) that child c keeps
+ * crashing.  A full pipe drops the notice (logged). */
+static void
+crash_notice(const struct child *c, uint64_t window_us)
+{
+	char line[SUPERVISOR_NOTICE_MAX];
+	int n;
+
+	n = snprintf(line, sizeof(line), "crashed %s %u %llu %s\n",
+	    c->c_name, c->c_crashes,
+	    (unsigned long long)(window_us / 1000000), c->c_last);
+	if (n < 0 || (size_t)n >= sizeof(line) || g_notice[1] < 0)
+		return;
+	if (write(g_notice[1], line, (size_t)n) != n)
+		log_warn("crash notice for %s not sent: %s", c->c_name,
+		    strerror(errno));
+}
+
 /* Fork one child running the collector or the engine.  The child never
  * returns: it exits with 0 on a clean stop, 1 on a start-up failure. */
 static void
@@ -194,6 +363,12 @@ child_start(struct child *c, const struct server_config *cfg, int foreground,
 	set_handlers(stop_cb, reload_cb);
 	if (getppid() == 1)	/* the parent died before prctl took effect */
 		_exit(0);
+	if (g_notice[1] >= 0)
+		close(g_notice[1]);
+	if (strcmp(c->c_name, "collector") == 0)
+		collector_supervisor_fd(g_notice[0]);
+	else if (g_notice[0] >= 0)
+		close(g_notice[0]);
 	if (strcmp(c->c_name, "collector") == 0)
 		rc = collector_run(cfg, &g_stop);
 	else if (strcmp(c->c_name, "engine") == 0)
@@ -210,13 +385,30 @@ child_reaped(struct child *c, int status)
 {
 	uint64_t up = mono_us() - c->c_started;
 
-	if (WIFSIGNALED(status))
+	uint64_t now = mono_us();
+
+	if (WIFSIGNALED(status)) {
 		log_err("%s (pid %ld) killed by signal %d", c->c_name,
 		    (long)c->c_pid, WTERMSIG(status));
-	else
+		snprintf(c->c_last, sizeof(c->c_last), "killed by signal %d",
+		    WTERMSIG(status));
+	} else {
 		log_err("%s (pid %ld) exited with status %d", c->c_name,
 		    (long)c->c_pid, WEXITSTATUS(status));
+		snprintf(c->c_last, sizeof(c->c_last), "exited with status %d",
+		    WEXITSTATUS(status));
+	}
 	c->c_pid = 0;
+	if (c->c_crashes == 0 || now - c->c_crash_window > CRASH_ALERT_WINDOW_US) {
+		c->c_crash_window = now;
+		c->c_crashes = 0;
+	}
+	if (++c->c_crashes == CRASH_ALERT_COUNT) {
+		log_err("%s crashed %u times in %llu s", c->c_name,
+		    c->c_crashes,
+		    (unsigned long long)((now - c->c_crash_window) / 1000000));
+		crash_notice(c, now - c->c_crash_window);
+	}
 	if (up >= RESTART_STABLE_US)
 		c->c_backoff = RESTART_BACKOFF_MIN_US;
 	c->c_restart_at = mono_us() + c->c_backoff;
@@ -326,8 +518,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (checkonly) {
-		printf("configuration %s: ok; %zu rules loaded\n", cfg.source,
-		    nrules);
+		if (datadir_check(cfg.data_dir, 0, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tocsind: %s\n", err);
+			server_config_free(&cfg);
+			return 1;
+		}
+		printf("configuration %s: ok; %zu rules loaded; data directory "
+		    "%s usable\n", cfg.source, nrules, cfg.data_dir);
 		server_config_free(&cfg);
 		return 0;
 	}
@@ -336,15 +533,23 @@ main(int argc, char **argv)
 	pidpath = xasprintf("%s/run/tocsind.pid", cfg.data_dir);
 	if (rundir == NULL || pidpath == NULL)
 		fatal("out of memory");
-	if (mkdir_p(cfg.data_dir, 0700) != 0 || mkdir_p(rundir, 0700) != 0) {
+	if (datadir_check(cfg.data_dir, 1, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tocsind: %s\n", err);
+		goto fail;
+	}
+	if (mkdir_p(rundir, 0700) != 0) {
 		fprintf(stderr, "tocsind: cannot create data directory %s: "
-		    "%s\n", cfg.data_dir, strerror(errno));
+		    "%s\n", rundir, strerror(errno));
 		goto fail;
 	}
 	if (pidfile_read(pidpath, &oldpid) == 0 && pid_alive(oldpid) &&
 	    oldpid != (long)getpid()) {
 		fprintf(stderr, "tocsind: already running with pid %ld "
 		    "(%s)\n", oldpid, pidpath);
+		goto fail;
+	}
+	if (collector_preflight(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tocsind: %s\n", err);
 		goto fail;
 	}
 	/* Create the server keys before forking, so that the collector and
@@ -355,6 +560,12 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	explicit_bzero(sec, sizeof(sec));
+	if (pipe(g_notice) != 0 ||
+	    fcntl(g_notice[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(g_notice[1], F_SETFL, O_NONBLOCK) != 0) {
+		fprintf(stderr, "tocsind: pipe: %s\n", strerror(errno));
+		goto fail;
+	}
 
 	if (!foreground)
 		daemonize();

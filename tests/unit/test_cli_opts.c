@@ -2,7 +2,8 @@
  * test_cli_opts.c - the CLI's option-table parser (cli/cli_util.c): options
  * and operands in any order, the common options, values, the top level's
  * stop at the command name, a table of bad command lines (each a usage
- * error, exit 2), and the --help text drawn from the table.
+ * error, exit 2), the --help text drawn from the table, and the
+ * sub-command dispatch.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,6 +212,73 @@ static void test_help_long_option(void **state)
 	free(buf);
 }
 
+/* Sub-command handlers that say who ran, with what. */
+static char ran[64];
+
+static int sub_a(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	(void)c;
+	(void)cmd;
+	snprintf(ran, sizeof(ran), "a:%d:%s", argc, argv[0]);
+	return 7;
+}
+
+static int sub_b(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	(void)c;
+	(void)cmd;
+	snprintf(ran, sizeof(ran), "b:%d:%s", argc, argv[argc - 1]);
+	return 0;
+}
+
+static void test_sub_dispatch(void **state)
+{
+	static const struct cli_sub subs[] = {
+		{ "alpha", sub_a }, { "beta", sub_b },
+	};
+	static const struct {
+		const char	*args[4];
+		int		 dflt;		/* beta is the default */
+		int		 rc;
+		const char	*ran;
+	} t[] = {
+		{ { "alpha", "x", NULL }, 0, 7, "a:2:alpha" },
+		{ { "beta", NULL }, 0, 0, "b:1:beta" },
+		{ { NULL }, 1, 0, "b:1:tocsin t" },	/* the default */
+		{ { "--json", NULL }, 1, 0, "b:2:--json" },
+		{ { "--help", NULL }, 1, 0, "" },	/* help, not dflt */
+		{ { "-h", NULL }, 0, 0, "" },
+		/* usage errors: nothing runs */
+		{ { NULL }, 0, 2, "" },
+		{ { "--json", NULL }, 0, 2, "" },
+		{ { "gamma", NULL }, 1, 2, "" },
+		{ { "Alpha", NULL }, 0, 2, "" },
+		{ { "alph", NULL }, 0, 2, "" },
+		{ { "", NULL }, 0, 2, "" },
+	};
+	struct cli c;
+	char *argv[8];
+	size_t i;
+	int argc, rc;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		argv[0] = (char *)"tocsin t";
+		for (argc = 1; t[i].args[argc - 1] != NULL; argc++)
+			argv[argc] = (char *)t[i].args[argc - 1];
+		argv[argc] = NULL;
+		ran[0] = '\0';
+		rc = cli_sub_dispatch(&c, &tcmd, CLI_TABLE(subs),
+		    t[i].dflt ? sub_b : NULL, argc, argv);
+		if (rc != t[i].rc || strcmp(ran, t[i].ran) != 0)
+			fail_msg("dispatch row %zu: rc %d ran '%s', want %d "
+			    "'%s'", i, rc, ran, t[i].rc, t[i].ran);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_help_exits_zero),
 		cmocka_unit_test(test_help_text),
 		cmocka_unit_test(test_help_long_option),
+		cmocka_unit_test(test_sub_dispatch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
