@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/endpoint.h"
 #include "common/err.h"
 #include "collector/journal.h"
@@ -685,7 +686,7 @@ static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if (rs.n > 1)
 		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
 	rs.nsorted = rs.n;
-	if ((jpath = cli_path(dd, "journal")) == NULL) {
+	if ((jpath = datadir_path(dd, DD_JOURNAL)) == NULL) {
 		rc = TS_ENOMEM;
 		goto fail;
 	}

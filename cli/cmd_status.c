@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "outputs/outputs.h"
@@ -163,7 +164,7 @@ static void proc_probe(const char *dd, struct proc *p,
 	char *path, name[64];
 
 	p->pid = 0;
-	if ((path = xasprintf("%s/run/%s.pid", dd, p->name)) != NULL &&
+	if ((path = datadir_pidfile(dd, p->name)) != NULL &&
 	    pidfile_read(path, &p->pid) != 0)
 		p->pid = 0;
 	free(path);
@@ -464,9 +465,9 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return rc;
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
-	jpath = cli_path(dd, "journal");
-	spath = cli_path(dd, "state");
-	opath = cli_path(dd, "outputs");
+	jpath = datadir_path(dd, DD_JOURNAL);
+	spath = datadir_path(dd, DD_STATE);
+	opath = datadir_path(dd, DD_OUTPUTS);
 	if (jpath == NULL || spath == NULL || opath == NULL) {
 		rc = TS_ENOMEM;
 		goto fail;
