@@ -10,6 +10,8 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,9 +262,109 @@ struct cgroup {
 	const struct counters	*cs;
 };
 
+/* Disk use of the data directory, for sizing it (docs/operations.md). */
+struct disk {
+	int		 ok;		/* statvfs worked */
+	uint64_t	 used;		/* bytes of the LMDB files */
+	uint64_t	 free;		/* bytes free for tocsind */
+	uint64_t	 per_day;	/* journal growth, bytes a day (0: unknown) */
+	uint64_t	 oldest_us;	/* oldest journaled event (0: none) */
+};
+
+/* Journal history shorter than this gives no rate. */
+#define DISK_MIN_SPAN_US	(3600ULL * 1000000)
+#define DAY_US			(86400ULL * 1000000)
+
+static void disk_probe(const char *dd, journal_t *j, struct disk *d)
+{
+	static const char *const files[] = { "journal/data.mdb",
+	    "state/data.mdb", "outputs/data.mdb" };
+	struct journal_span sp;
+	struct statvfs vfs;
+	struct stat st;
+	char *p;
+
+	memset(d, 0, sizeof(*d));
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		if ((p = cli_path(dd, files[i])) == NULL)
+			continue;
+		if (stat(p, &st) == 0)
+			d->used += (uint64_t)st.st_blocks * 512;
+		free(p);
+	}
+	if (statvfs(dd, &vfs) == 0) {
+		d->ok = 1;
+		d->free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	}
+	if (j != NULL && journal_span(j, &sp) == 0 && sp.first_jseq != 0) {
+		d->oldest_us = sp.first_recv_us;
+		if (sp.last_recv_us > sp.first_recv_us &&
+		    sp.last_recv_us - sp.first_recv_us >= DISK_MIN_SPAN_US)
+			d->per_day = (uint64_t)((double)sp.event_bytes *
+			    (double)DAY_US / (double)(sp.last_recv_us -
+			    sp.first_recv_us));
+	}
+}
+
+static void size_str(uint64_t b, char *buf, size_t len)
+{
+	static const char units[] = "BKMGTP";
+	double v = (double)b;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) - 1) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)b);
+	else
+		snprintf(buf, len, "%.1f %ciB", v, units[u]);
+}
+
+static void print_disk(const struct disk *d, uint64_t now)
+{
+	char a[32], b[32], c[32];
+
+	size_str(d->used, a, sizeof(a));
+	size_str(d->free, b, sizeof(b));
+	if (!d->ok) {
+		printf("disk:              %s used, free space unknown\n", a);
+		return;
+	}
+	if (d->per_day == 0) {
+		printf("disk:              %s used, %s free; days left: "
+		    "unknown (less than an hour of journal)\n", a, b);
+	} else {
+		size_str(d->per_day, c, sizeof(c));
+		printf("disk:              %s used, %s free; journal grows "
+		    "%s/day: %.0f days left at this rate\n", a, b, c,
+		    (double)d->free / (double)d->per_day);
+	}
+	if (d->oldest_us != 0) {
+		cli_format_age(now > d->oldest_us ? now - d->oldest_us : 0, a,
+		    sizeof(a));
+		printf("oldest event:      %s ago\n", a);
+	}
+}
+
+static json_t *json_disk(const struct disk *d)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:o}",
+	    "used_bytes", (json_int_t)d->used,
+	    "free_bytes", d->ok ? json_integer((json_int_t)d->free) :
+	    json_null(),
+	    "journal_bytes_per_day", d->per_day ?
+	    json_integer((json_int_t)d->per_day) : json_null(),
+	    "days_left", d->ok && d->per_day ?
+	    json_real((double)d->free / (double)d->per_day) : json_null(),
+	    "oldest_event_us", d->oldest_us ?
+	    json_integer((json_int_t)d->oldest_us) : json_null());
+}
+
 static void print_report(const char *dd, struct proc *procs, size_t nprocs,
     int have_journal, uint64_t last, int have_state, uint64_t cursor,
-    const struct cgroup *g, size_t ng, uint64_t now)
+    const struct cgroup *g, size_t ng, const struct disk *disk, uint64_t now)
 {
 	table_t *t;
 	static const struct table_col cols[] = {
@@ -314,6 +416,7 @@ static void print_report(const char *dd, struct proc *procs, size_t nprocs,
 	if (have_journal && have_state)
 		printf("engine lag:        %llu event(s)\n",
 		    (unsigned long long)(last > cursor ? last - cursor : 0));
+	print_disk(disk, now);
 	nz = 0;
 	for (i = 0; i < ng; i++)
 		nz += nonzero_refusals(g[i].cs);
@@ -343,7 +446,7 @@ static json_t *json_counters(const struct counters *cs, int refusals)
 
 static int print_json(const char *dd, struct proc *procs, size_t nprocs,
     int ok, int have_journal, uint64_t last, int have_state, uint64_t cursor,
-    const struct cgroup *g, size_t ng, uint64_t now)
+    const struct cgroup *g, size_t ng, const struct disk *disk, uint64_t now)
 {
 	json_t *o, *pa, *counters, *refusals, *tmp;
 	char tb[40];
@@ -415,6 +518,7 @@ static int print_json(const char *dd, struct proc *procs, size_t nprocs,
 		    0)));
 		json_object_set_new(o, "progress", tmp);
 	}
+	json_object_set_new(o, "disk", json_disk(disk));
 	json_object_set_new(o, "counters", counters);
 	json_object_set_new(o, "refusals", refusals);
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -438,6 +542,7 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	};
 	struct counters jc, sc, oc;
 	struct cgroup groups[3];
+	struct disk disk;
 	journal_t *j = NULL;
 	state_t *st = NULL;
 	const char *dd;
@@ -504,15 +609,16 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	proc_probe(dd, &procs[2], &sc, now);
 	proc_probe(dd, &procs[3], &oc, now);
 	ok = procs[1].ok && procs[2].ok && procs[3].ok;
+	disk_probe(dd, j, &disk);
 	groups[0] = (struct cgroup){ "collector (journal)", &jc };
 	groups[1] = (struct cgroup){ "engine (state)", &sc };
 	groups[2] = (struct cgroup){ "outputs", &oc };
 	if (json)
 		rc = print_json(dd, procs, 4, ok, have_journal, last,
-		    have_state, cursor, groups, 3, now);
+		    have_state, cursor, groups, 3, &disk, now);
 	else
 		print_report(dd, procs, 4, have_journal, last, have_state,
-		    cursor, groups, 3, now);
+		    cursor, groups, 3, &disk, now);
 	if (rc != 0)
 		goto fail;
 	exit_rc = ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;

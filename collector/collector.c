@@ -113,7 +113,8 @@ enum {
 	C_SYSLOG_RECEIVED, C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED,
 	C_SYSLOG_NOHEADER, C_SYSLOG_CONN_REFUSED, C_SYSLOG_DROPPED_FULL,
 	C_INTERNAL_EVENTS, C_INTERNAL_DROPPED, C_GROUP_COMMITS,
-	C_READERS_CLEARED,
+	C_READERS_CLEARED, C_RETENTION_DELETED, C_RETENTION_TXNS,
+	C_RETENTION_HELD,
 	C_SESSIONS_REVOKED, C_REFUSED_DRILL,
 	C_ACCEPT_FAILED, C_CONNECTIONS_ACCEPTED, C_SYSLOG_CONN_EVICTED,
 	C_SYSLOG_CONN_IDLE, C_SYSLOG_ACCEPT_FAILED, C_SYSLOG_UDP_KDROPS,
@@ -183,6 +184,14 @@ static struct counter counters[C_COUNT] = {
 	[C_READERS_CLEARED] = { "collector.readers_cleared", 0,
 	    "journal reader slots of dead processes cleared (a reader killed "
 	    "mid-read)" },
+	[C_RETENTION_DELETED] = { "collector.retention_deleted", 0,
+	    "journal events deleted by retention (older than "
+	    "collector.retention, processed by the engine)" },
+	[C_RETENTION_TXNS] = { "collector.retention_txns", 0,
+	    "retention transactions (each deletes a bounded batch)" },
+	[C_RETENTION_HELD] = { "collector.retention_held", 0,
+	    "events past the retention age kept until the engine has "
+	    "processed them (gauge)" },
 	[C_SESSIONS_REVOKED] = { "collector.sessions_revoked", 0,
 	    "agent sessions dropped because their key was revoked or their "
 	    "name re-enrolled with another key" },
@@ -489,6 +498,9 @@ stats_flush(struct collector *c)
 	counters[C_HEARTBEAT_US].value = now_us();
 	(void)journal_readers_reclaim(c->j, &counters[C_READERS_CLEARED].value);
 	supervisor_notices_read(c->in);
+	retention_run(c->j, c->cfg, &counters[C_RETENTION_DELETED].value,
+	    &counters[C_RETENTION_TXNS].value,
+	    &counters[C_RETENTION_HELD].value);
 	thresholds_check(c);
 	memset(&sc, 0, sizeof(sc));
 	sc.c = c;
@@ -1239,6 +1251,7 @@ collector_close(struct collector *c)
 	zap_free(&c->zap);
 	if (c->ctx)
 		zmq_ctx_term(c->ctx);
+	retention_close();
 	journal_close(&c->j);
 	keyring_free(&c->kr);
 	wire_buf_free(&c->out);

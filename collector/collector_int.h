@@ -210,6 +210,18 @@ int syslog_flush(syslog_in_t *s, int force);
 /* Milliseconds until the next flush is due (-1: nothing pending). */
 long syslog_next_flush_ms(syslog_in_t *s);
 
+/* ---- retention (retention.c) ----------------------------------------------- */
+
+struct server_config;
+/* One tick of the journal's retention (collector.retention; nothing when
+ * 0): adds the events deleted to *deleted and the transactions to *txns;
+ * *held (may be NULL) gets how many events past the age wait for the
+ * engine.  Logs failures; the next tick tries again. */
+void retention_run(journal_t *j, const struct server_config *cfg,
+    uint64_t *deleted, uint64_t *txns, uint64_t *held);
+/* Close the state opened to read the engine's cursor. */
+void retention_close(void);
+
 /* ---- the supervisor's notices (supervisor.c) ---------------------------- */
 
 /* Read what tocsind's supervisor wrote on its notice pipe (see

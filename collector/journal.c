@@ -885,6 +885,118 @@ journal_stats_write(journal_t *j, const struct counter *stats, size_t n)
 	return journal_txn_commit(&t, stats, n);
 }
 
+/* ---- retention ------------------------------------------------------------ */
+
+int
+journal_retain(journal_t *j, uint64_t before_us, uint64_t through,
+    size_t max, size_t *deleted, int *more)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint64_t last, jseq;
+	size_t n = 0;
+	int rc, err = 0;
+
+	*deleted = 0;
+	*more = 0;
+	if (j->rdonly || j->w.txn != NULL)
+		return TS_EINVAL;
+	if ((err = txn_begin(j, 0, &txn)) != 0)
+		return err;
+	if ((rc = mdb_cursor_open(txn, j->events, &cur)) != 0) {
+		err = lmdb_err("mdb_cursor_open", rc);
+		goto fail;
+	}
+	/* The newest event stays whatever its age: the next jseq is one past
+	 * the last key, and must never go back. */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == MDB_NOTFOUND)
+		goto done;
+	if (rc != 0 || k.mv_size != 8) {
+		err = rc ? lmdb_err("mdb_cursor_get", rc) : TS_EDB;
+		goto fail;
+	}
+	last = get_be64(k.mv_data);
+	if (through >= last)
+		through = last - 1;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size < JREC_FIXED) {
+			err = TS_EDB;
+			goto fail;
+		}
+		jseq = get_be64(k.mv_data);
+		if (jseq > through ||
+		    get_be64((const unsigned char *)v.mv_data + 4) >= before_us)
+			break;
+		if (n == max) {
+			*more = 1;
+			break;
+		}
+		if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+			err = lmdb_err("mdb_cursor_del", rc);
+			goto fail;
+		}
+		n++;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		err = lmdb_err("mdb_cursor_get", rc);
+		goto fail;
+	}
+done:
+	mdb_cursor_close(cur);
+	cur = NULL;
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmdb_err("mdb_txn_commit", rc);
+	*deleted = n;
+	return 0;
+fail:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+int
+journal_span(journal_t *j, struct journal_span *sp)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	MDB_stat st;
+	int rc, err = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	if ((err = txn_begin(j, MDB_RDONLY, &txn)) != 0)
+		return err;
+	if ((rc = mdb_stat(txn, j->events, &st)) != 0 ||
+	    (rc = mdb_cursor_open(txn, j->events, &cur)) != 0) {
+		err = lmdb_err("mdb_stat", rc);
+		goto out;
+	}
+	sp->events = st.ms_entries;
+	sp->event_bytes = (uint64_t)st.ms_psize * (st.ms_branch_pages +
+	    st.ms_leaf_pages + st.ms_overflow_pages);
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0 &&
+	    k.mv_size == 8 && v.mv_size >= JREC_FIXED) {
+		sp->first_jseq = get_be64(k.mv_data);
+		sp->first_recv_us = get_be64((const unsigned char *)v.mv_data +
+		    4);
+	}
+	if ((rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0 &&
+	    k.mv_size == 8 && v.mv_size >= JREC_FIXED) {
+		sp->last_jseq = get_be64(k.mv_data);
+		sp->last_recv_us = get_be64((const unsigned char *)v.mv_data +
+		    4);
+	}
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return err;
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 int

@@ -6,7 +6,8 @@
  *
  * Key schema (all integers big-endian, so LMDB's byte order is time order):
  *
- *   db "events"  key: u64 jseq (1, 2, 3, ... gap-free)
+ *   db "events"  key: u64 jseq (1, 2, 3, ... gap-free until retention
+ *                deletes the oldest)
  *                val: event record (below)
  *   db "agents"  key: agent name
  *                val: u64 epoch, u64 seq (highest committed (epoch, seq)),
@@ -42,6 +43,11 @@
  * JAGENT_SILENT in its record makes each of the two events happen once per
  * episode, across restarts.  Counter thresholds are a ladder 1, 10, 100, ...
  * on every refusal/drop counter.
+ *
+ * Retention (journal_retain): events older than collector.retention are
+ * deleted from the oldest on, never one past the engine's cursor, never the
+ * newest, never an agent record.  A key of "events" is therefore not
+ * gap-free from 1: readers start from the first key there is.
  *
  * Effectively-once: journal_append_batch() checks and advances the agent's
  * high-water mark in the same write transaction as the events it appends, so
@@ -171,6 +177,28 @@ int journal_scan(journal_t *j, uint64_t from, size_t max,
     journal_event_cb cb, void *arg, uint64_t *last);
 int journal_scan_reverse(journal_t *j, uint64_t from, size_t max,
     journal_event_cb cb, void *arg);
+
+/*
+ * Retention (the collector, the journal's writer): delete, in ONE write
+ * transaction, at most max events from the oldest on, stopping at the
+ * first one received at or after before_us (recv_us) or with a jseq past
+ * `through` (the engine's cursor: nothing it has not processed goes).  The
+ * newest event always stays (the next jseq is one past it, and must never
+ * go back), and the agents' records (their high-water marks, which make a
+ * resent batch a duplicate) are never touched.  *deleted gets how many
+ * went; *more is set when it stopped at max.  0, TS_EFULL, TS_EDB.
+ */
+int journal_retain(journal_t *j, uint64_t before_us, uint64_t through,
+    size_t max, size_t *deleted, int *more);
+
+/* What the journal holds, for `tocsin status` (sizing the disk). */
+struct journal_span {
+	uint64_t	 events;		/* events stored */
+	uint64_t	 event_bytes;		/* pages they take */
+	uint64_t	 first_jseq, first_recv_us;	/* oldest (0: empty) */
+	uint64_t	 last_jseq, last_recv_us;	/* newest */
+};
+int journal_span(journal_t *j, struct journal_span *sp);
 
 /* Encode/decode an event record (exposed for tests and fuzzing).
  * journal_record_decode returns 0 or TS_EINVAL; pointers go into buf. */

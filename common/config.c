@@ -542,7 +542,8 @@ int server_config_load(const char *path, struct server_config *cfg,
 	    "syslog_tcp", "journal_map_size", "journal_max_size", "retention",
 	    "credit", "max_frame_size", NULL };
 	static const char *const eng_keys[] = { "rules", "state_map_size",
-	    "batch", "agent_silent_after", NULL };
+	    "batch", "agent_silent_after", "alert_retention",
+	    "incident_retention", NULL };
 	static const char *const inc_keys[] = { "min_level", "window", NULL };
 	const char *file = path ? path : embedded_name;
 	yt_doc **docs = NULL;
@@ -697,6 +698,14 @@ int server_config_load(const char *path, struct server_config *cfg,
 	if (yt_get_duration(eng, "agent_silent_after", file, &v, err, errlen))
 		goto fail;
 	cfg->agent_silent_us = v;
+	v = cfg->alert_retention_us;
+	if (yt_get_duration(eng, "alert_retention", file, &v, err, errlen))
+		goto fail;
+	cfg->alert_retention_us = v;
+	v = cfg->incident_retention_us;
+	if (yt_get_duration(eng, "incident_retention", file, &v, err, errlen))
+		goto fail;
+	cfg->incident_retention_us = v;
 
 	/* incidents */
 	v = (unsigned long long)cfg->incident_min_level;

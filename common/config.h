@@ -85,6 +85,9 @@ struct server_config {
 	uint64_t	 state_map_bytes;	/* engine.state_map_size */
 	uint32_t	 batch_events;		/* engine.batch */
 	uint64_t	 agent_silent_us;	/* engine.agent_silent_after */
+	uint64_t	 alert_retention_us;	/* engine.alert_retention: 0 = keep */
+	uint64_t	 incident_retention_us;	/* engine.incident_retention: closed
+						 * incidents; 0 = keep */
 	/* incidents: */
 	int		 incident_min_level;	/* incidents.min_level: alerts at or
 						 * above it open or join one */

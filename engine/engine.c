@@ -48,7 +48,7 @@ enum {
 	C_CORR_FIRED, C_CORR_SUPPRESSED, C_CORR_LATE, C_CORR_DROPPED,
 	C_CORR_EXPIRED, C_CORR_EVICTED, C_CORR_NO_GROUP, C_CORR_RULES,
 	C_INC_OPENED, C_CONTROL_APPLIED, C_CONTROL_REFUSED, C_CONTROL_FAILED,
-	C_READERS_CLEARED,
+	C_READERS_CLEARED, C_RET_ALERTS, C_RET_INCIDENTS, C_RET_CHANGES,
 	C_WIN_MALFORMED, C_WIN_REFUSED,
 	C_NCOUNTERS
 };
@@ -108,6 +108,13 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	    "control rounds retried after a state error" },
 	[C_READERS_CLEARED] = { "engine.readers_cleared", 0,
 	    "LMDB reader slots of dead processes cleared (journal, state)" },
+	[C_RET_ALERTS] = { "engine.retention_alerts_deleted", 0,
+	    "alerts deleted by retention (engine.alert_retention)" },
+	[C_RET_INCIDENTS] = { "engine.retention_incidents_deleted", 0,
+	    "closed incidents deleted by retention "
+	    "(engine.incident_retention)" },
+	[C_RET_CHANGES] = { "engine.retention_changes_deleted", 0,
+	    "incident log entries deleted by retention" },
 };
 
 /* A growable output buffer; oom latches an allocation failure. */
@@ -880,9 +887,13 @@ engine_internal_event(struct engine *e, const char *msg)
 	if ((ret = state_begin(e->e_state, &e->e_txn)) == 0) {
 		ret = engine_eval_event(e, &ev);
 		if (ret == 0)
+			ret = incident_flush(e->e_txn);
+		if (ret == 0)
 			ret = state_commit(&e->e_txn);
-		else
+		else {
+			incident_forget();
 			state_abort(&e->e_txn);
+		}
 	}
 	if (ret != 0)
 		log_warn("engine: internal event not evaluated: %s",
@@ -1022,7 +1033,8 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_c[C_WIN_REFUSED].value += rc1.winevt_refused - rc0.winevt_refused;
 	e->e_c[C_CURSOR].value = last;
 	e->e_c[C_HEARTBEAT].value = now_us();
-	if ((ret = state_txn_set_cursor(e->e_txn, last)) != 0 ||
+	if ((ret = incident_flush(e->e_txn)) != 0 ||
+	    (ret = state_txn_set_cursor(e->e_txn, last)) != 0 ||
 	    (ret = state_txn_write_stats(e->e_txn, e->e_c, C_NCOUNTERS)) != 0)
 		goto fail;
 	ret = state_commit(&e->e_txn);
@@ -1035,6 +1047,7 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_cursor = last;
 	return 0;
 fail:
+	incident_forget();
 	state_abort(&e->e_txn);
 restore:
 	memcpy(e->e_c, saved, sizeof(saved));
@@ -1046,6 +1059,7 @@ restore:
 static void
 engine_cleanup(struct engine *e)
 {
+	incident_forget();
 	state_abort(&e->e_txn);
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
@@ -1166,6 +1180,11 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	while (!*stop) {
 		if (mono_us() - last_reclaim >= ENGINE_HEARTBEAT_US) {
 			engine_readers_reclaim(&e);
+			if (engine_retention_run(e.e_state, cfg,
+			    &e.e_c[C_RET_ALERTS].value,
+			    &e.e_c[C_RET_INCIDENTS].value,
+			    &e.e_c[C_RET_CHANGES].value) != 0)
+				log_warn("engine: retention failed; retrying");
 			last_reclaim = mono_us();
 		}
 		if (*reload) {

@@ -94,6 +94,11 @@ struct inc_alert {
  */
 int incident_pick(state_txn_t *t, const struct server_config *cfg,
     const struct inc_alert *a, uint64_t *incid, int *isnew);
+/* Incidents changed in transaction t are kept parsed until the batch
+ * ends: incident_flush writes them into t (call it before the commit),
+ * incident_forget drops them (after an abort).  0 or a TS_E*. */
+int incident_flush(state_txn_t *t);
+void incident_forget(void);
 /* Record alert a (id set) in incident incid (open it when isnew), index
  * its entities and log the change.  0 or a TS_E*. */
 int incident_attach(state_txn_t *t, uint64_t incid, int isnew,
@@ -107,6 +112,18 @@ int incident_attach(state_txn_t *t, uint64_t incid, int isnew,
  */
 int incident_apply(state_txn_t *t, const char *op, void *req,
     uint64_t wall_us, void **answer, char *err, size_t errlen);
+
+/* Delete incident id and the entity keys that still point at it (they
+ * would make a new alert join a case that is gone).  Retention: no
+ * "removed" change is logged.  0 if it is not there. */
+int incident_remove(state_txn_t *t, uint64_t id);
+
+/* The state's retention (retention.c): one tick, at most about 50 ms,
+ * adding what it deleted to the three counters.  0 or a TS_E* (the next
+ * tick tries again). */
+struct server_config;
+int engine_retention_run(state_t *s, const struct server_config *cfg,
+    uint64_t *alerts, uint64_t *incidents, uint64_t *changes);
 
 /* Remove drill's incidents (and their entity keys), logging "removed"
  * for each (by whom, when).  *n: how many. */

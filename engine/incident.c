@@ -38,7 +38,47 @@ entity_key(unsigned char *buf, const char *drill, const char *kind,
 	return n + vl;
 }
 
-/* Load incident id from the txn (a new jansson object; caller decrefs). */
+/*
+ * Incidents the batch's transaction changed, kept parsed until the batch
+ * commits (incident_flush): an incident that gathers thousands of alerts
+ * (a flood) is parsed and written once per batch, not once per alert.
+ * Reads go through the cache too, so the transaction sees its own changes.
+ */
+#define INC_CACHE	64
+
+static struct {
+	state_txn_t	*t;
+	size_t		 n;
+	uint64_t	 id[INC_CACHE];
+	json_t		*inc[INC_CACHE];
+	int		 dirty[INC_CACHE];
+} inc_cache;
+
+static int inc_store(state_txn_t *t, uint64_t id, json_t *inc);
+
+void
+incident_forget(void)
+{
+	for (size_t i = 0; i < inc_cache.n; i++)
+		json_decref(inc_cache.inc[i]);
+	memset(&inc_cache, 0, sizeof(inc_cache));
+}
+
+int
+incident_flush(state_txn_t *t)
+{
+	int ret = 0;
+
+	if (inc_cache.t == t)
+		for (size_t i = 0; i < inc_cache.n && ret == 0; i++)
+			if (inc_cache.dirty[i])
+				ret = inc_store(t, inc_cache.id[i],
+				    inc_cache.inc[i]);
+	incident_forget();
+	return ret;
+}
+
+/* Load incident id from the txn (a new reference; caller decrefs). */
 static int
 inc_load(state_txn_t *t, uint64_t id, json_t **out)
 {
@@ -48,6 +88,13 @@ inc_load(state_txn_t *t, uint64_t id, json_t **out)
 	int		 ret;
 
 	*out = NULL;
+	if (inc_cache.t != t)
+		incident_forget();	/* another transaction's */
+	for (size_t i = 0; i < inc_cache.n; i++)
+		if (inc_cache.id[i] == id) {
+			*out = json_incref(inc_cache.inc[i]);
+			return 0;
+		}
 	put_be64(k, id);
 	if ((ret = state_txn_get(t, STATE_DB_INCIDENTS, k, 8, &v, &vlen)) != 0)
 		return ret;
@@ -69,6 +116,37 @@ inc_store(state_txn_t *t, uint64_t id, json_t *inc)
 	ret = state_txn_put(t, STATE_DB_INCIDENTS, k, 8, txt, strlen(txt));
 	free(txt);
 	return ret;
+}
+
+/* Keep inc (changed) in the cache until incident_flush; a full cache is
+ * written out first. */
+static int
+inc_keep(state_txn_t *t, uint64_t id, json_t *inc)
+{
+	size_t	i;
+	int	ret;
+
+	if (inc_cache.t != t)
+		incident_forget();
+	for (i = 0; i < inc_cache.n; i++)
+		if (inc_cache.id[i] == id)
+			break;
+	if (i == inc_cache.n) {
+		if (inc_cache.n == INC_CACHE) {
+			if ((ret = incident_flush(t)) != 0)
+				return ret;
+			i = 0;
+		}
+		inc_cache.t = t;
+		inc_cache.id[i] = id;
+		inc_cache.inc[i] = json_incref(inc);
+		inc_cache.n = i + 1;
+	} else if (inc_cache.inc[i] != inc) {
+		json_decref(inc_cache.inc[i]);
+		inc_cache.inc[i] = json_incref(inc);
+	}
+	inc_cache.dirty[i] = 1;
+	return 0;
 }
 
 static const char *
@@ -191,9 +269,15 @@ incident_log(state_txn_t *t, uint64_t incid, const char *change,
 		return TS_ENOMEM;
 	if (extra != NULL)
 		json_object_update(e, extra);
-	if (snapshot != NULL && (snap = json_copy(snapshot)) != NULL) {
-		json_object_del(snap, "alerts");
-		json_object_del(snap, "notes");
+	if (snapshot != NULL && (snap = json_object()) != NULL) {
+		const char	*key;
+		json_t		*val;
+
+		/* shallow: the members but alerts and notes, shared */
+		json_object_foreach((json_t *)snapshot, key, val)
+			if (strcmp(key, "alerts") != 0 &&
+			    strcmp(key, "notes") != 0)
+				json_object_set(snap, key, val);
 		json_object_set_new(e, "snapshot", snap);
 	}
 	txt = json_dumps(e, JSON_COMPACT);
@@ -276,7 +360,7 @@ incident_attach(state_txn_t *t, uint64_t incid, int isnew,
 	for (size_t i = 0; i < 3; i++)
 		set_add(json_object_get(ents, entity_kinds[i]), vals[i],
 		    MAX_INCIDENT_ENTITIES);
-	if ((ret = inc_store(t, incid, inc)) != 0)
+	if ((ret = inc_keep(t, incid, inc)) != 0)
 		goto out;
 	put_be64(idb, incid);
 	for (size_t i = 0; i < 3; i++)
@@ -497,4 +581,48 @@ incident_drill_clean(state_txn_t *t, const char *drill, const char *by,
 			return ret;
 	} while (ew.n == 256);
 	return 0;
+}
+
+int
+incident_remove(state_txn_t *t, uint64_t id)
+{
+	unsigned char	 k[8], key[STATE_MAX_KV_KEY];
+	const void	*v = NULL;
+	size_t		 vlen, klen;
+	json_t		*inc = NULL, *arr, *e;
+	int		 ret;
+
+	put_be64(k, id);
+	if ((ret = inc_load(t, id, &inc)) != 0) {
+		if (ret == TS_EINVAL)	/* unreadable: nothing to follow */
+			return state_txn_del(t, STATE_DB_INCIDENTS, k, 8);
+		return ret == TS_ENOTFOUND ? 0 : ret;
+	}
+	for (size_t i = 0; i < 3 && ret == 0; i++) {
+		size_t j;
+
+		arr = json_object_get(json_object_get(inc, "entities"),
+		    entity_kinds[i]);
+		json_array_foreach(arr, j, e) {
+			if (!json_is_string(e))
+				continue;
+			klen = entity_key(key, jstr(inc, "drill"),
+			    entity_kinds[i], json_string_value(e));
+			ret = state_txn_get(t, STATE_DB_INC_ENTITY, key, klen,
+			    &v, &vlen);
+			if (ret == TS_ENOTFOUND) {
+				ret = 0;
+				continue;
+			}
+			if (ret == 0 && vlen == 8 && get_be64(v) == id)
+				ret = state_txn_del(t, STATE_DB_INC_ENTITY, key,
+				    klen);
+			if (ret != 0)
+				break;
+		}
+	}
+	json_decref(inc);
+	if (ret == 0)
+		ret = state_txn_del(t, STATE_DB_INCIDENTS, k, 8);
+	return ret;
 }

@@ -6,9 +6,9 @@
 #
 #   sh tests/bench/rules.sh        (after `make bench` built the tools)
 #
-# Prints "BENCH engine_eps_default|_1k|_5k N events/s" and the same without
+# Prints "BENCH match_eps_default|_1k|_5k N events/s" and the same without
 # the Vectorscan prefilter (TOCSIN_RULES_PREFILTER=0) for comparison:
-# "BENCH engine_eps_5k_noprefilter ...".  BENCH_ROUNDS (default 5) rounds,
+# "BENCH match_eps_5k_noprefilter ...".  BENCH_ROUNDS (default 5) rounds,
 # median.  Skips (exit 0, with a message) when the corpus is absent.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,8 +40,8 @@ bench() {	# NAME RULES...
 	set -- $(for r in "$@"; do printf -- '-r %s ' "$r"; done)
 	"$TOOLS/bench_engine" "$@" -n "$ROUNDS" -N "$name" "$corpus"
 }
-bench engine_eps_default rules/default
-bench engine_eps_1k rules/default "$tmp/1k"
-bench engine_eps_5k rules/default "$tmp/5k"
-TOCSIN_RULES_PREFILTER=0 bench engine_eps_default_noprefilter rules/default
-TOCSIN_RULES_PREFILTER=0 bench engine_eps_1k_noprefilter rules/default "$tmp/1k"
+bench match_eps_default rules/default
+bench match_eps_1k rules/default "$tmp/1k"
+bench match_eps_5k rules/default "$tmp/5k"
+TOCSIN_RULES_PREFILTER=0 bench match_eps_default_noprefilter rules/default
+TOCSIN_RULES_PREFILTER=0 bench match_eps_1k_noprefilter rules/default "$tmp/1k"

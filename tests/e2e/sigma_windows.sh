@@ -66,6 +66,23 @@ for case in "$DIR"/*/; do
 done
 check "sigma regression: cases found" test "$ncases" -gt 0
 
+# Coverage: SigmaHQ's Windows rules (../shared/corpus/sigmahq/rules/windows)
+# load, at least 95% of them, and no field a loaded rule names is left
+# without a decoder ("produced by no decoder" warnings).
+SIGMAHQ="$CORPUS/sigmahq/rules/windows"
+if [ -d "$SIGMAHQ" ]; then
+	nfiles=$(find "$SIGMAHQ" -name '*.yml' | wc -l)
+	"$BIN" rules lint "$SIGMAHQ" >"$T/lint.txt" 2>&1
+	loaded=$(sed -n 's/^ok: \([0-9]*\) rules.*/\1/p' "$T/lint.txt" | tail -n 1)
+	diag "SigmaHQ Windows rules: ${loaded:-0} of $nfiles files load"
+	check "SigmaHQ Windows rules: at least 95% load" \
+	    test "$(( ${loaded:-0} * 100 ))" -ge "$(( nfiles * 95 ))"
+	check "SigmaHQ Windows rules: no field produced by no decoder" \
+	    sh -c "! grep -q 'produced by no decoder' '$T/lint.txt'"
+else
+	skip "SigmaHQ Windows rules: no corpus at $SIGMAHQ"
+fi
+
 # A damaged file is read as far as it goes and says what it lost, where.
 f=$(ls "$DIR"/*/*.evtx | head -n 1)
 rule=$(dirname "$f")/rule.yml

@@ -73,7 +73,9 @@ static void test_server_default(void **state)
 	assert_true(c.state_map_bytes == 256ULL << 20);
 	assert_int_equal(c.batch_events, 2048);
 	assert_true(c.agent_silent_us == 600ULL * 1000000);
-	assert_true(c.retention_us == 0);
+	assert_true(c.retention_us == 30ULL * 86400 * 1000000);
+	assert_true(c.alert_retention_us == 365ULL * 86400 * 1000000);
+	assert_true(c.incident_retention_us == 365ULL * 86400 * 1000000);
 	server_config_free(&c);
 	server_config_free(&c);		/* twice is harmless */
 }
@@ -109,7 +111,9 @@ static void test_server_file(void **state)
 	    "engine:\n"
 	    "  rules: [a.yml, dir]\n"
 	    "  batch: 1\n"
-	    "  agent_silent_after: 90s\n");
+	    "  agent_silent_after: 90s\n"
+	    "  alert_retention: 90d\n"
+	    "  incident_retention: 2w\n");
 	assert_int_equal(server_config_load(p, &c, err, sizeof(err)), 0);
 	assert_string_equal(c.data_dir, "/srv/tocsin");
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
@@ -122,6 +126,8 @@ static void test_server_file(void **state)
 	assert_string_equal(c.rule_paths[1], "dir");
 	assert_int_equal(c.batch_events, 1);
 	assert_true(c.agent_silent_us == 90000000ULL);
+	assert_true(c.alert_retention_us == 90ULL * 86400 * 1000000);
+	assert_true(c.incident_retention_us == 14ULL * 86400 * 1000000);
 	server_config_free(&c);
 	free(p);
 }
@@ -138,7 +144,8 @@ static void test_server_errors(void **state)
 		  "retention, credit, max_frame_size)" },
 		{ "engine:\n  rule: [a]\n",
 		  "F:2:3: unknown key 'rule' in engine (known: rules, "
-		  "state_map_size, batch, agent_silent_after)" },
+		  "state_map_size, batch, agent_silent_after, alert_retention, "
+		  "incident_retention)" },
 		{ "collector:\n  listen: udp://a:1\n",
 		  "F:2:11: collector.listen must be a ZeroMQ endpoint "
 		  "tcp://HOST:PORT or ipc://PATH" },

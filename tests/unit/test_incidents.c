@@ -92,6 +92,7 @@ alert(struct fixture *f, uint64_t t, int level, const char *host,
 	if (id != 0)
 		assert_int_equal(incident_attach(tx, id, isnew, &a, now_us()),
 		    0);
+	assert_int_equal(incident_flush(tx), 0);
 	assert_int_equal(state_commit(&tx), 0);
 	return id;
 }
@@ -329,6 +330,67 @@ test_drills(void **st)
 	assert_int_equal(alert(f, T0, 10, "h1", NULL, NULL, "d1"), 3);
 }
 
+/* Many alerts in one transaction (one engine batch): the incident is kept
+ * parsed, written at the flush, and holds them all; the alerts of an
+ * aborted batch are forgotten. */
+static void
+test_batch_flush(void **st)
+{
+	struct fixture		*f = *st;
+	struct inc_alert	 a;
+	state_txn_t		*tx;
+	json_t			*j;
+	uint64_t		 id = 0, first = 0;
+	int			 isnew;
+
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	for (int i = 0; i < 300; i++) {
+		memset(&a, 0, sizeof(a));
+		a.level = 12;
+		a.rule_id = "r.flood";
+		a.rule_title = "flood";
+		a.host = "h9";
+		a.srcip = i < 150 ? "10.9.9.9" : "10.9.9.10";
+		a.time_us = T0 + (uint64_t)i * S;
+		a.id = 5000 + (uint64_t)i;
+		assert_int_equal(incident_pick(tx, &f->cfg, &a, &id, &isnew),
+		    0);
+		if (i == 0) {
+			assert_true(isnew);
+			first = id;
+		} else {
+			assert_false(isnew);
+			assert_int_equal(id, first);
+		}
+		assert_int_equal(incident_attach(tx, id, isnew, &a, now_us()),
+		    0);
+	}
+	assert_int_equal(incident_flush(tx), 0);
+	assert_int_equal(state_commit(&tx), 0);
+	j = incident(f, first);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "alert_count")), 300);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 300);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(j,
+	    "alerts"), 299)), 5299);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
+	    "entities"), "srcip")), 2);
+	json_decref(j);
+
+	/* a batch that fails: nothing of it stays */
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	a.id = 9999;
+	assert_int_equal(incident_pick(tx, &f->cfg, &a, &id, &isnew), 0);
+	assert_int_equal(id, first);
+	assert_int_equal(incident_attach(tx, id, isnew, &a, now_us()), 0);
+	incident_forget();
+	state_abort(&tx);
+	j = incident(f, first);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "alert_count")), 300);
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -339,6 +401,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_applied_once, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_drills, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_flush, setup,
+		    teardown),
 	};
 
 	log_init("test_incidents", 1, LOG_LVL_WARN);

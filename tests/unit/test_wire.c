@@ -366,9 +366,23 @@ static void test_batch_malformed(void **state)
 	n += mk_event(f + n, 1, 1);
 	assert_int_equal(wire_decode(f, n, &m, &why), TS_EINVAL);
 	assert_string_equal(why, "BATCH seq out of range");
-	n = mk_batch(f, UINT64_MAX, 1);		/* last seq = UINT64_MAX: fine */
+	/* last seq = UINT64_MAX: the journal cannot keep it (its mark + 1
+	 * would wrap), so the decoder refuses it too: one bound for both */
+	n = mk_batch(f, UINT64_MAX, 1);
+	n += mk_event(f + n, 1, 1);
+	assert_int_equal(wire_decode(f, n, &m, &why), TS_EINVAL);
+	assert_string_equal(why, "BATCH seq out of range");
+	n = mk_batch(f, WIRE_MAX_SEQ, 1);	/* last seq = WIRE_MAX_SEQ: fine */
 	n += mk_event(f + n, 1, 1);
 	assert_int_equal(wire_decode(f, n, &m, &why), 0);
+	n = mk_batch(f, WIRE_MAX_SEQ, 2);
+	n += mk_event(f + n, 1, 1);
+	n += mk_event(f + n, 1, 1);
+	assert_int_equal(wire_decode(f, n, &m, &why), TS_EINVAL);
+	assert_int_equal(wire_seq_range_valid(1, MAX_BATCH_EVENTS), 1);
+	assert_int_equal(wire_seq_range_valid(0, 1), 0);
+	assert_int_equal(wire_seq_range_valid(WIRE_MAX_SEQ - 9, 10), 1);
+	assert_int_equal(wire_seq_range_valid(WIRE_MAX_SEQ - 8, 10), 0);
 	/* count says 2, one event present */
 	n = mk_batch(f, 1, 2);
 	n += mk_event(f + n, 1, 1);
