@@ -277,16 +277,18 @@ struct disk {
 
 static void disk_probe(const char *dd, journal_t *j, struct disk *d)
 {
-	static const char *const files[] = { "journal/data.mdb",
-	    "state/data.mdb", "outputs/data.mdb" };
 	struct journal_span sp;
 	struct statvfs vfs;
 	struct stat st;
 	char *p;
 
 	memset(d, 0, sizeof(*d));
-	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
-		if ((p = cli_path(dd, files[i])) == NULL)
+	/* the LMDB environments of the data directory (common/datadir.h) */
+	for (size_t i = 0; i < DD_NENTRIES; i++) {
+		if (!datadir_entries[i].dd_lmdb)
+			continue;
+		if ((p = xasprintf("%s/%s/data.mdb", dd,
+		    datadir_entries[i].dd_name)) == NULL)
 			continue;
 		if (stat(p, &st) == 0)
 			d->used += (uint64_t)st.st_blocks * 512;
