@@ -27,7 +27,6 @@
 #include "collector/journal.h"
 #include "common/limits.h"
 #include "rules/rules.h"
-#include "rules/rules_int.h"
 #include "engine/state.h"
 #include "common/util.h"
 #include "common/yamltree.h"
@@ -400,16 +399,16 @@ out:
 /* ---- checks against the rule set ------------------------------------- */
 
 struct ruleref {
-	ruleset_t	*rs;
-	corr_set_t	*cs;
+	ruleset_t		*rs;
+	const corr_set_t	*cs;	/* rs' correlation rules */
 };
 
 static int rule_known(const struct ruleref *rr, const char *id)
 {
 	size_t i;
 
-	for (i = 0; i < rr->rs->nrules; i++)
-		if (strcmp(rr->rs->rules[i]->info.id, id) == 0)
+	for (i = 0; i < ruleset_rule_count(rr->rs); i++)
+		if (strcmp(ruleset_rule(rr->rs, i)->id, id) == 0)
 			return 1;
 	for (i = 0; rr->cs != NULL && i < corr_set_count(rr->cs); i++)
 		if (strcmp(corr_set_rule(rr->cs, i)->info.id, id) == 0)
@@ -432,8 +431,8 @@ static int mitre_known(const struct ruleref *rr, const char *t)
 {
 	size_t i;
 
-	for (i = 0; i < rr->rs->nrules; i++)
-		if (info_has_mitre(&rr->rs->rules[i]->info, t))
+	for (i = 0; i < ruleset_rule_count(rr->rs); i++)
+		if (info_has_mitre(ruleset_rule(rr->rs, i), t))
 			return 1;
 	for (i = 0; rr->cs != NULL && i < corr_set_count(rr->cs); i++)
 		if (info_has_mitre(&corr_set_rule(rr->cs, i)->info, t))
@@ -460,16 +459,14 @@ static int scenario_check_rules(const struct cli_cmd *cmd, struct cli *c,
 		paths = (const char *const *)cfg->rule_paths;
 		npaths = cfg->nrule_paths;
 	}
-	if (ruleset_load(paths, npaths, &rr.rs, &dg) != 0 ||
-	    correlate_load(paths, npaths, rr.rs, &rr.cs, &dg) != 0) {
+	if (ruleset_load(paths, npaths, &rr.rs, &dg) != 0) {
 		rules_diags_print(&dg, stderr);
 		cli_err(cmd, "the rule set does not load: cannot check the "
 		    "scenario's rule ids");
 		rules_diags_free(&dg);
-		ruleset_free(&rr.rs);
-		corr_set_free(&rr.cs);
 		return CLI_EXIT_FAIL;
 	}
+	rr.cs = ruleset_corr(rr.rs);
 	for (i = 0; i < s->nex; i++) {
 		const struct expect *e = &s->ex[i];
 		char eb[512];
@@ -489,7 +486,6 @@ static int scenario_check_rules(const struct cli_cmd *cmd, struct cli *c,
 	}
 	rules_diags_free(&dg);
 	ruleset_free(&rr.rs);
-	corr_set_free(&rr.cs);
 	if (bad) {
 		cli_err(cmd, "%d error(s) in the scenario (nothing sent)", bad);
 		return CLI_EXIT_USAGE;

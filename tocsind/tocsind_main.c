@@ -48,6 +48,7 @@
 #include "common/err.h"
 #include "common/keys.h"
 #include "outputs/outputs.h"
+#include "rules/correlate.h"
 #include "rules/rules.h"
 #include "common/util.h"
 
@@ -119,10 +120,12 @@ usage(FILE *f)
 	    "the old one kept).\n");
 }
 
-/* Load the rule set once in the parent so that errors are reported on the
- * terminal at start-up, not only in the engine's log.  0 or TS_EPARSE. */
+/* Load the rule set once in the parent, with the engine's loader (rules,
+ * decoders, Sigma and correlation rules), so that errors are reported on
+ * the terminal at start-up, not only in the engine's log, and a set the
+ * engine would refuse never starts it.  0 or TS_EPARSE. */
 static int
-check_rules(const struct server_config *cfg, size_t *nrules)
+check_rules(const struct server_config *cfg, size_t *nrules, size_t *ncorr)
 {
 	struct rules_diags diags = {0};
 	ruleset_t *rs = NULL;
@@ -131,8 +134,10 @@ check_rules(const struct server_config *cfg, size_t *nrules)
 	rc = ruleset_load((const char *const *)cfg->rule_paths,
 	    cfg->nrule_paths, &rs, &diags);
 	rules_diags_print(&diags, stderr);
-	if (rc == 0)
+	if (rc == 0) {
 		*nrules = ruleset_rule_count(rs);
+		*ncorr = corr_set_count(ruleset_corr(rs));
+	}
 	ruleset_free(&rs);
 	rules_diags_free(&diags);
 	return rc;
@@ -474,7 +479,7 @@ main(int argc, char **argv)
 		{ .c_name = "outputs", .c_backoff = RESTART_BACKOFF_MIN_US },
 	};
 	int foreground = 0, checkonly = 0, notified = 0, ch, rc, status;
-	size_t nrules = 0;
+	size_t nrules = 0, ncorr = 0;
 	long oldpid;
 	pid_t pid;
 
@@ -511,7 +516,7 @@ main(int argc, char **argv)
 		if ((cfg.data_dir = strdup(datadir)) == NULL)
 			fatal("out of memory");
 	}
-	if (check_rules(&cfg, &nrules) != 0) {
+	if (check_rules(&cfg, &nrules, &ncorr) != 0) {
 		fprintf(stderr, "tocsind: the rule set has errors; not "
 		    "starting\n");
 		server_config_free(&cfg);
@@ -523,8 +528,9 @@ main(int argc, char **argv)
 			server_config_free(&cfg);
 			return 1;
 		}
-		printf("configuration %s: ok; %zu rules loaded; data directory "
-		    "%s usable\n", cfg.source, nrules, cfg.data_dir);
+		printf("configuration %s: ok; %zu rules and %zu correlation "
+		    "rules loaded; data directory %s usable\n", cfg.source,
+		    nrules, ncorr, cfg.data_dir);
 		server_config_free(&cfg);
 		return 0;
 	}
