@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/endpoint.h"
 #include "common/err.h"
 #include "collector/journal.h"
@@ -335,10 +336,18 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		endpoint = derived;
 		ac.listen = cfg->listen;
 	}
-	if ((dd = cli_datadir(c)) == NULL) {
+	/* An existing data directory only: creating one here would make a
+	 * new server key pair that no tocsind uses (a -D typo). */
+	if ((dd = cli_datadir_existing(c, cmd)) == NULL) {
 		free(derived);
 		return CLI_EXIT_USAGE;
 	}
+	if (derived != NULL && endpoint_local_only(endpoint))
+		fprintf(stderr, "tocsin agents add: warning: the endpoint %s "
+		    "(from collector.listen) works only for an agent on this "
+		    "machine; for another machine give --endpoint "
+		    "tcp://SERVER:PORT, and have the collector listen on an "
+		    "address it can reach\n", endpoint);
 	if (ac.data_dir == NULL) {
 		/* the installed layout's folder, else the source tree's */
 		if ((agent_dir = config_agent_statedir() != NULL ?
@@ -711,7 +720,7 @@ static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if (rs.n > 1)
 		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
 	rs.nsorted = rs.n;
-	if ((jpath = cli_path(dd, "journal")) == NULL) {
+	if ((jpath = datadir_path(dd, DD_JOURNAL)) == NULL) {
 		rc = TS_ENOMEM;
 		goto fail;
 	}

@@ -52,6 +52,7 @@
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/config.h"
+#include "common/datadir.h"
 #include "common/keys.h"
 #include "common/names.h"
 #include "common/stats.h"
@@ -1379,14 +1380,14 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
-	if ((path = xasprintf("%s/run", cfg->data_dir)) == NULL ||
+	if ((path = datadir_path(cfg->data_dir, DD_RUN)) == NULL ||
 	    mkdir_p(path, 0700) != 0) {
 		log_err("collector: cannot create %s/run", cfg->data_dir);
 		err = TS_EIO;
 		goto fail;
 	}
 	free(path);
-	if ((path = xasprintf("%s/run/collector.pid", cfg->data_dir)) == NULL ||
+	if ((path = datadir_pidfile(cfg->data_dir, "collector")) == NULL ||
 	    pidfile_write(path) != 0) {
 		log_err("collector: cannot write its pid file");
 		err = TS_EIO;
@@ -1417,7 +1418,7 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		goto fail;
 	}
 	{
-		char *jdir = xasprintf("%s/journal", cfg->data_dir);
+		char *jdir = datadir_path(cfg->data_dir, DD_JOURNAL);
 
 		if (jdir == NULL) {
 			err = TS_ENOMEM;
