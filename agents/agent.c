@@ -80,6 +80,17 @@
 
 #define AGENT_MONITOR_EP	"inproc://tocsin-agent-monitor"
 
+/* A collector that cannot be reached or authenticated to is reported at
+ * once, then this often while it lasts. */
+#define AGENT_LINK_WARN_US	(60ULL * 1000 * 1000)
+/* A TCP connect that takes this long is given up (and reported as timed
+ * out); a refused one fails at once. */
+#define AGENT_CONNECT_TIMEOUT_MS	10000
+
+/* Why the collector cannot be used (struct agent.link). */
+enum link_problem { LINK_OK, LINK_REFUSED, LINK_TIMEOUT, LINK_AUTH,
+    LINK_HANDSHAKE };
+
 enum agent_state { ST_IDLE, ST_HELLO_SENT, ST_READY, ST_BACKOFF };
 
 /* The agent's counters, saved in the spool's "stats" db as totals. */
@@ -127,7 +138,11 @@ struct agent {
 	int		 spool_full;	/* reading stopped at the cap */
 	int		 hb_full;	/* the spool was full since the last
 					   heartbeat: the next one says so */
-	int		 auth_logged;
+	enum link_problem link;		/* the current problem, if any */
+	char		 link_why[160];	/* its words */
+	uint64_t	 link_since;	/* mono: since when (LINK_OK: 0) */
+	uint64_t	 link_logged;	/* mono: last warning about it */
+	uint64_t	 connecting;	/* mono: a TCP connect started (0) */
 	int		 ack_pending;	/* an ACK waits for agent_apply_ack */
 	int		 send_more;	/* the last turn stopped sending at
 					   AGENT_MAX_BATCHES_TURN: go on */
@@ -519,13 +534,84 @@ static void agent_recv(struct agent *a)
 	agent_apply_ack(a);
 }
 
-/* Socket monitor: a new connection starts a session, a lost one ends it. */
+/* "45 s", "12 min", "3 h" */
+static void link_duration(uint64_t us, char *buf, size_t len)
+{
+	uint64_t sec = us / 1000000;
+
+	if (sec < 120)
+		snprintf(buf, len, "%llu s", (unsigned long long)sec);
+	else if (sec < 7200)
+		snprintf(buf, len, "%llu min", (unsigned long long)(sec / 60));
+	else
+		snprintf(buf, len, "%llu h", (unsigned long long)(sec / 3600));
+}
+
+/* The collector cannot be reached or authenticated to: warn at once when
+ * the problem is new or changes, then every AGENT_LINK_WARN_US while it
+ * lasts (link_tick).  Events are spooled meanwhile. */
+static void link_problem(struct agent *a, enum link_problem p,
+    const char *why)
+{
+	uint64_t now = mono_us();
+
+	if (p == a->link && now - a->link_logged < AGENT_LINK_WARN_US)
+		return;
+	if (a->link == LINK_OK)
+		a->link_since = now;
+	if (p != a->link)
+		log_warn("cannot %s collector %s: %s; spooling and retrying",
+		    p == LINK_AUTH || p == LINK_HANDSHAKE ? "authenticate to" :
+		    "reach", a->cfg->server_endpoint, why);
+	else {
+		char d[32];
+
+		link_duration(now - a->link_since, d, sizeof(d));
+		log_warn("still cannot %s collector %s after %s: %s; %llu "
+		    "events spooled", p == LINK_AUTH || p == LINK_HANDSHAKE ?
+		    "authenticate to" : "reach", a->cfg->server_endpoint, d,
+		    why, (unsigned long long)spool_pending(a->sp));
+	}
+	a->link = p;
+	snprintf(a->link_why, sizeof(a->link_why), "%s", why);
+	a->link_logged = now;
+}
+
+/* Repeat the warning while the problem lasts, even when libzmq stops
+ * telling (a connect that keeps timing out says so each time anyway). */
+static void link_tick(struct agent *a, uint64_t now)
+{
+	if (a->link != LINK_OK && now - a->link_logged >= AGENT_LINK_WARN_US) {
+		char why[sizeof(a->link_why)];
+
+		memcpy(why, a->link_why, sizeof(why));
+		link_problem(a, a->link, why);
+	}
+}
+
+static void link_ok(struct agent *a)
+{
+	char d[32];
+
+	if (a->link != LINK_OK) {
+		link_duration(mono_us() - a->link_since, d, sizeof(d));
+		log_info("collector %s reachable again after %s",
+		    a->cfg->server_endpoint, d);
+	}
+	a->link = LINK_OK;
+	a->link_since = 0;
+}
+
+/* Socket monitor: a new connection starts a session, a lost one ends it;
+ * a connection refused, timed out or not authenticated is reported. */
 static void agent_monitor(struct agent *a)
 {
 	for (int i = 0; i < AGENT_MAX_RECV_TURN; i++) {
 		zmq_msg_t msg;
 		uint16_t ev = 0;
 		uint32_t val = 0;
+		char why[160];
+		uint64_t took;
 
 		zmq_msg_init(&msg);
 		if (zmq_msg_recv(&msg, a->mon, ZMQ_DONTWAIT) < 0) {
@@ -544,10 +630,31 @@ static void agent_monitor(struct agent *a)
 		}
 		zmq_msg_close(&msg);
 		switch (ev) {
+		case ZMQ_EVENT_CONNECT_DELAYED:
+			if (a->connecting == 0)
+				a->connecting = mono_us();
+			break;
+		case ZMQ_EVENT_CONNECT_RETRIED:
+			/* A refused connect fails at once; one that ran into
+			 * ZMQ_CONNECT_TIMEOUT took (almost) all of it. */
+			took = a->connecting ? mono_us() - a->connecting : 0;
+			a->connecting = 0;
+			if (took >= AGENT_CONNECT_TIMEOUT_MS * 900ULL)
+				link_problem(a, LINK_TIMEOUT, "connection timed "
+				    "out (no answer: a firewall, a wrong "
+				    "address, or the server is down)");
+			else
+				link_problem(a, LINK_REFUSED, "connection "
+				    "refused (is tocsind running and listening "
+				    "there?)");
+			break;
+		case ZMQ_EVENT_CONNECTED:
+			a->connecting = 0;
+			break;
 		case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
 			log_info("connection to %s established",
 			    a->cfg->server_endpoint);
-			a->auth_logged = 0;
+			link_ok(a);
 			/* A HELLO already sent went over this connection
 			 * (ZMQ_IMMEDIATE); otherwise start a session on it. */
 			if (a->state == ST_READY)
@@ -562,21 +669,17 @@ static void agent_monitor(struct agent *a)
 			break;
 		case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
 			a->c.auth_failures++;
-			if (!a->auth_logged)
-				log_err("collector %s refused our key (status %u): "
-				    "not enrolled, revoked, or wrong server "
-				    "key; spooling and retrying",
-				    a->cfg->server_endpoint, (unsigned)val);
-			a->auth_logged = 1;
+			snprintf(why, sizeof(why), "it refused this agent's "
+			    "key (ZAP status %u): not enrolled, revoked, or "
+			    "enrolled on another server", (unsigned)val);
+			link_problem(a, LINK_AUTH, why);
 			break;
 		case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
 		case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
 			a->c.auth_failures++;
-			if (!a->auth_logged)
-				log_err("CURVE handshake with %s failed (wrong "
-				    "server key?); retrying",
-				    a->cfg->server_endpoint);
-			a->auth_logged = 1;
+			link_problem(a, LINK_HANDSHAKE, "the CURVE handshake "
+			    "failed: wrong server key (server_key in this "
+			    "configuration is not that collector's)");
 			break;
 		default:
 			break;
@@ -807,6 +910,8 @@ static int agent_connect(struct agent *a)
 	}
 	if (set_int(a->sock, ZMQ_LINGER, 0, "ZMQ_LINGER") ||
 	    set_int(a->sock, ZMQ_IMMEDIATE, 1, "ZMQ_IMMEDIATE") ||
+	    set_int(a->sock, ZMQ_CONNECT_TIMEOUT, AGENT_CONNECT_TIMEOUT_MS,
+	    "ZMQ_CONNECT_TIMEOUT") ||
 	    set_int(a->sock, ZMQ_SNDHWM, AGENT_SNDHWM, "ZMQ_SNDHWM") ||
 	    set_int(a->sock, ZMQ_RCVHWM, AGENT_RCVHWM, "ZMQ_RCVHWM") ||
 	    set_int(a->sock, ZMQ_RECONNECT_IVL, 500, "ZMQ_RECONNECT_IVL") ||
@@ -819,7 +924,8 @@ static int agent_connect(struct agent *a)
 		return TS_EIO;
 	if (zmq_socket_monitor(a->sock, AGENT_MONITOR_EP,
 	    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-	    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	    ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECT_RETRIED |
+	    ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
 	    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
 	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
 		log_err("zmq_socket_monitor: %s", zmq_strerror(errno));
@@ -951,6 +1057,7 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 		agent_count_acked(&a);
 		now = mono_us();	/* the first tick may have set timers */
 		agent_tick(&a, now);
+		link_tick(&a, now);
 		if (now >= a.next_stats) {
 			agent_log_counters(&a, 0);
 			a.next_stats = now + AGENT_STATS_LOG_US;

@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/endpoint.h"
 #include "common/err.h"
 #include "common/limits.h"
@@ -93,6 +94,43 @@ const struct cli_help cmd_alerts_help = {
 #define FOLLOW_POLL_MS		200
 /* Largest live-feed message accepted (an alert is far smaller). */
 #define FOLLOW_MAX_MSG_BYTES	(4 * 1024 * 1024)
+/* A live feed that cannot be reached is said at once, then this often. */
+#define FOLLOW_WARN_US		(60ULL * 1000000)
+#define FOLLOW_MONITOR_EP	"inproc://tocsin-alerts-follow-monitor"
+
+/* What the subscriber's monitor said: 1 connected, -1 refused (retrying),
+ * 0 nothing new.  Reads every waiting event. */
+static int follow_monitor(void *mon)
+{
+	int got = 0;
+
+	for (;;) {
+		zmq_msg_t m;
+		uint16_t ev = 0;
+		int more;
+
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			return got;
+		}
+		if (zmq_msg_size(&m) >= 2)
+			memcpy(&ev, zmq_msg_data(&m), 2);
+		more = zmq_msg_more(&m);
+		zmq_msg_close(&m);
+		while (more) {
+			zmq_msg_init(&m);
+			more = zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0 &&
+			    zmq_msg_more(&m);
+			zmq_msg_close(&m);
+		}
+		if (ev == ZMQ_EVENT_CONNECTED)
+			got = 1;
+		else if (ev == ZMQ_EVENT_CONNECT_RETRIED ||
+		    ev == ZMQ_EVENT_DISCONNECTED)
+			got = -1;
+	}
+}
 
 static const struct table_col alert_cols[] = {
 	{ "TIME",    20,  20, 0, 0 },
@@ -481,9 +519,11 @@ static int alerts_follow(struct cli *c, const struct cli_cmd *cmd,
 {
 	const struct server_config *cfg = cli_config(c);
 	const char *bind = NULL;
-	void *ctx = NULL, *sub = NULL;
+	void *ctx = NULL, *sub = NULL, *mon = NULL;
 	char *msg = NULL, *ep = NULL;
 	struct sigaction sa, old_int, old_term;
+	uint64_t down_since = 0, down_said = 0, now;
+	int link;
 	int timeout = FOLLOW_POLL_MS, linger = 0, ret = CLI_EXIT_OK;
 	const size_t tlen = strlen("alert ");
 
@@ -510,6 +550,18 @@ static int alerts_follow(struct cli *c, const struct cli_cmd *cmd,
 	}
 	(void)zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
 	(void)zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
+	/* The monitor tells a feed that cannot be reached (tocsind down, no
+	 * live output running) from one that is merely quiet. */
+	if (zmq_socket_monitor(sub, FOLLOW_MONITOR_EP, ZMQ_EVENT_CONNECTED |
+	    ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+	    (mon = zmq_socket(ctx, ZMQ_PAIR)) == NULL ||
+	    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_connect(mon, FOLLOW_MONITOR_EP) != 0) {
+		cli_err(cmd, "cannot monitor the subscriber: %s",
+		    zmq_strerror(errno));
+		ret = CLI_EXIT_FAIL;
+		goto out;
+	}
 	if (zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert ", tlen) != 0 ||
 	    zmq_connect(sub, ep) != 0) {
 		cli_err(cmd, "cannot subscribe to %s: %s", ep,
@@ -532,6 +584,22 @@ static int alerts_follow(struct cli *c, const struct cli_cmd *cmd,
 		const char *a;
 		size_t alen;
 
+		now = mono_us();
+		if ((link = follow_monitor(mon)) < 0 && down_since == 0)
+			down_since = now;
+		else if (link > 0 && down_since != 0) {
+			if (down_said != 0)
+				fprintf(stderr, "tocsin alerts: live feed %s "
+				    "reached again\n", ep);
+			down_since = down_said = 0;
+		}
+		if (down_since != 0 && (down_said == 0 ||
+		    now - down_said >= FOLLOW_WARN_US)) {
+			fprintf(stderr, "tocsin alerts: cannot reach the live "
+			    "feed %s (connection refused: is tocsind running, "
+			    "with its live output?); retrying\n", ep);
+			down_said = now;
+		}
 		if (n < 0)
 			continue;	/* time-out or signal: look at the flag */
 		if ((size_t)n > FOLLOW_MAX_MSG_BYTES || (size_t)n <= tlen)
@@ -553,6 +621,10 @@ static int alerts_follow(struct cli *c, const struct cli_cmd *cmd,
 	sigaction(SIGTERM, &old_term, NULL);
 out:
 	table_free(&o->table);
+	if (mon != NULL) {
+		zmq_socket_monitor(sub, NULL, 0);
+		zmq_close(mon);
+	}
 	if (sub != NULL)
 		zmq_close(sub);
 	if (ctx != NULL)
@@ -657,7 +729,7 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 	}
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
-	if ((path = cli_path(dd, "state")) == NULL) {
+	if ((path = datadir_path(dd, DD_STATE)) == NULL) {
 		cli_err(cmd, "out of memory");
 		return CLI_EXIT_FAIL;
 	}

@@ -21,12 +21,12 @@
 
 #include "cli/cli_int.h"
 #include "common/control.h"
+#include "common/datadir.h"
 #include "rules/correlate.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/limits.h"
 #include "rules/rules.h"
-#include "rules/rules_int.h"
 #include "engine/state.h"
 #include "common/util.h"
 #include "common/yamltree.h"
@@ -399,16 +399,16 @@ out:
 /* ---- checks against the rule set ------------------------------------- */
 
 struct ruleref {
-	ruleset_t	*rs;
-	corr_set_t	*cs;
+	ruleset_t		*rs;
+	const corr_set_t	*cs;	/* rs' correlation rules */
 };
 
 static int rule_known(const struct ruleref *rr, const char *id)
 {
 	size_t i;
 
-	for (i = 0; i < rr->rs->nrules; i++)
-		if (strcmp(rr->rs->rules[i]->info.id, id) == 0)
+	for (i = 0; i < ruleset_rule_count(rr->rs); i++)
+		if (strcmp(ruleset_rule(rr->rs, i)->id, id) == 0)
 			return 1;
 	for (i = 0; rr->cs != NULL && i < corr_set_count(rr->cs); i++)
 		if (strcmp(corr_set_rule(rr->cs, i)->info.id, id) == 0)
@@ -431,8 +431,8 @@ static int mitre_known(const struct ruleref *rr, const char *t)
 {
 	size_t i;
 
-	for (i = 0; i < rr->rs->nrules; i++)
-		if (info_has_mitre(&rr->rs->rules[i]->info, t))
+	for (i = 0; i < ruleset_rule_count(rr->rs); i++)
+		if (info_has_mitre(ruleset_rule(rr->rs, i), t))
 			return 1;
 	for (i = 0; rr->cs != NULL && i < corr_set_count(rr->cs); i++)
 		if (info_has_mitre(&corr_set_rule(rr->cs, i)->info, t))
@@ -459,16 +459,14 @@ static int scenario_check_rules(const struct cli_cmd *cmd, struct cli *c,
 		paths = (const char *const *)cfg->rule_paths;
 		npaths = cfg->nrule_paths;
 	}
-	if (ruleset_load(paths, npaths, &rr.rs, &dg) != 0 ||
-	    correlate_load(paths, npaths, rr.rs, &rr.cs, &dg) != 0) {
+	if (ruleset_load(paths, npaths, &rr.rs, &dg) != 0) {
 		rules_diags_print(&dg, stderr);
 		cli_err(cmd, "the rule set does not load: cannot check the "
 		    "scenario's rule ids");
 		rules_diags_free(&dg);
-		ruleset_free(&rr.rs);
-		corr_set_free(&rr.cs);
 		return CLI_EXIT_FAIL;
 	}
+	rr.cs = ruleset_corr(rr.rs);
 	for (i = 0; i < s->nex; i++) {
 		const struct expect *e = &s->ex[i];
 		char eb[512];
@@ -488,7 +486,6 @@ static int scenario_check_rules(const struct cli_cmd *cmd, struct cli *c,
 	}
 	rules_diags_free(&dg);
 	ruleset_free(&rr.rs);
-	corr_set_free(&rr.cs);
 	if (bad) {
 		cli_err(cmd, "%d error(s) in the scenario (nothing sent)", bad);
 		return CLI_EXIT_USAGE;
@@ -942,7 +939,7 @@ static int control_request(const struct cli_cmd *cmd, const char *dd,
 static int scorecard_write_file(const char *dd, const char *drill,
     const char *text)
 {
-	char *dir = cli_path(dd, "drills"), *path = NULL;
+	char *dir = datadir_path(dd, DD_DRILLS), *path = NULL;
 	int rc = TS_ENOMEM;
 
 	if (dir == NULL)
@@ -962,7 +959,7 @@ static int scorecard_write_file(const char *dd, const char *drill,
 static int wait_engine(const char *dd, uint64_t wait_us, uint64_t *jlast,
     uint64_t *cursor)
 {
-	char *jp = cli_path(dd, "journal"), *sp = cli_path(dd, "state");
+	char *jp = datadir_path(dd, DD_JOURNAL), *sp = datadir_path(dd, DD_STATE);
 	uint64_t deadline = mono_us() + wait_us;
 	int rc = TS_ENOMEM;
 
@@ -1019,7 +1016,7 @@ static int collect_drill(const char *dd, const char *drill,
 {
 	struct alert_query q;
 	state_t *st = NULL;
-	char *sp = cli_path(dd, "state");
+	char *sp = datadir_path(dd, DD_STATE);
 	int rc;
 
 	memset(cl, 0, sizeof(*cl));
@@ -1267,7 +1264,7 @@ static int drill_report(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
 	/* The state first (drill_save), then the fallback file. */
-	if ((sp = cli_path(dd, "state")) != NULL &&
+	if ((sp = datadir_path(dd, DD_STATE)) != NULL &&
 	    state_open(sp, STATE_RDONLY, 0, &st) == 0) {
 		if (state_drill_get(st, drill, &text) != 0)
 			text = NULL;

@@ -18,8 +18,10 @@
 #include "cli/cli_int.h"
 #include "common/err.h"
 #include "common/limits.h"
-#include "rules/rules.h"
 #include "common/util.h"
+#include "engine/engine.h"
+#include "rules/correlate.h"
+#include "rules/rules.h"
 
 /* -r options accepted at once. */
 #define MAX_RULE_PATHS		64
@@ -33,6 +35,16 @@
 #define TEST_REF_US		1769774400000000ULL
 /* Bytes of an untrusted value shown in text output (escaped). */
 #define MAX_SHOW_BYTES		4096
+/* Correlation rules one event of `rules test` can fire, shown. */
+#define MAX_CORR_HITS		64
+
+/* The correlation rules one event fired (`rules test`). */
+struct corr_hits {
+	const struct rule_info	*ri[MAX_CORR_HITS];
+	uint32_t		 count[MAX_CORR_HITS];
+	size_t			 n;
+	uint64_t		 dropped;	/* past MAX_CORR_HITS */
+};
 
 enum { OPT_EXPECT = 256, OPT_JSON, OPT_TESTS };
 
@@ -60,7 +72,9 @@ const struct cli_help cmd_rules_help = {
 	"test   runs each line of FILE (default: standard input) through the\n"
 	"       rules exactly as the engine does and prints, per line, the\n"
 	"       decoder, the fields, every rule that matched and the alerts it\n"
-	"       would raise.  An .evtx FILE gives one event per record (its\n"
+	"       would raise, and the correlation rules that the lines so far\n"
+	"       fire (the engine's own evaluation, on a throw-away state).\n"
+	"       An .evtx FILE gives one event per record (its\n"
 	"       Event XML, numbered by EventRecordID); a FILE of JSON objects\n"
 	"       that span lines gives one event per object.  With --expect the\n"
 	"       lines are a check: each must raise exactly RULE_ID (a\n"
@@ -71,8 +85,10 @@ const struct cli_help cmd_rules_help = {
 	"       FILE, every *.test found beside the rule files under the -r\n"
 	"       paths.  Prints one line per failure and a summary; exit status 1\n"
 	"       on any failure.\n"
-	"lint   loads the rule files and folders and prints every error and\n"
-	"       warning as file:line:col; exit status 2 on any error.\n",
+	"lint   loads the rule files and folders (native and Sigma rules,\n"
+	"       decoders and correlation rules, with the loader the engine\n"
+	"       uses) and prints every error and warning as file:line:col;\n"
+	"       exit status 2 on any error.\n",
 	CLI_TABLE(rules_groups),
 	"Lines of a .test file and of `rules check` are evaluated as if read at\n"
 	"2026-01-30T12:00:00Z (a BSD syslog time without a year takes its year\n"
@@ -95,6 +111,8 @@ struct rules_run {
 	int			 tests;		/* --tests */
 	ruleset_t		*rs;
 	rules_ctx_t		*ctx;
+	corr_trial_t		*corr;		/* `test`: correlation state */
+	struct corr_hits	 hits;		/* of the current event */
 	uint64_t		 lines, failures, checks;
 };
 
@@ -196,15 +214,19 @@ run_load(struct rules_run *r)
 static void
 run_free(struct rules_run *r)
 {
+	corr_trial_close(&r->corr);
 	rules_ctx_free(&r->ctx);
 	ruleset_free(&r->rs);
 }
 
-/* Whether the alerts of res are exactly the comma-separated ids of want
- * ("none" or "": no alert). */
+/* Whether the alerts of res and the correlation rules of ch (NULL: none)
+ * are exactly the comma-separated ids of want ("none" or "": no alert). */
 static int
-alerts_are(const struct rules_result *res, const char *want)
+alerts_are(const struct rules_result *res, const struct corr_hits *ch,
+    const char *want)
 {
+	size_t nch = ch != NULL ? ch->n : 0;
+
 	size_t nwant = 0;
 	const char *p;
 
@@ -219,22 +241,33 @@ alerts_are(const struct rules_result *res, const char *want)
 			if (strlen(res->alerts[k]->id) == n &&
 			    memcmp(res->alerts[k]->id, p, n) == 0)
 				break;
-		if (k == res->nalerts)
-			return 0;
+		if (k == res->nalerts) {
+			for (k = 0; k < nch; k++)
+				if (strlen(ch->ri[k]->id) == n &&
+				    memcmp(ch->ri[k]->id, p, n) == 0)
+					break;
+			if (k == nch)
+				return 0;
+		}
 		nwant++;
 		p = e != NULL ? e + 1 : p + n;
 	}
 	/* ids are unique in a set, and each alert is one rule */
-	return nwant == res->nalerts;
+	return nwant == res->nalerts + nch;
 }
 
 static void
-print_alert_ids(FILE *f, const struct rules_result *res)
+print_alert_ids(FILE *f, const struct rules_result *res,
+    const struct corr_hits *ch)
 {
-	if (res->nalerts == 0)
+	size_t nch = ch != NULL ? ch->n : 0;
+
+	if (res->nalerts == 0 && nch == 0)
 		fputs("none", f);
 	for (size_t k = 0; k < res->nalerts; k++)
 		fprintf(f, "%s%s", k ? "," : "", res->alerts[k]->id);
+	for (size_t k = 0; k < nch; k++)
+		fprintf(f, "%s%s", k + res->nalerts ? "," : "", ch->ri[k]->id);
 }
 
 /* Open FILE ("-": standard input).  NULL after a message. */
@@ -290,7 +323,16 @@ print_text(const struct rules_run *r, const char *src, uint64_t lineno,
 			fprintf(f, "%s%s", k ? "," : " groups=", ri->groups[k]);
 		fputc('\n', f);
 	}
-	(void)r;
+	for (size_t i = 0; i < r->hits.n; i++) {
+		const struct rule_info *ri = r->hits.ri[i];
+
+		fprintf(f, "  correlation: %s level %d: ", ri->id, ri->level);
+		put_escaped(f, ri->title, strlen(ri->title));
+		fprintf(f, " (%u)\n", r->hits.count[i]);
+	}
+	if (r->hits.dropped > 0)
+		fprintf(f, "  correlation: %llu more not shown\n",
+		    (unsigned long long)r->hits.dropped);
 }
 
 static json_t *
@@ -327,15 +369,18 @@ json_bytes(const char *s, size_t n)
 /* One JSON object per line.  0 or TS_ENOMEM. */
 static int
 print_json(const char *src, uint64_t lineno, const char *line, size_t len,
-    const struct rules_result *res, const char *want)
+    const struct rules_result *res, const struct corr_hits *ch,
+    const char *want)
 {
 	json_t *o = json_object(), *fields = json_object(),
-	    *matched = json_array(), *alerts = json_array();
+	    *matched = json_array(), *alerts = json_array(),
+	    *corr = json_array();
 	char *s = NULL;
 	char tbuf[40];
 	int rc = TS_ENOMEM;
 
-	if (o == NULL || fields == NULL || matched == NULL || alerts == NULL)
+	if (o == NULL || fields == NULL || matched == NULL || alerts == NULL ||
+	    corr == NULL)
 		goto out;
 	for (size_t i = 0; i < res->nfields; i++)
 		if (json_object_setn_new(fields, res->fields[i].name,
@@ -358,6 +403,17 @@ print_json(const char *src, uint64_t lineno, const char *line, size_t len,
 		if (a == NULL || json_array_append_new(alerts, a))
 			goto out;
 	}
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct rule_info *ri = ch->ri[i];
+		json_t *a = json_pack("{s:s, s:s, s:i, s:i, s:o, s:s, s:i}",
+		    "id", ri->id, "title", ri->title, "level", ri->level,
+		    "count", (json_int_t)ch->count[i], "mitre",
+		    strv_json(ri->mitre, ri->nmitre), "file", ri->file,
+		    "line", ri->line);
+
+		if (a == NULL || json_array_append_new(corr, a))
+			goto out;
+	}
 	format_rfc3339(res->time_us, tbuf, sizeof(tbuf));
 	if (json_object_set_new(o, "source", json_string(src)) ||
 	    json_object_set_new(o, "line", json_integer((json_int_t)lineno)) ||
@@ -367,10 +423,11 @@ print_json(const char *src, uint64_t lineno, const char *line, size_t len,
 	    json_string(res->decoder) : json_null()) ||
 	    json_object_set(o, "fields", fields) ||
 	    json_object_set(o, "matched", matched) ||
-	    json_object_set(o, "alerts", alerts))
+	    json_object_set(o, "alerts", alerts) ||
+	    json_object_set(o, "correlations", corr))
 		goto out;
 	if (want != NULL && json_object_set_new(o, "ok",
-	    json_boolean(alerts_are(res, want))))
+	    json_boolean(alerts_are(res, ch, want))))
 		goto out;
 	if ((s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
 		goto out;
@@ -381,12 +438,29 @@ out:
 	json_decref(fields);
 	json_decref(matched);
 	json_decref(alerts);
+	json_decref(corr);
 	json_decref(o);
 	return rc;
 }
 
+/* corr_trial_feed's callback: remember a correlation rule that fired. */
+static int
+hit_cb(const struct rule_info *ri, uint32_t count, void *arg)
+{
+	struct corr_hits *ch = arg;
+
+	if (ch->n == MAX_CORR_HITS) {
+		ch->dropped++;
+		return 0;
+	}
+	ch->ri[ch->n] = ri;
+	ch->count[ch->n++] = count;
+	return 0;
+}
+
 /* Run one event (a line, an .evtx record, a JSON document) numbered
- * lineno in src.  0, or an exit status on an error. */
+ * lineno in src, and the correlation rules over the events so far.  0, or
+ * an exit status on an error. */
 static int
 test_one(struct rules_run *r, const char *src, uint64_t lineno,
     const char *line, size_t len)
@@ -402,9 +476,16 @@ test_one(struct rules_run *r, const char *src, uint64_t lineno,
 		cli_err(r->cmd, "%s", ts_strerror(rc));
 		return CLI_EXIT_FAIL;
 	}
+	memset(&r->hits, 0, sizeof(r->hits));
+	if (r->corr != NULL && (rc = corr_trial_feed(r->corr, &res,
+	    ev.time_us, hit_cb, &r->hits)) != 0) {
+		cli_err(r->cmd, "correlation: %s", ts_strerror(rc));
+		return CLI_EXIT_FAIL;
+	}
 	r->lines++;
 	if (r->json) {
-		if (print_json(src, lineno, line, len, &res, r->expect) != 0) {
+		if (print_json(src, lineno, line, len, &res, &r->hits,
+		    r->expect) != 0) {
 			cli_err(r->cmd, "out of memory");
 			return CLI_EXIT_FAIL;
 		}
@@ -413,11 +494,11 @@ test_one(struct rules_run *r, const char *src, uint64_t lineno,
 	}
 	if (r->expect != NULL) {
 		r->checks++;
-		if (!alerts_are(&res, r->expect)) {
+		if (!alerts_are(&res, &r->hits, r->expect)) {
 			r->failures++;
 			fprintf(stderr, "%s:%llu: want %s, got ", src,
 			    (unsigned long long)lineno, r->expect);
-			print_alert_ids(stderr, &res);
+			print_alert_ids(stderr, &res, &r->hits);
 			fputc('\n', stderr);
 		}
 	}
@@ -705,10 +786,10 @@ check_file(struct rules_run *r, const char *path)
 		}
 		have = 1;
 		r->lines++;
-		if (!alerts_are(&res, p)) {
+		if (!alerts_are(&res, NULL, p)) {
 			fprintf(stderr, "%s:%llu: want %s, got ", path,
 			    (unsigned long long)lineno, p);
-			print_alert_ids(stderr, &res);
+			print_alert_ids(stderr, &res, NULL);
 			fputc('\n', stderr);
 			r->failures++;
 		}
@@ -852,6 +933,13 @@ rules_test(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 		    "`rules check` to find them)");
 	if ((rc = run_load(&r)) != 0)
 		goto out;
+	if (!r.tests && corr_set_count(ruleset_corr(r.rs)) > 0 &&
+	    (rc = corr_trial_open(ruleset_corr(r.rs), &r.corr)) != 0) {
+		cli_err(cmd, "cannot make a correlation state: %s",
+		    ts_strerror(rc));
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
 	if (r.tests) {
 		rc = check_files(&r, argv + optind, (size_t)(argc - optind));
 		goto out;
@@ -954,7 +1042,8 @@ rules_lint(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 		    warnings == 1 ? "" : "s");
 		rc = CLI_EXIT_USAGE;
 	} else {
-		printf("ok: %zu rules, %zu warning%s\n", ruleset_rule_count(rs),
+		printf("ok: %zu rules, %zu correlation rules, %zu warning%s\n",
+		    ruleset_rule_count(rs), corr_set_count(ruleset_corr(rs)),
 		    warnings, warnings == 1 ? "" : "s");
 		rc = CLI_EXIT_OK;
 	}

@@ -74,3 +74,25 @@ char *endpoint_local_connect(const char *bind, int *replaced)
 	}
 	return strdup(bind);
 }
+
+int endpoint_local_only(const char *ep)
+{
+	const char *host, *colon;
+	size_t hlen;
+
+	if (ep == NULL)
+		return 0;
+	if (strncmp(ep, "ipc://", 6) == 0)
+		return 1;
+	if (strncmp(ep, "tcp://", 6) != 0)
+		return 0;
+	host = ep + 6;
+	if ((colon = strrchr(host, ':')) == NULL)
+		return 0;
+	hlen = (size_t)(colon - host);
+	if ((hlen == 9 && memcmp(host, "localhost", 9) == 0) ||
+	    (hlen == 5 && memcmp(host, "[::1]", 5) == 0) ||
+	    (hlen >= 4 && memcmp(host, "127.", 4) == 0))
+		return 1;
+	return 0;
+}

@@ -25,4 +25,8 @@ int endpoint_hostport_valid(const char *s);
  */
 char *endpoint_local_connect(const char *bind, int *replaced);
 
+/* 1 if only a client on this machine can connect to endpoint ep: ipc://,
+ * or tcp:// to a loopback host (127.x.y.z, localhost, [::1]); else 0. */
+int endpoint_local_only(const char *ep);
+
 #endif /* TOCSIN_ENDPOINT_H */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/limits.h"
@@ -29,6 +30,13 @@
 
 /* Sleep between two looks at an idle journal. */
 #define ENGINE_IDLE_SLEEP_US	20000
+/* A batch (one state transaction) ends after this long even when fewer
+ * than engine.batch events were read: expensive events (a large Sigma
+ * set) keep alerts committing at least this often. */
+#define ENGINE_BATCH_MAX_US	250000
+/* While events flow, a batch that would start with less than a quarter of
+ * engine.batch waits this long once for more: fewer, larger commits. */
+#define ENGINE_BATCH_GATHER_US	3000
 /* Poll for a journal that does not exist yet. */
 #define ENGINE_JOURNAL_WAIT_US	100000
 /* Heartbeat gauge period while idle (tocsin status: alive if recent). */
@@ -129,7 +137,7 @@ struct engine {
 	journal_t	*e_journal;
 	ruleset_t	*e_rules;
 	rules_ctx_t	*e_ctx;
-	corr_set_t	*e_corr;
+	const corr_set_t *e_corr;	/* e_rules' correlation rules */
 	char		 e_hostname[MAX_HOST_BYTES + 1];
 	struct counter	 e_c[C_NCOUNTERS];
 	uint64_t	 e_cursor;	/* committed cursor */
@@ -140,6 +148,7 @@ struct engine {
 	/* per batch: */
 	state_txn_t	*e_txn;
 	uint64_t	 e_expect;	/* next jseq expected */
+	uint64_t	 e_batch_end;	/* mono_us: end the batch after it */
 	uint64_t	 e_nevents, e_nalerts, e_nmissed, e_nopened;
 	struct corr_counters e_cc;
 	uint64_t	 e_wall;	/* wall clock of the batch */
@@ -784,7 +793,8 @@ engine_event_cb(const struct jevent *ev, void *arg)
 		e->e_err = ret;
 		return ret;
 	}
-	return 0;
+	/* batch long enough by time: commit what it has */
+	return (e->e_nevents & 63) == 0 && mono_us() > e->e_batch_end ? 1 : 0;
 }
 
 /* ---- rule sets ----------------------------------------------------------- */
@@ -812,11 +822,12 @@ engine_log_diags(const struct rules_diags *dl)
 	}
 }
 
-/* Load the configured rule set, its correlation rules and a context for
- * it.  0, TS_EPARSE (logged; *nerrors says how many) or TS_ENOMEM. */
+/* Load the configured rule set (its correlation rules included: one loader,
+ * the one `tocsin rules lint` and `tocsind -t` use) and a context for it.
+ * 0, TS_EPARSE (logged; *nerrors says how many) or TS_ENOMEM. */
 static int
 engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
-    rules_ctx_t **ctx, corr_set_t **cs, size_t *nerrors)
+    rules_ctx_t **ctx, size_t *nerrors)
 {
 	struct rules_diags	dl;
 	int			ret;
@@ -824,12 +835,8 @@ engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
 	memset(&dl, 0, sizeof(dl));
 	*rs = NULL;
 	*ctx = NULL;
-	*cs = NULL;
 	ret = ruleset_load((const char *const *)cfg->rule_paths,
 	    cfg->nrule_paths, rs, &dl);
-	if (ret == 0)
-		ret = correlate_load((const char *const *)cfg->rule_paths,
-		    cfg->nrule_paths, *rs, cs, &dl);
 	engine_log_diags(&dl);
 	if (ret == 0 && dl.errors > 0)
 		ret = TS_EPARSE;
@@ -838,13 +845,11 @@ engine_load_rules(const struct server_config *cfg, ruleset_t **rs,
 	rules_diags_free(&dl);
 	if (ret != 0) {
 		ruleset_free(rs);
-		corr_set_free(cs);
 		log_err("engine: rule set refused (%s)", ts_strerror(ret));
 		return ret;
 	}
 	if ((*ctx = rules_ctx_new(*rs)) == NULL) {
 		ruleset_free(rs);
-		corr_set_free(cs);
 		return TS_ENOMEM;
 	}
 	return 0;
@@ -910,12 +915,12 @@ engine_reload(struct engine *e)
 {
 	ruleset_t	*rs;
 	rules_ctx_t	*ctx;
-	corr_set_t	*cs;
+	const corr_set_t *cs;
 	size_t		 nerr = 0;
 	char		 msg[96];
 
 	log_info("engine: reloading rules");
-	if (engine_load_rules(e->e_cfg, &rs, &ctx, &cs, &nerr) != 0) {
+	if (engine_load_rules(e->e_cfg, &rs, &ctx, &nerr) != 0) {
 		e->e_c[C_RELOAD_FAILED].value++;
 		log_err("engine: reload failed, keeping the running rule set "
 		    "(%zu rules)", ruleset_rule_count(e->e_rules));
@@ -926,7 +931,7 @@ engine_reload(struct engine *e)
 	}
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
-	corr_set_free(&e->e_corr);
+	cs = ruleset_corr(rs);
 	e->e_rules = rs;
 	e->e_ctx = ctx;
 	e->e_corr = cs;
@@ -993,6 +998,7 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_nevents = e->e_nalerts = e->e_nmissed = e->e_nopened = 0;
 	memset(&e->e_cc, 0, sizeof(e->e_cc));
 	e->e_wall = now_us();
+	e->e_batch_end = mono_us() + ENGINE_BATCH_MAX_US;
 	e->e_err = 0;
 	if ((ret = state_begin(e->e_state, &e->e_txn)) != 0)
 		return ret;
@@ -1062,7 +1068,7 @@ engine_cleanup(struct engine *e)
 	state_abort(&e->e_txn);
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
-	corr_set_free(&e->e_corr);
+	e->e_corr = NULL;
 	journal_close(&e->e_journal);
 	state_close(&e->e_state);
 	free(e->e_jb.b);
@@ -1109,7 +1115,7 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	uint64_t	 last_beat, last_rate, rate_events = 0, jlast, t;
 	uint64_t	 last_fail_log = 0, last_reclaim = 0;
 	size_t		 n;
-	int		 ret, behind_said = 0;
+	int		 ret, behind_said = 0, flowing = 0;
 
 	memset(&e, 0, sizeof(e));
 	e.e_cfg = cfg;
@@ -1118,10 +1124,10 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	    ENGINE_BATCH_EVENTS;
 	e.e_batch = e.e_batch_max;
 
-	rundir = xasprintf("%s/run", cfg->data_dir);
-	pidpath = xasprintf("%s/run/engine.pid", cfg->data_dir);
-	statedir = xasprintf("%s/state", cfg->data_dir);
-	jdir = xasprintf("%s/journal", cfg->data_dir);
+	rundir = datadir_path(cfg->data_dir, DD_RUN);
+	pidpath = datadir_pidfile(cfg->data_dir, "engine");
+	statedir = datadir_path(cfg->data_dir, DD_STATE);
+	jdir = datadir_path(cfg->data_dir, DD_JOURNAL);
 	if (!rundir || !pidpath || !statedir || !jdir) {
 		ret = TS_ENOMEM;
 		goto out;
@@ -1138,9 +1144,9 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	for (char *p = e.e_hostname; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			*p = '_';
-	if ((ret = engine_load_rules(cfg, &e.e_rules, &e.e_ctx, &e.e_corr,
-	    NULL)) != 0)
+	if ((ret = engine_load_rules(cfg, &e.e_rules, &e.e_ctx, NULL)) != 0)
 		goto out;
+	e.e_corr = ruleset_corr(e.e_rules);
 	if ((ret = state_open(statedir, 0, cfg->state_map_bytes,
 	    &e.e_state)) != 0) {
 		log_err("engine: cannot open the state in %s: %s", statedir,
@@ -1195,10 +1201,18 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 		    &e.e_c[C_CONTROL_REFUSED].value) != 0)
 			e.e_c[C_CONTROL_FAILED].value++;
 		ret = journal_last_seq(e.e_journal, &jlast);
+		if (ret == 0 && jlast > e.e_cursor && flowing &&
+		    jlast - e.e_cursor < e.e_batch / 4) {
+			/* events are flowing but few are here yet: let the
+			 * collector commit more, then take them together */
+			sleep_us(ENGINE_BATCH_GATHER_US);
+			ret = journal_last_seq(e.e_journal, &jlast);
+		}
 		if (ret == 0 && jlast > e.e_cursor)
 			ret = engine_batch(&e, jlast, &n);
 		else
 			n = 0;
+		flowing = ret == 0 && n > 0;
 		if (ret == 0 && jlast < e.e_cursor && !behind_said) {
 			/* Never rewind by itself: that would raise every
 			 * alert of the journal's new life twice. */

@@ -15,13 +15,11 @@
  *       same: [srcip]
  *       suppress: 10m            # default: the timeframe; 0: never
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/err.h"
 #include "common/limits.h"
@@ -30,7 +28,6 @@
 #include "common/util.h"
 #include "common/yamltree.h"
 #include "rules/correlate.h"
-#include "rules/sigma/sigma.h"
 
 struct corr_set {
 	struct corr_rule	**rules;
@@ -50,40 +47,13 @@ static void cdiag(struct cparse *, const yt_node *, int, const char *, ...)
 static void
 cdiag(struct cparse *P, const yt_node *n, int warning, const char *fmt, ...)
 {
-	struct rules_diags	*dl = P->dl;
-	struct rules_diag	*d;
-	char			 buf[1024];
-	va_list			 ap;
+	va_list ap;
 
-	if (!warning)
-		dl->errors++;
-	if (dl->n == dl->cap) {
-		size_t ncap = dl->cap ? dl->cap * 2 : 16;
-		struct rules_diag *nd = realloc(dl->d, ncap * sizeof(*nd));
-
-		if (nd == NULL) {
-			P->oom = 1;
-			return;
-		}
-		dl->d = nd;
-		dl->cap = ncap;
-	}
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	d = &dl->d[dl->n];
-	d->file = strdup(P->file);
-	d->msg = strdup(buf);
-	if (d->file == NULL || d->msg == NULL) {
-		free(d->file);
-		free(d->msg);
+	if (rules_diags_vadd(P->dl, P->file, n != NULL ? n->line : 0,
+	    n != NULL ? n->col : 0, warning, fmt, ap) != 0)
 		P->oom = 1;
-		return;
-	}
-	d->line = n != NULL ? n->line : 0;
-	d->col = n != NULL ? n->col : 0;
-	d->warning = warning;
-	dl->n++;
+	va_end(ap);
 }
 
 static const yt_node *
@@ -227,7 +197,7 @@ step_free(struct corr_step *st)
 	cstrv_free(st->groups, st->ngroups);
 }
 
-static void
+void
 corr_rule_free(struct corr_rule *r)
 {
 	if (r == NULL)
@@ -454,83 +424,7 @@ fail:
 	corr_rule_free(r);
 }
 
-int
-correlate_check(const char *file, const struct yt_node *rule,
-    struct rules_diags *dl)
-{
-	struct cparse		 P = { dl, file, 0 };
-	struct corr_rule	*r;
-
-	corr_parse(&P, rule, &r);
-	corr_rule_free(r);
-	return P.oom ? TS_ENOMEM : 0;
-}
-
-/* ---- loading -------------------------------------------------------------- */
-
-static int
-cpath_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
-cpush(char ***v, size_t *n, char *p)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
-
-	if (nv == NULL)
-		return -1;
-	*v = nv;
-	nv[(*n)++] = p;
-	return 0;
-}
-
-/* *.yml / *.yaml below dir, recursively (dot entries skipped). */
-static int
-cwalk(const char *dir, int depth, char ***files, size_t *n)
-{
-	DIR		*dp;
-	struct dirent	*de;
-	size_t		 before = *n;
-	int		 rc = 0;
-
-	if (depth > MAX_YAML_DEPTH || (dp = opendir(dir)) == NULL)
-		return 0;	/* ruleset_load reports it */
-	while ((de = readdir(dp)) != NULL && rc == 0) {
-		struct stat	 st;
-		size_t		 l = strlen(de->d_name);
-		char		*p;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if ((p = xasprintf("%s/%s", dir, de->d_name)) == NULL) {
-			rc = -1;
-			break;
-		}
-		if (stat(p, &st) != 0) {
-			free(p);
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			rc = cwalk(p, depth + 1, files, n);
-			free(p);
-		} else if (S_ISREG(st.st_mode) && *n < MAX_RULE_FILES &&
-		    ((l > 4 && strcmp(de->d_name + l - 4, ".yml") == 0) ||
-		    (l > 5 && strcmp(de->d_name + l - 5, ".yaml") == 0))) {
-			if (cpush(files, n, p) != 0) {
-				free(p);
-				rc = -1;
-			}
-		} else
-			free(p);
-	}
-	closedir(dp);
-	if (depth == 0 && *n > before)
-		qsort(*files + before, *n - before, sizeof(**files),
-		    cpath_cmp);
-	return rc;
-}
+/* ---- compiling into a set -------------------------------------------------- */
 
 /* Does rs define rule id / use group g? */
 static int
@@ -569,165 +463,70 @@ cs_add(corr_set_t *cs, struct corr_rule *r)
 	return 0;
 }
 
-/* Compile the correlation rules of one loaded document root. */
-static void
-load_root(struct cparse *P, corr_set_t *cs, const struct ruleset *rs,
-    const yt_node *root)
+int
+corr_set_new(corr_set_t **out)
 {
-	const yt_node *list = cmap_get(root, "rules", NULL);
-
-	if (list == NULL || list->kind != YT_SEQ)
-		return;
-	for (size_t j = 0; j < list->n && !P->oom; j++) {
-		const yt_node		*n = list->items[j];
-		struct corr_rule	*r;
-
-		if (n->kind != YT_MAP || cmap_get(n, "correlation", NULL) ==
-		    NULL)
-			continue;
-		corr_parse(P, n, &r);
-		if (r == NULL)
-			continue;
-		for (size_t i = 0; i < cs->n; i++)
-			if (strcmp(cs->rules[i]->id, r->id) == 0)
-				cdiag(P, n, 0, "duplicate correlation rule id "
-				    "'%s'", r->id);
-		if (rs != NULL && rs_has_rule(rs, r->id))
-			cdiag(P, n, 0, "correlation rule id '%s' is also a "
-			    "rule's id", r->id);
-		for (size_t s = 0; rs != NULL && s < r->nsteps; s++) {
-			for (size_t i = 0; i < r->steps[s].nrules; i++)
-				if (!rs_has_rule(rs, r->steps[s].rules[i]))
-					cdiag(P, n, 0, "correlation '%s' "
-					    "counts rule '%s', which no rule "
-					    "file defines", r->id,
-					    r->steps[s].rules[i]);
-			for (size_t i = 0; i < r->steps[s].ngroups; i++)
-				if (!rs_has_group(rs, r->steps[s].groups[i]))
-					cdiag(P, n, 1, "correlation '%s' "
-					    "counts group '%s', which no rule "
-					    "has (yet)", r->id,
-					    r->steps[s].groups[i]);
-		}
-		if (cs_add(cs, r) != 0) {
-			corr_rule_free(r);
-			P->oom = 1;
-		}
-	}
+	*out = calloc(1, sizeof(**out));
+	return *out != NULL ? 0 : TS_ENOMEM;
 }
 
-/* sigma_corr_load's add: a Sigma correlation joins the set; one whose id
- * a native correlation rule already has is an error. */
-struct sigma_add {
-	struct cparse	*P;
-	corr_set_t	*cs;
-};
-
-static int
-cs_add_sigma(struct corr_rule *r, void *arg)
+int
+correlate_compile(corr_set_t *cs, const char *file, const struct yt_node *n,
+    const struct ruleset *rs, struct rules_diags *dl)
 {
-	struct sigma_add	*sa = arg;
-	corr_set_t		*cs = sa->cs;
+	struct cparse		 P = { dl, file, 0 };
+	struct corr_rule	*r;
 
+	corr_parse(&P, n, &r);
+	if (r == NULL)
+		return P.oom ? TS_ENOMEM : 0;
+	for (size_t i = 0; i < cs->n; i++)
+		if (strcmp(cs->rules[i]->id, r->id) == 0)
+			cdiag(&P, n, 0, "duplicate correlation rule id '%s'",
+			    r->id);
+	if (rs_has_rule(rs, r->id))
+		cdiag(&P, n, 0, "correlation rule id '%s' is also a rule's id",
+		    r->id);
+	for (size_t s = 0; s < r->nsteps; s++) {
+		for (size_t i = 0; i < r->steps[s].nrules; i++)
+			if (!rs_has_rule(rs, r->steps[s].rules[i]))
+				cdiag(&P, n, 0, "correlation '%s' counts rule "
+				    "'%s', which no rule file defines", r->id,
+				    r->steps[s].rules[i]);
+		for (size_t i = 0; i < r->steps[s].ngroups; i++)
+			if (!rs_has_group(rs, r->steps[s].groups[i]))
+				cdiag(&P, n, 1, "correlation '%s' counts group "
+				    "'%s', which no rule has (yet)", r->id,
+				    r->steps[s].groups[i]);
+	}
+	if (cs_add(cs, r) != 0) {
+		corr_rule_free(r);
+		P.oom = 1;
+	}
+	return P.oom ? TS_ENOMEM : 0;
+}
+
+int
+correlate_add(corr_set_t *cs, struct corr_rule *r, struct rules_diags *dl)
+{
 	for (size_t i = 0; i < cs->n; i++)
 		if (strcmp(cs->rules[i]->id, r->id) == 0) {
-			const char	*file = sa->P->file;
-			yt_node		 at;
+			struct cparse	P = { dl, r->file, 0 };
+			yt_node		at;
 
 			memset(&at, 0, sizeof(at));
 			at.line = r->info.line;
 			at.col = 1;
-			sa->P->file = r->file;
-			cdiag(sa->P, &at, 0, "duplicate correlation rule id "
-			    "'%s'", r->id);
-			sa->P->file = file;
+			cdiag(&P, &at, 0, "duplicate correlation rule id '%s'",
+			    r->id);
 			corr_rule_free(r);
-			return 0;
+			return P.oom ? TS_ENOMEM : 0;
 		}
 	if (cs_add(cs, r) != 0) {
 		corr_rule_free(r);
-		return -1;
+		return TS_ENOMEM;
 	}
 	return 0;
-}
-
-int
-correlate_load(const char *const *paths, size_t npaths,
-    const ruleset_t *rs, corr_set_t **out, struct rules_diags *dl)
-{
-	corr_set_t	*cs;
-	char		**files = NULL;
-	yt_doc		***alldocs = NULL;
-	size_t		 *allnd = NULL;
-	size_t		 nfiles = 0, errors0 = dl->errors;
-	struct cparse	 P = { dl, "", 0 };
-	int		 ret = 0;
-
-	*out = NULL;
-	if ((cs = calloc(1, sizeof(*cs))) == NULL)
-		return TS_ENOMEM;
-	for (size_t i = 0; i < npaths && !P.oom; i++) {
-		struct stat st;
-
-		if (stat(paths[i], &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			if (cwalk(paths[i], 0, &files, &nfiles) != 0)
-				P.oom = 1;
-		} else {
-			char *p = strdup(paths[i]);
-
-			if (p == NULL || cpush(&files, &nfiles, p) != 0) {
-				free(p);
-				P.oom = 1;
-			}
-		}
-	}
-	if (nfiles > 0 && !P.oom && ((alldocs = calloc(nfiles,
-	    sizeof(*alldocs))) == NULL || (allnd = calloc(nfiles,
-	    sizeof(*allnd))) == NULL))
-		P.oom = 1;
-	for (size_t i = 0; i < nfiles && !P.oom; i++) {
-		yt_doc	**docs = NULL;
-		size_t	  ndocs = 0;
-		char	  err[512];
-
-		if (yt_load_file(files[i], &docs, &ndocs, err,
-		    sizeof(err)) != 0)
-			continue;	/* ruleset_load reports it */
-		P.file = files[i];
-		for (size_t k = 0; k < ndocs; k++)
-			if (docs[k]->root != NULL &&
-			    docs[k]->root->kind == YT_MAP &&
-			    sigma_doc_kind(docs[k]->root) == SIGMA_DOC_NONE)
-				load_root(&P, cs, rs, docs[k]->root);
-		alldocs[i] = docs;	/* kept for the Sigma correlations */
-		allnd[i] = ndocs;
-	}
-	/* Sigma correlation documents (rules/sigma/; their problems were
-	 * reported when the rule set loaded) */
-	if (!P.oom && rs != NULL) {
-		struct sigma_add sa = { &P, cs };
-
-		if (sigma_corr_load(rs, files, (yt_doc **const *)alldocs, allnd,
-		    nfiles, cs_add_sigma, &sa) != 0)
-			P.oom = 1;
-	}
-	for (size_t i = 0; alldocs != NULL && i < nfiles; i++)
-		yt_docs_free(&alldocs[i], allnd[i]);
-	free(alldocs);
-	free(allnd);
-	for (size_t i = 0; i < nfiles; i++)
-		free(files[i]);
-	free(files);
-	if (P.oom)
-		ret = TS_ENOMEM;
-	else if (dl->errors != errors0)
-		ret = TS_EPARSE;
-	if (ret != 0)
-		corr_set_free(&cs);
-	*out = cs;
-	return ret;
 }
 
 void

@@ -4,10 +4,11 @@
  * (a count within a window, distinct values, an ordered sequence) instead
  * of on one line.  docs/incidents.md describes the syntax.
  *
- * The loader of rules/load.c hands every rule mapping with a `correlation:`
- * key to correlate_check (so `rules check` and a reload report its errors
- * at file:line:col and refuse the set); the engine compiles them with
- * correlate_load and evaluates them in engine/correlate.c.
+ * ruleset_load (rules/load.c) compiles them with the rest of the rule set,
+ * native ones from rule mappings with a `correlation:` key and Sigma ones
+ * (rules/sigma/), once every rule they may count is known: a correlation
+ * that counts an unknown rule id refuses the set at its file:line:col.
+ * The engine evaluates them (engine/correlate.c).
  */
 #ifndef TOCSIN_CORRELATE_H
 #define TOCSIN_CORRELATE_H
@@ -16,8 +17,6 @@
 #include <stdint.h>
 
 #include "rules/rules.h"
-
-struct yt_node;
 
 /* Bounds (candidates for limits.h). */
 #define MAX_CORR_COUNT		1000	/* count: of a rule or a step */
@@ -60,19 +59,10 @@ struct corr_rule {
 
 typedef struct corr_set corr_set_t;
 
-/* Check one rule mapping with a `correlation:` key; problems are appended
- * to dl (errors counted there).  0, or TS_ENOMEM. */
-int correlate_check(const char *file, const struct yt_node *rule,
-    struct rules_diags *dl);
+/* The correlation rules of a loaded rule set (ruleset_load compiles them
+ * with the rest; the set owns them).  Never NULL for a loaded set. */
+const corr_set_t *ruleset_corr(const ruleset_t *rs);
 
-/*
- * Compile the correlation rules found under paths (the same files and
- * folders as ruleset_load).  rs (may be NULL) lets it check that referenced
- * rule ids exist (an error) and groups are used (a warning).  0 with *out,
- * or TS_EPARSE with the problems in dl, or TS_ENOMEM.
- */
-int correlate_load(const char *const *paths, size_t npaths,
-    const ruleset_t *rs, corr_set_t **out, struct rules_diags *dl);
 void corr_set_free(corr_set_t **cs);
 size_t corr_set_count(const corr_set_t *cs);
 const struct corr_rule *corr_set_rule(const corr_set_t *cs, size_t i);

@@ -27,18 +27,6 @@ static const char *const hdr_names[6] = {
 	"cef.name", "cef.severity"
 };
 
-int
-rules_builtin_name(const char *s, size_t n)
-{
-	static const char *const b[] = { "host", "program", "pid", "message",
-	    "agent", "msgid", "source" };
-
-	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
-		if (strlen(b[i]) == n && memcmp(b[i], s, n) == 0)
-			return 1;
-	return 0;
-}
-
 /* Reserve n bytes in the arena; NULL when full. */
 static char *
 arena_take(struct field_arena *a, size_t n)

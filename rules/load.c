@@ -24,89 +24,28 @@
 #include "common/util.h"
 #include "common/yamltree.h"
 
+/* A rule mapping with a `correlation:` key, compiled once every rule it
+ * may count is known. */
+struct corr_src {
+	const char		*file;
+	const yt_node		*node;
+};
+
 struct loader {
 	struct ruleset		*rs;
 	struct rules_diags	*dl;
 	size_t			 rcap, dcap, fcap;
 	int			 oom;
+	struct corr_src		*corr;		/* native correlation rules */
+	size_t			 ncorr;
+	struct corr_rule	**scorr;	/* Sigma correlations compiled */
+	size_t			 nscorr;
 };
 
 /* ---- diagnostics ------------------------------------------------------- */
 
-void
-rules_diags_free(struct rules_diags *dl)
-{
-	if (dl == NULL)
-		return;
-	for (size_t i = 0; i < dl->n; i++) {
-		free(dl->d[i].file);
-		free(dl->d[i].msg);
-	}
-	free(dl->d);
-	dl->d = NULL;
-	dl->n = dl->cap = dl->errors = 0;
-}
-
-void
-rules_diags_print(const struct rules_diags *dl, void *fp)
-{
-	FILE *f = fp;
-
-	for (size_t i = 0; dl != NULL && i < dl->n; i++) {
-		const struct rules_diag *d = &dl->d[i];
-		char esc[1024];
-
-		escape_text(d->msg, strlen(d->msg), esc, sizeof(esc));
-		if (d->line > 0)
-			fprintf(f, "%s:%d:%d: %s: %s\n", d->file, d->line,
-			    d->col, d->warning ? "warning" : "error", esc);
-		else
-			fprintf(f, "%s: %s: %s\n", d->file,
-			    d->warning ? "warning" : "error", esc);
-	}
-}
-
 static void diag(struct loader *, const char *, int, int, int,
     const char *, ...) __attribute__((format(printf, 6, 7)));
-
-/*
- * Append one diagnostic to dl (shared by the native, Sigma and correlation
- * loaders).  Returns 0, or TS_ENOMEM when it could not be recorded (the
- * caller then fails the load).
- */
-int
-rules_diags_vadd(struct rules_diags *dl, const char *file, int line, int col,
-    int warning, const char *fmt, va_list ap)
-{
-	struct rules_diag *d;
-	char buf[1024];
-
-	if (!warning)
-		dl->errors++;
-	if (dl->n == dl->cap) {
-		size_t ncap = dl->cap ? dl->cap * 2 : 16;
-		struct rules_diag *nd = realloc(dl->d, ncap * sizeof(*nd));
-
-		if (nd == NULL)
-			return TS_ENOMEM;
-		dl->d = nd;
-		dl->cap = ncap;
-	}
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	d = &dl->d[dl->n];
-	d->file = strdup(file);
-	d->msg = strdup(buf);
-	if (d->file == NULL || d->msg == NULL) {
-		free(d->file);
-		free(d->msg);
-		return TS_ENOMEM;
-	}
-	d->line = line;
-	d->col = col;
-	d->warning = warning;
-	dl->n++;
-	return 0;
-}
 
 /* Append one diagnostic; on allocation failure remember it (load fails). */
 static void
@@ -294,269 +233,16 @@ get_strv(struct loader *L, const char *file, const yt_node *n,
 static int
 field_id(struct loader *L, const char *name, size_t len)
 {
-	struct ruleset *rs = L->rs;
-	char *s;
+	int id = rules_field_id(L->rs, name, len, &L->fcap);
 
-	for (size_t i = 0; i < rs->nfield_names; i++)
-		if (strlen(rs->field_names[i]) == len &&
-		    memcmp(rs->field_names[i], name, len) == 0)
-			return (int)i;
-	if (rs->nfield_names == L->fcap) {
-		size_t ncap = L->fcap ? L->fcap * 2 : 32;
-		char **nv = realloc(rs->field_names, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			goto oom;
-		rs->field_names = nv;
-		L->fcap = ncap;
+	if (id < 0) {
+		L->oom = 1;
+		return -1;
 	}
-	if ((s = strndup(name, len)) == NULL)
-		goto oom;
-	rs->field_names[rs->nfield_names++] = s;
-	return (int)rs->nfield_names - 1;
-oom:
-	L->oom = 1;
-	return -1;
+	return id;
 }
 
 /* ---- regexes ------------------------------------------------------------ */
-
-/* Index after the escape "\X..." at pat[i] whose X is alphanumeric
- * (\x41, \x{263a}, \cA, \012, \p{Lu}, \g{-1}, \k<name>, ...), erring
- * towards skipping more; 0 if a bracket is not closed. */
-static size_t
-skip_escape(const char *pat, size_t i, size_t n)
-{
-	char e = pat[i + 1];
-	size_t j = i + 2;
-
-	if (e == 'c')
-		return j + 1 <= n ? j + 1 : 0;
-	if (strchr("xopPgkN", e) != NULL && j < n &&
-	    strchr("{<'", pat[j]) != NULL) {
-		char close = pat[j] == '{' ? '}' : pat[j] == '<' ? '>' : '\'';
-		const char *c = memchr(pat + j + 1, close, n - j - 1);
-
-		return c != NULL ? (size_t)(c - pat) + 1 : 0;
-	}
-	if (e == 'p' || e == 'P')
-		return j + 1 <= n ? j + 1 : 0;
-	/* \x41 (hex), \012 and \1 (octal, back-reference), \g1, \g-1 */
-	if (e == 'g' && j < n && (pat[j] == '-' || pat[j] == '+'))
-		j++;
-	if (e == 'x') {
-		for (int k = 0; k < 2 && j < n && ((pat[j] >= '0' &&
-		    pat[j] <= '9') || (pat[j] >= 'a' && pat[j] <= 'f') ||
-		    (pat[j] >= 'A' && pat[j] <= 'F')); k++)
-			j++;
-	} else if (e == 'g' || (e >= '0' && e <= '9')) {
-		while (j < n && pat[j] >= '0' && pat[j] <= '9')
-			j++;
-	}
-	return j;
-}
-
-int
-rules_extract_literal(const char *pat, char **out, size_t *out_len)
-{
-	size_t n = strlen(pat), i = 0, run = 0, best = 0, best_at = 0;
-	char *buf, *res;
-	int prev_quant = 0;
-
-	*out = NULL;
-	*out_len = 0;
-	if ((buf = malloc(n + 1)) == NULL)
-		return TS_ENOMEM;
-#define BREAK_RUN() do {						\
-		if (run > best) {					\
-			best = run;					\
-			best_at = (size_t)(cur - buf);			\
-		}							\
-		cur += run;						\
-		run = 0;						\
-	} while (0)
-	char *cur = buf;	/* start of the current run inside buf */
-	while (i < n) {
-		unsigned char c = (unsigned char)pat[i];
-
-		if (c == '\\') {
-			unsigned char e;
-
-			if (i + 1 >= n)
-				goto none;
-			e = (unsigned char)pat[i + 1];
-			if (e == 'Q' || e == 'E')
-				goto none;
-			prev_quant = 0;
-			if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-			    (e >= '0' && e <= '9')) {
-				/* a class, anchor, code or reference: none of
-				 * its bytes are literal */
-				if ((i = skip_escape(pat, i, n)) == 0)
-					goto none;
-				BREAK_RUN();
-				continue;
-			}
-			i += 2;
-			cur[run++] = (char)e;
-			continue;
-		}
-		if (c == '[') {
-			BREAK_RUN();
-			i++;
-			if (i < n && pat[i] == '^')
-				i++;
-			if (i < n && pat[i] == ']')
-				i++;
-			while (i < n && pat[i] != ']') {
-				if (pat[i] == '\\')
-					i++;
-				else if (pat[i] == '[' && i + 1 < n &&
-				    pat[i + 1] == ':') {
-					const char *e = strstr(pat + i, ":]");
-
-					if (e == NULL)
-						goto none;
-					i = (size_t)(e - pat) + 1;
-				}
-				i++;
-			}
-			if (i >= n)
-				goto none;
-			i++;
-			prev_quant = 0;
-			continue;
-		}
-		if (c == '(') {
-			int depth = 0;
-
-			if (i + 1 < n && pat[i + 1] == '*')
-				goto none;	/* (*VERB) */
-			if (i + 1 < n && pat[i + 1] == '?' && i + 2 < n &&
-			    strchr("<:=!>P#|'", pat[i + 2]) == NULL)
-				goto none;	/* option setting */
-			BREAK_RUN();
-			while (i < n) {
-				if (pat[i] == '\\') {
-					i += 2;
-					continue;
-				}
-				if (pat[i] == '[') {	/* skip a class */
-					i++;
-					if (i < n && pat[i] == '^')
-						i++;
-					if (i < n && pat[i] == ']')
-						i++;
-					while (i < n && pat[i] != ']')
-						i += pat[i] == '\\' ? 2 : 1;
-					i++;
-					continue;
-				}
-				if (pat[i] == '(')
-					depth++;
-				else if (pat[i] == ')' && --depth == 0)
-					break;
-				i++;
-			}
-			if (i >= n)
-				goto none;
-			i++;
-			prev_quant = 0;
-			continue;
-		}
-		if (c == ')' || c == '|')
-			goto none;
-		if (c == '*' || c == '?' || c == '+' || c == '{') {
-			if (c == '{') {
-				size_t j = i + 1;
-
-				while (j < n && ((pat[j] >= '0' && pat[j] <= '9') ||
-				    pat[j] == ','))
-					j++;
-				if (j >= n || pat[j] != '}')
-					goto none;	/* literal '{': be safe */
-				i = j;
-			}
-			if (!prev_quant) {
-				/* x+ keeps one x; x*, x?, x{..} drop it */
-				if (c != '+' && run > 0)
-					run--;
-				BREAK_RUN();
-			}
-			prev_quant = 1;
-			i++;
-			continue;
-		}
-		prev_quant = 0;
-		if (c == '.' || c == '^' || c == '$') {
-			BREAK_RUN();
-			i++;
-			continue;
-		}
-		cur[run++] = (char)c;
-		i++;
-	}
-	BREAK_RUN();
-#undef BREAK_RUN
-	if (best >= 2) {
-		if ((res = malloc(best + 1)) == NULL) {
-			free(buf);
-			return TS_ENOMEM;
-		}
-		memcpy(res, buf + best_at, best);
-		res[best] = '\0';
-		*out = res;
-		*out_len = best;
-	}
-none:
-	free(buf);
-	return 0;
-}
-
-int
-rules_extract_prefix(const char *pat, char **out, size_t *out_len)
-{
-	size_t n = strlen(pat), i = 1, len = 0;
-	char *buf;
-
-	*out = NULL;
-	*out_len = 0;
-	if (n < 2 || pat[0] != '^' || strchr(pat, '|') != NULL)
-		return 0;	/* "^a|b": the ^ binds to one branch only */
-	if ((buf = malloc(n)) == NULL)
-		return TS_ENOMEM;
-	while (i < n) {
-		unsigned char c = (unsigned char)pat[i];
-
-		if (c == '\\') {
-			unsigned char e = i + 1 < n ? (unsigned char)pat[i + 1] : 0;
-
-			if (e == 0 || (e >= 'a' && e <= 'z') ||
-			    (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9'))
-				break;
-			c = e;
-			i += 2;
-		} else if (strchr(".^$[]()|*+?{}", c) != NULL) {
-			break;
-		} else {
-			i++;
-		}
-		/* a quantifier after this byte makes it optional or repeated */
-		if (i < n && strchr("*?{", pat[i]) != NULL)
-			break;
-		buf[len++] = (char)c;
-		if (i < n && pat[i] == '+')
-			break;
-	}
-	if (len >= 2) {
-		buf[len] = '\0';
-		*out = buf;
-		*out_len = len;
-	} else {
-		free(buf);
-	}
-	return 0;
-}
 
 /*
  * Compile pattern node n into rx (JIT; literal gate from litnode or
@@ -662,34 +348,6 @@ cond_add(struct loader *L, struct cond *parent, struct cond *kid)
 	return 0;
 }
 
-static int
-parse_cidr(const char *s, struct cidr *c)
-{
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	uint64_t bits;
-	unsigned max;
-
-	if (rules_parse_ip(s, alen, &c->family, c->addr))
-		return -1;
-	max = c->family == 4 ? 32 : 128;
-	if (slash == NULL)
-		bits = max;
-	else if (parse_u64(slash + 1, strlen(slash + 1), max, &bits))
-		return -1;
-	c->bits = (unsigned)bits;
-	/* clear host bits */
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned lo = i * 8;
-
-		if (lo >= c->bits)
-			c->addr[i] = 0;
-		else if (lo + 8 > c->bits)
-			c->addr[i] &= (unsigned char)(0xff << (lo + 8 - c->bits));
-	}
-	return 0;
-}
-
 /* A string-valued leaf (equals, contains, ...) from node n. */
 static struct cond *
 leaf_strings(struct loader *L, const char *file, const yt_node *n, int field,
@@ -737,7 +395,7 @@ leaf_cidr(struct loader *L, const char *file, const yt_node *n, int field)
 	for (size_t i = 0; i < nv; i++) {
 		const yt_node *at = n->kind == YT_SEQ ? n->items[i] : n;
 
-		if (parse_cidr(v[i], &c->leaf.cidrs[i])) {
+		if (rules_parse_cidr(v[i], &c->leaf.cidrs[i]) != 0) {
 			ERR(L, file, at, "bad CIDR '%s' (want 10.0.0.0/8, "
 			    "2001:db8::/32 or an address)", v[i]);
 			bad = 1;
@@ -1136,10 +794,19 @@ load_rule(struct loader *L, const char *file, const yt_node *n)
 		return;
 	}
 	if (map_get(n, "correlation", NULL) != NULL) {
-		/* a correlation rule: checked by rules/correlate.c, compiled
-		 * for the engine by correlate_load */
-		if (correlate_check(file, n, L->dl) != 0)
+		/* a correlation rule (rules/correlate.c): compiled after
+		 * linking, when every rule id it may count is known */
+		struct corr_src *nc = realloc(L->corr,
+		    (L->ncorr + 1) * sizeof(*nc));
+
+		if (nc == NULL) {
 			L->oom = 1;
+			return;
+		}
+		L->corr = nc;
+		nc[L->ncorr].file = file;
+		nc[L->ncorr].node = n;
+		L->ncorr++;
 		return;
 	}
 	if (rs->nrules >= MAX_RULES) {
@@ -1576,24 +1243,6 @@ add_program(struct ruleset *rs, const char *prog, size_t *cap)
 	return 0;
 }
 
-int
-ruleset_field_lookup(const struct ruleset *rs, const char *name, size_t len)
-{
-	size_t mask = rs->fhash_size - 1, h;
-
-	if (rs->fhash_size == 0)
-		return -1;
-	h = rules_hash(name, len) & mask;
-	for (size_t n = 0; n < rs->fhash_size && rs->fhash[h] != 0; n++) {
-		const char *f = rs->field_names[rs->fhash[h] - 1];
-
-		if (strlen(f) == len && memcmp(f, name, len) == 0)
-			return (int)rs->fhash[h] - 1;
-		h = (h + 1) & mask;
-	}
-	return -1;
-}
-
 static int
 build_field_hash(struct ruleset *rs)
 {
@@ -1725,6 +1374,24 @@ walk_dir(struct loader *L, const char *dir, int depth, char ***files,
 }
 
 static const char *const top_keys[] = { "decoders", "rules", NULL };
+
+/* sigma_compile_all's add: keep a Sigma correlation until the native ones
+ * are compiled (they come first in the set). */
+static int
+sigma_corr_keep(struct corr_rule *r, void *arg)
+{
+	struct loader *L = arg;
+	struct corr_rule **nv = realloc(L->scorr,
+	    (L->nscorr + 1) * sizeof(*nv));
+
+	if (nv == NULL) {
+		corr_rule_free(r);
+		return -1;
+	}
+	L->scorr = nv;
+	nv[L->nscorr++] = r;
+	return 0;
+}
 
 /* Whether some document is a Sigma rule for product windows or declares a
  * decoder of type windows. */
@@ -1908,11 +1575,31 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 			}
 	/* Sigma documents, once every decoder is known (rules/sigma/) */
 	if (!L.oom && sigma_compile_all(rs, L.dl, files, docs, ndocs, nfiles,
-	    &L.rcap, &L.fcap) != 0)
+	    &L.rcap, &L.fcap, sigma_corr_keep, &L) != 0)
 		L.oom = 1;
 	if (L.oom)
 		goto fail;
 	link_rules(&L);
+	if (L.oom)
+		goto fail;
+	/* correlations last: native ones, then Sigma ones, against every
+	 * rule id of the set */
+	if (corr_set_new(&rs->corr) != 0) {
+		L.oom = 1;
+		goto fail;
+	}
+	for (size_t i = 0; i < L.ncorr && !L.oom; i++)
+		if (correlate_compile(rs->corr, L.corr[i].file, L.corr[i].node,
+		    rs, L.dl) != 0)
+			L.oom = 1;
+	for (size_t i = 0; i < L.nscorr; i++) {
+		if (!L.oom && correlate_add(rs->corr, L.scorr[i], L.dl) != 0)
+			L.oom = 1;
+		else if (L.oom)
+			corr_rule_free(L.scorr[i]);
+		L.scorr[i] = NULL;
+	}
+	L.nscorr = 0;
 	if (L.oom)
 		goto fail;
 	check_fields(&L);
@@ -1953,6 +1640,10 @@ fail:
 	free(docs);
 	free(ndocs);
 	free(files);
+	free(L.corr);
+	for (size_t i = 0; i < L.nscorr; i++)
+		corr_rule_free(L.scorr[i]);
+	free(L.scorr);
 	ruleset_free(&rs);
 	return rc;
 }
@@ -1985,8 +1676,21 @@ ruleset_free(ruleset_t **rsp)
 	free(rs->hash);
 	free(rs->fhash);
 	pcre2_match_context_free(rs->mctx);
+	corr_set_free(&rs->corr);
 	free(rs);
 	*rsp = NULL;
+}
+
+const struct rule_info *
+ruleset_rule(const ruleset_t *rs, size_t i)
+{
+	return i < rs->nrules ? &rs->rules[i]->info : NULL;
+}
+
+const corr_set_t *
+ruleset_corr(const ruleset_t *rs)
+{
+	return rs->corr;
 }
 
 size_t

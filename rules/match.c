@@ -49,18 +49,6 @@ struct rules_ctx {
 	struct rules_counters	 c;
 };
 
-uint32_t
-rules_hash(const char *s, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 const struct route *
 ruleset_route(const struct ruleset *rs, const char *program, size_t len)
 {
@@ -78,36 +66,6 @@ ruleset_route(const struct ruleset *rs, const char *program, size_t len)
 		h = (h + 1) & mask;
 	}
 	return &rs->any;
-}
-
-int
-rules_parse_ip(const char *s, size_t len, int *family, unsigned char addr[16])
-{
-	char buf[INET6_ADDRSTRLEN + 1];
-
-	if (len == 0 || len >= sizeof(buf))
-		return TS_EINVAL;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, buf, addr) == 1) {
-		*family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, addr) == 1) {
-		static const unsigned char mapped[12] =
-		    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		if (memcmp(addr, mapped, 12) == 0) {	/* ::ffff:a.b.c.d */
-			memmove(addr, addr + 12, 4);
-			memset(addr + 4, 0, 12);
-			*family = 4;
-		} else {
-			*family = 6;
-		}
-		return 0;
-	}
-	return TS_EINVAL;
 }
 
 /* ---- ctx ------------------------------------------------------------------ */

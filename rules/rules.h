@@ -4,8 +4,12 @@
  * `tocsin rules test`, so what a rule author tests is what runs).
  *
  * A rule set is loaded from files and folders (every *.yml / *.yaml below a
- * folder, in name order).  Loading is all-or-nothing: any error refuses the
- * whole set, and every error found is reported as "file:line:col: message".
+ * folder, in name order) by one loader, ruleset_load: native rules and
+ * decoders, Sigma rules, and the correlation rules of both, so the engine,
+ * `tocsind -t`, `tocsin rules lint|test|check` and `tocsin drill check`
+ * accept and refuse exactly the same sets.  Loading is all-or-nothing: any
+ * error refuses the whole set, and every error found is reported as
+ * "file:line:col: message".
  */
 #ifndef TOCSIN_RULES_H
 #define TOCSIN_RULES_H
@@ -15,6 +19,7 @@
 
 typedef struct ruleset ruleset_t;	/* compiled, immutable, shareable */
 typedef struct rules_ctx rules_ctx_t;	/* per-thread scratch for matching */
+struct rule_info;
 
 /* Diagnostics found while loading; a growable list the caller frees. */
 struct rules_diag {
@@ -41,6 +46,8 @@ int ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
     struct rules_diags *diags);
 void ruleset_free(ruleset_t **rs);
 size_t ruleset_rule_count(const ruleset_t *rs);
+/* The i-th rule (load order; i < ruleset_rule_count), valid while rs is. */
+const struct rule_info *ruleset_rule(const ruleset_t *rs, size_t i);
 
 /* What a rule is, for alerts and for `rules test`. */
 struct rule_info {

@@ -174,9 +174,6 @@ extern const size_t rules_windows_decoder_len;
  * since the epoch (decode.c).  0 or TS_EINVAL. */
 int rules_parse_time(const char *buf, size_t len, uint64_t *out);
 
-/* Whether (s, n) is the name of a header field (host, program, ...). */
-int rules_builtin_name(const char *s, size_t n);
-
 /* ---- compiled rule set --------------------------------------------------- */
 
 /* Field ids that every event has (the first entries of the name table). */
@@ -337,28 +334,45 @@ struct ruleset {
 	uint32_t	 *fhash;	/* field name -> id + 1 (open addressing) */
 	size_t		  fhash_size;	/* power of two */
 	uint32_t	  max_groups;	/* largest capture count of any pattern */
+	struct corr_set	 *corr;		/* correlation rules (native, Sigma) */
 };
-
-/* Append one diagnostic (load.c); 0 or TS_ENOMEM. */
-int rules_diags_vadd(struct rules_diags *dl, const char *file, int line,
-    int col, int warning, const char *fmt, va_list ap)
-    __attribute__((format(printf, 6, 0)));
 
 /* Route for a program name (never NULL). */
 const struct route *ruleset_route(const struct ruleset *rs,
     const char *program, size_t len);
 
-/* Id of a field name, or -1 when no rule or decoder names it. */
+
+/* ---- shared helpers (util.c) ---------------------------------------------- */
+
+/* Append one diagnostic (errors counted in dl->errors); 0 or TS_ENOMEM. */
+int rules_diags_vadd(struct rules_diags *dl, const char *file, int line,
+    int col, int warning, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+
+/* Hash of a byte string (FNV-1a), for the route and field tables. */
+uint32_t rules_hash(const char *s, size_t len);
+
+/* Whether (s, n) is the name of a header field (host, program, ...). */
+int rules_builtin_name(const char *s, size_t n);
+
+/* Id of field name (name, len) in rs->field_names, adding it when new
+ * (*cap is the table's capacity, grown here).  The id, or TS_ENOMEM. */
+int rules_field_id(struct ruleset *rs, const char *name, size_t len,
+    size_t *cap);
+
+/* Id of a field name in a loaded set (its hash table), or -1 when no rule
+ * or decoder names it. */
 int ruleset_field_lookup(const struct ruleset *rs, const char *name,
     size_t len);
 
-/* Hash of a byte string (FNV-1a), for the route table. */
-uint32_t rules_hash(const char *s, size_t len);
-
-/* Parse an IPv4 or IPv6 address (buf, len) into family 4/6 and 16 bytes.
- * 0 or TS_EINVAL. */
+/* Parse an IPv4 or IPv6 address (buf, len) into family 4/6 and 16 bytes
+ * (an IPv4-mapped IPv6 address is IPv4).  0 or TS_EINVAL. */
 int rules_parse_ip(const char *s, size_t len, int *family,
     unsigned char addr[16]);
+
+/* Parse "ADDR" or "ADDR/BITS" (NUL-terminated) into c, host bits cleared.
+ * 0 or TS_EINVAL. */
+int rules_parse_cidr(const char *s, struct cidr *c);
 
 /* Conservative required-literal extraction from a PCRE2 pattern: the
  * longest run of literal bytes at the top level of a pattern with no
@@ -372,6 +386,31 @@ int rules_extract_literal(const char *pat, char **out, size_t *out_len);
  * anchored or starts with anything but literal bytes (or is shorter than 2
  * bytes).  0 or TS_ENOMEM. */
 int rules_extract_prefix(const char *pat, char **out, size_t *out_len);
+
+/* ---- correlation rules (correlate.c) -------------------------------------- */
+
+struct corr_set;
+struct corr_rule;
+struct yt_node;
+
+/* An empty set; 0 or TS_ENOMEM. */
+int corr_set_new(struct corr_set **out);
+
+/* Compile the rule mapping n (with a `correlation:` key) of file into cs,
+ * checking against rs (every rule and Sigma rule loaded) that the rule ids
+ * it counts exist (an error) and its groups are used (a warning).
+ * Problems go to dl.  0 or TS_ENOMEM. */
+int correlate_compile(struct corr_set *cs, const char *file,
+    const struct yt_node *n, const struct ruleset *rs,
+    struct rules_diags *dl);
+
+/* Add a compiled rule (Sigma); cs takes r.  An id already in cs is an
+ * error in dl and r is freed.  0 or TS_ENOMEM. */
+int correlate_add(struct corr_set *cs, struct corr_rule *r,
+    struct rules_diags *dl);
+
+/* Free one correlation rule (NULL accepted). */
+void corr_rule_free(struct corr_rule *r);
 
 /* ---- prefilter (prefilter.c) --------------------------------------------- */
 

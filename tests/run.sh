@@ -15,7 +15,7 @@
 # and counted as a failure ("left N processes behind").  Ends with
 # "N passed, N failed, N skipped" and exits 1 if anything failed.
 #
-#   sh tests/run.sh [PATTERN]    only programs whose name contains PATTERN
+#   sh tests/run.sh [PATTERN...]  only programs whose name contains a PATTERN
 #
 #   TOCSIN_TEST_JOBS   programs at once (1: one after the other)
 #   TOCSIN_BUILD       another ASan build folder (default build/asan)
@@ -23,7 +23,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
-pattern=${1:-}
+patterns=("$@")
 export TOCSIN_TOP="$top"
 build=${TOCSIN_BUILD:-build/asan}
 export TOCSIN_BIN="$top/$build/bin"
@@ -45,7 +45,11 @@ t0=$(now_ms)
 # ---- the programs -----------------------------------------------------------
 names=(); declare -A cmd_of=()
 add() {		# NAME COMMAND...  (the command is kept as one quoted string)
-	case "$1" in *"$pattern"*) ;; *) return ;; esac
+	local p hit=${#patterns[@]}
+	for p in "${patterns[@]}"; do
+		case "$1" in *"$p"*) hit=0; break ;; esac
+	done
+	[ "$hit" = 0 ] || return
 	names+=("$1")
 	local n=$1; shift
 	cmd_of[$n]=$(printf '%q ' "$@")
@@ -63,7 +67,7 @@ for t in tests/e2e/*.sh; do
 	[ -f "$t" ] && [ "$n" != lib ] && add "$n" timeout 600 bash "$t"
 done
 if [ ${#names[@]} = 0 ]; then
-	echo "no test program matches '${pattern}' (run make test-build first?)" >&2
+	echo "no test program matches '${patterns[*]}' (run make test-build first?)" >&2
 	exit 2
 fi
 

@@ -43,10 +43,12 @@
 
 #include "collector/collector.h"
 #include "common/config.h"
+#include "common/datadir.h"
 #include "engine/engine.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "outputs/outputs.h"
+#include "rules/correlate.h"
 #include "rules/rules.h"
 #include "common/util.h"
 
@@ -118,10 +120,12 @@ usage(FILE *f)
 	    "the old one kept).\n");
 }
 
-/* Load the rule set once in the parent so that errors are reported on the
- * terminal at start-up, not only in the engine's log.  0 or TS_EPARSE. */
+/* Load the rule set once in the parent, with the engine's loader (rules,
+ * decoders, Sigma and correlation rules), so that errors are reported on
+ * the terminal at start-up, not only in the engine's log, and a set the
+ * engine would refuse never starts it.  0 or TS_EPARSE. */
 static int
-check_rules(const struct server_config *cfg, size_t *nrules)
+check_rules(const struct server_config *cfg, size_t *nrules, size_t *ncorr)
 {
 	struct rules_diags diags = {0};
 	ruleset_t *rs = NULL;
@@ -130,8 +134,10 @@ check_rules(const struct server_config *cfg, size_t *nrules)
 	rc = ruleset_load((const char *const *)cfg->rule_paths,
 	    cfg->nrule_paths, &rs, &diags);
 	rules_diags_print(&diags, stderr);
-	if (rc == 0)
+	if (rc == 0) {
 		*nrules = ruleset_rule_count(rs);
+		*ncorr = corr_set_count(ruleset_corr(rs));
+	}
 	ruleset_free(&rs);
 	rules_diags_free(&diags);
 	return rc;
@@ -181,12 +187,6 @@ set_handlers(void (*term)(int), void (*hup)(int))
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Subfolders of the data directory each process writes in. */
-static const char *const data_subdirs[] = {
-	"", "run", "keys", "journal", "state", "outputs", "control",
-};
-/* LMDB files that must be writable where they exist. */
-static const char *const data_lmdb[] = { "journal", "state", "outputs" };
 
 /* Can a file be created in dir?  0 or errno. */
 static int
@@ -262,11 +262,14 @@ datadir_check(const char *dir, int create, char *err, size_t errlen)
 		    dir);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(data_subdirs) / sizeof(*data_subdirs);
-	    i++) {
+	/* the directory itself (i == 0), then the entries tocsind checks
+	 * (common/datadir.h) */
+	for (size_t i = 0; i <= DD_NENTRIES; i++) {
+		if (i > 0 && !datadir_entries[i - 1].dd_checked)
+			continue;
 		free(path);
-		path = data_subdirs[i][0] ? xasprintf("%s/%s", dir,
-		    data_subdirs[i]) : strdup(dir);
+		path = i > 0 ? datadir_path(dir, (enum datadir_entry)(i - 1)) :
+		    strdup(dir);
 		if (path == NULL)
 			return -1;
 		if (stat(path, &st) != 0)
@@ -282,15 +285,17 @@ datadir_check(const char *dir, int create, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	for (size_t i = 0; i < sizeof(data_lmdb) / sizeof(*data_lmdb); i++) {
+	for (size_t i = 0; i < DD_NENTRIES; i++) {
 		static const char *const files[] = { "data.mdb", "lock.mdb" };
 
+		if (!datadir_entries[i].dd_lmdb)
+			continue;	/* LMDB files must be writable */
 		for (size_t f = 0; f < 2; f++) {
 			int fd;
 
 			free(path);
-			if ((path = xasprintf("%s/%s/%s", dir, data_lmdb[i],
-			    files[f])) == NULL)
+			if ((path = xasprintf("%s/%s/%s", dir,
+			    datadir_entries[i].dd_name, files[f])) == NULL)
 				return -1;
 			if ((fd = open(path, O_RDWR | O_CLOEXEC)) >= 0) {
 				close(fd);
@@ -474,7 +479,7 @@ main(int argc, char **argv)
 		{ .c_name = "outputs", .c_backoff = RESTART_BACKOFF_MIN_US },
 	};
 	int foreground = 0, checkonly = 0, notified = 0, ch, rc, status;
-	size_t nrules = 0;
+	size_t nrules = 0, ncorr = 0;
 	long oldpid;
 	pid_t pid;
 
@@ -511,7 +516,7 @@ main(int argc, char **argv)
 		if ((cfg.data_dir = strdup(datadir)) == NULL)
 			fatal("out of memory");
 	}
-	if (check_rules(&cfg, &nrules) != 0) {
+	if (check_rules(&cfg, &nrules, &ncorr) != 0) {
 		fprintf(stderr, "tocsind: the rule set has errors; not "
 		    "starting\n");
 		server_config_free(&cfg);
@@ -523,14 +528,15 @@ main(int argc, char **argv)
 			server_config_free(&cfg);
 			return 1;
 		}
-		printf("configuration %s: ok; %zu rules loaded; data directory "
-		    "%s usable\n", cfg.source, nrules, cfg.data_dir);
+		printf("configuration %s: ok; %zu rules and %zu correlation "
+		    "rules loaded; data directory %s usable\n", cfg.source,
+		    nrules, ncorr, cfg.data_dir);
 		server_config_free(&cfg);
 		return 0;
 	}
 
-	rundir = xasprintf("%s/run", cfg.data_dir);
-	pidpath = xasprintf("%s/run/tocsind.pid", cfg.data_dir);
+	rundir = datadir_path(cfg.data_dir, DD_RUN);
+	pidpath = datadir_pidfile(cfg.data_dir, "tocsind");
 	if (rundir == NULL || pidpath == NULL)
 		fatal("out of memory");
 	if (datadir_check(cfg.data_dir, 1, err, sizeof(err)) != 0) {

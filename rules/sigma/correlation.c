@@ -19,28 +19,6 @@
 
 /* ---- correlation rules ------------------------------------------------------ */
 
-void
-sigma_corr_free(struct corr_rule *r)
-{
-	if (r == NULL)
-		return;
-	free(r->id);
-	free(r->title);
-	free(r->description);
-	free(r->author);
-	free(r->file);
-	sigma_strv_free(r->mitre, r->info.nmitre);
-	sigma_strv_free(r->groups, r->info.ngroups);
-	for (size_t i = 0; i < r->nsteps; i++) {
-		sigma_strv_free(r->steps[i].rules, r->steps[i].nrules);
-		sigma_strv_free(r->steps[i].groups, r->steps[i].ngroups);
-	}
-	free(r->steps);
-	sigma_strv_free(r->same, r->nsame);
-	free(r->distinct);
-	free(r);
-}
-
 /* Record a loaded rule (id copied) for the correlations' references. */
 void
 sigma_ref_push(struct sc *S, const yt_node *root, const char *id,
@@ -210,7 +188,7 @@ static const char *const scorr_keys[] = { "type", "rules", "group-by",
 /*
  * Compile the correlation document root (S->file, layers set) onto the
  * native correlation engine (threshold, distinct, sequence).  Returns the
- * rule (caller frees with scorr_free), or NULL with the reason reported.
+ * rule (caller frees with corr_rule_free), or NULL with the reason reported.
  */
 struct corr_rule *
 sigma_corr_compile(struct sc *S, const yt_node *root, const char *defid)
@@ -564,6 +542,6 @@ sigma_corr_compile(struct sc *S, const yt_node *root, const char *defid)
 	r->info.file = r->file;
 	return r;
 fail:
-	sigma_corr_free(r);
+	corr_rule_free(r);
 	return NULL;
 }

@@ -97,33 +97,6 @@ map_field(struct sc *S, const yt_node *at, const char *name, size_t len)
 	return id;
 }
 
-static int
-parse_cidr(const char *s, struct cidr *c)
-{
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	uint64_t bits;
-	unsigned max;
-
-	if (rules_parse_ip(s, alen, &c->family, c->addr))
-		return -1;
-	max = c->family == 4 ? 32 : 128;
-	if (slash == NULL)
-		bits = max;
-	else if (parse_u64(slash + 1, strlen(slash + 1), max, &bits))
-		return -1;
-	c->bits = (unsigned)bits;
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned lo = i * 8;
-
-		if (lo >= c->bits)
-			c->addr[i] = 0;
-		else if (lo + 8 > c->bits)
-			c->addr[i] &= (unsigned char)(0xff << (lo + 8 - c->bits));
-	}
-	return 0;
-}
-
 /* A scalar's text: a plain empty or '~' / 'null' scalar is null (handled
  * by the caller); quoted '' is the empty string. */
 static int
@@ -415,7 +388,7 @@ field_test(struct sc *S, const yt_node *key, const char *fname, size_t flen,
 					break;
 				}
 				l->leaf.ncidrs = 1;
-				if (parse_cidr(it->str, l->leaf.cidrs)) {
+				if (rules_parse_cidr(it->str, l->leaf.cidrs) != 0) {
 					sigma_bad(S, it, "bad CIDR '%s'",
 					    it->str);
 					sigma_cond_free(l);

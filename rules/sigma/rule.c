@@ -289,20 +289,19 @@ sigma_rule_compile(struct sc *S, const yt_node *root, const char *defid)
 		sigma_cond_free(c);
 		goto drop;
 	}
-	/* the log source's own conditions */
+	/* the log source's own conditions, first: they are cheap equality
+	 * tests (Channel, EventID) that turn most events away before the
+	 * rule's own detection runs */
 	if (S->ls->nconds > 0) {
 		struct cond *and = sigma_cond_new(S, COND_AND);
 
-		if (and == NULL || sigma_cond_add(S, and, c)) {
-			if (and == NULL)
-				sigma_cond_free(c);
-			sigma_cond_free(and);
+		if (and == NULL) {
+			sigma_cond_free(c);
 			goto drop;
 		}
-		c = and;
 		/* one leaf per field: its values (a list in the mapping)
 		 * are any-of */
-		for (size_t i = 0; i < S->ls->nconds; i++) {
+		for (size_t i = 0; i < S->ls->nconds && !S->oom; i++) {
 			struct cond *l;
 			size_t j;
 			int f;
@@ -325,6 +324,11 @@ sigma_rule_compile(struct sc *S, const yt_node *root, const char *defid)
 				    S->ls->cval[j], strlen(S->ls->cval[j])))
 					break;
 		}
+		if (sigma_cond_add(S, and, c)) {
+			sigma_cond_free(and);
+			goto drop;
+		}
+		c = and;
 	}
 	r->cond = c;
 	if (S->oom)

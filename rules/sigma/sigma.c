@@ -44,9 +44,9 @@ sigma_doc_kind(const yt_node *root)
 /* ---- all documents ------------------------------------------------------------ */
 
 /*
- * Compile (or, in corr_mode, only resolve) every Sigma document, then the
- * correlation documents; each compiled correlation goes to add (NULL:
- * checked and freed).  0 or TS_ENOMEM.
+ * Compile every Sigma document, then the correlation documents; each
+ * compiled correlation goes to add (NULL: checked and freed).  0 or
+ * TS_ENOMEM.
  */
 static int
 sigma_run(struct sc *S, char *const *files, yt_doc **const *docs,
@@ -81,6 +81,7 @@ sigma_run(struct sc *S, char *const *files, yt_doc **const *docs,
 		    k++) {
 			const yt_node *root = docs[i][k]->root, *act;
 			char defid[128];
+			size_t n0;
 
 			if (sigma_doc_kind(root) != SIGMA_DOC_RULE)
 				continue;
@@ -140,31 +141,11 @@ sigma_run(struct sc *S, char *const *files, yt_doc **const *docs,
 				S->layers[S->nlayers++] = prev;
 			if (global != NULL)
 				S->layers[S->nlayers++] = global;
-			if (S->corr_mode) {
-				/* the rule as ruleset_load compiled it */
-				const yt_node *idn = sigma_lget(S, "id");
-				const char *id = sigma_is_scalar(idn) ?
-				    idn->str : defid;
-				char lsdesc[256];
-
-				for (size_t q = 0; q < S->rs->nrules; q++)
-					if (!strcmp(S->rs->rules[q]->info.id,
-					    id)) {
-						sigma_ref_push(S, root, id,
-						    sigma_logsource_find(S,
-						    root,
-						    lsdesc, sizeof(lsdesc),
-						    1));
-						break;
-					}
-			} else {
-				size_t n0 = S->rs->nrules;
-
-				sigma_rule_compile(S, root, defid);
-				if (S->rs->nrules > n0)
-					sigma_ref_push(S, root,
-					    S->rs->rules[n0]->info.id, S->ls);
-			}
+			n0 = S->rs->nrules;
+			sigma_rule_compile(S, root, defid);
+			if (S->rs->nrules > n0)
+				sigma_ref_push(S, root,
+				    S->rs->rules[n0]->info.id, S->ls);
 			if (act == NULL)
 				prev = root;
 		}
@@ -180,7 +161,7 @@ sigma_run(struct sc *S, char *const *files, yt_doc **const *docs,
 			if (add(r, arg) != 0)
 				S->oom = 1;
 		} else
-			sigma_corr_free(r);
+			corr_rule_free(r);
 	}
 	sigma_rule_reset(S);
 	for (size_t i = 0; i < S->nmaps; i++)
@@ -196,7 +177,8 @@ sigma_run(struct sc *S, char *const *files, yt_doc **const *docs,
 int
 sigma_compile_all(struct ruleset *rs, struct rules_diags *dl,
     char *const *files, yt_doc **const *docs, const size_t *ndocs,
-    size_t nfiles, size_t *rcap, size_t *fcap)
+    size_t nfiles, size_t *rcap, size_t *fcap,
+    int (*add)(struct corr_rule *r, void *arg), void *arg)
 {
 	struct sc S;
 
@@ -205,24 +187,5 @@ sigma_compile_all(struct ruleset *rs, struct rules_diags *dl,
 	S.dl = dl;
 	S.rcap = rcap;
 	S.fcap = fcap;
-	return sigma_run(&S, files, docs, ndocs, nfiles, NULL, NULL);
-}
-
-int
-sigma_corr_load(const struct ruleset *rs, char *const *files,
-    yt_doc **const *docs, const size_t *ndocs, size_t nfiles,
-    int (*add)(struct corr_rule *r, void *arg), void *arg)
-{
-	struct sc S;
-	struct rules_diags quiet;
-	int ret;
-
-	memset(&S, 0, sizeof(S));
-	memset(&quiet, 0, sizeof(quiet));
-	S.rs = (struct ruleset *)(uintptr_t)rs;	/* only read */
-	S.dl = &quiet;
-	S.corr_mode = 1;
-	ret = sigma_run(&S, files, docs, ndocs, nfiles, add, arg);
-	rules_diags_free(&quiet);
-	return ret;
+	return sigma_run(&S, files, docs, ndocs, nfiles, add, arg);
 }

@@ -33,30 +33,20 @@ struct corr_rule;
 /*
  * Compile every Sigma document of the loaded files into rs: first the log
  * source mappings (the built-in one, then every sigma_logsources: document
- * in load order, later entries overriding earlier ones), then the rules.
+ * in load order, later entries overriding earlier ones), then the rules,
+ * then the correlation rules (once every rule they may name is known).
  * rcap and fcap are the loader's capacities of rs->rules and
  * rs->field_names (kept in step as this grows them).  Rules using a
  * feature this engine does not run, or a log source the mapping does not
  * know, are not loaded and are reported as warnings with their file, line
- * and reason; malformed rules are errors.  Returns 0 or TS_ENOMEM.
+ * and reason; malformed rules are errors.  Each compiled correlation rule
+ * goes to add (which takes it; nonzero: out of memory).  Returns 0 or
+ * TS_ENOMEM.
  */
 int sigma_compile_all(struct ruleset *rs, struct rules_diags *dl,
     char *const *files, yt_doc **const *docs, const size_t *ndocs,
-    size_t nfiles, size_t *rcap, size_t *fcap);
-
-/*
- * The Sigma correlation rules (correlation: documents) of the loaded files,
- * compiled onto the native correlation engine (rules/correlate.h): each
- * goes to add (which takes it; nonzero: out of memory).  rs is the rule
- * set ruleset_load made of the same files (its Sigma rules are the ones a
- * correlation may reference).  Problems are not reported here:
- * sigma_compile_all reports them when the rule set loads.  0 or TS_ENOMEM.
- */
-int sigma_corr_load(const struct ruleset *rs, char *const *files,
-    yt_doc **const *docs, const size_t *ndocs, size_t nfiles,
+    size_t nfiles, size_t *rcap, size_t *fcap,
     int (*add)(struct corr_rule *r, void *arg), void *arg);
-/* Free a correlation rule sigma_corr_load made (NULL accepted). */
-void sigma_corr_free(struct corr_rule *r);
 
 /* The built-in log source mapping: the bytes of rules/sigma/logsources.yml,
  * embedded at build time (build/gen/sigma_logsources.c), NUL-terminated. */

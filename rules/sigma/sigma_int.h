@@ -74,7 +74,6 @@ struct sc {
 	char			**fsigma;
 	size_t			 nfused;
 	/* correlation rules (sigma_run) */
-	int			 corr_mode;	/* only resolve; compile none */
 	struct sref		*refs;		/* loaded rules */
 	size_t			 nrefs;
 	struct spend		*pend;		/* correlation documents */
@@ -174,7 +173,6 @@ void sigma_rule_reset(struct sc *S);
 
 struct corr_rule *sigma_corr_compile(struct sc *S, const yt_node *root,
     const char *defid);
-void sigma_corr_free(struct corr_rule *r);
 void sigma_ref_push(struct sc *S, const yt_node *root, const char *id,
     const struct lsmap *ls);
 #endif /* TOCSIN_SIGMA_INT_H */

@@ -129,29 +129,13 @@ sigma_strdup(struct sc *S, const char *s)
 int
 sigma_field_id(struct sc *S, const char *name, size_t len)
 {
-	struct ruleset *rs = S->rs;
-	char *s;
+	int id = rules_field_id(S->rs, name, len, S->fcap);
 
-	for (size_t i = 0; i < rs->nfield_names; i++)
-		if (strlen(rs->field_names[i]) == len &&
-		    memcmp(rs->field_names[i], name, len) == 0)
-			return (int)i;
-	if (rs->nfield_names == *S->fcap) {
-		size_t ncap = *S->fcap ? *S->fcap * 2 : 32;
-		char **nv = realloc(rs->field_names, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			goto oom;
-		rs->field_names = nv;
-		*S->fcap = ncap;
+	if (id < 0) {
+		S->oom = 1;
+		return -1;
 	}
-	if ((s = strndup(name, len)) == NULL)
-		goto oom;
-	rs->field_names[rs->nfield_names++] = s;
-	return (int)rs->nfield_names - 1;
-oom:
-	S->oom = 1;
-	return -1;
+	return id;
 }
 
 /* ---- conditions ------------------------------------------------------------- */

@@ -135,8 +135,10 @@ done
 # ---- the other figures, each in its own script ------------------------------
 #   rules.sh     engine_eps_1k / engine_eps_5k: flat cost as rules grow
 #   sigma.sh     sigma_base_eps / sigma_eps: with the SigmaHQ rules loaded
+#   windows.sh   windows_base_eps / windows_eps: real Windows events, with
+#                the SigmaHQ Windows rules loaded
 #   delivery.sh  agent_to_journal_eps beside zmq_raw_eps (same run)
 #   agent.sh     agent_rss_kb / agent_cpu_pct at 50 events/s
-for b in rules sigma delivery agent; do
+for b in rules sigma windows delivery agent; do
 	sh "tests/bench/$b.sh" || echo "# tests/bench/$b.sh failed (status $?)"
 done

@@ -110,10 +110,14 @@ for bad in 'a/b' '.hidden' 'sp ace' "$(printf 'x%.0s' $(seq 65))"; do
 done
 check "a bad name writes no file" test ! -e "$T/bad-agent.yml"
 
+expect "agents add before the data directory exists: exit 2" 2 \
+    "does not exist" -- agents add web01 -o "$T/web01.yml"
+check "... it makes no server keys there" test ! -e "$DATA"
+mkdir -p "$DATA"
 expect "agents add web01 -o FILE: exit 0" 0 "" -- \
     agents add web01 -o "$T/web01.yml" --follow "$T/auth.log" \
     --agent-data "$T/agent-web01"
-check "the data directory was created" test -d "$DATA/keys"
+check "the server keys were created" test -d "$DATA/keys"
 is "agent configuration has mode 0600" "$(stat -c %a "$T/web01.yml")" 600
 check "the configuration says it holds a secret key" \
     grep -q '^# tocsin-agent configuration for agent "web01".*secret' "$T/web01.yml"

@@ -37,15 +37,22 @@ is() {
 	else not_ok "$1"; diag "got: '$2'"; diag "want: '$3'"; fi
 }
 
-# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds or the
-# time is up.  Returns CMD's last status.
+# wait_until SECONDS CMD...: run CMD until it succeeds or the time is up;
+# every 0.1 s for the first second, then every 0.25 s, after 5 s every
+# 0.5 s (a CMD often runs the sanitized CLI, and scenarios run side by
+# side on few cores).  Returns CMD's last status.
 wait_until() {
 	local limit=$1; shift
-	local deadline=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
+	local start now pause
+	start=$(( $(date +%s%N) / 1000000 ))
 	while :; do
 		"$@" && return 0
-		[ $(( $(date +%s%N) / 1000000 )) -ge $deadline ] && return 1
-		sleep 0.1
+		now=$(( $(date +%s%N) / 1000000 ))
+		[ $((now - start)) -ge $((limit * 1000)) ] && return 1
+		if [ $((now - start)) -lt 1000 ]; then pause=0.1
+		elif [ $((now - start)) -lt 5000 ]; then pause=0.25
+		else pause=0.5; fi
+		sleep "$pause"
 	done
 }
 

@@ -38,6 +38,9 @@ seeds_of() {
 }
 
 corpus_top=${FUZZ_CORPUS:-build/fuzz-corpus}
+# leaks inside third-party libraries (see the file) are not ours to fix
+LSAN_OPTIONS="suppressions=$(pwd)/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 if [ "${1:-}" = --replay ]; then
 	name=$(basename "$2")
 	# shellcheck disable=SC2046

@@ -52,7 +52,7 @@ struct fixture {
 	const char	*paths[1];
 	ruleset_t	*rs;
 	rules_ctx_t	*ctx;
-	corr_set_t	*cs;
+	const corr_set_t *cs;	/* rs' correlation rules */
 	state_t		*st;
 	struct corr_counters cc;
 	/* fired: */
@@ -87,7 +87,7 @@ teardown(void **st)
 
 	rules_ctx_free(&f->ctx);
 	ruleset_free(&f->rs);
-	corr_set_free(&f->cs);
+	f->cs = NULL;
 	state_close(&f->st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
@@ -108,7 +108,7 @@ load(struct fixture *f, const char *corr)
 	free(text);
 	memset(&dl, 0, sizeof(dl));
 	assert_int_equal(ruleset_load(f->paths, 1, &f->rs, &dl), 0);
-	assert_int_equal(correlate_load(f->paths, 1, f->rs, &f->cs, &dl), 0);
+	assert_non_null(f->cs = ruleset_corr(f->rs));
 	rules_diags_free(&dl);
 	assert_non_null(f->ctx = rules_ctx_new(f->rs));
 	if (f->st == NULL)
@@ -374,7 +374,7 @@ test_restart_mid_window(void **st)
 	state_close(&f->st);
 	rules_ctx_free(&f->ctx);
 	ruleset_free(&f->rs);
-	corr_set_free(&f->cs);
+	f->cs = NULL;
 	load(f, thr3);		/* a reload, and a new state handle */
 	assert_int_equal(f->nfired, 0);
 	ev(f, T0 + 2 * S, "fail user=a src=10.0.0.1");
@@ -773,7 +773,7 @@ restart(struct fixture *f, const char *corr)
 	state_close(&f->st);
 	rules_ctx_free(&f->ctx);
 	ruleset_free(&f->rs);
-	corr_set_free(&f->cs);
+	f->cs = NULL;
 	load(f, corr);
 }
 
@@ -956,9 +956,45 @@ test_parse_errors(void **st)
 
 	memset(&dl, 0, sizeof(dl));
 	assert_int_equal(ruleset_load(def, 1, &f->rs, &dl), 0);
-	assert_int_equal(correlate_load(def, 1, f->rs, &f->cs, &dl), 0);
+	assert_non_null(f->cs = ruleset_corr(f->rs));
 	assert_int_equal(dl.errors, 0);
 	assert_int_equal(corr_set_count(f->cs), 12);
+	rules_diags_free(&dl);
+}
+
+/* A correlation that counts a rule id no rule has refuses the whole set
+ * (in ruleset_load, the loader lint, tocsind -t and the engine share), at
+ * the correlation rule's file:line:col. */
+static void
+test_unknown_rule_id(void **st)
+{
+	struct fixture		*f = *st;
+	struct rules_diags	 dl;
+	int			 found = 0;
+	char			*text = xasprintf("%s%s", base_rules,
+	    "  - id: c.typo\n"
+	    "    title: typo\n"
+	    "    level: 10\n"
+	    "    correlation:\n"
+	    "      type: threshold\n"
+	    "      rules: [t.fial]\n"
+	    "      count: 3\n"
+	    "      timeframe: 60s\n");
+
+	assert_non_null(text);
+	assert_int_equal(write_file_atomic(f->rules, text, strlen(text),
+	    0644), 0);
+	free(text);
+	memset(&dl, 0, sizeof(dl));
+	assert_int_equal(ruleset_load(f->paths, 1, &f->rs, &dl), TS_EPARSE);
+	assert_null(f->rs);
+	for (size_t i = 0; i < dl.n; i++)
+		if (!dl.d[i].warning && strcmp(dl.d[i].file, f->rules) == 0 &&
+		    dl.d[i].line == 18 && dl.d[i].col == 5 &&
+		    strstr(dl.d[i].msg, "counts rule 't.fial'"))
+			found = 1;
+	assert_true(found);
+	assert_int_equal(dl.errors, 1);
 	rules_diags_free(&dl);
 }
 
@@ -981,6 +1017,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restart_mid_window, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_bound, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_rule_id, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_parse_errors, setup,
 		    teardown),

@@ -599,7 +599,7 @@ test_correlation(void **state)
 		struct cfired x;
 		ruleset_t *rs = NULL;
 		rules_ctx_t *ctx;
-		corr_set_t *cs = NULL;
+		const corr_set_t *cs;
 		state_t *st = NULL;
 		char evp[1024], line[2048], cmd[128];
 		uint64_t alert = 1;
@@ -607,7 +607,7 @@ test_correlation(void **state)
 		int lno = 0;
 
 		assert_int_equal(load(paths, 2, &rs, &dl), 0);
-		assert_int_equal(correlate_load(paths, 2, rs, &cs, &dl), 0);
+		assert_non_null(cs = ruleset_corr(rs));
 		if (has_not_loaded(&dl) || dl.errors > 0) {
 			rules_diags_print(&dl, stderr);
 			fail_msg("%s: not loaded", cases[i]);
@@ -670,7 +670,6 @@ test_correlation(void **state)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sdir);
 		assert_int_equal(system(cmd), 0);
 		rules_ctx_free(&ctx);
-		corr_set_free(&cs);
 		ruleset_free(&rs);
 	}
 	print_message("# %zu correlation cases, %zu events\n", ncases,
@@ -869,7 +868,7 @@ test_prefilter_equivalence(void **state)
 
 /* Correlations that load nothing, with their base rules in the same file:
  * the reason is reported at the correlation's file:line, the base rules
- * still load, and correlate_load compiles no correlation. */
+ * still load, and the set holds no such correlation. */
 static void
 test_correlation_rejects(void **state)
 {
@@ -921,7 +920,7 @@ test_correlation_rejects(void **state)
 		    "author: t\ncorrelation:\n%s", base, cases[i].corr);
 		struct rules_diags dl;
 		ruleset_t *rs = NULL;
-		corr_set_t *cs = NULL;
+		const corr_set_t *cs;
 		int found = 0;
 
 		assert_non_null(text);
@@ -948,12 +947,11 @@ test_correlation_rejects(void **state)
 			continue;
 		}
 		assert_true(ruleset_rule_count(rs) >= 2);
-		assert_int_equal(correlate_load(paths, 2, rs, &cs, &dl), 0);
+		assert_non_null(cs = ruleset_corr(rs));
 		/* only the chained-to correlation "first" loads */
 		assert_int_equal(corr_set_count(cs), 1);
 		assert_string_equal(corr_set_rule(cs, 0)->id, "rj-first");
 		rules_diags_free(&dl);
-		corr_set_free(&cs);
 		ruleset_free(&rs);
 	}
 	unlink(path);
