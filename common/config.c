@@ -504,6 +504,7 @@ void server_config_free(struct server_config *cfg)
 	free(cfg->source);
 	free(cfg->data_dir);
 	free(cfg->listen);
+	free(cfg->enroll_listen);
 	free(cfg->syslog_udp);
 	free(cfg->syslog_tcp);
 	yt_strv_free(&cfg->rule_paths, cfg->nrule_paths);
@@ -540,7 +541,7 @@ int server_config_load(const char *path, struct server_config *cfg,
 {
 	static const char *const coll_keys[] = { "listen", "syslog_udp",
 	    "syslog_tcp", "journal_map_size", "journal_max_size", "retention",
-	    "credit", "max_frame_size", NULL };
+	    "credit", "max_frame_size", "enroll_listen", NULL };
 	static const char *const eng_keys[] = { "rules", "state_map_size",
 	    "batch", "agent_silent_after", "alert_retention",
 	    "incident_retention", NULL };
@@ -625,6 +626,19 @@ int server_config_load(const char *path, struct server_config *cfg,
 		goto fail;
 	if (!endpoint_valid(cfg->listen)) {
 		key_err(err, errlen, file, coll, "listen", "collector",
+		    "must be a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH");
+		goto fail;
+	}
+	/* enrolment endpoint: optional (empty or absent: off) */
+	if (yt_get_str(coll, "enroll_listen", file, &cfg->enroll_listen, err,
+	    errlen))
+		goto fail;
+	if (cfg->enroll_listen != NULL && cfg->enroll_listen[0] == '\0') {
+		free(cfg->enroll_listen);
+		cfg->enroll_listen = NULL;
+	}
+	if (cfg->enroll_listen != NULL && !endpoint_valid(cfg->enroll_listen)) {
+		key_err(err, errlen, file, coll, "enroll_listen", "collector",
 		    "must be a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH");
 		goto fail;
 	}

@@ -72,6 +72,8 @@ struct server_config {
 	int		 log_level;		/* log_level: LOG_LVL_* */
 	/* collector: */
 	char		*listen;		/* collector.listen: ZeroMQ endpoint */
+	char		*enroll_listen;		/* collector.enroll_listen: the
+						 * enrolment endpoint, or NULL */
 	char		*syslog_udp;		/* collector.syslog_udp: "ip:port" or NULL */
 	char		*syslog_tcp;		/* collector.syslog_tcp: "ip:port" or NULL */
 	uint64_t	 journal_map_bytes;	/* collector.journal_map_size */
