@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "outputs/outputs.h"
@@ -165,7 +166,7 @@ static void proc_probe(const char *dd, struct proc *p,
 	char *path, name[64];
 
 	p->pid = 0;
-	if ((path = xasprintf("%s/run/%s.pid", dd, p->name)) != NULL &&
+	if ((path = datadir_pidfile(dd, p->name)) != NULL &&
 	    pidfile_read(path, &p->pid) != 0)
 		p->pid = 0;
 	free(path);
@@ -276,16 +277,18 @@ struct disk {
 
 static void disk_probe(const char *dd, journal_t *j, struct disk *d)
 {
-	static const char *const files[] = { "journal/data.mdb",
-	    "state/data.mdb", "outputs/data.mdb" };
 	struct journal_span sp;
 	struct statvfs vfs;
 	struct stat st;
 	char *p;
 
 	memset(d, 0, sizeof(*d));
-	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
-		if ((p = cli_path(dd, files[i])) == NULL)
+	/* the LMDB environments of the data directory (common/datadir.h) */
+	for (size_t i = 0; i < DD_NENTRIES; i++) {
+		if (!datadir_entries[i].dd_lmdb)
+			continue;
+		if ((p = xasprintf("%s/%s/data.mdb", dd,
+		    datadir_entries[i].dd_name)) == NULL)
 			continue;
 		if (stat(p, &st) == 0)
 			d->used += (uint64_t)st.st_blocks * 512;
@@ -569,9 +572,9 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 		return rc;
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
-	jpath = cli_path(dd, "journal");
-	spath = cli_path(dd, "state");
-	opath = cli_path(dd, "outputs");
+	jpath = datadir_path(dd, DD_JOURNAL);
+	spath = datadir_path(dd, DD_STATE);
+	opath = datadir_path(dd, DD_OUTPUTS);
 	if (jpath == NULL || spath == NULL || opath == NULL) {
 		rc = TS_ENOMEM;
 		goto fail;

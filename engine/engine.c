@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/limits.h"
@@ -1123,10 +1124,10 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	    ENGINE_BATCH_EVENTS;
 	e.e_batch = e.e_batch_max;
 
-	rundir = xasprintf("%s/run", cfg->data_dir);
-	pidpath = xasprintf("%s/run/engine.pid", cfg->data_dir);
-	statedir = xasprintf("%s/state", cfg->data_dir);
-	jdir = xasprintf("%s/journal", cfg->data_dir);
+	rundir = datadir_path(cfg->data_dir, DD_RUN);
+	pidpath = datadir_pidfile(cfg->data_dir, "engine");
+	statedir = datadir_path(cfg->data_dir, DD_STATE);
+	jdir = datadir_path(cfg->data_dir, DD_JOURNAL);
 	if (!rundir || !pidpath || !statedir || !jdir) {
 		ret = TS_ENOMEM;
 		goto out;
