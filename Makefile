@@ -5,6 +5,7 @@
 #                   in parallel (TOCSIN_TEST_JOBS), fuzz seeds replayed once
 #   make demo       install missing dependencies, build, run the demo
 #   make bench      release build, benchmarks (BENCH lines)
+#   make soak       the pipeline for SOAK_MINUTES (30), RSS every minute
 #   make fuzz       libFuzzer targets (clang), a short run of each
 #   make install    PREFIX=/usr/local DESTDIR= (SYSCONFDIR, LOCALSTATEDIR)
 #   make deb        Debian packages into build/deb/ (debhelper)
@@ -35,7 +36,7 @@ CC	?= cc
 PKG_CONFIG ?= pkg-config
 
 PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl expat libevtx \
-	   libsystemd
+	   libsystemd libsodium gnutls
 VERSION	:= 0.1.0
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -75,7 +76,7 @@ main_of_tocsind      := tocsind/tocsind_main.c
 main_of_tocsin-agent := agents/agent_main.c
 main_of_tocsin       := cli/tocsin_main.c
 
-.PHONY: all test test-build demo bench fuzz install deps clean check-pkgs \
+.PHONY: all test test-build demo bench soak fuzz install deps clean check-pkgs \
 	deb test-deb FORCE
 .DELETE_ON_ERROR:
 
@@ -227,6 +228,12 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(patsubst tests/tools/%.c,$(REL)/tools/%,$(TOOL_SRC))
 	@sh tests/bench/run.sh
+
+# The pipeline under steady traffic for SOAK_MINUTES (default 30), RSS of
+# each process every minute (not part of make test).
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/bench/soak.sh
 
 $(REL)/tools/%: tests/tools/%.c $(REL)/libtocsin.a
 	@mkdir -p $(@D)

@@ -243,6 +243,28 @@ void sdjournal_free(sdjournal_t **j);
 int sdjournal_poll(sdjournal_t *j, size_t max, int *more);
 void sdjournal_get_stats(const sdjournal_t *j, struct sdjournal_stats *out);
 
+/* ---- enrolment with a token (enroll.c) ------------------------------------ */
+
+struct enroll_opts {
+	const char	*server;	/* HOST[:PORT] of collector.enroll_listen */
+	const char	*token;		/* "ID.SECRET" */
+	const char	*fingerprint;	/* the server's public key, Z85 */
+	const char	*name;		/* NULL: the host name */
+	const char	*output;	/* configuration written (created) */
+	const char	*data_dir;	/* agent.data_dir written, or NULL */
+	char		**follow;	/* files written into follow: */
+	size_t		 nfollow;
+	int		 journal;	/* write journal: (also when no file) */
+	const char	*journal_dir;	/* journal.directory, or NULL */
+	int		 from_start;
+	uint64_t	 timeout_us;	/* longest wait for the answer */
+};
+
+/* Generate a key pair, enrol it with the token over CURVE pinned to the
+ * fingerprint, write the configuration.  Exit status: 0, 1 (refused,
+ * unreachable, wrong fingerprint), 2 (usage); messages on stderr. */
+int agent_enroll(const struct enroll_opts *o);
+
 /* ---- the agent ---------------------------------------------------------- */
 
 struct agent_opts {

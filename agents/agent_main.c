@@ -45,6 +45,8 @@ static void usage(FILE *out)
 	fprintf(out,
 	    "usage: tocsin-agent [-c AGENT.yml] [-D DATADIR] [-f] [-v] "
 	    "[--follow FILE]... [--from-start]\n"
+	    "       tocsin-agent enroll --server HOST[:PORT] --token TOKEN "
+	    "--fingerprint KEY ...\n"
 	    "       tocsin-agent --version | --help\n"
 	    "\n"
 	    "Follow log files and ship their lines to the tocsin collector\n"
@@ -144,6 +146,131 @@ static int strv_has(char **v, size_t n, const char *s)
 	return 0;
 }
 
+static const char enroll_usage[] =
+    "usage: tocsin-agent enroll --server HOST[:PORT] --token TOKEN\n"
+    "                           --fingerprint KEY [--name NAME] [-o FILE]\n"
+    "                           [--follow FILE]... [--journal]\n"
+    "                           [--journal-dir DIR] [--data-dir DIR]\n"
+    "                           [--from-start] [--timeout DUR]\n"
+    "\n"
+    "Enrol this machine with a token from `tocsin agents token create`:\n"
+    "generate the agent's key pair here (the secret never leaves this\n"
+    "machine), send its public key and the token over CURVE to the\n"
+    "server's enrolment endpoint (collector.enroll_listen, default port\n"
+    "7515), authenticating the server by KEY, and write the agent's\n"
+    "configuration (mode 0600; never over an existing file).\n"
+    "\n"
+    "  --server HOST[:PORT]  the server's enrolment endpoint\n"
+    "  --token TOKEN         the enrolment token (ID.SECRET)\n"
+    "  --fingerprint KEY     the server's public key (40 Z85 characters;\n"
+    "                        the token command prints it)\n"
+    "  --name NAME           the agent's name (default: the host name)\n"
+    "  -o, --output FILE     the configuration to write (default:\n"
+    "                        SYSCONFDIR/tocsin/agent.yml when installed)\n"
+    "  --follow FILE         a log file to follow (repeatable)\n"
+    "  --journal             read the systemd journal (the default when no\n"
+    "                        --follow is given)\n"
+    "  --journal-dir DIR     journal files of DIR instead of the system's\n"
+    "  --data-dir DIR        the agent's spool (default: the built-in one)\n"
+    "  --from-start          read files and the journal from their start\n"
+    "  --timeout DUR         longest wait for the server (default 15s)\n"
+    "\n"
+    "Exit status: 0 enrolled, 1 refused (unknown, expired or used token,\n"
+    "name taken), unreachable or wrong fingerprint, 2 usage error.\n";
+
+/* `tocsin-agent enroll ...` */
+static int enroll_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "token", required_argument, NULL, 't' },
+		{ "fingerprint", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "follow", required_argument, NULL, 'F' },
+		{ "journal", no_argument, NULL, 'j' },
+		{ "journal-dir", required_argument, NULL, 'J' },
+		{ "data-dir", required_argument, NULL, 'D' },
+		{ "from-start", no_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct enroll_opts o;
+	char *follow[MAX_EXTRA_FOLLOW], out[MAX_PATH_BYTES + 1];
+	int ch;
+
+	memset(&o, 0, sizeof(o));
+	o.follow = follow;
+	o.timeout_us = 15ULL * 1000000;
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': o.server = optarg; break;
+		case 't': o.token = optarg; break;
+		case 'p': o.fingerprint = optarg; break;
+		case 'n': o.name = optarg; break;
+		case 'o': o.output = optarg; break;
+		case 'j': o.journal = 1; break;
+		case 'J': o.journal_dir = optarg; o.journal = 1; break;
+		case 'D': o.data_dir = optarg; break;
+		case 'S': o.from_start = 1; break;
+		case 'F':
+			if (o.nfollow >= MAX_EXTRA_FOLLOW || optarg[0] == '\0' ||
+			    strlen(optarg) > MAX_PATH_BYTES) {
+				fprintf(stderr, "tocsin-agent enroll: --follow: "
+				    "1 to %d paths of 1 to %d bytes\n",
+				    MAX_EXTRA_FOLLOW, MAX_PATH_BYTES);
+				return 2;
+			}
+			follow[o.nfollow++] = optarg;
+			break;
+		case 'T':
+			if (parse_duration(optarg, &o.timeout_us) != 0 ||
+			    o.timeout_us == 0) {
+				fprintf(stderr, "tocsin-agent enroll: --timeout: "
+				    "a duration such as 15s\n");
+				return 2;
+			}
+			break;
+		case 'h': fputs(enroll_usage, stdout); return 0;
+		case ':':
+			fprintf(stderr, "tocsin-agent enroll: option %s needs "
+			    "an argument\n", argv[optind - 1]);
+			fputs(enroll_usage, stderr);
+			return 2;
+		default:
+			fprintf(stderr, "tocsin-agent enroll: unknown option "
+			    "%s\n", argv[optind - 1]);
+			fputs(enroll_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tocsin-agent enroll: unexpected argument "
+		    "'%s'\n", argv[optind]);
+		return 2;
+	}
+	if (o.server == NULL || o.token == NULL || o.fingerprint == NULL) {
+		fprintf(stderr, "tocsin-agent enroll: --server, --token and "
+		    "--fingerprint are required\n");
+		fputs(enroll_usage, stderr);
+		return 2;
+	}
+	if (o.output == NULL) {
+		if (config_sysconfdir()[0] == '\0') {
+			fprintf(stderr, "tocsin-agent enroll: -o FILE is "
+			    "required (this build has no installed layout)\n");
+			return 2;
+		}
+		snprintf(out, sizeof(out), "%s/%s", config_sysconfdir(),
+		    CONFIG_AGENT_NAME);
+		o.output = out;
+	}
+	return agent_enroll(&o);
+}
+
 /*
  * The configuration holds the agent's secret key: anyone who reads it can
  * ship events as this agent.  Readable by others: refused (exit 2); by the
@@ -204,6 +331,8 @@ int main(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	log_init("tocsin-agent", 1, LOG_LVL_INFO);
+	if (argc > 1 && strcmp(argv[1], "enroll") == 0)
+		return enroll_main(argc - 1, argv + 1);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:D:fv", longopts, NULL)) != -1) {
 		switch (ch) {

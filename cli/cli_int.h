@@ -277,9 +277,6 @@ const char *cli_datadir(struct cli *c);
  * "data directory 'X' does not exist" (the caller exits 2). */
 const char *cli_datadir_existing(struct cli *c, const struct cli_cmd *cmd);
 
-/* DATADIR/sub (xasprintf; caller frees).  NULL when out of memory. */
-char *cli_path(const char *datadir, const char *sub);
-
 void cli_free(struct cli *c);
 
 /* ---- output -------------------------------------------------------------- */

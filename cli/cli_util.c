@@ -435,11 +435,6 @@ const char *cli_datadir_existing(struct cli *c, const struct cli_cmd *cmd)
 	return dd;
 }
 
-char *cli_path(const char *datadir, const char *sub)
-{
-	return xasprintf("%s/%s", datadir, sub);
-}
-
 void cli_free(struct cli *c)
 {
 	if (c->cfg_loaded)

@@ -16,11 +16,13 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/endpoint.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/keys.h"
 #include "common/limits.h"
+#include "common/tokens.h"
 #include "common/util.h"
 #include "common/wire.h"
 
@@ -33,7 +35,8 @@
 /* Enrolled agents listed at most (keeps memory bounded). */
 #define MAX_LIST_AGENTS		100000
 
-enum { OPT_JSON = 256, OPT_ENDPOINT, OPT_FOLLOW, OPT_AGENT_DATA };
+enum { OPT_JSON = 256, OPT_ENDPOINT, OPT_FOLLOW, OPT_AGENT_DATA, OPT_TTL,
+    OPT_USES };
 
 static const struct cli_opt list_opts[] = {
 	{ "json", 0, OPT_JSON, NULL, "one JSON object per agent and line" },
@@ -55,9 +58,18 @@ static const struct cli_opt add_opts[] = {
 	  "var/agent-NAME)" },
 };
 
+static const struct cli_opt token_opts[] = {
+	{ "ttl", 0, OPT_TTL, "DUR",
+	  "create: how long the token is valid\n(default 7d)" },
+	{ "uses", 0, OPT_USES, "N",
+	  "create: enrolments it allows (default 1)" },
+	{ "json", 0, OPT_JSON, NULL, "list: one JSON object per token" },
+};
+
 static const struct cli_optgroup agents_groups[] = {
 	{ "Options of list:", CLI_TABLE(list_opts) },
 	{ "Options of add:", CLI_TABLE(add_opts) },
+	{ "Options of token:", CLI_TABLE(token_opts) },
 };
 
 const struct cli_help cmd_agents_help = {
@@ -65,6 +77,9 @@ const struct cli_help cmd_agents_help = {
 	"       tocsin agents add NAME [-o FILE] [--endpoint EP] [--follow FILE]...\n"
 	"                     [--agent-data DIR]\n"
 	"       tocsin agents remove NAME\n"
+	"       tocsin agents token create [--ttl DUR] [--uses N]\n"
+	"       tocsin agents token list [--json]\n"
+	"       tocsin agents token revoke ID\n"
 	"       (each also takes -c CONFIG and -D DATADIR)\n"
 	"\n"
 	"list    The enrolled agents with their state: connected (heard from in\n"
@@ -80,7 +95,15 @@ const struct cli_help cmd_agents_help = {
 	"        and write its complete tocsin-agent configuration, which holds\n"
 	"        its SECRET key, with mode 0600.\n"
 	"\n"
-	"remove  Revoke agent NAME: the collector refuses its key from now on.\n",
+	"remove  Revoke agent NAME: the collector refuses its key from now on.\n"
+	"\n"
+	"token   Enrolment tokens, with which PCs enrol themselves\n"
+	"        (`tocsin-agent enroll`) through the server's\n"
+	"        collector.enroll_listen: no secret file is carried by hand.\n"
+	"        create prints a new token (stored hashed; valid for --ttl\n"
+	"        and --uses enrolments) and the server's public key, which\n"
+	"        the PC pins as --fingerprint.  list shows the tokens (never\n"
+	"        their secret); revoke removes one.\n",
 	CLI_TABLE(agents_groups),
 	"Exit status: 0 on success; 2 on a bad name, an agent already enrolled\n"
 	"(add), an agent not enrolled (remove) or a missing data directory.\n"
@@ -89,7 +112,8 @@ const struct cli_help cmd_agents_help = {
 	"  tocsin agents add web01 -o web01.yml --follow /var/log/auth.log \\\n"
 	"      --follow /var/log/syslog --endpoint tcp://soc.example.org:7514\n"
 	"  tocsin agents\n"
-	"  tocsin agents remove web01\n",
+	"  tocsin agents remove web01\n"
+	"  tocsin agents token create --ttl 7d --uses 500\n",
 };
 
 static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
@@ -98,12 +122,15 @@ static int agents_remove(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
 static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
+static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv);
 
 /* The sub-command table of `tocsin agents`. */
 static const struct cli_sub agents_subcommands[] = {
 	{ "list", agents_list },
 	{ "add", agents_add },
 	{ "remove", agents_remove },
+	{ "token", agents_token },
 };
 
 static const char *esc(const char *s, char *buf, size_t buflen)
@@ -693,7 +720,7 @@ static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if (rs.n > 1)
 		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
 	rs.nsorted = rs.n;
-	if ((jpath = cli_path(dd, "journal")) == NULL) {
+	if ((jpath = datadir_path(dd, DD_JOURNAL)) == NULL) {
 		rc = TS_ENOMEM;
 		goto fail;
 	}
@@ -748,4 +775,138 @@ int cmd_agents(struct cli *c, const struct cli_cmd *cmd, int argc,
 	/* `tocsin agents` and `tocsin agents --json` list. */
 	return cli_sub_dispatch(c, cmd, CLI_TABLE(agents_subcommands),
 	    agents_list, argc, argv);
+}
+
+/* ---- enrolment tokens --------------------------------------------------- */
+
+struct token_list_ctx {
+	int		 json;
+	uint64_t	 now;
+	size_t		 n;
+};
+
+static int token_row_cb(const struct token_info *t, void *arg)
+{
+	struct token_list_ctx *x = arg;
+	char exp[40], cre[40];
+	const char *state = t->uses == 0 ? "used" :
+	    x->now >= t->expires_us ? "expired" : "valid";
+
+	x->n++;
+	cli_format_time_s(t->expires_us, exp, sizeof(exp));
+	cli_format_time_s(t->created_us, cre, sizeof(cre));
+	if (x->json)
+		printf("{\"id\":\"%s\",\"state\":\"%s\",\"uses_left\":%u,"
+		    "\"created\":\"%s\",\"expires\":\"%s\"}\n", t->id, state,
+		    t->uses, cre, exp);
+	else
+		printf("%-8s  %-7s  %9u  %-20s  %s\n", t->id, state, t->uses,
+		    cre, exp);
+	return 0;
+}
+
+static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
+    char **argv)
+{
+	struct cli_optparse p;
+	uint64_t ttl = 7ULL * 24 * 3600 * 1000000, uses = 1;
+	const char *dd, *what;
+	char eb[300];
+	int opt, rc, json = 0;
+
+	cli_opt_init(&p, c, cmd, CLI_TABLE(token_opts), 0, argc, argv);
+	while ((opt = cli_opt_next(&p)) != 0) {
+		if (opt == CLI_OPT_EXIT)
+			return p.exit;
+		switch (opt) {
+		case OPT_TTL:
+			if (parse_duration(p.arg, &ttl) != 0 || ttl == 0)
+				return cli_usage_error(cmd, "invalid --ttl "
+				    "'%s': expected a duration such as 1h or "
+				    "7d", esc(p.arg, eb, sizeof(eb)));
+			break;
+		case OPT_USES:
+			if (parse_u64(p.arg, strlen(p.arg), TOKEN_MAX_USES,
+			    &uses) != 0 || uses == 0)
+				return cli_usage_error(cmd, "invalid --uses "
+				    "'%s': expected 1 to %d",
+				    esc(p.arg, eb, sizeof(eb)), TOKEN_MAX_USES);
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		default:
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(cmd, "token: create, list or revoke");
+	what = argv[optind];
+	if ((dd = cli_datadir(c)) == NULL)
+		return CLI_EXIT_USAGE;
+	if (strcmp(what, "create") == 0 && optind + 1 == argc) {
+		char tok[TOKEN_BYTES], pub[KEY_Z85_BYTES];
+		const struct server_config *cfg = cli_config(c);
+		struct token_info ti;
+		char exp[40];
+
+		/* the key the PC pins; created if the server never ran */
+		if ((rc = keys_server_load_or_create(dd, pub, NULL)) != 0) {
+			cli_err(cmd, "cannot read or create the server key in "
+			    "%s/keys: %s", dd, ts_strerror(rc));
+			return CLI_EXIT_FAIL;
+		}
+		if ((rc = token_create(dd, ttl, (uint32_t)uses, tok, &ti)) != 0) {
+			cli_err(cmd, "cannot create a token in %s/keys/tokens: "
+			    "%s", dd, ts_strerror(rc));
+			return CLI_EXIT_FAIL;
+		}
+		cli_format_time_s(ti.expires_us, exp, sizeof(exp));
+		printf("token:       %s\n"
+		    "fingerprint: %s\n"
+		    "valid until: %s, for %u enrolment%s\n", tok, pub, exp,
+		    ti.uses, ti.uses == 1 ? "" : "s");
+		{
+			const char *el = cfg && cfg->enroll_listen ?
+			    cfg->enroll_listen : "tcp://SERVER:7515";
+			const char *port = strrchr(el, ':');
+
+			printf("on each PC:  tocsin-agent enroll --server "
+			    "SERVER%s --token %s --fingerprint '%s'\n",
+			    strncmp(el, "tcp://", 6) == 0 && port ? port :
+			    ":7515", tok, pub);
+		}
+		if (cfg == NULL || cfg->enroll_listen == NULL)
+			cli_err(cmd, "note: collector.enroll_listen is not set "
+			    "in the server configuration: enrolments need it");
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(what, "list") == 0 && optind + 1 == argc) {
+		struct token_list_ctx x = { json, now_us(), 0 };
+
+		if (!json)
+			printf("%-8s  %-7s  %9s  %-20s  %s\n", "ID", "STATE",
+			    "USES_LEFT", "CREATED", "EXPIRES");
+		if (token_list(dd, token_row_cb, &x) != 0) {
+			cli_err(cmd, "cannot read %s/keys/tokens", dd);
+			return CLI_EXIT_FAIL;
+		}
+		if (x.n == 0)
+			cli_err(cmd, "no tokens");
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(what, "revoke") == 0 && optind + 2 == argc) {
+		rc = token_revoke(dd, argv[optind + 1]);
+		if (rc == TS_ENOTFOUND)
+			return cli_usage_error(cmd, "no token '%s'",
+			    esc(argv[optind + 1], eb, sizeof(eb)));
+		if (rc != 0) {
+			cli_err(cmd, "cannot revoke: %s", ts_strerror(rc));
+			return CLI_EXIT_FAIL;
+		}
+		cli_err(cmd, "revoked token %s", argv[optind + 1]);
+		return CLI_EXIT_OK;
+	}
+	return cli_usage_error(cmd, "token: create [--ttl DUR] [--uses N], "
+	    "list [--json] or revoke ID");
 }

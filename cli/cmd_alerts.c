@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/endpoint.h"
 #include "common/err.h"
 #include "common/limits.h"
@@ -728,7 +729,7 @@ int cmd_alerts(struct cli *c, const struct cli_cmd *cmd, int argc,
 	}
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
-	if ((path = cli_path(dd, "state")) == NULL) {
+	if ((path = datadir_path(dd, DD_STATE)) == NULL) {
 		cli_err(cmd, "out of memory");
 		return CLI_EXIT_FAIL;
 	}

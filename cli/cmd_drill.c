@@ -21,6 +21,7 @@
 
 #include "cli/cli_int.h"
 #include "common/control.h"
+#include "common/datadir.h"
 #include "rules/correlate.h"
 #include "common/err.h"
 #include "collector/journal.h"
@@ -938,7 +939,7 @@ static int control_request(const struct cli_cmd *cmd, const char *dd,
 static int scorecard_write_file(const char *dd, const char *drill,
     const char *text)
 {
-	char *dir = cli_path(dd, "drills"), *path = NULL;
+	char *dir = datadir_path(dd, DD_DRILLS), *path = NULL;
 	int rc = TS_ENOMEM;
 
 	if (dir == NULL)
@@ -958,7 +959,7 @@ static int scorecard_write_file(const char *dd, const char *drill,
 static int wait_engine(const char *dd, uint64_t wait_us, uint64_t *jlast,
     uint64_t *cursor)
 {
-	char *jp = cli_path(dd, "journal"), *sp = cli_path(dd, "state");
+	char *jp = datadir_path(dd, DD_JOURNAL), *sp = datadir_path(dd, DD_STATE);
 	uint64_t deadline = mono_us() + wait_us;
 	int rc = TS_ENOMEM;
 
@@ -1015,7 +1016,7 @@ static int collect_drill(const char *dd, const char *drill,
 {
 	struct alert_query q;
 	state_t *st = NULL;
-	char *sp = cli_path(dd, "state");
+	char *sp = datadir_path(dd, DD_STATE);
 	int rc;
 
 	memset(cl, 0, sizeof(*cl));
@@ -1263,7 +1264,7 @@ static int drill_report(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if ((dd = cli_datadir_existing(c, cmd)) == NULL)
 		return CLI_EXIT_USAGE;
 	/* The state first (drill_save), then the fallback file. */
-	if ((sp = cli_path(dd, "state")) != NULL &&
+	if ((sp = datadir_path(dd, DD_STATE)) != NULL &&
 	    state_open(sp, STATE_RDONLY, 0, &st) == 0) {
 		if (state_drill_get(st, drill, &text) != 0)
 			text = NULL;

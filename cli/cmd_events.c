@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/limits.h"
@@ -425,7 +426,7 @@ int cmd_events(struct cli *c, const struct cli_cmd *cmd, int argc,
 		events_run_free(&r);
 		return CLI_EXIT_USAGE;
 	}
-	if ((path = cli_path(dd, "journal")) == NULL) {
+	if ((path = datadir_path(dd, DD_JOURNAL)) == NULL) {
 		rc = TS_ENOMEM;
 		goto fail;
 	}

@@ -12,6 +12,7 @@
 
 #include "cli/cli_int.h"
 #include "common/control.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "engine/state.h"
@@ -45,7 +46,7 @@ inc_state(struct cli *c, const struct cli_cmd *cmd, int *exitc)
 	*exitc = CLI_EXIT_USAGE;
 	if (dd == NULL)
 		return NULL;
-	if ((p = cli_path(dd, "state")) == NULL) {
+	if ((p = datadir_path(dd, DD_STATE)) == NULL) {
 		*exitc = CLI_EXIT_FAIL;
 		return NULL;
 	}

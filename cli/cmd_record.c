@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/limits.h"
@@ -588,7 +589,7 @@ int cmd_record(struct cli *c, const struct cli_cmd *cmd, int argc,
 			exit_rc = CLI_EXIT_USAGE;
 			goto out;
 		}
-		if ((path = cli_path(dd, "journal")) == NULL)
+		if ((path = datadir_path(dd, DD_JOURNAL)) == NULL)
 			goto oom;
 		rc = journal_open(path, JOURNAL_RDONLY, 0, &j);
 		if (rc == TS_ENOTFOUND) {

@@ -543,7 +543,7 @@ int recording_shift(struct recording *r, uint64_t now)
 static int replay_key(const struct cli_cmd *cmd, const char *dd,
     char pub[KEY_Z85_BYTES], char sec[KEY_Z85_BYTES])
 {
-	char *path = cli_path(dd, REPLAY_KEY_FILE), *buf = NULL, *text = NULL;
+	char *path = xasprintf("%s/%s", dd, REPLAY_KEY_FILE), *buf = NULL, *text = NULL;
 	size_t len = 0;
 	int rc, exit_rc = CLI_EXIT_FAIL;
 

@@ -52,6 +52,7 @@
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/config.h"
+#include "common/datadir.h"
 #include "common/keys.h"
 #include "common/names.h"
 #include "common/stats.h"
@@ -114,7 +115,7 @@ enum {
 	C_INTERNAL_EVENTS, C_INTERNAL_DROPPED, C_GROUP_COMMITS,
 	C_READERS_CLEARED, C_RETENTION_DELETED, C_RETENTION_TXNS,
 	C_RETENTION_HELD,
-	C_SESSIONS_REVOKED, C_REFUSED_DRILL,
+	C_SESSIONS_REVOKED, C_REFUSED_DRILL, C_ENROLL_ADMITTED, C_ENROLL_REFUSED,
 	C_ACCEPT_FAILED, C_CONNECTIONS_ACCEPTED, C_SYSLOG_CONN_EVICTED,
 	C_SYSLOG_CONN_IDLE, C_SYSLOG_ACCEPT_FAILED, C_SYSLOG_UDP_KDROPS,
 	C_SYSLOG_UDP_RCVBUF, C_FD_LIMIT,
@@ -197,6 +198,11 @@ static struct counter counters[C_COUNT] = {
 	[C_REFUSED_DRILL] = { "collector.frames_refused_drill", 0,
 	    "HELLOs refused: a drill label from a key other than tocsin "
 	    "replay's" },
+	[C_ENROLL_ADMITTED] = { "collector.enrolments", 0,
+	    "agents enrolled through the enrolment endpoint (tokens)" },
+	[C_ENROLL_REFUSED] = { "collector.enrolments_refused", 0,
+	    "enrolments refused (unknown, forged, expired or used token, "
+	    "duplicate or bad name, malformed request)" },
 	[C_ACCEPT_FAILED] = { "collector.accept_failed", 0,
 	    "agent-port connections the kernel could not hand us (out of "
 	    "descriptors or memory; socket monitor)" },
@@ -263,6 +269,7 @@ struct collector {
 	journal_t	*j;
 	keyring_t	*kr;
 	zap_t		*zap;
+	enroll_t	*enroll;	/* the enrolment endpoint, or NULL */
 	syslog_in_t	*syslog;
 	void		*ctx, *router, *monitor;
 	struct session	*sessions;	/* MAX_SESSIONS */
@@ -354,6 +361,13 @@ say(struct collector *c, const char *fmt, ...)
 		counters[C_INTERNAL_DROPPED].value++;
 		log_err("collector: internal event dropped: %s", msg);
 	}
+}
+
+/* enroll.c's way to record an enrolment or a refusal. */
+static void
+enroll_say(void *arg, const char *msg)
+{
+	say(arg, "%s", msg);
 }
 
 /* Journal the internal events queued since n0 was taken: internal_journal
@@ -1247,6 +1261,7 @@ collector_close(struct collector *c)
 	}
 	if (c->router)
 		zmq_close(c->router);
+	enroll_free(&c->enroll);
 	zap_free(&c->zap);
 	if (c->ctx)
 		zmq_ctx_term(c->ctx);
@@ -1264,7 +1279,7 @@ static void
 loop(struct collector *c, volatile sig_atomic_t *stop)
 {
 	zmq_pollitem_t items[MAX_POLL_ITEMS];
-	size_t n, ns;
+	size_t n, ns, base = FIXED_ITEMS + (c->enroll ? 1 : 0);
 	long timeout, fl;
 	int err;
 
@@ -1272,9 +1287,12 @@ loop(struct collector *c, volatile sig_atomic_t *stop)
 		items[0] = (zmq_pollitem_t){ c->router, 0, ZMQ_POLLIN, 0 };
 		items[1] = (zmq_pollitem_t){ zap_socket(c->zap), 0, ZMQ_POLLIN, 0 };
 		items[2] = (zmq_pollitem_t){ c->monitor, 0, ZMQ_POLLIN, 0 };
-		ns = c->syslog ? syslog_pollitems(c->syslog, items + FIXED_ITEMS,
-		    MAX_POLL_ITEMS - FIXED_ITEMS) : 0;
-		n = FIXED_ITEMS + ns;
+		if (c->enroll)
+			items[FIXED_ITEMS] = (zmq_pollitem_t){
+			    enroll_socket(c->enroll), 0, ZMQ_POLLIN, 0 };
+		ns = c->syslog ? syslog_pollitems(c->syslog, items + base,
+		    MAX_POLL_ITEMS - base) : 0;
+		n = base + ns;
 		timeout = (long)((STATS_INTERVAL_US -
 		    (mono_us() - c->last_stats_us > STATS_INTERVAL_US ?
 		    STATS_INTERVAL_US : mono_us() - c->last_stats_us)) / 1000);
@@ -1294,6 +1312,13 @@ loop(struct collector *c, volatile sig_atomic_t *stop)
 			    &counters[C_AUTH_REFUSED].value);
 		if (items[2].revents & ZMQ_POLLIN)
 			monitor_handle(c);
+		if (c->enroll && (items[FIXED_ITEMS].revents & ZMQ_POLLIN)) {
+			enroll_handle(c->enroll,
+			    &counters[C_ENROLL_ADMITTED].value,
+			    &counters[C_ENROLL_REFUSED].value);
+			/* the events recorded are journaled by stats_flush
+			 * within STATS_INTERVAL_US */
+		}
 		if (items[0].revents & ZMQ_POLLIN) {
 			for (int k = 0; k < MAX_FRAMES_PER_POLL; k++)
 				if (router_one(c) != 0)
@@ -1302,7 +1327,7 @@ loop(struct collector *c, volatile sig_atomic_t *stop)
 			group_flush(c);
 		}
 		if (c->syslog) {
-			syslog_handle(c->syslog, items + FIXED_ITEMS, ns);
+			syslog_handle(c->syslog, items + base, ns);
 			int had = syslog_next_flush_ms(c->syslog) >= 0;
 
 			err = syslog_flush(c->syslog, 0);
@@ -1355,14 +1380,14 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
-	if ((path = xasprintf("%s/run", cfg->data_dir)) == NULL ||
+	if ((path = datadir_path(cfg->data_dir, DD_RUN)) == NULL ||
 	    mkdir_p(path, 0700) != 0) {
 		log_err("collector: cannot create %s/run", cfg->data_dir);
 		err = TS_EIO;
 		goto fail;
 	}
 	free(path);
-	if ((path = xasprintf("%s/run/collector.pid", cfg->data_dir)) == NULL ||
+	if ((path = datadir_pidfile(cfg->data_dir, "collector")) == NULL ||
 	    pidfile_write(path) != 0) {
 		log_err("collector: cannot write its pid file");
 		err = TS_EIO;
@@ -1393,7 +1418,7 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		goto fail;
 	}
 	{
-		char *jdir = xasprintf("%s/journal", cfg->data_dir);
+		char *jdir = datadir_path(cfg->data_dir, DD_JOURNAL);
 
 		if (jdir == NULL) {
 			err = TS_ENOMEM;
@@ -1426,6 +1451,11 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 	}
 	if ((err = router_open(&c, sec)) != 0)
 		goto fail;
+	if (cfg->enroll_listen != NULL && (c.enroll = enroll_open(c.ctx, cfg,
+	    sec, enroll_say, &c)) == NULL) {
+		err = TS_EIO;
+		goto fail;
+	}
 	explicit_bzero(sec, sizeof(sec));
 	if ((cfg->syslog_udp && cfg->syslog_udp[0]) ||
 	    (cfg->syslog_tcp && cfg->syslog_tcp[0])) {

@@ -137,6 +137,32 @@ void *zap_socket(zap_t *z);
  * refusals to *refused and of admissions to *admitted. */
 void zap_handle(zap_t *z, uint64_t *admitted, uint64_t *refused);
 
+/* ---- the enrolment endpoint (enroll.c) ---------------------------------- */
+
+/* ZAP domain of the enrolment socket: ZAP admits ANY CURVE client key there
+ * (the PC enrolling proves it holds the secret of the key it enrols; the
+ * token decides), and only there. */
+#define ENROLL_ZAP_DOMAIN	"tocsin-enroll"
+
+struct server_config;
+typedef struct enroll enroll_t;
+
+/* Record one of tocsin's own events (the collector's say()). */
+typedef void (*enroll_say_fn)(void *arg, const char *msg);
+
+/*
+ * Bind the enrolment ROUTER (CURVE server with the server key sec, ZAP
+ * domain ENROLL_ZAP_DOMAIN) on cfg->enroll_listen.  Requests are one JSON
+ * frame {"token", "name", "host"}; the answer one JSON frame {"ok": true,
+ * "name", "listen"} or {"ok": false, "error"}.  NULL on failure (logged).
+ */
+enroll_t *enroll_open(void *ctx, const struct server_config *cfg,
+    const char *sec, enroll_say_fn say, void *say_arg);
+void enroll_free(enroll_t **e);
+void *enroll_socket(enroll_t *e);
+/* Answer every pending request; counts into *admitted / *refused. */
+void enroll_handle(enroll_t *e, uint64_t *admitted, uint64_t *refused);
+
 /* ---- syslog parsers (syslog.c) ---------------------------------------- */
 
 /* Largest octet count an RFC 6587 frame may announce.  Bytes beyond

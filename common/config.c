@@ -237,6 +237,8 @@ static void output_config_free(struct output_config *o)
 	free(o->path);
 	free(o->endpoint);
 	free(o->address);
+	free(o->tls_ca);
+	free(o->tls_server_name);
 	free(o->url);
 	memset(o, 0, sizeof(*o));
 }
@@ -289,7 +291,7 @@ static const char *const out_keys_live[] = { "name", "type", "enabled",
     "min_level", "drills", "records", "retry_max", "endpoint", NULL };
 static const char *const out_keys_forward[] = { "name", "type", "enabled",
     "min_level", "drills", "records", "retry_max", "address", "protocol",
-    "format", "timeout", NULL };
+    "format", "timeout", "tls_ca", "tls_verify", "tls_server_name", NULL };
 static const char *const out_keys_webhook[] = { "name", "type", "enabled",
     "min_level", "drills", "records", "retry_max", "url", "timeout", NULL };
 
@@ -305,7 +307,7 @@ static int parse_output(const yt_node *m, const char *file,
 	    "all", NULL };
 	static const char *const fsyncs[] = { "batch", "always", "never",
 	    NULL };
-	static const char *const protos[] = { "tcp", "udp", NULL };
+	static const char *const protos[] = { "tcp", "udp", "tls", NULL };
 	static const char *const formats[] = { "json", "cef", NULL };
 	const char *const *known;
 	unsigned long long v;
@@ -436,6 +438,34 @@ static int parse_output(const yt_node *m, const char *file,
 		    errlen) || get_word(m, "format", file, formats, &o->format,
 		    err, errlen))
 			return TS_EPARSE;
+		o->tls_verify = 1;
+		if (yt_get_str(m, "tls_ca", file, &o->tls_ca, err, errlen) ||
+		    yt_get_str(m, "tls_server_name", file, &o->tls_server_name,
+		    err, errlen) ||
+		    yt_get_bool(m, "tls_verify", file, &o->tls_verify, err,
+		    errlen))
+			return TS_EPARSE;
+		if (o->proto != OUTPUT_PROTO_TLS) {
+			const char *k = o->tls_ca ? "tls_ca" :
+			    o->tls_server_name ? "tls_server_name" :
+			    yt_map_get(m, "tls_verify") ? "tls_verify" : NULL;
+
+			if (k != NULL) {
+				key_err(err, errlen, file, m, k, "outputs",
+				    "needs protocol: tls");
+				return TS_EPARSE;
+			}
+		}
+		if ((o->tls_ca != NULL && (o->tls_ca[0] == '\0' ||
+		    strlen(o->tls_ca) > MAX_PATH_BYTES)) ||
+		    (o->tls_server_name != NULL &&
+		    !name_valid_str(NAME_HOST, o->tls_server_name))) {
+			key_err(err, errlen, file, m, o->tls_server_name &&
+			    !name_valid_str(NAME_HOST, o->tls_server_name) ?
+			    "tls_server_name" : "tls_ca", "outputs",
+			    "must not be empty (a file, or a host name)");
+			return TS_EPARSE;
+		}
 		break;
 	case OUTPUT_WEBHOOK:
 		if (get_required(m, m, "a webhook output", "url", file,
@@ -504,6 +534,7 @@ void server_config_free(struct server_config *cfg)
 	free(cfg->source);
 	free(cfg->data_dir);
 	free(cfg->listen);
+	free(cfg->enroll_listen);
 	free(cfg->syslog_udp);
 	free(cfg->syslog_tcp);
 	yt_strv_free(&cfg->rule_paths, cfg->nrule_paths);
@@ -540,7 +571,7 @@ int server_config_load(const char *path, struct server_config *cfg,
 {
 	static const char *const coll_keys[] = { "listen", "syslog_udp",
 	    "syslog_tcp", "journal_map_size", "journal_max_size", "retention",
-	    "credit", "max_frame_size", NULL };
+	    "credit", "max_frame_size", "enroll_listen", NULL };
 	static const char *const eng_keys[] = { "rules", "state_map_size",
 	    "batch", "agent_silent_after", "alert_retention",
 	    "incident_retention", NULL };
@@ -625,6 +656,19 @@ int server_config_load(const char *path, struct server_config *cfg,
 		goto fail;
 	if (!endpoint_valid(cfg->listen)) {
 		key_err(err, errlen, file, coll, "listen", "collector",
+		    "must be a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH");
+		goto fail;
+	}
+	/* enrolment endpoint: optional (empty or absent: off) */
+	if (yt_get_str(coll, "enroll_listen", file, &cfg->enroll_listen, err,
+	    errlen))
+		goto fail;
+	if (cfg->enroll_listen != NULL && cfg->enroll_listen[0] == '\0') {
+		free(cfg->enroll_listen);
+		cfg->enroll_listen = NULL;
+	}
+	if (cfg->enroll_listen != NULL && !endpoint_valid(cfg->enroll_listen)) {
+		key_err(err, errlen, file, coll, "enroll_listen", "collector",
 		    "must be a ZeroMQ endpoint tcp://HOST:PORT or ipc://PATH");
 		goto fail;
 	}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/limits.h"
@@ -29,6 +30,13 @@
 
 /* Sleep between two looks at an idle journal. */
 #define ENGINE_IDLE_SLEEP_US	20000
+/* A batch (one state transaction) ends after this long even when fewer
+ * than engine.batch events were read: expensive events (a large Sigma
+ * set) keep alerts committing at least this often. */
+#define ENGINE_BATCH_MAX_US	250000
+/* While events flow, a batch that would start with less than a quarter of
+ * engine.batch waits this long once for more: fewer, larger commits. */
+#define ENGINE_BATCH_GATHER_US	3000
 /* Poll for a journal that does not exist yet. */
 #define ENGINE_JOURNAL_WAIT_US	100000
 /* Heartbeat gauge period while idle (tocsin status: alive if recent). */
@@ -140,6 +148,7 @@ struct engine {
 	/* per batch: */
 	state_txn_t	*e_txn;
 	uint64_t	 e_expect;	/* next jseq expected */
+	uint64_t	 e_batch_end;	/* mono_us: end the batch after it */
 	uint64_t	 e_nevents, e_nalerts, e_nmissed, e_nopened;
 	struct corr_counters e_cc;
 	uint64_t	 e_wall;	/* wall clock of the batch */
@@ -784,7 +793,8 @@ engine_event_cb(const struct jevent *ev, void *arg)
 		e->e_err = ret;
 		return ret;
 	}
-	return 0;
+	/* batch long enough by time: commit what it has */
+	return (e->e_nevents & 63) == 0 && mono_us() > e->e_batch_end ? 1 : 0;
 }
 
 /* ---- rule sets ----------------------------------------------------------- */
@@ -988,6 +998,7 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_nevents = e->e_nalerts = e->e_nmissed = e->e_nopened = 0;
 	memset(&e->e_cc, 0, sizeof(e->e_cc));
 	e->e_wall = now_us();
+	e->e_batch_end = mono_us() + ENGINE_BATCH_MAX_US;
 	e->e_err = 0;
 	if ((ret = state_begin(e->e_state, &e->e_txn)) != 0)
 		return ret;
@@ -1104,7 +1115,7 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	uint64_t	 last_beat, last_rate, rate_events = 0, jlast, t;
 	uint64_t	 last_fail_log = 0, last_reclaim = 0;
 	size_t		 n;
-	int		 ret, behind_said = 0;
+	int		 ret, behind_said = 0, flowing = 0;
 
 	memset(&e, 0, sizeof(e));
 	e.e_cfg = cfg;
@@ -1113,10 +1124,10 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	    ENGINE_BATCH_EVENTS;
 	e.e_batch = e.e_batch_max;
 
-	rundir = xasprintf("%s/run", cfg->data_dir);
-	pidpath = xasprintf("%s/run/engine.pid", cfg->data_dir);
-	statedir = xasprintf("%s/state", cfg->data_dir);
-	jdir = xasprintf("%s/journal", cfg->data_dir);
+	rundir = datadir_path(cfg->data_dir, DD_RUN);
+	pidpath = datadir_pidfile(cfg->data_dir, "engine");
+	statedir = datadir_path(cfg->data_dir, DD_STATE);
+	jdir = datadir_path(cfg->data_dir, DD_JOURNAL);
 	if (!rundir || !pidpath || !statedir || !jdir) {
 		ret = TS_ENOMEM;
 		goto out;
@@ -1190,10 +1201,18 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 		    &e.e_c[C_CONTROL_REFUSED].value) != 0)
 			e.e_c[C_CONTROL_FAILED].value++;
 		ret = journal_last_seq(e.e_journal, &jlast);
+		if (ret == 0 && jlast > e.e_cursor && flowing &&
+		    jlast - e.e_cursor < e.e_batch / 4) {
+			/* events are flowing but few are here yet: let the
+			 * collector commit more, then take them together */
+			sleep_us(ENGINE_BATCH_GATHER_US);
+			ret = journal_last_seq(e.e_journal, &jlast);
+		}
 		if (ret == 0 && jlast > e.e_cursor)
 			ret = engine_batch(&e, jlast, &n);
 		else
 			n = 0;
+		flowing = ret == 0 && n > 0;
 		if (ret == 0 && jlast < e.e_cursor && !behind_said) {
 			/* Never rewind by itself: that would raise every
 			 * alert of the journal's new life twice. */

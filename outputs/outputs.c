@@ -32,6 +32,7 @@
 #include <lmdb.h>
 
 #include "common/config.h"
+#include "common/datadir.h"
 #include "common/err.h"
 #include "common/stats.h"
 #include "common/util.h"
@@ -436,7 +437,7 @@ static int outputs_setup(struct outputs *o, const struct server_config *cfg)
 	o->outs = calloc(n ? n : 1, sizeof(*o->outs));
 	o->nc = GC_N + OC_N * n;
 	o->ctab = calloc(o->nc, sizeof(*o->ctab));
-	o->state_dir = xasprintf("%s/state", cfg->data_dir);
+	o->state_dir = datadir_path(cfg->data_dir, DD_STATE);
 	if (o->outs == NULL || o->ctab == NULL || o->state_dir == NULL)
 		return TS_ENOMEM;
 	o->ctab[GC_PID] = (struct counter){ "outputs.pid", 0,
@@ -482,8 +483,8 @@ int outputs_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		log_err("outputs: set-up: %s", ts_strerror(rc));
 		goto out;
 	}
-	dir = xasprintf("%s/outputs", cfg->data_dir);
-	pidf = xasprintf("%s/run/outputs.pid", cfg->data_dir);
+	dir = datadir_path(cfg->data_dir, DD_OUTPUTS);
+	pidf = datadir_pidfile(cfg->data_dir, "outputs");
 	if (dir == NULL || pidf == NULL) {
 		rc = TS_ENOMEM;
 		goto out;
@@ -491,7 +492,7 @@ int outputs_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 	if ((rc = oenv_open(&o, dir)) != 0)
 		goto out;
 	{
-		char *rundir = xasprintf("%s/run", cfg->data_dir);
+		char *rundir = datadir_path(cfg->data_dir, DD_RUN);
 		if (rundir != NULL)
 			(void)mkdir_p(rundir, 0700);
 		free(rundir);

@@ -470,6 +470,33 @@ corr_set_new(corr_set_t **out)
 	return *out != NULL ? 0 : TS_ENOMEM;
 }
 
+/* The first scalar equal to s in the subtree of n (depth-first), or n: where
+ * to point a diagnostic about the value s. */
+static const yt_node *
+node_of_value(const yt_node *n, const char *s, int depth)
+{
+	if (n == NULL || depth > MAX_YAML_DEPTH)
+		return NULL;
+	if (n->kind == YT_SCALAR)
+		return strcmp(n->str, s) == 0 ? n : NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		const yt_node *v = node_of_value(n->items[i], s, depth + 1);
+
+		if (v != NULL)
+			return v;
+	}
+	return NULL;
+}
+
+static const yt_node *
+at_value(const yt_node *n, const char *s)
+{
+	const yt_node *v = node_of_value(cmap_get(n, "correlation", NULL), s,
+	    0);
+
+	return v != NULL ? v : n;
+}
+
 int
 correlate_compile(corr_set_t *cs, const char *file, const struct yt_node *n,
     const struct ruleset *rs, struct rules_diags *dl)
@@ -490,12 +517,14 @@ correlate_compile(corr_set_t *cs, const char *file, const struct yt_node *n,
 	for (size_t s = 0; s < r->nsteps; s++) {
 		for (size_t i = 0; i < r->steps[s].nrules; i++)
 			if (!rs_has_rule(rs, r->steps[s].rules[i]))
-				cdiag(&P, n, 0, "correlation '%s' counts rule "
+				cdiag(&P, at_value(n, r->steps[s].rules[i]), 0,
+				    "correlation '%s' counts rule "
 				    "'%s', which no rule file defines", r->id,
 				    r->steps[s].rules[i]);
 		for (size_t i = 0; i < r->steps[s].ngroups; i++)
 			if (!rs_has_group(rs, r->steps[s].groups[i]))
-				cdiag(&P, n, 1, "correlation '%s' counts group "
+				cdiag(&P, at_value(n, r->steps[s].groups[i]),
+				    1, "correlation '%s' counts group "
 				    "'%s', which no rule has (yet)", r->id,
 				    r->steps[s].groups[i]);
 	}

@@ -66,6 +66,8 @@ for t in tests/e2e/*.sh; do
 	n=$(basename "$t" .sh)
 	[ -f "$t" ] && [ "$n" != lib ] && add "$n" timeout 600 bash "$t"
 done
+# checks of the source tree itself
+add include_graph sh tests/include_graph.sh
 if [ ${#names[@]} = 0 ]; then
 	echo "no test program matches '${patterns[*]}' (run make test-build first?)" >&2
 	exit 2

@@ -43,6 +43,7 @@
 
 #include "collector/collector.h"
 #include "common/config.h"
+#include "common/datadir.h"
 #include "engine/engine.h"
 #include "common/err.h"
 #include "common/keys.h"
@@ -186,12 +187,6 @@ set_handlers(void (*term)(int), void (*hup)(int))
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Subfolders of the data directory each process writes in. */
-static const char *const data_subdirs[] = {
-	"", "run", "keys", "journal", "state", "outputs", "control",
-};
-/* LMDB files that must be writable where they exist. */
-static const char *const data_lmdb[] = { "journal", "state", "outputs" };
 
 /* Can a file be created in dir?  0 or errno. */
 static int
@@ -267,11 +262,14 @@ datadir_check(const char *dir, int create, char *err, size_t errlen)
 		    dir);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(data_subdirs) / sizeof(*data_subdirs);
-	    i++) {
+	/* the directory itself (i == 0), then the entries tocsind checks
+	 * (common/datadir.h) */
+	for (size_t i = 0; i <= DD_NENTRIES; i++) {
+		if (i > 0 && !datadir_entries[i - 1].dd_checked)
+			continue;
 		free(path);
-		path = data_subdirs[i][0] ? xasprintf("%s/%s", dir,
-		    data_subdirs[i]) : strdup(dir);
+		path = i > 0 ? datadir_path(dir, (enum datadir_entry)(i - 1)) :
+		    strdup(dir);
 		if (path == NULL)
 			return -1;
 		if (stat(path, &st) != 0)
@@ -287,15 +285,17 @@ datadir_check(const char *dir, int create, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	for (size_t i = 0; i < sizeof(data_lmdb) / sizeof(*data_lmdb); i++) {
+	for (size_t i = 0; i < DD_NENTRIES; i++) {
 		static const char *const files[] = { "data.mdb", "lock.mdb" };
 
+		if (!datadir_entries[i].dd_lmdb)
+			continue;	/* LMDB files must be writable */
 		for (size_t f = 0; f < 2; f++) {
 			int fd;
 
 			free(path);
-			if ((path = xasprintf("%s/%s/%s", dir, data_lmdb[i],
-			    files[f])) == NULL)
+			if ((path = xasprintf("%s/%s/%s", dir,
+			    datadir_entries[i].dd_name, files[f])) == NULL)
 				return -1;
 			if ((fd = open(path, O_RDWR | O_CLOEXEC)) >= 0) {
 				close(fd);
@@ -535,8 +535,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	rundir = xasprintf("%s/run", cfg.data_dir);
-	pidpath = xasprintf("%s/run/tocsind.pid", cfg.data_dir);
+	rundir = datadir_path(cfg.data_dir, DD_RUN);
+	pidpath = datadir_pidfile(cfg.data_dir, "tocsind");
 	if (rundir == NULL || pidpath == NULL)
 		fatal("out of memory");
 	if (datadir_check(cfg.data_dir, 1, err, sizeof(err)) != 0) {

@@ -146,6 +146,36 @@ else
 	not_ok "CEF line (exit $RC)"; show
 fi
 
+# ---- rules test runs the correlation rules over the lines ---------------------
+# Eight invalid users from one address within two minutes: the eighth line
+# fires corr.ssh_brute_force (threshold 8 in rules/default/correlation.yml),
+# as it would in the engine; no line before it does.
+: >"$T/brute.log"
+for i in 1 2 3 4 5 6 7 8; do
+	echo "Jan 26 00:00:0$i h sshd[1]: Invalid user u$i from 35.246.248.48 port 4719$i" >>"$T/brute.log"
+done
+run rules test -r "$RULES" "$T/brute.log"
+ncorr=$(grep -c '^  correlation: corr.ssh_brute_force level 10: .* (8)$' "$OUT")
+last=$(awk '/^[^ ]/ { src = $0 } /^  correlation: corr.ssh_brute_force/ { print src }' "$OUT")
+if [ "$RC" = 0 ] && [ "$ncorr" = 1 ] && case "$last" in *brute.log:8:*) true ;; *) false ;; esac; then
+	ok "rules test fires corr.ssh_brute_force on the eighth line, once"
+else
+	not_ok "rules test fires corr.ssh_brute_force on the eighth line (exit $RC, $ncorr times, at '$last')"; show
+fi
+run rules test --json -r "$RULES" "$T/brute.log"
+if [ "$RC" = 0 ] && [ "$(jq -r '.correlations[].id' "$OUT" | sort | uniq -c | awk '{ print $1, $2 }')" = "1 corr.ssh_brute_force" ] &&
+    [ "$(jq -r 'select(.correlations | length > 0) | .line' "$OUT")" = 8 ]; then
+	ok "rules test --json lists the correlation of line 8"
+else
+	not_ok "rules test --json lists the correlation of line 8 (exit $RC)"; show
+fi
+run rules test -r "$RULES" --expect sshd.invalid_user "$T/brute.log"
+if [ "$RC" = 1 ] && grep -q 'brute.log:8: want sshd.invalid_user, got sshd.invalid_user,corr.ssh_brute_force' "$ERR"; then
+	ok "rules test --expect counts the correlation alert of line 8"
+else
+	not_ok "rules test --expect counts the correlation alert (exit $RC)"; show
+fi
+
 # ---- lint ---------------------------------------------------------------------
 run rules lint "$RULES"
 if [ "$RC" = 0 ] && grep -q '^ok: [0-9]* rules' "$OUT"; then

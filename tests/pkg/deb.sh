@@ -163,7 +163,9 @@ fi
 
 # ---- configure and run, as an administrator would --------------------------
 PORT=$(free_port); SYSLOG_PORT=$(free_port); LIVE_PORT=$(free_port)
+EPORT=$(free_port)
 sed -i -e "s|tcp://127.0.0.1:7514|tcp://127.0.0.1:$PORT|" \
+    -e "s|^  # enroll_listen: .*|  enroll_listen: tcp://127.0.0.1:$EPORT|" \
     -e "s|127.0.0.1:5514|127.0.0.1:$SYSLOG_PORT|" \
     -e "s|tcp://127.0.0.1:7516|tcp://127.0.0.1:$LIVE_PORT|" \
     -e 's|^  journal_map_size: .*|  journal_map_size: 64M|' \
@@ -189,16 +191,20 @@ check "tocsind runs as tocsin; 'tocsin status' with no flags sees it" \
 is "tocsind's data went to /var/lib/tocsin" \
     "$(stat -c %U /var/lib/tocsin/run/tocsind.pid 2>/dev/null)" "tocsin"
 
-# enrol an agent with the installed command, then run the installed agent
+# enrol the PC with a token, as a province's PCs are, then run the agent
 : >"$T/app.log"
-if (cd / && as_tocsin tocsin agents add pkgtest -o /var/lib/tocsin/pkgtest.yml \
+(cd / && as_tocsin tocsin agents token create --ttl 1h) >"$T/token.log" 2>&1
+TOK=$(awk '/^token:/ {print $2}' "$T/token.log")
+FP=$(awk '/^fingerprint:/ {print $2}' "$T/token.log")
+if (cd / && /usr/sbin/tocsin-agent enroll --server "127.0.0.1:$EPORT" \
+    --token "$TOK" --fingerprint "$FP" --name pkgtest \
     --follow "$T/app.log") >"$T/enrol.log" 2>&1; then
-	install -m 0600 /var/lib/tocsin/pkgtest.yml /etc/tocsin/agent.yml
-	rm -f /var/lib/tocsin/pkgtest.yml
-	ok "tocsin agents add writes an agent configuration"
+	ok "tocsin-agent enroll with a token writes /etc/tocsin/agent.yml"
 else
-	not_ok "tocsin agents add writes an agent configuration"
+	not_ok "tocsin-agent enroll with a token writes /etc/tocsin/agent.yml"
+	sed 's/^/# /' "$T/token.log" "$T/enrol.log"
 fi
+is "agent.yml is 600" "$(stat -c %a /etc/tocsin/agent.yml 2>/dev/null)" 600
 (cd / && exec /usr/sbin/tocsin-agent -f) >>"$T/agent.log" 2>&1 &
 AGENT_PID=$!
 pkg_agent_following() {

@@ -141,7 +141,7 @@ static void test_server_errors(void **state)
 		{ "collector:\n  listen: tcp://a:1\n  credits: 5\n",
 		  "F:3:3: unknown key 'credits' in collector (known: listen, "
 		  "syslog_udp, syslog_tcp, journal_map_size, journal_max_size, "
-		  "retention, credit, max_frame_size)" },
+		  "retention, credit, max_frame_size, enroll_listen)" },
 		{ "engine:\n  rule: [a]\n",
 		  "F:2:3: unknown key 'rule' in engine (known: rules, "
 		  "state_map_size, batch, agent_silent_after, alert_retention, "

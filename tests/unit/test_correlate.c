@@ -964,7 +964,7 @@ test_parse_errors(void **st)
 
 /* A correlation that counts a rule id no rule has refuses the whole set
  * (in ruleset_load, the loader lint, tocsind -t and the engine share), at
- * the correlation rule's file:line:col. */
+ * the misspelt id's file:line:col. */
 static void
 test_unknown_rule_id(void **st)
 {
@@ -990,7 +990,7 @@ test_unknown_rule_id(void **st)
 	assert_null(f->rs);
 	for (size_t i = 0; i < dl.n; i++)
 		if (!dl.d[i].warning && strcmp(dl.d[i].file, f->rules) == 0 &&
-		    dl.d[i].line == 18 && dl.d[i].col == 5 &&
+		    dl.d[i].line == 23 && dl.d[i].col == 15 &&
 		    strstr(dl.d[i].msg, "counts rule 't.fial'"))
 			found = 1;
 	assert_true(found);
