@@ -36,7 +36,7 @@ CC	?= cc
 PKG_CONFIG ?= pkg-config
 
 PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl expat libevtx \
-	   libsystemd libsodium
+	   libsystemd libsodium gnutls
 VERSION	:= 0.1.0
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

@@ -237,6 +237,8 @@ static void output_config_free(struct output_config *o)
 	free(o->path);
 	free(o->endpoint);
 	free(o->address);
+	free(o->tls_ca);
+	free(o->tls_server_name);
 	free(o->url);
 	memset(o, 0, sizeof(*o));
 }
@@ -289,7 +291,7 @@ static const char *const out_keys_live[] = { "name", "type", "enabled",
     "min_level", "drills", "records", "retry_max", "endpoint", NULL };
 static const char *const out_keys_forward[] = { "name", "type", "enabled",
     "min_level", "drills", "records", "retry_max", "address", "protocol",
-    "format", "timeout", NULL };
+    "format", "timeout", "tls_ca", "tls_verify", "tls_server_name", NULL };
 static const char *const out_keys_webhook[] = { "name", "type", "enabled",
     "min_level", "drills", "records", "retry_max", "url", "timeout", NULL };
 
@@ -305,7 +307,7 @@ static int parse_output(const yt_node *m, const char *file,
 	    "all", NULL };
 	static const char *const fsyncs[] = { "batch", "always", "never",
 	    NULL };
-	static const char *const protos[] = { "tcp", "udp", NULL };
+	static const char *const protos[] = { "tcp", "udp", "tls", NULL };
 	static const char *const formats[] = { "json", "cef", NULL };
 	const char *const *known;
 	unsigned long long v;
@@ -436,6 +438,34 @@ static int parse_output(const yt_node *m, const char *file,
 		    errlen) || get_word(m, "format", file, formats, &o->format,
 		    err, errlen))
 			return TS_EPARSE;
+		o->tls_verify = 1;
+		if (yt_get_str(m, "tls_ca", file, &o->tls_ca, err, errlen) ||
+		    yt_get_str(m, "tls_server_name", file, &o->tls_server_name,
+		    err, errlen) ||
+		    yt_get_bool(m, "tls_verify", file, &o->tls_verify, err,
+		    errlen))
+			return TS_EPARSE;
+		if (o->proto != OUTPUT_PROTO_TLS) {
+			const char *k = o->tls_ca ? "tls_ca" :
+			    o->tls_server_name ? "tls_server_name" :
+			    yt_map_get(m, "tls_verify") ? "tls_verify" : NULL;
+
+			if (k != NULL) {
+				key_err(err, errlen, file, m, k, "outputs",
+				    "needs protocol: tls");
+				return TS_EPARSE;
+			}
+		}
+		if ((o->tls_ca != NULL && (o->tls_ca[0] == '\0' ||
+		    strlen(o->tls_ca) > MAX_PATH_BYTES)) ||
+		    (o->tls_server_name != NULL &&
+		    !name_valid_str(NAME_HOST, o->tls_server_name))) {
+			key_err(err, errlen, file, m, o->tls_server_name &&
+			    !name_valid_str(NAME_HOST, o->tls_server_name) ?
+			    "tls_server_name" : "tls_ca", "outputs",
+			    "must not be empty (a file, or a host name)");
+			return TS_EPARSE;
+		}
 		break;
 	case OUTPUT_WEBHOOK:
 		if (get_required(m, m, "a webhook output", "url", file,

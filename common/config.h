@@ -35,7 +35,8 @@ enum output_drills { OUTPUT_DRILLS_EXCLUDE = 0, OUTPUT_DRILLS_LABEL,
 #define OUTPUT_REC_INCIDENTS	0x2
 enum output_fsync { OUTPUT_FSYNC_BATCH = 0, OUTPUT_FSYNC_ALWAYS,
     OUTPUT_FSYNC_NEVER };
-enum output_proto { OUTPUT_PROTO_TCP = 0, OUTPUT_PROTO_UDP };
+enum output_proto { OUTPUT_PROTO_TCP = 0, OUTPUT_PROTO_UDP,
+	OUTPUT_PROTO_TLS };	/* TLS: syslog over TLS, RFC 5425 */
 enum output_format { OUTPUT_FORMAT_JSON = 0, OUTPUT_FORMAT_CEF };
 
 /* Most outputs in one configuration.  (Candidate for limits.h.) */
@@ -60,6 +61,12 @@ struct output_config {
 	char		*address;	/* address: "host:port" */
 	int		 proto;		/* protocol: enum output_proto */
 	int		 format;	/* format: enum output_format */
+	char		*tls_ca;	/* tls_ca: CA bundle (PEM); NULL: the
+					 * system's trust store */
+	char		*tls_server_name; /* tls_server_name: the name the
+					 * certificate must carry; NULL: the
+					 * address's host */
+	int		 tls_verify;	/* tls_verify (default true) */
 	/* webhook: */
 	char		*url;		/* url: http:// or https:// */
 	uint64_t	 timeout_us;	/* timeout: per attempt (also forward

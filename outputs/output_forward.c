@@ -12,6 +12,12 @@
  * has no acknowledgement (documented in docs/outputs.md).
  * UDP: datagrams may be lost silently (the protocol's nature); an ICMP
  * "port unreachable" reported on the next send counts as a failure.
+ * TLS (RFC 5425): the TCP framing inside a GnuTLS session.  The upstream's
+ * certificate is verified by default (against tls_ca, or the system's
+ * trust store) for tls_server_name (default: the address's host); a
+ * failed verification fails the connection like a refused one, logged
+ * with the reason.  tls_verify: false turns that off, with a warning at
+ * every connection.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +30,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
 #include "common/config.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -32,6 +42,9 @@
 struct forward {
 	int	 fd;
 	int	 udp;
+	gnutls_session_t tls;			/* NULL: plain TCP or UDP */
+	gnutls_certificate_credentials_t cred;
+	int	 tls_up;			/* handshake done */
 };
 
 /* Split "host:port" / "[v6]:port" into host and port strings. */
@@ -92,10 +105,93 @@ static void forward_close(void **impl)
 
 	if (f == NULL)
 		return;
+	if (f->tls != NULL) {
+		if (f->tls_up)	/* bounded by SO_SNDTIMEO */
+			(void)gnutls_bye(f->tls, GNUTLS_SHUT_WR);
+		gnutls_deinit(f->tls);
+	}
+	if (f->cred != NULL)
+		gnutls_certificate_free_credentials(f->cred);
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f);
 	*impl = NULL;
+}
+
+/* 1 if host is a numeric IPv4 or IPv6 address (no SNI for those). */
+static int host_is_ip(const char *host)
+{
+	unsigned char b[16];
+
+	return inet_pton(AF_INET, host, b) == 1 ||
+	    inet_pton(AF_INET6, host, b) == 1;
+}
+
+/*
+ * The TLS handshake on f->fd, bounded by the output's timeout, verifying
+ * the upstream's certificate for name unless tls_verify is off.  0, or
+ * TS_EIO (logged with the reason) with f ready for forward_close.
+ */
+static int tls_start(struct forward *f, const struct output_config *cfg,
+    const char *host)
+{
+	const char *name = cfg->tls_server_name ? cfg->tls_server_name : host;
+	int rc;
+
+	if ((rc = gnutls_certificate_allocate_credentials(&f->cred)) < 0)
+		goto fail;
+	if (cfg->tls_ca != NULL)
+		rc = gnutls_certificate_set_x509_trust_file(f->cred,
+		    cfg->tls_ca, GNUTLS_X509_FMT_PEM);
+	else
+		rc = gnutls_certificate_set_x509_system_trust(f->cred);
+	if (rc <= 0) {
+		log_warn("output %s: no trusted certificate in %s%s%s",
+		    cfg->name, cfg->tls_ca ? cfg->tls_ca :
+		    "the system's trust store", rc < 0 ? ": " : "",
+		    rc < 0 ? gnutls_strerror(rc) : "");
+		return TS_EIO;
+	}
+	if ((rc = gnutls_init(&f->tls, GNUTLS_CLIENT)) < 0 ||
+	    (rc = gnutls_set_default_priority(f->tls)) < 0 ||
+	    (rc = gnutls_credentials_set(f->tls, GNUTLS_CRD_CERTIFICATE,
+	    f->cred)) < 0)
+		goto fail;
+	if (!host_is_ip(name) && (rc = gnutls_server_name_set(f->tls,
+	    GNUTLS_NAME_DNS, name, strlen(name))) < 0)
+		goto fail;
+	if (cfg->tls_verify)
+		gnutls_session_set_verify_cert(f->tls, name, 0);
+	else
+		log_warn("output %s: tls_verify is off: the certificate of %s "
+		    "is NOT checked (anyone on the path can read and change "
+		    "what is forwarded)", cfg->name, cfg->address);
+	gnutls_transport_set_int(f->tls, f->fd);
+	gnutls_handshake_set_timeout(f->tls,
+	    (unsigned)(cfg->timeout_us / 1000));
+	do {
+		rc = gnutls_handshake(f->tls);
+	} while (rc < 0 && !gnutls_error_is_fatal(rc));
+	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		gnutls_datum_t why = { NULL, 0 };
+		unsigned status = gnutls_session_get_verify_cert_status(f->tls);
+
+		(void)gnutls_certificate_verification_status_print(status,
+		    gnutls_certificate_type_get(f->tls), &why, 0);
+		log_warn("output %s: certificate of %s refused for \"%s\": %s",
+		    cfg->name, cfg->address, name,
+		    why.data ? (const char *)why.data : "not trusted");
+		gnutls_free(why.data);
+		return TS_EIO;
+	}
+	if (rc < 0)
+		goto fail;
+	f->tls_up = 1;
+	return 0;
+fail:
+	log_warn("output %s: TLS with %s: %s", cfg->name, cfg->address,
+	    gnutls_strerror(rc));
+	return TS_EIO;
 }
 
 static int forward_open(const struct output_config *cfg, void **impl)
@@ -139,8 +235,14 @@ static int forward_open(const struct output_config *cfg, void **impl)
 		free(f);
 		return TS_EAGAIN;
 	}
+	if (cfg->proto == OUTPUT_PROTO_TLS && tls_start(f, cfg, host) != 0) {
+		void *p = f;
+
+		forward_close(&p);
+		return TS_EAGAIN;
+	}
 	log_info("output %s: connected to %s (%s)", cfg->name, cfg->address,
-	    f->udp ? "udp" : "tcp");
+	    f->udp ? "udp" : f->tls ? "tls" : "tcp");
 	*impl = f;
 	return 0;
 }
@@ -168,6 +270,36 @@ static int peer_gone(int fd)
 	return 0;
 }
 
+/* peer_gone for a TLS session: records the upstream sends (TLS 1.3 session
+ * tickets, an alert, close_notify) go through GnuTLS, never around it. */
+static int tls_peer_gone(struct forward *f)
+{
+	struct pollfd p = { f->fd, POLLIN, 0 };
+	char buf[512];
+	int fl, gone = 0;
+	ssize_t n;
+
+	if ((fl = fcntl(f->fd, F_GETFL)) < 0 ||
+	    fcntl(f->fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return 1;
+	for (int i = 0; i < 64; i++) {
+		if (gnutls_record_check_pending(f->tls) == 0 &&
+		    (poll(&p, 1, 0) != 1 || !(p.revents & (POLLIN | POLLERR |
+		    POLLHUP))))
+			break;
+		n = gnutls_record_recv(f->tls, buf, sizeof(buf));
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			break;
+		if (n == 0 || (n < 0 && gnutls_error_is_fatal((int)n))) {
+			gone = 1;
+			break;
+		}
+	}
+	if (fcntl(f->fd, F_SETFL, fl) != 0)
+		gone = 1;
+	return gone;
+}
+
 static int forward_send(void *impl, const struct output_config *cfg,
     int kind, json_t *rec)
 {
@@ -177,7 +309,7 @@ static int forward_send(void *impl, const struct output_config *cfg,
 	size_t len;
 	int rc;
 
-	if (!f->udp && peer_gone(f->fd)) {
+	if (!f->udp && (f->tls ? tls_peer_gone(f) : peer_gone(f->fd))) {
 		log_warn("output %s: %s closed the connection", cfg->name,
 		    cfg->address);
 		return TS_EIO;
@@ -190,7 +322,24 @@ static int forward_send(void *impl, const struct output_config *cfg,
 		len = OUTPUT_MAX_UDP_BYTES;
 	p = msg;
 	while (len > 0) {
-		ssize_t w = send(f->fd, p, len, MSG_NOSIGNAL);
+		ssize_t w;
+
+		if (f->tls != NULL) {
+			w = gnutls_record_send(f->tls, p, len);
+			if (w == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (w <= 0) {
+				log_warn("output %s: send to %s: %s",
+				    cfg->name, cfg->address, w == 0 ? "closed" :
+				    gnutls_strerror((int)w));
+				rc = TS_EIO;
+				break;
+			}
+			p += w;
+			len -= (size_t)w;
+			continue;
+		}
+		w = send(f->fd, p, len, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
