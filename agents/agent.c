@@ -143,6 +143,8 @@ struct agent {
 	uint64_t	 link_since;	/* mono: since when (LINK_OK: 0) */
 	uint64_t	 link_logged;	/* mono: last warning about it */
 	uint64_t	 connecting;	/* mono: a TCP connect started (0) */
+	int		 tcp_up;	/* the last connect succeeded (a retry
+					 * after it is not a reach problem) */
 	int		 ack_pending;	/* an ACK waits for agent_apply_ack */
 	int		 send_more;	/* the last turn stopped sending at
 					   AGENT_MAX_BATCHES_TURN: go on */
@@ -635,10 +637,17 @@ static void agent_monitor(struct agent *a)
 				a->connecting = mono_us();
 			break;
 		case ZMQ_EVENT_CONNECT_RETRIED:
-			/* A refused connect fails at once; one that ran into
-			 * ZMQ_CONNECT_TIMEOUT took (almost) all of it. */
+			/* After a connection that was made (and failed its
+			 * handshake, said above, or was lost): not a reach
+			 * problem.  A refused connect fails at once; one that
+			 * ran into ZMQ_CONNECT_TIMEOUT took (almost) all of
+			 * it. */
 			took = a->connecting ? mono_us() - a->connecting : 0;
 			a->connecting = 0;
+			if (a->tcp_up) {
+				a->tcp_up = 0;
+				break;
+			}
 			if (took >= AGENT_CONNECT_TIMEOUT_MS * 900ULL)
 				link_problem(a, LINK_TIMEOUT, "connection timed "
 				    "out (no answer: a firewall, a wrong "
@@ -650,6 +659,7 @@ static void agent_monitor(struct agent *a)
 			break;
 		case ZMQ_EVENT_CONNECTED:
 			a->connecting = 0;
+			a->tcp_up = 1;
 			break;
 		case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
 			log_info("connection to %s established",
