@@ -269,6 +269,8 @@ struct disk {
 	uint64_t	 free;		/* bytes free for tocsind */
 	uint64_t	 per_day;	/* journal growth, bytes a day (0: unknown) */
 	uint64_t	 oldest_us;	/* oldest journaled event (0: none) */
+	uint64_t	 readers_now;	/* stale reader slots this command
+					 * cleared when it opened them */
 };
 
 /* Journal history shorter than this gives no rate. */
@@ -282,7 +284,6 @@ static void disk_probe(const char *dd, journal_t *j, struct disk *d)
 	struct stat st;
 	char *p;
 
-	memset(d, 0, sizeof(*d));
 	/* the LMDB environments of the data directory (common/datadir.h) */
 	for (size_t i = 0; i < DD_NENTRIES; i++) {
 		if (!datadir_entries[i].dd_lmdb)
@@ -343,6 +344,9 @@ static void print_disk(const struct disk *d, uint64_t now)
 		    "%s/day: %.0f days left at this rate\n", a, b, c,
 		    (double)d->free / (double)d->per_day);
 	}
+	if (d->readers_now != 0)
+		printf("reader slots:      %llu left by dead processes, cleared "
+		    "now\n", (unsigned long long)d->readers_now);
 	if (d->oldest_us != 0) {
 		cli_format_age(now > d->oldest_us ? now - d->oldest_us : 0, a,
 		    sizeof(a));
@@ -352,7 +356,7 @@ static void print_disk(const struct disk *d, uint64_t now)
 
 static json_t *json_disk(const struct disk *d)
 {
-	return json_pack("{s:I, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:I}",
 	    "used_bytes", (json_int_t)d->used,
 	    "free_bytes", d->ok ? json_integer((json_int_t)d->free) :
 	    json_null(),
@@ -361,7 +365,8 @@ static json_t *json_disk(const struct disk *d)
 	    "days_left", d->ok && d->per_day ?
 	    json_real((double)d->free / (double)d->per_day) : json_null(),
 	    "oldest_event_us", d->oldest_us ?
-	    json_integer((json_int_t)d->oldest_us) : json_null());
+	    json_integer((json_int_t)d->oldest_us) : json_null(),
+	    "readers_cleared_now", (json_int_t)d->readers_now);
 }
 
 static void print_report(const char *dd, struct proc *procs, size_t nprocs,
@@ -544,7 +549,7 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	};
 	struct counters jc, sc, oc;
 	struct cgroup groups[3];
-	struct disk disk;
+	struct disk disk = { 0 };
 	journal_t *j = NULL;
 	state_t *st = NULL;
 	const char *dd;
@@ -583,6 +588,7 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	rc = journal_open(jpath, JOURNAL_RDONLY, 0, &j);
 	if (rc == 0) {
 		have_journal = 1;
+		(void)journal_readers_reclaim(j, &disk.readers_now);
 		if ((rc = journal_last_seq(j, &last)) != 0 ||
 		    ((rc = journal_stats_foreach(j, counter_cb, &jc)) != 0 &&
 		    rc != TS_ESTOP) || (rc = jc.rc) != 0)
@@ -593,6 +599,7 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	rc = state_open(spath, STATE_RDONLY, 0, &st);
 	if (rc == 0) {
 		have_state = 1;
+		(void)state_readers_reclaim(st, &disk.readers_now);
 		if ((rc = state_cursor_get(st, &cursor)) != 0 ||
 		    ((rc = state_stats_foreach(st, counter_cb, &sc)) != 0 &&
 		    rc != TS_ESTOP) || (rc = sc.rc) != 0)

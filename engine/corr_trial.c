@@ -17,10 +17,15 @@
 
 /* Map size of the throw-away state (LMDB grows it as needed). */
 #define CORR_TRIAL_MAP_BYTES	(16ULL * 1024 * 1024)
+/* Events evaluated in one transaction: the state is thrown away, so a
+ * commit (an fsync) per event would only slow a long test down. */
+#define CORR_TRIAL_TXN_EVENTS	4096
 
 struct corr_trial {
 	const corr_set_t	*ct_cs;
 	state_t			*ct_state;
+	state_txn_t		*ct_txn;	/* open across feeds, or NULL */
+	size_t			 ct_ntxn;	/* events in ct_txn */
 	char			 ct_dir[256];	/* the temporary folder */
 	struct corr_counters	 ct_cc;
 	corr_trial_fire_cb	 ct_cb;		/* the caller's, per feed */
@@ -60,7 +65,8 @@ corr_trial_open(const corr_set_t *cs, corr_trial_t **out)
 		free(ct);
 		return TS_EIO;
 	}
-	if ((ret = state_open(ct->ct_dir, 0, CORR_TRIAL_MAP_BYTES,
+	/* thrown away at the end: a sync per commit would only cost time */
+	if ((ret = state_open(ct->ct_dir, STATE_NOSYNC, CORR_TRIAL_MAP_BYTES,
 	    &ct->ct_state)) != 0) {
 		trial_rmdir(ct->ct_dir);
 		free(ct);
@@ -83,7 +89,6 @@ int
 corr_trial_feed(corr_trial_t *ct, const struct rules_result *res,
     uint64_t time_us, corr_trial_fire_cb cb, void *arg)
 {
-	state_txn_t *t = NULL;
 	int ret;
 
 	if (corr_set_count(ct->ct_cs) == 0 || res->nmatched == 0)
@@ -92,17 +97,23 @@ corr_trial_feed(corr_trial_t *ct, const struct rules_result *res,
 		time_us = res->time_us;
 	ct->ct_cb = cb;
 	ct->ct_arg = arg;
-	if ((ret = state_begin(ct->ct_state, &t)) != 0)
+	if (ct->ct_txn == NULL &&
+	    (ret = state_begin(ct->ct_state, &ct->ct_txn)) != 0)
 		return ret;
 	/* the event's own time stands for the wall clock: a test replays
 	 * old lines, and their windows must not expire while it runs */
-	ret = corr_eval(t, ct->ct_cs, res, time_us, "", 0, time_us,
+	ret = corr_eval(ct->ct_txn, ct->ct_cs, res, time_us, "", 0, time_us,
 	    &ct->ct_cc, trial_fire, ct);
-	if (ret == 0)
-		ret = state_commit(&t);
-	else
-		state_abort(&t);
-	return ret;
+	if (ret != 0) {
+		state_abort(&ct->ct_txn);
+		ct->ct_ntxn = 0;
+		return ret;
+	}
+	if (++ct->ct_ntxn >= CORR_TRIAL_TXN_EVENTS) {
+		ct->ct_ntxn = 0;
+		return state_commit(&ct->ct_txn);
+	}
+	return 0;
 }
 
 void
@@ -112,6 +123,7 @@ corr_trial_close(corr_trial_t **ctp)
 
 	if (ctp == NULL || (ct = *ctp) == NULL)
 		return;
+	state_abort(&ct->ct_txn);	/* thrown away with the state */
 	state_close(&ct->ct_state);
 	trial_rmdir(ct->ct_dir);
 	free(ct);

@@ -200,6 +200,8 @@ state_open(const char *dir, int flags, uint64_t map_bytes, state_t **out)
 		envflags |= MDB_RDONLY;
 	} else if ((ret = mkdir_p(dir, 0700)) != 0)
 		goto fail;
+	if (flags & STATE_NOSYNC)
+		envflags |= MDB_NOSYNC;
 
 	if ((rc = mdb_env_create(&s->s_env)) != 0) {
 		ret = state_err(NULL, rc, "mdb_env_create");

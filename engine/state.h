@@ -103,6 +103,7 @@ typedef struct state_txn state_txn_t;
 struct counter;
 
 #define STATE_RDONLY	0x1	/* the CLI */
+#define STATE_NOSYNC	0x2	/* a throw-away state: commits not synced */
 
 /* Open (creating unless STATE_RDONLY) DATADIR/state.  map_bytes 0: default.
  * TS_ENOTFOUND if RDONLY and it does not exist yet. */

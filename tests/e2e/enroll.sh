@@ -112,7 +112,7 @@ wait_until 20 agent_following again
 echo "Jan 26 10:00:01 pc1 sshd[1]: after-reenrol-$$" >>"$T/app.log"
 after() { [ "$(tocsin events --grep "after-reenrol-$$" 2>/dev/null | grep -c "after-reenrol")" -ge 1 ]; }
 check "the re-enrolled agent ships" wait_until 20 after
-old_refused() { grep -q "refused our key" "$T/agent-old.log"; }
+old_refused() { grep -qE "refused (our|this agent.s) key" "$T/agent-old.log"; }
 check "the revoked key stays refused" wait_until 20 old_refused
 
 kill -TERM "$OLD" 2>/dev/null

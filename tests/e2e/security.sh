@@ -108,5 +108,14 @@ is "the recording is private (0600)" "$(stat -c %a "$T/rec.jsonl")" 600
 check "the recording is whole" test "$(head -n 1 "$T/rec.jsonl" | jq -r .tocsin_recording)" = 1
 is "no temporary file is left" "$(ls "$T" | grep -c '^rec\.jsonl\.')" 1
 
+# ---- make install writes configurations 0640 ---------------------------------
+# What make would run (-n: nothing is built or installed): every file it
+# installs under the configuration folder gets mode 0640.
+conf=$(make -s -n -C "$TOCSIN_TOP" install DESTDIR="$T/inst" PREFIX=/usr 2>/dev/null |
+    grep -E "install -m [0-7]+ .* $T/inst/etc/tocsin/")
+check "make install installs configurations" test -n "$conf"
+is "every configuration file installed 0640" \
+    "$(printf '%s\n' "$conf" | grep -vc 'install -m 0640 ')" 0
+
 stop_server && ok "server stops cleanly" || not_ok "server stops cleanly"
 exit 0

@@ -727,6 +727,78 @@ test_internal_line(void **state)
 	journal_close(&j);
 }
 
+/* Retention deletes by receive time from the oldest, never past `through`
+ * (the engine's cursor), never the newest event (so the next jseq never
+ * goes back), in batches of at most max, and keeps the agents' records. */
+static void
+test_retain(void **state)
+{
+	journal_t *j;
+	struct jevent ev;
+	struct journal_span sp;
+	struct jagent a;
+	size_t n;
+	int more;
+	(void)state;
+
+	assert_int_equal(journal_open(jdir(), 0, 0, &j), 0);
+	for (uint64_t i = 1; i <= 10; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.source = JSRC_SYSLOG_UDP;
+		ev.recv_us = i * 1000;	/* received at i ms */
+		ev.raw = "x";
+		ev.raw_len = 1;
+		assert_int_equal(journal_append_plain(j, &ev, 1, NULL, 0), 0);
+		assert_true(ev.jseq == i);
+	}
+	/* events 1..4 are older than 4.5 ms, but the engine is at 2 */
+	assert_int_equal(journal_retain(j, 4500, 2, 100, &n, &more), 0);
+	assert_int_equal(n, 2);
+	assert_false(more);
+	assert_int_equal(journal_span(j, &sp), 0);
+	assert_true(sp.first_jseq == 3 && sp.events == 8);
+	/* the engine caught up: 3 and 4 go, one per transaction */
+	assert_int_equal(journal_retain(j, 4500, 10, 1, &n, &more), 0);
+	assert_int_equal(n, 1);
+	assert_true(more);
+	assert_int_equal(journal_retain(j, 4500, 10, 1, &n, &more), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(journal_retain(j, 4500, 10, 1, &n, &more), 0);
+	assert_int_equal(n, 0);
+	assert_false(more);
+	/* everything is old: all but the newest */
+	assert_int_equal(journal_retain(j, UINT64_MAX, UINT64_MAX, 100, &n,
+	    &more), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(journal_span(j, &sp), 0);
+	assert_true(sp.first_jseq == 10 && sp.last_jseq == 10 &&
+	    sp.events == 1 && sp.first_recv_us == 10000);
+	/* the next event follows the newest, never restarts at 1 */
+	memset(&ev, 0, sizeof(ev));
+	ev.source = JSRC_SYSLOG_UDP;
+	ev.raw = "y";
+	ev.raw_len = 1;
+	assert_int_equal(journal_append_plain(j, &ev, 1, NULL, 0), 0);
+	assert_true(ev.jseq == 11);
+	journal_close(&j);
+
+	/* an agent's high-water mark outlives its events */
+	assert_int_equal(journal_open(jdir(), 0, 0, &j), 0);
+	{
+		size_t dups;
+		uint64_t e, s;
+
+		assert_int_equal(append(j, 7, 1, 3, &dups, &e, &s, NULL), 0);
+		assert_int_equal(journal_retain(j, UINT64_MAX, UINT64_MAX, 100,
+		    &n, &more), 0);
+		assert_int_equal(journal_agent_get(j, "web01", &a), 0);
+		assert_true(a.epoch == 7 && a.seq == 3);
+		assert_int_equal(append(j, 7, 1, 3, &dups, &e, &s, NULL), 0);
+		assert_int_equal(dups, 3);	/* a resend stays a duplicate */
+	}
+	journal_close(&j);
+}
+
 int
 main(void)
 {
@@ -744,6 +816,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_internal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_internal_line, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_retain, setup, teardown),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_record_malformed),
 	};
