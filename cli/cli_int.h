@@ -241,6 +241,10 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 void cli_err(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Untrusted text (a command-line argument, a name from a file), escaped
+ * into buf for a message (escape_text); returns buf. */
+const char *cli_esc(const char *s, char *buf, size_t buflen);
+
 /* Refuse positional arguments past optind: 0, or 2 after a message. */
 int cli_no_args(const struct cli_cmd *cmd, int argc, char **argv);
 

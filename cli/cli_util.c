@@ -71,8 +71,7 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-/* Untrusted command-line text, escaped for a message. */
-static const char *esc_arg(const char *s, char *buf, size_t buflen)
+const char *cli_esc(const char *s, char *buf, size_t buflen)
 {
 	escape_text(s, strlen(s), buf, buflen);
 	return buf;
@@ -304,7 +303,7 @@ int cli_sub_dispatch(struct cli *c, const struct cli_cmd *cmd,
 			return subs[i].sub_run(c, cmd, argc - 1, argv + 1);
 	sub_names(subs, n, names, sizeof(names));
 	return cli_usage_error(cmd, "unknown sub-command '%s' (%s)",
-	    esc_arg(argv[1], eb, sizeof(eb)), names);
+	    cli_esc(argv[1], eb, sizeof(eb)), names);
 }
 
 int cli_no_args(const struct cli_cmd *cmd, int argc, char **argv)
@@ -313,7 +312,7 @@ int cli_no_args(const struct cli_cmd *cmd, int argc, char **argv)
 
 	if (optind < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'",
-		    esc_arg(argv[optind], eb, sizeof(eb)));
+		    cli_esc(argv[optind], eb, sizeof(eb)));
 	return 0;
 }
 
@@ -324,7 +323,7 @@ int cli_parse_number(const struct cli_cmd *cmd, const char *opt,
 
 	if (parse_u64(arg, strlen(arg), max, out) != 0)
 		return cli_usage_error(cmd, "invalid %s '%s': expected a whole "
-		    "number from 0 to %llu", opt, esc_arg(arg, eb, sizeof(eb)),
+		    "number from 0 to %llu", opt, cli_esc(arg, eb, sizeof(eb)),
 		    (unsigned long long)max);
 	return 0;
 }
@@ -336,7 +335,7 @@ int cli_check_name(const struct cli_cmd *cmd, enum name_kind k,
 
 	if (!name_valid_str(k, s))
 		return cli_usage_error(cmd, "invalid %s '%s': %s", what,
-		    esc_arg(s, eb, sizeof(eb)), name_expect(k));
+		    cli_esc(s, eb, sizeof(eb)), name_expect(k));
 	return 0;
 }
 
@@ -348,7 +347,7 @@ int cli_check_endpoint(const struct cli_cmd *cmd, const char *opt,
 	if (!endpoint_valid(s))
 		return cli_usage_error(cmd, "invalid %s '%s': expected a ZeroMQ "
 		    "endpoint such as tcp://192.0.2.10:7514 or ipc:///run/x",
-		    opt, esc_arg(s, eb, sizeof(eb)));
+		    opt, cli_esc(s, eb, sizeof(eb)));
 	return 0;
 }
 
@@ -361,7 +360,7 @@ int cli_parse_time(const struct cli_cmd *cmd, const char *opt,
 		return cli_usage_error(cmd, "invalid %s '%s': expected a "
 		    "duration (30s, 15m, 2h, 7d) or an RFC 3339 time "
 		    "(2026-01-26T08:00:00Z)", opt,
-		    esc_arg(arg, eb, sizeof(eb)));
+		    cli_esc(arg, eb, sizeof(eb)));
 	return 0;
 }
 
@@ -421,15 +420,15 @@ const char *cli_datadir_existing(struct cli *c, const struct cli_cmd *cmd)
 		if (errno == ENOENT)
 			cli_err(cmd, "data directory '%s' does not exist (has "
 			    "tocsind run? choose one with -D DATADIR or "
-			    "-c CONFIG)", esc_arg(dd, eb, sizeof(eb)));
+			    "-c CONFIG)", cli_esc(dd, eb, sizeof(eb)));
 		else
 			cli_err(cmd, "data directory '%s': %s",
-			    esc_arg(dd, eb, sizeof(eb)), strerror(errno));
+			    cli_esc(dd, eb, sizeof(eb)), strerror(errno));
 		return NULL;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		cli_err(cmd, "data directory '%s' is not a directory",
-		    esc_arg(dd, eb, sizeof(eb)));
+		    cli_esc(dd, eb, sizeof(eb)));
 		return NULL;
 	}
 	return dd;

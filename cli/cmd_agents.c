@@ -133,12 +133,6 @@ static const struct cli_sub agents_subcommands[] = {
 	{ "token", agents_token },
 };
 
-static const char *esc(const char *s, char *buf, size_t buflen)
-{
-	escape_text(s, strlen(s), buf, buflen);
-	return buf;
-}
-
 /* The single NAME argument of add/remove: 0, or 2 after a message. */
 static int one_name(const struct cli_cmd *cmd, int argc, char **argv,
     const char **name)
@@ -149,7 +143,7 @@ static int one_name(const struct cli_cmd *cmd, int argc, char **argv,
 		return cli_usage_error(cmd, "missing agent NAME");
 	if (optind + 1 < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'",
-		    esc(argv[optind + 1], eb, sizeof(eb)));
+		    cli_esc(argv[optind + 1], eb, sizeof(eb)));
 	*name = argv[optind];
 	return cli_check_name(cmd, NAME_AGENT, "agent name", *name);
 }
@@ -300,7 +294,7 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 			if (p.arg[0] == '\0' || strlen(p.arg) > MAX_PATH_BYTES)
 				return cli_usage_error(cmd, "invalid --follow "
 				    "'%s': expected a file path of 1 to %d "
-				    "bytes", esc(p.arg, eb, sizeof(eb)),
+				    "bytes", cli_esc(p.arg, eb, sizeof(eb)),
 				    MAX_PATH_BYTES);
 			if (nfollow == MAX_FOLLOW_FILES)
 				return cli_usage_error(cmd, "too many --follow "
@@ -311,7 +305,7 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 			if (p.arg[0] == '\0' || strlen(p.arg) > MAX_PATH_BYTES)
 				return cli_usage_error(cmd, "invalid "
 				    "--agent-data '%s': expected a directory",
-				    esc(p.arg, eb, sizeof(eb)));
+				    cli_esc(p.arg, eb, sizeof(eb)));
 			ac.data_dir = p.arg;
 			break;
 		default:
@@ -366,19 +360,19 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		    0600);
 		if (fd < 0 || fchmod(fd, 0600) != 0) {
 			cli_err(cmd, "cannot write %s: %s",
-			    esc(output, eb, sizeof(eb)), strerror(errno));
+			    cli_esc(output, eb, sizeof(eb)), strerror(errno));
 			goto out;
 		}
 	}
 
 	if (mkdir_p(dd, 0700) != 0) {
 		cli_err(cmd, "cannot create data directory %s: %s",
-		    esc(dd, eb, sizeof(eb)), strerror(errno));
+		    cli_esc(dd, eb, sizeof(eb)), strerror(errno));
 		goto out;
 	}
 	if ((rc = keys_server_load_or_create(dd, spub, NULL)) != 0) {
 		cli_err(cmd, "server keys in %s/keys: %s",
-		    esc(dd, eb, sizeof(eb)), ts_strerror(rc));
+		    cli_esc(dd, eb, sizeof(eb)), ts_strerror(rc));
 		goto out;
 	}
 	if ((rc = keys_generate(pub, sec)) != 0) {
@@ -411,7 +405,7 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		if (ftruncate(fd, 0) != 0 || write_all(fd, text, len) != 0 ||
 		    fsync(fd) != 0) {
 			cli_err(cmd, "cannot write %s: %s",
-			    esc(output, eb, sizeof(eb)), strerror(errno));
+			    cli_esc(output, eb, sizeof(eb)), strerror(errno));
 			goto out;
 		}
 	} else {
@@ -424,7 +418,7 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 	}
 	cli_err(cmd, "enrolled agent %s; its configuration (with its secret "
 	    "key) %s%s", name, output != NULL ? "is in " : "went to standard "
-	    "output", output != NULL ? esc(output, eb, sizeof(eb)) : "");
+	    "output", output != NULL ? cli_esc(output, eb, sizeof(eb)) : "");
 	enrolled = 0;	/* keep it */
 	exit_rc = CLI_EXIT_OK;
 	goto out;
@@ -823,14 +817,14 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
 			if (parse_duration(p.arg, &ttl) != 0 || ttl == 0)
 				return cli_usage_error(cmd, "invalid --ttl "
 				    "'%s': expected a duration such as 1h or "
-				    "7d", esc(p.arg, eb, sizeof(eb)));
+				    "7d", cli_esc(p.arg, eb, sizeof(eb)));
 			break;
 		case OPT_USES:
 			if (parse_u64(p.arg, strlen(p.arg), TOKEN_MAX_USES,
 			    &uses) != 0 || uses == 0)
 				return cli_usage_error(cmd, "invalid --uses "
 				    "'%s': expected 1 to %d",
-				    esc(p.arg, eb, sizeof(eb)), TOKEN_MAX_USES);
+				    cli_esc(p.arg, eb, sizeof(eb)), TOKEN_MAX_USES);
 			break;
 		case OPT_JSON:
 			json = 1;
@@ -899,7 +893,7 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
 		rc = token_revoke(dd, argv[optind + 1]);
 		if (rc == TS_ENOTFOUND)
 			return cli_usage_error(cmd, "no token '%s'",
-			    esc(argv[optind + 1], eb, sizeof(eb)));
+			    cli_esc(argv[optind + 1], eb, sizeof(eb)));
 		if (rc != 0) {
 			cli_err(cmd, "cannot revoke: %s", ts_strerror(rc));
 			return CLI_EXIT_FAIL;

@@ -527,6 +527,7 @@ cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
 	struct inc_opts	 o;
 	const struct inc_verb *v;
 	const char	*sub = "list";
+	char		 eb[256];
 	uint64_t	 id = 0;
 	int		 opt, nargs;
 	char		**args;
@@ -548,7 +549,8 @@ cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
 			if (states[i] == NULL)
 				return cli_usage_error(cmd, "--state: '%s' is "
 				    "not open, acknowledged, resolved, "
-				    "false_positive or active", p.arg);
+				    "false_positive or active",
+				    cli_esc(p.arg, eb, sizeof(eb)));
 			o.state = states[i];
 			break;
 		}
@@ -593,7 +595,8 @@ cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
 		if (strcmp(sub, v->iv_name) == 0)
 			break;
 	if (v == inc_verbs + NINC_VERBS)
-		return cli_usage_error(cmd, "unknown subcommand '%s'", sub);
+		return cli_usage_error(cmd, "unknown subcommand '%s'",
+		    cli_esc(sub, eb, sizeof(eb)));
 	if (v->iv_nargs == 0) {		/* list */
 		if (nargs > 0)
 			return cli_usage_error(cmd, "list takes no arguments");
@@ -604,7 +607,7 @@ cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if (parse_u64(args[0], strlen(args[0]), UINT64_MAX, &id) != 0 ||
 	    id == 0)
 		return cli_usage_error(cmd, "'%s' is not an incident id",
-		    args[0]);
+		    cli_esc(args[0], eb, sizeof(eb)));
 	if (v->iv_op == NULL)		/* show */
 		return inc_show(c, cmd, id, &o);
 	if (v->iv_nargs == 1)

@@ -946,6 +946,13 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 		if (gethostname(hn, sizeof(hn)) != 0)
 			snprintf(hn, sizeof(hn), "localhost");
 		hn[MAX_HOST_BYTES] = '\0';
+		if (!name_valid_str(NAME_HOST, hn)) {
+			/* the collector would refuse every HELLO */
+			set_err(err, errlen, "%s: this machine's host name is "
+			    "not usable (must be %s): set agent.host", path,
+			    name_expect(NAME_HOST));
+			goto fail;
+		}
 		cfg->host = strdup(hn);
 	} else if (!name_valid_str(NAME_HOST, cfg->host)) {
 		/* the collector refuses any other HELLO host */

@@ -80,11 +80,11 @@ done | median | awk '{ print "BENCH grep_baseline_lps " $1 " lines/s" }'
 # The completion check is one bench_wait process per round reading the
 # engine's counter in the state every 2 ms (no process per poll).
 port() { echo $(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 )); }
-pipeline_round() {	# NAME FILE LINES
-	d=$tmp/p-$1-$r
-	mkdir -p "$d"
-	cat >"$d/tocsind.yml" <<EOF
-data_dir: $d/data
+start_server() {	# DIR: 0 once up; a port another program holds: try another
+	for try in 1 2 3; do
+		rm -rf "$1/data"
+		cat >"$1/tocsind.yml" <<EOF
+data_dir: $1/data
 log_level: warn
 collector:
   listen: tcp://127.0.0.1:$(port)
@@ -93,13 +93,24 @@ collector:
 engine:
   rules: [rules/default]
 EOF
-	$B/tocsind -f -c "$d/tocsind.yml" 2>"$d/tocsind.log" &
-	server=$!
-	i=0
-	until [ -s "$d/data/run/collector.pid" ] && [ -s "$d/data/run/engine.pid" ]; do
-		i=$((i + 1)); [ $i -gt 100 ] && { echo "# tocsind did not start" >&2; return 1; }
-		sleep 0.1
+		$B/tocsind -f -c "$1/tocsind.yml" 2>"$1/tocsind.log" &
+		server=$!
+		i=0
+		until [ -s "$1/data/run/collector.pid" ] && [ -s "$1/data/run/engine.pid" ]; do
+			kill -0 "$server" 2>/dev/null || break
+			i=$((i + 1)); [ $i -gt 100 ] && break
+			sleep 0.1
+		done
+		[ -s "$1/data/run/collector.pid" ] && [ -s "$1/data/run/engine.pid" ] && return 0
+		kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null; server=""
 	done
+	echo "# tocsind did not start: $(tail -n 1 "$1/tocsind.log")" >&2
+	return 1
+}
+pipeline_round() {	# NAME FILE LINES
+	d=$tmp/p-$1-$r
+	mkdir -p "$d"
+	start_server "$d" || return 1
 	$B/tocsin -c "$d/tocsind.yml" agents add bench -o "$d/agent.yml" \
 	    --follow "$d/in.log" --agent-data "$d/agent" >/dev/null 2>&1
 	: >"$d/in.log"

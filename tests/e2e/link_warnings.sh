@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # link_warnings.sh - say when something is wrong.
 #
-# The agent warns at once that it cannot reach (connection refused) or
-# authenticate to (wrong server key, key revoked) its collector, then every
-# minute while it lasts, and says when the collector is back.  `tocsin
+# The agent warns at once that it cannot reach (connection refused, timed
+# out: tests/tools/blackhole drops the SYNs) or authenticate to (wrong
+# server key, key revoked) its collector, then every minute while it lasts, and says when the collector is back.  `tocsin
 # agents add` warns that a loopback endpoint only works on this machine and
 # refuses (exit 2) a data directory that does not exist.  `tocsin alerts
 # --follow` says when the live feed cannot be reached.
@@ -62,6 +62,19 @@ A3=$AGENT_PID
 check "a revoked key: warned at once" wait_until 20 logged a3 \
     "warn: cannot authenticate to collector .*: it refused this agent's key \(ZAP status 400\)"
 kill -TERM "$A3"; wait "$A3" 2>/dev/null
+
+# ---- a connection that times out (SYNs dropped) ---------------------------------
+BH_PORT=$(free_port)
+"$TOCSIN_TOOLS/blackhole" "$BH_PORT" >"$T/blackhole.out" 2>&1 &
+E2E_PIDS+=("$!")
+wait_until 10 grep -q ready "$T/blackhole.out"
+check "agent a4 enrolled (endpoint that drops connections)" \
+    enroll a4 --endpoint "tcp://127.0.0.1:$BH_PORT" --follow "$T/a4.log"
+start_agent a4
+A4=$AGENT_PID
+check "a connection that times out: warned as such" wait_until 40 logged a4 \
+    "warn: cannot reach collector tcp://127.0.0.1:$BH_PORT: connection timed out"
+kill -TERM "$A4"; wait "$A4" 2>/dev/null
 
 # ---- the collector down ---------------------------------------------------------
 check "tocsind stops" stop_server
