@@ -293,6 +293,7 @@ struct collector {
 	size_t		 ngroup, group_events;
 	struct wire_buf	 out;
 	int		 full;		/* journal full: ACKs paused */
+	int		 config_retry;	/* a CONFIG could not be sent */
 	uint64_t	 last_stats_us;	/* mono */
 	uint64_t	 started_us;	/* wall */
 	internal_t	*in;		/* tocsin's own events, queued */
@@ -667,6 +668,7 @@ send_config(struct collector *c, struct session *s)
 	    zmq_send(c->router, c->out.data, c->out.len, ZMQ_DONTWAIT) < 0) {
 		counters[C_REPLIES_UNROUTABLE].value++;
 		s->cfg_gen = 0;		/* try again on the next tick */
+		c->config_retry = 1;
 		return;
 	}
 	counters[C_CONFIGS_SENT].value++;
@@ -681,8 +683,12 @@ groups_tick(struct collector *c)
 {
 	if (c->gc == NULL)
 		return;
-	groupconf_tick(c->gc, &counters[C_GROUPS_LOADED].value,
-	    &counters[C_GROUPS_REFUSED].value);
+	/* the sessions are walked only when a group changed (or a CONFIG
+	 * waits to be sent again) */
+	if (groupconf_tick(c->gc, &counters[C_GROUPS_LOADED].value,
+	    &counters[C_GROUPS_REFUSED].value) == 0 && !c->config_retry)
+		return;
+	c->config_retry = 0;
 	for (size_t i = 0; i < MAX_SESSIONS; i++)
 		if (c->sessions[i].used && c->sessions[i].drill[0] == '\0')
 			send_config(c, &c->sessions[i]);

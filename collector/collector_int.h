@@ -283,7 +283,8 @@ void groupconf_free(groupconf_t **g);
 int groupconf_get(groupconf_t *g, const char *group,
     struct groupconf_view *out);
 /* Re-stat every known group file; re-read the changed ones.  Adds the files
- * refused to *refused, the ones accepted to *loaded. */
-void groupconf_tick(groupconf_t *g, uint64_t *loaded, uint64_t *refused);
+ * refused to *refused, the ones accepted to *loaded.  Returns the number of
+ * groups whose CONFIG changed. */
+size_t groupconf_tick(groupconf_t *g, uint64_t *loaded, uint64_t *refused);
 
 #endif /* TOCSIN_COLLECTOR_INT_H */

@@ -194,8 +194,11 @@ int groupconf_get(groupconf_t *g, const char *group,
 	return 0;
 }
 
-void groupconf_tick(groupconf_t *g, uint64_t *loaded, uint64_t *refused)
+size_t groupconf_tick(groupconf_t *g, uint64_t *loaded, uint64_t *refused)
 {
+	size_t changed = 0;
+
 	for (size_t i = 0; i < g->n; i++)
-		(void)entry_refresh(g, &g->e[i], loaded, refused);
+		changed += (size_t)entry_refresh(g, &g->e[i], loaded, refused);
+	return changed;
 }
