@@ -40,6 +40,7 @@
 
 /* The correlation rules one event fired (`rules test`). */
 struct corr_hits {
+	const corr_set_t	*cs;		/* the set's correlation rules */
 	const struct rule_info	*ri[MAX_CORR_HITS];
 	uint32_t		 count[MAX_CORR_HITS];
 	size_t			 n;
@@ -219,16 +220,27 @@ run_free(struct rules_run *r)
 	ruleset_free(&r->rs);
 }
 
+/* Whether the engine raises no alert of its own for rule ri: it only
+ * feeds a Sigma correlation (generate: false).  ch NULL: never. */
+static int
+silenced(const struct corr_hits *ch, const struct rule_info *ri)
+{
+	return ch != NULL && ch->cs != NULL &&
+	    corr_set_silences(ch->cs, ri->id);
+}
+
 /* Whether the alerts of res and the correlation rules of ch (NULL: none)
  * are exactly the comma-separated ids of want ("none" or "": no alert). */
 static int
 alerts_are(const struct rules_result *res, const struct corr_hits *ch,
     const char *want)
 {
-	size_t nch = ch != NULL ? ch->n : 0;
-
+	size_t nch = ch != NULL ? ch->n : 0, nraised = nch;
 	size_t nwant = 0;
 	const char *p;
+
+	for (size_t k = 0; k < res->nalerts; k++)
+		nraised += !silenced(ch, res->alerts[k]);
 
 	if (strcmp(want, "none") == 0)
 		want = "";
@@ -239,7 +251,8 @@ alerts_are(const struct rules_result *res, const struct corr_hits *ch,
 
 		for (k = 0; k < res->nalerts; k++)
 			if (strlen(res->alerts[k]->id) == n &&
-			    memcmp(res->alerts[k]->id, p, n) == 0)
+			    memcmp(res->alerts[k]->id, p, n) == 0 &&
+			    !silenced(ch, res->alerts[k]))
 				break;
 		if (k == res->nalerts) {
 			for (k = 0; k < nch; k++)
@@ -253,21 +266,22 @@ alerts_are(const struct rules_result *res, const struct corr_hits *ch,
 		p = e != NULL ? e + 1 : p + n;
 	}
 	/* ids are unique in a set, and each alert is one rule */
-	return nwant == res->nalerts + nch;
+	return nwant == nraised;
 }
 
 static void
 print_alert_ids(FILE *f, const struct rules_result *res,
     const struct corr_hits *ch)
 {
-	size_t nch = ch != NULL ? ch->n : 0;
+	size_t nch = ch != NULL ? ch->n : 0, n = 0;
 
-	if (res->nalerts == 0 && nch == 0)
-		fputs("none", f);
 	for (size_t k = 0; k < res->nalerts; k++)
-		fprintf(f, "%s%s", k ? "," : "", res->alerts[k]->id);
+		if (!silenced(ch, res->alerts[k]))
+			fprintf(f, "%s%s", n++ ? "," : "", res->alerts[k]->id);
 	for (size_t k = 0; k < nch; k++)
-		fprintf(f, "%s%s", k + res->nalerts ? "," : "", ch->ri[k]->id);
+		fprintf(f, "%s%s", n++ ? "," : "", ch->ri[k]->id);
+	if (n == 0)
+		fputs("none", f);
 }
 
 /* Open FILE ("-": standard input).  NULL after a message. */
@@ -321,6 +335,9 @@ print_text(const struct rules_run *r, const char *src, uint64_t lineno,
 			fputc(']', f);
 		for (size_t k = 0; k < ri->ngroups; k++)
 			fprintf(f, "%s%s", k ? "," : " groups=", ri->groups[k]);
+		if (silenced(&r->hits, ri))
+			fputs(" (no alert in the engine: it feeds a "
+			    "correlation, generate: false)", f);
 		fputc('\n', f);
 	}
 	for (size_t i = 0; i < r->hits.n; i++) {
@@ -394,11 +411,11 @@ print_json(const char *src, uint64_t lineno, const char *line, size_t len,
 	for (size_t i = 0; i < res->nalerts; i++) {
 		const struct rule_info *ri = res->alerts[i];
 		json_t *a = json_pack("{s:s, s:s, s:i, s:o, s:o, s:s?, s:s, "
-		    "s:i}", "id", ri->id, "title", ri->title, "level",
+		    "s:i, s:b}", "id", ri->id, "title", ri->title, "level",
 		    ri->level, "mitre", strv_json(ri->mitre, ri->nmitre),
 		    "groups", strv_json(ri->groups, ri->ngroups),
 		    "description", ri->description, "file", ri->file,
-		    "line", ri->line);
+		    "line", ri->line, "silenced", silenced(ch, ri));
 
 		if (a == NULL || json_array_append_new(alerts, a))
 			goto out;
@@ -477,6 +494,7 @@ test_one(struct rules_run *r, const char *src, uint64_t lineno,
 		return CLI_EXIT_FAIL;
 	}
 	memset(&r->hits, 0, sizeof(r->hits));
+	r->hits.cs = ruleset_corr(r->rs);
 	if (r->corr != NULL && (rc = corr_trial_feed(r->corr, &res,
 	    ev.time_us, hit_cb, &r->hits)) != 0) {
 		cli_err(r->cmd, "correlation: %s", ts_strerror(rc));

@@ -176,6 +176,21 @@ else
 	not_ok "rules test --expect counts the correlation alert (exit $RC)"; show
 fi
 
+# A Sigma base rule that only feeds a correlation (generate: false) raises
+# no alert of its own in the engine: rules test says so, and --expect
+# counts only what the engine raises.
+SC="$TOCSIN_TOP/tests/sigma"
+printf '%s\n' '{"Kind": "fail", "User": "a"}' '{"Kind": "fail", "User": "a"}' \
+    '{"Kind": "fail", "User": "a"}' >"$T/ec.json"
+run rules test -r "$SC/decoders.yml" -r "$SC/corr/event_count.yml" --expect none "$T/ec.json"
+if [ "$RC" = 1 ] && [ "$(grep -c 'want none' "$ERR")" = 1 ] &&
+    grep -q 'ec.json:3: want none, got conf-corr-ec$' "$ERR" &&
+    [ "$(grep -c '^  alert: conf-corr-ec-fail .*(no alert in the engine: it feeds a correlation, generate: false)$' "$OUT")" = 3 ]; then
+	ok "rules test: a generate: false base rule raises nothing, its correlation does"
+else
+	not_ok "rules test: generate: false (exit $RC)"; show
+fi
+
 # ---- lint ---------------------------------------------------------------------
 run rules lint "$RULES"
 if [ "$RC" = 0 ] && grep -q '^ok: [0-9]* rules' "$OUT"; then
