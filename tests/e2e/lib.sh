@@ -114,7 +114,7 @@ descendants() {
 	local -A kids=()
 	local -a queue=("$1")
 	for stat in /proc/[0-9]*/stat; do
-		read -r pid rest <"$stat" 2>/dev/null || continue
+		{ read -r pid rest <"$stat"; } 2>/dev/null || continue
 		rest=${rest##*) }	# after the command name, which may hold blanks
 		ppid=${rest#* }; ppid=${ppid%% *}
 		case "$ppid" in ''|*[!0-9]*) continue ;; esac
