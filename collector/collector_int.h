@@ -222,8 +222,8 @@ syslog_in_t *syslog_open(const char *udp_addr, const char *tcp_addr,
     journal_t *j, struct counter *c, size_t nc);
 void syslog_free(syslog_in_t **s);
 /* Bind spec ("ip:port") for socktype (SOCK_DGRAM, SOCK_STREAM) and let it
- * go again: can the listener be opened?  0, or TS_EINVAL / TS_EIO with one
- * line in err. */
+ * go again: can the listener be opened?  0, or TS_EAGAIN (the port is in
+ * use), TS_EINVAL / TS_EIO, with one line in err. */
 int syslog_listen_probe(const char *spec, int socktype, char *err,
     size_t errlen);
 /* Fill up to max poll items (raw fds) for zmq_poll; returns how many. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -29,9 +30,37 @@ static int notice_fd = -1;		/* read end of the pipe, or -1 */
 static char notice_buf[SUPERVISOR_NOTICE_MAX];	/* a partial line */
 static size_t notice_len;
 
+/* A port found in use is tried again for this long before tocsind gives
+ * up: a client's connection may hold it for a moment (its local port). */
+#define PREFLIGHT_BUSY_US	(3 * 1000000)
+#define PREFLIGHT_RETRY_US	(200 * 1000)
+
+static int preflight_once(const struct server_config *cfg, char *err,
+    size_t errlen, int *busy);
+
 int
 collector_preflight(const struct server_config *cfg, char *err,
     size_t errlen)
+{
+	uint64_t start = mono_us();
+	int ret, busy;
+
+	for (;;) {
+		busy = 0;
+		ret = preflight_once(cfg, err, errlen, &busy);
+		if (ret == 0 || !busy || mono_us() - start >= PREFLIGHT_BUSY_US)
+			return ret;
+		{
+			struct timespec ts = { 0, PREFLIGHT_RETRY_US * 1000 };
+
+			(void)nanosleep(&ts, NULL);
+		}
+	}
+}
+
+static int
+preflight_once(const struct server_config *cfg, char *err, size_t errlen,
+    int *busy)
 {
 	void *ctx = NULL, *sock = NULL;
 	int zero = 0, ret = 0;
@@ -49,17 +78,22 @@ collector_preflight(const struct server_config *cfg, char *err,
 		snprintf(err, errlen, "cannot listen for agents on %s: %s%s",
 		    cfg->listen, zmq_strerror(e), e == EADDRINUSE ?
 		    " (another program, or another tocsind, has it)" : "");
+		*busy = e == EADDRINUSE;
 		ret = TS_EIO;
 		goto out;
 	}
 	if (cfg->syslog_udp != NULL && cfg->syslog_udp[0] != '\0' &&
 	    (ret = syslog_listen_probe(cfg->syslog_udp, SOCK_DGRAM, err,
-	    errlen)) != 0)
+	    errlen)) != 0) {
+		*busy = ret == TS_EAGAIN;
 		goto out;
+	}
 	if (cfg->syslog_tcp != NULL && cfg->syslog_tcp[0] != '\0' &&
 	    (ret = syslog_listen_probe(cfg->syslog_tcp, SOCK_STREAM, err,
-	    errlen)) != 0)
+	    errlen)) != 0) {
+		*busy = ret == TS_EAGAIN;
 		goto out;
+	}
 out:
 	if (sock != NULL)
 		zmq_close(sock);

@@ -419,7 +419,7 @@ syslog_listen_probe(const char *spec, int socktype, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot listen for syslog on %s/%s: %s%s",
 		    spec, proto, strerror(errno), errno == EADDRINUSE ?
 		    " (another program, or another tocsind, has it)" : "");
-		ret = TS_EIO;
+		ret = errno == EADDRINUSE ? TS_EAGAIN : TS_EIO;
 	}
 out:
 	if (fd >= 0)

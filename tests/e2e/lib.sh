@@ -87,7 +87,9 @@ port_reserve() {	# PORT: take the reservation, or fail
 free_port() {
 	local p tries=0
 	while [ $tries -lt 200 ]; do
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+		# below Linux's ephemeral range (32768-60999): a port some
+		# outgoing connection happens to use cannot be bound
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12000 ))
 		tries=$((tries + 1))
 		port_reserve "$p" || continue
 		if port_bound "$p"; then
