@@ -99,7 +99,7 @@ while [ $k -lt "$procs" ]; do
 	nk=$(( left / (procs - k) ))
 	left=$((left - nk))
 	$TOOLS/manyagents -d "$d/data" -e "tcp://127.0.0.1:$p" -n "$nk" \
-	    -P "p${k}a" -b "$BATCH" -i 0 -s "$SEND" -g "$d/go" \
+	    -P "p${k}a" -b "$BATCH" -i 0 -s "$SEND" -g "$d/go" -S 127.0.0.2 \
 	    >"$d/out.$k" 2>"$d/err.$k" &
 	pids="$pids $!"
 	k=$((k + 1))

@@ -7,7 +7,7 @@
  *
  *   manyagents -d DATADIR -e ENDPOINT [-n AGENTS] [-P PREFIX] [-b EVENTS]
  *              [-i IDLE_S] [-s SEND_S] [-h HEARTBEAT_MS] [-p COLLECTOR_PID]
- *              [-t CONNECT_TIMEOUT_S] [-g GOFILE]
+ *              [-t CONNECT_TIMEOUT_S] [-g GO] [-E] [-S SOURCE_IP]
  *
  * Phases, each reported on one stdout line:
  *   enrol    AGENTS new key pairs enrolled as PREFIX00000.. in DATADIR:
@@ -30,6 +30,10 @@
  *            then every outstanding batch is waited for: "acked A events in
  *            S s: E events/s".  A is the sum over agents of the highest
  *            acknowledged seq: what the collector must have journaled.
+ * -S connects from SOURCE_IP (e.g. 127.0.0.2 to a collector on 127.0.0.1):
+ * thousands of connections take thousands of ephemeral ports, and from
+ * another loopback address they never hold a port that a program binding
+ * 127.0.0.1 (a test picking a free port) wants.
  * An agent refused NOHELLO (its session evicted) says HELLO again and
  * resends from the WELCOME's mark, as tocsin-agent does (counted).
  *
@@ -95,7 +99,7 @@ usage(void)
 	fprintf(stderr, "usage: manyagents -d DATADIR -e ENDPOINT [-n AGENTS] "
 	    "[-P PREFIX] [-b EVENTS]\n  [-i IDLE_S] [-s SEND_S] "
 	    "[-h HEARTBEAT_MS] [-p COLLECTOR_PID] [-t CONNECT_TIMEOUT_S]\n"
-	    "  [-g GO] [-E]\n");
+	    "  [-g GO] [-E] [-S SOURCE_IP]\n");
 	exit(2);
 }
 
@@ -379,7 +383,8 @@ acked_total(struct run *r)
 int
 main(int argc, char **argv)
 {
-	const char *datadir = NULL, *endpoint = NULL;
+	const char *datadir = NULL, *endpoint = NULL, *source = NULL;
+	char connect_to[512];
 	char spub[KEY_Z85_BYTES], pub[KEY_Z85_BYTES], sec[KEY_Z85_BYTES];
 	char name[MAX_NAME_BYTES + 1];
 	uint64_t idle_s = 10, send_s = 10, timeout_s = 300, hb_ms = 5000;
@@ -394,7 +399,7 @@ main(int argc, char **argv)
 	r.batch = 5;
 	r.prefix = "pc";
 	log_init("manyagents", 1, LOG_LVL_WARN);
-	while ((opt = getopt(argc, argv, "d:e:n:P:b:i:s:h:p:t:g:E")) != -1) {
+	while ((opt = getopt(argc, argv, "d:e:n:P:b:i:s:h:p:t:g:ES:")) != -1) {
 		switch (opt) {
 		case 'd': datadir = optarg; break;
 		case 'e': endpoint = optarg; break;
@@ -402,6 +407,7 @@ main(int argc, char **argv)
 		case 'P': r.prefix = optarg; break;
 		case 'g': r.gofile = optarg; break;
 		case 'E': via_cli = 1; break;
+		case 'S': source = optarg; break;
 		case 'b': r.batch = (uint32_t)num(optarg, MAX_BATCH_EVENTS); break;
 		case 'i': idle_s = num(optarg, 3600); break;
 		case 's': send_s = num(optarg, 3600); break;
@@ -411,6 +417,14 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
+	if (source != NULL && strncmp(endpoint ? endpoint : "", "tcp://", 6) == 0)
+		snprintf(connect_to, sizeof(connect_to), "tcp://%s:0;%s", source,
+		    endpoint + 6);
+	else if (source != NULL || endpoint == NULL ||
+	    strlen(endpoint) >= sizeof(connect_to))
+		usage();
+	else
+		snprintf(connect_to, sizeof(connect_to), "%s", endpoint);
 	if (datadir == NULL || endpoint == NULL || r.n == 0 || r.batch == 0 ||
 	    hb_ms == 0 || strlen(r.prefix) > 16)
 		usage();
@@ -470,7 +484,7 @@ main(int argc, char **argv)
 	}
 	t0 = mono_us();
 	for (size_t i = 0; i < r.n; i++) {
-		if (zmq_connect(r.a[i].sock, endpoint) != 0) {
+		if (zmq_connect(r.a[i].sock, connect_to) != 0) {
 			fprintf(stderr, "manyagents: connect %zu: %s\n", i,
 			    zmq_strerror(zmq_errno()));
 			return 1;
@@ -483,8 +497,10 @@ main(int argc, char **argv)
 	printf("connected %zu of %zu in %.3f s\n", r.connected, r.n,
 	    (double)(t1 - t0) / 1e6);
 	fflush(stdout);
-	if (r.connected != r.n)
+	if (r.connected != r.n) {
 		ok = 0;
+		idle_s = send_s = 0;	/* nothing to measure */
+	}
 
 	/* idle: heartbeats only */
 	if (idle_s > 0) {
@@ -503,7 +519,7 @@ main(int argc, char **argv)
 		fflush(stdout);
 	}
 
-	if (r.gofile != NULL && !loop_until(&r, mono_us() + timeout_s * 1000000,
+	if (ok && r.gofile != NULL && !loop_until(&r, mono_us() + timeout_s * 1000000,
 	    go_send_exists)) {
 		fprintf(stderr, "manyagents: %s.send did not appear\n",
 		    r.gofile);
