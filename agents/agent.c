@@ -38,6 +38,7 @@
 #include "agents/agent_int.h"
 #include "common/err.h"
 #include "common/limits.h"
+#include "common/names.h"
 #include "common/stats.h"
 #include "common/util.h"
 #include "common/wire.h"
@@ -64,7 +65,10 @@
 /* Frames read per loop turn. */
 #define AGENT_MAX_RECV_TURN	256
 /* Largest frame accepted from the collector (its frames are small). */
-#define AGENT_MAX_RECV_BYTES	(64 * 1024)
+/* the largest collector frame: a CONFIG with a group file at its cap */
+#define AGENT_MAX_RECV_BYTES	(MAX_GROUP_BYTES + 4096)
+/* The refusal text kept from a CONFIG (the wire caps it at 1024). */
+#define AGENT_CFGERR_BYTES	1025
 /* Socket queues, in frames. */
 #define AGENT_SNDHWM		64
 #define AGENT_RCVHWM		1024
@@ -98,7 +102,8 @@ enum {
 	K_LINES, K_SENT, K_ACKED, K_RESENT, K_BATCHES, K_SPOOL_FULL,
 	K_TRUNCATED, K_ROTATIONS, K_TRUNCATIONS, K_READ_ERRORS, K_REFUSED,
 	K_BAD_FRAMES, K_SESSIONS, K_ACK_TIMEOUTS, K_AUTH_FAILURES,
-	K_JOURNAL_ENTRIES, K_JOURNAL_ERRORS, K_COUNT
+	K_JOURNAL_ENTRIES, K_JOURNAL_ERRORS, K_CONFIGS_APPLIED,
+	K_CONFIGS_REFUSED, K_COUNT
 };
 
 struct agent_counters {
@@ -112,6 +117,7 @@ struct agent_counters {
 	uint64_t	 sessions;	/* WELCOMEs received */
 	uint64_t	 ack_timeouts;	/* sessions restarted for a missing ACK */
 	uint64_t	 auth_failures;	/* CURVE/ZAP handshakes refused */
+	uint64_t	 configs_applied, configs_refused;
 };
 
 struct agent {
@@ -143,6 +149,8 @@ struct agent {
 	uint64_t	 link_since;	/* mono: since when (LINK_OK: 0) */
 	uint64_t	 link_logged;	/* mono: last warning about it */
 	uint64_t	 connecting;	/* mono: a TCP connect started (0) */
+	int		 tcp_up;	/* the last connect succeeded (a retry
+					 * after it is not a reach problem) */
 	int		 ack_pending;	/* an ACK waits for agent_apply_ack */
 	int		 send_more;	/* the last turn stopped sending at
 					   AGENT_MAX_BATCHES_TURN: go on */
@@ -152,6 +160,15 @@ struct agent {
 	uint32_t	 ack_credit;
 	struct agent_counters c;	/* since start-up */
 	uint64_t	 base[K_COUNT];	/* totals stored before start-up */
+	/* the group's central configuration (see common/config.h) */
+	struct agent_config eff;	/* cfg with the group's settings */
+	struct group_config gc;		/* the one applied (empty: none) */
+	char		 group[MAX_NAME_BYTES + 1];
+	char		 cfgver[MAX_CONFIG_VERSION_BYTES + 1];	/* "" none */
+	char		 cfgerr[AGENT_CFGERR_BYTES];	/* last refusal
+					 * reported by the collector */
+	struct follow_stats fcarry;	/* stats of followers replaced */
+	struct sdjournal_stats jcarry;
 };
 
 /* Batch building state for spool_read. */
@@ -199,6 +216,11 @@ static const struct counter agent_counter_defs[K_COUNT] = {
 	    "systemd journal entries spooled" },
 	[K_JOURNAL_ERRORS] = { "agent.journal_errors", 0,
 	    "systemd journal read errors" },
+	[K_CONFIGS_APPLIED] = { "agent.configs_applied", 0,
+	    "group configurations from the collector applied" },
+	[K_CONFIGS_REFUSED] = { "agent.configs_refused", 0,
+	    "group configurations refused (by the collector: file:line:col "
+	    "logged; the last good one kept)" },
 };
 
 /* Counter values since start-up. */
@@ -209,6 +231,14 @@ static void agent_counters_now(const struct agent *a, uint64_t v[K_COUNT])
 
 	follow_get_stats(a->fw, &fs);
 	sdjournal_get_stats(a->jr, &js);
+	fs.lines += a->fcarry.lines;
+	fs.truncated += a->fcarry.truncated;
+	fs.rotations += a->fcarry.rotations;
+	fs.truncations += a->fcarry.truncations;
+	fs.read_errors += a->fcarry.read_errors;
+	js.entries += a->jcarry.entries;
+	js.truncated += a->jcarry.truncated;
+	js.errors += a->jcarry.errors;
 	v[K_LINES] = fs.lines + js.entries;
 	v[K_SENT] = a->c.sent;
 	v[K_ACKED] = a->c.acked;
@@ -226,6 +256,8 @@ static void agent_counters_now(const struct agent *a, uint64_t v[K_COUNT])
 	v[K_AUTH_FAILURES] = a->c.auth_failures;
 	v[K_JOURNAL_ENTRIES] = js.entries;
 	v[K_JOURNAL_ERRORS] = js.errors;
+	v[K_CONFIGS_APPLIED] = a->c.configs_applied;
+	v[K_CONFIGS_REFUSED] = a->c.configs_refused;
 }
 
 /* Log the counters since start-up (info at exit, debug every minute) and
@@ -478,6 +510,205 @@ static void agent_on_refuse(struct agent *a, const struct wire_msg *m)
 	}
 }
 
+/* ---- the group's central configuration ------------------------------------ */
+
+/* A wire string into dst, NUL-terminated and cut at cap - 1. */
+static void copy_wstr(char *dst, size_t cap, const struct wire_str *w)
+{
+	size_t n = w->len < cap - 1 ? w->len : cap - 1;
+
+	if (n > 0)
+		memcpy(dst, w->p, n);
+	dst[n] = '\0';
+}
+
+/* Close the sources, keeping their counts. */
+static void sources_close(struct agent *a)
+{
+	struct follow_stats fs;
+	struct sdjournal_stats js;
+
+	if (a->fw != NULL) {
+		follow_get_stats(a->fw, &fs);
+		a->fcarry.lines += fs.lines;
+		a->fcarry.truncated += fs.truncated;
+		a->fcarry.rotations += fs.rotations;
+		a->fcarry.truncations += fs.truncations;
+		a->fcarry.read_errors += fs.read_errors;
+	}
+	if (a->jr != NULL) {
+		sdjournal_get_stats(a->jr, &js);
+		a->jcarry.entries += js.entries;
+		a->jcarry.truncated += js.truncated;
+		a->jcarry.errors += js.errors;
+	}
+	follow_free(&a->fw);
+	sdjournal_free(&a->jr);
+}
+
+/* Open the files and the journal of a->eff (offsets and cursors from the
+ * spool: nothing read twice, nothing skipped). */
+static int sources_open(struct agent *a)
+{
+	int rc;
+
+	if ((rc = follow_open(a->sp, (const char *const *)a->eff.follow,
+	    a->eff.nfollow, a->eff.from_start, &a->fw)) != 0) {
+		log_err("cannot follow files: %s", ts_strerror(rc));
+		return rc;
+	}
+	if (a->eff.journal && (rc = sdjournal_open(a->sp, &a->eff,
+	    &a->jr)) != 0) {
+		follow_free(&a->fw);
+		return rc;
+	}
+	a->follow_more = 1;
+	return 0;
+}
+
+/* Reopen the spool with cap bytes (all sources closed, no ACK deferred). */
+static int spool_reopen(struct agent *a, uint64_t cap)
+{
+	char *dir = xasprintf("%s/spool", a->cfg->data_dir);
+	int rc;
+
+	if (dir == NULL)
+		return TS_ENOMEM;
+	spool_close(&a->sp);
+	rc = spool_open(dir, cap, &a->sp);
+	if (rc != 0)
+		log_err("cannot reopen the spool %s: %s", dir, ts_strerror(rc));
+	free(dir);
+	return rc;
+}
+
+/*
+ * Run with the group configuration gc (taken over on success) of version
+ * ver: the sources rebuilt from the local configuration with gc over it,
+ * the spool reopened when its cap changes.  On failure the previous
+ * configuration is restored.  0 or an error (logged).
+ */
+static int agent_apply_group(struct agent *a, struct group_config *gc,
+    const char *group, const char *ver)
+{
+	struct agent_config old = a->eff;
+	int rc;
+
+	if (spool_ack_flush(a->sp) != 0)
+		return TS_EDB;
+	sources_close(a);
+	group_config_apply(a->cfg, gc, &a->eff);
+	if (a->eff.spool_max_bytes != old.spool_max_bytes &&
+	    (rc = spool_reopen(a, a->eff.spool_max_bytes)) != 0)
+		goto fail;
+	if ((rc = sources_open(a)) != 0)
+		goto fail;
+	group_config_free(&a->gc);
+	a->gc = *gc;
+	memset(gc, 0, sizeof(*gc));
+	/* the shallow copy must point into a->gc, not into *gc */
+	group_config_apply(a->cfg, &a->gc, &a->eff);
+	snprintf(a->group, sizeof(a->group), "%s", group);
+	snprintf(a->cfgver, sizeof(a->cfgver), "%s", ver);
+	log_info("group %s configuration version %s applied: %zu files%s, "
+	    "spool cap %llu bytes", group, ver, a->eff.nfollow,
+	    a->eff.journal ? " and the journal" : "",
+	    (unsigned long long)a->eff.spool_max_bytes);
+	return 0;
+fail:
+	sources_close(a);
+	a->eff = old;
+	if (a->sp == NULL && spool_reopen(a, old.spool_max_bytes) != 0)
+		return rc;
+	if (a->sp != NULL && old.spool_max_bytes != a->eff.spool_max_bytes)
+		(void)spool_reopen(a, old.spool_max_bytes);
+	if (sources_open(a) != 0)
+		log_err("cannot reopen the previous sources");
+	return rc;
+}
+
+/* Load the configuration kept in the spool: VERSION\nGROUP\nTEXT. */
+static void agent_load_group(struct agent *a)
+{
+	struct group_config gc;
+	char *blob = NULL, *nl1, *nl2, err[600];
+	size_t len;
+
+	if (spool_meta_get(a->sp, "groupconf", MAX_GROUP_BYTES + 256, &blob,
+	    &len) != 0)
+		return;
+	if ((nl1 = memchr(blob, '\n', len)) == NULL ||
+	    (nl2 = memchr(nl1 + 1, '\n', len - (size_t)(nl1 + 1 - blob))) ==
+	    NULL) {
+		log_warn("spool: the stored group configuration is corrupt; "
+		    "ignored");
+		free(blob);
+		return;
+	}
+	*nl1 = *nl2 = '\0';
+	if (strlen(blob) > MAX_CONFIG_VERSION_BYTES ||
+	    !name_valid_str(NAME_AGENT, nl1 + 1) ||
+	    group_config_parse("stored group configuration", nl2 + 1,
+	    len - (size_t)(nl2 + 1 - blob), &gc, err, sizeof(err)) != 0) {
+		log_warn("spool: the stored group configuration does not "
+		    "parse; ignored");
+		free(blob);
+		return;
+	}
+	if (agent_apply_group(a, &gc, nl1 + 1, blob) != 0)
+		group_config_free(&gc);
+	free(blob);
+}
+
+static void agent_on_config(struct agent *a, const struct wire_msg *m)
+{
+	char group[MAX_NAME_BYTES + 1], ver[MAX_CONFIG_VERSION_BYTES + 1];
+	char cerr[AGENT_CFGERR_BYTES], perr[600], *blob = NULL;
+	struct group_config gc;
+	size_t blen;
+
+	copy_wstr(group, sizeof(group), &m->group);
+	copy_wstr(ver, sizeof(ver), &m->cfgver);
+	copy_wstr(cerr, sizeof(cerr), &m->cfgerr);
+	if (!name_valid_str(NAME_AGENT, group)) {
+		a->c.bad_frames++;
+		log_warn("CONFIG with a bad group name: ignored");
+		return;
+	}
+	if (cerr[0] != '\0' && strcmp(cerr, a->cfgerr) != 0) {
+		a->c.configs_refused++;
+		log_err("the server refused group %s's configuration: %s; "
+		    "this agent keeps %s%s", group, cerr, a->cfgver[0] ?
+		    "version " : "its own configuration", a->cfgver);
+	}
+	snprintf(a->cfgerr, sizeof(a->cfgerr), "%s", cerr);
+	if (ver[0] == '\0' || strcmp(ver, a->cfgver) == 0)
+		return;
+	if (group_config_parse("group configuration from the server",
+	    m->text.p, m->text.len, &gc, perr, sizeof(perr)) != 0) {
+		a->c.configs_refused++;
+		log_err("group %s configuration version %s refused: %s; this "
+		    "agent keeps %s%s", group, ver, perr, a->cfgver[0] ?
+		    "version " : "its own configuration", a->cfgver);
+		return;
+	}
+	if (agent_apply_group(a, &gc, group, ver) != 0) {
+		group_config_free(&gc);
+		a->c.configs_refused++;
+		return;
+	}
+	a->c.configs_applied++;
+	/* kept for a restart without the server */
+	if ((blob = xasprintf("%s\n%s\n%.*s", ver, group, (int)m->text.len,
+	    m->text.p)) == NULL ||
+	    spool_meta_put(a->sp, "groupconf", blob, (blen = strlen(blob))) !=
+	    0)
+		log_warn("spool: cannot keep the group configuration: it "
+		    "applies until the agent restarts");
+	free(blob);
+	agent_heartbeat_soon(a);
+}
+
 static void agent_on_frame(struct agent *a, const void *buf, size_t len)
 {
 	struct wire_msg m;
@@ -497,6 +728,9 @@ static void agent_on_frame(struct agent *a, const void *buf, size_t len)
 		break;
 	case WIRE_REFUSE:
 		agent_on_refuse(a, &m);
+		break;
+	case WIRE_CONFIG:
+		agent_on_config(a, &m);
 		break;
 	default:
 		a->c.bad_frames++;
@@ -635,10 +869,17 @@ static void agent_monitor(struct agent *a)
 				a->connecting = mono_us();
 			break;
 		case ZMQ_EVENT_CONNECT_RETRIED:
-			/* A refused connect fails at once; one that ran into
-			 * ZMQ_CONNECT_TIMEOUT took (almost) all of it. */
+			/* After a connection that was made (and failed its
+			 * handshake, said above, or was lost): not a reach
+			 * problem.  A refused connect fails at once; one that
+			 * ran into ZMQ_CONNECT_TIMEOUT took (almost) all of
+			 * it. */
 			took = a->connecting ? mono_us() - a->connecting : 0;
 			a->connecting = 0;
+			if (a->tcp_up) {
+				a->tcp_up = 0;
+				break;
+			}
 			if (took >= AGENT_CONNECT_TIMEOUT_MS * 900ULL)
 				link_problem(a, LINK_TIMEOUT, "connection timed "
 				    "out (no answer: a firewall, a wrong "
@@ -650,6 +891,7 @@ static void agent_monitor(struct agent *a)
 			break;
 		case ZMQ_EVENT_CONNECTED:
 			a->connecting = 0;
+			a->tcp_up = 1;
 			break;
 		case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
 			log_info("connection to %s established",
@@ -770,9 +1012,9 @@ static void agent_send_heartbeat(struct agent *a)
 	struct spool_info si;
 
 	spool_get_info(a->sp, &si);
-	wire_heartbeat(&a->wb, si.epoch, si.next_seq - 1 - si.ack_through,
+	wire_heartbeat_cfg(&a->wb, si.epoch, si.next_seq - 1 - si.ack_through,
 	    a->c.sent,
-	    a->spool_full || a->hb_full ? HB_SPOOL_FULL : 0);
+	    a->spool_full || a->hb_full ? HB_SPOOL_FULL : 0, a->cfgver);
 	if (agent_send_frame(a) == 0) {
 		a->last_hb = mono_us();
 		a->hb_full = a->spool_full;
@@ -960,6 +1202,7 @@ static void agent_close(struct agent *a)
 	sdjournal_free(&a->jr);
 	spool_close(&a->sp);
 	wire_buf_free(&a->wb);
+	group_config_free(&a->gc);
 }
 
 int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
@@ -991,13 +1234,15 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 			for (size_t i = 0; i < K_COUNT; i++)
 				a.base[i] = tot[i].value;
 	}
-	if ((rc = follow_open(a.sp, (const char *const *)cfg->follow,
-	    cfg->nfollow, cfg->from_start, &a.fw)) != 0) {
-		log_err("cannot follow files: %s", ts_strerror(rc));
+	a.eff = *cfg;
+	if ((rc = sources_open(&a)) != 0)
+		goto out;
+	/* the group configuration applied last, until the server says */
+	agent_load_group(&a);
+	if (a.sp == NULL || a.fw == NULL) {
+		rc = TS_EIO;
 		goto out;
 	}
-	if (cfg->journal && (rc = sdjournal_open(a.sp, cfg, &a.jr)) != 0)
-		goto out;
 	if ((rc = agent_connect(&a)) != 0)
 		goto out;
 	{
@@ -1006,7 +1251,7 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 		log_info("agent %s (host %s) started: epoch %llu, %llu events "
 		    "spooled, %zu files%s, collector %s", cfg->name, a.host,
 		    (unsigned long long)si.epoch,
-		    (unsigned long long)spool_pending(a.sp), cfg->nfollow,
+		    (unsigned long long)spool_pending(a.sp), a.eff.nfollow,
 		    a.jr != NULL ? " and the journal" : "",
 		    cfg->server_endpoint);
 	}

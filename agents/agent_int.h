@@ -16,6 +16,8 @@
  *                 key "next_seq" val u64 seq the next event gets (from 1)
  *                 key "acked"    val u64 highest seq acknowledged
  *                 key "bytes"    val u64 bytes of key+value in "events"
+ *                 key "groupconf" val the group configuration applied last:
+ *                                "VERSION\nGROUP\n" then its YAML text
  *                 key "cursor:NAME"  val the bytes of a source's cursor
  *                                (the systemd journal's, NAME "journal")
  *   db "stats"    key: counter name ("agent.*"), val: u64 (common/stats.h);
@@ -112,6 +114,14 @@ int spool_offset_put(spool_t *sp, const char *path,
  * deferred). */
 int spool_commit(spool_t *sp);
 void spool_abort(spool_t *sp);
+
+/* A value of db "meta" in a transaction of its own (none may be open):
+ * put, or get into a malloc'd NUL-terminated buffer of at most max bytes.
+ * 0, TS_ENOTFOUND (get), TS_EINVAL, TS_EFULL, TS_EDB, TS_ENOMEM. */
+int spool_meta_put(spool_t *sp, const char *key, const void *data,
+    size_t len);
+int spool_meta_get(spool_t *sp, const char *key, size_t max, char **out,
+    size_t *len);
 
 /* Read the stored offset of path.  0 or TS_ENOTFOUND (or TS_EDB). */
 int spool_offset_get(spool_t *sp, const char *path, struct spool_offset *o);

@@ -377,6 +377,57 @@ int spool_cursor_put(spool_t *sp, const char *name, const char *cur,
 	return 0;
 }
 
+int spool_meta_put(spool_t *sp, const char *key, const void *data,
+    size_t len)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)data };
+	int rc;
+
+	if (sp->wtxn != NULL || k.mv_size == 0)
+		return TS_EINVAL;
+	if ((rc = mdb_txn_begin(sp->env, NULL, 0, &txn)) != 0)
+		return TS_EDB;
+	if ((rc = mdb_put(txn, sp->db_meta, &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		log_err("spool: %s: %s", key, mdb_strerror(rc));
+		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		log_err("spool: %s: %s", key, mdb_strerror(rc));
+		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+	}
+	return 0;
+}
+
+int spool_meta_get(spool_t *sp, const char *key, size_t max, char **out,
+    size_t *len)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = { strlen(key), (void *)key }, v;
+	int rc, err = TS_EDB;
+
+	*out = NULL;
+	*len = 0;
+	if (mdb_txn_begin(sp->env, NULL, MDB_RDONLY, &txn) != 0)
+		return TS_EDB;
+	rc = mdb_get(txn, sp->db_meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		err = TS_ENOTFOUND;
+	else if (rc == 0 && v.mv_size > max)
+		err = TS_EINVAL;
+	else if (rc == 0 && (*out = malloc(v.mv_size + 1)) == NULL)
+		err = TS_ENOMEM;
+	else if (rc == 0) {
+		memcpy(*out, v.mv_data, v.mv_size);
+		(*out)[v.mv_size] = '\0';
+		*len = v.mv_size;
+		err = 0;
+	}
+	mdb_txn_abort(txn);
+	return err;
+}
+
 int spool_cursor_get(spool_t *sp, const char *name, char *buf,
     size_t buflen)
 {

@@ -36,7 +36,7 @@
 #define MAX_LIST_AGENTS		100000
 
 enum { OPT_JSON = 256, OPT_ENDPOINT, OPT_FOLLOW, OPT_AGENT_DATA, OPT_TTL,
-    OPT_USES };
+    OPT_USES, OPT_GROUP };
 
 static const struct cli_opt list_opts[] = {
 	{ "json", 0, OPT_JSON, NULL, "one JSON object per agent and line" },
@@ -56,6 +56,9 @@ static const struct cli_opt add_opts[] = {
 	{ "agent-data", 0, OPT_AGENT_DATA, "DIR",
 	  "the agent's spool and offsets (default:\n"
 	  "var/agent-NAME)" },
+	{ "group", 0, OPT_GROUP, "G",
+	  "the agent's group, whose central\n"
+	  "configuration it runs (default: default)" },
 };
 
 static const struct cli_opt token_opts[] = {
@@ -63,6 +66,9 @@ static const struct cli_opt token_opts[] = {
 	  "create: how long the token is valid\n(default 7d)" },
 	{ "uses", 0, OPT_USES, "N",
 	  "create: enrolments it allows (default 1)" },
+	{ "group", 0, OPT_GROUP, "G",
+	  "create: the group the agents it enrols\n"
+	  "join (default: default)" },
 	{ "json", 0, OPT_JSON, NULL, "list: one JSON object per token" },
 };
 
@@ -75,9 +81,9 @@ static const struct cli_optgroup agents_groups[] = {
 const struct cli_help cmd_agents_help = {
 	"usage: tocsin agents [list] [--json]\n"
 	"       tocsin agents add NAME [-o FILE] [--endpoint EP] [--follow FILE]...\n"
-	"                     [--agent-data DIR]\n"
+	"                     [--agent-data DIR] [--group G]\n"
 	"       tocsin agents remove NAME\n"
-	"       tocsin agents token create [--ttl DUR] [--uses N]\n"
+	"       tocsin agents token create [--ttl DUR] [--uses N] [--group G]\n"
 	"       tocsin agents token list [--json]\n"
 	"       tocsin agents token revoke ID\n"
 	"       (each also takes -c CONFIG and -D DATADIR)\n"
@@ -86,14 +92,18 @@ const struct cli_help cmd_agents_help = {
 	"        the last 30 s), disconnected since a time, or never seen; the\n"
 	"        time of their last event, events journaled, events waiting in\n"
 	"        their spool (\"full!\" when the spool is at its cap and the\n"
-	"        agent stopped reading), version and host.  Agents the journal\n"
-	"        knows that are no longer enrolled show as \"not enrolled\".\n"
+	"        agent stopped reading), version and host, its group and the\n"
+	"        version of the group configuration it runs (\"-\": none yet).\n"
+	"        Agents the journal knows that are no longer enrolled show as\n"
+	"        \"not enrolled\".\n"
 	"\n"
 	"add     Enroll agent NAME ([A-Za-z0-9._-], at most 64, not starting\n"
 	"        with '.' or '-'): generate its CURVE key pair, admit its public\n"
 	"        key (the server's key pair is created if the server never ran)\n"
 	"        and write its complete tocsin-agent configuration, which holds\n"
 	"        its SECRET key, with mode 0600.\n"
+	"\n"
+	"        Its group (--group) says which central configuration it runs.\n"
 	"\n"
 	"remove  Revoke agent NAME: the collector refuses its key from now on.\n"
 	"\n"
@@ -103,7 +113,16 @@ const struct cli_help cmd_agents_help = {
 	"        create prints a new token (stored hashed; valid for --ttl\n"
 	"        and --uses enrolments) and the server's public key, which\n"
 	"        the PC pins as --fingerprint.  list shows the tokens (never\n"
-	"        their secret); revoke removes one.\n",
+	"        their secret); revoke removes one.\n"
+	"\n"
+	"Groups: every agent belongs to a group (\"default\" unless its token\n"
+	"or --group says otherwise).  The collection settings of group G\n"
+	"(follow:, journal:, spool:) live on the server in G.yml in the\n"
+	"folder collector.groups (/etc/tocsin/groups when installed); the\n"
+	"collector sends them to the group's agents when they connect and\n"
+	"whenever the file changes.  A file with an error is refused as a\n"
+	"whole (file:line:col in the server's log) and the agents keep their\n"
+	"last good configuration.\n",
 	CLI_TABLE(agents_groups),
 	"Exit status: 0 on success; 2 on a bad name, an agent already enrolled\n"
 	"(add), an agent not enrolled (remove) or a missing data directory.\n"
@@ -113,7 +132,7 @@ const struct cli_help cmd_agents_help = {
 	"      --follow /var/log/syslog --endpoint tcp://soc.example.org:7514\n"
 	"  tocsin agents\n"
 	"  tocsin agents remove web01\n"
-	"  tocsin agents token create --ttl 7d --uses 500\n",
+	"  tocsin agents token create --ttl 7d --uses 500 --group web\n",
 };
 
 static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
@@ -266,6 +285,7 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 	static const char *default_follow[] = { "/var/log/auth.log" };
 	const char *follow[MAX_FOLLOW_FILES];
 	const char *name = NULL, *output = NULL, *endpoint = NULL, *dd = NULL;
+	const char *group = NULL;
 	const struct server_config *cfg;
 	struct agent_conf ac;
 	char *derived = NULL, *agent_dir = NULL, *text = NULL;
@@ -307,6 +327,12 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 				    "--agent-data '%s': expected a directory",
 				    cli_esc(p.arg, eb, sizeof(eb)));
 			ac.data_dir = p.arg;
+			break;
+		case OPT_GROUP:
+			if (cli_check_name(cmd, NAME_AGENT, "--group",
+			    p.arg) != 0)
+				return CLI_EXIT_USAGE;
+			group = p.arg;
 			break;
 		default:
 			return cli_usage_error(cmd, "unhandled option");
@@ -391,6 +417,12 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		goto out;
 	}
 	enrolled = 1;
+	if ((rc = keys_agent_group_set(dd, name, group != NULL ? group :
+	    KEYS_DEFAULT_GROUP)) != 0) {
+		cli_err(cmd, "cannot record the group of %s: %s", name,
+		    ts_strerror(rc));
+		goto out;
+	}
 
 	ac.name = name;
 	ac.endpoint = endpoint;
@@ -477,6 +509,7 @@ static int agents_remove(struct cli *c, const struct cli_cmd *cmd, int argc,
 
 struct agent_row {
 	char		*name;
+	char		 group[MAX_NAME_BYTES + 1];	/* enrolled: its group */
 	int		 enrolled;
 	int		 seen;		/* has a journal record */
 	struct jagent	 j;
@@ -553,6 +586,8 @@ static int journal_agent_cb(const char *name, const struct jagent *a,
 	r->j = *a;
 	r->j.version[sizeof(r->j.version) - 1] = '\0';
 	r->j.host[sizeof(r->j.host) - 1] = '\0';
+	r->j.group[sizeof(r->j.group) - 1] = '\0';
+	r->j.cfgver[sizeof(r->j.cfgver) - 1] = '\0';
 	return 0;
 }
 
@@ -600,6 +635,15 @@ static json_t *json_time_or_null(uint64_t us)
 	return json_string(t);
 }
 
+/* The agent's group: its recorded one when enrolled, else the one the
+ * journal last saw. */
+static const char *row_group(const struct agent_row *r)
+{
+	if (r->enrolled && r->group[0])
+		return r->group;
+	return r->j.group[0] ? r->j.group : KEYS_DEFAULT_GROUP;
+}
+
 static int print_agent_json(const struct agent_row *r, uint64_t now)
 {
 	json_t *o;
@@ -633,6 +677,10 @@ static int print_agent_json(const struct agent_row *r, uint64_t now)
 	}
 	if (o == NULL)
 		return TS_ENOMEM;
+	/* group and configuration version: names and hex digits only */
+	json_object_set_new(o, "group", json_string(row_group(r)));
+	json_object_set_new(o, "config_version", r->j.cfgver[0] ?
+	    json_string(r->j.cfgver) : json_null());
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (s == NULL)
@@ -664,6 +712,8 @@ static int print_agent_row(table_t *t, const struct agent_row *r,
 		rc |= table_cellf(t, "%llu", (unsigned long long)r->j.spooled);
 	rc |= table_cell_str(t, r->j.version);
 	rc |= table_cell_str(t, r->j.host);
+	rc |= table_cell_str(t, row_group(r));
+	rc |= table_cell_str(t, r->j.cfgver[0] ? r->j.cfgver : "-");
 	return rc != 0 ? TS_ENOMEM : 0;
 }
 
@@ -679,6 +729,8 @@ static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
 		{ "SPOOLED",    18,  7, 0, 1 },
 		{ "VERSION",    16,  7, 1, 0 },
 		{ "HOST",       40,  8, 1, 0 },
+		{ "GROUP",      24,  7, 1, 0 },
+		{ "CONFIG",     16,  6, 1, 0 },
 	};
 	struct agent_rows rs;
 	journal_t *j = NULL;
@@ -714,6 +766,8 @@ static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
 	if (rs.n > 1)
 		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
 	rs.nsorted = rs.n;
+	for (i = 0; i < rs.n; i++)
+		keys_agent_group_get(dd, rs.r[i].name, rs.r[i].group);
 	if ((jpath = datadir_path(dd, DD_JOURNAL)) == NULL) {
 		rc = TS_ENOMEM;
 		goto fail;
@@ -791,11 +845,11 @@ static int token_row_cb(const struct token_info *t, void *arg)
 	cli_format_time_s(t->created_us, cre, sizeof(cre));
 	if (x->json)
 		printf("{\"id\":\"%s\",\"state\":\"%s\",\"uses_left\":%u,"
-		    "\"created\":\"%s\",\"expires\":\"%s\"}\n", t->id, state,
-		    t->uses, cre, exp);
+		    "\"created\":\"%s\",\"expires\":\"%s\",\"group\":\"%s\"}\n",
+		    t->id, state, t->uses, cre, exp, t->group);
 	else
-		printf("%-8s  %-7s  %9u  %-20s  %s\n", t->id, state, t->uses,
-		    cre, exp);
+		printf("%-8s  %-7s  %9u  %-20s  %-20s  %s\n", t->id, state,
+		    t->uses, cre, exp, t->group);
 	return 0;
 }
 
@@ -804,7 +858,7 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
 {
 	struct cli_optparse p;
 	uint64_t ttl = 7ULL * 24 * 3600 * 1000000, uses = 1;
-	const char *dd, *what;
+	const char *dd, *what, *group = NULL;
 	char eb[300];
 	int opt, rc, json = 0;
 
@@ -829,6 +883,12 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
 		case OPT_JSON:
 			json = 1;
 			break;
+		case OPT_GROUP:
+			if (cli_check_name(cmd, NAME_AGENT, "--group",
+			    p.arg) != 0)
+				return CLI_EXIT_USAGE;
+			group = p.arg;
+			break;
 		default:
 			return CLI_EXIT_USAGE;
 		}
@@ -850,7 +910,8 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
 			    "%s/keys: %s", dd, ts_strerror(rc));
 			return CLI_EXIT_FAIL;
 		}
-		if ((rc = token_create(dd, ttl, (uint32_t)uses, tok, &ti)) != 0) {
+		if ((rc = token_create_group(dd, ttl, (uint32_t)uses, group,
+		    tok, &ti)) != 0) {
 			cli_err(cmd, "cannot create a token in %s/keys/tokens: "
 			    "%s", dd, ts_strerror(rc));
 			return CLI_EXIT_FAIL;
@@ -858,8 +919,9 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
 		cli_format_time_s(ti.expires_us, exp, sizeof(exp));
 		printf("token:       %s\n"
 		    "fingerprint: %s\n"
-		    "valid until: %s, for %u enrolment%s\n", tok, pub, exp,
-		    ti.uses, ti.uses == 1 ? "" : "s");
+		    "valid until: %s, for %u enrolment%s\n"
+		    "group:       %s\n", tok, pub, exp,
+		    ti.uses, ti.uses == 1 ? "" : "s", ti.group);
 		{
 			const char *el = cfg && cfg->enroll_listen ?
 			    cfg->enroll_listen : "tcp://SERVER:7515";
@@ -879,8 +941,8 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
 		struct token_list_ctx x = { json, now_us(), 0 };
 
 		if (!json)
-			printf("%-8s  %-7s  %9s  %-20s  %s\n", "ID", "STATE",
-			    "USES_LEFT", "CREATED", "EXPIRES");
+			printf("%-8s  %-7s  %9s  %-20s  %-20s  %s\n", "ID",
+			    "STATE", "USES_LEFT", "CREATED", "EXPIRES", "GROUP");
 		if (token_list(dd, token_row_cb, &x) != 0) {
 			cli_err(cmd, "cannot read %s/keys/tokens", dd);
 			return CLI_EXIT_FAIL;
@@ -901,6 +963,7 @@ static int agents_token(struct cli *c, const struct cli_cmd *cmd, int argc,
 		cli_err(cmd, "revoked token %s", argv[optind + 1]);
 		return CLI_EXIT_OK;
 	}
-	return cli_usage_error(cmd, "token: create [--ttl DUR] [--uses N], "
+	return cli_usage_error(cmd, "token: create [--ttl DUR] [--uses N] "
+	    "[--group G], "
 	    "list [--json] or revoke ID");
 }

@@ -122,6 +122,7 @@ enum {
 	C_ACCEPT_FAILED, C_CONNECTIONS_ACCEPTED, C_SYSLOG_CONN_EVICTED,
 	C_SYSLOG_CONN_IDLE, C_SYSLOG_ACCEPT_FAILED, C_SYSLOG_UDP_KDROPS,
 	C_SYSLOG_UDP_RCVBUF, C_FD_LIMIT,
+	C_GROUPS_LOADED, C_GROUPS_REFUSED, C_CONFIGS_SENT,
 	C_PID, C_STARTED_US, C_HEARTBEAT_US, C_FULL_SINCE_US,
 	C_COUNT
 };
@@ -228,6 +229,13 @@ static struct counter counters[C_COUNT] = {
 	[C_FD_LIMIT] = { "collector.fd_limit", 0,
 	    "descriptors the collector may open (RLIMIT_NOFILE, raised to "
 	    "its hard limit at start)" },
+	[C_GROUPS_LOADED] = { "collector.group_configs_loaded", 0,
+	    "group configuration files read and accepted" },
+	[C_GROUPS_REFUSED] = { "collector.group_configs_refused", 0,
+	    "group configuration files refused (file:line:col in the log; "
+	    "the group's agents keep their last good configuration)" },
+	[C_CONFIGS_SENT] = { "collector.configs_sent", 0,
+	    "group configurations sent to agents (CONFIG)" },
 	[C_PID] = { "collector.pid", 0, "collector process id" },
 	[C_STARTED_US] = { "collector.started_us", 0,
 	    "when the collector started" },
@@ -251,6 +259,11 @@ struct session {
 	uint64_t	 hb_flags;	/* HB_* last recorded */
 	int		 full_refused;	/* a batch got REFUSE FULL: refuse the
 					 * rest until HELLO (never a gap) */
+	char		 group[MAX_NAME_BYTES + 1];	/* the agent's group */
+	uint64_t	 cfg_gen;	/* generation of the group configuration
+					 * last sent (0: none yet) */
+	char		 cfgver[MAX_CONFIG_VERSION_BYTES + 1];	/* the version
+					 * the agent last said it runs */
 };
 
 /* One BATCH waiting in the group for its transaction.  Owns the frame (the
@@ -271,6 +284,7 @@ struct collector {
 	const struct server_config *cfg;
 	journal_t	*j;
 	keyring_t	*kr;
+	groupconf_t	*gc;		/* the groups' configuration */
 	zap_t		*zap;
 	enroll_t	*enroll;	/* the enrolment endpoint, or NULL */
 	syslog_in_t	*syslog;
@@ -282,6 +296,7 @@ struct collector {
 	size_t		 ngroup, group_events;
 	struct wire_buf	 out;
 	int		 full;		/* journal full: ACKs paused */
+	int		 config_retry;	/* a CONFIG could not be sent */
 	uint64_t	 last_stats_us;	/* mono */
 	uint64_t	 started_us;	/* wall */
 	internal_t	*in;		/* tocsin's own events, queued */
@@ -300,7 +315,7 @@ static const int watched[] = {
 	C_SESSIONS_REVOKED, C_REFUSED_DRILL, C_ACCEPT_FAILED,
 	C_SYSLOG_CONN_EVICTED, C_SYSLOG_ACCEPT_FAILED, C_SYSLOG_UDP_KDROPS,
 	C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED, C_SYSLOG_CONN_REFUSED,
-	C_SYSLOG_DROPPED_FULL, C_INTERNAL_DROPPED,
+	C_SYSLOG_DROPPED_FULL, C_INTERNAL_DROPPED, C_GROUPS_REFUSED,
 };
 #define NWATCHED	(sizeof(watched) / sizeof(watched[0]))
 
@@ -628,6 +643,63 @@ refuse(struct collector *c, zmq_msg_t *rid, int counter, uint16_t code,
 	send_reply(c, rid);
 }
 
+/* ---- groups' configuration --------------------------------------------------- */
+
+/* Send the session's group configuration when it changed since the last
+ * one sent (or none was). */
+static void
+send_config(struct collector *c, struct session *s)
+{
+	struct groupconf_view v;
+	int err;
+
+	if (c->gc == NULL || s->group[0] == '\0')
+		return;
+	if ((err = groupconf_get(c->gc, s->group, &v)) != 0) {
+		log_warn("collector: group %s: %s", s->group, ts_strerror(err));
+		return;
+	}
+	if (v.gen == s->cfg_gen)
+		return;
+	s->cfg_gen = v.gen;
+	if (v.version[0] == '\0' && v.error[0] == '\0')
+		return;		/* no file for this group: nothing to say */
+	wire_config(&c->out, s->group, v.version, v.error, v.text, v.len);
+	if (c->out.failed) {
+		log_err("collector: out of memory building a CONFIG");
+		return;
+	}
+	if (zmq_send(c->router, s->rid, s->rid_len, ZMQ_SNDMORE |
+	    ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(c->router, c->out.data, c->out.len, ZMQ_DONTWAIT) < 0) {
+		counters[C_REPLIES_UNROUTABLE].value++;
+		s->cfg_gen = 0;		/* try again on the next tick */
+		c->config_retry = 1;
+		return;
+	}
+	counters[C_CONFIGS_SENT].value++;
+	log_debug("collector: agent %s: group %s configuration %s sent%s%s",
+	    s->agent, s->group, v.version[0] ? v.version : "(none)",
+	    v.error[0] ? ", with the refusal " : "", v.error);
+}
+
+/* Re-read the group files that changed and update the sessions. */
+static void
+groups_tick(struct collector *c)
+{
+	if (c->gc == NULL)
+		return;
+	/* the sessions are walked only when a group changed (or a CONFIG
+	 * waits to be sent again) */
+	if (groupconf_tick(c->gc, &counters[C_GROUPS_LOADED].value,
+	    &counters[C_GROUPS_REFUSED].value) == 0 && !c->config_retry)
+		return;
+	c->config_retry = 0;
+	for (size_t i = 0; i < MAX_SESSIONS; i++)
+		if (c->sessions[i].used && c->sessions[i].drill[0] == '\0')
+			send_config(c, &c->sessions[i]);
+}
+
 /* ---- sessions ------------------------------------------------------------ */
 
 /* 1 if name is still enrolled with exactly this key: a key revoked, or a
@@ -793,6 +865,8 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 	a.hb_flags = cur.hb_flags;
 	snprintf(a.version, sizeof(a.version), "%s", s->version);
 	snprintf(a.host, sizeof(a.host), "%s", s->host);
+	keys_agent_group_get(c->cfg->data_dir, agent, s->group);
+	snprintf(a.group, sizeof(a.group), "%s", s->group);
 	s->hb_flags = cur.hb_flags;
 	err = agent_record(c, agent, &a, 0, &before);
 	if (err != 0 && err != TS_EFULL)
@@ -803,6 +877,8 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 	    drill, (unsigned long long)cur.epoch, (unsigned long long)cur.seq);
 	wire_welcome(&c->out, cur.epoch, cur.seq, c->cfg->credit_events);
 	send_reply(c, rid);
+	if (drill[0] == '\0')
+		send_config(c, s);
 }
 
 /* ---- group commit ----------------------------------------------------------- */
@@ -1056,6 +1132,15 @@ on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
 	}
 	/* A change of the spool-full flag is written at once. */
 	changed = (m->hb_flags & HB_SPOOL_FULL) != (s->hb_flags & HB_SPOOL_FULL);
+	{
+		char ver[MAX_CONFIG_VERSION_BYTES + 1];
+
+		copy_wstr(ver, sizeof(ver), &m->cfgver);
+		if (strcmp(ver, s->cfgver) != 0) {
+			changed = 1;
+			snprintf(s->cfgver, sizeof(s->cfgver), "%s", ver);
+		}
+	}
 	if (!changed && s->last_touch_us != 0 &&
 	    mono - s->last_touch_us < HEARTBEAT_TOUCH_US)
 		return;
@@ -1066,6 +1151,8 @@ on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
 	a.hb_flags = m->hb_flags;
 	snprintf(a.version, sizeof(a.version), "%s", s->version);
 	snprintf(a.host, sizeof(a.host), "%s", s->host);
+	snprintf(a.group, sizeof(a.group), "%s", s->group);
+	snprintf(a.cfgver, sizeof(a.cfgver), "%s", s->cfgver);
 	err = agent_record(c, agent, &a, 1, &before);
 	if (err == 0)
 		s->hb_flags = m->hb_flags;
@@ -1274,6 +1361,7 @@ collector_close(struct collector *c)
 	retention_close();
 	journal_close(&c->j);
 	keyring_free(&c->kr);
+	groupconf_free(&c->gc);
 	wire_buf_free(&c->out);
 	free(c->sessions);
 	free(c->ev);
@@ -1347,6 +1435,7 @@ loop(struct collector *c, volatile sig_atomic_t *stop)
 		}
 		if (mono_us() - c->last_stats_us >= STATS_INTERVAL_US) {
 			sessions_revalidate(c);
+			groups_tick(c);
 			stats_flush(c);
 		}
 	}
@@ -1407,6 +1496,11 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		err = TS_EIO;
 		goto fail;
 	}
+	if ((c.gc = groupconf_open(cfg->groups_dir)) == NULL) {
+		err = TS_ENOMEM;
+		goto fail;
+	}
+	log_info("collector: group configurations from %s", cfg->groups_dir);
 	c.sessions = calloc(MAX_SESSIONS, sizeof(*c.sessions));
 	c.ev = calloc(MAX_GROUP_EVENTS, sizeof(*c.ev));
 	c.group = calloc(MAX_GROUP_FRAMES, sizeof(*c.group));

@@ -255,4 +255,36 @@ void retention_close(void);
  * Never blocks; bounded per call. */
 void supervisor_notices_read(internal_t *in);
 
+/* ---- groups' central configuration (groups.c) ---------------------------- */
+
+/*
+ * The collection settings of each group, read from DIR/NAME.yml (the
+ * server's collector.groups) on first use and re-read when the file
+ * changes (groupconf_tick, every second).  A file that does not parse is
+ * refused as a whole: the group keeps its last good text and version, and
+ * the error (file:line:col) is logged, counted and sent along to the
+ * group's agents.  Every change of what a group sends bumps its
+ * generation, so the collector knows which sessions to update.
+ */
+typedef struct groupconf groupconf_t;
+
+struct groupconf_view {
+	const char	*version;	/* "" when the group has no good file */
+	const char	*error;		/* "" unless the file was refused */
+	const char	*text;		/* last good text (may be NULL) */
+	size_t		 len;
+	uint64_t	 gen;		/* generation (>= 1) */
+};
+
+groupconf_t *groupconf_open(const char *dir);
+void groupconf_free(groupconf_t **g);
+/* The group's current state (loads it on first use).  0, or TS_EFULL past
+ * MAX_GROUPS groups, TS_ENOMEM. */
+int groupconf_get(groupconf_t *g, const char *group,
+    struct groupconf_view *out);
+/* Re-stat every known group file; re-read the changed ones.  Adds the files
+ * refused to *refused, the ones accepted to *loaded.  Returns the number of
+ * groups whose CONFIG changed. */
+size_t groupconf_tick(groupconf_t *g, uint64_t *loaded, uint64_t *refused);
+
 #endif /* TOCSIN_COLLECTOR_INT_H */

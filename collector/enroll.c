@@ -152,6 +152,10 @@ static const char *enroll_do(enroll_t *e, json_t *req, const char *key,
 		    "name)";
 	if (rc != 0)
 		return "the key could not be admitted";
+	if (keys_agent_group_set(dd, name, ti.group) != 0) {
+		(void)keys_agent_revoke(dd, name);
+		return "the agent's group could not be recorded";
+	}
 	if (token_spend(dd, ti.id) != 0) {
 		(void)keys_agent_revoke(dd, name);
 		return "the token could not be spent";

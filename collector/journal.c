@@ -197,13 +197,16 @@ journal_record_decode(const void *buf, size_t len, struct jevent *ev)
 	return 0;
 }
 
-/* Agent record: JAGENT_FIXED bytes of u64, then str version, str host. */
+/* Agent record: JAGENT_FIXED bytes of u64, then str version, str host,
+ * u64 health, then (absent in older records) str group, str cfgver. */
 static size_t
 jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
 {
 	size_t vl = strnlen(a->version, sizeof(a->version) - 1);
 	size_t hl = strnlen(a->host, sizeof(a->host) - 1);
-	size_t need = JAGENT_FIXED + 2 + vl + 2 + hl + 8;
+	size_t gl = strnlen(a->group, sizeof(a->group) - 1);
+	size_t cl = strnlen(a->cfgver, sizeof(a->cfgver) - 1);
+	size_t need = JAGENT_FIXED + 2 + vl + 2 + hl + 8 + 2 + gl + 2 + cl;
 	unsigned char *p = buf;
 
 	if (need > cap)
@@ -219,7 +222,11 @@ jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
 	memcpy(p, a->version, vl);	p += vl;
 	put_be16(p, (uint16_t)hl);	p += 2;
 	memcpy(p, a->host, hl);		p += hl;
-	put_be64(p, a->health);
+	put_be64(p, a->health);		p += 8;
+	put_be16(p, (uint16_t)gl);	p += 2;
+	memcpy(p, a->group, gl);	p += gl;
+	put_be16(p, (uint16_t)cl);	p += 2;
+	memcpy(p, a->cfgver, cl);
 	return need;
 }
 
@@ -247,11 +254,25 @@ jagent_decode(const void *buf, size_t len, struct jagent *a)
 	if (l >= sizeof(a->host) || l > (size_t)(end - p))
 		return TS_EINVAL;
 	memcpy(a->host, p, l); p += l;
-	/* health: absent in records written before it existed. */
-	if ((size_t)(end - p) == 8)
-		a->health = get_be64(p);
-	else if (p != end)
+	/* health, group, cfgver: absent in records written before they
+	 * existed. */
+	if (p == end)
+		return 0;
+	if ((size_t)(end - p) < 8)
 		return TS_EINVAL;
+	a->health = get_be64(p);	p += 8;
+	if (p == end)
+		return 0;
+	if ((size_t)(end - p) < 2)
+		return TS_EINVAL;
+	l = get_be16(p); p += 2;
+	if (l >= sizeof(a->group) || l + 2 > (size_t)(end - p))
+		return TS_EINVAL;
+	memcpy(a->group, p, l); p += l;
+	l = get_be16(p); p += 2;
+	if (l >= sizeof(a->cfgver) || l != (size_t)(end - p))
+		return TS_EINVAL;
+	memcpy(a->cfgver, p, l);
 	return 0;
 }
 
@@ -523,7 +544,7 @@ agent_write(journal_t *j, MDB_txn *txn, const char *agent,
     const struct jagent *a)
 {
 	unsigned char buf[JAGENT_FIXED + 4 + sizeof(a->version) +
-	    sizeof(a->host) + 8];
+	    sizeof(a->host) + 8 + 4 + sizeof(a->group) + sizeof(a->cfgver)];
 	MDB_val k, v;
 	int rc;
 
@@ -767,6 +788,12 @@ journal_txn_agent_touch(journal_txn_t *t, const char *agent,
 	if (a->host[0])
 		copy_str(cur.host, sizeof(cur.host), a->host,
 		    strnlen(a->host, sizeof(a->host)));
+	if (a->group[0])
+		copy_str(cur.group, sizeof(cur.group), a->group,
+		    strnlen(a->group, sizeof(a->group)));
+	if (a->cfgver[0])
+		copy_str(cur.cfgver, sizeof(cur.cfgver), a->cfgver,
+		    strnlen(a->cfgver, sizeof(a->cfgver)));
 	return agent_write(t->j, t->txn, agent, &cur);
 }
 

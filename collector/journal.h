@@ -59,6 +59,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/limits.h"
+
 #define JOURNAL_FORMAT	1
 
 enum {
@@ -102,6 +104,10 @@ struct jagent {
 	char		 version[64];
 	char		 host[256];
 	uint64_t	 health;		/* JAGENT_* (collector's own) */
+	char		 group[MAX_NAME_BYTES + 1];	/* its group */
+	char		 cfgver[MAX_CONFIG_VERSION_BYTES + 1];	/* group
+					 * configuration version it runs
+					 * (its heartbeat's); "" unknown */
 };
 
 /* Agent health flags (struct jagent.health). */

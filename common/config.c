@@ -537,6 +537,7 @@ void server_config_free(struct server_config *cfg)
 	free(cfg->enroll_listen);
 	free(cfg->syslog_udp);
 	free(cfg->syslog_tcp);
+	free(cfg->groups_dir);
 	yt_strv_free(&cfg->rule_paths, cfg->nrule_paths);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -571,7 +572,7 @@ int server_config_load(const char *path, struct server_config *cfg,
 {
 	static const char *const coll_keys[] = { "listen", "syslog_udp",
 	    "syslog_tcp", "journal_map_size", "journal_max_size", "retention",
-	    "credit", "max_frame_size", "enroll_listen", NULL };
+	    "credit", "max_frame_size", "enroll_listen", "groups", NULL };
 	static const char *const eng_keys[] = { "rules", "state_map_size",
 	    "batch", "agent_silent_after", "alert_retention",
 	    "incident_retention", NULL };
@@ -712,6 +713,31 @@ int server_config_load(const char *path, struct server_config *cfg,
 		goto fail;
 	}
 	cfg->max_frame_bytes = v;
+	if (yt_get_str(coll, "groups", file, &cfg->groups_dir, err, errlen))
+		goto fail;
+	if (cfg->groups_dir != NULL && cfg->groups_dir[0] == '\0') {
+		key_err(err, errlen, file, coll, "groups", "collector",
+		    "must not be empty");
+		goto fail;
+	}
+	if (cfg->groups_dir == NULL) {
+		/* beside the configuration file; for the embedded default,
+		 * the installed folder or the source tree's etc/ */
+		const char *slash = path ? strrchr(path, '/') : NULL;
+
+		if (path != NULL)
+			cfg->groups_dir = slash == NULL ? strdup("groups") :
+			    xasprintf("%.*s/groups", (int)(slash - path), path);
+		else
+			cfg->groups_dir = config_sysconfdir()[0] != '\0' ?
+			    xasprintf("%s/tocsin/groups",
+			    config_sysconfdir()) : strdup("etc/groups");
+		if (cfg->groups_dir == NULL) {
+			set_err(err, errlen, "%s: out of memory", file);
+			rc = TS_ENOMEM;
+			goto fail;
+		}
+	}
 
 	/* engine */
 	if (yt_get_strv(eng, "rules", file, &cfg->rule_paths,
@@ -1085,4 +1111,115 @@ fail:
 	yt_docs_free(&docs, ndocs);
 	agent_config_free(cfg);
 	return rc;
+}
+
+/* ---- group configuration ---------------------------------------------------- */
+
+void group_config_free(struct group_config *g)
+{
+	if (g == NULL)
+		return;
+	yt_strv_free(&g->follow, g->nfollow);
+	yt_strv_free(&g->journal_units, g->njournal_units);
+	memset(g, 0, sizeof(*g));
+}
+
+int group_config_parse(const char *name, const char *buf, size_t len,
+    struct group_config *g, char *err, size_t errlen)
+{
+	static const char *const journal_keys[] = { "units", NULL };
+	static const char *const spool_keys[] = { "max_size", NULL };
+	const yt_node *root, *sp = NULL, *jn = NULL;
+	const struct top_key top[] = {
+		{ "follow", NULL, NULL },
+		{ "journal", journal_keys, &jn },
+		{ "spool", spool_keys, &sp },
+	};
+	yt_doc **docs = NULL;
+	size_t ndocs = 0;
+	unsigned long long v;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (len > MAX_GROUP_BYTES) {
+		set_err(err, errlen, "%s:1:1: larger than %d bytes", name,
+		    MAX_GROUP_BYTES);
+		return TS_EPARSE;
+	}
+	rc = load_doc(name, NULL, buf, len, &docs, &ndocs, &root, err, errlen);
+	if (rc != 0)
+		goto fail;
+	rc = TS_EPARSE;
+	if (top_check(root, top, sizeof(top) / sizeof(top[0]), name, err,
+	    errlen) != 0)
+		goto fail;
+	if (root == NULL)
+		goto done;
+	g->has_follow = yt_map_get(root, "follow") != NULL;
+	if (yt_get_strv(root, "follow", name, &g->follow, &g->nfollow, err,
+	    errlen))
+		goto fail;
+	for (size_t i = 0; i < g->nfollow; i++) {
+		size_t l = strlen(g->follow[i]);
+		if (l == 0 || l > MAX_PATH_BYTES) {
+			key_err(err, errlen, name, root, "follow", NULL,
+			    "paths must be 1 to 1024 bytes");
+			goto fail;
+		}
+	}
+	g->journal = yt_map_get(root, "journal") != NULL;
+	if (jn != NULL) {
+		if (yt_get_strv(jn, "units", name, &g->journal_units,
+		    &g->njournal_units, err, errlen))
+			goto fail;
+		for (size_t i = 0; i < g->njournal_units; i++) {
+			size_t l = strlen(g->journal_units[i]);
+			if (l == 0 || l > MAX_UNIT_BYTES ||
+			    strpbrk(g->journal_units[i], "= \t\n") != NULL) {
+				key_err(err, errlen, name, jn, "units",
+				    "journal", "unit names must be 1 to 256 "
+				    "bytes without '=' or blanks");
+				goto fail;
+			}
+		}
+	}
+	if (sp != NULL) {
+		v = 0;
+		if (yt_get_size(sp, "max_size", name, &v, err, errlen))
+			goto fail;
+		if (v != 0 && v < MIN_MAP_BYTES) {
+			key_err(err, errlen, name, sp, "max_size", "spool",
+			    "must be at least 64k");
+			goto fail;
+		}
+		g->spool_max_bytes = v;
+	}
+done:
+	yt_docs_free(&docs, ndocs);
+	return 0;
+fail:
+	yt_docs_free(&docs, ndocs);
+	group_config_free(g);
+	return rc;
+}
+
+void group_config_apply(const struct agent_config *base,
+    const struct group_config *g, struct agent_config *out)
+{
+	*out = *base;
+	if (g == NULL)
+		return;
+	if (g->has_follow) {
+		out->follow = g->follow;
+		out->nfollow = g->nfollow;
+	}
+	if (g->journal) {
+		out->journal = 1;
+		out->journal_units = g->journal_units;
+		out->njournal_units = g->njournal_units;
+	}
+	if (g->spool_max_bytes != 0)
+		out->spool_max_bytes = g->spool_max_bytes;
 }

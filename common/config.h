@@ -88,6 +88,12 @@ struct server_config {
 	uint64_t	 retention_us;		/* collector.retention: 0 = keep */
 	uint32_t	 credit_events;		/* collector.credit */
 	uint64_t	 max_frame_bytes;	/* collector.max_frame_size */
+	char		*groups_dir;		/* collector.groups: the folder of
+						 * the groups' NAME.yml (default:
+						 * "groups" beside the config
+						 * file; SYSCONFDIR/tocsin/groups
+						 * or etc/groups for the embedded
+						 * default) */
 	/* engine: */
 	char		**rule_paths;		/* engine.rules: files or folders */
 	size_t		 nrule_paths;
@@ -134,6 +140,38 @@ struct agent_config {
 	char		*journal_dir;		/* journal.directory, or NULL:
 						 * the local system journal */
 };
+
+/*
+ * A group's central configuration: the collection settings the collector
+ * sends to every agent of the group (DIR/groups/NAME.yml on the server; see
+ * struct server_config.groups_dir).  Keys:
+ *   follow:   [paths]          replaces the agent's follow list
+ *   journal:  {units: [...]}   replaces the agent's journal source (present,
+ *                              even empty: read the journal; units as there)
+ *   spool:    {max_size: S}    replaces the agent's spool cap
+ * A key the file does not set keeps the agent's own value.  Anything else
+ * (identity, keys, endpoint) stays in the agent's own file.
+ */
+struct group_config {
+	int		 has_follow;
+	char		**follow;
+	size_t		 nfollow;
+	int		 journal;		/* the key is present */
+	char		**journal_units;
+	size_t		 njournal_units;
+	uint64_t	 spool_max_bytes;	/* 0: not set */
+};
+
+/* Parse the text of a group file named name (for messages).  0, or
+ * TS_EPARSE / TS_ENOMEM with "name:line:col: message" in err; *g is then
+ * empty. */
+int group_config_parse(const char *name, const char *buf, size_t len,
+    struct group_config *g, char *err, size_t errlen);
+void group_config_free(struct group_config *g);
+/* The agent configuration base with g's settings over it (a shallow copy:
+ * valid while base and g are). */
+void group_config_apply(const struct agent_config *base,
+    const struct group_config *g, struct agent_config *out);
 
 /* The default server configuration embedded at build time (NUL-terminated
  * text of etc/tocsind.yml) and its length. */

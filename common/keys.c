@@ -394,6 +394,57 @@ int keys_agent_revoke(const char *datadir, const char *name)
 	return rc;
 }
 
+int keys_agent_group_set(const char *datadir, const char *name,
+    const char *group)
+{
+	char *dir = NULL, *path = NULL, line[MAX_NAME_BYTES + 2];
+	int rc = TS_ENOMEM;
+
+	if (!name_valid_str(NAME_AGENT, name) ||
+	    !name_valid_str(NAME_AGENT, group))
+		return TS_EINVAL;
+	if ((dir = xasprintf("%s/keys/groups", datadir)) == NULL ||
+	    (path = xasprintf("%s/%s", dir, name)) == NULL)
+		goto out;
+	rc = TS_EIO;
+	if (mkdir_p(dir, 0700) != 0) {
+		log_err("%s: cannot create: %s", dir, strerror(errno));
+		goto out;
+	}
+	snprintf(line, sizeof(line), "%s\n", group);
+	if (write_file_atomic(path, line, strlen(line), 0644) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(dir);
+	free(path);
+	return rc;
+}
+
+void keys_agent_group_get(const char *datadir, const char *name,
+    char buf[MAX_NAME_BYTES + 1])
+{
+	char *path = NULL, *text = NULL;
+	size_t len = 0;
+
+	snprintf(buf, MAX_NAME_BYTES + 1, "%s", KEYS_DEFAULT_GROUP);
+	if (!name_valid_str(NAME_AGENT, name) ||
+	    (path = xasprintf("%s/keys/groups/%s", datadir, name)) == NULL)
+		return;
+	if (read_file(path, MAX_NAME_BYTES + 2, &text, &len) == 0) {
+		while (len > 0 && (text[len - 1] == '\n' ||
+		    text[len - 1] == '\r'))
+			len--;
+		if (len > 0 && len <= MAX_NAME_BYTES &&
+		    name_valid(NAME_AGENT, text, len)) {
+			memcpy(buf, text, len);
+			buf[len] = '\0';
+		}
+	}
+	free(text);
+	free(path);
+}
+
 int keys_agent_list(const char *datadir,
     int (*cb)(const char *name, const char *pub_z85, void *arg), void *arg)
 {

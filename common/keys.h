@@ -8,6 +8,8 @@
  *   DATADIR/keys/server.pub            server public key, Z85, 40 chars + \n
  *   DATADIR/keys/server.key            server secret key, Z85, mode 0600
  *   DATADIR/keys/agents/NAME.pub       an enrolled agent's public key, Z85
+ *   DATADIR/keys/groups/NAME           the group of agent NAME ("GROUP\n");
+ *                                      absent: KEYS_DEFAULT_GROUP
  *   DATADIR/keys/replay.key            `tocsin replay`'s key pair (line 1
  *                                      public, line 2 secret; mode 0600),
  *                                      enrolled as the agent "replay".  The
@@ -40,6 +42,17 @@ int keys_agent_enroll(const char *datadir, const char *name,
 
 /* Revoke an agent.  TS_ENOTFOUND if it was not enrolled. */
 int keys_agent_revoke(const char *datadir, const char *name);
+
+/* The group an agent belongs to when nothing says otherwise. */
+#define KEYS_DEFAULT_GROUP	"default"
+
+/* Record agent NAME's group (a name as NAME_AGENT).  0, TS_EINVAL, TS_EIO. */
+int keys_agent_group_set(const char *datadir, const char *name,
+    const char *group);
+/* The group of agent NAME into buf (MAX_NAME_BYTES + 1): its recorded one,
+ * or KEYS_DEFAULT_GROUP.  Always a valid name. */
+void keys_agent_group_get(const char *datadir, const char *name,
+    char buf[MAX_NAME_BYTES + 1]);
 
 /* Call cb for every enrolled agent, in name order. */
 int keys_agent_list(const char *datadir,

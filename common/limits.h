@@ -23,6 +23,13 @@
 /* A journal cursor kept in an agent's spool (systemd's are ~150 bytes). */
 #define MAX_CURSOR_BYTES	1024
 
+/* A group's central configuration (DIR/groups/NAME.yml): its text, and
+ * the version string naming it (16 hex digits of its hash). */
+#define MAX_GROUP_BYTES		(256 * 1024)
+#define MAX_CONFIG_VERSION_BYTES	32
+/* Groups the collector keeps the configuration of. */
+#define MAX_GROUPS		4096
+
 /* Host names as reported by agents or read from syslog headers. */
 #define MAX_HOST_BYTES		255
 

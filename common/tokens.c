@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "common/err.h"
+#include "common/names.h"
 #include "common/tokens.h"
 #include "common/util.h"
 
@@ -68,9 +69,9 @@ static int rec_write(const char *datadir, const struct token_rec *r)
 	char buf[TOKEN_FILE_MAX], *dir, *path;
 	int n, rc;
 
-	n = snprintf(buf, sizeof(buf), "tocsin-token 1 %s %llu %u %llu\n",
+	n = snprintf(buf, sizeof(buf), "tocsin-token 1 %s %llu %u %llu %s\n",
 	    r->hash, (unsigned long long)r->info.expires_us, r->info.uses,
-	    (unsigned long long)r->info.created_us);
+	    (unsigned long long)r->info.created_us, r->info.group);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return TS_EINVAL;
 	if ((dir = xasprintf("%s/%s", datadir, TOKENS_DIR)) == NULL)
@@ -93,7 +94,7 @@ static int rec_read(const char *datadir, const char *id, struct token_rec *r)
 	unsigned long long exp, created;
 	unsigned uses;
 	size_t len;
-	int rc = 0;
+	int rc = 0, nf;
 
 	if ((path = token_path(datadir, id)) == NULL)
 		return TS_ENOMEM;
@@ -107,8 +108,12 @@ static int rec_read(const char *datadir, const char *id, struct token_rec *r)
 		return TS_EIO;
 	}
 	memset(r, 0, sizeof(*r));
-	if (sscanf(text, "tocsin-token 1 %64s %llu %u %llu", r->hash, &exp,
-	    &uses, &created) != 4 || strlen(r->hash) != 2 * TOKEN_HASH_BYTES) {
+	nf = sscanf(text, "tocsin-token 1 %64s %llu %u %llu %64s", r->hash,
+	    &exp, &uses, &created, r->info.group);
+	if (nf == 4)	/* written before groups existed */
+		snprintf(r->info.group, sizeof(r->info.group), "default");
+	if ((nf != 4 && nf != 5) || strlen(r->hash) != 2 * TOKEN_HASH_BYTES ||
+	    !name_valid_str(NAME_AGENT, r->info.group)) {
 		log_err("%s: not a token file", path);
 		rc = TS_EIO;
 	} else {
@@ -125,12 +130,19 @@ static int rec_read(const char *datadir, const char *id, struct token_rec *r)
 int token_create(const char *datadir, uint64_t ttl_us, uint32_t uses,
     char out[TOKEN_BYTES], struct token_info *info)
 {
+	return token_create_group(datadir, ttl_us, uses, NULL, out, info);
+}
+
+int token_create_group(const char *datadir, uint64_t ttl_us, uint32_t uses,
+    const char *group, char out[TOKEN_BYTES], struct token_info *info)
+{
 	unsigned char idb[TOKEN_ID_HEX / 2], sb[TOKEN_SECRET_HEX / 2];
 	char secret[TOKEN_SECRET_HEX + 1], *path;
 	struct token_rec r;
 	int rc;
 
-	if (uses == 0 || uses > TOKEN_MAX_USES || ttl_us == 0)
+	if (uses == 0 || uses > TOKEN_MAX_USES || ttl_us == 0 ||
+	    (group != NULL && !name_valid_str(NAME_AGENT, group)))
 		return TS_EINVAL;
 	if ((rc = token_init()) != 0)
 		return rc;
@@ -154,6 +166,8 @@ int token_create(const char *datadir, uint64_t ttl_us, uint32_t uses,
 	r.info.created_us = now_us();
 	r.info.expires_us = r.info.created_us + ttl_us;
 	r.info.uses = uses;
+	snprintf(r.info.group, sizeof(r.info.group), "%s",
+	    group != NULL ? group : "default");
 	if ((rc = rec_write(datadir, &r)) != 0)
 		return rc;
 	snprintf(out, TOKEN_BYTES, "%s.%s", r.info.id, secret);

@@ -8,10 +8,13 @@
  * is stored (BLAKE2b-256, libsodium's crypto_generichash), one file per
  * token, written atomically:
  *
- *   DATADIR/keys/tokens/ID     "tocsin-token 1 HASH EXPIRES USES CREATED\n"
+ *   DATADIR/keys/tokens/ID     "tocsin-token 1 HASH EXPIRES USES CREATED
+ *                              [GROUP]\n"
  *                              HASH 64 hex digits; EXPIRES, CREATED
  *                              microseconds since the epoch; USES the
- *                              enrolments it still allows (0: used up)
+ *                              enrolments it still allows (0: used up);
+ *                              GROUP the group the agents it enrols
+ *                              join (absent: "default")
  *
  * `tocsin agents token create` writes them; the collector's enrolment
  * endpoint checks and spends them.  A token is refused when unknown or
@@ -23,6 +26,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/limits.h"
 
 #define TOKEN_ID_HEX		8
 #define TOKEN_SECRET_HEX	32
@@ -36,6 +41,8 @@ struct token_info {
 	uint64_t	 expires_us;	/* wall clock */
 	uint64_t	 created_us;
 	uint32_t	 uses;		/* enrolments it still allows */
+	char		 group[MAX_NAME_BYTES + 1];	/* agents it enrols join
+							 * this group */
 };
 
 /* Why a token was refused (token_check). */
@@ -46,6 +53,11 @@ enum token_verdict { TOKEN_OK = 0, TOKEN_UNKNOWN, TOKEN_EXPIRED,
  * out.  0, TS_EINVAL, TS_EIO. */
 int token_create(const char *datadir, uint64_t ttl_us, uint32_t uses,
     char out[TOKEN_BYTES], struct token_info *info);
+
+/* The same with the group the enrolled agents join (NULL: "default"; else
+ * a name as NAME_AGENT, TS_EINVAL otherwise). */
+int token_create_group(const char *datadir, uint64_t ttl_us, uint32_t uses,
+    const char *group, char out[TOKEN_BYTES], struct token_info *info);
 
 /* Check a presented token at now_us (nothing spent).  0 with *verdict set
  * (and *info filled when the token exists), or TS_EIO. */

@@ -185,6 +185,29 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m,
 			reason = "truncated HEARTBEAT";
 			goto bad;
 		}
+		/* Optional trailing configuration version. */
+		if (c.left > 0) {
+			r = get_str(&c, MAX_CONFIG_VERSION_BYTES, &m->cfgver);
+			if (r != 0) {
+				reason = r == -2 ? "HEARTBEAT config version "
+				    "too long" : "truncated HEARTBEAT";
+				goto bad;
+			}
+		}
+		break;
+	case WIRE_CONFIG:
+		r = get_str(&c, MAX_NAME_BYTES, &m->group);
+		if (r == 0)
+			r = get_str(&c, MAX_CONFIG_VERSION_BYTES, &m->cfgver);
+		if (r == 0)
+			r = get_str(&c, MAX_WIRE_REASON_BYTES, &m->cfgerr);
+		if (r == 0)
+			r = get_lstr(&c, MAX_GROUP_BYTES, &m->text);
+		if (r != 0) {
+			reason = r == -2 ? "CONFIG field too long" :
+			    "truncated CONFIG";
+			goto bad;
+		}
 		break;
 	case WIRE_REFUSE:
 		if (get_u16(&c, &m->code) != 0) {
@@ -409,6 +432,28 @@ void wire_heartbeat(struct wire_buf *w, uint64_t epoch, uint64_t spooled,
 	put_u64(w, spooled);
 	put_u64(w, sent);
 	put_u32(w, flags);
+}
+
+void wire_heartbeat_cfg(struct wire_buf *w, uint64_t epoch, uint64_t spooled,
+    uint64_t sent, uint32_t flags, const char *cfgver)
+{
+	wire_heartbeat(w, epoch, spooled, sent, flags);
+	if (cfgver != NULL && cfgver[0] != '\0')
+		put_str(w, cfgver, strlen(cfgver), MAX_CONFIG_VERSION_BYTES);
+}
+
+void wire_config(struct wire_buf *w, const char *group, const char *version,
+    const char *error, const char *text, size_t text_len)
+{
+	begin(w, WIRE_CONFIG);
+	put_str(w, group, group ? strlen(group) : 0, MAX_NAME_BYTES);
+	put_str(w, version, version ? strlen(version) : 0,
+	    MAX_CONFIG_VERSION_BYTES);
+	put_str(w, error, error ? strlen(error) : 0, MAX_WIRE_REASON_BYTES);
+	if (text == NULL || text_len > MAX_GROUP_BYTES)
+		text_len = 0;
+	put_u32(w, (uint32_t)text_len);
+	put_raw(w, text, text_len);
 }
 
 void wire_refuse(struct wire_buf *w, uint16_t code, const char *reason)

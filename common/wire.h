@@ -37,8 +37,21 @@
  *   HEARTBEAT agent -> collector, every few seconds
  *             u64 epoch, u64 spooled (events not yet acknowledged),
  *             u64 sent (events sent since start), u32 flags (HB_*)
+             str config   OPTIONAL: the version of the group configuration
+                          the agent runs (sent only once it got a CONFIG,
+                          so an old collector never sees it)
  *   REFUSE    collector -> agent: the frame was refused
  *             u16 code (WIRE_REFUSE_*), str reason
+ *   CONFIG    collector -> agent, after WELCOME and whenever the agent's
+ *             group file changes: the group's collection settings
+ *             str group    the agent's group ([A-Za-z0-9._-])
+ *             str version  the configuration's version (hash of its text);
+ *                          empty: the group has no file (keep your own)
+ *             str error    empty, or why the group file was refused
+ *                          ("file:line:col: message"); the text below is
+ *                          then the last good one (or empty)
+ *             lstr text    the YAML of the group file, <= MAX_GROUP_BYTES
+ *             An agent that does not know CONFIG logs and ignores it.
  *
  *   str  = u16 length + bytes;  lstr = u32 length + bytes.
  *
@@ -65,6 +78,7 @@ enum {
 	WIRE_ACK = 4,
 	WIRE_HEARTBEAT = 5,
 	WIRE_REFUSE = 6,
+	WIRE_CONFIG = 7,
 };
 
 enum {
@@ -112,6 +126,10 @@ struct wire_msg {
 	uint32_t	 hb_flags;	/* HEARTBEAT */
 	uint16_t	 code;		/* REFUSE */
 	struct wire_str	 reason;	/* REFUSE */
+	struct wire_str	 group;		/* CONFIG */
+	struct wire_str	 cfgver;	/* CONFIG; HEARTBEAT (len 0: absent) */
+	struct wire_str	 cfgerr;	/* CONFIG */
+	struct wire_str	 text;		/* CONFIG */
 	const unsigned char *events;	/* BATCH: start of the event records */
 	size_t		 events_len;	/* BATCH: their total length */
 };
@@ -163,7 +181,13 @@ void wire_ack(struct wire_buf *w, uint64_t epoch, uint64_t seq,
     uint32_t credit);
 void wire_heartbeat(struct wire_buf *w, uint64_t epoch, uint64_t spooled,
     uint64_t sent, uint32_t flags);
+/* HEARTBEAT with the trailing configuration version (NULL or "": none). */
+void wire_heartbeat_cfg(struct wire_buf *w, uint64_t epoch, uint64_t spooled,
+    uint64_t sent, uint32_t flags, const char *cfgver);
 void wire_refuse(struct wire_buf *w, uint16_t code, const char *reason);
+/* CONFIG; error and text may be NULL (empty). */
+void wire_config(struct wire_buf *w, const char *group, const char *version,
+    const char *error, const char *text, size_t text_len);
 /* Start a batch; then one wire_batch_add per event; then wire_batch_end
  * patches the count.  Lines longer than MAX_LINE_BYTES are capped and
  * flagged EV_TRUNCATED here. */

@@ -1,7 +1,11 @@
 /*
- * load.c - rule and decoder files (YAML) compiled into a ruleset: key
- * tables, regex compilation (JIT, with limits), id and parent checks, field
- * checks, routing tables, and the diagnostics for all of it.
+ * load.c - the one loader: rule and decoder files (YAML) compiled into a
+ * ruleset with their Sigma rules (rules/sigma/) and the correlation rules
+ * of both (rules/correlate.c): key tables, regex compilation (JIT, with
+ * limits), id and parent checks, field checks, routing tables, and the
+ * diagnostics for all of it.  The engine, tocsind -t and every `tocsin
+ * rules` and `drill check` command call ruleset_load, so they accept and
+ * refuse the same sets.
  *
  * Loading is all-or-nothing and loud: every problem found is reported with
  * its file, line and column, and any error refuses the whole set.

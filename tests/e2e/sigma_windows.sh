@@ -91,4 +91,26 @@ head -c 20000 "$f" >"$T/cut.evtx"
 is "truncated .evtx: exit status 2" "$?" 2
 check "truncated .evtx: the offset where it ends is named" \
     grep -q "offset 20000: file truncated" "$T/cut.err"
+# record --from-evtx: one event per record, at its TimeCreated, for its
+# Computer (or --host, which rewrites Computer); a damaged file is refused
+# with the offset it ends at.
+"$BIN" record --from-evtx "$f" -o "$T/rec.jsonl" 2>>"$ERR"
+is "record --from-evtx: exit status 0" "$?" 0
+want=$("$BIN" rules test -r "$rule" --json "$f" 2>>"$ERR" | jq -s length)
+is "record --from-evtx: one event per record" \
+    "$(tail -n +2 "$T/rec.jsonl" | jq -s length)" "$want"
+computer=$(tail -n 1 "$T/rec.jsonl" | jq -r .raw |
+    sed -n 's/.*<Computer>\([^<]*\)<.*/\1/p')
+is "record --from-evtx: the event's host is its Computer" \
+    "$(tail -n 1 "$T/rec.jsonl" | jq -r .host)" "$computer"
+"$BIN" record --from-evtx "$f" --host WS-TEST -o "$T/rec2.jsonl" 2>>"$ERR"
+check "record --from-evtx --host: Computer rewritten" \
+    grep -q '<Computer>WS-TEST</Computer>' "$T/rec2.jsonl"
+"$BIN" record --from-evtx "$T/cut.evtx" -o "$T/rec3.jsonl" 2>"$T/rec3.err"
+is "record --from-evtx, truncated file: exit status 2" "$?" 2
+check "record --from-evtx, truncated file: nothing written" \
+    test ! -e "$T/rec3.jsonl"
+check "record --from-evtx, truncated file: the offset is named" \
+    grep -q "offset 20000" "$T/rec3.err"
+
 exit "$E2E_FAILED"

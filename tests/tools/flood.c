@@ -32,6 +32,13 @@
 /* Connections and datagrams one run may make. */
 #define MAX_FLOOD_CONNS		100000
 #define MAX_FLOOD_DATAGRAMS	10000000
+/* Source ports of the TCP connections: above the kernel's ephemeral range
+ * (32768-60999 by default) and the ports tests listen on (lib.sh's
+ * free_port: 20000-59999), so that thousands of connections cannot take a
+ * port another scenario is about to bind. */
+#define FLOOD_PORT_FIRST	61000
+#define FLOOD_PORT_LAST		65535
+
 /* Longest hold, and longest wait for one connect. */
 #define MAX_HOLD_S		600
 #define CONNECT_TIMEOUT_MS	5000
@@ -91,10 +98,46 @@ tcp_open(const struct addrinfo *ai)
 	int fd, err = 0;
 	socklen_t el = sizeof(err);
 
+	static unsigned next_port = FLOOD_PORT_FIRST;
+	struct sockaddr_storage src;
+	socklen_t srclen;
+
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd < 0)
 		return -1;
+	/* a port left in TIME_WAIT by an earlier run may be used again */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 },
+	    sizeof(int));
+	memset(&src, 0, sizeof(src));
+	if (ai->ai_family == AF_INET) {
+		struct sockaddr_in *a = (void *)&src;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		srclen = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (void *)&src;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		srclen = sizeof(*a);
+	}
+	for (;;) {
+		if (next_port > FLOOD_PORT_LAST)
+			goto fail;	/* out of source ports */
+		if (ai->ai_family == AF_INET)
+			((struct sockaddr_in *)(void *)&src)->sin_port =
+			    htons((uint16_t)next_port);
+		else
+			((struct sockaddr_in6 *)(void *)&src)->sin6_port =
+			    htons((uint16_t)next_port);
+		next_port++;
+		if (bind(fd, (struct sockaddr *)&src, srclen) == 0)
+			break;
+		if (errno != EADDRINUSE)
+			goto fail;
+	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return fd;
 	if (errno != EINPROGRESS)

@@ -75,6 +75,13 @@ seeds_wire(const char *dir)
 	rc |= seeds_wire_one(dir, "heartbeat", &w);
 	wire_refuse(&w, 3, "journal full");
 	rc |= seeds_wire_one(dir, "refuse", &w);
+	wire_heartbeat_cfg(&w, 1, 10, 33, 0, "0123456789abcdef");
+	rc |= seeds_wire_one(dir, "heartbeat_cfg", &w);
+	wire_config(&w, "web", "0123456789abcdef", "",
+	    "follow:\n  - /var/log/syslog\n", 29);
+	rc |= seeds_wire_one(dir, "config", &w);
+	wire_config(&w, "web", "", "web.yml:3:1: unknown key", NULL, 0);
+	rc |= seeds_wire_one(dir, "config_refused", &w);
 	wire_batch_begin(&w, 1, 1);
 	wire_batch_end(&w);
 	rc |= seeds_wire_one(dir, "batch_empty", &w);

@@ -141,7 +141,7 @@ static void test_server_errors(void **state)
 		{ "collector:\n  listen: tcp://a:1\n  credits: 5\n",
 		  "F:3:3: unknown key 'credits' in collector (known: listen, "
 		  "syslog_udp, syslog_tcp, journal_map_size, journal_max_size, "
-		  "retention, credit, max_frame_size, enroll_listen)" },
+		  "retention, credit, max_frame_size, enroll_listen, groups)" },
 		{ "engine:\n  rule: [a]\n",
 		  "F:2:3: unknown key 'rule' in engine (known: rules, "
 		  "state_map_size, batch, agent_silent_after, alert_retention, "
@@ -507,6 +507,98 @@ static void test_locate(void **state)
 	assert_null(out);
 }
 
+/* Group files: what they set, what they leave to the agent, and errors
+ * at file:line:col. */
+static void test_group(void **state)
+{
+	static const struct { const char *text; const char *err; } bad[] = {
+		{ "follow:\n  - /a\nfolow: x\n",
+		  "g.yml:3:1: unknown key 'folow' in the top level" },
+		{ "agent:\n  name: x\n", "g.yml:1:1: unknown key 'agent'" },
+		{ "follow: [\n", "g.yml:" },
+		{ "follow:\n  - [a]\n", "g.yml:2:5: follow: each item must be "
+		  "a string" },
+		{ "spool:\n  max_size: 1k\n",
+		  "g.yml:2:13: spool.max_size must be at least 64k" },
+		{ "spool:\n  cap: 1M\n", "g.yml:2:3: unknown key 'cap'" },
+		{ "journal:\n  units: ['a b']\n", "g.yml:2:10: journal.units "
+		  "unit names must be" },
+		{ "- a\n", "g.yml:1:1: the configuration must be a mapping" },
+	};
+	struct group_config g;
+	struct agent_config base, eff;
+	char err[512], *follow[] = { "/local.log" };
+	static const char good[] = "follow:\n  - /a.log\n  - /b.log\n"
+	    "journal:\n  units: [ssh.service]\nspool:\n  max_size: 8M\n";
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(group_config_parse("g.yml", bad[i].text,
+		    strlen(bad[i].text), &g, err, sizeof(err)), TS_EPARSE);
+		if (strstr(err, bad[i].err) != err)
+			fail_msg("case %zu: got '%s', want '%s...'", i, err,
+			    bad[i].err);
+		assert_null(g.follow);
+	}
+
+	memset(&base, 0, sizeof(base));
+	base.follow = follow;
+	base.nfollow = 1;
+	base.spool_max_bytes = 1 << 30;
+	assert_int_equal(group_config_parse("g.yml", good, strlen(good), &g,
+	    err, sizeof(err)), 0);
+	group_config_apply(&base, &g, &eff);
+	assert_int_equal(eff.nfollow, 2);
+	assert_string_equal(eff.follow[1], "/b.log");
+	assert_int_equal(eff.journal, 1);
+	assert_int_equal(eff.njournal_units, 1);
+	assert_string_equal(eff.journal_units[0], "ssh.service");
+	assert_true(eff.spool_max_bytes == 8ULL << 20);
+	group_config_free(&g);
+
+	/* an empty file, and one that sets only the spool: the rest stays
+	 * the agent's own */
+	assert_int_equal(group_config_parse("g.yml", "", 0, &g, err,
+	    sizeof(err)), 0);
+	group_config_apply(&base, &g, &eff);
+	assert_ptr_equal(eff.follow, follow);
+	assert_int_equal(eff.journal, 0);
+	assert_true(eff.spool_max_bytes == 1ULL << 30);
+	group_config_free(&g);
+	assert_int_equal(group_config_parse("g.yml", "follow: []\n", 11, &g,
+	    err, sizeof(err)), 0);
+	group_config_apply(&base, &g, &eff);
+	assert_int_equal(eff.nfollow, 0);	/* an empty list is a setting */
+	group_config_free(&g);
+}
+
+/* collector.groups: given, or beside the configuration file. */
+static void test_groups_dir(void **state)
+{
+	struct server_config c;
+	char err[512], *p;
+	(void)state;
+
+	p = put("srv.yml", "data_dir: /tmp/x\n");
+	assert_int_equal(server_config_load(p, &c, err, sizeof(err)), 0);
+	assert_non_null(strstr(c.groups_dir, "/groups"));
+	assert_int_equal(strncmp(c.groups_dir, p, strlen(p) - strlen("srv.yml")),
+	    0);
+	server_config_free(&c);
+	free(p);
+	p = put("srv2.yml", "collector:\n  groups: /srv/g\n");
+	assert_int_equal(server_config_load(p, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.groups_dir, "/srv/g");
+	server_config_free(&c);
+	free(p);
+	p = put("srv3.yml", "collector:\n  groups: ''\n");
+	assert_int_equal(server_config_load(p, &c, err, sizeof(err)),
+	    TS_EPARSE);
+	assert_non_null(strstr(err, "srv3.yml:2:11: collector.groups must not "
+	    "be empty"));
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +610,8 @@ int main(void)
 		cmocka_unit_test(test_agent_ok),
 		cmocka_unit_test(test_agent_errors),
 		cmocka_unit_test(test_agent_value_errors),
+		cmocka_unit_test(test_group),
+		cmocka_unit_test(test_groups_dir),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

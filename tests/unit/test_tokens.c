@@ -108,10 +108,57 @@ static void test_lifecycle(void **state)
 	assert_int_equal(token_create(dir, 1000, 0, tok, NULL), TS_EINVAL);
 }
 
+static int old_cb(const struct token_info *t, void *arg)
+{
+	if (strcmp(t->id, "00000001") == 0)
+		*(struct token_info *)arg = *t;
+	return 0;
+}
+
+/* A token's group: "default" unless given, kept across spending, and a
+ * token file written before groups existed reads as "default". */
+static void test_group(void **state)
+{
+	(void)state;
+	char tok[TOKEN_BYTES], *path;
+	struct token_info ti, got;
+	enum token_verdict v;
+	static const char old[] = "tocsin-token 1 "
+	    "0000000000000000000000000000000000000000000000000000000000000000"
+	    " 99999999999999999 1 1\n";
+
+	assert_int_equal(token_create(dir, 3600ULL * 1000000, 2, tok, &ti), 0);
+	assert_string_equal(ti.group, "default");
+	assert_int_equal(token_create_group(dir, 3600ULL * 1000000, 2, "web",
+	    tok, &ti), 0);
+	assert_string_equal(ti.group, "web");
+	assert_int_equal(token_check(dir, tok, now_us(), &v, &got), 0);
+	assert_int_equal(v, TOKEN_OK);
+	assert_string_equal(got.group, "web");
+	assert_int_equal(token_spend(dir, ti.id), 0);
+	assert_int_equal(token_check(dir, tok, now_us(), &v, &got), 0);
+	assert_int_equal(got.uses, 1);
+	assert_string_equal(got.group, "web");
+	assert_int_equal(token_create_group(dir, 1000, 1, "a/b", tok, NULL),
+	    TS_EINVAL);
+	assert_int_equal(token_create_group(dir, 1000, 1, "-x", tok, NULL),
+	    TS_EINVAL);
+
+	path = xasprintf("%s/keys/tokens/00000001", dir);
+	assert_int_equal(write_file_atomic(path, old, sizeof(old) - 1, 0600),
+	    0);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(token_list(dir, old_cb, &got), 0);
+	assert_string_equal(got.id, "00000001");
+	assert_string_equal(got.group, "default");
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_group),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

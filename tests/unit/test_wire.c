@@ -211,7 +211,8 @@ static void test_header_errors(void **state)
 		{ { 2, 1 }, 2, "unknown protocol version" },
 		{ { 0, 1 }, 2, "unknown protocol version" },
 		{ { 1, 0 }, 2, "unknown frame type" },
-		{ { 1, 7 }, 2, "unknown frame type" },
+		{ { 1, 7 }, 2, "truncated CONFIG" },
+		{ { 1, 8 }, 2, "unknown frame type" },
 		{ { 1, 255, 0, 0 }, 4, "unknown frame type" },
 	};
 	(void)state;
@@ -438,6 +439,78 @@ static void test_string_limits(void **state)
 	assert_string_equal(why, "truncated REFUSE");
 }
 
+/* CONFIG round trips, and the optional version trailing a HEARTBEAT. */
+static void test_config_frames(void **state)
+{
+	static const struct {
+		const char	*group, *version, *error, *text;
+	} t[] = {
+		{ "web", "0123456789abcdef", "", "follow:\n  - /var/log/x\n" },
+		{ "default", "", "", "" },
+		{ "ops", "ffffffffffffffff", "/etc/tocsin/groups/ops.yml:3:1: "
+		  "unknown key 'folow'", "follow: []\n" },
+		{ "a", "", "g.yml:1:1: bad", "" },
+	};
+	struct wire_buf w = { 0 };
+	struct wire_msg m;
+	const char *why;
+	unsigned char *c;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		wire_config(&w, t[i].group, t[i].version, t[i].error,
+		    t[i].text, strlen(t[i].text));
+		assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+		assert_int_equal(m.type, WIRE_CONFIG);
+		assert_int_equal(m.group.len, strlen(t[i].group));
+		assert_memory_equal(m.group.p, t[i].group, m.group.len);
+		assert_int_equal(m.cfgver.len, strlen(t[i].version));
+		assert_memory_equal(m.cfgver.p, t[i].version, m.cfgver.len);
+		assert_int_equal(m.cfgerr.len, strlen(t[i].error));
+		assert_memory_equal(m.cfgerr.p, t[i].error, m.cfgerr.len);
+		assert_int_equal(m.text.len, strlen(t[i].text));
+		assert_memory_equal(m.text.p, t[i].text, m.text.len);
+		free(c);
+		check_truncations(&w);
+	}
+	/* a text past MAX_GROUP_BYTES is refused by the decoder */
+	{
+		size_t n = 2 + 2 + 1 + 2 + 2 + 4 + MAX_GROUP_BYTES + 1;
+		unsigned char *f = calloc(1, n);
+
+		assert_non_null(f);
+		f[0] = WIRE_VERSION;
+		f[1] = WIRE_CONFIG;
+		put_be16(f + 2, 1);
+		f[4] = 'g';
+		put_be32(f + 9, MAX_GROUP_BYTES + 1);
+		assert_int_equal(wire_decode(f, n, &m, &why), TS_EINVAL);
+		assert_string_equal(why, "CONFIG field too long");
+		put_be32(f + 9, MAX_GROUP_BYTES);
+		assert_int_equal(wire_decode(f, n - 1, &m, &why), 0);
+		free(f);
+	}
+
+	/* HEARTBEAT: no version (old agents, or none applied) or one */
+	wire_heartbeat_cfg(&w, 5, 10, 20, 0, NULL);
+	assert_int_equal(w.len, 2 + 8 + 8 + 8 + 4);
+	assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+	free(c);
+	assert_int_equal(m.cfgver.len, 0);
+	wire_heartbeat_cfg(&w, 5, 10, 20, 0, "0123456789abcdef");
+	assert_int_equal(w.len, 2 + 8 + 8 + 8 + 4 + 2 + 16);
+	assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+	assert_int_equal(m.type, WIRE_HEARTBEAT);
+	assert_int_equal(m.cfgver.len, 16);
+	assert_memory_equal(m.cfgver.p, "0123456789abcdef", 16);
+	free(c);
+	assert_int_equal(wire_decode(w.data, w.len - 1, &m, &why), TS_EINVAL);
+	assert_string_equal(why, "truncated HEARTBEAT");
+	assert_int_equal(wire_decode(w.data, 2 + 8 + 8 + 8 + 4 + 1, &m, &why),
+	    TS_EINVAL);
+	wire_buf_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_batch_caps),
 		cmocka_unit_test(test_batch_malformed),
 		cmocka_unit_test(test_string_limits),
+		cmocka_unit_test(test_config_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
