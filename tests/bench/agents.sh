@@ -76,6 +76,7 @@ cpid=$(cat "$d/data/run/collector.pid")
 lim=$(ulimit -Hn)
 [ "$lim" = unlimited ] && lim=1048576
 per=$(( (lim - 300) / 2 ))
+[ "$per" -lt 100 ] && { echo "# agents: a hard descriptor limit of $lim is too low"; exit 1; }
 procs=$(( (N + per - 1) / per ))
 echo "# agents: $N agents in $procs manyagents process(es), batch $BATCH, idle ${IDLE} s, send ${SEND} s; descriptor limit $(awk '/Max open files/ { print $4 }' /proc/"$cpid"/limits) (collector), $lim (hard); $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
 
