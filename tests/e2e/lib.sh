@@ -84,12 +84,17 @@ port_reserve() {	# PORT: take the reservation, or fail
 	fi
 	echo "$$" >"$d/pid"
 }
+# Ports are taken below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range), so that the outgoing connections of
+# tests, benchmarks and floods running beside us never hold a port a server
+# is about to bind.
 free_port() {
-	local p tries=0
+	local p tries=0 lo=32768 hi base span
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || :
+	base=10000; span=$(( lo - base ))
+	[ "$span" -ge 2000 ] || { base=20000; span=40000; }
 	while [ $tries -lt 200 ]; do
-		# below Linux's ephemeral range (32768-60999): a port some
-		# outgoing connection happens to use cannot be bound
-		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12000 ))
+		p=$(( base + (RANDOM * 32768 + RANDOM) % span ))
 		tries=$((tries + 1))
 		port_reserve "$p" || continue
 		if port_bound "$p"; then
