@@ -19,7 +19,8 @@
 #include "common/err.h"
 #include "collector/journal.h"
 #include "common/limits.h"
-#include "rules/rules_int.h"
+#include "rules/decode.h"
+#include "rules/rules.h"
 #include "common/util.h"
 
 /* Events one recording may hold (they are sorted in memory). */

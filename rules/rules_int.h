@@ -20,6 +20,7 @@
 
 #include "common/limits.h"
 #include "rules/rules.h"
+#include "rules/decode.h"
 
 /* Longest program name (syslog TAG / APP-NAME) taken from a header.  RFC
  * 5424 allows 48 bytes for APP-NAME; real 3164 tags run longer. */
@@ -33,38 +34,6 @@
 /* Entries of one `in:` list / one `cidr:` list. */
 #define MAX_LEAF_VALUES		10000
 
-/* ---- syslog header (decode.c) ------------------------------------------ */
-
-enum { SYSLOG_NONE = 0, SYSLOG_3164 = 3164, SYSLOG_5424 = 5424 };
-
-/* What the header parser found; every pointer points into the parsed buffer
- * and is NULL (len 0) when absent. */
-struct syslog_hdr {
-	int		 format;	/* SYSLOG_* */
-	int		 pri;		/* 0..191, or -1 */
-	int		 has_time;	/* time_us is from the header */
-	uint64_t	 time_us;
-	const char	*host;		size_t host_len;
-	const char	*program;	size_t program_len;
-	const char	*pid;		size_t pid_len;
-	const char	*msgid;		size_t msgid_len;	/* 5424 only */
-	const char	*msg;		size_t msg_len;		/* never NULL */
-};
-
-/*
- * Parse the syslog header of one line (buf, len; not NUL-terminated) into
- * *h.  Never fails: a line without a header recognized as RFC 3164 (BSD or
- * ISO 8601 time) or RFC 5424 is all message (format SYSLOG_NONE).  ref_us
- * is the time the line was read: the year of a BSD time is the year of
- * ref_us, or the previous year if that would put the time more than a day
- * after ref_us.  A trailing CR/LF is not part of the message.
- */
-void syslog_parse(const char *buf, size_t len, uint64_t ref_us,
-    struct syslog_hdr *h);
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (exposed for tests). */
-int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);
-
 /* ---- structured decoders (decode_json.c, decode_cef.c) ------------------ */
 
 /* Fields one event may carry (header, decoders, JSON keys, CEF keys);
@@ -77,23 +46,11 @@ int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);
  * a header field past it makes the line not CEF. */
 #define MAX_CEF_HEADER_BYTES	1023
 #define MAX_CEF_KEY_BYTES	63
-/* Scratch for decoded names and values of one event (unescaped strings,
- * numbers as text, key paths). */
-#define FIELD_ARENA_BYTES	(4 * MAX_LINE_BYTES)
 
 enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF, DEC_WINEVT };
 
-/* Bump allocator the structured decoders copy names and values into; reset
- * per event.  Every string put there is NUL-terminated. */
-struct field_arena {
-	char	*buf;
-	size_t	 len, cap;
-};
-
-/* Called once per decoded field: name (NUL-terminated, name_len bytes) and
- * value, both in the arena or static.  Returns 0, or -1 to stop decoding. */
-typedef int (*field_emit_fn)(void *arg, const char *name, size_t name_len,
-    const char *val, size_t val_len);
+/* The syslog header parser, struct field_arena, field_emit_fn and the
+ * Windows event decoder: rules/decode.h */
 
 /*
  * Decode a JSON object (buf, len; untrusted, not NUL-terminated): every
@@ -119,51 +76,6 @@ int json_decode(const char *buf, size_t len, struct field_arena *a,
  */
 int cef_decode(const char *buf, size_t len, struct field_arena *a,
     field_emit_fn emit, void *arg, size_t *dropped);
-
-/* ---- Windows events (decode_winevt.c) ------------------------------------ */
-
-/* Element nesting followed in Event XML (EvtRender writes 4 levels; UserData
- * a few more); deeper refuses the event. */
-#define MAX_WINEVT_DEPTH	16
-/* Fields one Windows event may give (System and data items); past it the
- * rest are refused and counted.  Real events carry a few dozen. */
-#define MAX_WINEVT_ITEMS	256
-/* Longest field name and value kept; longer values are cut and counted. */
-#define MAX_WINEVT_NAME_BYTES	128
-#define MAX_WINEVT_VALUE_BYTES	(16 * 1024)
-
-struct winevt;			/* a reusable decoder (holds an expat parser) */
-
-/* What one decode found besides the fields; pointers into the arena. */
-struct winevt_info {
-	const char	*computer;	/* System/Computer, or NULL */
-	size_t		 computer_len;
-	uint64_t	 time_us;	/* System/TimeCreated, when has_time */
-	int		 has_time;
-	int		 refused;	/* a bound (depth, items) or a DTD */
-	int		 json;		/* the malformed input was JSON */
-	uint64_t	 error_offset;	/* where malformed input went wrong */
-	size_t		 dropped;	/* items refused (count, arena room) */
-	size_t		 truncated;	/* values cut to MAX_WINEVT_VALUE_BYTES */
-};
-
-/* A decoder; *out NULL on error.  0 or TS_ENOMEM.  winevt_free takes NULL. */
-int winevt_new(struct winevt **out);
-void winevt_free(struct winevt **w);
-
-/*
- * Decode one Windows event (buf, len; untrusted, not NUL-terminated):
- * Event XML, evtx-tool JSON ({"Event": {"System": ...}}), Winlogbeat JSON
- * (winlog.*) or NXLog JSON (flat EventID and Channel or SourceName), into
- * the fields named at the top of decode_winevt.c, emitted through emit
- * with names and values in the arena.  Returns 0 (decoded), 1 (not a
- * Windows event: nothing emitted), TS_EINVAL (malformed XML or JSON, or
- * refused for a bound: info says which; fields emitted before the error
- * stand), or TS_ENOMEM.
- */
-int winevt_decode(struct winevt *w, const char *buf, size_t len,
-    struct field_arena *a, field_emit_fn emit, void *arg,
-    struct winevt_info *info);
 
 /* rules/windows.yml, embedded at build time (build/gen/windows_decoder.c):
  * the built-in Windows decoder every rule set starts with. */

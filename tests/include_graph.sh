@@ -11,6 +11,9 @@
 #    header A includes.  Those dependencies must form no cycle, so that each
 #    file can be read knowing only the ones below it.  Headers including
 #    each other in a circle fail too.
+# 3. A component's private header (DIR/*_int.h) is included only inside
+#    DIR (and by the tests): reaching into another component's internals
+#    must go through its public header.
 #
 #   sh tests/include_graph.sh [TOP]    TOP: the source tree (default: ..)
 set -u
@@ -152,5 +155,26 @@ elif [ -s "$tmp/cycle" ]; then
 else
 	ok "no circle of dependencies inside rules/ ($(wc -l \
 	    <"$tmp/rules_c") files, $nedges dependencies)"
+fi
+# ---- 3: private headers stay inside their component -----------------------
+: >"$tmp/priv"
+while IFS= read -r f; do
+	from=${f%/*}
+	grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[a-z_/]*_int\.h"' \
+	    "$f" | sed 's/^\([0-9]*\):.*"\([^"]*\)".*/\1 \2/' |
+	while read -r line inc; do
+		owner=${inc%/*}
+		case "$from/" in
+		"$owner"/*) ;;
+		*) echo "$f:$line: includes $inc, private to $owner/" \
+		    >>"$tmp/priv" ;;
+		esac
+	done
+done <"$tmp/files"
+if [ -s "$tmp/priv" ]; then
+	not_ok "no component includes another's private header"
+	sed 's/^/# /' "$tmp/priv"
+else
+	ok "no component includes another's private header"
 fi
 [ "$failed" = 0 ]
