@@ -89,7 +89,7 @@ const struct cli_help cmd_rules_help = {
 	"lint   loads the rule files and folders (native and Sigma rules,\n"
 	"       decoders and correlation rules, with the loader the engine\n"
 	"       uses) and prints every error and warning as file:line:col;\n"
-	"       exit status 2 on any error.\n",
+	"       exit status 1 on any error (the engine would refuse the set).\n",
 	CLI_TABLE(rules_groups),
 	"Lines of a .test file and of `rules check` are evaluated as if read at\n"
 	"2026-01-30T12:00:00Z (a BSD syslog time without a year takes its year\n"
@@ -1058,7 +1058,7 @@ rules_lint(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 		printf("%zu error%s, %zu warning%s\n", dl.errors,
 		    dl.errors == 1 ? "" : "s", warnings,
 		    warnings == 1 ? "" : "s");
-		rc = CLI_EXIT_USAGE;
+		rc = CLI_EXIT_FAIL;
 	} else {
 		printf("ok: %zu rules, %zu correlation rules, %zu warning%s\n",
 		    ruleset_rule_count(rs), corr_set_count(ruleset_corr(rs)),

@@ -18,10 +18,10 @@
  * events (collector.h), and rules/default/tocsin.yml raises an alert.
  *
  * Fail fast: what restarting cannot heal stops tocsind before it
- * daemonizes, with one message on stderr and exit status 1 (2 for a
- * configuration or rule set that does not load): a data directory that
+ * daemonizes, with one message on stderr and exit status 1: a
+ * configuration or rule set that does not load, a data directory that
  * cannot be created or written, a server already running on it, a
- * listener whose port is taken.  `tocsind -t` checks the data directory
+ * listener whose port is taken.  (2 is left for a wrong command line.)  `tocsind -t` checks the data directory
  * too (without creating anything).
  */
 #include <errno.h>
@@ -509,7 +509,7 @@ main(int argc, char **argv)
 	}
 	if (server_config_load(cfgpath, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tocsind: %s\n", err);
-		return 2;
+		return 1;
 	}
 	if (datadir != NULL) {
 		free(cfg.data_dir);
@@ -520,7 +520,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "tocsind: the rule set has errors; not "
 		    "starting\n");
 		server_config_free(&cfg);
-		return 2;
+		return 1;
 	}
 	if (checkonly) {
 		if (datadir_check(cfg.data_dir, 0, err, sizeof(err)) != 0) {

@@ -24,7 +24,7 @@ esac
 out=$(cd "$T" && TOCSIN_CONFIG="$T/bad.yml" "$B/tocsind" -t 2>&1)
 rc=$?
 case "$rc:$out" in
-2:*"$T/bad.yml:1:"*) ok "an error in \$TOCSIN_CONFIG's file names it" ;;
+1:*"$T/bad.yml:1:"*) ok "an error in \$TOCSIN_CONFIG's file names it" ;;
 *) not_ok "an error in \$TOCSIN_CONFIG's file names it"; diag "rc=$rc $out" ;;
 esac
 

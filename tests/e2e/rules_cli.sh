@@ -2,7 +2,7 @@
 # `tocsin rules test|check|lint` without a daemon: every shipped .test file
 # runs through the CLI (the engine's own rules_eval path); --expect turns
 # `rules test` into a check (exit 1 on a mismatch); --json gives JSON Lines;
-# `rules lint` prints every error as file:line:col and exits 2 on bad files;
+# `rules lint` prints every error as file:line:col and exits 1 on bad files;
 # JSON and CEF lines decode.  TAP output.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
@@ -231,8 +231,8 @@ missing=0
 for w in "${want[@]}"; do
 	grep -qF "$w" "$OUT" || { missing=1; diag "missing: $w"; }
 done
-if [ "$RC" = 2 ] && [ "$missing" = 0 ]; then
-	ok "rules lint prints every error as file:line:col and exits 2"
+if [ "$RC" = 1 ] && [ "$missing" = 0 ]; then
+	ok "rules lint prints every error as file:line:col and exits 1"
 else
 	not_ok "rules lint on bad files (exit $RC)"; show
 fi

@@ -49,7 +49,7 @@ where="$CORR:$line:$col:"
 
 "$TOCSIN_BIN/tocsin" rules lint "$R" >"$T/lint.out" 2>&1
 rc=$?
-is "rules lint refuses the set (exit 2: it does not load)" "$rc" 2
+is "rules lint refuses the set (exit 1: a failed check)" "$rc" 1
 if grep -qF "$where error: correlation 'corr.ssh_brute_force' counts rule 'sshd.failed_pasword'" "$T/lint.out"; then
 	ok "rules lint names the misspelt id at $where"
 else
@@ -59,7 +59,7 @@ fi
 
 "$TOCSIN_BIN/tocsind" -c "$CFG" -t >"$T/t.out" 2>&1
 rc=$?
-is "tocsind -t refuses the set (exit 2)" "$rc" 2
+is "tocsind -t refuses the set (exit 1)" "$rc" 1
 if grep -qF "$where error: correlation 'corr.ssh_brute_force' counts rule 'sshd.failed_pasword'" "$T/t.out"; then
 	ok "tocsind -t names the misspelt id at $where, as lint does"
 else

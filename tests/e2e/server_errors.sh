@@ -20,31 +20,31 @@ expect_fail() {
 	fi
 }
 
-expect_fail "missing configuration file" 2 "nosuch\.yml" \
+expect_fail "missing configuration file" 1 "nosuch\.yml" \
     "$D" -t -c "$T/nosuch.yml"
 
 printf 'data_dir: %s\ncollector:\n  listen: tcp://127.0.0.1:1\n  lisen: x\n' \
     "$DATA" >"$T/typo.yml"
-expect_fail "a misspelled key is an error with file:line:col" 2 \
+expect_fail "a misspelled key is an error with file:line:col" 1 \
     "typo\.yml:4:[0-9]+: .*unknown key 'lisen'" "$D" -t -c "$T/typo.yml"
 
 printf 'data_dir: %s\ncollector: [1, 2\n' "$DATA" >"$T/broken.yml"
-expect_fail "malformed YAML names file and line" 2 "broken\.yml:[23]:" \
+expect_fail "malformed YAML names file and line" 1 "broken\.yml:[23]:" \
     "$D" -t -c "$T/broken.yml"
 
 printf 'data_dir: %s\ncollector:\n  credit: lots\n' "$DATA" >"$T/badnum.yml"
-expect_fail "a non-number where a number goes" 2 "badnum\.yml:3:" \
+expect_fail "a non-number where a number goes" 1 "badnum\.yml:3:" \
     "$D" -t -c "$T/badnum.yml"
 
 printf 'data_dir: %s\ncollector:\n  listen: http://example\n' "$DATA" >"$T/badep.yml"
-expect_fail "a listen endpoint that is not tcp:// or ipc://" 2 "badep\.yml:3:" \
+expect_fail "a listen endpoint that is not tcp:// or ipc://" 1 "badep\.yml:3:" \
     "$D" -t -c "$T/badep.yml"
 
 mkdir -p "$T/badrules"
 printf 'rules:\n  - id: x.bad\n    title: bad regex\n    level: 5\n    match: "Failed (password"\n' \
     >"$T/badrules/bad.yml"
 sed "s|    - .*rules/default|    - $T/badrules|" "$CFG" >"$T/badrules.yml"
-expect_fail "a rule set with a bad regex is refused with file:line" 2 \
+expect_fail "a rule set with a bad regex is refused with file:line" 1 \
     "bad\.yml:5:[0-9]+:.*(regex|missing|parenthes)" "$D" -t -c "$T/badrules.yml"
 
 expect_fail "a data directory that cannot be created" 1 \
