@@ -129,6 +129,8 @@ else
 fi
 has_user() { getent passwd tocsin >/dev/null; }
 check "the tocsin system user exists" has_user
+check "the package made /etc/tocsin/groups for group configurations" \
+    test -d /etc/tocsin/groups
 is "/var/lib/tocsin is 750 tocsin:tocsin" \
     "$(stat -c '%a %U:%G' /var/lib/tocsin)" "750 tocsin:tocsin"
 is "/etc/tocsin/tocsind.yml is 640 root:tocsin" \
