@@ -29,26 +29,11 @@
 #include "common/names.h"
 #include "common/tokens.h"
 #include "common/util.h"
+#include "common/yamltree.h"
 
 #define ENROLL_DEFAULT_PORT	"7515"
 #define ENROLL_MONITOR_EP	"inproc://tocsin-enroll-monitor"
 #define ENROLL_MAX_REPLY_BYTES	4096
-
-static void yaml_q(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(fp, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(fp, "\\x%02x", ch);
-		else
-			fputc(ch, fp);
-	}
-	fputc('"', fp);
-}
 
 /* "HOST[:PORT]" or "[V6][:PORT]" into host and port (malloc'd).  0 or -1. */
 static int split_server(const char *s, char **host, char **port)
@@ -114,18 +99,18 @@ static int write_config(int fd, const struct enroll_opts *o,
 	    "  name: %s\n", name, name, name);
 	if (o->data_dir != NULL) {
 		fputs("  data_dir: ", fp);
-		yaml_q(fp, o->data_dir);
+		yt_write_quoted(fp, o->data_dir);
 		fputc('\n', fp);
 	}
 	fputs("server:\n  endpoint: ", fp);
-	yaml_q(fp, endpoint);
+	yt_write_quoted(fp, endpoint);
 	fprintf(fp, "\n  public_key: \"%s\"\nkeys:\n  public: \"%s\"\n"
 	    "  secret: \"%s\"\n", o->fingerprint, pub, sec);
 	if (o->nfollow > 0) {
 		fputs("follow:\n", fp);
 		for (size_t i = 0; i < o->nfollow; i++) {
 			fputs("  - ", fp);
-			yaml_q(fp, o->follow[i]);
+			yt_write_quoted(fp, o->follow[i]);
 			fputc('\n', fp);
 		}
 	}
@@ -134,7 +119,7 @@ static int write_config(int fd, const struct enroll_opts *o,
 		    "journal:\n", fp);
 		if (o->journal_dir != NULL) {
 			fputs("  directory: ", fp);
-			yaml_q(fp, o->journal_dir);
+			yt_write_quoted(fp, o->journal_dir);
 			fputc('\n', fp);
 		}
 	}

@@ -24,6 +24,7 @@
 #include "common/limits.h"
 #include "common/tokens.h"
 #include "common/util.h"
+#include "common/yamltree.h"
 #include "common/wire.h"
 
 /* An agent heard from within this is "connected". */
@@ -169,23 +170,6 @@ static int one_name(const struct cli_cmd *cmd, int argc, char **argv,
 
 /* ---- add ------------------------------------------------------------------ */
 
-/* A YAML double-quoted scalar of s (backslash, quote and control bytes
- * escaped), so that any path or endpoint reads back as it was given. */
-static void yaml_quoted(FILE *fp, const char *s)
-{
-	fputc('"', fp);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(fp, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(fp, "\\x%02x", ch);
-		else
-			fputc(ch, fp);
-	}
-	fputc('"', fp);
-}
-
 struct agent_conf {
 	const char	*name;
 	const char	*data_dir;
@@ -221,7 +205,7 @@ static int agent_conf_render(const struct agent_conf *a, char **out,
 	    "agent:\n"
 	    "  name: %s\n"
 	    "  data_dir: ", a->name, a->name, now, a->name, a->name, a->name);
-	yaml_quoted(fp, a->data_dir);
+	yt_write_quoted(fp, a->data_dir);
 	fprintf(fp, "     # spool and file offsets\n"
 	    "  # host: %s                 # default: gethostname()\n"
 	    "server:\n", a->name);
@@ -230,7 +214,7 @@ static int agent_conf_render(const struct agent_conf *a, char **out,
 		    "is replaced\n  # by loopback here.  On another machine, "
 		    "put the server's address.\n", a->listen);
 	fputs("  endpoint: ", fp);
-	yaml_quoted(fp, a->endpoint);
+	yt_write_quoted(fp, a->endpoint);
 	fprintf(fp, "\n  public_key: \"%s\"\n"
 	    "keys:\n"
 	    "  public: \"%s\"\n"
@@ -239,7 +223,7 @@ static int agent_conf_render(const struct agent_conf *a, char **out,
 	    "follow:\n", a->server_pub, a->pub, a->sec);
 	for (i = 0; i < a->nfollow; i++) {
 		fputs("  - ", fp);
-		yaml_quoted(fp, a->follow[i]);
+		yt_write_quoted(fp, a->follow[i]);
 		fputc('\n', fp);
 	}
 	fputs("# true: read the files from their start the first time; "

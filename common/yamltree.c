@@ -744,3 +744,22 @@ nomem:
 	set_err(err, errlen, "%s: out of memory", file);
 	return TS_ENOMEM;
 }
+
+void
+yt_write_quoted(void *out, const char *s)
+{
+	FILE *fp = out;
+
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(fp, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(fp, "\\x%02x", ch);
+		else
+			fputc(ch, fp);
+	}
+	fputc('"', fp);
+}

@@ -84,4 +84,9 @@ int yt_get_strv(const yt_node *map, const char *key, const char *file,
     char ***out, size_t *n, char *err, size_t errlen);
 void yt_strv_free(char ***v, size_t n);
 
+/* Write s to fp (a FILE *) as a YAML double-quoted scalar: backslash, quote
+ * and control bytes escaped, so that any path, endpoint or key written into
+ * a configuration reads back exactly as it was given. */
+void yt_write_quoted(void *fp, const char *s);
+
 #endif /* TOCSIN_YAMLTREE_H */

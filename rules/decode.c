@@ -481,3 +481,17 @@ rules_parse_time(const char *buf, size_t len, uint64_t *out)
 	*out = t;
 	return 0;
 }
+
+char *
+field_arena_dup(struct field_arena *a, const char *s, size_t n)
+{
+	char *p;
+
+	if (n + 1 > a->cap - a->len)
+		return NULL;
+	p = a->buf + a->len;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	a->len += n + 1;
+	return p;
+}

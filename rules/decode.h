@@ -58,6 +58,9 @@ struct field_arena {
 	size_t	 len, cap;
 };
 
+/* Copy (s, n) into the arena, NUL-terminated; NULL when it has no room. */
+char *field_arena_dup(struct field_arena *a, const char *s, size_t n);
+
 /* Called once per decoded field: name (NUL-terminated, name_len bytes) and
  * value, both in the arena or static.  Returns 0, or -1 to stop decoding. */
 typedef int (*field_emit_fn)(void *arg, const char *name, size_t name_len,

@@ -25,21 +25,6 @@ struct walk {
 	int			 stop;
 };
 
-/* Copy (s, n) NUL-terminated into the arena; NULL when full. */
-static char *
-arena_dup(struct field_arena *a, const char *s, size_t n)
-{
-	char *p;
-
-	if (n + 1 > a->cap - a->len)
-		return NULL;
-	p = a->buf + a->len;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	a->len += n + 1;
-	return p;
-}
-
 /* Shortest "%.*g" text of d that reads back as d. */
 static int
 real_text(double d, char *buf, size_t cap)
@@ -90,8 +75,8 @@ emit_scalar(struct walk *w, size_t plen, const json_t *v)
 	default:		/* null: no field */
 		return;
 	}
-	if ((name = arena_dup(w->a, w->path, plen)) == NULL ||
-	    (vcopy = arena_dup(w->a, val, vlen)) == NULL) {
+	if ((name = field_arena_dup(w->a, w->path, plen)) == NULL ||
+	    (vcopy = field_arena_dup(w->a, val, vlen)) == NULL) {
 		(*w->dropped)++;
 		w->stop = 1;	/* arena full: later fields will not fit */
 		return;

@@ -64,22 +64,6 @@ struct winevt {
 	size_t			 all_len;
 };
 
-/* ---- helpers --------------------------------------------------------------- */
-
-static char *
-arena_put(struct field_arena *a, const char *s, size_t n)
-{
-	char *p;
-
-	if (n + 1 > a->cap - a->len)
-		return NULL;
-	p = a->buf + a->len;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	a->len += n + 1;
-	return p;
-}
-
 /* Emit one field (name, value copied into the arena); a header name gets
  * "win.".  Counts the item; past MAX_WINEVT_ITEMS it is refused. */
 static void
@@ -112,8 +96,8 @@ put(struct winevt *w, const char *name, size_t nl, const char *val,
 		nm = buf;
 		nl += 4;
 	}
-	if ((n = arena_put(w->a, nm, nl)) == NULL ||
-	    (v = arena_put(w->a, val, vl)) == NULL) {
+	if ((n = field_arena_dup(w->a, nm, nl)) == NULL ||
+	    (v = field_arena_dup(w->a, val, vl)) == NULL) {
 		w->info->dropped++;
 		w->stop = 1;
 		return;
