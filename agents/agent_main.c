@@ -151,7 +151,7 @@ static const char enroll_usage[] =
     "                           --fingerprint KEY [--name NAME] [-o FILE]\n"
     "                           [--follow FILE]... [--journal]\n"
     "                           [--journal-dir DIR] [--data-dir DIR]\n"
-    "                           [--from-start] [--timeout DUR]\n"
+    "                           [--from-start] [--timeout DUR] [--start]\n"
     "\n"
     "Enrol this machine with a token from `tocsin agents token create`:\n"
     "generate the agent's key pair here (the secret never leaves this\n"
@@ -174,9 +174,35 @@ static const char enroll_usage[] =
     "  --data-dir DIR        the agent's spool (default: the built-in one)\n"
     "  --from-start          read files and the journal from their start\n"
     "  --timeout DUR         longest wait for the server (default 15s)\n"
+    "  --start               once enrolled, start shipping: under systemd,\n"
+    "                        with the installed configuration, `systemctl\n"
+    "                        start tocsin-agent`; otherwise become the agent\n"
+    "                        in the foreground (tocsin-agent -f -c FILE)\n"
     "\n"
     "Exit status: 0 enrolled, 1 refused (unknown, expired or used token,\n"
     "name taken), unreachable or wrong fingerprint, 2 usage error.\n";
+
+/* After `enroll --start`: start shipping with the configuration just
+ * written.  Under systemd with the installed configuration the service is
+ * started (its unit waits for that file); anywhere else this process
+ * becomes the agent in the foreground, for a terminal or a supervisor.
+ * Returns only on failure: 1. */
+static int enroll_start(const char *cfg, int installed)
+{
+	fflush(NULL);
+	if (installed && access("/run/systemd/system", F_OK) == 0) {
+		execlp("systemctl", "systemctl", "start",
+		    "tocsin-agent.service", (char *)NULL);
+		fprintf(stderr, "tocsin-agent enroll: cannot run systemctl: "
+		    "%s; start the agent with: systemctl start "
+		    "tocsin-agent\n", strerror(errno));
+		return 1;
+	}
+	execl("/proc/self/exe", "tocsin-agent", "-f", "-c", cfg, (char *)NULL);
+	fprintf(stderr, "tocsin-agent enroll: cannot start the agent: %s; "
+	    "start it with: tocsin-agent -c %s\n", strerror(errno), cfg);
+	return 1;
+}
 
 /* `tocsin-agent enroll ...` */
 static int enroll_main(int argc, char **argv)
@@ -193,12 +219,13 @@ static int enroll_main(int argc, char **argv)
 		{ "data-dir", required_argument, NULL, 'D' },
 		{ "from-start", no_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "start", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct enroll_opts o;
 	char *follow[MAX_EXTRA_FOLLOW], out[MAX_PATH_BYTES + 1];
-	int ch;
+	int ch, start = 0, rc;
 
 	memset(&o, 0, sizeof(o));
 	o.follow = follow;
@@ -216,6 +243,7 @@ static int enroll_main(int argc, char **argv)
 		case 'J': o.journal_dir = optarg; o.journal = 1; break;
 		case 'D': o.data_dir = optarg; break;
 		case 'S': o.from_start = 1; break;
+		case 'R': start = 1; break;
 		case 'F':
 			if (o.nfollow >= MAX_EXTRA_FOLLOW || optarg[0] == '\0' ||
 			    strlen(optarg) > MAX_PATH_BYTES) {
@@ -268,7 +296,9 @@ static int enroll_main(int argc, char **argv)
 		    CONFIG_AGENT_NAME);
 		o.output = out;
 	}
-	return agent_enroll(&o);
+	if ((rc = agent_enroll(&o)) != 0 || !start)
+		return rc;
+	return enroll_start(o.output, o.output == out);
 }
 
 /*

@@ -340,7 +340,8 @@ int agent_enroll(const struct enroll_opts *o)
 	}
 	printf("tocsin-agent: enrolled as agent %s; configuration (with the "
 	    "secret key) in %s; agents connect to %s\n"
-	    "start it: systemctl start tocsin-agent  (or tocsin-agent -c %s)\n",
+	    "start it: systemctl start tocsin-agent  (or tocsin-agent -c %s;\n"
+	    "or enrol with --start)\n",
 	    name, o->output, agent_ep, o->output);
 	status = 0;
 out:

@@ -136,5 +136,20 @@ tocsin agents token revoke "${TOK%%.*}" >/dev/null 2>&1
 enrol rev.yml --token "$TOK" --fingerprint "$FP" --name pc-rev
 case "$RC:$OUT" in 1:*"unknown or forged token"*) ok "a revoked token is refused" ;;
 *) not_ok "a revoked token is refused"; diag "rc=$RC $OUT" ;; esac
+
+# --start: enrol, then ship at once (outside systemd: the agent in the
+# foreground, the same process)
+check "a token for --start" mktoken --uses 1
+: >"$T/start.log"
+"$A" enroll --server 127.0.0.1:$EPORT -o "$T/start.yml" --timeout 10s \
+    --token "$TOK" --fingerprint "$FP" --name pc-start --follow "$T/start.log" \
+    --data-dir "$T/agent-start" --start >"$T/agent-pc-start.log" 2>&1 &
+START_PID=$!; E2E_PIDS+=("$START_PID")
+check "enroll --start enrols the agent" wait_until 20 enrolled pc-start
+check "and becomes the agent, following its file" wait_until 20 agent_following pc-start
+echo "Jan 26 10:00:02 pc2 sshd[1]: started-by-enroll-$$" >>"$T/start.log"
+started() { tocsin events --grep "started-by-enroll-$$" 2>/dev/null | grep -q "started-by-enroll-$$"; }
+check "and ships at once" wait_until 20 started
+kill -TERM "$START_PID" 2>/dev/null; wait "$START_PID" 2>/dev/null
 stop_agent
 stop_server
