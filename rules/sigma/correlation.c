@@ -223,22 +223,8 @@ sigma_corr_compile(struct sc *S, const yt_node *root, const char *defid)
 		r->description = sigma_strdup(S, v->str);
 	if (sigma_is_scalar(v = sigma_mget(root, "author")))
 		r->author = sigma_strdup(S, v->str);
-	r->info.level = 7;
-	if ((v = sigma_mget(root, "level")) != NULL) {
-		size_t k;
-
-		for (k = 0; k < SIGMA_NLEVELS; k++)
-			if (sigma_is_scalar(v) && !strcasecmp(v->str,
-			    sigma_levels[k].name))
-				break;
-		if (k == SIGMA_NLEVELS) {
-			sigma_bad(S, v,
-			    "level must be informational, low, medium, "
-			    "high or critical");
-			goto fail;
-		}
-		r->info.level = sigma_levels[k].level;
-	}
+	if (sigma_level_parse(S, sigma_mget(root, "level"), &r->info.level) != 0)
+		goto fail;
 	if ((v = sigma_mget(root, "tags")) != NULL && v->kind == YT_SEQ)
 		for (size_t i = 0; i < v->n; i++) {
 			char *tg, **nm;

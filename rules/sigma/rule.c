@@ -18,10 +18,31 @@
 
 /* ---- rules ----------------------------------------------------------------- */
 
-const struct sigma_level sigma_levels[SIGMA_NLEVELS] = {
+static const struct {
+	const char	*name;
+	int		 level;
+} sigma_levels[] = {
 	{ "informational", 2 }, { "low", 4 }, { "medium", 7 },
 	{ "high", 10 }, { "critical", 13 },
 };
+
+int
+sigma_level_parse(struct sc *S, const yt_node *v, int *level)
+{
+	*level = 7;
+	if (v == NULL)
+		return 0;
+	for (size_t k = 0; k < sizeof(sigma_levels) / sizeof(sigma_levels[0]);
+	    k++)
+		if (sigma_is_scalar(v) && !strcasecmp(v->str,
+		    sigma_levels[k].name)) {
+			*level = sigma_levels[k].level;
+			return 0;
+		}
+	sigma_bad(S, v, "level must be informational, low, medium, high or "
+	    "critical");
+	return -1;
+}
 
 /* "attack.t1059.001" -> "T1059.001" (also tactic ids "attack.ta0001");
  * NULL when the tag is not a technique id. */
@@ -168,22 +189,8 @@ sigma_rule_compile(struct sc *S, const yt_node *root, const char *defid)
 		    "Sigma rule '%s' "
 		    "has no author (the Detection Rule License requires it "
 		    "in every alert of a SigmaHQ rule)", r->title);
-	r->info.level = 7;
-	if ((v = sigma_lget(S, "level")) != NULL) {
-		size_t k;
-
-		for (k = 0; k < SIGMA_NLEVELS; k++)
-			if (sigma_is_scalar(v) && !strcasecmp(v->str,
-			    sigma_levels[k].name))
-				break;
-		if (k == SIGMA_NLEVELS) {
-			sigma_bad(S, v,
-			    "level must be informational, low, medium, "
-			    "high or critical");
-			goto drop;
-		}
-		r->info.level = sigma_levels[k].level;
-	}
+	if (sigma_level_parse(S, sigma_lget(S, "level"), &r->info.level) != 0)
+		goto drop;
 	if ((v = sigma_lget(S, "tags")) != NULL && v->kind == YT_SEQ)
 		for (size_t i = 0; i < v->n; i++) {
 			char *t;

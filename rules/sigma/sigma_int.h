@@ -94,13 +94,10 @@ struct spend {
 	char			 defid[128];
 };
 
-/* Sigma levels and the native level each maps to (rule.c). */
-#define SIGMA_NLEVELS	5
-struct sigma_level {
-	const char	*name;
-	int		 level;
-};
-extern const struct sigma_level sigma_levels[SIGMA_NLEVELS];
+/* A rule's or correlation's `level:` (v may be NULL: absent) as the native
+ * level: informational 2, low 4, medium 7 (also the default), high 10,
+ * critical 13.  0, or -1 after reporting the bad value (sigma_bad). */
+int sigma_level_parse(struct sc *S, const yt_node *v, int *level);
 
 /* ---- util.c ---- */
 

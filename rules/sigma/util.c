@@ -31,39 +31,43 @@ sigma_diag(struct sc *S, const char *file, int line, int col, int warning,
 	va_end(ap);
 }
 
-/* The rule uses something this engine does not run: not loaded (warning,
- * the rest of the set loads).  Only the first reason is reported. */
-void
-sigma_unsup(struct sc *S, const yt_node *at, const char *fmt, ...)
+/* The first problem of a rule, at `at` (may be NULL); later ones are not
+ * reported (the first one decides what happens to the rule). */
+static void
+sigma_report(struct sc *S, const yt_node *at, int warning, const char *prefix,
+    const char *fmt, va_list ap)
 {
 	char buf[768];
-	va_list ap;
 
 	if (S->bad)
 		return;
 	S->bad = 1;
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	sigma_diag(S, S->file, at ? at->line : 0, at ? at->col : 0, warning,
+	    "%s%s", prefix, buf);
+}
+
+/* The rule uses something this engine does not run: not loaded (warning,
+ * the rest of the set loads). */
+void
+sigma_unsup(struct sc *S, const yt_node *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sigma_report(S, at, 1, "Sigma rule not loaded: ", fmt, ap);
 	va_end(ap);
-	sigma_diag(S, S->file, at ? at->line : 0, at ? at->col : 0, 1,
-	    "Sigma rule not loaded: %s", buf);
 }
 
 /* The rule is not valid Sigma: an error (the set is refused). */
 void
 sigma_bad(struct sc *S, const yt_node *at, const char *fmt, ...)
 {
-	char buf[768];
 	va_list ap;
 
-	if (S->bad)
-		return;
-	S->bad = 1;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	sigma_report(S, at, 0, "Sigma: ", fmt, ap);
 	va_end(ap);
-	sigma_diag(S, S->file, at ? at->line : 0, at ? at->col : 0, 0,
-	    "Sigma: %s", buf);
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
