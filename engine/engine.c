@@ -56,7 +56,7 @@ enum {
 	C_CORR_EXPIRED, C_CORR_EVICTED, C_CORR_NO_GROUP, C_CORR_RULES,
 	C_INC_OPENED, C_CONTROL_APPLIED, C_CONTROL_REFUSED, C_CONTROL_FAILED,
 	C_READERS_CLEARED, C_RET_ALERTS, C_RET_INCIDENTS, C_RET_CHANGES,
-	C_WIN_MALFORMED, C_WIN_REFUSED,
+	C_WIN_MALFORMED, C_WIN_REFUSED, C_TIME_UNPARSED,
 	C_NCOUNTERS
 };
 
@@ -72,6 +72,9 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	[C_WIN_REFUSED] = { "engine.windows_refused", 0,
 	    "Windows events refused past MAX_WINEVT_DEPTH / _ITEMS or for "
 	    "a DTD" },
+	[C_TIME_UNPARSED] = { "engine.record_time_unparsed", 0,
+	    "records whose time field no format of their decoder read (the "
+	    "event kept its header's or reading time)" },
 	[C_TRUNCATED] = { "engine.messages_truncated", 0,
 	    "messages capped to MAX_MATCH_BYTES before matching" },
 	[C_RELOADS] = { "engine.reloads", 0, "rule sets reloaded (SIGHUP)" },
@@ -548,6 +551,11 @@ engine_alert_json(struct jbuf *jb, const struct jevent *ev,
 	jb_str(jb, ev->file, ev->file_len);
 	jb_key(jb, "source");
 	jb_cstr(jb, source_name(ev->source));
+	/* when it was read, beside the alert's time (the record's own) */
+	format_rfc3339(ev->time_us != 0 ? ev->time_us : ev->recv_us, tbuf,
+	    sizeof(tbuf));
+	jb_key(jb, "read_time");
+	jb_cstr(jb, tbuf);
 	jb_raw(jb, "}", 1);
 	if (ev->drill_len > 0) {
 		jb_key(jb, "drill");
@@ -1036,6 +1044,8 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_c[C_WIN_MALFORMED].value += rc1.winevt_malformed -
 	    rc0.winevt_malformed;
 	e->e_c[C_WIN_REFUSED].value += rc1.winevt_refused - rc0.winevt_refused;
+	e->e_c[C_TIME_UNPARSED].value += rc1.time_unparsed -
+	    rc0.time_unparsed;
 	e->e_c[C_CURSOR].value = last;
 	e->e_c[C_HEARTBEAT].value = now_us();
 	if ((ret = incident_flush(e->e_txn)) != 0 ||

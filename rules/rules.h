@@ -91,8 +91,13 @@ struct rules_result {
 	const struct rules_field *fields;	/* decoded fields, incl. "host",
 						 * "program", "pid", "message" */
 	size_t			  nfields;
-	uint64_t		  time_us;	/* event time from its header if any,
-						 * else rules_event.time_us */
+	uint64_t		  time_us;	/* event time: the record's own
+						 * (Windows TimeCreated, a
+						 * decoder's `time:` field), else
+						 * its syslog header's, else
+						 * rules_event.time_us */
+	uint64_t		  read_us;	/* rules_event.time_us: when it
+						 * was read */
 	const struct rule_info	**matched;	/* every rule that matched */
 	size_t			  nmatched;
 	const struct rule_info	**alerts;	/* the rules that raise an alert
@@ -128,6 +133,8 @@ struct rules_counters {
 	uint64_t	winevt_malformed;	/* Event XML that did not parse */
 	uint64_t	winevt_refused;		/* Windows events past a bound
 						 * (depth, items) or with a DTD */
+	uint64_t	time_unparsed;		/* a decoder's time field that
+						 * none of its formats read */
 };
 void rules_ctx_counters(const rules_ctx_t *ctx, struct rules_counters *out);
 
