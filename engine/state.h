@@ -79,12 +79,15 @@
  * transaction: a crash re-runs nothing twice, skips nothing.
  *
  * Alert JSON (the contract of `tocsin alerts --json`):
- *   {"id":N, "time":"RFC 3339", "time_us":N, "level":0-15,
+ *   {"id":N, "time":"RFC 3339" (the event's time: the record's own when
+ *    its decoder reads one, else its syslog header's, else when read),
+ *    "time_us":N, "level":0-15,
  *    "rule":{"id":"...","title":"...","mitre":["T1110"],"groups":[...],
  *            "author":"..." (when the rule has one)},
  *    "agent":"...", "host":"...", "message":"raw line",
  *    "fields":{"program":"sshd", "srcip":"...", ...},
- *    "event":{"jseq":N, "file":"...", "source":"agent"},
+ *    "event":{"jseq":N, "file":"...", "source":"agent",
+ *             "read_time":"RFC 3339" (when the agent or listener read it)},
  *    "drill":"name" (only for drill events),
  *    "detected":"RFC 3339" (wall clock when the engine raised it),
  *    "incident":N (the incident it opened or joined, when any),

@@ -145,7 +145,7 @@ static void test_server_errors(void **state)
 		{ "engine:\n  rule: [a]\n",
 		  "F:2:3: unknown key 'rule' in engine (known: rules, "
 		  "state_map_size, batch, agent_silent_after, alert_retention, "
-		  "incident_retention)" },
+		  "incident_retention, timezone)" },
 		{ "collector:\n  listen: udp://a:1\n",
 		  "F:2:11: collector.listen must be a ZeroMQ endpoint "
 		  "tcp://HOST:PORT or ipc://PATH" },
