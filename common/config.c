@@ -538,6 +538,7 @@ void server_config_free(struct server_config *cfg)
 	free(cfg->syslog_udp);
 	free(cfg->syslog_tcp);
 	free(cfg->groups_dir);
+	free(cfg->timezone);
 	yt_strv_free(&cfg->rule_paths, cfg->nrule_paths);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -575,7 +576,7 @@ int server_config_load(const char *path, struct server_config *cfg,
 	    "credit", "max_frame_size", "enroll_listen", "groups", NULL };
 	static const char *const eng_keys[] = { "rules", "state_map_size",
 	    "batch", "agent_silent_after", "alert_retention",
-	    "incident_retention", NULL };
+	    "incident_retention", "timezone", NULL };
 	static const char *const inc_keys[] = { "min_level", "window", NULL };
 	const char *file = path ? path : embedded_name;
 	yt_doc **docs = NULL;
@@ -776,6 +777,8 @@ int server_config_load(const char *path, struct server_config *cfg,
 	if (yt_get_duration(eng, "incident_retention", file, &v, err, errlen))
 		goto fail;
 	cfg->incident_retention_us = v;
+	if (yt_get_str(eng, "timezone", file, &cfg->timezone, err, errlen))
+		goto fail;
 
 	/* incidents */
 	v = (unsigned long long)cfg->incident_min_level;

@@ -51,6 +51,7 @@ struct rules_ctx {
 						 * decoder run */
 	uint64_t		 win_time_us;	/* TimeCreated of this event */
 	int			 has_win_time;
+	const struct syslog_tz	*tz;		/* zone of unzoned headers */
 	uint64_t		 rec_time_us;	/* from a decoder's `time:` */
 	int			 has_rec_time;
 	uint64_t		 read_us;	/* rules_event.time_us */
@@ -126,6 +127,12 @@ rules_ctx_free(rules_ctx_t **ctxp)
 	free(ctx->srckey);
 	free(ctx);
 	*ctxp = NULL;
+}
+
+void
+rules_ctx_set_tz(rules_ctx_t *ctx, const struct syslog_tz *tz)
+{
+	ctx->tz = tz;
 }
 
 void
@@ -746,6 +753,8 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	if (n > 0)
 		memcpy(ctx->line, ev->raw, n);
 	syslog_parse(ctx->line, n, ev->time_us, &h);
+	if (h.has_time && !h.zoned && ctx->tz != NULL)
+		h.time_us = syslog_tz_local(ctx->tz, h.time_us);
 
 	/* First, so that no decoder can set it from the line. */
 	if (ev->source != NULL && ev->source_len > 0) {

@@ -118,6 +118,12 @@ void rules_ctx_free(rules_ctx_t **ctx);
 int rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
     struct rules_result *res);
 
+/* The zone of syslog headers that give none (BSD times, ISO times without
+ * an offset) for events evaluated on ctx from now on; NULL: UTC (the
+ * default).  ctx does not own tz: it must outlive ctx or be replaced. */
+struct syslog_tz;
+void rules_ctx_set_tz(rules_ctx_t *ctx, const struct syslog_tz *tz);
+
 /* Counters of a ctx since it was made: events, pcre2 limit hits, truncated
  * messages; fields dropped (past the per-event field cap, or JSON/CEF
  * values skipped for depth, path length or scratch room); JSON / CEF /
