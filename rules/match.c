@@ -59,6 +59,7 @@ struct rules_ctx {
 	struct w3c		*w3c;		/* made at the first W3C
 						 * decoder run */
 	char			*srckey;	/* the W3C source key */
+	size_t			 line_len;	/* bytes of line */
 	struct rules_counters	 c;
 };
 
@@ -510,16 +511,28 @@ key_add(char *key, size_t *off, const char *s, size_t n, size_t max)
 	key[(*off)++] = '\x1f';
 }
 
-/* The W3C decoder on the message, with the event's source (agent, host,
- * file, syslog program) naming whose #Fields: apply.  0 decoded, 1 not,
- * TS_ENOMEM. */
+/* The W3C decoder with the event's source (agent, host, file, syslog
+ * program) naming whose #Fields: apply.  A W3C line is the message of a
+ * syslog line that names a program (an NXLog forwarder's), else the whole
+ * line: a data line starts "date time", which the header parser takes
+ * for an ISO 8601 header time.  0 decoded, 1 not, TS_ENOMEM. */
 static int
 w3c_run(struct rules_ctx *ctx, const struct syslog_hdr *h, size_t msg_len)
 {
 	const struct rules_event *ev = ctx->ev;
+	const char *text = h->msg;
 	struct w3c_info wi;
 	size_t klen = 0;
 	int rc;
+
+	if (h->program == NULL) {
+		text = ctx->line;
+		msg_len = ctx->line_len < MAX_MATCH_BYTES ? ctx->line_len :
+		    MAX_MATCH_BYTES;
+		while (msg_len > 0 && (text[msg_len - 1] == '\n' ||
+		    text[msg_len - 1] == '\r'))
+			msg_len--;
+	}
 
 	if (ctx->w3c == NULL && (rc = w3c_new(&ctx->w3c)) != 0)
 		return rc;
@@ -528,7 +541,7 @@ w3c_run(struct rules_ctx *ctx, const struct syslog_hdr *h, size_t msg_len)
 	key_add(ctx->srckey, &klen, ev->file, ev->file_len, MAX_PATH_BYTES);
 	key_add(ctx->srckey, &klen, h->program, h->program_len,
 	    MAX_PROGRAM_BYTES);
-	rc = w3c_decode(ctx->w3c, ctx->srckey, klen, h->msg, msg_len,
+	rc = w3c_decode(ctx->w3c, ctx->srckey, klen, text, msg_len,
 	    &ctx->arena, field_put, ctx, &wi);
 	ctx->c.fields_dropped += wi.dropped;
 	ctx->c.w3c_fields_changed += (uint64_t)wi.fields_changed;
@@ -752,6 +765,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	}
 	if (n > 0)
 		memcpy(ctx->line, ev->raw, n);
+	ctx->line_len = n;
 	syslog_parse(ctx->line, n, ev->time_us, &h);
 	if (h.has_time && !h.zoned && ctx->tz != NULL)
 		h.time_us = syslog_tz_local(ctx->tz, h.time_us);
