@@ -22,6 +22,7 @@
 #include "engine/engine.h"
 #include "rules/correlate.h"
 #include "rules/rules.h"
+#include "rules/decode.h"
 
 /* -r options accepted at once. */
 #define MAX_RULE_PATHS		64
@@ -47,7 +48,7 @@ struct corr_hits {
 	uint64_t		 dropped;	/* past MAX_CORR_HITS */
 };
 
-enum { OPT_EXPECT = 256, OPT_JSON, OPT_TESTS };
+enum { OPT_EXPECT = 256, OPT_JSON, OPT_TESTS, OPT_TZ };
 
 /* Options of test and check (--expect, --json and --tests: test only). */
 static const struct cli_opt run_opts[] = {
@@ -58,6 +59,9 @@ static const struct cli_opt run_opts[] = {
 	{ "json", 0, OPT_JSON, NULL,
 	  "`test`: one JSON object per line (JSON Lines)" },
 	{ "tests", 0, OPT_TESTS, NULL, "`test`: the FILEs are .test files" },
+	{ "timezone", 0, OPT_TZ, "ZONE",
+	  "zone of syslog times that give none (UTC, +hh:mm,\n"
+	  "Europe/Paris); default: engine.timezone, else UTC" },
 };
 
 static const struct cli_optgroup rules_groups[] = {
@@ -108,6 +112,8 @@ struct rules_run {
 	const char		*paths[MAX_RULE_PATHS];
 	size_t			 npaths;
 	const char		*expect;	/* --expect, or NULL */
+	const char		*tzname;	/* --timezone, or NULL */
+	struct syslog_tz	*tz;
 	int			 json;
 	int			 tests;		/* --tests */
 	ruleset_t		*rs;
@@ -152,6 +158,9 @@ run_options(struct cli *c, struct rules_run *r, int argc, char **argv,
 				    MAX_RULE_PATHS);
 			r->paths[r->npaths++] = p.arg;
 			break;
+		case OPT_TZ:
+			r->tzname = p.arg;
+			break;
 		case OPT_EXPECT:
 		case OPT_JSON:
 		case OPT_TESTS:
@@ -179,6 +188,8 @@ run_options(struct cli *c, struct rules_run *r, int argc, char **argv,
 
 		if (cfg == NULL)
 			return CLI_EXIT_USAGE;
+		if (r->tzname == NULL)
+			r->tzname = cfg->timezone;
 		for (size_t i = 0; i < cfg->nrule_paths &&
 		    r->npaths < MAX_RULE_PATHS; i++)
 			r->paths[r->npaths++] = cfg->rule_paths[i];
@@ -209,6 +220,17 @@ run_load(struct rules_run *r)
 		cli_err(r->cmd, "out of memory");
 		return CLI_EXIT_FAIL;
 	}
+	if (r->tzname != NULL) {
+		char why[256];
+
+		if ((rc = syslog_tz_new(r->tzname, &r->tz, why,
+		    sizeof(why))) != 0) {
+			cli_err(r->cmd, "--timezone: %s", why);
+			return rc == TS_ENOMEM ? CLI_EXIT_FAIL :
+			    CLI_EXIT_USAGE;
+		}
+		rules_ctx_set_tz(r->ctx, r->tz);
+	}
 	return 0;
 }
 
@@ -218,6 +240,7 @@ run_free(struct rules_run *r)
 	corr_trial_close(&r->corr);
 	rules_ctx_free(&r->ctx);
 	ruleset_free(&r->rs);
+	syslog_tz_free(&r->tz);
 }
 
 /* Whether the engine raises no alert of its own for rule ri: it only

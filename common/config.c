@@ -541,6 +541,7 @@ void server_config_free(struct server_config *cfg)
 	free(cfg->api_listen);
 	free(cfg->api_tls_cert);
 	free(cfg->api_tls_key);
+	free(cfg->timezone);
 	yt_strv_free(&cfg->rule_paths, cfg->nrule_paths);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -635,7 +636,7 @@ int server_config_load(const char *path, struct server_config *cfg,
 	    "credit", "max_frame_size", "enroll_listen", "groups", NULL };
 	static const char *const eng_keys[] = { "rules", "state_map_size",
 	    "batch", "agent_silent_after", "alert_retention",
-	    "incident_retention", NULL };
+	    "incident_retention", "timezone", NULL };
 	static const char *const inc_keys[] = { "min_level", "window", NULL };
 	static const char *const api_keys[] = { "listen", "tls_cert",
 	    "tls_key", "rate", "burst", "max_page", "max_body", NULL };
@@ -844,6 +845,8 @@ int server_config_load(const char *path, struct server_config *cfg,
 	if (yt_get_duration(eng, "incident_retention", file, &v, err, errlen))
 		goto fail;
 	cfg->incident_retention_us = v;
+	if (yt_get_str(eng, "timezone", file, &cfg->timezone, err, errlen))
+		goto fail;
 
 	/* incidents */
 	v = (unsigned long long)cfg->incident_min_level;

@@ -103,6 +103,10 @@ struct server_config {
 	uint64_t	 alert_retention_us;	/* engine.alert_retention: 0 = keep */
 	uint64_t	 incident_retention_us;	/* engine.incident_retention: closed
 						 * incidents; 0 = keep */
+	char		*timezone;		/* engine.timezone: zone of syslog
+						 * headers that give none
+						 * (rules/decode.h syslog_tz_new);
+						 * NULL: UTC */
 	/* incidents: */
 	int		 incident_min_level;	/* incidents.min_level: alerts at or
 						 * above it open or join one */

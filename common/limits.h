@@ -81,7 +81,7 @@
 #define DEFAULT_SPOOL_MAP_BYTES		(256ULL << 20)
 
 /* Events the engine processes in one state transaction. */
-#define ENGINE_BATCH_EVENTS	2048
+#define ENGINE_BATCH_EVENTS	8192
 
 /* Decoded fields per event. */
 #define MAX_FIELDS		64

@@ -79,12 +79,15 @@
  * transaction: a crash re-runs nothing twice, skips nothing.
  *
  * Alert JSON (the contract of `tocsin alerts --json`):
- *   {"id":N, "time":"RFC 3339", "time_us":N, "level":0-15,
+ *   {"id":N, "time":"RFC 3339" (the event's time: the record's own when
+ *    its decoder reads one, else its syslog header's, else when read),
+ *    "time_us":N, "level":0-15,
  *    "rule":{"id":"...","title":"...","mitre":["T1110"],"groups":[...],
  *            "author":"..." (when the rule has one)},
  *    "agent":"...", "host":"...", "message":"raw line",
  *    "fields":{"program":"sshd", "srcip":"...", ...},
- *    "event":{"jseq":N, "file":"...", "source":"agent"},
+ *    "event":{"jseq":N, "file":"...", "source":"agent",
+ *             "read_time":"RFC 3339" (when the agent or listener read it)},
  *    "drill":"name" (only for drill events),
  *    "detected":"RFC 3339" (wall clock when the engine raised it),
  *    "incident":N (the incident it opened or joined, when any),
@@ -185,6 +188,10 @@ int state_txn_get(state_txn_t *t, int db, const void *k, size_t klen,
     const void **v, size_t *vlen);
 int state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
     const void *v, size_t vlen);
+/* state_txn_put for keys that mostly come in increasing order (a log by
+ * sequence): appended without a search when above the db's last key. */
+int state_txn_append(state_txn_t *t, int db, const void *k, size_t klen,
+    const void *v, size_t vlen);
 /* 0 also when the key was absent. */
 int state_txn_del(state_txn_t *t, int db, const void *k, size_t klen);
 /* Call cb for each key >= from (NULL: all) in key order; cb returns 0 to go
@@ -194,7 +201,9 @@ typedef int (*state_kv_cb)(const void *k, size_t klen, const void *v,
 int state_txn_walk(state_txn_t *t, int db, const void *from, size_t flen,
     state_kv_cb cb, void *arg);
 /* Read, increment and store the u64 counter `name` of db "meta" (starting
- * at 1): *id receives the value before the increment. */
+ * at 1): *id receives the value before the increment.  The transaction
+ * keeps the counter and stores it at commit: name must stay valid until
+ * then (a string literal). */
 int state_txn_next_id(state_txn_t *t, const char *name, uint64_t *id);
 /* Remove alert id and its index entries.  0 also when it is absent. */
 int state_txn_del_alert(state_txn_t *t, uint64_t id);

@@ -125,20 +125,60 @@ parse_frac(const char **pp, const char *end, unsigned *us)
 }
 
 /*
- * ISO 8601 / RFC 3339 time at p: YYYY-MM-DDThh:mm:ss[.frac][Z|+hh:mm|-hh:mm]
- * (no zone: UTC).  Returns bytes consumed, 0 if not a valid time.
+ * Numeric zone at p: "Z", "+hh:mm", "+hhmm" or "+hh" (and '-').  Seconds
+ * east of UTC into *off; bytes consumed, 0 when there is none, -1 when it
+ * starts like one but is malformed.
+ */
+static int
+parse_zone(const char *p, const char *end, int64_t *off)
+{
+	unsigned oh, om = 0;
+	int n;
+
+	*off = 0;
+	if (p >= end)
+		return 0;
+	if (*p == 'Z' || *p == 'z')
+		return 1;
+	if (*p != '+' && *p != '-')
+		return 0;
+	if (end - p < 3 || digits(p + 1, 2, &oh))
+		return -1;
+	n = 3;
+	if (end - p >= 6 && p[3] == ':' && digits(p + 4, 2, &om) == 0)
+		n = 6;
+	else if (end - p >= 5 && digits(p + 3, 2, &om) == 0)
+		n = 5;
+	else if (p + 3 < end && p[3] >= '0' && p[3] <= '9')
+		return -1;	/* "+123": three digits */
+	if (oh > 23 || om > 59)
+		return -1;
+	*off = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
+	return n;
+}
+
+/*
+ * ISO 8601 / RFC 3339 time at p: YYYY-MM-DDThh:mm:ss[.frac][zone] where
+ * zone is Z, +hh:mm, +hhmm or +hh (parse_zone); with space_sep, a space
+ * may stand for the T (the form many applications and rsyslog templates
+ * write).  No zone: the wall clock is read as UTC and *zoned is 0, so the
+ * caller can apply the source's zone.  Returns bytes consumed, 0 if not a
+ * valid time.
  */
 static size_t
-parse_iso(const char *p, const char *end, uint64_t *out)
+parse_iso(const char *p, const char *end, int space_sep, uint64_t *out,
+    int *zoned)
 {
 	const char *s = p;
-	unsigned y, mo, d, h, mi, sec, frac, oh, om;
+	unsigned y, mo, d, h, mi, sec, frac;
 	int64_t off = 0;
 	uint64_t t;
+	int zn;
 
 	if (end - p < 19 || digits(p, 4, &y) || p[4] != '-' ||
 	    digits(p + 5, 2, &mo) || p[7] != '-' || digits(p + 8, 2, &d) ||
-	    (p[10] != 'T' && p[10] != 't') || digits(p + 11, 2, &h) ||
+	    (p[10] != 'T' && p[10] != 't' && !(space_sep && p[10] == ' ')) ||
+	    digits(p + 11, 2, &h) ||
 	    p[13] != ':' || digits(p + 14, 2, &mi) || p[16] != ':' ||
 	    digits(p + 17, 2, &sec))
 		return 0;
@@ -150,15 +190,29 @@ parse_iso(const char *p, const char *end, uint64_t *out)
 	p += 19;
 	if (parse_frac(&p, end, &frac))
 		return 0;
-	if (p < end && (*p == 'Z' || *p == 'z')) {
-		p++;
-	} else if (p < end && (*p == '+' || *p == '-')) {
-		if (end - p < 6 || digits(p + 1, 2, &oh) || p[3] != ':' ||
-		    digits(p + 4, 2, &om) || oh > 23 || om > 59)
+	/* "hh:mm:ss,mmm" (a comma, as log4j and Python write) is a fraction
+	 * too, in the space-separated form those programs use */
+	if (p < end && *p == ',' && space_sep) {
+		const char *q = p;
+		unsigned v = 0;
+		size_t nd = 0;
+
+		while (++q < end && *q >= '0' && *q <= '9' && nd < 9) {
+			if (nd < 6)
+				v = v * 10 + (unsigned)(*q - '0');
+			nd++;
+		}
+		if (nd == 0)
 			return 0;
-		off = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
-		p += 6;
+		for (size_t k = nd; k < 6; k++)
+			v *= 10;
+		frac = v;
+		p = q;
 	}
+	if ((zn = parse_zone(p, end, &off)) < 0)
+		return 0;
+	p += zn;
+	*zoned = zn > 0;
 	t = civil_us(y, mo, d, h, mi, sec, frac);
 	if (off > 0 && t < (uint64_t)off * US_PER_SEC)
 		return 0;
@@ -169,15 +223,18 @@ parse_iso(const char *p, const char *end, uint64_t *out)
 
 /*
  * BSD time at p: "Mmm dd hh:mm:ss" (day space-padded or one digit), with an
- * optional fraction.  Fills month/day/time; returns bytes consumed or 0.
+ * optional fraction; the day may be followed by a year ("Mmm dd yyyy
+ * hh:mm:ss", as Cisco and other devices write with a year-stamp option).
+ * Fills month/day/time and *year (0: none); returns bytes consumed or 0.
  */
 static size_t
 parse_bsd(const char *p, const char *end, unsigned *mo, unsigned *d,
-    unsigned *h, unsigned *mi, unsigned *s, unsigned *frac)
+    unsigned *year, unsigned *h, unsigned *mi, unsigned *s, unsigned *frac)
 {
 	const char *q;
 	unsigned m;
 
+	*year = 0;
 	if (end - p < 14)
 		return 0;
 	for (m = 0; m < 12; m++)
@@ -196,6 +253,12 @@ parse_bsd(const char *p, const char *end, unsigned *mo, unsigned *d,
 		q += 2;
 	} else {
 		return 0;
+	}
+	if (end - q >= 6 && q[0] == ' ' && q[5] == ' ' &&
+	    digits(q + 1, 4, year) == 0) {
+		if (*year < 1970)
+			return 0;
+		q += 5;
 	}
 	if (end - q < 9 || q[0] != ' ' || digits(q + 1, 2, h) || q[3] != ':' ||
 	    digits(q + 4, 2, mi) || q[6] != ':' || digits(q + 7, 2, s))
@@ -259,9 +322,12 @@ parse_5424(const char *p, const char *end, struct syslog_hdr *h)
 	if (token(&p, end, 64, 1, &tok, &n))
 		return -1;
 	if (!(n == 1 && tok[0] == '-')) {
-		if (parse_iso(tok, tok + n, &t) != n)
+		int zoned = 0;
+
+		if (parse_iso(tok, tok + n, 0, &t, &zoned) != n)
 			return -1;
 		h->has_time = 1;
+		h->zoned = zoned;
 		h->time_us = t;
 	}
 	if (token(&p, end, MAX_HOST_BYTES, 1, &tok, &n))
@@ -319,43 +385,98 @@ parse_5424(const char *p, const char *end, struct syslog_hdr *h)
 }
 
 /*
- * 3164 tag at p: "prog[pid]: " or "prog: ".  Fills program/pid and returns
- * where the message starts, or NULL if p does not start with a valid tag.
+ * 3164 tag at p: "prog[pid]: ", "prog: ", or with a parenthesised
+ * subsystem "prog(pam_unix)[pid]: " (old PAM and Linux-PAM messages: the
+ * program is the part before the parenthesis).  Programs may hold slashes
+ * and dots ("postfix/smtpd", "/usr/sbin/cron", "org.gnome.Shell.desktop").
+ * After the tag, a Solaris message id "[ID n facility.level] " is header,
+ * not message.  Fills program/pid and returns where the message starts,
+ * or NULL if p does not start with a valid tag.
  */
 static const char *
 parse_tag(const char *p, const char *end, struct syslog_hdr *h)
 {
-	const char *s = p, *ps;
+	const char *s = p, *ps, *pe;
 
 	while (p < end && *p != '[' && *p != ':' && *p != ' ')
 		p++;
 	if (p == s || p == end || *p == ' ' ||
 	    (size_t)(p - s) > MAX_PROGRAM_BYTES)
 		return NULL;
+	pe = p;
+	/* Cisco "%FAC-SEV-MNEMONIC:" (%ASA-6-302013, %SYS-5-CONFIG_I): the
+	 * program is the facility, the rest is the message id */
+	if (*s == '%' && *p == ':') {
+		const char *dash = memchr(s, '-', (size_t)(p - s));
+
+		if (dash != NULL && dash > s + 1 && dash + 1 < p) {
+			h->program = s + 1;
+			h->program_len = (size_t)(dash - s - 1);
+			h->msgid = dash + 1;
+			h->msgid_len = (size_t)(p - dash - 1);
+			p++;
+			if (p < end && *p == ' ')
+				p++;
+			return p;
+		}
+	}
+	/* "prog(sub)": the program is prog */
+	if (pe - s >= 3 && pe[-1] == ')') {
+		const char *o = memchr(s, '(', (size_t)(pe - s));
+
+		if (o != NULL && o > s) {
+			h->subsys = o + 1;
+			h->subsys_len = (size_t)(pe - 1 - (o + 1));
+			pe = o;
+		}
+	}
 	h->program = s;
-	h->program_len = (size_t)(p - s);
+	h->program_len = (size_t)(pe - s);
 	if (*p == '[') {
 		ps = ++p;
 		while (p < end && *p >= '0' && *p <= '9')
 			p++;
 		if (p == ps || (size_t)(p - ps) > MAX_PID_DIGITS || p >= end ||
 		    *p != ']') {
-			h->program = NULL;
-			h->program_len = 0;
+			h->program = h->subsys = NULL;
+			h->program_len = h->subsys_len = 0;
 			return NULL;
 		}
 		h->pid = ps;
 		h->pid_len = (size_t)(p - ps);
 		p++;
 		if (p >= end || *p != ':') {
-			h->program = h->pid = NULL;
-			h->program_len = h->pid_len = 0;
+			h->program = h->pid = h->subsys = NULL;
+			h->program_len = h->pid_len = h->subsys_len = 0;
 			return NULL;
 		}
 	}
 	p++;	/* ':' */
 	if (p < end && *p == ' ')
 		p++;
+	/* Solaris: "[ID 800047 auth.info] " */
+	if (end - p >= 6 && memcmp(p, "[ID ", 4) == 0) {
+		const char *q = p + 4, *ds = q;
+
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+		if (q > ds && q < end && *q == ' ') {
+			const char *fs = ++q;
+
+			while (q < end && q - fs < 32 && *q != ']' &&
+			    *q != ' ')
+				q++;
+			if (q < end && *q == ']' && q > fs &&
+			    memchr(fs, '.', (size_t)(q - fs)) != NULL) {
+				h->msgid = ds;
+				h->msgid_len = (size_t)(fs - 1 - ds);
+				q++;
+				if (q < end && *q == ' ')
+					q++;
+				p = q;
+			}
+		}
+	}
 	return p;
 }
 
@@ -376,11 +497,11 @@ void
 syslog_parse(const char *buf, size_t len, uint64_t ref_us,
     struct syslog_hdr *h)
 {
-	const char *p = buf, *end, *q, *tok;
-	unsigned mo = 0, d = 0, hh = 0, mi = 0, s = 0, frac = 0;
+	const char *p = buf, *end, *q, *tok, *host_at;
+	unsigned mo = 0, d = 0, yr = 0, hh = 0, mi = 0, s = 0, frac = 0;
 	size_t n, tl;
 	uint64_t t = 0;
-	int bsd = 0;
+	int bsd = 0, zoned = 0;
 
 	memset(h, 0, sizeof(*h));
 	h->pri = -1;
@@ -417,21 +538,28 @@ syslog_parse(const char *buf, size_t len, uint64_t ref_us,
 		*h = save;
 	}
 
-	/* RFC 3164: time, then host (optional), then tag (optional). */
-	if ((n = parse_bsd(p, end, &mo, &d, &hh, &mi, &s, &frac)) != 0)
+	/* RFC 3164: time, then host (optional), then tag (optional).  A
+	 * device with an unsynchronised clock marks its time with '*'
+	 * (Cisco); one with a year-stamp may end it with ':'. */
+	q = p;
+	if (q < end && *q == '*')
+		q++;
+	if ((n = parse_bsd(q, end, &mo, &d, &yr, &hh, &mi, &s, &frac)) != 0)
 		bsd = 1;
-	else if ((n = parse_iso(p, end, &t)) == 0)
+	else if ((n = parse_iso(p, end, 1, &t, &zoned)) == 0)
 		return;
-	q = p + n;
+	q += n;
+	if (bsd && q < end && *q == ':' && (q + 1 == end || q[1] == ' '))
+		q++;
 	if (q < end && *q != ' ')
 		return;
-	if (q < end)
+	while (q < end && *q == ' ')
 		q++;
 	if (bsd) {
-		int64_t y = year_of(ref_us);
+		int64_t y = yr != 0 ? (int64_t)yr : year_of(ref_us);
 
-		if (civil_us(y, mo, d > days_in_month(y, mo) ? 1 : d, hh, mi,
-		    s, frac) > ref_us + SEC_PER_DAY * US_PER_SEC)
+		if (yr == 0 && civil_us(y, mo, d > days_in_month(y, mo) ? 1 : d,
+		    hh, mi, s, frac) > ref_us + SEC_PER_DAY * US_PER_SEC)
 			y--;
 		if (y >= 1970 && d <= days_in_month(y, mo)) {
 			h->has_time = 1;
@@ -440,18 +568,22 @@ syslog_parse(const char *buf, size_t len, uint64_t ref_us,
 	} else {
 		h->has_time = 1;
 		h->time_us = t;
+		h->zoned = zoned;
 	}
 	h->format = SYSLOG_3164;
 	h->msg = q;
 	h->msg_len = (size_t)(end - q);
 	if (q >= end)
 		return;
+	host_at = q;
 	if (!looks_like_tag(q, end)) {
 		const char *r = q;
 
 		if (token(&r, end, MAX_HOST_BYTES, 0, &tok, &tl) == 0) {
 			h->host = tok;
 			h->host_len = tl;
+			while (r < end && *r == ' ')
+				r++;
 			q = r;
 			h->msg = q;
 			h->msg_len = (size_t)(end - q);
@@ -459,6 +591,7 @@ syslog_parse(const char *buf, size_t len, uint64_t ref_us,
 			/* a token longer than any host name: not a header */
 			h->format = SYSLOG_NONE;
 			h->has_time = 0;
+			h->zoned = 0;
 			h->time_us = 0;
 			h->msg = p;
 			h->msg_len = (size_t)(end - p);
@@ -468,6 +601,14 @@ syslog_parse(const char *buf, size_t len, uint64_t ref_us,
 	if (q < end && (tok = parse_tag(q, end, h)) != NULL) {
 		h->msg = tok;
 		h->msg_len = (size_t)(end - tok);
+	} else if (!bsd && p[10] == ' ' && h->host != NULL) {
+		/* "2026-01-26 10:00:00,123 INFO started": an application's
+		 * own log, not syslog; a word after the time is a host only
+		 * when a tag follows it */
+		h->host = NULL;
+		h->host_len = 0;
+		h->msg = host_at;
+		h->msg_len = (size_t)(end - host_at);
 	}
 }
 
@@ -476,7 +617,9 @@ rules_parse_time(const char *buf, size_t len, uint64_t *out)
 {
 	uint64_t t;
 
-	if (parse_iso(buf, buf + len, &t) != len)
+	int zoned;
+
+	if (parse_iso(buf, buf + len, 0, &t, &zoned) != len)
 		return TS_EINVAL;
 	*out = t;
 	return 0;

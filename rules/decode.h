@@ -24,24 +24,54 @@ struct syslog_hdr {
 	int		 format;	/* SYSLOG_* */
 	int		 pri;		/* 0..191, or -1 */
 	int		 has_time;	/* time_us is from the header */
+	int		 zoned;		/* the header gave its zone (ISO
+					 * offset or Z); 0: time_us is the
+					 * wall clock read as UTC, and the
+					 * source's zone applies
+					 * (syslog_tz_local) */
 	uint64_t	 time_us;
 	const char	*host;		size_t host_len;
 	const char	*program;	size_t program_len;
 	const char	*pid;		size_t pid_len;
-	const char	*msgid;		size_t msgid_len;	/* 5424 only */
+	const char	*msgid;		size_t msgid_len;	/* 5424; Solaris
+							 * "[ID n fac.lvl]": n */
+	const char	*subsys;	size_t subsys_len;	/* "prog(sub)[pid]:" */
 	const char	*msg;		size_t msg_len;		/* never NULL */
 };
 
 /*
  * Parse the syslog header of one line (buf, len; not NUL-terminated) into
- * *h.  Never fails: a line without a header recognized as RFC 3164 (BSD or
- * ISO 8601 time) or RFC 5424 is all message (format SYSLOG_NONE).  ref_us
- * is the time the line was read: the year of a BSD time is the year of
- * ref_us, or the previous year if that would put the time more than a day
- * after ref_us.  A trailing CR/LF is not part of the message.
+ * *h.  Never fails: a line without a header recognized as RFC 3164 or RFC
+ * 5424 is all message (format SYSLOG_NONE).  RFC 3164 times: BSD "Mmm dd
+ * hh:mm:ss[.frac]" (optionally "Mmm dd yyyy hh:mm:ss", a leading '*' or a
+ * trailing ':' as network devices write them) or ISO 8601 with 'T' or a
+ * space, fractional seconds (also ",mmm") and a zone Z, +hh:mm, +hhmm or
+ * +hh; then an optional host and an optional tag "prog[pid]:",
+ * "prog(sub)[pid]:" and a Solaris "[ID n facility.level]".  ref_us is the
+ * time the line was read: the year of a BSD time without one is the year
+ * of ref_us, or the previous year if that would put the time more than a
+ * day after ref_us.  A trailing CR/LF is not part of the message.
  */
 void syslog_parse(const char *buf, size_t len, uint64_t ref_us,
     struct syslog_hdr *h);
+
+/* ---- time zone of headers without one (tz.c) ---------------------------- */
+
+struct syslog_tz;		/* a zone: UTC, a fixed offset or an IANA zone */
+
+/*
+ * The zone spec names: "UTC", an offset "+hh:mm" / "+hhmm" / "+hh" (or
+ * '-'), or an IANA name ("Europe/Paris") read from $TZDIR or
+ * /usr/share/zoneinfo.  *out NULL on error.  0, TS_EINVAL (err says why)
+ * or TS_ENOMEM.  The caller frees it with syslog_tz_free (NULL accepted).
+ */
+int syslog_tz_new(const char *spec, struct syslog_tz **out, char *err,
+    size_t errlen);
+void syslog_tz_free(struct syslog_tz **tz);
+/* UTC microseconds of a wall-clock time in tz (wall_us: the wall clock
+ * read as if it were UTC, as syslog_parse leaves it when !zoned).  tz
+ * NULL: UTC. */
+uint64_t syslog_tz_local(const struct syslog_tz *tz, uint64_t wall_us);
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (exposed for tests). */
 int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -563,7 +563,12 @@ decode_winlogbeat(struct winevt *w, const json_t *root, const json_t *wl)
 		jput(w, map[i].dst, json_object_get(wl, map[i].src));
 	if ((v = json_object_get(wl, "provider_name")) != NULL)
 		jput(w, "Provider", v);
-	if ((v = json_object_get(root, "@timestamp")) != NULL)
+	/* the time the event was made: @timestamp (Winlogbeat sets it from
+	 * the record's TimeCreated); event.created (when Winlogbeat read it)
+	 * only when @timestamp is absent */
+	if ((v = json_object_get(root, "@timestamp")) == NULL)
+		v = json_object_get(json_object_get(root, "event"), "created");
+	if (v != NULL)
 		jput(w, "TimeCreated", v);
 	v = json_object_get(json_object_get(root, "log"), "level");
 	if (json_is_string(v) && (s = level_number(json_string_value(v))) !=
@@ -618,6 +623,29 @@ static const struct { const char *src, *dst; } nxlog_meta[] = {
 	{ "ERRORLEVEL", NULL },
 };
 
+/*
+ * NXLog's EventTime as the event's TimeCreated (NXLog has no TimeCreated
+ * key).  NXLog writes "YYYY-MM-DD hh:mm:ss" (its default, no zone: taken
+ * as UTC like every zoneless time) or ISO 8601 with a zone, depending on
+ * its DateFormat; a value that is neither is kept out of the time, which
+ * then stays the time the event was received.
+ */
+static void
+nxlog_time(struct winevt *w, const json_t *v)
+{
+	char buf[64];
+	size_t n;
+
+	if (w->info->has_time || !json_is_string(v) ||
+	    (n = json_string_length(v)) < 19 ||
+	    n >= sizeof(buf))
+		return;
+	memcpy(buf, json_string_value(v), n);
+	if (buf[10] == ' ')
+		buf[10] = 'T';
+	put(w, "TimeCreated", 11, buf, n);
+}
+
 static void
 decode_nxlog(struct winevt *w, const json_t *root)
 {
@@ -641,6 +669,7 @@ decode_nxlog(struct winevt *w, const json_t *root)
 			continue;
 		evtx_data_value(w, k, v, 1);
 	}
+	nxlog_time(w, json_object_get(root, "EventTime"));
 	all_flush(w);
 }
 

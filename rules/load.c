@@ -552,11 +552,97 @@ decoder_free(struct decoder *d)
 	free(d->aliases);
 	rx_free(&d->rx);
 	free(d->group_field);
+	strv_free(d->time.formats, d->time.nformats);
 	free(d);
 }
 
 static const char *const decoder_keys[] = { "name", "type", "program",
-	"match", "literal", "fields", "description", NULL };
+	"match", "literal", "fields", "description", "time", NULL };
+
+static const char *const time_keys[] = { "field", "format", "zone", NULL };
+
+/* Whether decoder d produces field id f (a named group or an alias; a
+ * structured decoder may produce any field). */
+static int
+decoder_produces(const struct decoder *d, int f)
+{
+	if (d->type != DEC_REGEX)
+		return 1;
+	for (uint32_t g = 0; d->group_field != NULL && g <= d->ngroups; g++)
+		if (d->group_field[g] == f)
+			return 1;
+	for (size_t i = 0; i < d->naliases; i++)
+		if (d->aliases[i].dst == f)
+			return 1;
+	return 0;
+}
+
+/* `time: {field: F, format: FMT | [FMT, ...], zone: UTC | local | +hh:mm}`:
+ * the event's time from field F of this decoder (rules/evtime.c).  0, or
+ * -1 on an error (reported) or out of memory (L->oom). */
+static int
+load_time(struct loader *L, const char *file, struct decoder *d,
+    const yt_node *n)
+{
+	const yt_node *v;
+	char *s;
+
+	d->time.field = -1;
+	if (n->kind != YT_MAP) {
+		ERR(L, file, n, "time must be a mapping (field, format, zone), "
+		    "not %s", kind_name(n));
+		return -1;
+	}
+	if (check_keys(L, file, n, time_keys, "time"))
+		return -1;
+	if ((v = map_get(n, "field", NULL)) == NULL) {
+		ERR(L, file, n, "time without a field");
+		return -1;
+	}
+	if ((s = get_str(L, file, v, "field")) == NULL)
+		return -1;
+	if (!name_valid(NAME_FIELD, s, strlen(s))) {
+		ERR(L, file, v, "bad field name '%s'", s);
+		free(s);
+		return -1;
+	}
+	d->time.field = field_id(L, s, strlen(s));
+	if (d->time.field >= 0 && !decoder_produces(d, d->time.field))
+		ERR(L, file, v, "time field '%s' is not produced by this "
+		    "decoder", s);
+	free(s);
+	if (d->time.field < 0)
+		return -1;
+	if ((v = map_get(n, "format", NULL)) == NULL) {
+		ERR(L, file, n, "time without a format");
+		return -1;
+	}
+	if (get_strv(L, file, v, "format", &d->time.formats,
+	    &d->time.nformats))
+		return -1;
+	for (size_t i = 0; i < d->time.nformats; i++) {
+		const char *bad = NULL, *f = d->time.formats[i];
+
+		if (evtime_check_format(f, &bad) == 0)
+			continue;
+		if (*f == '\0')
+			ERR(L, file, v->kind == YT_SEQ ? v->items[i] : v,
+			    "empty time format");
+		else
+			ERR(L, file, v->kind == YT_SEQ ? v->items[i] : v,
+			    "bad time format '%s': unknown directive '%.2s' "
+			    "at offset %d", f, bad, (int)(bad - f));
+	}
+	if ((v = map_get(n, "zone", NULL)) != NULL) {
+		if ((s = get_str(L, file, v, "zone")) == NULL)
+			return -1;
+		if (evtime_parse_zone(s, &d->time.zone, &d->time.zone_off_s))
+			ERR(L, file, v, "bad time zone '%s' (UTC, local, or an "
+			    "offset +hh:mm)", s);
+		free(s);
+	}
+	return 0;
+}
 
 /* Prefix the structured decoders give a key named like a header field. */
 static const char *
@@ -670,6 +756,7 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 		return;
 	}
 	d->line = n->line;
+	d->time.field = -1;
 	if ((d->file = strdup(file)) == NULL)
 		goto oom;
 	if ((v = map_get(n, "name", NULL)) == NULL)
@@ -741,6 +828,9 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 			d->group_field[num] = fid;
 	}
 done:
+	if ((v = map_get(n, "time", NULL)) != NULL &&
+	    load_time(L, file, d, v) && L->oom)
+		goto oom;
 	if (rs->ndecoders == L->dcap) {
 		size_t ncap = L->dcap ? L->dcap * 2 : 16;
 		struct decoder **nd = realloc(rs->decoders, ncap * sizeof(*nd));

@@ -46,6 +46,10 @@ struct rules_ctx {
 						 * decoder run */
 	uint64_t		 win_time_us;	/* TimeCreated of this event */
 	int			 has_win_time;
+	const struct syslog_tz	*tz;		/* zone of unzoned headers */
+	uint64_t		 rec_time_us;	/* from a decoder's `time:` */
+	int			 has_rec_time;
+	uint64_t		 read_us;	/* rules_event.time_us */
 	struct rules_counters	 c;
 };
 
@@ -111,6 +115,12 @@ rules_ctx_free(rules_ctx_t **ctxp)
 	winevt_free(&ctx->win);
 	free(ctx);
 	*ctxp = NULL;
+}
+
+void
+rules_ctx_set_tz(rules_ctx_t *ctx, const struct syslog_tz *tz)
+{
+	ctx->tz = tz;
 }
 
 void
@@ -551,8 +561,32 @@ decoder_run(struct rules_ctx *ctx, const struct decoder *d,
 	return 0;
 }
 
-/* Run decoder d and, when it matched, name it (the first) and apply its
- * aliases.  0 or TS_ENOMEM. */
+/* The event's time from the field decoder d declares (`time:`), unless an
+ * earlier decoder set it: the first format that reads the whole value
+ * wins; a value none reads is counted (time_unparsed) and the event keeps
+ * its header's or reading time. */
+static void
+decoder_time(struct rules_ctx *ctx, const struct decoder *d)
+{
+	const struct evtime_spec *ts = &d->time;
+	const struct fslot *s;
+	uint64_t t;
+
+	if (ts->field < 0 || ctx->has_rec_time ||
+	    (s = field_get(ctx, ts->field)) == NULL)
+		return;
+	for (size_t i = 0; i < ts->nformats; i++)
+		if (evtime_parse(ts->formats[i], s->v, s->len, ts->zone,
+		    ts->zone_off_s, ctx->read_us, &t) == 0) {
+			ctx->rec_time_us = t;
+			ctx->has_rec_time = 1;
+			return;
+		}
+	ctx->c.time_unparsed++;
+}
+
+/* Run decoder d and, when it matched, name it (the first), apply its
+ * aliases and take the event's time.  0 or TS_ENOMEM. */
 static int
 decoder_step(struct rules_ctx *ctx, const struct decoder *d,
     const struct syslog_hdr *h, size_t msg_len, unsigned *tried,
@@ -578,6 +612,7 @@ decoder_step(struct rules_ctx *ctx, const struct decoder *d,
 			}
 		}
 	}
+	decoder_time(ctx, d);
 	return 0;
 }
 
@@ -603,6 +638,8 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	ctx->nfields = ctx->nmatched = ctx->nalerts = 0;
 	ctx->silenced = 0;
 	ctx->has_win_time = 0;
+	ctx->has_rec_time = 0;
+	ctx->read_us = ev->time_us;
 	ctx->arena.len = 0;
 
 	n = ev->raw_len;
@@ -613,6 +650,8 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	if (n > 0)
 		memcpy(ctx->line, ev->raw, n);
 	syslog_parse(ctx->line, n, ev->time_us, &h);
+	if (h.has_time && !h.zoned && ctx->tz != NULL)
+		h.time_us = syslog_tz_local(ctx->tz, h.time_us);
 
 	/* First, so that no decoder can set it from the line. */
 	if (ev->source != NULL && ev->source_len > 0) {
@@ -702,8 +741,12 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	res->decoder = decoder;
 	res->fields = ctx->fields;
 	res->nfields = ctx->nfields;
+	/* the record's own time (Windows TimeCreated, a decoder's `time:`)
+	 * before the syslog header's, which is when it was shipped */
 	res->time_us = ctx->has_win_time ? ctx->win_time_us :
+	    ctx->has_rec_time ? ctx->rec_time_us :
 	    h.has_time ? h.time_us : ev->time_us;
+	res->read_us = ev->time_us;
 	res->matched = ctx->matched;
 	res->nmatched = ctx->nmatched;
 	res->alerts = ctx->alerts;

@@ -91,8 +91,13 @@ struct rules_result {
 	const struct rules_field *fields;	/* decoded fields, incl. "host",
 						 * "program", "pid", "message" */
 	size_t			  nfields;
-	uint64_t		  time_us;	/* event time from its header if any,
-						 * else rules_event.time_us */
+	uint64_t		  time_us;	/* event time: the record's own
+						 * (Windows TimeCreated, a
+						 * decoder's `time:` field), else
+						 * its syslog header's, else
+						 * rules_event.time_us */
+	uint64_t		  read_us;	/* rules_event.time_us: when it
+						 * was read */
 	const struct rule_info	**matched;	/* every rule that matched */
 	size_t			  nmatched;
 	const struct rule_info	**alerts;	/* the rules that raise an alert
@@ -113,6 +118,12 @@ void rules_ctx_free(rules_ctx_t **ctx);
 int rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
     struct rules_result *res);
 
+/* The zone of syslog headers that give none (BSD times, ISO times without
+ * an offset) for events evaluated on ctx from now on; NULL: UTC (the
+ * default).  ctx does not own tz: it must outlive ctx or be replaced. */
+struct syslog_tz;
+void rules_ctx_set_tz(rules_ctx_t *ctx, const struct syslog_tz *tz);
+
 /* Counters of a ctx since it was made: events, pcre2 limit hits, truncated
  * messages; fields dropped (past the per-event field cap, or JSON/CEF
  * values skipped for depth, path length or scratch room); JSON / CEF /
@@ -128,6 +139,8 @@ struct rules_counters {
 	uint64_t	winevt_malformed;	/* Event XML that did not parse */
 	uint64_t	winevt_refused;		/* Windows events past a bound
 						 * (depth, items) or with a DTD */
+	uint64_t	time_unparsed;		/* a decoder's time field that
+						 * none of its formats read */
 };
 void rules_ctx_counters(const rules_ctx_t *ctx, struct rules_counters *out);
 

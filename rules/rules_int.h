@@ -86,6 +86,40 @@ extern const size_t rules_windows_decoder_len;
  * since the epoch (decode.c).  0 or TS_EINVAL. */
 int rules_parse_time(const char *buf, size_t len, uint64_t *out);
 
+/* ---- event time from the record (evtime.c) ------------------------------- */
+
+/* Zone of a decoder's time format that has no %z: */
+enum {
+	EVTIME_ZONE_UTC = 0,	/* the record's times are UTC (W3C) */
+	EVTIME_ZONE_FIXED,	/* a fixed offset from UTC */
+	EVTIME_ZONE_LOCAL	/* the engine host's zone (TZ, /etc/localtime) */
+};
+
+/* Formats of one decoder's `time:` (see evtime.c for the directives). */
+struct evtime_spec {
+	int		 field;		/* field id holding the time, -1: none */
+	char		**formats;	/* tried in order */
+	size_t		 nformats;
+	int		 zone;		/* EVTIME_ZONE_* */
+	int32_t		 zone_off_s;	/* EVTIME_ZONE_FIXED: east of UTC */
+};
+
+/* Check a time format (NUL-terminated): 0, or TS_EINVAL with *bad at the
+ * unknown directive (or fmt itself when empty). */
+int evtime_check_format(const char *fmt, const char **bad);
+
+/* Parse (s, len; untrusted, the whole of it, trailing blanks allowed) with
+ * fmt into microseconds since the epoch (UTC).  A format without a zone
+ * takes zone_kind / zone_off_s; without a year, the year of ref_us (the
+ * time the line was read; the year before when the result would be more
+ * than a day after ref_us).  0 or TS_EINVAL. */
+int evtime_parse(const char *fmt, const char *s, size_t len, int zone_kind,
+    int32_t zone_off_s, uint64_t ref_us, uint64_t *out);
+
+/* A decoder's `zone:` ("UTC", "local", "+hh:mm", "-hhmm", ...) into
+ * *zone_kind and *off_s.  0 or TS_EINVAL. */
+int evtime_parse_zone(const char *s, int *zone_kind, int32_t *off_s);
+
 /* ---- compiled rule set --------------------------------------------------- */
 
 /* Field ids that every event has (the first entries of the name table). */
@@ -182,6 +216,7 @@ struct decoder {
 	struct rx	 rx;		/* DEC_REGEX: applied to the message */
 	int		*group_field;	/* capture number -> field id or -1 */
 	uint32_t	 ngroups;	/* capture groups (group_field has +1) */
+	struct evtime_spec time;	/* the event's time from a field */
 };
 
 /* A field a rule tests, kept until load checks that a decoder makes it. */

@@ -53,6 +53,7 @@
 #include "outputs/outputs.h"
 #include "rules/correlate.h"
 #include "rules/rules.h"
+#include "rules/decode.h"
 #include "common/util.h"
 
 #define RESTART_BACKOFF_MIN_US	(500 * 1000)	/* first restart delay */
@@ -141,6 +142,18 @@ check_rules(const struct server_config *cfg, size_t *nrules, size_t *ncorr)
 	rc = ruleset_load((const char *const *)cfg->rule_paths,
 	    cfg->nrule_paths, &rs, &diags);
 	rules_diags_print(&diags, stderr);
+	if (cfg->timezone != NULL) {
+		struct syslog_tz *tz = NULL;
+		char why[256];
+
+		if (syslog_tz_new(cfg->timezone, &tz, why, sizeof(why)) != 0) {
+			fprintf(stderr, "%s: engine.timezone: %s\n",
+			    cfg->source, why);
+			if (rc == 0)
+				rc = TS_EPARSE;
+		}
+		syslog_tz_free(&tz);
+	}
 	if (rc == 0) {
 		*nrules = ruleset_rule_count(rs);
 		*ncorr = corr_set_count(ruleset_corr(rs));

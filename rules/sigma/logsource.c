@@ -32,6 +32,7 @@ sigma_lsmap_clear(struct lsmap *m)
 	free(m->prefix);
 	sigma_strv_free(m->cfield, m->nconds);
 	sigma_strv_free(m->cval, m->nconds);
+	sigma_strv_free(m->produces, m->nproduces);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -44,22 +45,99 @@ opt_eq(const char *a, const char *b)
 }
 
 static const char *const map_keys[] = { "product", "category", "service",
-	"program", "fields", "prefix", "conditions", NULL };
+	"program", "fields", "prefix", "conditions", "produces", NULL };
+
+/*
+ * Read an entry's produces: (a list of field names and names of the
+ * sigma_fieldsets: of the same document, which stand for their fields)
+ * into m.  0, or -1 (reported, or S->oom).
+ */
+static int
+produces_load(struct sc *S, const char *file, const yt_node *sets,
+    const yt_node *v, struct lsmap *m)
+{
+	if (v->kind != YT_SEQ) {
+		sigma_diag(S, file, v->line, v->col, 0,
+		    "produces must be a list of field names");
+		return -1;
+	}
+	m->has_produces = 1;
+	for (size_t j = 0; j < v->n; j++) {
+		const yt_node *it = v->items[j], *set;
+
+		if (!sigma_is_scalar(it)) {
+			sigma_diag(S, file, it->line, it->col, 0,
+			    "produces: field names are strings");
+			return -1;
+		}
+		if ((set = sigma_mget(sets, it->str)) == NULL) {
+			if (sigma_strv_push(&m->produces, &m->nproduces,
+			    it->str, it->len))
+				goto oom;
+			continue;
+		}
+		for (size_t q = 0; q < set->n; q++)
+			if (sigma_strv_push(&m->produces, &m->nproduces,
+			    set->items[q]->str, set->items[q]->len))
+				goto oom;
+	}
+	return 0;
+oom:
+	S->oom = 1;
+	return -1;
+}
+
+/* Check sigma_fieldsets: (name: list of field names); 0 or -1. */
+static int
+fieldsets_check(struct sc *S, const char *file, const yt_node *sets)
+{
+	if (sets == NULL)
+		return 0;
+	if (sets->kind != YT_MAP) {
+		sigma_diag(S, file, sets->line, sets->col, 0,
+		    "sigma_fieldsets must be a mapping of names to lists of "
+		    "field names");
+		return -1;
+	}
+	for (size_t i = 0; i < sets->n; i++) {
+		const yt_node *l = sets->items[i];
+
+		if (l->kind != YT_SEQ) {
+			sigma_diag(S, file, l->line, l->col, 0,
+			    "field set %s must be a list of field names",
+			    sets->keys[i]->str);
+			return -1;
+		}
+		for (size_t j = 0; j < l->n; j++)
+			if (!sigma_is_scalar(l->items[j])) {
+				sigma_diag(S, file, l->items[j]->line,
+				    l->items[j]->col, 0, "field set %s: "
+				    "field names are strings",
+				    sets->keys[i]->str);
+				return -1;
+			}
+	}
+	return 0;
+}
 
 /* Read one sigma_logsources: document (file for diagnostics). */
 void
 sigma_lsmap_load(struct sc *S, const char *file, const yt_node *root)
 {
 	const yt_node *list = sigma_mget(root, "sigma_logsources");
+	const yt_node *sets = sigma_mget(root, "sigma_fieldsets");
 	char err[512];
 
 	S->file = file;
 	S->bad = 0;
 	if (yt_check_keys(root, (const char *const[]){ "sigma_logsources",
-	    NULL }, file, "log source mapping", err, sizeof(err)) != 0) {
+	    "sigma_fieldsets", NULL }, file, "log source mapping", err,
+	    sizeof(err)) != 0) {
 		sigma_diag(S, file, root->line, root->col, 0, "%s", err);
 		return;
 	}
+	if (fieldsets_check(S, file, sets) != 0)
+		return;
 	if (list == NULL || list->kind != YT_SEQ) {
 		sigma_diag(S, file, root->line, root->col, 0,
 		    "sigma_logsources must be a list");
@@ -171,6 +249,9 @@ sigma_lsmap_load(struct sc *S, const char *file, const yt_node *root)
 				}
 			}
 		}
+		if ((v = sigma_mget(e, "produces")) != NULL &&
+		    produces_load(S, file, sets, v, &m) != 0)
+			fail = 1;
 		if (m.product == NULL && m.category == NULL &&
 		    m.service == NULL) {
 			sigma_diag(S, file, e->line, e->col, 0, "a log source "

@@ -76,7 +76,11 @@ sigma_attack_id(const char *tag)
 	return out;
 }
 
-/* Warn about fields no decoder of the rule's programs produces. */
+/*
+ * Warn about fields no decoder of the rule's programs produces: for a log
+ * source that says which fields its events carry (produces:), a field not
+ * among them; else a field no decoder of its programs makes.
+ */
 static void
 check_fields(struct sc *S, const struct rule *r, const char *srcname)
 {
@@ -88,6 +92,20 @@ check_fields(struct sc *S, const struct rule *r, const char *srcname)
 				dup = 1;
 		if (dup)
 			continue;
+		if (S->ls != NULL && S->ls->has_produces) {
+			for (size_t k = 0; k < S->ls->nproduces && !made; k++)
+				made = strcmp(S->ls->produces[k],
+				    S->rs->field_names[S->fused[i]]) == 0;
+			if (!made)
+				sigma_diag(S, S->file, S->fline[i], 0, 1,
+				    "Sigma rule '%s': field '%s' (%s) is "
+				    "produced by no decoder for log source %s "
+				    "(its events do not carry it): the rule "
+				    "cannot match until one does", r->title,
+				    S->rs->field_names[S->fused[i]],
+				    S->fsigma[i], srcname);
+			continue;
+		}
 		for (size_t d = 0; d < S->rs->ndecoders && !made; d++)
 			if (sigma_decoder_for(S->rs->decoders[d], r->programs,
 			    r->nprograms) &&

@@ -44,6 +44,11 @@ struct lsmap {
 	    or NULL */
 	char	**cfield, **cval;		/* conditions: field equals */
 	size_t	 nconds;
+	char	**produces;			/* decoded fields its events
+	    carry (field sets expanded) */
+	size_t	 nproduces;
+	int	 has_produces;			/* produces: given; else any
+	    field a decoder makes */
 };
 
 /* An encoded value (glob bytes, see SIGMA_GLOB_*). */

@@ -71,7 +71,7 @@ static void test_server_default(void **state)
 	assert_int_equal(c.nrule_paths, 1);
 	assert_string_equal(c.rule_paths[0], "rules/default");
 	assert_true(c.state_map_bytes == 256ULL << 20);
-	assert_int_equal(c.batch_events, 2048);
+	assert_int_equal(c.batch_events, ENGINE_BATCH_EVENTS);
 	assert_true(c.agent_silent_us == 600ULL * 1000000);
 	assert_true(c.retention_us == 30ULL * 86400 * 1000000);
 	assert_true(c.alert_retention_us == 365ULL * 86400 * 1000000);
@@ -158,7 +158,7 @@ static void test_server_errors(void **state)
 		{ "engine:\n  rule: [a]\n",
 		  "F:2:3: unknown key 'rule' in engine (known: rules, "
 		  "state_map_size, batch, agent_silent_after, alert_retention, "
-		  "incident_retention)" },
+		  "incident_retention, timezone)" },
 		{ "collector:\n  listen: udp://a:1\n",
 		  "F:2:11: collector.listen must be a ZeroMQ endpoint "
 		  "tcp://HOST:PORT or ipc://PATH" },

@@ -75,6 +75,51 @@ static const struct hcase cases[] = {
 	  NULL, NULL, "m", "2026-01-26T00:00:05Z" },
 	{ "2026-01-26T00:00:05 h p: m", REF, SYSLOG_3164, -1, "h", "p", NULL,
 	  NULL, "m", "2026-01-26T00:00:05Z" },
+	/* ISO 8601 with a space, fraction and a numeric offset without a
+	 * colon, two spaces before the host */
+	{ "2020-03-24 08:38:42.344447-0700  host1 prog[12]: m", REF,
+	  SYSLOG_3164, -1, "host1", "prog", "12", NULL, "m",
+	  "2020-03-24T15:38:42.344447Z" },
+	{ "2020-03-24T08:38:42+05 h p: m", REF, SYSLOG_3164, -1, "h", "p",
+	  NULL, NULL, "m", "2020-03-24T03:38:42Z" },
+	{ "2020-03-24 08:38:42 h sshd[1]: m", REF, SYSLOG_3164, -1, "h",
+	  "sshd", "1", NULL, "m", "2020-03-24T08:38:42Z" },
+	/* an application's own log: time, no host, no tag */
+	{ "2026-01-26 10:00:00,123 INFO app started", REF, SYSLOG_3164, -1,
+	  NULL, NULL, NULL, NULL, "INFO app started",
+	  "2026-01-26T10:00:00.123Z" },
+	/* RFC 3164 with a year; Cisco's '*' and ':' after the time */
+	{ "Mar 24 2020 08:38:42 fw1 sshd[3]: m", REF, SYSLOG_3164, -1, "fw1",
+	  "sshd", "3", NULL, "m", "2020-03-24T08:38:42Z" },
+	{ "<166>Mar 24 2020 08:38:42: %ASA-6-302013: Built x", REF,
+	  SYSLOG_3164, 166, NULL, "ASA", NULL, "6-302013", "Built x",
+	  "2020-03-24T08:38:42Z" },
+	{ "*Jan 26 00:00:05.123: %SYS-5-CONFIG_I: Configured", REF,
+	  SYSLOG_3164, -1, NULL, "SYS", NULL, "5-CONFIG_I", "Configured",
+	  "2026-01-26T00:00:05.123Z" },
+	/* old PAM: "prog(module)[pid]:"; Solaris message ids */
+	{ "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication "
+	  "failure; rhost=218.188.2.4", REF, SYSLOG_3164, -1, "combo", "sshd",
+	  "19939", NULL, "authentication failure; rhost=218.188.2.4",
+	  "2025-06-14T15:16:01Z" },
+	{ "Jun 14 15:16:01 combo su(pam_unix): x", REF, SYSLOG_3164, -1,
+	  "combo", "su", NULL, NULL, "x", "2025-06-14T15:16:01Z" },
+	{ "Nov 27 10:00:00 sol1 sshd[123]: [ID 800047 auth.info] Failed "
+	  "password", REF, SYSLOG_3164, -1, "sol1", "sshd", "123", "800047",
+	  "Failed password", "2025-11-27T10:00:00Z" },
+	{ "Nov 27 10:00:00 sol1 sshd[123]: [ID x auth.info] m", REF,
+	  SYSLOG_3164, -1, "sol1", "sshd", "123", NULL, "[ID x auth.info] m",
+	  "2025-11-27T10:00:00Z" },
+	/* programs with slashes and dots */
+	{ "Jan 26 00:00:05 h postfix/smtpd[12]: connect", REF, SYSLOG_3164, -1,
+	  "h", "postfix/smtpd", "12", NULL, "connect",
+	  "2026-01-26T00:00:05Z" },
+	{ "Jan 26 00:00:05 h /usr/sbin/cron[9]: x", REF, SYSLOG_3164, -1, "h",
+	  "/usr/sbin/cron", "9", NULL, "x", "2026-01-26T00:00:05Z" },
+	/* no header at all: a raw audit record */
+	{ "type=SYSCALL msg=audit(1450875964.131:8741): arch=c000003e", REF,
+	  SYSLOG_NONE, -1, NULL, NULL, NULL, NULL,
+	  "type=SYSCALL msg=audit(1450875964.131:8741): arch=c000003e", NULL },
 	/* no host: the first token is a tag */
 	{ "Jan 26 00:00:05 sshd[12]: no host", REF, SYSLOG_3164, -1, NULL,
 	  "sshd", "12", NULL, "no host", "2026-01-26T00:00:05Z" },
@@ -148,6 +193,10 @@ static const struct hcase cases[] = {
 	  NULL, NULL, "2026-13-26T00:00:05Z h p: m", NULL },
 	{ "2026-02-30T00:00:05Z h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
 	  NULL, NULL, "2026-02-30T00:00:05Z h p: m", NULL },
+	{ "2026-01-26T00:00:05+123 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
+	  NULL, NULL, "2026-01-26T00:00:05+123 h p: m", NULL },
+	{ "Jan 26 1969 00:00:05 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
+	  NULL, NULL, "Jan 26 1969 00:00:05 h p: m", NULL },
 	{ "2026-01-26T00:00:05+25:00 h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
 	  NULL, NULL, "2026-01-26T00:00:05+25:00 h p: m", NULL },
 	{ "2026-01-26T00:00:05. h p: m", REF, SYSLOG_NONE, -1, NULL, NULL,
@@ -288,6 +337,63 @@ test_nul_in_message(void **state)
 	assert_int_equal(h.format, SYSLOG_3164);
 	assert_int_equal(h.msg_len, 3);
 	assert_memory_equal(h.msg, "a\0b", 3);
+}
+
+/* Headers without a zone take the source's: fixed offsets, IANA zones
+ * (DST on both sides of a change), refused specs. */
+static void
+test_timezone(void **state)
+{
+	struct syslog_tz *tz = NULL;
+	struct syslog_hdr h;
+	char err[256];
+	uint64_t want;
+	static const char line[] = "2026-07-01 12:00:00 h p: m";
+	static const char zl[] = "2026-07-01T12:00:00+00:00 h p: m";
+
+	(void)state;
+	syslog_parse(line, sizeof(line) - 1, 0, &h);
+	assert_true(h.has_time);
+	assert_int_equal(h.zoned, 0);
+	syslog_parse(zl, sizeof(zl) - 1, 0, &h);
+	assert_int_equal(h.zoned, 1);
+
+	assert_int_equal(syslog_tz_new("+02:00", &tz, err, sizeof(err)), 0);
+	assert_int_equal(parse_rfc3339("2026-07-01T10:00:00Z", 20, &want), 0);
+	assert_int_equal(syslog_tz_local(tz, want + 7200000000ULL), want);
+	syslog_tz_free(&tz);
+	assert_int_equal(syslog_tz_new("-0700", &tz, err, sizeof(err)), 0);
+	assert_int_equal(syslog_tz_local(tz, want), want + 7 * 3600000000ULL);
+	syslog_tz_free(&tz);
+	assert_int_equal(syslog_tz_new("UTC", &tz, err, sizeof(err)), 0);
+	assert_int_equal(syslog_tz_local(tz, want), want);
+	syslog_tz_free(&tz);
+	assert_null(tz);
+
+	if (syslog_tz_new("Europe/Paris", &tz, err, sizeof(err)) == 0) {
+		uint64_t w;
+
+		/* summer: +02:00 */
+		assert_int_equal(parse_rfc3339("2026-07-01T12:00:00Z", 20,
+		    &w), 0);
+		assert_int_equal(syslog_tz_local(tz, w), w - 7200000000ULL);
+		/* winter: +01:00 */
+		assert_int_equal(parse_rfc3339("2026-01-15T12:00:00Z", 20,
+		    &w), 0);
+		assert_int_equal(syslog_tz_local(tz, w), w - 3600000000ULL);
+		syslog_tz_free(&tz);
+	} else {
+		print_message("Europe/Paris: %s (no tzdata: skipped)\n", err);
+	}
+	assert_int_not_equal(syslog_tz_new("+25:00", &tz, err, sizeof(err)),
+	    0);
+	assert_null(tz);
+	assert_int_not_equal(syslog_tz_new("../../etc/passwd", &tz, err,
+	    sizeof(err)), 0);
+	assert_int_not_equal(syslog_tz_new("No/Such_Zone", &tz, err,
+	    sizeof(err)), 0);
+	assert_non_null(strstr(err, "No/Such_Zone"));
+	assert_int_not_equal(syslog_tz_new("+1", &tz, err, sizeof(err)), 0);
 }
 
 static void
@@ -581,6 +687,7 @@ main(void)
 		cmocka_unit_test(test_long_host),
 		cmocka_unit_test(test_nul_in_message),
 		cmocka_unit_test(test_days_from_civil),
+		cmocka_unit_test(test_timezone),
 		cmocka_unit_test(test_cef_fields),
 		cmocka_unit_test(test_cef_malformed),
 		cmocka_unit_test(test_json_fields),
