@@ -46,6 +46,8 @@
 #define REPLAY_TIMEOUT_US	(30ULL * 1000000)
 /* Largest frame accepted from the collector. */
 #define REPLAY_MAX_FRAME	4096
+/* How often replay_opts.progress_cb is called while sending. */
+#define REPLAY_PROGRESS_US	(250ULL * 1000)
 /* Name of the agent replay sends as, and its key file under DATADIR. */
 #define REPLAY_AGENT		KEYS_REPLAY_AGENT
 #define REPLAY_KEY_FILE		KEYS_REPLAY_FILE
@@ -886,6 +888,34 @@ static void sess_close(struct session *s)
 	s->sock = s->zctx = NULL;
 }
 
+/* Tell o->progress_cb where the replay stands: sent of n, the last event
+ * due at last_due (monotonic; 0: as fast as possible, estimated from the
+ * rate since start). */
+static void progress_report(const struct replay_opts *o,
+    const struct session *s, uint64_t sent, uint64_t n, uint64_t start,
+    uint64_t last_due, int done)
+{
+	struct replay_progress p;
+	uint64_t now = mono_us();
+
+	if (o->progress_cb == NULL)
+		return;
+	p.rp_sent = sent;
+	p.rp_total = n;
+	p.rp_acked = s->acked > sent ? sent : s->acked;
+	p.rp_done = done;
+	if (done || sent >= n)
+		p.rp_left_us = 0;
+	else if (o->speed != 0)
+		p.rp_left_us = last_due > now ? last_due - now : 0;
+	else if (sent == 0 || now <= start)
+		p.rp_left_us = UINT64_MAX;
+	else
+		p.rp_left_us = (uint64_t)((double)(now - start) *
+		    (double)(n - sent) / (double)sent);
+	o->progress_cb(&p, o->progress_arg);
+}
+
 /* Events of every recording, merged by time (stable: recording order). */
 static int merge_events(struct recording *recs, size_t nrec,
     struct rec_event ***out, size_t *nout)
@@ -928,7 +958,7 @@ int replay_send(struct cli *c, const struct cli_cmd *cmd,
 	char pub[KEY_Z85_BYTES], sec[KEY_Z85_BYTES], spub[KEY_Z85_BYTES];
 	char *endpoint = NULL;
 	size_t n = 0, i = 0;
-	uint64_t t0 = 0, start = 0;
+	uint64_t t0 = 0, start = 0, last_due = 0, shown = 0;
 	int rc = CLI_EXIT_FAIL;
 
 	memset(&s, 0, sizeof(s));
@@ -962,10 +992,19 @@ int replay_send(struct cli *c, const struct cli_cmd *cmd,
 	s.epoch = now_us();
 	t0 = n ? ev[0]->time_us : 0;
 	start = mono_us();
+	if (n > 0 && o->speed != 0)
+		last_due = start + (ev[n - 1]->time_us - t0) / o->speed;
 
 	while (i < n) {
 		uint64_t due, now, room, last_seq;
 		size_t k;
+
+		if (o->progress_cb != NULL && mono_us() - shown >=
+		    REPLAY_PROGRESS_US) {
+			progress_report(o, &s, res->sent, n, start, last_due,
+			    0);
+			shown = mono_us();
+		}
 
 		/* A HELLO names the host of the events that follow: on a
 		 * change of host, drain, then say hello again. */
@@ -1043,6 +1082,7 @@ int replay_send(struct cli *c, const struct cli_cmd *cmd,
 	if (n > 0 && sess_wait(&s, s.next_seq - 1, "the last "
 	    "acknowledgement") != 0)
 		goto out;
+	progress_report(o, &s, res->sent, n, start, last_due, 1);
 	rc = CLI_EXIT_OK;
 out:
 	res->acked = s.acked > res->sent ? res->sent : s.acked;
