@@ -62,9 +62,11 @@ extern const struct cli_help cmd_rules_help;
 extern const struct cli_help cmd_record_help;
 extern const struct cli_help cmd_replay_help;
 extern const struct cli_help cmd_drill_help;
+int cmd_api(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
 extern const struct cli_help cmd_incidents_help;
+extern const struct cli_help cmd_api_help;
 
 /* ---- recordings and replay (cmd_replay.c; used by cmd_drill.c) ---------- */
 
