@@ -450,13 +450,16 @@ w3c_decode(struct w3c *w, const char *key, size_t klen, const char *buf,
 	if (buf[0] == '#')
 		return directive(w, key, klen, h, buf, len, a, emit, arg,
 		    info);
-	ncols = count_cols(p, end);
+	/* columns counted only once the line may be W3C: this decoder sees
+	 * every line of every program (Windows events too) */
 	if ((s = src_find(w, key, klen, h)) != NULL && s->nfields > 0) {
 		s->used = ++w->clock;
 		names = s->name;
 		lens = s->name_len;
 		nf = s->nfields;
-	} else if (looks_dated(buf, len) && (ncols == 15 || ncols == 14)) {
+		ncols = count_cols(p, end);
+	} else if (looks_dated(buf, len) &&
+	    ((ncols = count_cols(p, end)) == 15 || ncols == 14)) {
 		names = ncols == 15 ? iis_default : iis7_default;
 		nf = ncols;
 		for (size_t i = 0; i < nf; i++)
