@@ -648,14 +648,15 @@ load_time(struct loader *L, const char *file, struct decoder *d,
 static const char *
 dec_type_prefix(enum dec_type t)
 {
-	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" : "win";
+	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" :
+	    t == DEC_AUDIT ? "audit" : "win";
 }
 
 static const char *
 dec_type_name(enum dec_type t)
 {
 	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" :
-	    t == DEC_WINEVT ? "windows" : "regex";
+	    t == DEC_WINEVT ? "windows" : t == DEC_AUDIT ? "audit" : "regex";
 }
 
 /* A source path of an alias: a header field name means the decoded key of
@@ -776,9 +777,11 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 		else if (v->kind == YT_SCALAR &&
 		    strcmp(v->str, "windows") == 0)
 			d->type = DEC_WINEVT;
+		else if (v->kind == YT_SCALAR && strcmp(v->str, "audit") == 0)
+			d->type = DEC_AUDIT;
 		else if (!(v->kind == YT_SCALAR && strcmp(v->str, "regex") == 0))
 			ERR(L, file, v, "unknown decoder type (known: regex, "
-			    "json, cef, windows)");
+			    "json, cef, windows, audit)");
 	}
 	if ((v = map_get(n, "fields", NULL)) != NULL &&
 	    load_aliases(L, file, d, v) && L->oom)
