@@ -36,6 +36,7 @@
 #include <zmq.h>
 
 #include "agents/agent_int.h"
+#include "agents/platform.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/names.h"
@@ -1216,7 +1217,7 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 	a.opts = opts;
 	if (cfg->host && cfg->host[0])
 		snprintf(a.host, sizeof(a.host), "%s", cfg->host);
-	else if (gethostname(a.host, sizeof(a.host) - 1) != 0 || !a.host[0])
+	else if (plat_hostname(a.host, sizeof(a.host)) != 0)
 		snprintf(a.host, sizeof(a.host), "%s", "unknown");
 	a.host[sizeof(a.host) - 1] = '\0';
 	if ((dir = xasprintf("%s/spool", cfg->data_dir)) == NULL) {

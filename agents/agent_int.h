@@ -85,6 +85,14 @@ struct spool_event {
  * TS_EDB or TS_ENOMEM.
  */
 int spool_open(const char *dir, uint64_t max_bytes, spool_t **out);
+/* The same with the map opened at initial_map bytes (0: the platform's
+ * choice, plat_spool_initial_map) and grown as the spool fills: on Windows
+ * the spool file takes the whole map size on disk when it opens. */
+int spool_open_map(const char *dir, uint64_t max_bytes, uint64_t initial_map,
+    spool_t **out);
+/* The map size now, the most it may grow to, and how often it grew. */
+void spool_map_info(const spool_t *sp, uint64_t *cur, uint64_t *max,
+    uint64_t *grown);
 /* Close; aborts an open write transaction.  Accepts NULL / *sp NULL. */
 void spool_close(spool_t **sp);
 void spool_get_info(const spool_t *sp, struct spool_info *out);

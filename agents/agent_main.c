@@ -10,17 +10,15 @@
  * to the directory it was started from, as they are for tocsind.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <systemd/sd-daemon.h>
 
 #include "agents/agent_int.h"
+#include "agents/platform.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -34,10 +32,10 @@
 
 static volatile sig_atomic_t stop_flag;
 
-static void on_signal(int sig)
+static void ready_cb(void *arg)
 {
-	(void)sig;
-	stop_flag = 1;
+	(void)arg;
+	plat_ready();
 }
 
 static void usage(FILE *out)
@@ -74,67 +72,6 @@ static void short_usage(void)
 	fprintf(stderr, "usage: tocsin-agent [-c AGENT.yml] [-D DATADIR] [-f] [-v] "
 	    "[--follow FILE]... [--from-start]\n"
 	    "       (tocsin-agent --help for more)\n");
-}
-
-/*
- * Become a daemon: double fork, new session, standard streams on /dev/null.
- * The first parent waits until the daemon reports that it started (a byte
- * on a pipe, see ready_cb) and exits 0, or 1 if the daemon died during
- * start-up (its reason is in syslog).  Returns the pipe's write end.
- */
-static int daemonize(void)
-{
-	pid_t pid;
-	int fd, p[2];
-	char c;
-
-	fflush(NULL);
-	if (pipe(p) != 0)
-		fatal("pipe: %s", strerror(errno));
-	if ((pid = fork()) < 0)
-		fatal("fork: %s", strerror(errno));
-	if (pid > 0) {
-		ssize_t r;
-		close(p[1]);
-		do
-			r = read(p[0], &c, 1);
-		while (r < 0 && errno == EINTR);
-		if (r == 1)
-			_exit(0);
-		fprintf(stderr, "tocsin-agent: start-up failed; see the "
-		    "system log\n");
-		_exit(1);
-	}
-	close(p[0]);
-	if (setsid() < 0)
-		fatal("setsid: %s", strerror(errno));
-	if ((pid = fork()) < 0)
-		fatal("fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(0);
-	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	return p[1];
-}
-
-/* Tell the waiting first parent, or systemd (Type=notify, $NOTIFY_SOCKET;
- * a no-op without it), that start-up succeeded. */
-static void ready_cb(void *arg)
-{
-	int *fd = arg;
-
-	(void)sd_notify(0, "READY=1");
-	if (*fd >= 0) {
-		ssize_t r = write(*fd, "1", 1);
-		(void)r;
-		close(*fd);
-		*fd = -1;
-	}
 }
 
 /* 1 if s is already among v[0..n). */
@@ -198,7 +135,7 @@ static int enroll_start(const char *cfg, int installed)
 		    "tocsin-agent\n", strerror(errno));
 		return 1;
 	}
-	execl("/proc/self/exe", "tocsin-agent", "-f", "-c", cfg, (char *)NULL);
+	execl(plat_self_exe(), "tocsin-agent", "-f", "-c", cfg, (char *)NULL);
 	fprintf(stderr, "tocsin-agent enroll: cannot start the agent: %s; "
 	    "start it with: tocsin-agent -c %s\n", strerror(errno), cfg);
 	return 1;
@@ -301,37 +238,9 @@ static int enroll_main(int argc, char **argv)
 	return enroll_start(o.output, o.output == out);
 }
 
-/*
- * The configuration holds the agent's secret key: anyone who reads it can
- * ship events as this agent.  Readable by others: refused (exit 2); by the
- * group: a loud warning.  0, or -1 after printing why.
- */
-static int
-config_private_check(const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0) {
-		fprintf(stderr, "tocsin-agent: %s: %s\n", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (st.st_mode & S_IROTH) {
-		fprintf(stderr, "tocsin-agent: %s holds this agent's secret "
-		    "key but anyone on this machine can read it (mode %04o): "
-		    "refusing to start; run `chmod 600 %s`\n", path,
-		    (unsigned)(st.st_mode & 07777), path);
-		return -1;
-	}
-	if (st.st_mode & S_IRGRP)
-		fprintf(stderr, "tocsin-agent: WARNING: %s holds this agent's "
-		    "secret key and its group can read it (mode %04o); run "
-		    "`chmod 600 %s`\n", path, (unsigned)(st.st_mode & 07777),
-		    path);
-	return 0;
-}
-
-int main(int argc, char **argv)
+/* The agent proper: `tocsin-agent [options]` (also what the Windows
+ * service runs).  Exit status. */
+static int agent_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -346,7 +255,6 @@ int main(int argc, char **argv)
 	};
 	struct agent_config cfg;
 	struct agent_opts opts;
-	struct sigaction sa;
 	const char *cfg_opt = NULL, *cfg_path = NULL, *data_dir = NULL;
 	char cfg_buf[MAX_PATH_BYTES + 1];
 	char *extra[MAX_EXTRA_FOLLOW];
@@ -357,12 +265,9 @@ int main(int argc, char **argv)
 	char err[512];
 	int foreground = 0, verbose = 0, from_start = 0, ch, rc, status = 1;
 	long oldpid;
-	int ready_fd = -1;
 
 	memset(&cfg, 0, sizeof(cfg));
-	log_init("tocsin-agent", 1, LOG_LVL_INFO);
-	if (argc > 1 && strcmp(argv[1], "enroll") == 0)
-		return enroll_main(argc - 1, argv + 1);
+	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:D:fv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -446,7 +351,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	if (config_private_check(cfg_path) != 0) {
+	if (plat_config_private_check(cfg_path) != 0) {
 		agent_config_free(&cfg);
 		return 2;
 	}
@@ -490,9 +395,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (!foreground)
-		ready_fd = daemonize();
-	log_init("tocsin-agent", foreground,
+	if (!foreground && !plat_is_service() && plat_detach() != 0) {
+		status = 1;
+		goto out;
+	}
+	log_init("tocsin-agent", foreground && !plat_is_service(),
 	    verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (pidfile_write(pidpath) != 0) {
 		log_err("cannot write %s: %s", pidpath, strerror(errno));
@@ -500,28 +407,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_signal;	/* no SA_RESTART: zmq_poll returns */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	plat_stop_on_request(&stop_flag);
 
 	memset(&opts, 0, sizeof(opts));
 	opts.version = TOCSIN_VERSION;
 	opts.stop = &stop_flag;
 	opts.ready_cb = ready_cb;
-	opts.ready_arg = &ready_fd;
+	opts.ready_arg = NULL;
 	rc = agent_run(&cfg, &opts);
 	status = rc == 0 ? 0 : 1;
 	unlink(pidpath);
 	if (rc == 0)
 		log_info("stopped");
 out:
-	if (ready_fd >= 0)
-		close(ready_fd);	/* start-up failed: the parent exits 1 */
 	cfg.follow = saved_follow;
 	cfg.nfollow = saved_nfollow;
 	cfg.data_dir = saved_dir;
@@ -529,4 +427,16 @@ out:
 	free(pidpath);
 	agent_config_free(&cfg);
 	return status;
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	log_init("tocsin-agent", 1, LOG_LVL_INFO);
+	if (argc > 1 && strcmp(argv[1], "enroll") == 0)
+		return enroll_main(argc - 1, argv + 1);
+	if ((rc = plat_subcommand(argc, argv, agent_main)) >= 0)
+		return rc;
+	return agent_main(argc, argv);
 }

@@ -85,13 +85,16 @@ static int write_config(int fd, const struct enroll_opts *o,
     const char *name, const char *endpoint, const char *pub,
     const char *sec)
 {
-	char *text = NULL;
-	size_t len = 0;
 	FILE *fp;
-	int rc = 0;
+	int dfd, rc = 0;
 
-	if ((fp = open_memstream(&text, &len)) == NULL)
-		return TS_ENOMEM;
+	/* stdio on a copy of fd, so that fd stays the caller's to close */
+	if ((dfd = dup(fd)) < 0)
+		return TS_EIO;
+	if ((fp = fdopen(dfd, "wb")) == NULL) {
+		close(dfd);
+		return TS_EIO;
+	}
 	fprintf(fp, "# tocsin-agent configuration of agent \"%s\" (it holds "
 	    "its secret key: mode 0600)\n# Written by `tocsin-agent enroll`; "
 	    "the key pair was generated on this machine.\n# Revoke the agent "
@@ -125,25 +128,10 @@ static int write_config(int fd, const struct enroll_opts *o,
 	}
 	if (o->from_start)
 		fputs("from_start: true\n", fp);
-	if (fclose(fp) != 0) {
-		free(text);
-		return TS_ENOMEM;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = TS_EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (rc == 0 && fsync(fd) != 0)
+	if (fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0)
 		rc = TS_EIO;
-	explicit_bzero(text, len);
-	free(text);
+	if (fclose(fp) != 0)
+		rc = TS_EIO;
 	return rc;
 }
 

@@ -1,7 +1,8 @@
 /*
  * follow.c - follow log files like `tail -F` and spool their lines.
  *
- * Polling only (stat/fstat/pread): it works the same on every file system,
+ * Polling only (the platform layer's path and file identity, positional
+ * reads; see platform.h): it works the same on every file system,
  * and the agent's main loop calls follow_poll every FOLLOW_POLL_US or at
  * once while a file has unread data.
  *
@@ -19,18 +20,22 @@
  *  - Lines longer than MAX_LINE_BYTES are capped and flagged EV_TRUNCATED;
  *    the rest of such a line is skipped up to its newline.
  *  - Control bytes and invalid UTF-8 are kept as bytes and flagged.
+ *  - Encodings: UTF-8 (a byte-order mark at the start is skipped) and
+ *    UTF-16 (little- or big-endian, told by its byte-order mark, or
+ *    little-endian ASCII text without one, as Windows programs write it):
+ *    UTF-16 lines are found by their U+000A and shipped converted to UTF-8
+ *    (unpaired surrogates become U+FFFD and the line is flagged
+ *    EV_BADUTF8).  Offsets stay byte offsets in the file.
  *  - The lines read from a file in one poll (several chunks, up to the
  *    line budget) are spooled together with the file's new offset in one
  *    spool transaction.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "agents/agent_int.h"
+#include "agents/platform.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/util.h"
@@ -45,7 +50,7 @@
 struct ffile {
 	char		*path;
 	size_t		 path_len;
-	int		 fd;		/* open file or -1 */
+	plat_file_t	*fd;		/* open file or NULL */
 	int		 have_st;	/* st holds a stored/committed offset */
 	struct spool_offset st;		/* committed position in fd's file */
 	int		 initial;	/* not yet opened since start-up */
@@ -55,7 +60,11 @@ struct ffile {
 	int		 missing_logged;
 	int		 err_logged;
 	int		 evtx_refused;	/* an .evtx file: to count once */
+	int		 enc;		/* ENC_*, from the file's first bytes */
+	size_t		 bom;		/* bytes of byte-order mark at 0 */
 };
+
+enum { ENC_UTF8, ENC_UTF16LE, ENC_UTF16BE };
 
 struct follower {
 	spool_t		*sp;
@@ -64,8 +73,14 @@ struct follower {
 	size_t		 next_first;	/* file polled first next time */
 	int		 from_start;
 	char		*buf;
+	char		*conv;		/* a UTF-16 line as UTF-8 (FOLLOW_CONV_BYTES) */
 	struct follow_stats stats;
 };
+
+/* A UTF-16 line of up to FOLLOW_LINE_SPAN units as UTF-8: at most 3 bytes
+ * a unit (a surrogate pair, 2 units, is 4 bytes). */
+#define FOLLOW_CONV_BYTES	(3 * FOLLOW_LINE_SPAN + 4)
+
 
 uint16_t follow_line_flags(const char *s, size_t len)
 {
@@ -152,27 +167,111 @@ static uint64_t hash_fnv1a(const char *p, size_t len)
 	return h;
 }
 
-/* pread exactly up to len bytes (fewer only at EOF).  Bytes read or -1. */
-static ssize_t pread_full(int fd, char *buf, size_t len, uint64_t off)
+/* Read exactly up to len bytes (fewer only at EOF).  Bytes read or -1. */
+static ssize_t pread_full(plat_file_t *fd, char *buf, size_t len, uint64_t off)
 {
-	size_t got = 0;
+	return (ssize_t)plat_file_pread(fd, buf, len, off);
+}
 
-	while (got < len) {
-		ssize_t r = pread(fd, buf + got, len - got, (off_t)(off + got));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
+/* Bytes of one code unit of ff's encoding. */
+static size_t enc_unit(const struct ffile *ff)
+{
+	return ff->enc == ENC_UTF8 ? 1 : 2;
+}
+
+/* Tell ff's encoding from the first bytes of its file (logged when it is
+ * not plain UTF-8). */
+static void enc_detect(struct ffile *ff, plat_file_t *fd)
+{
+	unsigned char b[4];
+	ssize_t r = pread_full(fd, (char *)b, sizeof(b), 0);
+	int old = ff->enc;
+
+	ff->enc = ENC_UTF8;
+	ff->bom = 0;
+	if (r >= 2 && b[0] == 0xff && b[1] == 0xfe) {
+		ff->enc = ENC_UTF16LE;
+		ff->bom = 2;
+	} else if (r >= 2 && b[0] == 0xfe && b[1] == 0xff) {
+		ff->enc = ENC_UTF16BE;
+		ff->bom = 2;
+	} else if (r >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf) {
+		ff->bom = 3;
+	} else if (r == 4 && b[0] != 0 && b[0] < 0x80 && b[1] == 0 &&
+	    b[2] != 0 && b[2] < 0x80 && b[3] == 0) {
+		ff->enc = ENC_UTF16LE;	/* ASCII text in UTF-16LE, no BOM */
 	}
-	return (ssize_t)got;
+	if (ff->enc != old && ff->enc != ENC_UTF8)
+		log_info("follow: %s is UTF-16 (%s%s): its lines are shipped "
+		    "as UTF-8", ff->path, ff->enc == ENC_UTF16LE ?
+		    "little-endian" : "big-endian", ff->bom ? "" :
+		    ", without byte-order mark");
+}
+
+/* Offset of the first line end in p[0..len) (a '\n' byte, or a U+000A
+ * code unit at an even offset), or SIZE_MAX. */
+static size_t find_nl(const struct ffile *ff, const char *p, size_t len)
+{
+	const char *nl;
+
+	if (ff->enc == ENC_UTF8) {
+		nl = memchr(p, '\n', len);
+		return nl ? (size_t)(nl - p) : SIZE_MAX;
+	}
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		unsigned char lo = (unsigned char)p[i + (ff->enc == ENC_UTF16BE)];
+		unsigned char hi = (unsigned char)p[i + (ff->enc == ENC_UTF16LE)];
+		if (lo == '\n' && hi == 0)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/* Convert n bytes of UTF-16 (a whole number of units) into out (room for
+ * FOLLOW_CONV_BYTES); *bad set if a surrogate was unpaired.  Bytes out. */
+static size_t utf16_to_utf8(int be, const unsigned char *p, size_t n,
+    char *out, int *bad)
+{
+	size_t o = 0;
+
+	*bad = 0;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		uint32_t c = be ? ((uint32_t)p[i] << 8 | p[i + 1]) :
+		    ((uint32_t)p[i + 1] << 8 | p[i]);
+
+		if (c >= 0xd800 && c <= 0xdbff && i + 3 < n) {
+			uint32_t d = be ? ((uint32_t)p[i + 2] << 8 | p[i + 3]) :
+			    ((uint32_t)p[i + 3] << 8 | p[i + 2]);
+			if (d >= 0xdc00 && d <= 0xdfff) {
+				c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+				i += 2;
+			}
+		}
+		if (c >= 0xd800 && c <= 0xdfff) {
+			c = 0xfffd;
+			*bad = 1;
+		}
+		if (c < 0x80) {
+			out[o++] = (char)c;
+		} else if (c < 0x800) {
+			out[o++] = (char)(0xc0 | c >> 6);
+			out[o++] = (char)(0x80 | (c & 0x3f));
+		} else if (c < 0x10000) {
+			out[o++] = (char)(0xe0 | c >> 12);
+			out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (c & 0x3f));
+		} else {
+			out[o++] = (char)(0xf0 | c >> 18);
+			out[o++] = (char)(0x80 | ((c >> 12) & 0x3f));
+			out[o++] = (char)(0x80 | ((c >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	return o;
 }
 
 /* Hash the first min(size, FOLLOW_HEAD_BYTES) bytes of fd into o. */
-static int head_compute(int fd, uint64_t size, struct spool_offset *o)
+static int head_compute(plat_file_t *fd, uint64_t size, struct spool_offset *o)
 {
 	char b[FOLLOW_HEAD_BYTES];
 	size_t want = size < FOLLOW_HEAD_BYTES ? (size_t)size : FOLLOW_HEAD_BYTES;
@@ -186,7 +285,7 @@ static int head_compute(int fd, uint64_t size, struct spool_offset *o)
 }
 
 /* 1 if the file still starts with the bytes o's head was computed from. */
-static int head_matches(int fd, const struct spool_offset *o)
+static int head_matches(plat_file_t *fd, const struct spool_offset *o)
 {
 	char b[FOLLOW_HEAD_BYTES];
 	ssize_t r;
@@ -202,33 +301,42 @@ static int head_matches(int fd, const struct spool_offset *o)
 
 /* Where to start a file read "from its end": just after its last newline
  * when that is near the end, so a line being written ships whole. */
-static void start_at_end(follower_t *f, int fd, uint64_t size,
-    struct spool_offset *o)
+static void start_at_end(follower_t *f, const struct ffile *ff,
+    plat_file_t *fd, uint64_t size, struct spool_offset *o)
 {
-	size_t win = size < FOLLOW_LINE_SPAN ? (size_t)size : FOLLOW_LINE_SPAN;
+	size_t unit = enc_unit(ff), span = FOLLOW_LINE_SPAN * unit, win;
+	uint64_t end;
 	ssize_t r;
 
 	o->offset = size;
 	o->skip = 0;
+	if (size <= ff->bom) {
+		o->offset = 0;
+		return;
+	}
+	/* the end of the last whole code unit */
+	end = ff->bom + (size - ff->bom) / unit * unit;
+	win = end - ff->bom < span ? (size_t)(end - ff->bom) : span;
+	o->offset = end;
 	if (win == 0)
 		return;
-	r = pread_full(fd, f->buf, win, size - win);
+	r = pread_full(fd, f->buf, win, end - win);
 	if (r != (ssize_t)win)
 		return;
-	for (size_t i = win; i > 0; i--) {
-		if (f->buf[i - 1] == '\n') {
-			o->offset = size - win + i;
+	for (size_t i = win; i >= unit; i -= unit) {
+		if (find_nl(ff, f->buf + i - unit, unit) == 0) {
+			o->offset = end - win + i;
 			return;
 		}
 	}
-	if (size > win)
+	if (end - win > ff->bom)
 		o->skip = 1;	/* mid-way through an over-long line */
 	else
 		o->offset = 0;	/* the whole file is one line in progress */
 }
 
 /* An .evtx file starts with "ElfFile\0": binary records, never lines. */
-static int is_evtx(int fd)
+static int is_evtx(plat_file_t *fd)
 {
 	char sig[8];
 
@@ -236,18 +344,19 @@ static int is_evtx(int fd)
 	    memcmp(sig, "ElfFile\0", 8) == 0;
 }
 
-static int file_open_fd(struct ffile *ff, const char *path, int *fdp,
-    struct stat *sb)
+static int file_open_fd(struct ffile *ff, const char *path, plat_file_t **fdp,
+    struct plat_file_info *sb)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	plat_file_t *fd;
+	int rc = plat_file_open(path, &fd);
 
-	if (fd < 0)
-		return errno == ENOENT ? TS_ENOTFOUND : TS_EIO;
-	if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+	if (rc == TS_ENOTFOUND || rc == TS_EIO || rc == TS_ENOMEM)
+		return rc == TS_ENOMEM ? TS_EIO : rc;
+	if (rc != 0 || plat_file_info(fd, sb) != 0) {
 		if (!ff->err_logged)
 			log_warn("follow: %s is not a regular file", ff->path);
 		ff->err_logged = 1;
-		close(fd);
+		plat_file_close(&fd);
 		return TS_EINVAL;
 	}
 	if (is_evtx(fd)) {
@@ -259,7 +368,7 @@ static int file_open_fd(struct ffile *ff, const char *path, int *fdp,
 			    "with `tocsin record --from-evtx`, or test it with "
 			    "`tocsin rules test`)", ff->path);
 		ff->err_logged = 1;
-		close(fd);
+		plat_file_close(&fd);
 		return TS_EINVAL;
 	}
 	*fdp = fd;
@@ -267,11 +376,11 @@ static int file_open_fd(struct ffile *ff, const char *path, int *fdp,
 }
 
 /* 1 if fd (with stat sb) is the file o describes, at a valid offset. */
-static int offset_fits(int fd, const struct stat *sb,
+static int offset_fits(plat_file_t *fd, const struct plat_file_info *sb,
     const struct spool_offset *o)
 {
-	return o->dev == (uint64_t)sb->st_dev && o->ino == (uint64_t)sb->st_ino &&
-	    (uint64_t)sb->st_size >= o->offset && head_matches(fd, o);
+	return o->dev == sb->dev && o->ino == sb->ino &&
+	    sb->size >= o->offset && head_matches(fd, o);
 }
 
 /*
@@ -280,9 +389,10 @@ static int offset_fits(int fd, const struct stat *sb,
  */
 static int file_open(follower_t *f, struct ffile *ff)
 {
-	struct stat sb, sb1;
+	struct plat_file_info sb, sb1;
 	struct spool_offset o;
-	int fd = -1, fd1 = -1, rc, initial = ff->initial;
+	plat_file_t *fd = NULL, *fd1 = NULL;
+	int rc, initial = ff->initial;
 	char *old = NULL;
 
 	rc = file_open_fd(ff, ff->path, &fd, &sb);
@@ -296,7 +406,7 @@ static int file_open(follower_t *f, struct ffile *ff)
 			f->stats.read_errors++;	/* counted once */
 		} else if (rc == TS_EIO && !ff->err_logged) {
 			log_warn("follow: cannot open %s: %s", ff->path,
-			    strerror(errno));
+			    plat_error());
 			ff->err_logged = 1;
 			f->stats.read_errors++;
 		}
@@ -308,6 +418,7 @@ static int file_open(follower_t *f, struct ffile *ff)
 	ff->initial = 0;
 	memset(&o, 0, sizeof(o));
 	if (ff->have_st && offset_fits(fd, &sb, &ff->st)) {
+		enc_detect(ff, fd);
 		ff->fd = fd;
 		log_info("follow: %s: resuming at offset %llu", ff->path,
 		    (unsigned long long)ff->st.offset);
@@ -321,7 +432,8 @@ static int file_open(follower_t *f, struct ffile *ff)
 			log_info("follow: %s: rotated while stopped; finishing "
 			    "%s from offset %llu", ff->path, old,
 			    (unsigned long long)ff->st.offset);
-			close(fd);
+			plat_file_close(&fd);
+			enc_detect(ff, fd1);
 			ff->fd = fd1;
 			ff->rotated = 1;
 			ff->idle_since = 0;
@@ -329,18 +441,19 @@ static int file_open(follower_t *f, struct ffile *ff)
 			free(old);
 			return 0;
 		}
-		close(fd1);
+		plat_file_close(&fd1);
 	}
 	free(old);
-	o.dev = (uint64_t)sb.st_dev;
-	o.ino = (uint64_t)sb.st_ino;
-	if (head_compute(fd, (uint64_t)sb.st_size, &o) != 0) {
-		close(fd);
+	enc_detect(ff, fd);
+	o.dev = sb.dev;
+	o.ino = sb.ino;
+	if (head_compute(fd, sb.size, &o) != 0) {
+		plat_file_close(&fd);
 		f->stats.read_errors++;
 		return TS_EIO;
 	}
 	if (initial && !ff->have_st && !f->from_start)
-		start_at_end(f, fd, (uint64_t)sb.st_size, &o);
+		start_at_end(f, ff, fd, sb.size, &o);
 	if (ff->have_st)
 		log_info("follow: %s is a new file; reading it from the start",
 		    ff->path);
@@ -354,11 +467,24 @@ static int file_open(follower_t *f, struct ffile *ff)
 	return 0;
 }
 
-/* Spool one line of ff; counts it.  0 or TS_EFULL / TS_EDB. */
+/* Spool one line of ff (bytes of its encoding; UTF-16 is converted);
+ * counts it.  0 or TS_EFULL / TS_EDB. */
 static int emit_line(follower_t *f, struct ffile *ff, uint64_t t,
     const char *p, size_t len, uint16_t flags)
 {
 	int rc;
+
+	if (ff->enc != ENC_UTF8) {
+		int bad;
+
+		if (len > FOLLOW_LINE_SPAN * 2)
+			len = FOLLOW_LINE_SPAN * 2;
+		len = utf16_to_utf8(ff->enc == ENC_UTF16BE,
+		    (const unsigned char *)p, len & ~(size_t)1, f->conv, &bad);
+		p = f->conv;
+		if (bad)
+			flags |= EV_BADUTF8;
+	}
 
 	if (len > 0 && p[len - 1] == '\r' && !(flags & EV_TRUNCATED))
 		len--;
@@ -411,10 +537,11 @@ static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
 {
 	struct spool_offset o = ff->st;
 	int rc, full = 0, in_txn = 0, consumed = 0, read_err = 0;
+	size_t unit = enc_unit(ff), span = FOLLOW_LINE_SPAN * unit;
 
 	for (;;) {
 		ssize_t have;
-		size_t pos = 0;
+		size_t pos = 0, end;
 		uint64_t t;
 
 		if (*budget == 0) {
@@ -425,7 +552,7 @@ static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
 		if (have < 0) {
 			if (!ff->err_logged)
 				log_warn("follow: read %s: %s", ff->path,
-				    strerror(errno));
+				    plat_error());
 			ff->err_logged = 1;
 			f->stats.read_errors++;
 			read_err = 1;
@@ -439,35 +566,39 @@ static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
 			in_txn = 1;
 		}
 		t = now_us();
-		while (pos < (size_t)have && *budget > 0) {
-			size_t rem = (size_t)have - pos;
-			const char *p = f->buf + pos, *nl;
+		/* UTF-16: a half code unit at the end waits for its other
+		 * byte; a byte-order mark at the start is no text */
+		end = (size_t)have / unit * unit;
+		if (o.offset == 0 && ff->bom > 0 && end >= ff->bom)
+			pos = ff->bom;
+		while (pos < end && *budget > 0) {
+			size_t rem = end - pos, k;
+			const char *p = f->buf + pos;
 
 			if (o.skip) {
-				nl = memchr(p, '\n', rem);
-				if (nl == NULL) {
-					pos = (size_t)have;
+				k = find_nl(ff, p, rem);
+				if (k == SIZE_MAX) {
+					pos = end;
 					break;
 				}
-				pos += (size_t)(nl - p) + 1;
+				pos += k + unit;
 				o.skip = 0;
 				continue;
 			}
-			nl = memchr(p, '\n', rem < FOLLOW_LINE_SPAN ? rem :
-			    FOLLOW_LINE_SPAN);
-			if (nl != NULL) {
-				rc = emit_line(f, ff, t, p, (size_t)(nl - p), 0);
+			k = find_nl(ff, p, rem < span ? rem : span);
+			if (k != SIZE_MAX) {
+				rc = emit_line(f, ff, t, p, k, 0);
 				if (rc == TS_EFULL) {
 					full = 1;
 					break;
 				}
 				if (rc != 0)
 					goto fail;
-				pos += (size_t)(nl - p) + 1;
+				pos += k + unit;
 				(*budget)--;
-			} else if (rem >= FOLLOW_LINE_SPAN) {
+			} else if (rem >= span) {
 				/* Over-long line: ship its start, skip the rest. */
-				rc = emit_line(f, ff, t, p, MAX_LINE_BYTES,
+				rc = emit_line(f, ff, t, p, MAX_LINE_BYTES * unit,
 				    EV_TRUNCATED);
 				if (rc == TS_EFULL) {
 					full = 1;
@@ -475,7 +606,7 @@ static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
 				}
 				if (rc != 0)
 					goto fail;
-				pos += MAX_LINE_BYTES;
+				pos += MAX_LINE_BYTES * unit;
 				o.skip = 1;
 				(*budget)--;
 			} else {
@@ -507,10 +638,10 @@ static int file_read(follower_t *f, struct ffile *ff, size_t *budget,
 	}
 	if (o.head_len < FOLLOW_HEAD_BYTES) {
 		/* The head was short: extend it now that there is more. */
-		struct stat sb;
-		if (fstat(ff->fd, &sb) == 0 &&
-		    (uint64_t)sb.st_size > o.head_len &&
-		    head_compute(ff->fd, (uint64_t)sb.st_size, &o) != 0)
+		struct plat_file_info sb;
+		if (plat_file_info(ff->fd, &sb) == 0 &&
+		    sb.size > o.head_len &&
+		    head_compute(ff->fd, sb.size, &o) != 0)
 			o.head_len = ff->st.head_len;
 	}
 	if ((rc = spool_offset_put(f->sp, ff->path, &o)) != 0)
@@ -534,15 +665,17 @@ fail:
  * close it. */
 static int file_finish(follower_t *f, struct ffile *ff)
 {
+	size_t unit = enc_unit(ff);
 	ssize_t have;
 	int rc = 0;
 
-	have = pread_full(ff->fd, f->buf, FOLLOW_LINE_SPAN, ff->st.offset);
+	have = pread_full(ff->fd, f->buf, FOLLOW_LINE_SPAN * unit,
+	    ff->st.offset);
 	if (have > 0 && !ff->st.skip) {
 		if ((rc = spool_begin(f->sp)) != 0)
 			return rc;
 		rc = emit_line(f, ff, now_us(), f->buf, (size_t)have,
-		    (size_t)have > MAX_LINE_BYTES ? EV_TRUNCATED : 0);
+		    (size_t)have > MAX_LINE_BYTES * unit ? EV_TRUNCATED : 0);
 		if (rc != 0) {
 			spool_abort(f->sp);
 			if (rc == TS_EFULL)
@@ -559,8 +692,7 @@ static int file_finish(follower_t *f, struct ffile *ff)
 		if ((rc = spool_commit(f->sp)) != 0)
 			return rc;
 	}
-	close(ff->fd);
-	ff->fd = -1;
+	plat_file_close(&ff->fd);
 	ff->rotated = 0;
 	ff->have_st = 0;
 	ff->initial = 0;
@@ -570,20 +702,22 @@ static int file_finish(follower_t *f, struct ffile *ff)
 static int file_poll(follower_t *f, struct ffile *ff, size_t *budget,
     int *more)
 {
-	struct stat sb, fsb;
+	struct plat_file_info sb, fsb;
 	int rc, grew = 0;
 
-	if (ff->fd < 0) {
+	if (ff->fd == NULL) {
 		if (file_open(f, ff) != 0)
 			return 0;	/* missing or unreadable: try again later */
 	} else if (!ff->rotated) {
-		int gone = stat(ff->path, &sb) != 0;
 		/* Only a path that no longer exists or names another file
 		 * means rotation; a transient error (EACCES, EIO) does not. */
-		if (gone && errno != ENOENT && errno != ENOTDIR)
-			gone = 0;
-		else if (!gone && ((uint64_t)sb.st_ino != ff->st.ino ||
-		    (uint64_t)sb.st_dev != ff->st.dev))
+		int gone = 0;
+
+		rc = plat_path_info(ff->path, &sb);
+		if (rc == TS_ENOTFOUND)
+			gone = 1;
+		else if (rc == 0 && (sb.ino != ff->st.ino ||
+		    sb.dev != ff->st.dev))
 			gone = 1;
 		if (gone) {
 			log_info("follow: %s was rotated or removed; finishing "
@@ -593,15 +727,16 @@ static int file_poll(follower_t *f, struct ffile *ff, size_t *budget,
 			f->stats.rotations++;
 		}
 	}
-	if (fstat(ff->fd, &fsb) != 0)
+	if (plat_file_info(ff->fd, &fsb) != 0)
 		return TS_EIO;
-	if ((uint64_t)fsb.st_size < ff->st.offset || !head_matches(ff->fd, &ff->st)) {
+	if (fsb.size < ff->st.offset || !head_matches(ff->fd, &ff->st)) {
 		log_warn("follow: %s was truncated or rewritten; reading it "
 		    "again from the start", ff->path);
 		f->stats.truncations++;
 		ff->st.offset = 0;
 		ff->st.skip = 0;
-		if (head_compute(ff->fd, (uint64_t)fsb.st_size, &ff->st) != 0)
+		enc_detect(ff, ff->fd);
+		if (head_compute(ff->fd, fsb.size, &ff->st) != 0)
 			return TS_EIO;
 		ff->dirty = 1;
 	}
@@ -662,6 +797,7 @@ int follow_open(spool_t *sp, const char *const *paths, size_t n,
 	f->sp = sp;
 	f->from_start = from_start;
 	if ((f->buf = malloc(FOLLOW_BUF_BYTES)) == NULL ||
+	    (f->conv = malloc(FOLLOW_CONV_BYTES)) == NULL ||
 	    (n > 0 && (f->files = calloc(n, sizeof(*f->files))) == NULL))
 		goto nomem;
 	for (size_t i = 0; i < n; i++) {
@@ -669,7 +805,7 @@ int follow_open(spool_t *sp, const char *const *paths, size_t n,
 		size_t len = strlen(paths[i]);
 		int rc;
 
-		ff->fd = -1;
+		ff->fd = NULL;
 		ff->initial = 1;
 		if (len == 0 || len > MAX_PATH_BYTES) {
 			log_err("follow: path too long or empty");
@@ -703,12 +839,12 @@ void follow_free(follower_t **fp)
 	if (fp == NULL || (f = *fp) == NULL)
 		return;
 	for (size_t i = 0; i < f->nfiles; i++) {
-		if (f->files[i].fd >= 0)
-			close(f->files[i].fd);
+		plat_file_close(&f->files[i].fd);
 		free(f->files[i].path);
 	}
 	free(f->files);
 	free(f->buf);
+	free(f->conv);
 	free(f);
 	*fp = NULL;
 }

@@ -15,6 +15,7 @@
 #include <lmdb.h>
 
 #include "agents/agent_int.h"
+#include "agents/platform.h"
 #include "common/err.h"
 #include "common/limits.h"
 #include "common/stats.h"
@@ -27,6 +28,13 @@
 #define SPOOL_OFF_REC	36
 /* Map headroom beyond the cap for LMDB's page overhead and the free list. */
 #define SPOOL_MAP_SLACK	(64ULL << 20)
+/* A write transaction starts only with at least this much of the map free
+ * (else the map grows first): more than one follow_poll chunk or CONFIG
+ * writes.  A transaction that still fills the map fails with nothing of it
+ * kept (the sources are re-read) and the next one grows the map. */
+#define SPOOL_MAP_HEADROOM	(4ULL << 20)
+/* The smallest map the spool opens with. */
+#define SPOOL_MAP_MIN		(1ULL << 20)
 
 struct spool {
 	MDB_env		*env;
@@ -34,6 +42,10 @@ struct spool {
 	MDB_txn		*wtxn;		/* open write transaction or NULL */
 	int		 wtxn_dead;	/* an LMDB call failed inside wtxn */
 	uint64_t	 max_bytes;
+	uint64_t	 map_cur;	/* the map size now */
+	uint64_t	 map_max;	/* the most it may grow to */
+	uint64_t	 map_grown;	/* times the map grew (spool_map_info) */
+	int		 map_hit;	/* an LMDB call found the map full */
 	/* committed state */
 	uint64_t	 epoch, next_seq, acked, bytes;
 	/* state inside wtxn */
@@ -117,7 +129,75 @@ static int spool_load_meta(spool_t *sp, MDB_txn *txn)
 	return 0;
 }
 
+/*
+ * Grow the map before a write transaction when less than
+ * SPOOL_MAP_HEADROOM of it is free or the last one found it full: double
+ * it (at least used + 2 * headroom), up to map_max.  No transaction may be
+ * open (mdb_env_set_mapsize).  Failing to grow is not an error here: the
+ * transaction then meets MDB_MAP_FULL and says so.
+ */
+static void spool_map_grow(spool_t *sp)
+{
+	MDB_envinfo ei;
+	MDB_stat st;
+	uint64_t used, want;
+	int rc;
+
+	if (sp->map_cur >= sp->map_max || mdb_env_info(sp->env, &ei) != 0 ||
+	    mdb_env_stat(sp->env, &st) != 0)
+		return;
+	used = ((uint64_t)ei.me_last_pgno + 1) * st.ms_psize;
+	if (!sp->map_hit && used + SPOOL_MAP_HEADROOM <= sp->map_cur)
+		return;
+	want = sp->map_cur * 2;
+	if (want < used + 2 * SPOOL_MAP_HEADROOM)
+		want = used + 2 * SPOOL_MAP_HEADROOM;
+	if (want > sp->map_max)
+		want = sp->map_max;
+	want = (want + st.ms_psize - 1) / st.ms_psize * st.ms_psize;
+	if ((rc = mdb_env_set_mapsize(sp->env, (size_t)want)) != 0) {
+		log_warn("spool: cannot grow the map to %llu bytes: %s",
+		    (unsigned long long)want, mdb_strerror(rc));
+		return;
+	}
+	log_debug("spool: map grown from %llu to %llu bytes",
+	    (unsigned long long)sp->map_cur, (unsigned long long)want);
+	sp->map_cur = want;
+	sp->map_grown++;
+	sp->map_hit = 0;
+}
+
+/* Begin a write transaction of the spool's own, the map grown first if it
+ * must.  An LMDB error code. */
+static int spool_wtxn_begin(spool_t *sp, MDB_txn **txn)
+{
+	spool_map_grow(sp);
+	return mdb_txn_begin(sp->env, NULL, 0, txn);
+}
+
+/* Note an LMDB result: a full map makes the next transaction grow it. */
+static int spool_note(spool_t *sp, int rc)
+{
+	if (rc == MDB_MAP_FULL)
+		sp->map_hit = 1;
+	return rc;
+}
+
+void spool_map_info(const spool_t *sp, uint64_t *cur, uint64_t *max,
+    uint64_t *grown)
+{
+	*cur = sp->map_cur;
+	*max = sp->map_max;
+	*grown = sp->map_grown;
+}
+
 int spool_open(const char *dir, uint64_t max_bytes, spool_t **out)
+{
+	return spool_open_map(dir, max_bytes, 0, out);
+}
+
+int spool_open_map(const char *dir, uint64_t max_bytes, uint64_t initial_map,
+    spool_t **out)
 {
 	spool_t *sp = NULL;
 	MDB_txn *txn = NULL;
@@ -137,10 +217,16 @@ int spool_open(const char *dir, uint64_t max_bytes, spool_t **out)
 	if (max_bytes > 0 && max_bytes < (UINT64_MAX - SPOOL_MAP_SLACK) / 2 &&
 	    max_bytes * 2 + SPOOL_MAP_SLACK > map)
 		map = max_bytes * 2 + SPOOL_MAP_SLACK;
+	sp->map_max = map;
+	sp->map_cur = initial_map ? initial_map : plat_spool_initial_map(map);
+	if (sp->map_cur < SPOOL_MAP_MIN)
+		sp->map_cur = SPOOL_MAP_MIN;
+	if (sp->map_cur > map)
+		sp->map_cur = map;
 	if ((rc = mdb_env_create(&sp->env)) != 0)
 		goto lmdb_fail;
 	if ((rc = mdb_env_set_maxdbs(sp->env, 4)) != 0 ||
-	    (rc = mdb_env_set_mapsize(sp->env, (size_t)map)) != 0)
+	    (rc = mdb_env_set_mapsize(sp->env, (size_t)sp->map_cur)) != 0)
 		goto lmdb_fail;
 	/* MDB_NOMETASYNC keeps integrity; a system crash may undo the last
 	 * transaction, which is harmless here: a chunk read and its offset go
@@ -149,7 +235,17 @@ int spool_open(const char *dir, uint64_t max_bytes, spool_t **out)
 	if ((rc = mdb_env_open(sp->env, dir, MDB_NOTLS | MDB_NOMETASYNC,
 	    0600)) != 0)
 		goto lmdb_fail;
-	if ((rc = mdb_txn_begin(sp->env, NULL, 0, &txn)) != 0)
+	{
+		/* An existing spool may be bigger than the start: LMDB then
+		 * took its size as the map. */
+		MDB_envinfo ei;
+		if (mdb_env_info(sp->env, &ei) == 0 &&
+		    (uint64_t)ei.me_mapsize > sp->map_cur)
+			sp->map_cur = (uint64_t)ei.me_mapsize;
+		if (sp->map_cur > sp->map_max)
+			sp->map_max = sp->map_cur;
+	}
+	if ((rc = spool_wtxn_begin(sp, &txn)) != 0)
 		goto lmdb_fail;
 	if ((rc = mdb_dbi_open(txn, "events", MDB_CREATE, &sp->db_events)) ||
 	    (rc = mdb_dbi_open(txn, "offsets", MDB_CREATE, &sp->db_offsets)) ||
@@ -214,7 +310,7 @@ int spool_begin(spool_t *sp)
 
 	if (sp->wtxn)
 		return TS_EINVAL;
-	if ((rc = mdb_txn_begin(sp->env, NULL, 0, &sp->wtxn)) != 0) {
+	if ((rc = spool_wtxn_begin(sp, &sp->wtxn)) != 0) {
 		log_err("spool: mdb_txn_begin: %s", mdb_strerror(rc));
 		sp->wtxn = NULL;
 		return TS_EDB;
@@ -255,7 +351,7 @@ int spool_append(spool_t *sp, uint64_t time_us, uint16_t flags,
 	if (rc != 0) {
 		log_err("spool: append: %s", mdb_strerror(rc));
 		sp->wtxn_dead = 1;
-		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+		return spool_note(sp, rc) == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
 	}
 	p = v.mv_data;
 	put_be64(p, time_us);
@@ -293,7 +389,7 @@ int spool_offset_put(spool_t *sp, const char *path,
 	if ((rc = mdb_put(sp->wtxn, sp->db_offsets, &k, &v, 0)) != 0) {
 		log_err("spool: offset: %s", mdb_strerror(rc));
 		sp->wtxn_dead = 1;
-		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+		return spool_note(sp, rc) == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
 	}
 	return 0;
 }
@@ -326,7 +422,7 @@ int spool_commit(spool_t *sp)
 	sp->wtxn = NULL;
 	if (rc != 0) {
 		log_err("spool: commit: %s", mdb_strerror(rc));
-		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+		return spool_note(sp, rc) == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
 	}
 	sp->next_seq = sp->t_next_seq;
 	sp->bytes = sp->t_bytes;
@@ -372,7 +468,7 @@ int spool_cursor_put(spool_t *sp, const char *name, const char *cur,
 	if ((rc = mdb_put(sp->wtxn, sp->db_meta, &k, &v, 0)) != 0) {
 		log_err("spool: cursor: %s", mdb_strerror(rc));
 		sp->wtxn_dead = 1;
-		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+		return spool_note(sp, rc) == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
 	}
 	return 0;
 }
@@ -386,16 +482,16 @@ int spool_meta_put(spool_t *sp, const char *key, const void *data,
 
 	if (sp->wtxn != NULL || k.mv_size == 0)
 		return TS_EINVAL;
-	if ((rc = mdb_txn_begin(sp->env, NULL, 0, &txn)) != 0)
+	if ((rc = spool_wtxn_begin(sp, &txn)) != 0)
 		return TS_EDB;
 	if ((rc = mdb_put(txn, sp->db_meta, &k, &v, 0)) != 0) {
 		mdb_txn_abort(txn);
 		log_err("spool: %s: %s", key, mdb_strerror(rc));
-		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+		return spool_note(sp, rc) == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
 	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		log_err("spool: %s: %s", key, mdb_strerror(rc));
-		return rc == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
+		return spool_note(sp, rc) == MDB_MAP_FULL ? TS_EFULL : TS_EDB;
 	}
 	return 0;
 }
@@ -543,7 +639,7 @@ int spool_ack_through(spool_t *sp, uint64_t epoch, uint64_t seq,
 		seq = sp->next_seq - 1;	/* never beyond what exists */
 	if (seq <= sp->acked)
 		return 0;
-	if ((rc = mdb_txn_begin(sp->env, NULL, 0, &txn)) != 0)
+	if ((rc = spool_wtxn_begin(sp, &txn)) != 0)
 		goto lmdb_fail;
 	if ((rc = spool_delete_through(sp, txn, seq, &bytes, &n)) != 0)
 		goto lmdb_fail;
@@ -610,7 +706,7 @@ int spool_new_epoch(spool_t *sp, uint64_t min_epoch)
 		e = min_epoch + 1;
 	if (e == 0)
 		return TS_EINVAL;	/* min_epoch was UINT64_MAX */
-	if ((rc = mdb_txn_begin(sp->env, NULL, 0, &txn)) != 0)
+	if ((rc = spool_wtxn_begin(sp, &txn)) != 0)
 		goto lmdb_fail;
 	if (meta_put_u64(txn, sp->db_meta, "epoch", e)) {
 		rc = MDB_PANIC;
@@ -693,7 +789,7 @@ int spool_stats_save(spool_t *sp, const struct counter *c, size_t n)
 
 	if (sp->wtxn)
 		return TS_EINVAL;
-	if (mdb_txn_begin(sp->env, NULL, 0, &txn) != 0)
+	if (spool_wtxn_begin(sp, &txn) != 0)
 		return TS_EDB;
 	if ((rc = stats_write(txn, sp->db_stats, c, n)) != 0) {
 		mdb_txn_abort(txn);

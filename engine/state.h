@@ -197,6 +197,10 @@ int state_txn_get(state_txn_t *t, int db, const void *k, size_t klen,
     const void **v, size_t *vlen);
 int state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
     const void *v, size_t vlen);
+/* state_txn_put for keys that mostly come in increasing order (a log by
+ * sequence): appended without a search when above the db's last key. */
+int state_txn_append(state_txn_t *t, int db, const void *k, size_t klen,
+    const void *v, size_t vlen);
 /* 0 also when the key was absent. */
 int state_txn_del(state_txn_t *t, int db, const void *k, size_t klen);
 /* Call cb for each key >= from (NULL: all) in key order; cb returns 0 to go
@@ -206,7 +210,9 @@ typedef int (*state_kv_cb)(const void *k, size_t klen, const void *v,
 int state_txn_walk(state_txn_t *t, int db, const void *from, size_t flen,
     state_kv_cb cb, void *arg);
 /* Read, increment and store the u64 counter `name` of db "meta" (starting
- * at 1): *id receives the value before the increment. */
+ * at 1): *id receives the value before the increment.  The transaction
+ * keeps the counter and stores it at commit: name must stay valid until
+ * then (a string literal). */
 int state_txn_next_id(state_txn_t *t, const char *name, uint64_t *id);
 /* Remove alert id and its index entries.  0 also when it is absent. */
 int state_txn_del_alert(state_txn_t *t, uint64_t id);

@@ -535,6 +535,105 @@ static void test_two_files(void **state)
 	free(dir);
 }
 
+/* s (ASCII or UTF-8 of BMP and astral characters) as UTF-16 into out;
+ * bytes written. */
+static size_t to_utf16(const char *s, int be, unsigned char *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	while (*p) {
+		uint32_t c;
+		if (*p < 0x80) c = *p++;
+		else if (*p < 0xe0) { c = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f); p += 2; }
+		else if (*p < 0xf0) { c = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f); p += 3; }
+		else { c = (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 | (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f); p += 4; }
+		uint32_t u[2];
+		int n = 1;
+		if (c >= 0x10000) {
+			u[0] = 0xd800 + ((c - 0x10000) >> 10);
+			u[1] = 0xdc00 + ((c - 0x10000) & 0x3ff);
+			n = 2;
+		} else {
+			u[0] = c;
+		}
+		for (int k = 0; k < n; k++) {
+			out[o++] = (unsigned char)(be ? u[k] >> 8 : u[k]);
+			out[o++] = (unsigned char)(be ? u[k] : u[k] >> 8);
+		}
+	}
+	return o;
+}
+
+/* UTF-16 logs (as Windows antivirus and applications write them), with
+ * and without byte-order mark, little- and big-endian: shipped as UTF-8,
+ * CRLF ends, a line written in two parts held until its end, a code unit
+ * split across writes kept whole, an unpaired surrogate flagged. */
+static void test_utf16(void **state)
+{
+	struct fx *fx = *state;
+	unsigned char b[512];
+	size_t n;
+
+	for (int v = 0; v < 3; v++) {
+		int be = v == 2, bom = v != 1;
+		size_t base = fx->n;
+
+		n = 0;
+		if (bom) {
+			b[n++] = be ? 0xfe : 0xff;
+			b[n++] = be ? 0xff : 0xfe;
+		}
+		n += to_utf16("Threat found: Trojan:Win32/Caf\xc3\xa9\r\n"
+		    "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80 ok\n", be, b + n);
+		unlink(fx->log);
+		file_write(fx->log, "wb", b, n);
+		fx_close(fx);
+		fx_open(fx, 1);
+		assert_int_equal(fx_poll(fx), 2);
+		assert_string_equal(fx->lines[base],
+		    "Threat found: Trojan:Win32/Caf\xc3\xa9");
+		assert_string_equal(fx->lines[base + 1],
+		    "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80 ok");
+		assert_int_equal(fx->flags[base] & (EV_BADUTF8 | EV_CTRL), 0);
+		/* "part" then, in two writes split inside a code unit, "ial\n" */
+		n = to_utf16("part", be, b);
+		file_write(fx->log, "ab", b, n);
+		assert_int_equal(fx_poll(fx), 0);
+		n = to_utf16("ial\n", be, b);
+		file_write(fx->log, "ab", b, 1);
+		assert_int_equal(fx_poll(fx), 0);
+		file_write(fx->log, "ab", b + 1, n - 1);
+		assert_int_equal(fx_poll(fx), 1);
+		assert_string_equal(fx->lines[base + 2], "partial");
+		/* an unpaired high surrogate */
+		n = 0;
+		b[n++] = be ? 0xd8 : 0x00;
+		b[n++] = be ? 0x00 : 0xd8;
+		n += to_utf16("x\n", be, b + n);
+		file_write(fx->log, "ab", b, n);
+		assert_int_equal(fx_poll(fx), 1);
+		assert_string_equal(fx->lines[base + 3], "\xef\xbf\xbdx");
+		assert_true(fx->flags[base + 3] & EV_BADUTF8);
+		fx_close(fx);
+		/* a new spool for the next variant: offsets start afresh */
+		nftw(fx->spool_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		fx->read_through = 0;
+	}
+}
+
+/* A UTF-8 byte-order mark is not part of the first line. */
+static void test_utf8_bom(void **state)
+{
+	struct fx *fx = *state;
+
+	append_str(fx->log, "\xef\xbb\xbf" "first\nsecond\n");
+	fx_open(fx, 1);
+	assert_int_equal(fx_poll(fx), 2);
+	assert_string_equal(fx->lines[0], "first");
+	assert_string_equal(fx->lines[1], "second");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -547,6 +646,8 @@ int main(void)
 		T(test_long_line),
 		T(test_flags),
 		cmocka_unit_test(test_line_flags_table),
+		T(test_utf16),
+		T(test_utf8_bom),
 		T(test_rename_rotation),
 		T(test_rotation_partial_shipped),
 		T(test_copy_truncate),

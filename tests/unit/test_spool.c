@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "agents/agent_int.h"
 #include "common/err.h"
@@ -447,10 +448,67 @@ static void test_ack_deferred(void **state)
 	spool_close(&sp);
 }
 
+static int count_cb(const struct spool_event *ev, void *arg)
+{
+	uint64_t *n = arg;
+
+	(void)ev;
+	(*n)++;
+	return 0;
+}
+
+/* A spool opened with a small map (as on Windows, where the file takes the
+ * map's size at once) grows the map as it fills, keeps every event across
+ * the growth and a reopen, and the data file stays near what it holds. */
+static void test_map_grows(void **state)
+{
+	spool_t *sp = NULL;
+	uint64_t cur, max, grown, n = 0;
+	char line[4000];
+	struct stat sb;
+	char *data;
+
+	memset(line, 'x', sizeof(line));
+	assert_int_equal(spool_open_map(*state, 64ULL << 20, 1ULL << 20, &sp),
+	    0);
+	spool_map_info(sp, &cur, &max, &grown);
+	assert_true(cur < 16ULL << 20);	/* the start plus headroom */
+	assert_true(max >= 64ULL << 20);
+	/* 40 MB in transactions of 1 MB each */
+	for (int t = 0; t < 40; t++) {
+		assert_int_equal(spool_begin(sp), 0);
+		for (int i = 0; i < 256; i++)
+			assert_int_equal(spool_append(sp, 1, 0, "/var/log/x",
+			    10, line, sizeof(line), NULL), 0);
+		assert_int_equal(spool_commit(sp), 0);
+	}
+	spool_map_info(sp, &cur, &max, &grown);
+	assert_true(grown >= 3);
+	assert_true(cur > 40ULL << 20 && cur <= max);
+	assert_int_equal(spool_read(sp, 1, 100000, count_cb, &n), 0);
+	assert_int_equal(n, 40 * 256);
+	spool_close(&sp);
+	/* reopened small, the map is the file's size at least */
+	assert_int_equal(spool_open_map(*state, 64ULL << 20, 1ULL << 20, &sp),
+	    0);
+	spool_map_info(sp, &cur, &max, &grown);
+	assert_true(cur > 40ULL << 20);
+	n = 0;
+	assert_int_equal(spool_read(sp, 1, 100000, count_cb, &n), 0);
+	assert_int_equal(n, 40 * 256);
+	spool_close(&sp);
+	data = xasprintf("%s/data.mdb", (char *)*state);
+	assert_non_null(data);
+	assert_int_equal(stat(data, &sb), 0);
+	assert_true((uint64_t)sb.st_size <= cur);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_new_spool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_read_ack, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
