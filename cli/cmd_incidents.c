@@ -383,7 +383,8 @@ hist_cb(uint64_t seq, const char *v, size_t vlen, void *arg)
 		snprintf(line, sizeof(line), "%s to %s by %s", ch, x,
 		    by ? by : "?");
 	else if ((x = jstr(o, "note")) != NULL && strcmp(ch, "note") == 0)
-		snprintf(line, sizeof(line), "note by %s: %s", by ? by : "?", x);
+		snprintf(line, sizeof(line), "note added by %s: %s",
+		    by ? by : "?", x);
 	else if ((x = jstr(o, "note")) != NULL)
 		snprintf(line, sizeof(line), "%s by %s (note: %s)", ch,
 		    by ? by : "?", x);

@@ -158,7 +158,7 @@ show=$(tocsin incidents show 1)
 check "tocsin incidents show: the history with actor" sh -c \
     "echo \"\$0\" | grep -q 'acknowledged by alice (note: looking)'" "$show"
 check "tocsin incidents show: the assignment and the note" sh -c \
-    "echo \"\$0\" | grep -q 'assigned to bob by alice' && echo \"\$0\" | grep -q 'note by alice: đã chặn IP'" "$show"
+    "echo \"\$0\" | grep -q 'assigned to bob by alice' && echo \"\$0\" | grep -q 'note added by alice: đã chặn IP'" "$show"
 check "tocsin incidents show: status changes and who" sh -c \
     "echo \"\$0\" | grep -q 'false_positive by root-admin' && echo \"\$0\" | grep -q 'opened by engine'" "$show"
 me=${SUDO_USER:-$(id -un)}
