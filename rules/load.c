@@ -1833,7 +1833,15 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 	}
 	{
 		const char *pf = getenv("TOCSIN_RULES_PREFILTER");
+		const char *ix = getenv("TOCSIN_RULES_INDEX");
 
+		/* the index first: with it, the prefilter leaves the roots
+		 * out of its message scan */
+		if ((ix == NULL || strcmp(ix, "0") != 0) &&
+		    ruleindex_build(rs) != 0) {
+			L.oom = 1;
+			goto fail;
+		}
 		if ((pf == NULL || strcmp(pf, "0") != 0) &&
 		    prefilter_build(rs) != 0) {
 			L.oom = 1;
@@ -1876,6 +1884,7 @@ ruleset_free(ruleset_t **rsp)
 	if (rsp == NULL || (rs = *rsp) == NULL)
 		return;
 	prefilter_free(rs);
+	ruleindex_free(rs);
 	for (size_t i = 0; i < rs->nrules; i++)
 		rule_free(rs->rules[i]);
 	free(rs->rules);

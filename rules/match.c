@@ -42,6 +42,7 @@ struct rules_ctx {
 	size_t			 nfields;
 	struct field_arena	 arena;		/* JSON / CEF names, values */
 	struct prefilter_scratch *pf;		/* NULL: no route has one */
+	struct ruleindex_scratch *ix;		/* NULL: no rule index */
 	const struct rule_info	**matched;
 	size_t			 nmatched;
 	const struct rule_info	**alerts;
@@ -102,6 +103,7 @@ rules_ctx_new(const ruleset_t *rs)
 	ctx->alerts = calloc(n, sizeof(*ctx->alerts));
 	ctx->srckey = malloc(SRCKEY_BYTES);
 	if (prefilter_scratch_new(rs, &ctx->pf) != 0 ||
+	    ruleindex_scratch_new(rs, &ctx->ix) != 0 ||
 	    ctx->md == NULL || ctx->line == NULL || ctx->arena.buf == NULL ||
 	    ctx->slots == NULL || ctx->srckey == NULL ||
 	    ctx->matched == NULL || ctx->alerts == NULL)
@@ -120,6 +122,7 @@ rules_ctx_free(rules_ctx_t **ctxp)
 	free(ctx->line);
 	free(ctx->arena.buf);
 	prefilter_scratch_free(&ctx->pf);
+	ruleindex_scratch_free(&ctx->ix);
 	free(ctx->slots);
 	free(ctx->matched);
 	free(ctx->alerts);
@@ -225,6 +228,18 @@ field_get(const struct rules_ctx *ctx, int id)
 	const struct fslot *s = &ctx->slots[id];
 
 	return s->gen == ctx->gen ? s : NULL;
+}
+
+/* ruleindex_get_fn over the event's slots. */
+static const char *
+field_value_cb(void *arg, int id, size_t *len)
+{
+	const struct fslot *s = field_get(arg, id);
+
+	if (s == NULL)
+		return NULL;
+	*len = s->len;
+	return s->v;
 }
 
 /* ---- leaves --------------------------------------------------------------- */
@@ -833,7 +848,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 				break;
 		while (k < nc && slots[k] < nd + ni)
 			k++;
-		if (!ctx->silenced)
+		if (!ctx->silenced && ctx->ix == NULL)
 			for (; k < nc; k++)
 				(void)rule_eval(ctx,
 				    rt->roots[slots[k] - nd - ni]);
@@ -848,9 +863,19 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 		for (size_t i = 0; i < rt->nignores; i++)
 			if (rule_eval(ctx, rt->ignores[i]))
 				break;
-		if (!ctx->silenced)
+		if (!ctx->silenced && ctx->ix == NULL)
 			for (size_t i = 0; i < rt->nroots; i++)
 				(void)rule_eval(ctx, rt->roots[i]);
+	}
+	/* with the rule index: only the roots the event's fields allow, in
+	 * the same (load) order */
+	if (!ctx->silenced && ctx->ix != NULL && rt->nroots > 0) {
+		const uint32_t *idx;
+		size_t nc = ruleindex_candidates(ctx->ix, rs, rt,
+		    field_value_cb, ctx, &idx);
+
+		for (size_t k = 0; k < nc; k++)
+			(void)rule_eval(ctx, rs->rules[idx[k]]);
 	}
 	if (ctx->silenced)
 		ctx->nalerts = 0;

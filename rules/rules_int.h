@@ -326,6 +326,8 @@ struct ruleset {
 	size_t		  fhash_size;	/* power of two */
 	uint32_t	  max_groups;	/* largest capture count of any pattern */
 	struct corr_set	 *corr;		/* correlation rules (native, Sigma) */
+	struct ruleindex *index;	/* root rules by what they need
+					 * (ruleindex.c), or NULL */
 };
 
 /* Route for a program name (never NULL). */
@@ -433,5 +435,36 @@ int prefilter_scan(struct prefilter_scratch *ps, const struct route *rt,
  * points into ps.  Returns how many. */
 size_t prefilter_candidates(struct prefilter_scratch *ps,
     const struct route *rt, const uint32_t **slots);
+
+/* ---- rule index (ruleindex.c) ---------------------------------------------- */
+
+/*
+ * Root rules gated on one requirement their condition implies (a field
+ * equal to one of some values, or containing one of some literals), so
+ * that an event tries only the roots that can match it, in load order.
+ * Results are identical with and without it.
+ */
+struct ruleindex_scratch;
+
+/* The value of field (in the event being evaluated) or NULL when unset. */
+typedef const char *(*ruleindex_get_fn)(void *arg, int field, size_t *len);
+
+/* Build rs->index over every root rule (after the routes).  Set
+ * TOCSIN_RULES_INDEX=0 in the environment to skip it (for comparisons:
+ * every root of a route is then tried).  0 or TS_ENOMEM. */
+int ruleindex_build(struct ruleset *rs);
+void ruleindex_free(struct ruleset *rs);
+/* Roots gated on a requirement, and roots always tried. */
+void ruleindex_stats(const struct ruleset *rs, size_t *gated,
+    size_t *ungated);
+/* Per-ctx scratch (*out NULL when rs has no index).  0 or TS_ENOMEM. */
+int ruleindex_scratch_new(const struct ruleset *rs,
+    struct ruleindex_scratch **out);
+void ruleindex_scratch_free(struct ruleindex_scratch **ps);
+/* The roots of route rt that the event (its fields through get) may match,
+ * as rule indexes, ascending; *out points into ps.  Returns how many. */
+size_t ruleindex_candidates(struct ruleindex_scratch *ps,
+    const struct ruleset *rs, const struct route *rt, ruleindex_get_fn get,
+    void *arg, const uint32_t **out);
 
 #endif /* TOCSIN_RULES_INT_H */
