@@ -74,7 +74,7 @@ is "an expired token: 401 token_expired" \
 is "the OpenAPI document needs no token and is JSON" \
     "$(req "" GET /api/v1/openapi.json)/$(jq -r .openapi "$T/body")" "200/3.0.3"
 is "it describes every route of the API" \
-    "$(jq -r '.paths | keys | length' "$T/body")" 18
+    "$(jq -r '.paths | keys | length' "$T/body")" 20
 
 # ---- every read endpoint, every role ---------------------------------------------------
 for tok in V A M; do
@@ -129,6 +129,22 @@ is "analyst may not create tokens: 403" "$(req "$A" POST /api/v1/tokens \
 is "admin lists tokens (no secrets)" \
     "$(req "$M" GET /api/v1/tokens)/$(jq '.tokens | length' "$T/body")/$(grep -c "${A#*.}" "$T/body")" \
     "200/5/0"
+
+# ---- agents: viewers read, admins manage --------------------------------------------------
+enroll web07 >/dev/null 2>&1
+is "agents: an enrolled agent, its state and group" \
+    "$(req "$V" GET /api/v1/agents >/dev/null; jq -c '.agents[] | select(.name == "web07") | [.enrolled, .state, .group]' "$T/body")" \
+    '[true,"never_seen","default"]'
+is "analyst may not revoke an agent: 403" \
+    "$(req "$A" DELETE /api/v1/agents/web07)/$(code)" "403/forbidden"
+is "admin puts it in a group" \
+    "$(req "$M" POST /api/v1/agents/web07/group -d '{"group":"web"}')/$(req "$V" GET /api/v1/agents >/dev/null; jq -r '.agents[] | select(.name == "web07") | .group' "$T/body")" \
+    "200/web"
+is "a bad group name: 400" "$(req "$M" POST /api/v1/agents/web07/group -d '{"group":"../x"}')" 400
+is "admin revokes it" "$(req "$M" DELETE /api/v1/agents/web07)" 200
+is "then it is no longer enrolled (the CLI agrees)" \
+    "$(tocsin agents --json | jq -r 'select(.name == "web07") | .enrolled' | tr -d '\n')" ""
+is "revoking it again: 404" "$(req "$M" DELETE /api/v1/agents/web07)" 404
 
 # ---- actions, signed with the caller's name ---------------------------------------------------
 is "analyst acknowledges: applied by the engine" \
