@@ -288,6 +288,27 @@ is "it works" "$(req "$D" GET /api/v1/status)" 200
 is "admin revokes it through the API" "$(req "$M" DELETE "/api/v1/tokens/${D%%.*}")" 200
 is "then it is refused" "$(req "$D" GET /api/v1/status)" 401
 
+# ---- a drill run through the API ------------------------------------------------------------
+is "analyst runs a shipped scenario: 202" \
+    "$(req "$A" POST /api/v1/drills/ssh-bruteforce-sudo/run -d '{"as_fast_as_possible":true}')/$(jq -r .status "$T/body")" \
+    "202/running"
+is "an unknown scenario: 404" "$(req "$A" POST /api/v1/drills/no-such/run)" 404
+is "a bad speed: 400" "$(req "$A" POST /api/v1/drills/webshell/run -d '{"speed":0}')" 400
+drill_done() {
+	req "$A" GET /api/v1/drills/ssh-bruteforce-sudo >/dev/null &&
+	    [ "$(jq -r '.running' "$T/body")" = false ] &&
+	    [ "$(jq -r '.scorecard.scenario // empty' "$T/body")" = ssh-bruteforce-sudo ]
+}
+check "the drill ends with its scorecard stored" wait_until 90 drill_done
+is "the scorecard: every expectation met" \
+    "$(jq -c '.scorecard | [.passed, .missed]' "$T/body")" '[true,0]'
+is "the run is listed among past drills, and as the scenario's latest" \
+    "$(req "$A" GET /api/v1/drills >/dev/null; jq -c '[(.runs | map(.scenario) | index("ssh-bruteforce-sudo") != null), ([.drills[] | select(.name == "ssh-bruteforce-sudo") | .latest.passed][0])]' "$T/body")" \
+    '[true,true]'
+check "its output is kept in DATADIR/run" test -s "$DATA/run/drill-ssh-bruteforce-sudo.log"
+is "the CLI sees the same drill" \
+    "$(tocsin drill list --json | jq -r 'select(.scenario == "ssh-bruteforce-sudo") | .passed' | tail -n 1)" true
+
 # ---- the live feed (SSE) ---------------------------------------------------------------------------
 curl -s -N -H "Authorization: Bearer $A" "$B/api/v1/stream" >"$T/sse" &
 SSE_PID=$!
@@ -332,7 +353,7 @@ api_back() {
 }
 check "tocsind restarts the API and it serves again" wait_until 30 api_back
 is "the new alerts through the restarted API" \
-    "$(req "$A" GET "/api/v1/alerts?limit=1" >/dev/null; jq -r '.alerts[0].fields.srcip' "$T/body")" \
+    "$(req "$A" GET "/api/v1/alerts?limit=1&no_drill=true" >/dev/null; jq -r '.alerts[0].fields.srcip' "$T/body")" \
     198.51.100.88
 check "tocsin status shows the api process" sh -c \
     "'$TOCSIN_BIN/tocsin' -c '$CFG' status | grep -q '^ *api'"
