@@ -554,7 +554,8 @@ static int shift_at(struct rec_event *e, size_t pos, size_t n,
 	int32_t off = 0;
 	size_t sl;
 
-	if (evtime_parse(fmt, e->raw + pos, n, zone, 0, e->time_us, &t) != 0)
+	if (evtime_parse(fmt, e->raw + pos, n, zone, 0, NULL, e->time_us,
+	    &t) != 0)
 		return 0;
 	if (strstr(fmt, "%z") != NULL && n >= 5) {
 		char z[6];
@@ -578,7 +579,8 @@ static int shift_at(struct rec_event *e, size_t pos, size_t n,
  * access log's [dd/Mon/yyyy:hh:mm:ss +zzzz], an audit record's
  * audit(SECONDS.mmm:, and at the start of a line without a syslog header
  * W3C's and nginx's "yyyy-mm-dd hh:mm:ss" / "yyyy/mm/dd hh:mm:ss" and
- * Apache's "[Www Mmm dd hh:mm:ss[.usec] yyyy]".  0 or TS_ENOMEM. */
+ * Apache's "[Www Mmm dd hh:mm:ss[.usec] yyyy]" (local times move as wall
+ * clocks: read and written as if UTC).  0 or TS_ENOMEM. */
 static int shift_record_time(struct rec_event *e, int64_t delta)
 {
 	const char *p = e->raw, *q = NULL;
@@ -601,7 +603,8 @@ static int shift_record_time(struct rec_event *e, int64_t delta)
 			char stamp[32];
 			uint64_t t;
 
-			if (evtime_parse("%s", p + at, 14, 0, 0, 0, &t) != 0 ||
+			if (evtime_parse("%s", p + at, 14, 0, 0, NULL, 0,
+			    &t) != 0 ||
 			    (delta < 0 && (uint64_t)-delta > t))
 				return 0;
 			t = (uint64_t)((int64_t)t + delta);
@@ -616,7 +619,7 @@ static int shift_record_time(struct rec_event *e, int64_t delta)
 		    "%Y-%m-%d %H:%M:%S", EVTIME_ZONE_UTC, delta);
 	if (n >= 20 && p[4] == '/' && p[10] == ' ' && p[19] == ' ')
 		return shift_at(e, 0, 19, "%Y/%m/%d %H:%M:%S",
-		    "%Y/%m/%d %H:%M:%S", EVTIME_ZONE_LOCAL, delta);
+		    "%Y/%m/%d %H:%M:%S", EVTIME_ZONE_UTC, delta);
 	if (n > 2 && p[0] == '[' && (q = memchr(p, ']', n < 40 ? n : 40)) !=
 	    NULL) {
 		size_t len = (size_t)(q - p) - 1;
@@ -624,7 +627,7 @@ static int shift_record_time(struct rec_event *e, int64_t delta)
 
 		return shift_at(e, 1, len, "%a %b %d %H:%M:%S %Y", frac ?
 		    "%a %b %d %H:%M:%S.%f %Y" : "%a %b %d %H:%M:%S %Y",
-		    EVTIME_ZONE_LOCAL, delta);
+		    EVTIME_ZONE_UTC, delta);
 	}
 	return 0;
 }

@@ -689,7 +689,7 @@ decoder_time(struct rules_ctx *ctx, const struct decoder *d)
 		return;
 	for (size_t i = 0; i < ts->nformats; i++)
 		if (evtime_parse(ts->formats[i], s->v, s->len, ts->zone,
-		    ts->zone_off_s, ctx->read_us, &t) == 0) {
+		    ts->zone_off_s, ctx->tz, ctx->read_us, &t) == 0) {
 			ctx->rec_time_us = t;
 			ctx->has_rec_time = 1;
 			return;
