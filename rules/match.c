@@ -536,6 +536,8 @@ w3c_run(struct rules_ctx *ctx, const struct syslog_hdr *h, size_t msg_len)
 
 	if (ctx->w3c == NULL && (rc = w3c_new(&ctx->w3c)) != 0)
 		return rc;
+	if (!w3c_candidate(ctx->w3c, text, msg_len))
+		return 1;
 	key_add(ctx->srckey, &klen, ev->agent, ev->agent_len, MAX_HOST_BYTES);
 	key_add(ctx->srckey, &klen, ev->host, ev->host_len, MAX_HOST_BYTES);
 	key_add(ctx->srckey, &klen, ev->file, ev->file_len, MAX_PATH_BYTES);
