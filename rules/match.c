@@ -452,6 +452,7 @@ static int
 winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 {
 	struct winevt_info wi;
+	size_t n0 = ctx->nfields;
 	int rc;
 
 	if (ctx->win == NULL && (rc = winevt_new(&ctx->win)) != 0)
@@ -463,6 +464,17 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 	if (rc == TS_ENOMEM || rc == 1)
 		return rc;
 	if (rc != 0) {
+		/* the XML walk emits as it goes: a malformed or refused event
+		 * keeps none of the fields it made before the fault, so no
+		 * rule matches half an event */
+		for (size_t i = n0; i < ctx->nfields; i++) {
+			int id = ruleset_field_lookup(ctx->rs,
+			    ctx->fields[i].name, strlen(ctx->fields[i].name));
+
+			if (id >= 0)
+				ctx->slots[id].gen = ctx->gen - 1;
+		}
+		ctx->nfields = n0;
 		if (wi.refused)
 			ctx->c.winevt_refused++;
 		else if (wi.json)
@@ -476,7 +488,8 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 		    wi.computer_len < MAX_HOST_BYTES ? wi.computer_len :
 		    MAX_HOST_BYTES);
 	if (wi.has_time) {
-		ctx->win_time_us = wi.time_us;
+		ctx->win_time_us = wi.time_local && ctx->tz != NULL ?
+		    syslog_tz_local(ctx->tz, wi.time_us) : wi.time_us;
 		ctx->has_win_time = 1;
 	}
 	return 0;
