@@ -62,9 +62,11 @@ extern const struct cli_help cmd_rules_help;
 extern const struct cli_help cmd_record_help;
 extern const struct cli_help cmd_replay_help;
 extern const struct cli_help cmd_drill_help;
+int cmd_api(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
 extern const struct cli_help cmd_incidents_help;
+extern const struct cli_help cmd_api_help;
 
 /* ---- recordings and replay (cmd_replay.c; used by cmd_drill.c) ---------- */
 
@@ -97,11 +99,24 @@ void recording_free(struct recording *r);
  * timestamp of each raw line to match.  0 or TS_ENOMEM. */
 int recording_shift(struct recording *r, uint64_t now);
 
+/* Where a replay stands, for a progress display. */
+struct replay_progress {
+	uint64_t	 rp_sent, rp_total, rp_acked;	/* events */
+	uint64_t	 rp_left_us;	/* time left (estimate); UINT64_MAX:
+					 * not known yet */
+	int		 rp_done;	/* the last call: everything sent */
+};
+
 struct replay_opts {
 	const char	*drill;		/* NULL or "": not a drill */
 	uint64_t	 speed;		/* gaps divided by this; 0: no waits */
 	uint64_t	 timeout_us;	/* longest wait without progress */
 	const char	*endpoint;	/* NULL: from the configuration */
+	/* NULL, or called about every REPLAY_PROGRESS_US while sending and
+	 * once at the end (rp_done) */
+	void		(*progress_cb)(const struct replay_progress *p,
+			    void *arg);
+	void		*progress_arg;
 };
 
 struct replay_result {

@@ -71,6 +71,10 @@ if [ -d "$sigmahq" ]; then
 	echo "# sigmahq_eps: every rule of $sigmahq the loader accepts, beside rules/default"
 	$TOOLS/bench_engine -E -r rules/default -r "$sigmahq" -n "$ROUNDS" \
 	    -N sigmahq_eps "$input" 2>"$tmp/sigmahq.log"
+	# the same without the rule index (every root of the route tried)
+	TOCSIN_RULES_INDEX=0 $TOOLS/bench_engine -E -r rules/default \
+	    -r "$sigmahq" -n "$ROUNDS" -N sigmahq_eps_before "$input" \
+	    2>"$tmp/sigmahq.log"
 else
 	echo "# sigmahq_eps: $sigmahq is absent; skipped"
 fi
