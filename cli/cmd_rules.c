@@ -433,12 +433,13 @@ print_json(const char *src, uint64_t lineno, const char *line, size_t len,
 			goto out;
 	for (size_t i = 0; i < res->nalerts; i++) {
 		const struct rule_info *ri = res->alerts[i];
-		json_t *a = json_pack("{s:s, s:s, s:i, s:o, s:o, s:s?, s:s, "
-		    "s:i, s:b}", "id", ri->id, "title", ri->title, "level",
+		json_t *a = json_pack("{s:s, s:s, s:i, s:o, s:o, s:s?, s:s?, "
+		    "s:s, s:i, s:b}", "id", ri->id, "title", ri->title, "level",
 		    ri->level, "mitre", strv_json(ri->mitre, ri->nmitre),
 		    "groups", strv_json(ri->groups, ri->ngroups),
-		    "description", ri->description, "file", ri->file,
-		    "line", ri->line, "silenced", silenced(ch, ri));
+		    "description", ri->description, "author", ri->author,
+		    "file", ri->file, "line", ri->line, "silenced",
+		    silenced(ch, ri));
 
 		if (a == NULL || json_array_append_new(alerts, a))
 			goto out;
