@@ -155,6 +155,9 @@ struct winevt_info {
 	size_t		 computer_len;
 	uint64_t	 time_us;	/* System/TimeCreated, when has_time */
 	int		 has_time;
+	int		 time_local;	/* time_us is a wall-clock time with no
+					 * zone (NXLog's default EventTime):
+					 * the caller reads it in its zone */
 	int		 refused;	/* a bound (depth, items) or a DTD */
 	int		 json;		/* the malformed input was JSON */
 	uint64_t	 error_offset;	/* where malformed input went wrong */

@@ -154,6 +154,19 @@ is "the CLI sees the API's changes" \
     "$(tocsin incidents show 1 --json | jq -r '[.state, .assignee] | join(" ")')" \
     "false_positive bob"
 
+show=$(tocsin incidents show 1)
+check "tocsin incidents show: the history with actor" sh -c \
+    "echo \"\$0\" | grep -q 'acknowledged by alice (note: looking)'" "$show"
+check "tocsin incidents show: the assignment and the note" sh -c \
+    "echo \"\$0\" | grep -q 'assigned to bob by alice' && echo \"\$0\" | grep -q 'note added by alice: đã chặn IP'" "$show"
+check "tocsin incidents show: status changes and who" sh -c \
+    "echo \"\$0\" | grep -q 'false_positive by root-admin' && echo \"\$0\" | grep -q 'opened by engine'" "$show"
+me=${SUDO_USER:-$(id -un)}
+tocsin incidents note 1 "from the command line" >/dev/null
+is "the CLI signs its change with the Unix user, never unknown" \
+    "$(req "$A" GET /api/v1/incidents/1 >/dev/null; jq -r '.history[-1] | .by + " " + .note' "$T/body")" \
+    "$me from the command line"
+
 # ---- paging ----------------------------------------------------------------------------------
 all=$(tocsin alerts --json | jq -s -c '[.[].id]')
 cur=""; got="[]"; pages=0
