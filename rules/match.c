@@ -519,6 +519,8 @@ cef_text(const struct syslog_hdr *h, size_t *len)
 #define TRIED_W3C_OK	128u
 #define TRIED_AUDIT	256u
 #define TRIED_AUDIT_OK	512u
+#define TRIED_KV	1024u
+#define TRIED_KV_OK	2048u
 
 /* Most fields of one audit record the assembler looks at. */
 #define MAX_AUDIT_CAPTURE	256
@@ -603,6 +605,7 @@ static int
 winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 {
 	struct winevt_info wi;
+	size_t n0 = ctx->nfields;
 	int rc;
 
 	if (ctx->win == NULL && (rc = winevt_new(&ctx->win)) != 0)
@@ -614,6 +617,17 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 	if (rc == TS_ENOMEM || rc == 1)
 		return rc;
 	if (rc != 0) {
+		/* the XML walk emits as it goes: a malformed or refused event
+		 * keeps none of the fields it made before the fault, so no
+		 * rule matches half an event */
+		for (size_t i = n0; i < ctx->nfields; i++) {
+			int id = ruleset_field_lookup(ctx->rs,
+			    ctx->fields[i].name, strlen(ctx->fields[i].name));
+
+			if (id >= 0)
+				ctx->slots[id].gen = ctx->gen - 1;
+		}
+		ctx->nfields = n0;
 		if (wi.refused)
 			ctx->c.winevt_refused++;
 		else if (wi.json)
@@ -627,7 +641,8 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 		    wi.computer_len < MAX_HOST_BYTES ? wi.computer_len :
 		    MAX_HOST_BYTES);
 	if (wi.has_time) {
-		ctx->win_time_us = wi.time_us;
+		ctx->win_time_us = wi.time_local && ctx->tz != NULL ?
+		    syslog_tz_local(ctx->tz, wi.time_us) : wi.time_us;
 		ctx->has_win_time = 1;
 	}
 	return 0;
@@ -672,6 +687,8 @@ w3c_run(struct rules_ctx *ctx, const struct syslog_hdr *h, size_t msg_len)
 
 	if (ctx->w3c == NULL && (rc = w3c_new(&ctx->w3c)) != 0)
 		return rc;
+	if (!w3c_candidate(ctx->w3c, text, msg_len))
+		return 1;
 	key_add(ctx->srckey, &klen, ev->agent, ev->agent_len, MAX_HOST_BYTES);
 	key_add(ctx->srckey, &klen, ev->host, ev->host_len, MAX_HOST_BYTES);
 	key_add(ctx->srckey, &klen, ev->file, ev->file_len, MAX_PATH_BYTES);
@@ -786,6 +803,19 @@ decoder_run(struct rules_ctx *ctx, const struct decoder *d,
 			return rc;
 		*tried |= TRIED_W3C_OK;
 		return 0;
+	case DEC_KV: {
+		struct audit_info ki;
+
+		if (*tried & TRIED_KV)
+			return *tried & TRIED_KV_OK ? 0 : 1;
+		*tried |= TRIED_KV;
+		if (kv_decode(h->msg, h->msg_len, &ctx->arena, field_put, ctx,
+		    &ki) != 0)
+			return 1;
+		ctx->c.fields_dropped += ki.dropped;
+		*tried |= TRIED_KV_OK;
+		return 0;
+	}
 	case DEC_AUDIT:
 		if (*tried & TRIED_AUDIT)
 			return *tried & TRIED_AUDIT_OK ? 0 : 1;
@@ -833,7 +863,7 @@ decoder_time(struct rules_ctx *ctx, const struct decoder *d)
 		return;
 	for (size_t i = 0; i < ts->nformats; i++)
 		if (evtime_parse(ts->formats[i], s->v, s->len, ts->zone,
-		    ts->zone_off_s, ctx->read_us, &t) == 0) {
+		    ts->zone_off_s, ctx->tz, ctx->read_us, &t) == 0) {
 			ctx->rec_time_us = t;
 			ctx->has_rec_time = 1;
 			return;
