@@ -676,6 +676,8 @@ w3c_run(struct rules_ctx *ctx, const struct syslog_hdr *h, size_t msg_len)
 
 	if (ctx->w3c == NULL && (rc = w3c_new(&ctx->w3c)) != 0)
 		return rc;
+	if (!w3c_candidate(ctx->w3c, text, msg_len))
+		return 1;
 	key_add(ctx->srckey, &klen, ev->agent, ev->agent_len, MAX_HOST_BYTES);
 	key_add(ctx->srckey, &klen, ev->host, ev->host_len, MAX_HOST_BYTES);
 	key_add(ctx->srckey, &klen, ev->file, ev->file_len, MAX_PATH_BYTES);
@@ -837,7 +839,7 @@ decoder_time(struct rules_ctx *ctx, const struct decoder *d)
 		return;
 	for (size_t i = 0; i < ts->nformats; i++)
 		if (evtime_parse(ts->formats[i], s->v, s->len, ts->zone,
-		    ts->zone_off_s, ctx->read_us, &t) == 0) {
+		    ts->zone_off_s, ctx->tz, ctx->read_us, &t) == 0) {
 			ctx->rec_time_us = t;
 			ctx->has_rec_time = 1;
 			return;

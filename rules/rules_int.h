@@ -192,6 +192,11 @@ struct w3c_info {
 	size_t	dropped;	/* values without arena room */
 };
 
+/* Whether (buf, len) may be a W3C line at all: a directive, a line shaped
+ * like IIS's default columns, or any line once some source has #Fields:
+ * (a cheap test before the source key is made). */
+int w3c_candidate(const struct w3c *w, const char *buf, size_t len);
+
 /* A table of sources; 0 or TS_ENOMEM.  w3c_free takes NULL. */
 int w3c_new(struct w3c **out);
 void w3c_free(struct w3c **w);
