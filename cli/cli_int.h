@@ -62,9 +62,11 @@ extern const struct cli_help cmd_rules_help;
 extern const struct cli_help cmd_record_help;
 extern const struct cli_help cmd_replay_help;
 extern const struct cli_help cmd_drill_help;
+int cmd_api(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
 extern const struct cli_help cmd_incidents_help;
+extern const struct cli_help cmd_api_help;
 
 /* ---- recordings and replay (cmd_replay.c; used by cmd_drill.c) ---------- */
 
@@ -303,6 +305,13 @@ void cli_format_time_s(uint64_t us, char *buf, size_t buflen);
 
 /* "12s", "4m", "3h", "2d" for an age in microseconds, buf >= 16. */
 void cli_format_age(uint64_t us, char *buf, size_t buflen);
+
+/* Who signs a change this command makes (control requests): $TOCSIN_ACTOR
+ * (set by the API for the drills it runs on an analyst's behalf), else
+ * $SUDO_USER (the person behind sudo), else the login name, else the
+ * name of the user id, else "uid-N": never "unknown".  A name longer than
+ * MAX_NAME_BYTES or holding a control byte is not taken.  Static storage. */
+const char *cli_actor(void);
 
 /* Columns: name, widest width a cell may take (the cell is cut with "..."
  * past it), whether the column may shrink further to fit the terminal and

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,34 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	else
 		fputs(" (see tocsin --help)\n", stderr);
 	return CLI_EXIT_USAGE;
+}
+
+static int actor_ok(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > MAX_NAME_BYTES)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+const char *cli_actor(void)
+{
+	static char buf[MAX_NAME_BYTES + 1];
+	const char *s;
+	struct passwd *pw;
+
+	if (actor_ok(s = getenv("TOCSIN_ACTOR")) ||
+	    actor_ok(s = getenv("SUDO_USER")) || actor_ok(s = getlogin()) ||
+	    ((pw = getpwuid(geteuid())) != NULL && actor_ok(s = pw->pw_name))) {
+		snprintf(buf, sizeof(buf), "%s", s);
+		return buf;
+	}
+	snprintf(buf, sizeof(buf), "uid-%ld", (long)geteuid());
+	return buf;
 }
 
 const char *cli_esc(const char *s, char *buf, size_t buflen)

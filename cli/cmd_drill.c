@@ -318,9 +318,7 @@ static int scorecard_print(json_t *sc)
 
 static const char *who(void)
 {
-	const char *u = getenv("USER");
-
-	return u != NULL && u[0] != '\0' ? u : "cli";
+	return cli_actor();
 }
 
 /*

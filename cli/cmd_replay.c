@@ -30,6 +30,7 @@
 #include "common/limits.h"
 #include "common/util.h"
 #include "common/wire.h"
+#include "rules/decode.h"
 
 #ifndef TOCSIN_VERSION
 #define TOCSIN_VERSION "unknown"
@@ -72,8 +73,11 @@ static const struct cli_opt replay_opts[] = {
 	  "rewritten to its new time, in the same style\n"
 	  "(BSD \"Mmm dd hh:mm:ss\" stays BSD, in UTC;\n"
 	  "RFC 3339 becomes RFC 3339 UTC \"...Z\", with\n"
-	  "microseconds if it had a fraction).  Lines with\n"
-	  "no recognised timestamp are sent unchanged." },
+	  "microseconds if it had a fraction); the times\n"
+	  "the decoders read inside the record (access\n"
+	  "log, audit, W3C, Apache and nginx error logs)\n"
+	  "move too.  Lines with no recognised timestamp\n"
+	  "are sent unchanged." },
 	{ "endpoint", 0, OPT_ENDPOINT, "EP",
 	  "collector endpoint (default: the server\n"
 	  "configuration's collector.listen, a wildcard\n"
@@ -517,6 +521,114 @@ static int shift_raw(struct rec_event *e)
 	return 0;
 }
 
+/* Replace raw[pos, pos + n) of e with (s, sn).  0 or TS_ENOMEM; the line
+ * is kept as it is when the result would pass MAX_LINE_BYTES. */
+static int splice_raw(struct rec_event *e, size_t pos, size_t n,
+    const char *s, size_t sn)
+{
+	size_t outlen = e->raw_len - n + sn;
+	char *out;
+
+	if (outlen > MAX_LINE_BYTES)
+		return 0;
+	if ((out = malloc(outlen + 1)) == NULL)
+		return TS_ENOMEM;
+	memcpy(out, e->raw, pos);
+	memcpy(out + pos, s, sn);
+	memcpy(out + pos + sn, e->raw + pos + n, e->raw_len - pos - n);
+	out[outlen] = '\0';
+	free(e->raw);
+	e->raw = out;
+	e->raw_len = outlen;
+	return 0;
+}
+
+/* Shift the time written as fmt in raw[pos, pos + n) by delta (zone: how
+ * the decoders read it; an explicit offset in the text is kept).  0 or
+ * TS_ENOMEM; unchanged when it does not read. */
+static int shift_at(struct rec_event *e, size_t pos, size_t n,
+    const char *fmt, const char *wfmt, int zone, int64_t delta)
+{
+	char stamp[64];
+	uint64_t t;
+	int32_t off = 0;
+	size_t sl;
+
+	if (evtime_parse(fmt, e->raw + pos, n, zone, 0, e->time_us, &t) != 0)
+		return 0;
+	if (strstr(fmt, "%z") != NULL && n >= 5) {
+		char z[6];
+
+		memcpy(z, e->raw + pos + n - 5, 5);
+		z[5] = '\0';
+		if (evtime_parse_zone(z, &zone, &off) != 0)
+			zone = EVTIME_ZONE_UTC;
+	}
+	if (delta < 0 && (uint64_t)-delta > t)
+		return 0;
+	t = (uint64_t)((int64_t)t + delta);
+	if ((sl = evtime_format(wfmt, t, zone, off, stamp, sizeof(stamp))) ==
+	    0)
+		return 0;
+	return splice_raw(e, pos, n, stamp, sl);
+}
+
+/* Shift the times written inside the record (which the decoders take as
+ * the event's time, rules/default/web.yml, iis.yml, auditd) by delta: an
+ * access log's [dd/Mon/yyyy:hh:mm:ss +zzzz], an audit record's
+ * audit(SECONDS.mmm:, and at the start of a line without a syslog header
+ * W3C's and nginx's "yyyy-mm-dd hh:mm:ss" / "yyyy/mm/dd hh:mm:ss" and
+ * Apache's "[Www Mmm dd hh:mm:ss[.usec] yyyy]".  0 or TS_ENOMEM. */
+static int shift_record_time(struct rec_event *e, int64_t delta)
+{
+	const char *p = e->raw, *q = NULL;
+	size_t n = e->raw_len, i;
+
+	for (i = 0; i + 28 <= n; i++)
+		if (p[i] == '[' && p[i + 3] == '/' && p[i + 7] == '/' &&
+		    p[i + 12] == ':' && p[i + 27] == ']')
+			return shift_at(e, i + 1, 26, "%d/%b/%Y:%H:%M:%S %z",
+			    "%d/%b/%Y:%H:%M:%S %z", 0, delta);
+	for (i = 0; i + 6 <= n && q == NULL; i++)
+		if (memcmp(p + i, "audit(", 6) == 0)
+			q = p + i;
+	if (q != NULL) {
+		size_t at = (size_t)(q - p) + 6, k = at;
+
+		while (k < n && (is_digit(p[k]) || p[k] == '.'))
+			k++;
+		if (k < n && p[k] == ':' && k - at == 14 && p[at + 10] == '.') {
+			char stamp[32];
+			uint64_t t;
+
+			if (evtime_parse("%s", p + at, 14, 0, 0, 0, &t) != 0 ||
+			    (delta < 0 && (uint64_t)-delta > t))
+				return 0;
+			t = (uint64_t)((int64_t)t + delta);
+			snprintf(stamp, sizeof(stamp), "%llu.%03u",
+			    (unsigned long long)(t / 1000000),
+			    (unsigned)(t % 1000000 / 1000));
+			return splice_raw(e, at, 14, stamp, strlen(stamp));
+		}
+	}
+	if (n >= 20 && p[4] == '-' && p[10] == ' ' && p[19] == ' ')
+		return shift_at(e, 0, 19, "%Y-%m-%d %H:%M:%S",
+		    "%Y-%m-%d %H:%M:%S", EVTIME_ZONE_UTC, delta);
+	if (n >= 20 && p[4] == '/' && p[10] == ' ' && p[19] == ' ')
+		return shift_at(e, 0, 19, "%Y/%m/%d %H:%M:%S",
+		    "%Y/%m/%d %H:%M:%S", EVTIME_ZONE_LOCAL, delta);
+	if (n > 2 && p[0] == '[' && (q = memchr(p, ']', n < 40 ? n : 40)) !=
+	    NULL) {
+		size_t len = (size_t)(q - p) - 1;
+		int frac = memchr(p + 1, '.', len) != NULL;
+
+		return shift_at(e, 1, len, "%a %b %d %H:%M:%S %Y", frac ?
+		    "%a %b %d %H:%M:%S.%f %Y" : "%a %b %d %H:%M:%S %Y",
+		    EVTIME_ZONE_LOCAL, delta);
+	}
+	return 0;
+}
+
 int recording_shift(struct recording *r, uint64_t now)
 {
 	uint64_t first;
@@ -527,9 +639,11 @@ int recording_shift(struct recording *r, uint64_t now)
 		return 0;
 	first = r->ev[0].time_us;
 	for (i = 0; i < r->n; i++) {
-		uint64_t d = r->ev[i].time_us - first;
+		uint64_t d = r->ev[i].time_us - first, old = r->ev[i].time_us;
 		r->ev[i].time_us = now + d;
-		if ((rc = shift_raw(&r->ev[i])) != 0)
+		if ((rc = shift_raw(&r->ev[i])) != 0 ||
+		    (rc = shift_record_time(&r->ev[i],
+		    (int64_t)(r->ev[i].time_us - old))) != 0)
 			return rc;
 	}
 	return 0;

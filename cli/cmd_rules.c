@@ -511,6 +511,9 @@ test_one(struct rules_run *r, const char *src, uint64_t lineno,
 
 	ev.raw = line;
 	ev.raw_len = len;
+	/* the input names the source (a W3C file's #Fields: apply to it) */
+	ev.file = src;
+	ev.file_len = strlen(src);
 	ev.time_us = now_us();
 	if ((rc = rules_eval(r->ctx, &ev, &res)) != 0) {
 		cli_err(r->cmd, "%s", ts_strerror(rc));
@@ -735,7 +738,10 @@ check_file(struct rules_run *r, const char *path)
 	uint64_t lineno = 0;
 	int have = 0;
 	struct rules_result res;
+	struct corr_hits nocorr;
 	char source[MAX_SOURCE_NAME_BYTES + 1] = "";	/* @source */
+
+	memset(&nocorr, 0, sizeof(nocorr));
 
 	memset(&res, 0, sizeof(res));
 	if (f == NULL) {
@@ -814,6 +820,7 @@ check_file(struct rules_run *r, const char *path)
 			struct rules_event ev = { .raw = sp,
 			    .raw_len = strlen(sp), .host = "test",
 			    .host_len = 4, .time_us = TEST_REF_US,
+			    .file = path, .file_len = strlen(path),
 			    .source = source[0] ? source : NULL,
 			    .source_len = strlen(source) };
 			int rc = rules_eval(r->ctx, &ev, &res);
@@ -827,10 +834,13 @@ check_file(struct rules_run *r, const char *path)
 		}
 		have = 1;
 		r->lines++;
-		if (!alerts_are(&res, NULL, p)) {
+		/* no correlation runs here, but a rule that only feeds one
+		 * (generate: false) raises nothing, as in the engine */
+		nocorr.cs = ruleset_corr(r->rs);
+		if (!alerts_are(&res, &nocorr, p)) {
 			fprintf(stderr, "%s:%llu: want %s, got ", path,
 			    (unsigned long long)lineno, p);
-			print_alert_ids(stderr, &res, NULL);
+			print_alert_ids(stderr, &res, &nocorr);
 			fputc('\n', stderr);
 			r->failures++;
 		}

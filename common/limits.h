@@ -91,6 +91,17 @@
 #define DEFAULT_INCIDENT_MIN_LEVEL	8
 #define DEFAULT_INCIDENT_WINDOW_US	(3600ULL * 1000000)
 
+/* The HTTP API (api/api.h; it listens only where api.listen says: the
+ * shipped configuration has 127.0.0.1:7517, a file without api.listen runs
+ * no API): requests per second and at once per token, the default and
+ * largest page of a list, the default and largest request body. */
+#define DEFAULT_API_RATE	50
+#define DEFAULT_API_BURST	200
+#define DEFAULT_API_MAX_PAGE	1000
+#define MAX_API_PAGE		10000
+#define DEFAULT_API_MAX_BODY	(1024 * 1024)
+#define MAX_API_BODY		(16 * 1024 * 1024)
+
 /* Length of a printable CURVE key (Z85) plus NUL. */
 #define KEY_Z85_BYTES		41
 

@@ -57,7 +57,9 @@ enum {
 	C_CORR_EXPIRED, C_CORR_EVICTED, C_CORR_NO_GROUP, C_CORR_RULES,
 	C_INC_OPENED, C_CONTROL_APPLIED, C_CONTROL_REFUSED, C_CONTROL_FAILED,
 	C_READERS_CLEARED, C_RET_ALERTS, C_RET_INCIDENTS, C_RET_CHANGES,
-	C_WIN_MALFORMED, C_WIN_REFUSED, C_TIME_UNPARSED,
+	C_WIN_MALFORMED, C_WIN_REFUSED, C_TIME_UNPARSED, C_URL_MALFORMED,
+	C_W3C_CHANGED, C_W3C_MISMATCH, C_W3C_DEFAULTED, C_W3C_EVICTED,
+	C_W3C_NAMES_REFUSED,
 	C_NCOUNTERS
 };
 
@@ -76,6 +78,20 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	[C_TIME_UNPARSED] = { "engine.record_time_unparsed", 0,
 	    "records whose time field no format of their decoder read (the "
 	    "event kept its header's or reading time)" },
+	[C_URL_MALFORMED] = { "engine.url_malformed_escapes", 0,
+	    "'%' escapes in URLs not followed by two hex digits (kept as "
+	    "written)" },
+	[C_W3C_CHANGED] = { "engine.w3c_fields_changed", 0,
+	    "W3C #Fields: lists that changed a source's columns mid-stream" },
+	[C_W3C_MISMATCH] = { "engine.w3c_column_mismatch", 0,
+	    "W3C lines whose columns did not fit #Fields: (decoded as far "
+	    "as they go)" },
+	[C_W3C_DEFAULTED] = { "engine.w3c_default_fields", 0,
+	    "W3C lines read with IIS's default fields (no #Fields: seen)" },
+	[C_W3C_EVICTED] = { "engine.w3c_sources_evicted", 0,
+	    "W3C sources whose #Fields: was forgotten (MAX_W3C_SOURCES)" },
+	[C_W3C_NAMES_REFUSED] = { "engine.w3c_names_refused", 0,
+	    "W3C #Fields: names refused (past MAX_W3C_FIELDS, bad bytes)" },
 	[C_TRUNCATED] = { "engine.messages_truncated", 0,
 	    "messages capped to MAX_MATCH_BYTES before matching" },
 	[C_RELOADS] = { "engine.reloads", 0, "rule sets reloaded (SIGHUP)" },
@@ -1056,6 +1072,16 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_c[C_WIN_REFUSED].value += rc1.winevt_refused - rc0.winevt_refused;
 	e->e_c[C_TIME_UNPARSED].value += rc1.time_unparsed -
 	    rc0.time_unparsed;
+	e->e_c[C_URL_MALFORMED].value += rc1.url_malformed -
+	    rc0.url_malformed;
+	e->e_c[C_W3C_CHANGED].value += rc1.w3c_fields_changed -
+	    rc0.w3c_fields_changed;
+	e->e_c[C_W3C_MISMATCH].value += rc1.w3c_mismatch - rc0.w3c_mismatch;
+	e->e_c[C_W3C_DEFAULTED].value += rc1.w3c_defaulted -
+	    rc0.w3c_defaulted;
+	e->e_c[C_W3C_EVICTED].value += rc1.w3c_evicted - rc0.w3c_evicted;
+	e->e_c[C_W3C_NAMES_REFUSED].value += rc1.w3c_names_refused -
+	    rc0.w3c_names_refused;
 	e->e_c[C_CURSOR].value = last;
 	e->e_c[C_HEARTBEAT].value = now_us();
 	if ((ret = incident_flush(e->e_txn)) != 0 ||

@@ -79,6 +79,15 @@ struct txn_id {
 	uint64_t	 ti_next;	/* value to hand out next */
 };
 
+/* Write-back caches a transaction carries (state_txn_hook). */
+#define TXN_HOOKS	4
+
+struct txn_hook {
+	int	(*th_flush)(state_txn_t *t, void *arg);
+	void	(*th_drop)(void *arg);
+	void	 *th_arg;
+};
+
 struct state_txn {
 	state_t		*t_state;
 	MDB_txn		*t_txn;
@@ -87,6 +96,8 @@ struct state_txn {
 	int		 t_failed;	/* a put failed (its TS_E*): abort only */
 	struct txn_id	 t_ids[TXN_IDS];	/* next_id counters, dirty */
 	size_t		 t_nids;
+	struct txn_hook	 t_hooks[TXN_HOOKS];	/* state_txn_hook */
+	size_t		 t_nhooks;
 };
 
 /*
@@ -369,6 +380,32 @@ state_begin(state_t *s, state_txn_t **t)
 
 /* Commit and free *t.  TS_EFULL when the map or the disk filled up (nothing
  * of the transaction is kept; the map grows before the next one). */
+/* Forget the caches of tx (after their flush, or on an abort). */
+static void
+txn_hooks_drop(state_txn_t *tx)
+{
+	for (size_t i = 0; i < tx->t_nhooks; i++)
+		if (tx->t_hooks[i].th_drop != NULL)
+			tx->t_hooks[i].th_drop(tx->t_hooks[i].th_arg);
+	tx->t_nhooks = 0;
+}
+
+int
+state_txn_hook(state_txn_t *t, int (*flush)(state_txn_t *t, void *arg),
+    void (*drop)(void *arg), void *arg)
+{
+	for (size_t i = 0; i < t->t_nhooks; i++)
+		if (t->t_hooks[i].th_arg == arg &&
+		    t->t_hooks[i].th_flush == flush)
+			return 0;
+	if (t->t_nhooks == TXN_HOOKS)
+		return TS_ETOOBIG;
+	t->t_hooks[t->t_nhooks].th_flush = flush;
+	t->t_hooks[t->t_nhooks].th_drop = drop;
+	t->t_hooks[t->t_nhooks++].th_arg = arg;
+	return 0;
+}
+
 int
 state_commit(state_txn_t **t)
 {
@@ -382,13 +419,20 @@ state_commit(state_txn_t **t)
 	s = tx->t_state;
 	if (tx->t_failed) {
 		ret = tx->t_failed;
+		txn_hooks_drop(tx);
 		mdb_txn_abort(tx->t_txn);
 		free(tx);
 		if (s->s_grow)
 			state_grow(s);
 		return ret;
 	}
-	if (tx->t_ids_dirty)
+	/* the caches write what they hold first (they may take ids) */
+	for (size_t i = 0; i < tx->t_nhooks && ret == 0; i++)
+		if ((ret = tx->t_hooks[i].th_flush(tx, tx->t_hooks[i].th_arg))
+		    == 0 && tx->t_failed)
+			ret = tx->t_failed;
+	txn_hooks_drop(tx);
+	if (ret == 0 && tx->t_ids_dirty)
 		ret = state_meta_put(s, tx->t_txn, "next_alert_id",
 		    tx->t_next_id);
 	for (size_t i = 0; i < tx->t_nids && ret == 0; i++)
@@ -413,6 +457,7 @@ state_abort(state_txn_t **t)
 	if (t == NULL || *t == NULL)
 		return;
 	s = (*t)->t_state;
+	txn_hooks_drop(*t);
 	mdb_txn_abort((*t)->t_txn);
 	free(*t);
 	*t = NULL;

@@ -23,21 +23,20 @@
  *                        (the `same:` field values joined by 0x1f; a key
  *                        longer than STATE_MAX_KV_KEY is cut and ends with
  *                        a 64-bit hash of the whole)
- *                        val: the window's header (engine/correlate.c): u8
- *                        version 2, u64 newest event time, u64 last fire
+ *                        val: the window (engine/correlate.c): u8
+ *                        version 3, u64 newest event time, u64 last fire
  *                        time + 1, u64 suppressed, u64 wall expiry, u64
- *                        window id, u64 next arrival number, u64 time and
- *                        u64 arrival + 1 of the oldest entry, u32 entries,
- *                        u32 distinct values, u32 sequence slots, u32 count
- *                        per step [8], then the slots {u64 time_us, u64
- *                        arrival + 1} (latest start of a match of the
- *                        sequence's first j events)
+ *                        next arrival number, u32 sequence slots, u32
+ *                        entries; the slots {u64 time_us, u64 arrival + 1}
+ *                        (latest start of a match of the sequence's first
+ *                        j events); the entries in order {u64 time_us, u64
+ *                        arrival, u64 alert id, u8 step, u16 len, distinct
+ *                        value bytes (at most 256)}.  Read once and written
+ *                        once per batch that touches it.
  *                        key "\0count": u64 number of windows
- *   db "corr_items"      key: u64 window id, 'e', u64 time_us, u64 arrival
- *                        val: an entry {u64 alert id, u8 step, u16 len,
- *                        distinct value bytes}
- *                        key: u64 window id, 'v', value bytes (at most 256)
- *                        val: u32 entries holding this distinct value
+ *   db "corr_items"      version 2 windows' entries (an older engine):
+ *                        cleared when such a window is met again or
+ *                        expires; nothing new is written
  *   db "corr_age"        key: u64 wall-clock expiry, then the window key
  *                        val: empty (oldest first: what expires first)
  *
@@ -130,6 +129,16 @@ int state_commit(state_txn_t **t);
 void state_abort(state_txn_t **t);
 
 int state_txn_set_cursor(state_txn_t *t, uint64_t jseq);
+
+/*
+ * A write-back cache that lives in transaction t (the correlation windows
+ * of a batch): state_commit calls flush(t, arg) first, which writes what
+ * the cache holds into t (a failure aborts the commit); then, and on
+ * state_abort, drop(arg) (may be NULL) forgets it.  The same (flush, arg)
+ * registers once.  0, or TS_ETOOBIG past a few caches.
+ */
+int state_txn_hook(state_txn_t *t, int (*flush)(state_txn_t *t, void *arg),
+    void (*drop)(void *arg), void *arg);
 
 /*
  * Store one alert.  json is the alert object WITHOUT "id" (UTF-8, len bytes,

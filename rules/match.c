@@ -18,6 +18,11 @@
 #include "rules/rules_int.h"
 #include "rules/sigma/sigma.h"
 
+/* A W3C source key: agent, host, file and program, each capped, with
+ * separators. */
+#define SRCKEY_BYTES	(2 * MAX_HOST_BYTES + MAX_PATH_BYTES + \
+			    MAX_PROGRAM_BYTES + 4)
+
 struct fslot {
 	const char	*v;
 	size_t		 len;
@@ -37,6 +42,7 @@ struct rules_ctx {
 	size_t			 nfields;
 	struct field_arena	 arena;		/* JSON / CEF names, values */
 	struct prefilter_scratch *pf;		/* NULL: no route has one */
+	struct ruleindex_scratch *ix;		/* NULL: no rule index */
 	const struct rule_info	**matched;
 	size_t			 nmatched;
 	const struct rule_info	**alerts;
@@ -50,6 +56,11 @@ struct rules_ctx {
 	uint64_t		 rec_time_us;	/* from a decoder's `time:` */
 	int			 has_rec_time;
 	uint64_t		 read_us;	/* rules_event.time_us */
+	const struct rules_event *ev;		/* the event being decoded */
+	struct w3c		*w3c;		/* made at the first W3C
+						 * decoder run */
+	char			*srckey;	/* the W3C source key */
+	size_t			 line_len;	/* bytes of line */
 	struct rules_counters	 c;
 };
 
@@ -90,9 +101,11 @@ rules_ctx_new(const ruleset_t *rs)
 	ctx->slots = calloc(rs->nfield_names, sizeof(*ctx->slots));
 	ctx->matched = calloc(n, sizeof(*ctx->matched));
 	ctx->alerts = calloc(n, sizeof(*ctx->alerts));
+	ctx->srckey = malloc(SRCKEY_BYTES);
 	if (prefilter_scratch_new(rs, &ctx->pf) != 0 ||
+	    ruleindex_scratch_new(rs, &ctx->ix) != 0 ||
 	    ctx->md == NULL || ctx->line == NULL || ctx->arena.buf == NULL ||
-	    ctx->slots == NULL ||
+	    ctx->slots == NULL || ctx->srckey == NULL ||
 	    ctx->matched == NULL || ctx->alerts == NULL)
 		rules_ctx_free(&ctx);
 	return ctx;
@@ -109,10 +122,13 @@ rules_ctx_free(rules_ctx_t **ctxp)
 	free(ctx->line);
 	free(ctx->arena.buf);
 	prefilter_scratch_free(&ctx->pf);
+	ruleindex_scratch_free(&ctx->ix);
 	free(ctx->slots);
 	free(ctx->matched);
 	free(ctx->alerts);
 	winevt_free(&ctx->win);
+	w3c_free(&ctx->w3c);
+	free(ctx->srckey);
 	free(ctx);
 	*ctxp = NULL;
 }
@@ -212,6 +228,18 @@ field_get(const struct rules_ctx *ctx, int id)
 	const struct fslot *s = &ctx->slots[id];
 
 	return s->gen == ctx->gen ? s : NULL;
+}
+
+/* ruleindex_get_fn over the event's slots. */
+static const char *
+field_value_cb(void *arg, int id, size_t *len)
+{
+	const struct fslot *s = field_get(arg, id);
+
+	if (s == NULL)
+		return NULL;
+	*len = s->len;
+	return s->v;
 }
 
 /* ---- leaves --------------------------------------------------------------- */
@@ -444,6 +472,8 @@ cef_text(const struct syslog_hdr *h, size_t *len)
 #define TRIED_CEF_OK	8u
 #define TRIED_WIN	16u
 #define TRIED_WIN_OK	32u
+#define TRIED_W3C	64u
+#define TRIED_W3C_OK	128u
 
 /* The Windows decoder on the message; 0 decoded, 1 not (or malformed,
  * counted), TS_ENOMEM.  The event's host becomes its Computer and its time
@@ -480,6 +510,94 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 		ctx->has_win_time = 1;
 	}
 	return 0;
+}
+
+/* Append (s, n), capped at max, and a separator to the key at *off. */
+static void
+key_add(char *key, size_t *off, const char *s, size_t n, size_t max)
+{
+	if (s == NULL)
+		n = 0;
+	if (n > max)
+		n = max;
+	if (n > 0)
+		memcpy(key + *off, s, n);
+	*off += n;
+	key[(*off)++] = '\x1f';
+}
+
+/* The W3C decoder with the event's source (agent, host, file, syslog
+ * program) naming whose #Fields: apply.  A W3C line is the message of a
+ * syslog line that names a program (an NXLog forwarder's), else the whole
+ * line: a data line starts "date time", which the header parser takes
+ * for an ISO 8601 header time.  0 decoded, 1 not, TS_ENOMEM. */
+static int
+w3c_run(struct rules_ctx *ctx, const struct syslog_hdr *h, size_t msg_len)
+{
+	const struct rules_event *ev = ctx->ev;
+	const char *text = h->msg;
+	struct w3c_info wi;
+	size_t klen = 0;
+	int rc;
+
+	if (h->program == NULL) {
+		text = ctx->line;
+		msg_len = ctx->line_len < MAX_MATCH_BYTES ? ctx->line_len :
+		    MAX_MATCH_BYTES;
+		while (msg_len > 0 && (text[msg_len - 1] == '\n' ||
+		    text[msg_len - 1] == '\r'))
+			msg_len--;
+	}
+
+	if (ctx->w3c == NULL && (rc = w3c_new(&ctx->w3c)) != 0)
+		return rc;
+	key_add(ctx->srckey, &klen, ev->agent, ev->agent_len, MAX_HOST_BYTES);
+	key_add(ctx->srckey, &klen, ev->host, ev->host_len, MAX_HOST_BYTES);
+	key_add(ctx->srckey, &klen, ev->file, ev->file_len, MAX_PATH_BYTES);
+	key_add(ctx->srckey, &klen, h->program, h->program_len,
+	    MAX_PROGRAM_BYTES);
+	rc = w3c_decode(ctx->w3c, ctx->srckey, klen, text, msg_len,
+	    &ctx->arena, field_put, ctx, &wi);
+	ctx->c.fields_dropped += wi.dropped;
+	ctx->c.w3c_fields_changed += (uint64_t)wi.fields_changed;
+	ctx->c.w3c_mismatch += (uint64_t)wi.mismatch;
+	ctx->c.w3c_defaulted += (uint64_t)wi.defaulted;
+	ctx->c.w3c_evicted += (uint64_t)wi.evicted;
+	ctx->c.w3c_names_refused += wi.cut + (uint64_t)wi.bad_fields;
+	return rc;
+}
+
+/* Each urldecode: / formdecode: of d whose source is set and holds a '%'
+ * (or a '+', form) sets its destination to the decoded value; otherwise
+ * the destination is the source's value itself.  Without arena room the
+ * field is dropped (counted). */
+static void
+decoder_xforms(struct rules_ctx *ctx, const struct decoder *d)
+{
+	for (size_t i = 0; i < d->nxforms; i++) {
+		const struct urlxf *x = &d->xforms[i];
+		const struct fslot *s = field_get(ctx, x->src);
+		size_t bad = 0, n;
+		char *dst;
+
+		if (s == NULL)
+			continue;
+		if (memchr(s->v, '%', s->len) == NULL &&
+		    (!x->form || memchr(s->v, '+', s->len) == NULL)) {
+			field_set(ctx, x->dst, s->v, s->len);
+			continue;
+		}
+		if (s->len + 1 > ctx->arena.cap - ctx->arena.len) {
+			ctx->c.fields_dropped++;
+			continue;
+		}
+		dst = ctx->arena.buf + ctx->arena.len;
+		n = web_url_decode(s->v, s->len, dst, x->form, &bad);
+		dst[n] = '\0';
+		ctx->arena.len += n + 1;
+		ctx->c.url_malformed += bad;
+		field_set(ctx, x->dst, dst, n);
+	}
 }
 
 /* Run decoder d on the event.  0 when it matched (fields set), 1 when it
@@ -537,6 +655,15 @@ decoder_run(struct rules_ctx *ctx, const struct decoder *d,
 		if ((rc = winevt_run(ctx, h)) != 0)
 			return rc;
 		*tried |= TRIED_WIN_OK;
+		return 0;
+	case DEC_W3C:
+		/* stateful: run once per event */
+		if (*tried & TRIED_W3C)
+			return *tried & TRIED_W3C_OK ? 0 : 1;
+		*tried |= TRIED_W3C;
+		if ((rc = w3c_run(ctx, h, msg_len)) != 0)
+			return rc;
+		*tried |= TRIED_W3C_OK;
 		return 0;
 	case DEC_REGEX:
 		break;
@@ -612,6 +739,9 @@ decoder_step(struct rules_ctx *ctx, const struct decoder *d,
 			}
 		}
 	}
+	for (size_t k = 0; k < d->nset; k++)
+		field_set(ctx, d->set_field[k], d->set_val[k], d->set_len[k]);
+	decoder_xforms(ctx, d);
 	decoder_time(ctx, d);
 	return 0;
 }
@@ -640,6 +770,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	ctx->has_win_time = 0;
 	ctx->has_rec_time = 0;
 	ctx->read_us = ev->time_us;
+	ctx->ev = ev;
 	ctx->arena.len = 0;
 
 	n = ev->raw_len;
@@ -649,6 +780,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	}
 	if (n > 0)
 		memcpy(ctx->line, ev->raw, n);
+	ctx->line_len = n;
 	syslog_parse(ctx->line, n, ev->time_us, &h);
 	if (h.has_time && !h.zoned && ctx->tz != NULL)
 		h.time_us = syslog_tz_local(ctx->tz, h.time_us);
@@ -716,7 +848,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 				break;
 		while (k < nc && slots[k] < nd + ni)
 			k++;
-		if (!ctx->silenced)
+		if (!ctx->silenced && ctx->ix == NULL)
 			for (; k < nc; k++)
 				(void)rule_eval(ctx,
 				    rt->roots[slots[k] - nd - ni]);
@@ -731,9 +863,19 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 		for (size_t i = 0; i < rt->nignores; i++)
 			if (rule_eval(ctx, rt->ignores[i]))
 				break;
-		if (!ctx->silenced)
+		if (!ctx->silenced && ctx->ix == NULL)
 			for (size_t i = 0; i < rt->nroots; i++)
 				(void)rule_eval(ctx, rt->roots[i]);
+	}
+	/* with the rule index: only the roots the event's fields allow, in
+	 * the same (load) order */
+	if (!ctx->silenced && ctx->ix != NULL && rt->nroots > 0) {
+		const uint32_t *idx;
+		size_t nc = ruleindex_candidates(ctx->ix, rs, rt,
+		    field_value_cb, ctx, &idx);
+
+		for (size_t k = 0; k < nc; k++)
+			(void)rule_eval(ctx, rs->rules[idx[k]]);
 	}
 	if (ctx->silenced)
 		ctx->nalerts = 0;

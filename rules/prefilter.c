@@ -211,9 +211,11 @@ pf_free(struct prefilter *pf)
 /* Build the database of one route (none when it would not pay).  0 or
  * TS_ENOMEM / TS_EINVAL (a compile error: the caller keeps the slow path). */
 static int
-route_build(struct route *rt)
+route_build(const struct ruleset *rs, struct route *rt)
 {
-	size_t nslots = rt->ndecoders + rt->nignores + rt->nroots, gated = 0;
+	/* with the rule index, the roots are its business */
+	size_t nslots = rt->ndecoders + rt->nignores +
+	    (rs->index != NULL ? 0 : rt->nroots), gated = 0;
 	struct lits all = { 0 };
 	unsigned *ids = NULL, *flags = NULL;
 	struct prefilter *pf = NULL;
@@ -301,7 +303,7 @@ prefilter_build(struct ruleset *rs)
 	for (size_t i = 0; i <= rs->nroutes; i++) {
 		struct route *rt = i < rs->nroutes ? &rs->routes[i] : &rs->any;
 
-		rc = route_build(rt);
+		rc = route_build(rs, rt);
 		if (rc == TS_ENOMEM)
 			return rc;
 		/* a compile error leaves the route on the slow path */

@@ -141,6 +141,21 @@ struct rules_counters {
 						 * (depth, items) or with a DTD */
 	uint64_t	time_unparsed;		/* a decoder's time field that
 						 * none of its formats read */
+	uint64_t	url_malformed;		/* '%' escapes not followed by
+						 * two hex digits (kept as
+						 * written) */
+	uint64_t	w3c_fields_changed;	/* #Fields: lists that changed
+						 * mid-stream */
+	uint64_t	w3c_mismatch;		/* W3C lines whose columns do
+						 * not fit #Fields: (decoded as
+						 * far as they go) */
+	uint64_t	w3c_defaulted;		/* W3C lines read with IIS's
+						 * default fields (no #Fields:
+						 * seen for the source) */
+	uint64_t	w3c_evicted;		/* W3C sources forgotten
+						 * (MAX_W3C_SOURCES) */
+	uint64_t	w3c_names_refused;	/* #Fields: names refused (past
+						 * MAX_W3C_FIELDS, bad bytes) */
 };
 void rules_ctx_counters(const rules_ctx_t *ctx, struct rules_counters *out);
 

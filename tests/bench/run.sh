@@ -71,6 +71,10 @@ if [ -d "$sigmahq" ]; then
 	echo "# sigmahq_eps: every rule of $sigmahq the loader accepts, beside rules/default"
 	$TOOLS/bench_engine -E -r rules/default -r "$sigmahq" -n "$ROUNDS" \
 	    -N sigmahq_eps "$input" 2>"$tmp/sigmahq.log"
+	# the same without the rule index (every root of the route tried)
+	TOCSIN_RULES_INDEX=0 $TOOLS/bench_engine -E -r rules/default \
+	    -r "$sigmahq" -n "$ROUNDS" -N sigmahq_eps_before "$input" \
+	    2>"$tmp/sigmahq.log"
 else
 	echo "# sigmahq_eps: $sigmahq is absent; skipped"
 fi
@@ -162,7 +166,9 @@ done
 #   agent.sh     agent_rss_kb / agent_cpu_pct at 50 events/s
 #   agents.sh    agents_10k_connect_s, _idle_cpu_pct, _idle_rss_kb, _eps:
 #                AGENTS_N (10,000) agents on one collector
+#   api.sh       api_alerts_rps, api_alerts_p99_ms: a page of 100 alerts
+#                with filters from a state of a million alerts
 [ -n "$only" ] && exit 0
-for b in rules sigma windows delivery agent agents; do
+for b in rules sigma windows delivery agent agents api; do
 	sh "tests/bench/$b.sh" || echo "# tests/bench/$b.sh failed (status $?)"
 done

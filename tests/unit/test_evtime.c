@@ -337,6 +337,38 @@ test_load_errors(void **state)
 	rmdir(dir);
 }
 
+/* evtime_format writes what evtime_parse reads back (replay's shift). */
+static void
+test_format(void **state)
+{
+	/* written with fmts[i], read with reads[i] (%S reads a fraction) */
+	static const char *const fmts[] = { "%d/%b/%Y:%H:%M:%S %z",
+	    "%Y-%m-%d %H:%M:%S", "%a %b %d %H:%M:%S.%f %Y", "%F %T", "%s" };
+	static const char *const reads[] = { "%d/%b/%Y:%H:%M:%S %z",
+	    "%Y-%m-%d %H:%M:%S", "%a %b %d %H:%M:%S %Y", "%F %T", "%s" };
+	uint64_t t = t3339("2026-03-05T07:08:09.123456Z"), back;
+	char buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		size_t n = evtime_format(fmts[i], t, EVTIME_ZONE_FIXED, 3600,
+		    buf, sizeof(buf));
+
+		assert_true(n > 0);
+		assert_int_equal(evtime_parse(reads[i], buf, n,
+		    EVTIME_ZONE_FIXED, 3600, 0, &back), 0);
+		/* %f keeps microseconds; the others whole seconds */
+		assert_int_equal(back / 1000000, t / 1000000);
+		if (i == 2)
+			assert_int_equal(back, t);
+	}
+	assert_true(evtime_format("%d/%b/%Y:%H:%M:%S %z", t,
+	    EVTIME_ZONE_FIXED, -5 * 3600, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "05/Mar/2026:02:08:09 -0500");
+	assert_int_equal(evtime_format("%F", t, 0, 0, buf, 5), 0);
+	assert_int_equal(evtime_format("%q", t, 0, 0, buf, sizeof(buf)), 0);
+}
+
 int
 main(void)
 {
@@ -348,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_parse_zone),
 		cmocka_unit_test(test_rules_eval_time),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
