@@ -99,6 +99,24 @@ void recording_free(struct recording *r);
  * timestamp of each raw line to match.  0 or TS_ENOMEM. */
 int recording_shift(struct recording *r, uint64_t now);
 
+/* A time written inside a record, which the shipped decoders take as the
+ * event's time (rules/default/web.yml, iis.yml, auditd.yml). */
+struct rec_time {
+	size_t		 pos, len;	/* where in the line */
+	const char	*fmt;		/* evtime_parse format that reads it */
+	const char	*wfmt;		/* evtime_format format that writes it
+					 * back; NULL: audit's SECONDS.mmm */
+	int		 zone;		/* EVTIME_ZONE_* of a value without
+					 * an offset (local: a wall clock) */
+};
+
+/* Find one in (raw, n): an access log's [dd/Mon/yyyy:hh:mm:ss +zzzz], an
+ * audit record's audit(SECONDS.mmm:, and at the start of a line without a
+ * syslog header W3C's "yyyy-mm-dd hh:mm:ss" (UTC), nginx's
+ * "yyyy/mm/dd hh:mm:ss" and Apache's "[Www Mmm dd hh:mm:ss[.usec] yyyy]"
+ * (local).  1 found (*rt set), 0 none. */
+int cli_record_time(const char *raw, size_t n, struct rec_time *rt);
+
 /* Where a replay stands, for a progress display. */
 struct replay_progress {
 	uint64_t	 rp_sent, rp_total, rp_acked;	/* events */

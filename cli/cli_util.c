@@ -18,6 +18,7 @@
 #include "common/endpoint.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "rules/decode.h"
 
 /* Rows buffered before the table prints a page; the widths of the first page
  * hold for the whole table, so memory stays bounded on long listings. */
@@ -756,4 +757,64 @@ void table_free(table_t **tp)
 	free(t->width);
 	free(t);
 	*tp = NULL;
+}
+
+static int
+rt_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int
+cli_record_time(const char *p, size_t n, struct rec_time *rt)
+{
+	const char *q;
+	size_t i;
+
+	for (i = 0; i + 28 <= n; i++)
+		if (p[i] == '[' && p[i + 3] == '/' && p[i + 7] == '/' &&
+		    p[i + 12] == ':' && p[i + 27] == ']') {
+			rt->pos = i + 1;
+			rt->len = 26;
+			rt->fmt = rt->wfmt = "%d/%b/%Y:%H:%M:%S %z";
+			rt->zone = EVTIME_ZONE_UTC;
+			return 1;
+		}
+	for (i = 0; i + 6 + 15 <= n; i++)
+		if (memcmp(p + i, "audit(", 6) == 0) {
+			size_t at = i + 6;
+
+			for (size_t k = 0; k < 14; k++)
+				if (!(k == 10 ? p[at + k] == '.' :
+				    rt_digit(p[at + k])))
+					return 0;
+			if (p[at + 14] != ':')
+				return 0;
+			rt->pos = at;
+			rt->len = 14;
+			rt->fmt = "%s";
+			rt->wfmt = NULL;
+			rt->zone = EVTIME_ZONE_UTC;
+			return 1;
+		}
+	if (n >= 20 && (p[4] == '-' || p[4] == '/') && p[7] == p[4] &&
+	    p[10] == ' ' && p[13] == ':' && p[19] == ' ') {
+		rt->pos = 0;
+		rt->len = 19;
+		rt->fmt = rt->wfmt = p[4] == '-' ? "%Y-%m-%d %H:%M:%S" :
+		    "%Y/%m/%d %H:%M:%S";
+		rt->zone = p[4] == '-' ? EVTIME_ZONE_UTC : EVTIME_ZONE_LOCAL;
+		return 1;
+	}
+	if (n > 2 && p[0] == '[' && (q = memchr(p, ']', n < 40 ? n : 40)) !=
+	    NULL) {
+		rt->pos = 1;
+		rt->len = (size_t)(q - p) - 1;
+		rt->fmt = "%a %b %d %H:%M:%S %Y";
+		rt->wfmt = memchr(p + 1, '.', rt->len) != NULL ?
+		    "%a %b %d %H:%M:%S.%f %Y" : "%a %b %d %H:%M:%S %Y";
+		rt->zone = EVTIME_ZONE_LOCAL;
+		return 1;
+	}
+	return 0;
 }

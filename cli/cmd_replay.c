@@ -554,7 +554,8 @@ static int shift_at(struct rec_event *e, size_t pos, size_t n,
 	int32_t off = 0;
 	size_t sl;
 
-	if (evtime_parse(fmt, e->raw + pos, n, zone, 0, e->time_us, &t) != 0)
+	if (evtime_parse(fmt, e->raw + pos, n, zone, 0, NULL, e->time_us,
+	    &t) != 0)
 		return 0;
 	if (strstr(fmt, "%z") != NULL && n >= 5) {
 		char z[6];
@@ -573,60 +574,27 @@ static int shift_at(struct rec_event *e, size_t pos, size_t n,
 	return splice_raw(e, pos, n, stamp, sl);
 }
 
-/* Shift the times written inside the record (which the decoders take as
- * the event's time, rules/default/web.yml, iis.yml, auditd) by delta: an
- * access log's [dd/Mon/yyyy:hh:mm:ss +zzzz], an audit record's
- * audit(SECONDS.mmm:, and at the start of a line without a syslog header
- * W3C's and nginx's "yyyy-mm-dd hh:mm:ss" / "yyyy/mm/dd hh:mm:ss" and
- * Apache's "[Www Mmm dd hh:mm:ss[.usec] yyyy]".  0 or TS_ENOMEM. */
+/* Shift the time written inside the record (cli_record_time), which the
+ * decoders take as the event's time, by delta; a local time moves as a
+ * wall clock (read and written as if UTC).  0 or TS_ENOMEM. */
 static int shift_record_time(struct rec_event *e, int64_t delta)
 {
-	const char *p = e->raw, *q = NULL;
-	size_t n = e->raw_len, i;
+	struct rec_time rt;
+	char stamp[32];
+	uint64_t t;
 
-	for (i = 0; i + 28 <= n; i++)
-		if (p[i] == '[' && p[i + 3] == '/' && p[i + 7] == '/' &&
-		    p[i + 12] == ':' && p[i + 27] == ']')
-			return shift_at(e, i + 1, 26, "%d/%b/%Y:%H:%M:%S %z",
-			    "%d/%b/%Y:%H:%M:%S %z", 0, delta);
-	for (i = 0; i + 6 <= n && q == NULL; i++)
-		if (memcmp(p + i, "audit(", 6) == 0)
-			q = p + i;
-	if (q != NULL) {
-		size_t at = (size_t)(q - p) + 6, k = at;
-
-		while (k < n && (is_digit(p[k]) || p[k] == '.'))
-			k++;
-		if (k < n && p[k] == ':' && k - at == 14 && p[at + 10] == '.') {
-			char stamp[32];
-			uint64_t t;
-
-			if (evtime_parse("%s", p + at, 14, 0, 0, 0, &t) != 0 ||
-			    (delta < 0 && (uint64_t)-delta > t))
-				return 0;
-			t = (uint64_t)((int64_t)t + delta);
-			snprintf(stamp, sizeof(stamp), "%llu.%03u",
-			    (unsigned long long)(t / 1000000),
-			    (unsigned)(t % 1000000 / 1000));
-			return splice_raw(e, at, 14, stamp, strlen(stamp));
-		}
-	}
-	if (n >= 20 && p[4] == '-' && p[10] == ' ' && p[19] == ' ')
-		return shift_at(e, 0, 19, "%Y-%m-%d %H:%M:%S",
-		    "%Y-%m-%d %H:%M:%S", EVTIME_ZONE_UTC, delta);
-	if (n >= 20 && p[4] == '/' && p[10] == ' ' && p[19] == ' ')
-		return shift_at(e, 0, 19, "%Y/%m/%d %H:%M:%S",
-		    "%Y/%m/%d %H:%M:%S", EVTIME_ZONE_LOCAL, delta);
-	if (n > 2 && p[0] == '[' && (q = memchr(p, ']', n < 40 ? n : 40)) !=
-	    NULL) {
-		size_t len = (size_t)(q - p) - 1;
-		int frac = memchr(p + 1, '.', len) != NULL;
-
-		return shift_at(e, 1, len, "%a %b %d %H:%M:%S %Y", frac ?
-		    "%a %b %d %H:%M:%S.%f %Y" : "%a %b %d %H:%M:%S %Y",
-		    EVTIME_ZONE_LOCAL, delta);
-	}
-	return 0;
+	if (!cli_record_time(e->raw, e->raw_len, &rt))
+		return 0;
+	if (rt.wfmt != NULL)
+		return shift_at(e, rt.pos, rt.len, rt.fmt, rt.wfmt,
+		    EVTIME_ZONE_UTC, delta);
+	if (evtime_parse(rt.fmt, e->raw + rt.pos, rt.len, EVTIME_ZONE_UTC, 0,
+	    NULL, 0, &t) != 0 || (delta < 0 && (uint64_t)-delta > t))
+		return 0;
+	t = (uint64_t)((int64_t)t + delta);
+	snprintf(stamp, sizeof(stamp), "%llu.%03u",
+	    (unsigned long long)(t / 1000000), (unsigned)(t % 1000000 / 1000));
+	return splice_raw(e, rt.pos, rt.len, stamp, strlen(stamp));
 }
 
 int recording_shift(struct recording *r, uint64_t now)

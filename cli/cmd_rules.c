@@ -433,12 +433,13 @@ print_json(const char *src, uint64_t lineno, const char *line, size_t len,
 			goto out;
 	for (size_t i = 0; i < res->nalerts; i++) {
 		const struct rule_info *ri = res->alerts[i];
-		json_t *a = json_pack("{s:s, s:s, s:i, s:o, s:o, s:s?, s:s, "
-		    "s:i, s:b}", "id", ri->id, "title", ri->title, "level",
+		json_t *a = json_pack("{s:s, s:s, s:i, s:o, s:o, s:s?, s:s?, "
+		    "s:s, s:i, s:b}", "id", ri->id, "title", ri->title, "level",
 		    ri->level, "mitre", strv_json(ri->mitre, ri->nmitre),
 		    "groups", strv_json(ri->groups, ri->ngroups),
-		    "description", ri->description, "file", ri->file,
-		    "line", ri->line, "silenced", silenced(ch, ri));
+		    "description", ri->description, "author", ri->author,
+		    "file", ri->file, "line", ri->line, "silenced",
+		    silenced(ch, ri));
 
 		if (a == NULL || json_array_append_new(alerts, a))
 			goto out;
@@ -509,16 +510,30 @@ test_one(struct rules_run *r, const char *src, uint64_t lineno,
 	struct rules_result res;
 	int rc;
 
+	struct rules_counters c0, c1;
+
 	ev.raw = line;
 	ev.raw_len = len;
 	/* the input names the source (a W3C file's #Fields: apply to it) */
 	ev.file = src;
 	ev.file_len = strlen(src);
 	ev.time_us = now_us();
+	rules_ctx_counters(r->ctx, &c0);
 	if ((rc = rules_eval(r->ctx, &ev, &res)) != 0) {
 		cli_err(r->cmd, "%s", ts_strerror(rc));
 		return CLI_EXIT_FAIL;
 	}
+	/* a Windows event the decoder could not take is said, not just
+	 * counted (the engine counts it in status) */
+	rules_ctx_counters(r->ctx, &c1);
+	if (c1.winevt_malformed > c0.winevt_malformed)
+		fprintf(stderr, "%s:%llu: malformed Windows event (Event "
+		    "XML that does not parse): not decoded\n", src,
+		    (unsigned long long)lineno);
+	if (c1.winevt_refused > c0.winevt_refused)
+		fprintf(stderr, "%s:%llu: Windows event refused: past a bound "
+		    "(nesting, data items) or with a DTD: not decoded\n", src,
+		    (unsigned long long)lineno);
 	memset(&r->hits, 0, sizeof(r->hits));
 	r->hits.cs = ruleset_corr(r->rs);
 	if (r->corr != NULL && (rc = corr_trial_feed(r->corr, &res,

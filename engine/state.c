@@ -56,6 +56,7 @@ static const char *const db_names[DB_COUNT] = {
 	"alerts_by_rule", "meta", "stats",
 	"corr_windows", "corr_age", "incidents", "incident_entities",
 	"incident_log", "control_applied", "drills", "corr_items",
+	"decode_state",
 };
 
 struct state {

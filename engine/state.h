@@ -73,6 +73,12 @@
  *   db "control_applied" key: request ID   val: the answer JSON
  *   db "drills"          key: drill name   val: scorecard JSON (drill_save)
  *
+ * Decoder state carried across events (engine/engine.c):
+ *
+ *   db "decode_state"    key: "audit"   val: the audit events in progress
+ *                        (rules_ctx_save), written with the cursor in
+ *                        each batch, so a restart goes on assembling them
+ *
  * The cursor, the alerts a batch of events produced, the correlation windows
  * and incidents they changed and the counters commit in one write
  * transaction: a crash re-runs nothing twice, skips nothing.
@@ -185,6 +191,9 @@ enum state_db {
 	STATE_DB_CONTROL,	/* "control_applied" */
 	STATE_DB_DRILLS,	/* "drills" */
 	STATE_DB_CORR_ITEMS,	/* "corr_items" */
+	STATE_DB_DECODE,	/* "decode_state": what a decoder carries from
+				 * one event to the next (audit events in
+				 * progress, key "audit") */
 	STATE_DB_NKV
 };
 

@@ -81,8 +81,15 @@ struct w3c_src {
 	size_t		 nfields;
 };
 
+/* Slots of the hash index over src[] (a power of two, at least twice
+ * MAX_W3C_SOURCES so that probes stay short). */
+#define W3C_INDEX_SLOTS	(4 * MAX_W3C_SOURCES)
+
 struct w3c {
 	struct w3c_src	 src[MAX_W3C_SOURCES];
+	uint16_t	 index[W3C_INDEX_SLOTS];	/* src position + 1, 0:
+							 * empty (linear probing) */
+	size_t		 nsrc;			/* slots of src[] in use */
 	uint64_t	 clock;
 };
 
@@ -140,17 +147,43 @@ hash64(const char *s, size_t n)
 	return h == 0 ? 1 : h;
 }
 
+/* The source of key (hash h), through the index; NULL when unknown.  An
+ * engine sees every event here, W3C or not: one probe sequence, not a
+ * scan of the table. */
 static struct w3c_src *
 src_find(struct w3c *w, const char *key, size_t klen, uint64_t h)
 {
-	for (size_t i = 0; i < MAX_W3C_SOURCES; i++) {
-		struct w3c_src *s = &w->src[i];
+	size_t mask = W3C_INDEX_SLOTS - 1;
+
+	for (size_t i = (size_t)h & mask, n = 0; n < W3C_INDEX_SLOTS &&
+	    w->index[i] != 0; i = (i + 1) & mask, n++) {
+		struct w3c_src *s = &w->src[w->index[i] - 1];
 
 		if (s->hash == h && s->key_len == klen &&
 		    memcmp(s->key, key, klen) == 0)
 			return s;
 	}
 	return NULL;
+}
+
+/* Rebuild the index from src[] (after an eviction, which is rare: more
+ * than MAX_W3C_SOURCES sources). */
+static void
+index_rebuild(struct w3c *w)
+{
+	size_t mask = W3C_INDEX_SLOTS - 1;
+
+	memset(w->index, 0, sizeof(w->index));
+	for (size_t k = 0; k < MAX_W3C_SOURCES; k++) {
+		size_t i;
+
+		if (w->src[k].hash == 0)
+			continue;
+		for (i = (size_t)w->src[k].hash & mask; w->index[i] != 0;
+		    i = (i + 1) & mask)
+			;
+		w->index[i] = (uint16_t)(k + 1);
+	}
 }
 
 /*
@@ -364,6 +397,13 @@ count_cols(const char *p, const char *end)
 	return n;
 }
 
+int
+w3c_candidate(const struct w3c *w, const char *buf, size_t len)
+{
+	return len > 0 && (buf[0] == '#' || w->nsrc > 0 ||
+	    looks_dated(buf, len));
+}
+
 /* A directive line "#Name: value".  0 decoded, 1 not a directive. */
 static int
 directive(struct w3c *w, const char *key, size_t klen, uint64_t h,
@@ -411,6 +451,9 @@ directive(struct w3c *w, const char *key, size_t klen, uint64_t h,
 		s->key = kc;
 		s->key_len = klen;
 		s->hash = h;
+		if (!ev)
+			w->nsrc++;
+		index_rebuild(w);
 	} else if (s->nfields > 0 && s->fields_hash != hash64(v, vl)) {
 		/* a changed list mid-stream is counted: the lines after
 		 * it are read with the new one */
@@ -437,8 +480,8 @@ w3c_decode(struct w3c *w, const char *key, size_t klen, const char *buf,
 	size_t nf, ncols, dl = 0, tl = 0, sl = 0, ql = 0;
 	const char *date = NULL, *tim = NULL, *stem = NULL, *query = NULL;
 	int has_uri = 0;
-	uint64_t h = hash64(key, klen);
-	struct w3c_src *s;
+	uint64_t h;
+	struct w3c_src *s = NULL;
 	size_t static_lens[15];
 
 	memset(info, 0, sizeof(*info));
@@ -447,16 +490,21 @@ w3c_decode(struct w3c *w, const char *key, size_t klen, const char *buf,
 	end = buf + len;
 	if (len == 0)
 		return 1;
+	if (!w3c_candidate(w, buf, len))
+		return 1;
+	h = hash64(key, klen);
 	if (buf[0] == '#')
 		return directive(w, key, klen, h, buf, len, a, emit, arg,
 		    info);
-	ncols = count_cols(p, end);
-	if ((s = src_find(w, key, klen, h)) != NULL && s->nfields > 0) {
+	if (w->nsrc > 0 && (s = src_find(w, key, klen, h)) != NULL &&
+	    s->nfields > 0) {
 		s->used = ++w->clock;
 		names = s->name;
 		lens = s->name_len;
 		nf = s->nfields;
-	} else if (looks_dated(buf, len) && (ncols == 15 || ncols == 14)) {
+		ncols = count_cols(p, end);
+	} else if (looks_dated(buf, len) &&
+	    ((ncols = count_cols(p, end)) == 15 || ncols == 14)) {
 		names = ncols == 15 ? iis_default : iis7_default;
 		nf = ncols;
 		for (size_t i = 0; i < nf; i++)

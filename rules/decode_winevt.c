@@ -667,10 +667,11 @@ static const struct { const char *src, *dst; } nxlog_meta[] = {
 
 /*
  * NXLog's EventTime as the event's TimeCreated (NXLog has no TimeCreated
- * key).  NXLog writes "YYYY-MM-DD hh:mm:ss" (its default, no zone: taken
- * as UTC like every zoneless time) or ISO 8601 with a zone, depending on
- * its DateFormat; a value that is neither is kept out of the time, which
- * then stays the time the event was received.
+ * key).  NXLog writes "YYYY-MM-DD hh:mm:ss" (its default: the sending
+ * machine's wall clock, no zone; time_local tells the caller, which reads
+ * it in the zone of unzoned times, as for syslog headers) or ISO 8601 with
+ * a zone, depending on its DateFormat; a value that is neither is kept
+ * out of the time, which then stays the time the event was received.
  */
 static void
 nxlog_time(struct winevt *w, const json_t *v)
@@ -686,6 +687,15 @@ nxlog_time(struct winevt *w, const json_t *v)
 	if (buf[10] == ' ')
 		buf[10] = 'T';
 	put(w, "TimeCreated", 11, buf, n);
+	/* no zone: nothing after the seconds and their fraction */
+	if (w->info->has_time) {
+		size_t i = 19;
+
+		if (i < n && buf[i] == '.')
+			while (++i < n && buf[i] >= '0' && buf[i] <= '9')
+				;
+		w->info->time_local = i == n;
+	}
 }
 
 static void

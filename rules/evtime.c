@@ -425,33 +425,10 @@ civil_s(int64_t y, unsigned mo, unsigned d, unsigned h, unsigned mi,
 	    (int64_t)h * 3600 + (int64_t)mi * 60 + s;
 }
 
-/* Offset east of UTC of the host's zone at UTC instant t (tm_gmtoff). */
-static int64_t
-local_offset(int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (localtime_r(&tt, &tm) == NULL)
-		return 0;
-	return (int64_t)tm.tm_gmtoff;
-}
-
-/* UTC seconds of a wall-clock time w (seconds as if UTC) in the host's
- * zone: the offset found at w - offset, tried twice so that a time just
- * past a daylight-saving change takes the right one. */
-static int64_t
-local_to_utc(int64_t w)
-{
-	int64_t off = local_offset(w);
-
-	off = local_offset(w - off);
-	return w - off;
-}
-
 int
 evtime_parse(const char *fmt, const char *s, size_t len, int zone_kind,
-    int32_t zone_off_s, uint64_t ref_us, uint64_t *out)
+    int32_t zone_off_s, const struct syslog_tz *tz, uint64_t ref_us,
+    uint64_t *out)
 {
 	struct tparts t;
 	const char *bad = NULL;
@@ -508,11 +485,11 @@ evtime_parse(const char *fmt, const char *s, size_t len, int zone_kind,
 		secs -= t.zone_s;
 	else if (zone_kind == EVTIME_ZONE_FIXED)
 		secs -= zone_off_s;
-	else if (zone_kind == EVTIME_ZONE_LOCAL)
-		secs = local_to_utc(secs);
 	if (secs < 0)
 		return TS_EINVAL;
 	*out = (uint64_t)secs * US_PER_SEC + t.us;
+	if (!t.has_zone && zone_kind == EVTIME_ZONE_LOCAL)
+		*out = syslog_tz_local(tz, *out);
 	return 0;
 }
 
@@ -570,8 +547,7 @@ evtime_format(const char *fmt, uint64_t t_us, int zone_kind, int32_t off_s,
 	if (len == 0)
 		return 0;
 	buf[0] = '\0';
-	off = zone_kind == EVTIME_ZONE_FIXED ? off_s :
-	    zone_kind == EVTIME_ZONE_LOCAL ? local_offset(secs) : 0;
+	off = zone_kind == EVTIME_ZONE_FIXED ? off_s : 0;
 	tt = (time_t)(secs + off);
 	if (gmtime_r(&tt, &tm) == NULL)
 		return 0;

@@ -29,6 +29,8 @@ struct fslot {
 	uint32_t	 gen;		/* set in this event iff == ctx->gen */
 };
 
+struct audit_capture;
+
 struct rules_ctx {
 	const struct ruleset	*rs;
 	pcre2_match_data	*md;
@@ -53,6 +55,10 @@ struct rules_ctx {
 	uint64_t		 win_time_us;	/* TimeCreated of this event */
 	int			 has_win_time;
 	const struct syslog_tz	*tz;		/* zone of unzoned headers */
+	int			 raw_field;	/* FIELD_RAW_NAME's id, or -1 */
+	struct audit_asm	*audit;		/* audit events in progress,
+						 * made at the first record */
+	struct audit_capture	*acap;		/* with it */
 	uint64_t		 rec_time_us;	/* from a decoder's `time:` */
 	int			 has_rec_time;
 	uint64_t		 read_us;	/* rules_event.time_us */
@@ -94,6 +100,8 @@ rules_ctx_new(const ruleset_t *rs)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return NULL;
 	ctx->rs = rs;
+	ctx->raw_field = ruleset_field_lookup(rs, FIELD_RAW_NAME,
+	    sizeof(FIELD_RAW_NAME) - 1);
 	ctx->md = pcre2_match_data_create(rs->max_groups + 1, NULL);
 	ctx->line = malloc(MAX_LINE_BYTES);
 	ctx->arena.buf = malloc(FIELD_ARENA_BYTES);
@@ -127,6 +135,8 @@ rules_ctx_free(rules_ctx_t **ctxp)
 	free(ctx->matched);
 	free(ctx->alerts);
 	winevt_free(&ctx->win);
+	audit_asm_free(&ctx->audit);
+	free(ctx->acap);
 	w3c_free(&ctx->w3c);
 	free(ctx->srckey);
 	free(ctx);
@@ -137,6 +147,30 @@ void
 rules_ctx_set_tz(rules_ctx_t *ctx, const struct syslog_tz *tz)
 {
 	ctx->tz = tz;
+}
+
+int
+rules_ctx_save(const rules_ctx_t *ctx, void **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (ctx->audit == NULL || audit_asm_pending(ctx->audit) == 0)
+		return 0;
+	return audit_asm_save(ctx->audit, out, len);
+}
+
+int
+rules_ctx_restore(rules_ctx_t *ctx, const void *buf, size_t len)
+{
+	int rc;
+
+	if (len == 0) {
+		audit_asm_free(&ctx->audit);
+		return 0;
+	}
+	if (ctx->audit == NULL && (rc = audit_asm_new(&ctx->audit)) != 0)
+		return rc;
+	return audit_asm_restore(ctx->audit, buf, len);
 }
 
 void
@@ -474,6 +508,84 @@ cef_text(const struct syslog_hdr *h, size_t *len)
 #define TRIED_WIN_OK	32u
 #define TRIED_W3C	64u
 #define TRIED_W3C_OK	128u
+#define TRIED_AUDIT	256u
+#define TRIED_AUDIT_OK	512u
+
+/* Most fields of one audit record the assembler looks at. */
+#define MAX_AUDIT_CAPTURE	256
+
+/* Forwards the audit decoder's fields to field_put and keeps a copy of
+ * each for the assembler (field_put keeps only the first value of a name
+ * some earlier decoder already set). */
+struct audit_capture {
+	struct rules_ctx	*ctx;
+	struct rules_field	 f[MAX_AUDIT_CAPTURE];
+	size_t			 n;
+};
+
+static int
+audit_capture_cb(void *arg, const char *name, size_t name_len,
+    const char *val, size_t val_len)
+{
+	struct audit_capture *c = arg;
+
+	if (c->n < MAX_AUDIT_CAPTURE) {
+		c->f[c->n].name = name;
+		c->f[c->n].val = val;
+		c->f[c->n].len = val_len;
+		c->n++;
+	}
+	return field_put(c->ctx, name, name_len, val, val_len);
+}
+
+/* The audit decoder and the assembler on the message; 0 decoded, 1 not an
+ * audit record, TS_ENOMEM.  The event's time is the record's. */
+static int
+audit_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
+{
+	struct audit_capture *cap;
+	struct audit_info ai;
+	struct audit_asm_stats st = { 0 };
+	struct audit_pending *done = NULL;
+	const struct fslot *host;
+	int rc;
+
+	if (h->msg_len < 20 || (h->msg[0] != 't' && h->msg[0] != 'n'))
+		return 1;
+	if (ctx->acap == NULL &&
+	    (ctx->acap = malloc(sizeof(*ctx->acap))) == NULL)
+		return TS_ENOMEM;
+	if (ctx->audit == NULL && (rc = audit_asm_new(&ctx->audit)) != 0)
+		return rc;
+	cap = ctx->acap;
+	cap->ctx = ctx;
+	cap->n = 0;
+	rc = audit_decode(h->msg, h->msg_len, &ctx->arena, audit_capture_cb,
+	    cap, &ai);
+	if (rc != 0)
+		return 1;
+	ctx->c.audit_records++;
+	ctx->c.audit_badhex += ai.badhex;
+	ctx->c.fields_dropped += ai.dropped;
+	/* words that are not key=value are normal (AVC: "avc:  denied  {
+	 * read }"); an open quote is not */
+	if (ai.unterminated > 0)
+		ctx->c.audit_malformed++;
+	host = field_get(ctx, FIELD_HOST);
+	(void)audit_asm_add(ctx->audit, host ? host->v : "", host ?
+	    host->len : 0, &ai, cap->f, cap->n, &st, &done);
+	ctx->c.audit_assembled += st.assembled;
+	ctx->c.audit_incomplete += st.incomplete;
+	ctx->c.truncated += st.truncated;
+	if (done != NULL &&
+	    audit_assemble(done, &ctx->arena, field_put, ctx) != 0)
+		ctx->c.fields_dropped++;
+	if (!ctx->has_rec_time) {
+		ctx->rec_time_us = ai.time_us;
+		ctx->has_rec_time = 1;
+	}
+	return 0;
+}
 
 /* The Windows decoder on the message; 0 decoded, 1 not (or malformed,
  * counted), TS_ENOMEM.  The event's host becomes its Computer and its time
@@ -482,6 +594,7 @@ static int
 winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 {
 	struct winevt_info wi;
+	size_t n0 = ctx->nfields;
 	int rc;
 
 	if (ctx->win == NULL && (rc = winevt_new(&ctx->win)) != 0)
@@ -493,6 +606,17 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 	if (rc == TS_ENOMEM || rc == 1)
 		return rc;
 	if (rc != 0) {
+		/* the XML walk emits as it goes: a malformed or refused event
+		 * keeps none of the fields it made before the fault, so no
+		 * rule matches half an event */
+		for (size_t i = n0; i < ctx->nfields; i++) {
+			int id = ruleset_field_lookup(ctx->rs,
+			    ctx->fields[i].name, strlen(ctx->fields[i].name));
+
+			if (id >= 0)
+				ctx->slots[id].gen = ctx->gen - 1;
+		}
+		ctx->nfields = n0;
 		if (wi.refused)
 			ctx->c.winevt_refused++;
 		else if (wi.json)
@@ -506,7 +630,8 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 		    wi.computer_len < MAX_HOST_BYTES ? wi.computer_len :
 		    MAX_HOST_BYTES);
 	if (wi.has_time) {
-		ctx->win_time_us = wi.time_us;
+		ctx->win_time_us = wi.time_local && ctx->tz != NULL ?
+		    syslog_tz_local(ctx->tz, wi.time_us) : wi.time_us;
 		ctx->has_win_time = 1;
 	}
 	return 0;
@@ -551,6 +676,8 @@ w3c_run(struct rules_ctx *ctx, const struct syslog_hdr *h, size_t msg_len)
 
 	if (ctx->w3c == NULL && (rc = w3c_new(&ctx->w3c)) != 0)
 		return rc;
+	if (!w3c_candidate(ctx->w3c, text, msg_len))
+		return 1;
 	key_add(ctx->srckey, &klen, ev->agent, ev->agent_len, MAX_HOST_BYTES);
 	key_add(ctx->srckey, &klen, ev->host, ev->host_len, MAX_HOST_BYTES);
 	key_add(ctx->srckey, &klen, ev->file, ev->file_len, MAX_PATH_BYTES);
@@ -665,6 +792,14 @@ decoder_run(struct rules_ctx *ctx, const struct decoder *d,
 			return rc;
 		*tried |= TRIED_W3C_OK;
 		return 0;
+	case DEC_AUDIT:
+		if (*tried & TRIED_AUDIT)
+			return *tried & TRIED_AUDIT_OK ? 0 : 1;
+		*tried |= TRIED_AUDIT;
+		if ((rc = audit_run(ctx, h)) != 0)
+			return rc;
+		*tried |= TRIED_AUDIT_OK;
+		return 0;
 	case DEC_REGEX:
 		break;
 	}
@@ -704,7 +839,7 @@ decoder_time(struct rules_ctx *ctx, const struct decoder *d)
 		return;
 	for (size_t i = 0; i < ts->nformats; i++)
 		if (evtime_parse(ts->formats[i], s->v, s->len, ts->zone,
-		    ts->zone_off_s, ctx->read_us, &t) == 0) {
+		    ts->zone_off_s, ctx->tz, ctx->read_us, &t) == 0) {
 			ctx->rec_time_us = t;
 			ctx->has_rec_time = 1;
 			return;
@@ -755,7 +890,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	const struct ruleset *rs = ctx->rs;
 	const struct route *rt;
 	struct syslog_hdr h;
-	size_t n, msg_len;
+	size_t n, msg_len, raw_len, scan_len;
 	const char *decoder = NULL;
 	unsigned tried = 0;
 	int scanned;
@@ -785,6 +920,15 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	if (h.has_time && !h.zoned && ctx->tz != NULL)
 		h.time_us = syslog_tz_local(ctx->tz, h.time_us);
 
+	/* A raw audit.log record has no header: it is the audit
+	 * subsystem's line, routed as program "audit" (as audisp-syslog's
+	 * are by their tag), so that rules and Sigma's service auditd
+	 * reach it. */
+	if (h.program == NULL && h.format == SYSLOG_NONE &&
+	    audit_is_record(h.msg, h.msg_len)) {
+		h.program = "audit";
+		h.program_len = 5;
+	}
 	/* First, so that no decoder can set it from the line. */
 	if (ev->source != NULL && ev->source_len > 0) {
 		size_t sl = ev->source_len < sizeof(ctx->source) ?
@@ -814,6 +958,16 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 		ctx->c.truncated++;
 	}
 	field_set(ctx, FIELD_MESSAGE, h.msg, msg_len);
+	raw_len = (size_t)(h.msg + h.msg_len - ctx->line);	/* no CR/LF */
+	if (raw_len > MAX_MATCH_BYTES)
+		raw_len = MAX_MATCH_BYTES;
+	if (ctx->raw_field >= 0)
+		field_set(ctx, ctx->raw_field, ctx->line, raw_len);
+	/* the prefilter scans up to the end of both the message and the raw
+	 * line as the leaves see them */
+	scan_len = (size_t)(h.msg - ctx->line) + msg_len;
+	if (scan_len < raw_len)
+		scan_len = raw_len;
 	if (ev->agent != NULL && ev->agent_len > 0) {
 		size_t al = ev->agent_len < sizeof(ctx->agent) ?
 		    ev->agent_len : sizeof(ctx->agent);
@@ -825,7 +979,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	rt = ruleset_route(rs, h.program, h.program_len);
 	/* one multi-literal scan of the message gives the candidates */
 	scanned = rt->pf != NULL &&
-	    prefilter_scan(ctx->pf, rt, h.msg, msg_len) == 0;
+	    prefilter_scan(ctx->pf, rt, ctx->line, scan_len) == 0;
 
 	/* decoders: every one that matches adds the fields it captured; a
 	 * field already set keeps its first value.  Then ignore rules (one

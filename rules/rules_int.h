@@ -47,7 +47,87 @@
 #define MAX_CEF_HEADER_BYTES	1023
 #define MAX_CEF_KEY_BYTES	63
 
-enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF, DEC_WINEVT, DEC_W3C };
+enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF, DEC_WINEVT, DEC_W3C,
+    DEC_AUDIT };
+
+/* ---- Linux audit (decode_audit.c) ----------------------------------------- */
+
+/* Events in progress the assembler holds per rule context; past it the
+ * oldest is dropped (counted incomplete). */
+#define MAX_AUDIT_PENDING	128
+/* Bytes one event in progress keeps (executable, arguments, directory,
+ * path, ...); past it values are cut (counted truncated). */
+#define AUDIT_EVENT_BYTES	8192
+/* The bounded wait: an event whose first record is this many seconds
+ * older (record time) than a newer record is dropped, incomplete. */
+#define AUDIT_WAIT_S		5
+
+/* What audit_decode found besides the fields (pointers into the record). */
+struct audit_info {
+	const char	*type;		size_t type_len;
+	const char	*node;		size_t node_len;	/* or NULL */
+	const char	*stamp;		size_t stamp_len;	/* "S.MMM" */
+	const char	*serial_txt;	size_t serial_len;
+	uint64_t	 time_us;	/* msg=audit(TIME:...) */
+	uint64_t	 serial;
+	size_t		 badhex;	/* hex values kept as written */
+	size_t		 dropped;	/* fields without arena room */
+	size_t		 skipped;	/* words that are not key=value */
+	size_t		 unterminated;	/* a quote never closed */
+};
+
+/*
+ * Decode one audit record (buf, len; untrusted, not NUL-terminated; the
+ * syslog message) into fields: type, audit_time, audit_serial, node, and
+ * every KEY=VALUE (a key named like a header field is "audit.KEY"; the
+ * items of a user-space msg='...' too), hex-encoded strings decoded.
+ * Values are in the arena (hex-decoded ones, names) or point into buf
+ * (not NUL-terminated: use their length).  Returns 0 (decoded as far as
+ * it goes: info counts what was not), or 1 when buf is not an audit
+ * record.
+ */
+int audit_decode(const char *buf, size_t len, struct field_arena *a,
+    field_emit_fn emit, void *arg, struct audit_info *info);
+
+/* Whether (buf, len) starts like an audit record ("type=T msg=audit(",
+ * optionally after "node=N "). */
+int audit_is_record(const char *buf, size_t len);
+
+struct audit_asm;		/* events in progress (opaque) */
+struct audit_pending;		/* one of them */
+struct audit_asm_stats {
+	uint64_t	assembled;	/* events given whole */
+	uint64_t	incomplete;	/* dropped before their last record */
+	uint64_t	evicted;	/* of which for room */
+	uint64_t	truncated;	/* values cut to AUDIT_EVENT_BYTES */
+};
+/* 0 or TS_ENOMEM; audit_asm_free takes NULL. */
+int audit_asm_new(struct audit_asm **out);
+void audit_asm_free(struct audit_asm **as);
+/* Events in progress. */
+size_t audit_asm_pending(const struct audit_asm *as);
+/*
+ * Add one decoded record (info and its fields f[0..nf)) of host (the
+ * record's node= when it has one wins) to the table.  When the record ends
+ * its event (PROCTITLE or EOE), *done is the whole event, valid until the
+ * next call, for audit_assemble.  Always 0.
+ */
+int audit_asm_add(struct audit_asm *as, const char *host, size_t hl,
+    const struct audit_info *info, const struct rules_field *f, size_t nf,
+    struct audit_asm_stats *st, struct audit_pending **done);
+/* Emit the fields of a whole event in Sysmon for Linux's names: Image,
+ * CommandLine, CurrentDirectory, User, LogonId, ProcessId,
+ * ParentProcessId, audit_key, Channel "Linux-Audit" and EventID 1
+ * (execve), 3 (connect: DestinationIp, DestinationPort, Initiated) or 11
+ * (a file created: TargetFilename).  0, or -1 (arena full or emit
+ * stopped). */
+int audit_assemble(const struct audit_pending *e, struct field_arena *a,
+    field_emit_fn emit, void *arg);
+/* The table as bytes (malloc'd, caller frees) and back, so that events in
+ * progress survive a restart of the engine.  0, TS_ENOMEM; restore:
+ * TS_EINVAL on bytes it did not write (the table is then empty). */
+int audit_asm_save(const struct audit_asm *as, void **out, size_t *len);
+int audit_asm_restore(struct audit_asm *as, const void *buf, size_t len);
 
 /* The syslog header parser, struct field_arena, field_emit_fn and the
  * Windows event decoder: rules/decode.h */
@@ -112,6 +192,11 @@ struct w3c_info {
 	size_t	dropped;	/* values without arena room */
 };
 
+/* Whether (buf, len) may be a W3C line at all: a directive, a line shaped
+ * like IIS's default columns, or any line once some source has #Fields:
+ * (a cheap test before the source key is made). */
+int w3c_candidate(const struct w3c *w, const char *buf, size_t len);
+
 /* A table of sources; 0 or TS_ENOMEM.  w3c_free takes NULL. */
 int w3c_new(struct w3c **out);
 void w3c_free(struct w3c **w);
@@ -152,6 +237,12 @@ struct evtime_spec {
 };
 
 /* ---- compiled rule set --------------------------------------------------- */
+
+/* The field holding the whole raw line (header included, trailing CR/LF
+ * not), set only when some rule tests it: Sigma keywords search it (ECS
+ * calls it event.original).  The prefilter scans the raw line, of which
+ * the message is a part, so literals of both gate rules. */
+#define FIELD_RAW_NAME		"event.original"
 
 /* Field ids that every event has (the first entries of the name table). */
 enum {

@@ -13,7 +13,7 @@
 #  - event time: an access line's alert carries the time written in the
 #    line, and correlation windows follow those times (40 404s spread over
 #    40 minutes are no burst, the same 40 within a minute are), whenever
-#    the lines are read;
+#    the lines are read, and `record --from-log` takes those times;
 #  - a W3C log whose #Fields: changes mid-file decodes both parts, per
 #    source: another file's lines are not read with this file's columns;
 #  - absurdly long URLs and broken percent-encoding decode as far as they
@@ -94,6 +94,14 @@ is "40 404s within a minute: one scan burst" \
 is "the single 404s raise nothing of their own (generate: false)" \
     "$(jq -r '.alerts[] | select(.silenced | not) | .id' "$T/out.json" |
     grep -c 'web.not_found')" 0
+
+# a log file without syslog headers records at the times its lines carry
+"$BIN" -c "$CFG" record --from-log "$T/fast.log" --host web1 \
+    -o "$T/rec.jsonl" 2>>"$ERR"
+is "record --from-log of an access log: exit status 0" "$?" 0
+is "record --from-log: each event at the time its line carries" \
+    "$(tail -n +2 "$T/rec.jsonl" | jq -r .time | sed -n '1p;$p' | tr '\n' ' ')" \
+    "2025-01-29T05:00:00.000000Z 2025-01-29T05:00:39.000000Z "
 
 # ---- W3C: #Fields: changes mid-file, per source ------------------------------------
 cat >"$T/u_ex260130.log" <<'EOF'
