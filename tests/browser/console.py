@@ -18,7 +18,8 @@ import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import (StaleElementReferenceException,
+                                        TimeoutException, WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -55,7 +56,11 @@ def shot(name):
 
 
 def wait(cond, secs=20):
-    return WebDriverWait(drv, secs, poll_frequency=0.2).until(cond)
+    # the views redraw themselves (live feed): an element may be replaced
+    # between finding it and reading it
+    return WebDriverWait(drv, secs, poll_frequency=0.2,
+                         ignored_exceptions=[StaleElementReferenceException]
+                         ).until(cond)
 
 
 def css(sel):
@@ -197,6 +202,8 @@ try:
     css("#act-ack").click()
     wait(lambda d: css("#inc-state").text == "acknowledged", 30)
     ok(True, "acknowledged from the console (state: acknowledged)")
+    time.sleep(1.5)  # the live feed's echo of the change redraws the page
+    wait(lambda d: "acknowledged by alice" in css("#timeline").text)
     tl = css("#timeline").text
     ok("acknowledged by alice" in tl,
        "the timeline shows the acknowledgement by alice")
