@@ -137,13 +137,14 @@ struct ruleset;
 const struct ruleset *api_rules_hold(struct api_ctx *x);
 void api_rules_release(struct api_ctx *x);
 
-/* Drills run by the API: `tocsin drill run FILE` as a child process,
- * signed by actor, its output in DATADIR/run/drill-NAME.log.  0,
- * TS_EEXIST (that drill is running), TS_EFULL (API_MAX_DRILLS run),
- * TS_EIO. */
+/* Drills run by the API: `tocsin drill run FILE [--speed N |
+ * --as-fast-as-possible]` (speed "" : the scenario's; "max": as fast as
+ * possible) as a child process, signed by actor ($TOCSIN_ACTOR), its
+ * output in DATADIR/run/drill-NAME.log.  0, TS_EEXIST (that drill is
+ * running), TS_EFULL (API_MAX_DRILLS run), TS_EIO. */
 #define API_MAX_DRILLS		4
 int api_drill_start(struct api_ctx *x, const char *name, const char *file,
-    const char *actor, long *pid, char *log, size_t loglen);
+    const char *speed, const char *actor, long *pid);
 int api_drill_running(struct api_ctx *x, const char *name);
 
 /* ---- parsers of untrusted input (params.c) -------------------------------- */

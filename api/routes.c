@@ -304,6 +304,8 @@ void h_incident_one(struct api_req *q, struct api_resp *r);
 void h_incident_action(struct api_req *q, struct api_resp *r);
 void h_events(struct api_req *q, struct api_resp *r);
 void h_agents(struct api_req *q, struct api_resp *r);
+void h_agent_revoke(struct api_req *q, struct api_resp *r);
+void h_agent_group(struct api_req *q, struct api_resp *r);
 void h_tokens(struct api_req *q, struct api_resp *r);
 void h_token_create(struct api_req *q, struct api_resp *r);
 void h_token_revoke(struct api_req *q, struct api_resp *r);
@@ -323,6 +325,8 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/incidents/{id}", V, h_incident_one },
 	{ "POST", "/api/v1/incidents/{id}/{name}", A, h_incident_action },
 	{ "GET", "/api/v1/agents", V, h_agents },
+	{ "DELETE", "/api/v1/agents/{name}", M, h_agent_revoke },
+	{ "POST", "/api/v1/agents/{name}/group", M, h_agent_group },
 	{ "GET", "/api/v1/rules", V, h_rules },
 	{ "POST", "/api/v1/rules/test", V, h_rules_test },
 	{ "GET", "/api/v1/drills", V, h_drills },
@@ -841,6 +845,77 @@ fail:
 	json_decref(all);
 	json_decref(arr);
 	api_error(r, 500, "internal", "listing agents: %s", ts_strerror(rc));
+}
+
+/* DELETE /api/v1/agents/{name}: revoke the agent's key (as `tocsin agents
+ * remove`; the collector refuses it from its next connection). */
+void
+h_agent_revoke(struct api_req *q, struct api_resp *r)
+{
+	int rc;
+
+	if (!name_valid_str(NAME_AGENT, q->rq_word)) {
+		api_error(r, 404, "not_found", "no such agent");
+		return;
+	}
+	if ((rc = keys_agent_revoke(api_cfg(q->rq_ctx)->data_dir,
+	    q->rq_word)) != 0) {
+		if (rc == TS_ENOTFOUND)
+			api_error(r, 404, "not_found", "agent '%s' is not "
+			    "enrolled", q->rq_word);
+		else
+			api_error(r, 500, "internal", "%s", ts_strerror(rc));
+		return;
+	}
+	api_count(AC_ACTIONS);
+	log_info("api: %s revoked agent %s", q->rq_actor, q->rq_word);
+	api_json(r, 200, json_pack("{s:s, s:b}", "name", q->rq_word,
+	    "revoked", 1));
+}
+
+/* POST /api/v1/agents/{name}/group {"group": G}: the group whose central
+ * configuration the agent runs (as `tocsin agents add --group`). */
+void
+h_agent_group(struct api_req *q, struct api_resp *r)
+{
+	const char	*dd = api_cfg(q->rq_ctx)->data_dir, *g;
+	char		 err[256], pub[KEY_Z85_BYTES];
+	json_t		*b;
+	int		 rc, found = 0;
+
+	(void)pub;
+	if ((b = api_body_object(q->rq_body, q->rq_body_len, err,
+	    sizeof(err))) == NULL || api_body_text(b, "group", MAX_NAME_BYTES,
+	    1, &g, err, sizeof(err)) != 0 || !name_valid_str(NAME_AGENT, g)) {
+		json_decref(b);
+		api_count(AC_REFUSED_MALFORMED);
+		api_error(r, 400, "malformed", "%s", err[0] ? err :
+		    "body: \"group\" must be a group name");
+		return;
+	}
+	if (name_valid_str(NAME_AGENT, q->rq_word)) {
+		json_t *all = json_object();
+
+		(void)keys_agent_list(dd, enrolled_cb, all);
+		found = json_object_get(all, q->rq_word) != NULL;
+		json_decref(all);
+	}
+	if (!found) {
+		json_decref(b);
+		api_error(r, 404, "not_found", "agent is not enrolled");
+		return;
+	}
+	if ((rc = keys_agent_group_set(dd, q->rq_word, g)) != 0) {
+		json_decref(b);
+		api_error(r, 500, "internal", "%s", ts_strerror(rc));
+		return;
+	}
+	api_count(AC_ACTIONS);
+	log_info("api: %s put agent %s in group %s", q->rq_actor, q->rq_word,
+	    g);
+	api_json(r, 200, json_pack("{s:s, s:s}", "name", q->rq_word, "group",
+	    g));
+	json_decref(b);
 }
 
 /* ---- tokens (admin) ------------------------------------------------------------------- */

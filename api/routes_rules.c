@@ -5,16 +5,9 @@
  * engine's correlation, as `tocsin rules test`); /api/v1/drills (shipped
  * scenarios, scorecards, running one).
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "api/api_int.h"
 #include "common/config.h"
@@ -22,16 +15,13 @@
 #include "common/err.h"
 #include "common/names.h"
 #include "common/util.h"
-#include "common/yamltree.h"
+#include "engine/drill.h"
 #include "engine/engine.h"
-#include "engine/state.h"
 #include "rules/correlate.h"
 #include "rules/rules.h"
 
 /* Correlation firings reported per line of a test. */
 #define TEST_MAX_CORR	32
-/* Shipped scenarios listed at most. */
-#define MAX_SCENARIOS	256
 
 void h_rules(struct api_req *q, struct api_resp *r);
 void h_rules_test(struct api_req *q, struct api_resp *r);
@@ -217,158 +207,141 @@ drills_dir(void)
 	return p[0] != '\0' ? xasprintf("%s/drills", p) : strdup("drills");
 }
 
-/* The name: and description: of scenario file path (NULL name when it
- * does not load). */
+/* Every shipped scenario (engine/drill.h), each with whether it runs. */
 static json_t *
-scenario_json(const char *dir, const char *file)
+scenarios(struct api_ctx *x)
 {
-	char		 err[256], *path = xasprintf("%s/%s", dir, file);
-	yt_doc		**docs = NULL;
-	size_t		 nd = 0;
-	const yt_node	*root, *n, *d;
-	json_t		*o = NULL;
+	char	*dir = drills_dir();
+	json_t	*arr = NULL, *v;
+	size_t	 i;
 
-	if (path == NULL)
-		return NULL;
-	if (yt_load_file(path, &docs, &nd, err, sizeof(err)) == 0 && nd > 0 &&
-	    (root = docs[0]->root) != NULL &&
-	    (n = yt_map_get(root, "name")) != NULL && n->kind == YT_SCALAR &&
-	    name_valid(NAME_DRILL, n->str, n->len)) {
-		o = json_pack("{s:s%, s:s}", "name", n->str, n->len, "file",
-		    path);
-		d = yt_map_get(root, "description");
-		if (o != NULL && d != NULL && d->kind == YT_SCALAR)
-			json_object_set_new(o, "description",
-			    json_stringn(d->str, d->len));
-	}
-	yt_docs_free(&docs, nd);
-	free(path);
-	return o;
-}
-
-/* Every shipped scenario, by name. */
-static json_t *
-scenarios(void)
-{
-	char		*dir = drills_dir();
-	DIR		*dp;
-	struct dirent	*de;
-	json_t		*all = json_object();
-	size_t		 n = 0;
-
-	if (dir == NULL || (dp = opendir(dir)) == NULL) {
-		free(dir);
-		return all;
-	}
-	while ((de = readdir(dp)) != NULL && n < MAX_SCENARIOS) {
-		size_t	 l = strlen(de->d_name);
-		json_t	*o;
-
-		if (l < 5 || strcmp(de->d_name + l - 4, ".yml") != 0 ||
-		    de->d_name[0] == '.')
-			continue;
-		if ((o = scenario_json(dir, de->d_name)) != NULL) {
-			json_object_set_new(all, json_string_value(
-			    json_object_get(o, "name")), o);
-			n++;
-		}
-	}
-	closedir(dp);
+	if (dir == NULL || drill_scenarios_list(dir, &arr) != 0)
+		arr = json_array();
 	free(dir);
-	return all;
-}
+	json_array_foreach(arr, i, v) {
+		const char *n = json_string_value(json_object_get(v, "name"));
 
-static int
-card_cb(const void *k, size_t klen, const void *v, size_t vlen, void *arg)
-{
-	json_t	*all = arg, *sc, *o;
-	char	 name[MAX_DRILL_BYTES + 1];
-
-	if (klen == 0 || klen > MAX_DRILL_BYTES)
-		return 0;
-	memcpy(name, k, klen);
-	name[klen] = '\0';
-	if ((sc = json_loadb(v, vlen, 0, NULL)) == NULL)
-		return 0;
-	if ((o = json_object_get(all, name)) == NULL) {
-		o = json_pack("{s:s}", "name", name);
-		json_object_set_new(all, name, o);
+		json_object_set_new(v, "running", json_boolean(n != NULL &&
+		    api_drill_running(x, n)));
 	}
-	json_object_set_new(o, "scorecard", sc);
-	return 0;
+	return arr;
 }
 
+static json_t *
+scenario_find(json_t *arr, const char *name)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(arr, i, v) {
+		const char *n = json_string_value(json_object_get(v, "name"));
+
+		if (n != NULL && strcmp(n, name) == 0 &&
+		    json_object_get(v, "error") == NULL)
+			return v;
+	}
+	return NULL;
+}
+
+/* GET /api/v1/drills: the shipped scenarios (each with its latest run)
+ * and every past drill, oldest first. */
 void
 h_drills(struct api_req *q, struct api_resp *r)
 {
-	json_t		*all = scenarios(), *arr = json_array(), *v;
-	state_t		*s = api_state(q->rq_ctx);
-	const char	*k;
-	int		 rc;
+	json_t	*sc = scenarios(q->rq_ctx), *runs = NULL, *run;
+	size_t	 i;
+	int	 rc;
 
-	if (s != NULL && (rc = state_walk(s, STATE_DB_DRILLS, NULL, 0, 0,
-	    card_cb, all)) != 0 && rc != TS_ENOTFOUND) {
-		json_decref(all);
-		json_decref(arr);
+	if ((rc = drill_list(api_cfg(q->rq_ctx)->data_dir, &runs)) != 0) {
+		json_decref(sc);
 		api_error(r, 500, "internal", "reading the scorecards: %s",
 		    ts_strerror(rc));
 		return;
 	}
-	json_object_foreach(all, k, v) {
-		json_object_set_new(v, "running", json_boolean(
-		    api_drill_running(q->rq_ctx, k)));
-		json_array_append(arr, v);
+	json_array_foreach(runs, i, run) {
+		const char *n = json_string_value(json_object_get(run,
+		    "scenario"));
+		json_t *s = n != NULL ? scenario_find(sc, n) : NULL;
+
+		if (s != NULL)	/* oldest first: the last one wins */
+			json_object_set(s, "latest", run);
 	}
-	json_decref(all);
-	api_json(r, 200, json_pack("{s:o}", "drills", arr));
+	api_json(r, 200, json_pack("{s:o, s:o}", "drills", sc, "runs", runs));
 }
 
+/* GET /api/v1/drills/{name}: a scenario (with its latest scorecard) or a
+ * past drill's scorecard. */
 void
 h_drill_one(struct api_req *q, struct api_resp *r)
 {
-	json_t	*all = scenarios(), *o;
-	state_t	*s = api_state(q->rq_ctx);
-	char	*card = NULL;
+	json_t	*all = scenarios(q->rq_ctx), *o, *card = NULL;
+	char	*drill = NULL;
+	int	 rc;
 
 	if (!name_valid_str(NAME_DRILL, q->rq_word)) {
 		json_decref(all);
-		api_error(r, 404, "not_found", "no drill '%s'", "(bad name)");
-		return;
-	}
-	o = json_incref(json_object_get(all, q->rq_word));
-	json_decref(all);
-	if (s != NULL && state_drill_get(s, q->rq_word, &card) == 0) {
-		json_t *sc = json_loads(card, 0, NULL);
-
-		if (o == NULL)
-			o = json_pack("{s:s}", "name", q->rq_word);
-		if (sc != NULL)
-			json_object_set_new(o, "scorecard", sc);
-	}
-	free(card);
-	if (o == NULL) {
 		api_count(AC_NOT_FOUND);
-		api_error(r, 404, "not_found", "no drill '%s'", q->rq_word);
+		api_error(r, 404, "not_found", "no such drill");
 		return;
 	}
-	json_object_set_new(o, "running", json_boolean(api_drill_running(
-	    q->rq_ctx, q->rq_word)));
+	o = json_incref(scenario_find(all, q->rq_word));
+	json_decref(all);
+	rc = drill_scorecard_get(api_cfg(q->rq_ctx)->data_dir, q->rq_word,
+	    &card, &drill);
+	if (rc != 0 && rc != TS_ENOTFOUND) {
+		json_decref(o);
+		api_error(r, 500, "internal", "%s", ts_strerror(rc));
+		return;
+	}
+	if (o == NULL && card == NULL) {
+		api_count(AC_NOT_FOUND);
+		api_error(r, 404, "not_found", "no drill or scenario '%s'",
+		    q->rq_word);
+		return;
+	}
+	if (o == NULL)
+		o = json_pack("{s:s}", "name", q->rq_word);
+	if (card != NULL) {
+		json_object_set_new(o, "scorecard", card);
+		json_object_set_new(o, "drill", json_string(drill));
+	}
+	free(drill);
+	if (json_object_get(o, "running") == NULL)
+		json_object_set_new(o, "running", json_false());
 	api_json(r, 200, o);
 }
 
 void
 h_drill_run(struct api_req *q, struct api_resp *r)
 {
-	json_t		*all = scenarios(), *o;
+	json_t		*all = scenarios(q->rq_ctx), *o, *b = NULL, *v;
 	const char	*file;
-	char		 log[64];
+	char		 err[256], speed[24];
 	long		 pid;
 	int		 rc;
 
-	/* rq_word is "NAME/run" cut at the slash by the route */
-	o = json_object_get(all, q->rq_word);
+	speed[0] = '\0';
+	if (q->rq_body_len > 0) {
+		if ((b = api_body_object(q->rq_body, q->rq_body_len, err,
+		    sizeof(err))) == NULL)
+			goto bad;
+		if ((v = json_object_get(b, "speed")) != NULL) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 100000) {
+				snprintf(err, sizeof(err), "body: \"speed\" must "
+				    "be an integer from 1 to 100000");
+				goto bad;
+			}
+			snprintf(speed, sizeof(speed), "%lld",
+			    (long long)json_integer_value(v));
+		}
+		if (json_is_true(json_object_get(b, "as_fast_as_possible")))
+			snprintf(speed, sizeof(speed), "max");
+	}
+	o = scenario_find(all, q->rq_word);
 	if (o == NULL) {
 		json_decref(all);
+		json_decref(b);
 		api_count(AC_NOT_FOUND);
 		api_error(r, 404, "not_found", "no shipped scenario '%s'",
 		    name_valid_str(NAME_DRILL, q->rq_word) ? q->rq_word :
@@ -376,12 +349,17 @@ h_drill_run(struct api_req *q, struct api_resp *r)
 		return;
 	}
 	file = json_string_value(json_object_get(o, "file"));
-	rc = api_drill_start(q->rq_ctx, q->rq_word, file, q->rq_actor, &pid,
-	    log, sizeof(log));
+	rc = api_drill_start(q->rq_ctx, q->rq_word, file, speed, q->rq_actor,
+	    &pid);
 	json_decref(all);
-	if (rc == TS_EEXIST) {
-		api_error(r, 409, "running", "drill '%s' is running already",
-		    q->rq_word);
+	json_decref(b);
+	if (rc == TS_EEXIST || rc == TS_EFULL) {
+		if (rc == TS_EEXIST)
+			api_error(r, 409, "running", "drill '%s' is running "
+			    "already", q->rq_word);
+		else
+			api_error(r, 409, "running", "%d drills are running "
+			    "already", API_MAX_DRILLS);
 		return;
 	}
 	if (rc != 0) {
@@ -392,4 +370,10 @@ h_drill_run(struct api_req *q, struct api_resp *r)
 	api_count(AC_ACTIONS);
 	api_json(r, 202, json_pack("{s:s, s:I, s:s}", "drill", q->rq_word,
 	    "pid", (json_int_t)pid, "status", "running"));
+	return;
+bad:
+	json_decref(all);
+	json_decref(b);
+	api_count(AC_REFUSED_MALFORMED);
+	api_error(r, 400, "malformed", "%s", err);
 }

@@ -249,7 +249,7 @@ drills_reap(struct api_ctx *x)
 
 int
 api_drill_start(struct api_ctx *x, const char *name, const char *file,
-    const char *actor, long *pidout, char *log, size_t loglen)
+    const char *speed, const char *actor, long *pidout)
 {
 	const struct server_config *cfg = x->x_cfg;
 	char	 prog[PATH_MAX], *logpath = NULL, *rundir = NULL;
@@ -277,13 +277,12 @@ api_drill_start(struct api_ctx *x, const char *name, const char *file,
 		rc = TS_ENOMEM;
 		goto out;
 	}
-	snprintf(log, loglen, "drill-%s.log", name);
 	if ((pid = fork()) < 0) {
 		rc = TS_EIO;
 		goto out;
 	}
 	if (pid == 0) {
-		const char *argv[12];
+		const char *argv[16];
 		int a = 0;
 
 		if ((fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >=
@@ -308,6 +307,12 @@ api_drill_start(struct api_ctx *x, const char *name, const char *file,
 		argv[a++] = "drill";
 		argv[a++] = "run";
 		argv[a++] = file;
+		if (strcmp(speed, "max") == 0)
+			argv[a++] = "--as-fast-as-possible";
+		else if (speed[0] != '\0') {
+			argv[a++] = "--speed";
+			argv[a++] = speed;
+		}
 		argv[a] = NULL;
 		execvp(prog, (char *const *)argv);
 		_exit(127);

@@ -74,7 +74,7 @@ is "an expired token: 401 token_expired" \
 is "the OpenAPI document needs no token and is JSON" \
     "$(req "" GET /api/v1/openapi.json)/$(jq -r .openapi "$T/body")" "200/3.0.3"
 is "it describes every route of the API" \
-    "$(jq -r '.paths | keys | length' "$T/body")" 18
+    "$(jq -r '.paths | keys | length' "$T/body")" 20
 
 # ---- every read endpoint, every role ---------------------------------------------------
 for tok in V A M; do
@@ -129,6 +129,22 @@ is "analyst may not create tokens: 403" "$(req "$A" POST /api/v1/tokens \
 is "admin lists tokens (no secrets)" \
     "$(req "$M" GET /api/v1/tokens)/$(jq '.tokens | length' "$T/body")/$(grep -c "${A#*.}" "$T/body")" \
     "200/5/0"
+
+# ---- agents: viewers read, admins manage --------------------------------------------------
+enroll web07 >/dev/null 2>&1
+is "agents: an enrolled agent, its state and group" \
+    "$(req "$V" GET /api/v1/agents >/dev/null; jq -c '.agents[] | select(.name == "web07") | [.enrolled, .state, .group]' "$T/body")" \
+    '[true,"never_seen","default"]'
+is "analyst may not revoke an agent: 403" \
+    "$(req "$A" DELETE /api/v1/agents/web07)/$(code)" "403/forbidden"
+is "admin puts it in a group" \
+    "$(req "$M" POST /api/v1/agents/web07/group -d '{"group":"web"}')/$(req "$V" GET /api/v1/agents >/dev/null; jq -r '.agents[] | select(.name == "web07") | .group' "$T/body")" \
+    "200/web"
+is "a bad group name: 400" "$(req "$M" POST /api/v1/agents/web07/group -d '{"group":"../x"}')" 400
+is "admin revokes it" "$(req "$M" DELETE /api/v1/agents/web07)" 200
+is "then it is no longer enrolled (the CLI agrees)" \
+    "$(tocsin agents --json | jq -r 'select(.name == "web07") | .enrolled' | tr -d '\n')" ""
+is "revoking it again: 404" "$(req "$M" DELETE /api/v1/agents/web07)" 404
 
 # ---- actions, signed with the caller's name ---------------------------------------------------
 is "analyst acknowledges: applied by the engine" \
@@ -272,6 +288,27 @@ is "it works" "$(req "$D" GET /api/v1/status)" 200
 is "admin revokes it through the API" "$(req "$M" DELETE "/api/v1/tokens/${D%%.*}")" 200
 is "then it is refused" "$(req "$D" GET /api/v1/status)" 401
 
+# ---- a drill run through the API ------------------------------------------------------------
+is "analyst runs a shipped scenario: 202" \
+    "$(req "$A" POST /api/v1/drills/ssh-bruteforce-sudo/run -d '{"as_fast_as_possible":true}')/$(jq -r .status "$T/body")" \
+    "202/running"
+is "an unknown scenario: 404" "$(req "$A" POST /api/v1/drills/no-such/run)" 404
+is "a bad speed: 400" "$(req "$A" POST /api/v1/drills/webshell/run -d '{"speed":0}')" 400
+drill_done() {
+	req "$A" GET /api/v1/drills/ssh-bruteforce-sudo >/dev/null &&
+	    [ "$(jq -r '.running' "$T/body")" = false ] &&
+	    [ "$(jq -r '.scorecard.scenario // empty' "$T/body")" = ssh-bruteforce-sudo ]
+}
+check "the drill ends with its scorecard stored" wait_until 90 drill_done
+is "the scorecard: every expectation met" \
+    "$(jq -c '.scorecard | [.passed, .missed]' "$T/body")" '[true,0]'
+is "the run is listed among past drills, and as the scenario's latest" \
+    "$(req "$A" GET /api/v1/drills >/dev/null; jq -c '[(.runs | map(.scenario) | index("ssh-bruteforce-sudo") != null), ([.drills[] | select(.name == "ssh-bruteforce-sudo") | .latest.passed][0])]' "$T/body")" \
+    '[true,true]'
+check "its output is kept in DATADIR/run" test -s "$DATA/run/drill-ssh-bruteforce-sudo.log"
+is "the CLI sees the same drill" \
+    "$(tocsin drill list --json | jq -r 'select(.scenario == "ssh-bruteforce-sudo") | .passed' | tail -n 1)" true
+
 # ---- the live feed (SSE) ---------------------------------------------------------------------------
 curl -s -N -H "Authorization: Bearer $A" "$B/api/v1/stream" >"$T/sse" &
 SSE_PID=$!
@@ -316,7 +353,7 @@ api_back() {
 }
 check "tocsind restarts the API and it serves again" wait_until 30 api_back
 is "the new alerts through the restarted API" \
-    "$(req "$A" GET "/api/v1/alerts?limit=1" >/dev/null; jq -r '.alerts[0].fields.srcip' "$T/body")" \
+    "$(req "$A" GET "/api/v1/alerts?limit=1&no_drill=true" >/dev/null; jq -r '.alerts[0].fields.srcip' "$T/body")" \
     198.51.100.88
 check "tocsin status shows the api process" sh -c \
     "'$TOCSIN_BIN/tocsin' -c '$CFG' status | grep -q '^ *api'"
