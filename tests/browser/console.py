@@ -232,14 +232,15 @@ try:
     # ---- drills: run one, read its scorecard --------------------------------------------
     drv.get(URL + "/#/drills")
     wait(EC.visibility_of_element_located((By.ID, "scenarios")))
+    Select(css("#drill-speed")).select_by_value("10")
     btn = css("button[data-run=webshell]")
     btn.click()
     try:
-        wait(lambda d: len(csss("#scorecard")) == 1, 150)
+        wait(lambda d: len(csss("#scorecard")) == 1, 300)
         ok(True, "the drill ran and its scorecard shows")
     except TimeoutException:
         ok(False, "the drill ran and its scorecard shows",
-           css("main").text[-600:])
+           "toast: " + css("#toast").text + "\n" + css("main").text[-600:])
     if csss("#scorecard"):
         res = css("#sc-result").text
         ok(res in ("PASSED", "FAILED"), "the scorecard gives a result (%s)" % res)
@@ -249,6 +250,11 @@ try:
         ok(any(t != "–" for t in ttd),
            "times to detect are shown (%s)" % ", ".join(ttd))
         result["drill"] = css("#sc-h").text.split(" ")[2]
+        runs = css("#runs").text
+        ok(result["drill"] in runs, "the drill is listed among the past drills")
+        last = css("tr[data-scenario=webshell]").text
+        ok(("passed" if res == "PASSED" else "failed") in last,
+           "the scenario's last run shows the same result (%s)" % last)
         result["drill_result"] = res
         drv.execute_script("document.getElementById('scorecard')"
                            ".scrollIntoView()")

@@ -29,6 +29,7 @@ API_PORT=$(free_port)
 } >>"$CFG"
 SHOTS=${CONSOLE_SHOTS:-$TOCSIN_TOP/build/console}
 mkdir -p "$SHOTS"
+rm -f "$SHOTS"/0*.png "$SHOTS/result.json"	# only this run's
 api_listening() { tcp_listening "$API_PORT"; }
 check "tocsind starts" start_server
 check "the api listens" wait_until 30 api_listening
@@ -86,7 +87,10 @@ if [ -n "$inc" ]; then
 	grep -E 'acknowledged|alice|note' "$T/show.txt" | head -5 | sed 's/^/# /'
 fi
 drill=$(jq -r '.drill // empty' "$R")
-check "the console ran a drill ($drill)" test -n "$drill"
+check "the console ran a drill ($drill)" test -n "$drill" ||
+    for f in "$DATA"/run/drill-*.log; do
+	[ -f "$f" ] && sed "s|^|# $(basename "$f"): |" "$f" | tail -n 30
+    done
 if [ -n "$drill" ]; then
 	is "tocsin drill report: the same drill, the same result" \
 	    "$(tocsin drill report "$drill" --json | jq -r 'if .passed then "PASSED" else "FAILED" end')" \

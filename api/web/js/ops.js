@@ -144,39 +144,60 @@ function scorecardPanel(sc) {
 }
 
 export async function drillsView(main, _args, ctx) {
-	const state = { running: new Map(), off: null, timer: null };
+	const state = { running: new Map(), off: null, timer: null,
+	    speed: 'scenario' };
+	const may = api.can('analyst');
+	// the scorecard of one past drill (GET drills/NAME gives it)
+	const showCard = async (drill, where) => {
+		try {
+			const d = await api.get('/drills/' +
+			    encodeURIComponent(drill));
+			if (d.scorecard)
+				fill(where, scorecardPanel(d.scorecard));
+		} catch (e) {
+			fill(where, h('p.error', null, 'The scorecard of ' + drill +
+			    ': ' + e.message));
+		}
+	};
 	const render = async (show) => {
 		const res = await api.get('/drills');
-		const items = res.drills || [];
-		const scenarios = items.filter((d) => d.file)
+		const scenarios = (res.drills || []).filter((d) => !d.error)
 		    .sort((a, b) => a.name < b.name ? -1 : 1);
-		const runs = items.filter((d) => d.scorecard).map((d) =>
-		    Object.assign({ drill: d.name }, d.scorecard))
-		    .sort((a, b) => (a.started < b.started ? 1 : -1));
+		const runs = (res.runs || []).slice().reverse();  /* newest first */
 		const latest = new Map();
 		for (const r of runs)
 			if (!latest.has(r.scenario))
 				latest.set(r.scenario, r);
 		const pick = show || routeQuery().get('drill');
-		const chosen = runs.find((r) => r.drill === pick) ||
-		    (pick ? latest.get(pick) : null);
-		const may = api.can('analyst');
+		const chosen = pick ? (runs.find((r) => r.drill === pick) ||
+		    latest.get(pick)) : null;
 		const runBtn = (sc) => {
+			const busy = sc.running || state.running.has(sc.name);
 			const b = h('button', { type: 'button', 'data-run': sc.name,
-			    disabled: !may || sc.running ||
-			    state.running.has(sc.name) });
-			b.textContent = sc.running || state.running.has(sc.name) ?
-			    'Running…' : 'Run';
+			    disabled: !may || busy,
+			    'aria-label': 'Run the drill ' + sc.name });
+			b.textContent = busy ? 'Running…' : 'Run';
 			b.addEventListener('click', () => run(sc.name, b));
 			return b;
 		};
+		const speed = h('select', { id: 'drill-speed' },
+		    [['scenario', 'at the scenario\'s speed'], ['10', '10 times ' +
+		    'faster'], ['max', 'as fast as possible']].map(([v, t]) =>
+		    h('option', { value: v, selected: v === state.speed }, t)));
+		speed.addEventListener('change', () => {
+			state.speed = speed.value;
+		});
+		const cardBox = h('div', { id: 'scorecard-box' });
 		fill(main, h('h1', null, 'Drills'),
 		    h('p.muted', null, 'A drill replays a recorded attack ' +
 			'through the real pipeline and scores what the SOC saw. ' +
 			'Drill alerts are marked and kept apart from real ones.'),
 		    h('div.grid.two', null,
 			h('section.panel', { 'aria-labelledby': 'scn-h' },
-			    h('h2', { id: 'scn-h' }, 'Scenarios'),
+			    h('div.filters', null,
+				h('h2', { id: 'scn-h' }, 'Scenarios'),
+				may ? h('label', { for: 'drill-speed' },
+				    'Replay', speed) : null),
 			    h('table', { id: 'scenarios' },
 				h('thead', null, h('tr', null, ['Scenario',
 				    'What it plays', 'Last run', ''].map((t) =>
@@ -184,9 +205,9 @@ export async function drillsView(main, _args, ctx) {
 				h('tbody', null, scenarios.map((sc) => {
 					const l = latest.get(sc.name);
 					return h('tr', { 'data-scenario': sc.name },
-					    h('td', null, sc.name),
-					    h('td', null, (sc.description || '')
-						.split('. ')[0]),
+					    h('td.nowrap', null, sc.name),
+					    h('td.desc', { title: sc.description ||
+						'' }, sc.description || ''),
 					    h('td', null, l ? h('a', {
 						href: '#/drills?drill=' + l.drill },
 						h('span.' + (l.passed ? 'met' :
@@ -216,23 +237,27 @@ export async function drillsView(main, _args, ctx) {
 					fmtNum((r.met || 0) + (r.missed || 0))),
 				    h('td.num', null, fmtNum(r.alerts))))))) :
 				h('p.muted', null, 'No drill has run yet.'))),
-		    chosen ? scorecardPanel(chosen) : null);
-		return { scenarios, latest };
+		    cardBox);
+		if (chosen)
+			await showCard(chosen.drill, cardBox);
+		return { latest };
 	};
 	const progress = () => document.getElementById('drill-progress');
 	const run = async (name, btn) => {
 		btn.disabled = true;
+		const body = state.speed === 'max' ? { as_fast_as_possible: true } :
+		    state.speed === 'scenario' ? {} : { speed: Number(state.speed) };
+		let before;
 		try {
+			before = (await render()).latest.get(name);
 			await api.post('/drills/' + encodeURIComponent(name) +
-			    '/run');
+			    '/run', body);
 		} catch (e) {
 			btn.disabled = false;
 			ctx.toast('Cannot run ' + name + ': ' + e.message, true);
 			return;
 		}
-		const started = Date.now();
-		const before = (await render()).latest.get(name);
-		state.running.set(name, { started, alerts: 0,
+		state.running.set(name, { started: Date.now(), alerts: 0,
 		    before: before ? before.drill : null });
 		await render();
 		poll();
@@ -256,21 +281,20 @@ export async function drillsView(main, _args, ctx) {
 					    ' running: ' + Math.round((Date.now() -
 					    r.started) / 1000) + ' s, ' +
 					    fmtNum(r.alerts) + ' alerts so far…';
-				if (!d.running) {
-					state.running.delete(name);
-					const after = (await render()).latest
-					    .get(name);
-					if (after && after.drill !== r.before) {
-						await render(after.drill);
-						ctx.toast('Drill ' + after.drill +
-						    (after.passed ? ' passed.' :
-						    ' failed: see its scorecard.'),
-						    !after.passed);
-					} else {
-						ctx.toast('Drill ' + name + ' ended ' +
-						    'without a scorecard (see the ' +
-						    'server log).', true);
-					}
+				if (d.running)
+					continue;
+				state.running.delete(name);
+				if (d.drill && d.drill !== r.before) {
+					await render(d.drill);
+					const sc = d.scorecard || {};
+					ctx.toast('Drill ' + d.drill + (sc.passed ?
+					    ' passed.' : ' failed: see its scorecard.'),
+					    !sc.passed);
+				} else {
+					await render();
+					ctx.toast('Drill ' + name + ' ended without a ' +
+					    'scorecard (see DATADIR/run/drill-' + name +
+					    '.log).', true);
 				}
 			}
 			poll();
