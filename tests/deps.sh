@@ -2,7 +2,8 @@
 # Install the Debian packages tocsin needs to build and test, only those that
 # are missing.  Run as root (or say what to run otherwise).
 #
-#   sh tests/deps.sh         build, test, demo, bench
+#   sh tests/deps.sh         build, test, demo, bench (chromium, its driver
+#                            and python3-selenium: the web console's test)
 #   sh tests/deps.sh fuzz    the same plus clang (libFuzzer), for make fuzz
 #   sh tests/deps.sh pkg     the same plus debhelper, lintian, mandoc (make deb)
 set -eu
@@ -11,7 +12,8 @@ PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
 libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev libexpat1-dev
 libgnutls28-dev openssl
 libevtx-dev libbfio-dev libsystemd-dev libsodium-dev libmicrohttpd-dev
-bsdutils jq syslog-ng-core systemd-journal-remote"
+bsdutils jq syslog-ng-core systemd-journal-remote
+chromium chromium-driver python3-selenium fonts-dejavu-core"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang"
 # make deb / make test-deb: debhelper, and the checkers of the package test
 [ "${1:-}" = pkg ] && PKGS="$PKGS debhelper dpkg-dev fakeroot lintian mandoc"
