@@ -79,13 +79,14 @@ is "it describes every route of the API" \
 # ---- every read endpoint, every role ---------------------------------------------------
 for tok in V A M; do
 	t=${!tok}
+	bad=0
 	for p in /api/v1/status /api/v1/alerts /api/v1/alerts/1 /api/v1/events \
 	    /api/v1/incidents /api/v1/incidents/1 /api/v1/agents \
 	    /api/v1/rules /api/v1/drills /api/v1/drills/ssh-bruteforce-sudo; do
 		c=$(req "$t" GET "$p")
-		[ "$c" = 200 ] || { not_ok "$tok GET $p: $c $(head -c 200 "$T/body")"; continue; }
+		[ "$c" = 200 ] || { not_ok "$tok GET $p: $c $(head -c 200 "$T/body")"; bad=1; }
 	done
-	ok "role $tok reads every read endpoint (200)"
+	[ "$bad" = 0 ] && ok "role $tok reads every read endpoint (200)"
 done
 is "status: the five processes and the engine's counters" \
     "$(req "$V" GET /api/v1/status >/dev/null; jq -c '[[.processes[] | .name], (.counters["engine.alerts"] >= 12), (.counters["api.requests"] >= 1)]' "$T/body")" \
