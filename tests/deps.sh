@@ -2,7 +2,9 @@
 # Install the Debian packages tocsin needs to build and test, only those that
 # are missing.  Run as root (or say what to run otherwise).
 #
-#   sh tests/deps.sh         build, test, demo, bench
+#   sh tests/deps.sh         build, test, demo, bench; the Windows agent's
+#                            cross toolchain, the tools that build its
+#                            sysroot and MSI, and Wine that runs its tests
 #   sh tests/deps.sh fuzz    the same plus clang (libFuzzer), for make fuzz
 #   sh tests/deps.sh pkg     the same plus debhelper, lintian, mandoc (make deb)
 set -eu
@@ -11,7 +13,9 @@ PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
 libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev libexpat1-dev
 libgnutls28-dev openssl
 libevtx-dev libbfio-dev libsystemd-dev libsodium-dev
-bsdutils jq syslog-ng-core systemd-journal-remote"
+bsdutils jq syslog-ng-core systemd-journal-remote
+gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 mingw-w64-tools cmake autoconf
+automake libtool dpkg-dev wine wine64 msitools wixl"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang"
 # make deb / make test-deb: debhelper, and the checkers of the package test
 [ "${1:-}" = pkg ] && PKGS="$PKGS debhelper dpkg-dev fakeroot lintian mandoc"
