@@ -272,6 +272,7 @@ void oslog_free(oslog_t **j);
  * (the spool cap stopped reading; the rest stays in the journal) or
  * TS_EDB. */
 int oslog_poll(oslog_t *j, size_t max, int *more);
+/* The counts so far; all 0 for j NULL (no system log read). */
 void oslog_get_stats(const oslog_t *j, struct oslog_stats *out);
 
 /* ---- enrolment with a token (enroll.c) ------------------------------------ */

@@ -84,8 +84,28 @@ for c in $SRC; do
 done
 for p in $pids; do wait "$p"; done
 
-echo "windows: link bin/tocsin-agent.exe"
-# shellcheck disable=SC2086
-$CC -static -s -o bin/tocsin-agent.exe $objs -Wl,--gc-sections $LIBS \
-    -static-libgcc -lstdc++ -lpthread
+relink=0
+[ -f bin/tocsin-agent.exe ] || relink=1
+for o in $objs "$SYSROOT/versions"; do
+	[ "$o" -nt bin/tocsin-agent.exe ] && relink=1
+done
+if [ "$relink" = 1 ]; then
+	echo "windows: link bin/tocsin-agent.exe"
+	# shellcheck disable=SC2086
+	$CC -static -s -o bin/tocsin-agent.exe.tmp $objs -Wl,--gc-sections \
+	    $LIBS -static-libgcc -lstdc++ -lpthread
+	mv -f bin/tocsin-agent.exe.tmp bin/tocsin-agent.exe
+fi
 echo "windows: bin/tocsin-agent.exe ($(wc -c < bin/tocsin-agent.exe) bytes)"
+
+# The installer, when msitools' wixl is here (make deps installs it).
+if command -v wixl >/dev/null 2>&1; then
+	if [ ! -f bin/tocsin-agent.msi ] || [ bin/tocsin-agent.exe -nt bin/tocsin-agent.msi ] ||
+	    [ agents/win/tocsin-agent.wxs -nt bin/tocsin-agent.msi ]; then
+		echo "windows: wixl bin/tocsin-agent.msi"
+		wixl -a x64 -D Version="$VERSION" -D Exe=bin/tocsin-agent.exe \
+		    -o bin/tocsin-agent.msi agents/win/tocsin-agent.wxs
+	fi
+else
+	echo "windows: wixl (msitools) is missing: no bin/tocsin-agent.msi; run 'make deps'"
+fi

@@ -439,5 +439,9 @@ void oslog_free(oslog_t **sp)
 
 void oslog_get_stats(const oslog_t *s, struct oslog_stats *out)
 {
+	if (s == NULL) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
 	*out = s->st;
 }

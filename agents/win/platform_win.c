@@ -423,7 +423,16 @@ static int svc_dispatch(int argc, char **argv, plat_agent_main_cb run_cb)
 			if (dl < MAX_PATH_BYTES) {
 				snprintf(logp, sizeof(logp), "%.*stocsin-agent.log",
 				    (int)dl, c);
-				(void)freopen(logp, "a", stderr);
+				/* a service's stderr is no stream: freopen
+				 * fails on it, so give its descriptor 2 a
+				 * file and stderr a stream on it */
+				FILE *lf = fopen(logp, "a");
+				if (lf != NULL) {
+					/* msvcrt's stderr is _iob[2]: make it
+					 * the stream just opened */
+					*stderr = *lf;
+					setvbuf(stderr, NULL, _IONBF, 0);
+				}
 			}
 			break;
 		}
@@ -522,7 +531,7 @@ static int svc_install(int argc, char **argv)
 		    "administrator)");
 	svc = CreateServiceA(scm, SVC_NAME, SVC_DISPLAY, SERVICE_ALL_ACCESS,
 	    SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
-	    SERVICE_ERROR_NORMAL, cmd, NULL, NULL, "Tcpip\0\0", NULL, NULL);
+	    SERVICE_ERROR_NORMAL, cmd, NULL, NULL, NULL, NULL, NULL);
 	if (svc == NULL) {
 		int rc = svc_fail("creating the service " SVC_NAME);
 		CloseServiceHandle(scm);

@@ -161,5 +161,10 @@ sleep 2
 check "nothing more of the revoked agent journaled" \
     exactly_once "$n" < <(event_numbers)
 
-stop_agent_hard
+# Ctrl+C (Wine turns SIGINT into CTRL_C_EVENT): a clean stop, status 0
+kill -INT "$AGENT_PID"
+check "Ctrl+C stops the Windows agent" wait_until 30 not_running "$AGENT_PID"
+wait "$AGENT_PID"
+is "it exits 0" "$?" 0
+check "it said so" logged 'info: stopped'
 check "tocsind stops cleanly" stop_server
