@@ -37,7 +37,7 @@ CC	?= cc
 PKG_CONFIG ?= pkg-config
 
 PKGS	:= libpcre2-8 libzmq lmdb yaml-0.1 jansson libhs libcurl expat libevtx \
-	   libsystemd libsodium gnutls
+	   libsystemd libsodium gnutls libmicrohttpd
 VERSION	:= 0.1.0
 
 WARN	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -51,7 +51,7 @@ REL_CFLAGS  := -O2 -g
 ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	       -fno-sanitize-recover=undefined
 
-COMPONENTS := common rules collector engine outputs agents tocsind cli
+COMPONENTS := common rules collector engine outputs api agents tocsind cli
 MAINS	:= tocsind/tocsind_main.c agents/agent_main.c cli/tocsin_main.c
 # Folders of C sources: one per component, and a component's own
 # sub-folders (rules/sigma: the Sigma compiler).
@@ -59,7 +59,10 @@ SRC_DIRS := $(COMPONENTS) rules/sigma
 LIB_SRC	:= $(filter-out $(MAINS),$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 HDRS	:= $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
 GEN_SRC	:= build/gen/default_config.c build/gen/sigma_logsources.c \
-	   build/gen/windows_decoder.c
+	   build/gen/windows_decoder.c build/gen/api_openapi.c \
+	   build/gen/api_web.c
+# The web console's files, embedded into the API (api/embed_web.sh).
+WEB_FILES := $(shell find api/web -type f ! -name '.*' 2>/dev/null)
 PATHS_H	:= build/gen/paths.h
 GEN_CONF := build/gen/tocsind.yml
 TEST_SRC := $(wildcard tests/unit/test_*.c)
@@ -146,6 +149,24 @@ build/gen/sigma_logsources.c: rules/sigma/logsources.yml
 build/gen/windows_decoder.c: rules/windows.yml
 	@mkdir -p $(@D)
 	@$(call embed,$<,rules_windows_decoder) > $@
+
+build/gen/api_openapi.c: api/openapi.json
+	@mkdir -p $(@D)
+	@$(call embed,$<,api_openapi_json) > $@
+
+# The console's files as a table (path, content type, bytes); the folder's
+# listing is a dependency through WEB_FILES, so adding a file rebuilds it.
+build/gen/api_web.c: api/embed_web.sh $(WEB_FILES) $(wildcard api/web)
+	@mkdir -p $(@D)
+	@sh api/embed_web.sh api/web > $@.tmp && mv -f $@.tmp $@
+
+# It includes api/api_int.h: compiled with the project's flags.
+$(REL)/build/gen/api_web.o: build/gen/api_web.c api/api_int.h | check-pkgs
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(REL_CFLAGS) -c $< -o $@
+$(ASAN)/build/gen/api_web.o: build/gen/api_web.c api/api_int.h | check-pkgs
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) $(ASAN_CFLAGS) -c $< -o $@
 
 # ---- release -------------------------------------------------------------
 

@@ -62,9 +62,11 @@ extern const struct cli_help cmd_rules_help;
 extern const struct cli_help cmd_record_help;
 extern const struct cli_help cmd_replay_help;
 extern const struct cli_help cmd_drill_help;
+int cmd_api(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_incidents(struct cli *c, const struct cli_cmd *cmd, int argc,
     char **argv);
 extern const struct cli_help cmd_incidents_help;
+extern const struct cli_help cmd_api_help;
 
 /* ---- recordings and replay (cmd_replay.c; used by cmd_drill.c) ---------- */
 
@@ -97,11 +99,42 @@ void recording_free(struct recording *r);
  * timestamp of each raw line to match.  0 or TS_ENOMEM. */
 int recording_shift(struct recording *r, uint64_t now);
 
+/* A time written inside a record, which the shipped decoders take as the
+ * event's time (rules/default/web.yml, iis.yml, auditd.yml). */
+struct rec_time {
+	size_t		 pos, len;	/* where in the line */
+	const char	*fmt;		/* evtime_parse format that reads it */
+	const char	*wfmt;		/* evtime_format format that writes it
+					 * back; NULL: audit's SECONDS.mmm */
+	int		 zone;		/* EVTIME_ZONE_* of a value without
+					 * an offset (local: a wall clock) */
+};
+
+/* Find one in (raw, n): an access log's [dd/Mon/yyyy:hh:mm:ss +zzzz], an
+ * audit record's audit(SECONDS.mmm:, and at the start of a line without a
+ * syslog header W3C's "yyyy-mm-dd hh:mm:ss" (UTC), nginx's
+ * "yyyy/mm/dd hh:mm:ss" and Apache's "[Www Mmm dd hh:mm:ss[.usec] yyyy]"
+ * (local).  1 found (*rt set), 0 none. */
+int cli_record_time(const char *raw, size_t n, struct rec_time *rt);
+
+/* Where a replay stands, for a progress display. */
+struct replay_progress {
+	uint64_t	 rp_sent, rp_total, rp_acked;	/* events */
+	uint64_t	 rp_left_us;	/* time left (estimate); UINT64_MAX:
+					 * not known yet */
+	int		 rp_done;	/* the last call: everything sent */
+};
+
 struct replay_opts {
 	const char	*drill;		/* NULL or "": not a drill */
 	uint64_t	 speed;		/* gaps divided by this; 0: no waits */
 	uint64_t	 timeout_us;	/* longest wait without progress */
 	const char	*endpoint;	/* NULL: from the configuration */
+	/* NULL, or called about every REPLAY_PROGRESS_US while sending and
+	 * once at the end (rp_done) */
+	void		(*progress_cb)(const struct replay_progress *p,
+			    void *arg);
+	void		*progress_arg;
 };
 
 struct replay_result {
@@ -290,6 +323,13 @@ void cli_format_time_s(uint64_t us, char *buf, size_t buflen);
 
 /* "12s", "4m", "3h", "2d" for an age in microseconds, buf >= 16. */
 void cli_format_age(uint64_t us, char *buf, size_t buflen);
+
+/* Who signs a change this command makes (control requests): $TOCSIN_ACTOR
+ * (set by the API for the drills it runs on an analyst's behalf), else
+ * $SUDO_USER (the person behind sudo), else the login name, else the
+ * name of the user id, else "uid-N": never "unknown".  A name longer than
+ * MAX_NAME_BYTES or holding a control byte is not taken.  Static storage. */
+const char *cli_actor(void);
 
 /* Columns: name, widest width a cell may take (the cell is cut with "..."
  * past it), whether the column may shrink further to fit the terminal and

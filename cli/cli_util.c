@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "common/endpoint.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "rules/decode.h"
 
 /* Rows buffered before the table prints a page; the widths of the first page
  * hold for the whole table, so memory stays bounded on long listings. */
@@ -69,6 +71,34 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	else
 		fputs(" (see tocsin --help)\n", stderr);
 	return CLI_EXIT_USAGE;
+}
+
+static int actor_ok(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > MAX_NAME_BYTES)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+const char *cli_actor(void)
+{
+	static char buf[MAX_NAME_BYTES + 1];
+	const char *s;
+	struct passwd *pw;
+
+	if (actor_ok(s = getenv("TOCSIN_ACTOR")) ||
+	    actor_ok(s = getenv("SUDO_USER")) || actor_ok(s = getlogin()) ||
+	    ((pw = getpwuid(geteuid())) != NULL && actor_ok(s = pw->pw_name))) {
+		snprintf(buf, sizeof(buf), "%s", s);
+		return buf;
+	}
+	snprintf(buf, sizeof(buf), "uid-%ld", (long)geteuid());
+	return buf;
 }
 
 const char *cli_esc(const char *s, char *buf, size_t buflen)
@@ -727,4 +757,64 @@ void table_free(table_t **tp)
 	free(t->width);
 	free(t);
 	*tp = NULL;
+}
+
+static int
+rt_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int
+cli_record_time(const char *p, size_t n, struct rec_time *rt)
+{
+	const char *q;
+	size_t i;
+
+	for (i = 0; i + 28 <= n; i++)
+		if (p[i] == '[' && p[i + 3] == '/' && p[i + 7] == '/' &&
+		    p[i + 12] == ':' && p[i + 27] == ']') {
+			rt->pos = i + 1;
+			rt->len = 26;
+			rt->fmt = rt->wfmt = "%d/%b/%Y:%H:%M:%S %z";
+			rt->zone = EVTIME_ZONE_UTC;
+			return 1;
+		}
+	for (i = 0; i + 6 + 15 <= n; i++)
+		if (memcmp(p + i, "audit(", 6) == 0) {
+			size_t at = i + 6;
+
+			for (size_t k = 0; k < 14; k++)
+				if (!(k == 10 ? p[at + k] == '.' :
+				    rt_digit(p[at + k])))
+					return 0;
+			if (p[at + 14] != ':')
+				return 0;
+			rt->pos = at;
+			rt->len = 14;
+			rt->fmt = "%s";
+			rt->wfmt = NULL;
+			rt->zone = EVTIME_ZONE_UTC;
+			return 1;
+		}
+	if (n >= 20 && (p[4] == '-' || p[4] == '/') && p[7] == p[4] &&
+	    p[10] == ' ' && p[13] == ':' && p[19] == ' ') {
+		rt->pos = 0;
+		rt->len = 19;
+		rt->fmt = rt->wfmt = p[4] == '-' ? "%Y-%m-%d %H:%M:%S" :
+		    "%Y/%m/%d %H:%M:%S";
+		rt->zone = p[4] == '-' ? EVTIME_ZONE_UTC : EVTIME_ZONE_LOCAL;
+		return 1;
+	}
+	if (n > 2 && p[0] == '[' && (q = memchr(p, ']', n < 40 ? n : 40)) !=
+	    NULL) {
+		rt->pos = 1;
+		rt->len = (size_t)(q - p) - 1;
+		rt->fmt = "%a %b %d %H:%M:%S %Y";
+		rt->wfmt = memchr(p + 1, '.', rt->len) != NULL ?
+		    "%a %b %d %H:%M:%S.%f %Y" : "%a %b %d %H:%M:%S %Y";
+		rt->zone = EVTIME_ZONE_LOCAL;
+		return 1;
+	}
+	return 0;
 }

@@ -575,6 +575,13 @@ static int journal_agent_cb(const char *name, const struct jagent *a,
 	return 0;
 }
 
+/* The identity `tocsin replay` and drills send as: not an endpoint, so
+ * never "disconnected" (nor silent: the collector skips it too). */
+static int is_replay(const struct agent_row *r)
+{
+	return strcmp(r->name, KEYS_REPLAY_AGENT) == 0;
+}
+
 static const char *agent_state(const struct agent_row *r, uint64_t now,
     char *buf, size_t buflen)
 {
@@ -588,12 +595,15 @@ static const char *agent_state(const struct agent_row *r, uint64_t now,
 		return buf;
 	}
 	if (!r->seen || r->j.last_seen_us == 0)
-		return "never seen";
+		return is_replay(r) ? "drill replay (never used)" : "never seen";
 	if (now < r->j.last_seen_us ||
 	    now - r->j.last_seen_us <= AGENT_CONNECTED_US)
-		return "connected";
+		return is_replay(r) ? "drill replay (sending)" : "connected";
 	cli_format_time_s(r->j.last_seen_us, t, sizeof(t));
-	snprintf(buf, buflen, "disconnected since %s", t);
+	if (is_replay(r))
+		snprintf(buf, buflen, "drill replay (last used %s)", t);
+	else
+		snprintf(buf, buflen, "disconnected since %s", t);
 	return buf;
 }
 
@@ -601,6 +611,8 @@ static const char *agent_state_word(const struct agent_row *r, uint64_t now)
 {
 	if (!r->enrolled)
 		return "not_enrolled";
+	if (is_replay(r))
+		return "replay";
 	if (!r->seen || r->j.last_seen_us == 0)
 		return "never_seen";
 	if (now < r->j.last_seen_us ||

@@ -137,7 +137,7 @@ static const struct table_col alert_cols[] = {
 	{ "LEVEL",    5,   5, 0, 1 },
 	{ "RULE",    28,   8, 1, 0 },
 	{ "HOST",    24,   8, 1, 0 },
-	{ "AGENT",   16,   6, 1, 0 },
+	{ "AGENT",   32,   6, 1, 0 },
 	{ "TITLE",   48,  12, 1, 0 },
 	{ "MESSAGE", 400, 16, 1, 0 },
 };
@@ -258,7 +258,13 @@ static int alert_row(table_t *t, const char *json, size_t len)
 	rule = json_object_get(a, "rule");
 	rc |= cell_from(t, rule, "id");
 	rc |= cell_from(t, a, "host");
-	rc |= cell_from(t, a, "agent");
+	/* A drill's alert says so where the agent would be (it came from
+	 * the replay identity): no one mistakes a drill for an attack. */
+	v = json_object_get(a, "drill");
+	if (json_is_string(v))
+		rc |= table_cellf(t, "DRILL %s", json_string_value(v));
+	else
+		rc |= cell_from(t, a, "agent");
 	rc |= cell_from(t, rule, "title");
 	rc |= cell_from(t, a, "message");
 	json_decref(a);

@@ -214,6 +214,8 @@ print_list(const char *k, json_t *arr)
 	print_kv(k, off > 0 ? buf : NULL);
 }
 
+static int print_history(state_t *s, uint64_t id);
+
 static int
 inc_show(struct cli *c, const struct cli_cmd *cmd, uint64_t id,
     const struct inc_opts *o)
@@ -336,25 +338,102 @@ inc_show(struct cli *c, const struct cli_cmd *cmd, uint64_t id,
 	}
 	free(tl);
 	json_decref(inc);
+	rc = print_history(s, id);
 	state_close(&s);
+	if (rc != 0) {
+		cli_err(cmd, "cannot read the incident log: %s",
+		    ts_strerror(rc));
+		return CLI_EXIT_FAIL;
+	}
 	return CLI_EXIT_OK;
 }
 
-/* Who makes a change: --by, else $SUDO_USER, $USER, getlogin(). */
+/* The incident's change log, printed oldest first: every change but the
+ * alerts joining (those are in the timeline), with who made it. */
+struct hist_walk {
+	uint64_t	 id;
+	uint64_t	 seen;	/* last sequence read */
+	size_t		 n;
+};
+
+static int
+hist_cb(uint64_t seq, const char *v, size_t vlen, void *arg)
+{
+	struct hist_walk	*h = arg;
+	json_t			*o;
+	const char		*ch, *by, *tm, *x;
+	char			 line[2048], esc[2048], t[32];
+	uint64_t		 tus;
+
+	h->seen = seq;
+	if ((o = json_loadb(v, vlen, 0, NULL)) == NULL)
+		return 0;
+	ch = jstr(o, "change");
+	if (ju64(o, "incident") != h->id || ch == NULL ||
+	    strcmp(ch, "alert") == 0) {
+		json_decref(o);
+		return 0;
+	}
+	by = jstr(o, "by");
+	tus = ju64(o, "time_us");
+	if (tus == 0 && (tm = jstr(o, "time")) != NULL)
+		(void)parse_rfc3339(tm, strlen(tm), &tus);
+	cli_format_time_s(tus, t, sizeof(t));
+	if ((x = jstr(o, "assignee")) != NULL && strcmp(ch, "assigned") == 0)
+		snprintf(line, sizeof(line), "%s to %s by %s", ch, x,
+		    by ? by : "?");
+	else if ((x = jstr(o, "note")) != NULL && strcmp(ch, "note") == 0)
+		snprintf(line, sizeof(line), "note added by %s: %s",
+		    by ? by : "?", x);
+	else if ((x = jstr(o, "note")) != NULL)
+		snprintf(line, sizeof(line), "%s by %s (note: %s)", ch,
+		    by ? by : "?", x);
+	else if (json_is_integer(json_object_get(o, "alert")))
+		snprintf(line, sizeof(line), "%s by %s (alert %llu)", ch,
+		    by ? by : "?", (unsigned long long)ju64(o, "alert"));
+	else
+		snprintf(line, sizeof(line), "%s by %s", ch, by ? by : "?");
+	escape_text(line, strlen(line), esc, sizeof(esc));
+	printf("  %s  %s\n", t, esc);
+	h->n++;
+	json_decref(o);
+	return 0;
+}
+
+/* Rounds of the log read at once (short read transactions). */
+#define HIST_CHUNK	4096
+
+static int
+print_history(state_t *s, uint64_t id)
+{
+	struct hist_walk	h = { id, 0, 0 };
+	uint64_t		after, last = 0;
+	int			rc;
+
+	printf("\nhistory:\n");
+	for (;;) {
+		after = h.seen;
+		rc = state_log_read(s, STATE_LOG_INCIDENTS, after, HIST_CHUNK,
+		    hist_cb, &h, &last);
+		if (rc == TS_ENOTFOUND)
+			break;
+		if (rc != 0)
+			return rc;
+		if (h.seen == after || h.seen >= last)
+			break;
+	}
+	if (h.n == 0)
+		printf("  (none recorded)\n");
+	return 0;
+}
+
+/* Who makes a change: --by, else the Unix user (cli_actor). */
 static const char *
 default_by(const char *by)
 {
-	const char *s;
-
 	if (by != NULL && by[0] != '\0')
 		return by;
-	if ((s = getenv("SUDO_USER")) != NULL && s[0] != '\0')
-		return s;
-	if ((s = getenv("USER")) != NULL && s[0] != '\0')
-		return s;
-	if ((s = getlogin()) != NULL && s[0] != '\0')
-		return s;
-	return "unknown";
+	return cli_actor();
 }
 
 /* Submit a change and print the engine's answer. */
@@ -477,8 +556,8 @@ static const struct cli_opt incidents_opts[] = {
 	{ "note", 0, OPT_NOTE, "TEXT",
 	  "add a note with the change" },
 	{ "by", 0, OPT_BY, "NAME",
-	  "who makes the change (default: $SUDO_USER, $USER,\n"
-	  "or the login name)" },
+	  "who makes the change (default: $SUDO_USER, else\n"
+	  "the login name)" },
 };
 
 static const struct cli_optgroup incidents_groups[] = {
@@ -499,7 +578,10 @@ const struct cli_help cmd_incidents_help = {
 	"host, source address or user within incidents.window.\n"
 	"\n"
 	"list   the incidents, newest first (table or JSON Lines)\n"
-	"show   one incident and its timeline of alerts and notes\n"
+	"show   one incident, its timeline of alerts and notes, and its\n"
+	"       history: every change (opened, escalated, acknowledged,\n"
+	"       assigned, note, resolved, reopened, false positive) with who\n"
+	"       made it and when\n"
 	"ack, resolve, reopen, false-positive, assign, note\n"
 	"       change an incident: the request goes to the engine, which\n"
 	"       applies and logs it (who, when); the command waits up to 10 s\n"

@@ -82,8 +82,10 @@ const struct cli_help cmd_record_help = {
 	"From a log file (--from-log FILE --host H): every non-empty line, its\n"
 	"time taken from its syslog header (a BSD time without a year is in\n"
 	"the current year, or the previous one if that would be more than a\n"
-	"day ahead); a line without a header time is an error.  Lines are\n"
-	"sorted by time (stable).\n"
+	"day ahead), else from the time the record carries (an access log's\n"
+	"[dd/Mon/yyyy:hh:mm:ss +zzzz], a W3C, nginx or Apache error line's\n"
+	"leading time, audit(SECONDS.mmm:); one without a zone read as UTC);\n"
+	"a line with neither is an error.  Lines are sorted by time (stable).\n"
 	"\n"
 	"From a Windows event log file (--from-evtx FILE.evtx): every record\n"
 	"readable, as its Event XML on one line, at its TimeCreated, for the\n"
@@ -283,10 +285,20 @@ static int from_log(const struct cli_cmd *cmd, struct record_run *r,
 		}
 		syslog_parse(line, llen, now, &h);
 		if (!h.has_time) {
-			cli_err(cmd, "%s:%zu: no syslog timestamp at the start of "
-			    "the line (nothing written)", eb, lineno);
-			exit_rc = CLI_EXIT_USAGE;
-			goto out;
+			/* a log file without syslog headers: the time the
+			 * record carries (access, error, W3C, audit), as a
+			 * wall clock when it gives no zone */
+			struct rec_time rt;
+
+			if (!cli_record_time(line, llen, &rt) ||
+			    evtime_parse(rt.fmt, line + rt.pos, rt.len,
+			    EVTIME_ZONE_UTC, 0, NULL, now, &h.time_us) != 0) {
+				cli_err(cmd, "%s:%zu: no syslog timestamp at "
+				    "the start of the line and no time in the "
+				    "record (nothing written)", eb, lineno);
+				exit_rc = CLI_EXIT_USAGE;
+				goto out;
+			}
 		}
 		format_us(h.time_us, t, sizeof(t));
 		o = json_pack("{s:s, s:s, s:s, s:s, s:o?, s:o?}",

@@ -30,6 +30,7 @@
 #include "common/limits.h"
 #include "common/util.h"
 #include "common/wire.h"
+#include "rules/decode.h"
 
 #ifndef TOCSIN_VERSION
 #define TOCSIN_VERSION "unknown"
@@ -45,6 +46,8 @@
 #define REPLAY_TIMEOUT_US	(30ULL * 1000000)
 /* Largest frame accepted from the collector. */
 #define REPLAY_MAX_FRAME	4096
+/* How often replay_opts.progress_cb is called while sending. */
+#define REPLAY_PROGRESS_US	(250ULL * 1000)
 /* Name of the agent replay sends as, and its key file under DATADIR. */
 #define REPLAY_AGENT		KEYS_REPLAY_AGENT
 #define REPLAY_KEY_FILE		KEYS_REPLAY_FILE
@@ -70,8 +73,11 @@ static const struct cli_opt replay_opts[] = {
 	  "rewritten to its new time, in the same style\n"
 	  "(BSD \"Mmm dd hh:mm:ss\" stays BSD, in UTC;\n"
 	  "RFC 3339 becomes RFC 3339 UTC \"...Z\", with\n"
-	  "microseconds if it had a fraction).  Lines with\n"
-	  "no recognised timestamp are sent unchanged." },
+	  "microseconds if it had a fraction); the times\n"
+	  "the decoders read inside the record (access\n"
+	  "log, audit, W3C, Apache and nginx error logs)\n"
+	  "move too.  Lines with no recognised timestamp\n"
+	  "are sent unchanged." },
 	{ "endpoint", 0, OPT_ENDPOINT, "EP",
 	  "collector endpoint (default: the server\n"
 	  "configuration's collector.listen, a wildcard\n"
@@ -515,6 +521,82 @@ static int shift_raw(struct rec_event *e)
 	return 0;
 }
 
+/* Replace raw[pos, pos + n) of e with (s, sn).  0 or TS_ENOMEM; the line
+ * is kept as it is when the result would pass MAX_LINE_BYTES. */
+static int splice_raw(struct rec_event *e, size_t pos, size_t n,
+    const char *s, size_t sn)
+{
+	size_t outlen = e->raw_len - n + sn;
+	char *out;
+
+	if (outlen > MAX_LINE_BYTES)
+		return 0;
+	if ((out = malloc(outlen + 1)) == NULL)
+		return TS_ENOMEM;
+	memcpy(out, e->raw, pos);
+	memcpy(out + pos, s, sn);
+	memcpy(out + pos + sn, e->raw + pos + n, e->raw_len - pos - n);
+	out[outlen] = '\0';
+	free(e->raw);
+	e->raw = out;
+	e->raw_len = outlen;
+	return 0;
+}
+
+/* Shift the time written as fmt in raw[pos, pos + n) by delta (zone: how
+ * the decoders read it; an explicit offset in the text is kept).  0 or
+ * TS_ENOMEM; unchanged when it does not read. */
+static int shift_at(struct rec_event *e, size_t pos, size_t n,
+    const char *fmt, const char *wfmt, int zone, int64_t delta)
+{
+	char stamp[64];
+	uint64_t t;
+	int32_t off = 0;
+	size_t sl;
+
+	if (evtime_parse(fmt, e->raw + pos, n, zone, 0, NULL, e->time_us,
+	    &t) != 0)
+		return 0;
+	if (strstr(fmt, "%z") != NULL && n >= 5) {
+		char z[6];
+
+		memcpy(z, e->raw + pos + n - 5, 5);
+		z[5] = '\0';
+		if (evtime_parse_zone(z, &zone, &off) != 0)
+			zone = EVTIME_ZONE_UTC;
+	}
+	if (delta < 0 && (uint64_t)-delta > t)
+		return 0;
+	t = (uint64_t)((int64_t)t + delta);
+	if ((sl = evtime_format(wfmt, t, zone, off, stamp, sizeof(stamp))) ==
+	    0)
+		return 0;
+	return splice_raw(e, pos, n, stamp, sl);
+}
+
+/* Shift the time written inside the record (cli_record_time), which the
+ * decoders take as the event's time, by delta; a local time moves as a
+ * wall clock (read and written as if UTC).  0 or TS_ENOMEM. */
+static int shift_record_time(struct rec_event *e, int64_t delta)
+{
+	struct rec_time rt;
+	char stamp[32];
+	uint64_t t;
+
+	if (!cli_record_time(e->raw, e->raw_len, &rt))
+		return 0;
+	if (rt.wfmt != NULL)
+		return shift_at(e, rt.pos, rt.len, rt.fmt, rt.wfmt,
+		    EVTIME_ZONE_UTC, delta);
+	if (evtime_parse(rt.fmt, e->raw + rt.pos, rt.len, EVTIME_ZONE_UTC, 0,
+	    NULL, 0, &t) != 0 || (delta < 0 && (uint64_t)-delta > t))
+		return 0;
+	t = (uint64_t)((int64_t)t + delta);
+	snprintf(stamp, sizeof(stamp), "%llu.%03u",
+	    (unsigned long long)(t / 1000000), (unsigned)(t % 1000000 / 1000));
+	return splice_raw(e, rt.pos, rt.len, stamp, strlen(stamp));
+}
+
 int recording_shift(struct recording *r, uint64_t now)
 {
 	uint64_t first;
@@ -525,9 +607,11 @@ int recording_shift(struct recording *r, uint64_t now)
 		return 0;
 	first = r->ev[0].time_us;
 	for (i = 0; i < r->n; i++) {
-		uint64_t d = r->ev[i].time_us - first;
+		uint64_t d = r->ev[i].time_us - first, old = r->ev[i].time_us;
 		r->ev[i].time_us = now + d;
-		if ((rc = shift_raw(&r->ev[i])) != 0)
+		if ((rc = shift_raw(&r->ev[i])) != 0 ||
+		    (rc = shift_record_time(&r->ev[i],
+		    (int64_t)(r->ev[i].time_us - old))) != 0)
 			return rc;
 	}
 	return 0;
@@ -772,6 +856,34 @@ static void sess_close(struct session *s)
 	s->sock = s->zctx = NULL;
 }
 
+/* Tell o->progress_cb where the replay stands: sent of n, the last event
+ * due at last_due (monotonic; 0: as fast as possible, estimated from the
+ * rate since start). */
+static void progress_report(const struct replay_opts *o,
+    const struct session *s, uint64_t sent, uint64_t n, uint64_t start,
+    uint64_t last_due, int done)
+{
+	struct replay_progress p;
+	uint64_t now = mono_us();
+
+	if (o->progress_cb == NULL)
+		return;
+	p.rp_sent = sent;
+	p.rp_total = n;
+	p.rp_acked = s->acked > sent ? sent : s->acked;
+	p.rp_done = done;
+	if (done || sent >= n)
+		p.rp_left_us = 0;
+	else if (o->speed != 0)
+		p.rp_left_us = last_due > now ? last_due - now : 0;
+	else if (sent == 0 || now <= start)
+		p.rp_left_us = UINT64_MAX;
+	else
+		p.rp_left_us = (uint64_t)((double)(now - start) *
+		    (double)(n - sent) / (double)sent);
+	o->progress_cb(&p, o->progress_arg);
+}
+
 /* Events of every recording, merged by time (stable: recording order). */
 static int merge_events(struct recording *recs, size_t nrec,
     struct rec_event ***out, size_t *nout)
@@ -814,7 +926,7 @@ int replay_send(struct cli *c, const struct cli_cmd *cmd,
 	char pub[KEY_Z85_BYTES], sec[KEY_Z85_BYTES], spub[KEY_Z85_BYTES];
 	char *endpoint = NULL;
 	size_t n = 0, i = 0;
-	uint64_t t0 = 0, start = 0;
+	uint64_t t0 = 0, start = 0, last_due = 0, shown = 0;
 	int rc = CLI_EXIT_FAIL;
 
 	memset(&s, 0, sizeof(s));
@@ -848,10 +960,19 @@ int replay_send(struct cli *c, const struct cli_cmd *cmd,
 	s.epoch = now_us();
 	t0 = n ? ev[0]->time_us : 0;
 	start = mono_us();
+	if (n > 0 && o->speed != 0)
+		last_due = start + (ev[n - 1]->time_us - t0) / o->speed;
 
 	while (i < n) {
 		uint64_t due, now, room, last_seq;
 		size_t k;
+
+		if (o->progress_cb != NULL && mono_us() - shown >=
+		    REPLAY_PROGRESS_US) {
+			progress_report(o, &s, res->sent, n, start, last_due,
+			    0);
+			shown = mono_us();
+		}
 
 		/* A HELLO names the host of the events that follow: on a
 		 * change of host, drain, then say hello again. */
@@ -929,6 +1050,7 @@ int replay_send(struct cli *c, const struct cli_cmd *cmd,
 	if (n > 0 && sess_wait(&s, s.next_seq - 1, "the last "
 	    "acknowledgement") != 0)
 		goto out;
+	progress_report(o, &s, res->sent, n, start, last_due, 1);
 	rc = CLI_EXIT_OK;
 out:
 	res->acked = s.acked > res->sent ? res->sent : s.acked;

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "cli/cli_int.h"
+#include "common/config.h"
 #include "common/datadir.h"
 #include "common/err.h"
 #include "collector/journal.h"
@@ -546,9 +548,14 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 		{ .name = "collector", .has_stats = 1 },
 		{ .name = "engine",    .has_stats = 1 },
 		{ .name = "outputs",   .has_stats = 1 },
+		{ .name = "api",       .has_stats = 1 },
 	};
-	struct counters jc, sc, oc;
-	struct cgroup groups[3];
+	const struct server_config *cfg = cli_config(c);
+	/* the api process runs only when the configuration gives it an
+	 * address */
+	size_t nprocs = cfg != NULL && cfg->api_listen != NULL ? 5 : 4;
+	struct counters jc, sc, oc, ac;
+	struct cgroup groups[4];
 	struct disk disk = { 0 };
 	journal_t *j = NULL;
 	state_t *st = NULL;
@@ -561,6 +568,7 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	memset(&jc, 0, sizeof(jc));
 	memset(&sc, 0, sizeof(sc));
 	memset(&oc, 0, sizeof(oc));
+	memset(&ac, 0, sizeof(ac));
 	cli_opt_init(&p, c, cmd, CLI_TABLE(status_opts), 0, argc, argv);
 	while ((opt = cli_opt_next(&p)) != 0) {
 		if (opt == CLI_OPT_EXIT)
@@ -612,22 +620,30 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 		goto fail;
 	if ((rc = oc.rc) != 0)
 		goto fail;
+	rc = api_stats_foreach(dd, counter_cb, &ac);
+	if (rc != 0 && rc != TS_ENOTFOUND)
+		goto fail;
+	if ((rc = ac.rc) != 0)
+		goto fail;
 
 	proc_probe(dd, &procs[0], NULL, now);
 	proc_probe(dd, &procs[1], &jc, now);
 	proc_probe(dd, &procs[2], &sc, now);
 	proc_probe(dd, &procs[3], &oc, now);
-	ok = procs[1].ok && procs[2].ok && procs[3].ok;
+	proc_probe(dd, &procs[4], &ac, now);
+	ok = procs[1].ok && procs[2].ok && procs[3].ok &&
+	    (nprocs < 5 || procs[4].ok);
 	disk_probe(dd, j, &disk);
 	groups[0] = (struct cgroup){ "collector (journal)", &jc };
 	groups[1] = (struct cgroup){ "engine (state)", &sc };
 	groups[2] = (struct cgroup){ "outputs", &oc };
+	groups[3] = (struct cgroup){ "api", &ac };
 	if (json)
-		rc = print_json(dd, procs, 4, ok, have_journal, last,
-		    have_state, cursor, groups, 3, &disk, now);
+		rc = print_json(dd, procs, nprocs, ok, have_journal, last,
+		    have_state, cursor, groups, 4, &disk, now);
 	else
-		print_report(dd, procs, 4, have_journal, last, have_state,
-		    cursor, groups, 3, &disk, now);
+		print_report(dd, procs, nprocs, have_journal, last, have_state,
+		    cursor, groups, 4, &disk, now);
 	if (rc != 0)
 		goto fail;
 	exit_rc = ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
@@ -643,6 +659,7 @@ out:
 	counters_free(&jc);
 	counters_free(&sc);
 	counters_free(&oc);
+	counters_free(&ac);
 	free(jpath);
 	free(spath);
 	free(opath);

@@ -56,6 +56,8 @@ static const struct cli_cmd commands[] = {
 	  "rule files", &cmd_rules_help },
 	{ "incidents", cmd_incidents, "list, show and work incidents (ack, "
 	  "assign, note, resolve)", &cmd_incidents_help },
+	{ "api", cmd_api, "tokens and users of the HTTP API and web console",
+	  &cmd_api_help },
 	{ "help", cmd_help, "show help for a command", &cmd_help_help },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -476,6 +476,10 @@ silent_cb(const char *agent, const struct jagent *a, void *arg)
 		return 1;
 	if ((a->health & JAGENT_SILENT) || a->last_seen_us == 0)
 		return 0;
+	/* The replay identity sends only while a drill or a replay runs: its
+	 * quiet is no endpoint going dark. */
+	if (strcmp(agent, KEYS_REPLAY_AGENT) == 0)
+		return 0;
 	/* No agent can report while the collector is down.  The keyring
 	 * (a scan of the enrolled names) only for the few that are silent:
 	 * every second, for every agent, it was most of an idle collector's

@@ -538,6 +538,9 @@ void server_config_free(struct server_config *cfg)
 	free(cfg->syslog_udp);
 	free(cfg->syslog_tcp);
 	free(cfg->groups_dir);
+	free(cfg->api_listen);
+	free(cfg->api_tls_cert);
+	free(cfg->api_tls_key);
 	free(cfg->timezone);
 	yt_strv_free(&cfg->rule_paths, cfg->nrule_paths);
 	memset(cfg, 0, sizeof(*cfg));
@@ -568,6 +571,63 @@ static int get_listener(const yt_node *m, const char *key, const char *file,
 	return 0;
 }
 
+/* The api: section (NULL: defaults).  0 or TS_EPARSE. */
+static int parse_api(const yt_node *api, const char *file,
+    struct server_config *cfg, char *err, size_t errlen)
+{
+	unsigned long long v;
+	const yt_node *n = yt_map_get(api, "listen");
+
+	if (n != NULL && (yt_is_null(n) || (n->kind == YT_SCALAR &&
+	    n->len == 0))) {
+		free(cfg->api_listen);		/* empty: no API process */
+		cfg->api_listen = NULL;
+	} else {
+		if (yt_get_str(api, "listen", file, &cfg->api_listen, err,
+		    errlen))
+			return TS_EPARSE;
+		if (cfg->api_listen != NULL &&
+		    !endpoint_hostport_valid(cfg->api_listen)) {
+			key_err(err, errlen, file, api, "listen", "api",
+			    "must be \"ip:port\" (or empty to disable)");
+			return TS_EPARSE;
+		}
+	}
+	if (yt_get_str(api, "tls_cert", file, &cfg->api_tls_cert, err,
+	    errlen) || yt_get_str(api, "tls_key", file, &cfg->api_tls_key,
+	    err, errlen))
+		return TS_EPARSE;
+	if ((cfg->api_tls_cert == NULL) != (cfg->api_tls_key == NULL)) {
+		key_err(err, errlen, file, api, cfg->api_tls_cert == NULL ?
+		    "tls_key" : "tls_cert", "api", "needs both tls_cert and "
+		    "tls_key");
+		return TS_EPARSE;
+	}
+	v = cfg->api_rate;
+	if (yt_get_u64(api, "rate", file, 1, 100000, &v, err, errlen))
+		return TS_EPARSE;
+	cfg->api_rate = (uint32_t)v;
+	v = cfg->api_burst;
+	if (yt_get_u64(api, "burst", file, 1, 1000000, &v, err, errlen))
+		return TS_EPARSE;
+	cfg->api_burst = (uint32_t)v;
+	v = cfg->api_max_page;
+	if (yt_get_u64(api, "max_page", file, 1, MAX_API_PAGE, &v, err,
+	    errlen))
+		return TS_EPARSE;
+	cfg->api_max_page = (uint32_t)v;
+	v = cfg->api_max_body;
+	if (yt_get_size(api, "max_body", file, &v, err, errlen))
+		return TS_EPARSE;
+	if (v < 1024 || v > MAX_API_BODY) {
+		key_err(err, errlen, file, api, "max_body", "api",
+		    "must be from 1k to 16M");
+		return TS_EPARSE;
+	}
+	cfg->api_max_body = v;
+	return 0;
+}
+
 int server_config_load(const char *path, struct server_config *cfg,
     char *err, size_t errlen)
 {
@@ -578,16 +638,20 @@ int server_config_load(const char *path, struct server_config *cfg,
 	    "batch", "agent_silent_after", "alert_retention",
 	    "incident_retention", "timezone", NULL };
 	static const char *const inc_keys[] = { "min_level", "window", NULL };
+	static const char *const api_keys[] = { "listen", "tls_cert",
+	    "tls_key", "rate", "burst", "max_page", "max_body", NULL };
 	const char *file = path ? path : embedded_name;
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
 	const yt_node *root, *coll = NULL, *eng = NULL, *inc = NULL;
+	const yt_node *api = NULL;
 	const struct top_key top[] = {
 		{ "data_dir", NULL, NULL },
 		{ "log_level", NULL, NULL },
 		{ "collector", coll_keys, &coll },
 		{ "engine", eng_keys, &eng },
 		{ "incidents", inc_keys, &inc },
+		{ "api", api_keys, &api },
 		{ "outputs", NULL, NULL },	/* a list: outputs_load */
 	};
 	unsigned long long v;
@@ -611,6 +675,10 @@ int server_config_load(const char *path, struct server_config *cfg,
 	cfg->agent_silent_us = DEFAULT_SILENT_US;
 	cfg->incident_min_level = DEFAULT_INCIDENT_MIN_LEVEL;
 	cfg->incident_window_us = DEFAULT_INCIDENT_WINDOW_US;
+	cfg->api_rate = DEFAULT_API_RATE;
+	cfg->api_burst = DEFAULT_API_BURST;
+	cfg->api_max_page = DEFAULT_API_MAX_PAGE;
+	cfg->api_max_body = DEFAULT_API_MAX_BODY;
 	cfg->rule_paths = calloc(2, sizeof(char *));
 	if (cfg->rule_paths != NULL) {
 		cfg->rule_paths[0] = TOCSIN_PKGDATADIR[0] != '\0' ?
@@ -794,6 +862,11 @@ int server_config_load(const char *path, struct server_config *cfg,
 		goto fail;
 	}
 	cfg->incident_window_us = v;
+
+	/* api */
+	if ((rc = parse_api(api, file, cfg, err, errlen)) != 0)
+		goto fail;
+	rc = TS_EPARSE;
 
 	/* outputs */
 	if ((rc = parse_outputs(root, file, cfg, err, errlen)) != 0)

@@ -113,6 +113,21 @@ struct server_config {
 	uint64_t	 incident_window_us;	/* incidents.window: an alert joins an
 						 * open incident of the same entity
 						 * seen within this window */
+	/* api: (api/api.h) */
+	char		*api_listen;		/* api.listen: "ip:port", or NULL
+						 * (absent or empty): no API
+						 * process */
+	char		*api_tls_cert;		/* api.tls_cert: PEM file, or NULL:
+						 * plain HTTP */
+	char		*api_tls_key;		/* api.tls_key: PEM file */
+	uint32_t	 api_rate;		/* api.rate: requests per second
+						 * per token (sustained) */
+	uint32_t	 api_burst;		/* api.burst: requests a token may
+						 * make at once */
+	uint32_t	 api_max_page;		/* api.max_page: largest page of a
+						 * list */
+	uint64_t	 api_max_body;		/* api.max_body: largest request
+						 * body */
 	/* outputs: */
 	struct output_config *outputs;		/* outputs: list (may be empty) */
 	size_t		 noutputs;

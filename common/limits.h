@@ -83,7 +83,7 @@
 #define DEFAULT_SPOOL_MAP_BYTES		(256ULL << 20)
 
 /* Events the engine processes in one state transaction. */
-#define ENGINE_BATCH_EVENTS	2048
+#define ENGINE_BATCH_EVENTS	8192
 
 /* Decoded fields per event. */
 #define MAX_FIELDS		64
@@ -92,6 +92,17 @@
  * join one whose entity was seen within the window. */
 #define DEFAULT_INCIDENT_MIN_LEVEL	8
 #define DEFAULT_INCIDENT_WINDOW_US	(3600ULL * 1000000)
+
+/* The HTTP API (api/api.h; it listens only where api.listen says: the
+ * shipped configuration has 127.0.0.1:7517, a file without api.listen runs
+ * no API): requests per second and at once per token, the default and
+ * largest page of a list, the default and largest request body. */
+#define DEFAULT_API_RATE	50
+#define DEFAULT_API_BURST	200
+#define DEFAULT_API_MAX_PAGE	1000
+#define MAX_API_PAGE		10000
+#define DEFAULT_API_MAX_BODY	(1024 * 1024)
+#define MAX_API_BODY		(16 * 1024 * 1024)
 
 /* Length of a printable CURVE key (Z85) plus NUL. */
 #define KEY_Z85_BYTES		41

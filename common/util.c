@@ -369,13 +369,58 @@ int parse_time_arg(const char *s, uint64_t now, uint64_t *out_us)
 	return parse_rfc3339(s, strlen(s), out_us);
 }
 
+/* Two decimal digits of v (< 100) at p. */
+static void
+put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 void format_rfc3339(uint64_t us, char *buf, size_t buflen)
 {
 	time_t secs = (time_t)(us / 1000000ULL);
 	struct tm tm;
+	uint64_t days = us / 1000000ULL / 86400, sod;
+	uint64_t z, era, doe, yoe, doy, mp, y, m, d, ms;
 
 	if (buflen == 0)
 		return;
+	/* The days to a civil date by arithmetic (H. Hinnant's
+	 * days_from_civil inverse): alerts and incident changes format two
+	 * or three times each, and gmtime_r + snprintf was a tenth of the
+	 * engine's alert cost.  Same text as the snprintf below. */
+	z = days + 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	if (y <= 9999 && buflen >= 25) {
+		sod = us / 1000000ULL % 86400;
+		ms = us % 1000000ULL / 1000;
+		put2(buf, (unsigned)(y / 100));
+		put2(buf + 2, (unsigned)(y % 100));
+		buf[4] = '-';
+		put2(buf + 5, (unsigned)m);
+		buf[7] = '-';
+		put2(buf + 8, (unsigned)d);
+		buf[10] = 'T';
+		put2(buf + 11, (unsigned)(sod / 3600));
+		buf[13] = ':';
+		put2(buf + 14, (unsigned)(sod / 60 % 60));
+		buf[16] = ':';
+		put2(buf + 17, (unsigned)(sod % 60));
+		buf[19] = '.';
+		buf[20] = (char)('0' + ms / 100);
+		put2(buf + 21, (unsigned)(ms % 100));
+		buf[23] = 'Z';
+		buf[24] = '\0';
+		return;
+	}
 	if (gmtime_r(&secs, &tm) == NULL) {
 		snprintf(buf, buflen, "(bad time)");
 		return;

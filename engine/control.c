@@ -17,13 +17,11 @@
 #include "common/limits.h"
 #include "common/names.h"
 #include "common/util.h"
+#include "engine/drill.h"
 #include "engine/engine_int.h"
 
 /* Requests applied per transaction at most. */
 #define CONTROL_PER_TXN		64
-/* Largest stored scorecard. */
-#define MAX_SCORECARD_BYTES	(512 * 1024)
-
 struct pending {
 	char	 id[CONTROL_ID_BYTES];
 	char	*answer;

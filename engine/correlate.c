@@ -1,9 +1,9 @@
 /*
  * correlate.c - correlation windows: the engine's evaluation of the rules
  * compiled by rules/correlate.c, on event time, with its state in the
- * state's "corr_windows" / "corr_items" / "corr_age" dbs (state.h), written
- * in the batch's transaction so that a crash or a reload loses nothing and
- * counts nothing twice.
+ * state's "corr_windows" / "corr_age" dbs (state.h), written in the
+ * batch's transaction so that a crash or a reload loses nothing and counts
+ * nothing twice.
  *
  * A window is kept per (rule, drill, group); it holds the matching events
  * of the last timeframe (time, alert id, sequence step, distinct value),
@@ -20,26 +20,32 @@
  * the next alert.  An event older than the window's newest minus timeframe
  * cannot share a window with it: it is counted as late and ignored.
  *
- * Cost per event does not grow with the window.  The window's header
- * (one value) carries what the decision needs, kept up to date as entries
- * enter and leave: the number of entries, the count per step, the number
- * of distinct values (each value a refcounted item), and for sequences
- * the dynamic programme "latest start of a match of the first j events of
- * the pattern" (one slot per event the pattern needs, shifted by one per
- * entry).  Entries are items of their own, keyed by (window id, time,
- * arrival), so an event adds one item and the oldest leave from the front.
+ * Cost per event does not grow with the window.  A batch reads a window
+ * from the state once, when an event first needs it, and keeps it in
+ * memory until the batch's commit writes it back once (state_txn_hook):
+ * an attack that sends 200,000 events to one window costs one read and
+ * one write of it per batch, not per event.  In memory the window carries
+ * what the decision needs, kept up to date as entries enter and leave:
+ * the entries in order (the oldest leave from the front), the count per
+ * step, the distinct values with a reference count each (a hash table),
+ * and for sequences the dynamic programme "latest start of a match of the
+ * first j events of the pattern" (one slot per event the pattern needs,
+ * shifted by one per entry).
  *
  * Every entry the window holds lies within timeframe of its newest, so the
  * window of an anchor is the prefix of the entries up to it.  An event in
  * time order (the common case) is the last anchor: its window is the whole
- * window, decided from the header.  An event older than the newest (but
+ * window, decided from the counts.  An event older than the newest (but
  * not late) is inserted in the middle; the counts still say whether any
  * prefix reaches the count (they only grow with the prefix), and only when
  * one does is the window read in order to find the anchor, once, before it
  * is emptied.  A sequence event out of time order rebuilds the programme
  * from the entries (the one case whose cost is the window's, bounded by
- * MAX_CORR_ENTRIES).  Firing reads at most MAX_CORR_ALERT_IDS alert ids
- * and deletes the window's items: each item is written and deleted once.
+ * MAX_CORR_ENTRIES).  Firing reads at most MAX_CORR_ALERT_IDS alert ids.
+ *
+ * Memory: the windows a batch touched, at most MAX_CORR_CACHED; past it
+ * they are written into the transaction and forgotten (and read again if
+ * needed), so a batch of many groups stays bounded too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,27 +54,32 @@
 #include "common/util.h"
 #include "engine/engine_int.h"
 
-/* Window header: version, newest, fired+1 (0: never), suppressed, expiry,
- * id, next arrival, oldest entry (time, arrival+1), n, distinct values,
- * sequence slots, count per step; then the slots (time, arrival+1). */
-#define WIN_VERSION	2
-#define WIN_HDR		(1 + 8 * 6 + 16 + 4 * 3 + 4 * MAX_CORR_STEPS)
+/* Window value (version 3): u8 version, u64 newest event time, u64 fired
+ * + 1 (0: never), u64 suppressed, u64 wall expiry, u64 next arrival, u32
+ * sequence slots, u32 entries; then the slots {u64 time, u64 arrival + 1};
+ * then the entries in order {u64 time, u64 arrival, u64 alert id, u8 step,
+ * u16 len, distinct value bytes}. */
+#define WIN_VERSION	3
+#define WIN_HDR		(1 + 8 * 5 + 4 * 2)
+#define ENT_HDR		(8 * 3 + 1 + 2)
+/* Version 2 kept its entries as items of "corr_items" under a window id
+ * (header offset 33) and its expiry at offset 25: read only to clear. */
+#define WIN_V2		2
+#define WIN_V2_MIN	(1 + 8 * 6)
 #define SEQ_SLOTS	(MAX_CORR_STEPS * MAX_CORR_COUNT)
 /* Longest distinct value kept (longer ones are cut; still distinct). */
 #define MAX_CORR_VALUE	256
+/* Windows a transaction keeps in memory at most (then written out). */
+#define MAX_CORR_CACHED	65536
 /* Key of the window count in "corr_windows" (no rule id starts with 0). */
 static const char win_count_key[] = "\0count";
 #define WIN_COUNT_KEYLEN	6
 /* Keys collected per expiry pass. */
 #define CORR_EXPIRE_BATCH	256
-/* Items read per pass when entries leave or a window is emptied. */
+/* Version 2 items deleted per pass. */
 #define ITEM_BATCH	64
-/* Item keys: window id, kind, then (entry) time, arrival or (value) the
- * value's bytes. */
-#define ITEM_ENTRY	'e'
-#define ITEM_VALUE	'v'
-#define EKEY_LEN	(8 + 1 + 16)
 #define VKEY_MAX	(8 + 1 + MAX_CORR_VALUE)
+#define NO_VALUE	UINT32_MAX
 
 /* A position in the window's order: event time, then arrival + 1 (0: no
  * position). */
@@ -77,27 +88,58 @@ struct pos {
 	uint64_t	seq1;
 };
 
+/* One entry; its distinct value is vi of the window's values. */
 struct entry {
 	uint64_t	 time_us;
 	uint64_t	 seq;
 	uint64_t	 alert;
+	uint32_t	 vi;		/* NO_VALUE: none */
 	uint8_t		 step;
-	uint16_t	 vlen;
-	char		 val[MAX_CORR_VALUE];
+};
+
+/* A distinct value and the number of entries holding it. */
+struct value {
+	uint64_t	 v_hash;
+	uint32_t	 v_ref;
+	uint16_t	 v_len;
+	char		*v_bytes;	/* v_len bytes, malloc'd */
 };
 
 struct window {
-	uint64_t	 newest, fired1, suppressed, expiry, id, next_seq;
+	uint64_t	 newest, fired1, suppressed, expiry, next_seq;
 	struct pos	 oldest;		/* first entry (n > 0) */
 	uint32_t	 n, ndistinct, nslots;
 	uint32_t	 stepc[MAX_CORR_STEPS];
 	struct pos	*slot;			/* nslots + 1; [0] unused */
 };
 
-/* The engine evaluates one event at a time: one sequence programme and
- * one encoding buffer serve every window. */
-static struct pos	 seq_slots[SEQ_SLOTS + 1];
-static unsigned char	 win_buf[WIN_HDR + 16 * SEQ_SLOTS];
+/* A window as a transaction holds it. */
+struct cwin {
+	unsigned char	*c_key;		/* its key in "corr_windows" */
+	size_t		 c_klen;
+	uint64_t	 c_hash;
+	struct window	 c_w;
+	struct entry	*c_ent;		/* [c_lo, c_lo + n): in order */
+	size_t		 c_lo, c_cap;
+	struct value	*c_val;		/* distinct values seen */
+	size_t		 c_nval, c_valcap;
+	uint32_t	*c_vix;		/* open addressing: index + 1 */
+	size_t		 c_vixcap;
+	size_t		 c_slotcap;	/* c_w.slot's size */
+	uint64_t	 c_age;		/* expiry of its age key (0: none) */
+	int		 c_dirty;	/* to write back */
+};
+
+/* The windows of one transaction (the engine evaluates one event at a
+ * time, in one transaction at a time). */
+static struct {
+	state_txn_t	 *t;		/* NULL: empty */
+	struct cwin	**tab;		/* open addressing */
+	size_t		  cap, n;
+	int64_t		  count_delta;	/* windows created - removed */
+	unsigned char	 *buf;		/* encoding */
+	size_t		  bufcap;
+} wc;
 
 static int
 pos_cmp(struct pos a, struct pos b)
@@ -107,6 +149,14 @@ pos_cmp(struct pos a, struct pos b)
 	if (a.seq1 != b.seq1)
 		return a.seq1 < b.seq1 ? -1 : 1;
 	return 0;
+}
+
+static struct pos
+ent_pos(const struct entry *e)
+{
+	struct pos p = { e->time_us, e->seq + 1 };
+
+	return p;
 }
 
 /* Slots of r's programme: one per event the sequence needs. */
@@ -120,72 +170,6 @@ rule_slots(const struct corr_rule *r)
 	for (size_t s = 0; s < r->nsteps; s++)
 		n += r->steps[s].count;
 	return n > SEQ_SLOTS ? SEQ_SLOTS : n;
-}
-
-/* Decode a stored window header.  TS_EINVAL on a malformed or older
- * value (the window starts again). */
-static int
-win_decode(const unsigned char *p, size_t len, struct window *w)
-{
-	size_t off = 1;
-
-	if (len < WIN_HDR || p[0] != WIN_VERSION)
-		return TS_EINVAL;
-	w->newest = get_be64(p + off);
-	w->fired1 = get_be64(p + off + 8);
-	w->suppressed = get_be64(p + off + 16);
-	w->expiry = get_be64(p + off + 24);
-	w->id = get_be64(p + off + 32);
-	w->next_seq = get_be64(p + off + 40);
-	off += 48;
-	w->oldest.time_us = get_be64(p + off);
-	w->oldest.seq1 = get_be64(p + off + 8);
-	off += 16;
-	w->n = get_be32(p + off);
-	w->ndistinct = get_be32(p + off + 4);
-	w->nslots = get_be32(p + off + 8);
-	off += 12;
-	for (size_t s = 0; s < MAX_CORR_STEPS; s++, off += 4)
-		w->stepc[s] = get_be32(p + off);
-	if (w->n > MAX_CORR_ENTRIES + MAX_CORR_STEPS ||
-	    w->nslots > SEQ_SLOTS || len != WIN_HDR + 16 * (size_t)w->nslots)
-		return TS_EINVAL;
-	for (size_t j = 1; j <= w->nslots; j++, off += 16) {
-		w->slot[j].time_us = get_be64(p + off);
-		w->slot[j].seq1 = get_be64(p + off + 8);
-	}
-	return 0;
-}
-
-/* Encode w into win_buf; its length. */
-static size_t
-win_encode(const struct window *w)
-{
-	unsigned char	*p = win_buf;
-	size_t		 off = 1;
-
-	p[0] = WIN_VERSION;
-	put_be64(p + off, w->newest);
-	put_be64(p + off + 8, w->fired1);
-	put_be64(p + off + 16, w->suppressed);
-	put_be64(p + off + 24, w->expiry);
-	put_be64(p + off + 32, w->id);
-	put_be64(p + off + 40, w->next_seq);
-	off += 48;
-	put_be64(p + off, w->oldest.time_us);
-	put_be64(p + off + 8, w->oldest.seq1);
-	off += 16;
-	put_be32(p + off, w->n);
-	put_be32(p + off + 4, w->ndistinct);
-	put_be32(p + off + 8, w->nslots);
-	off += 12;
-	for (size_t s = 0; s < MAX_CORR_STEPS; s++, off += 4)
-		put_be32(p + off, w->stepc[s]);
-	for (size_t j = 1; j <= w->nslots; j++, off += 16) {
-		put_be64(p + off, w->slot[j].time_us);
-		put_be64(p + off + 8, w->slot[j].seq1);
-	}
-	return off;
 }
 
 /* FNV-1a 64 of a byte string. */
@@ -224,6 +208,8 @@ win_count_add(state_txn_t *t, int64_t delta)
 	unsigned char	 buf[8];
 	int		 ret;
 
+	if (delta == 0)
+		return 0;
 	ret = state_txn_get(t, STATE_DB_CORR, win_count_key, WIN_COUNT_KEYLEN,
 	    &v, &vlen);
 	if (ret == 0 && vlen == 8)
@@ -264,216 +250,7 @@ age_key(unsigned char *buf, uint64_t expiry, const unsigned char *wk,
 	return 8 + wklen;
 }
 
-/* ---- items: entries and distinct values ------------------------------------ */
-
-static size_t
-ekey(unsigned char *k, uint64_t id, uint64_t time_us, uint64_t seq)
-{
-	put_be64(k, id);
-	k[8] = ITEM_ENTRY;
-	put_be64(k + 9, time_us);
-	put_be64(k + 17, seq);
-	return EKEY_LEN;
-}
-
-static size_t
-vkey(unsigned char *k, uint64_t id, const char *val, size_t vlen)
-{
-	put_be64(k, id);
-	k[8] = ITEM_VALUE;
-	memcpy(k + 9, val, vlen);
-	return 9 + vlen;
-}
-
-/* Change the refcount of value e->val by delta; the distinct count
- * follows values that appear and vanish. */
-static int
-value_ref(state_txn_t *t, struct window *w, const struct entry *e, int delta)
-{
-	unsigned char	 k[VKEY_MAX], b[4];
-	size_t		 klen = vkey(k, w->id, e->val, e->vlen), vlen;
-	const void	*v;
-	uint32_t	 c = 0;
-	int		 ret;
-
-	ret = state_txn_get(t, STATE_DB_CORR_ITEMS, k, klen, &v, &vlen);
-	if (ret == 0 && vlen == 4)
-		c = get_be32(v);
-	else if (ret != 0 && ret != TS_ENOTFOUND)
-		return ret;
-	if (delta > 0) {
-		if (c++ == 0)
-			w->ndistinct++;
-	} else {
-		if (c == 0)
-			return 0;
-		if (--c == 0) {
-			if (w->ndistinct > 0)
-				w->ndistinct--;
-			return state_txn_del(t, STATE_DB_CORR_ITEMS, k, klen);
-		}
-	}
-	put_be32(b, c);
-	return state_txn_put(t, STATE_DB_CORR_ITEMS, k, klen, b, 4);
-}
-
-/* Store entry e (its seq set) and count it. */
-static int
-ent_add(state_txn_t *t, struct window *w, const struct entry *e)
-{
-	unsigned char	 k[EKEY_LEN], v[11 + MAX_CORR_VALUE];
-	struct pos	 p = { e->time_us, e->seq + 1 };
-	int		 ret;
-
-	put_be64(v, e->alert);
-	v[8] = e->step;
-	put_be16(v + 9, e->vlen);
-	memcpy(v + 11, e->val, e->vlen);
-	if ((ret = state_txn_put(t, STATE_DB_CORR_ITEMS, k,
-	    ekey(k, w->id, e->time_us, e->seq), v, 11 + e->vlen)) != 0)
-		return ret;
-	if (e->vlen > 0 && (ret = value_ref(t, w, e, 1)) != 0)
-		return ret;
-	if (e->step < MAX_CORR_STEPS)
-		w->stepc[e->step]++;
-	if (w->n == 0 || pos_cmp(p, w->oldest) < 0)
-		w->oldest = p;
-	w->n++;
-	return 0;
-}
-
-/* Delete entry e and uncount it (the caller updates w->oldest). */
-static int
-ent_del(state_txn_t *t, struct window *w, const struct entry *e)
-{
-	unsigned char	k[EKEY_LEN];
-	int		ret;
-
-	if ((ret = state_txn_del(t, STATE_DB_CORR_ITEMS, k,
-	    ekey(k, w->id, e->time_us, e->seq))) != 0)
-		return ret;
-	if (e->vlen > 0 && (ret = value_ref(t, w, e, -1)) != 0)
-		return ret;
-	if (e->step < MAX_CORR_STEPS && w->stepc[e->step] > 0)
-		w->stepc[e->step]--;
-	if (w->n > 0)
-		w->n--;
-	return 0;
-}
-
-/* Walk the entries of window id in order: cb per entry (0 on, 1 stop). */
-struct ent_walk {
-	uint64_t	  id;
-	int		(*cb)(const struct entry *e, void *arg);
-	void		 *arg;
-};
-
-static int
-ent_walk_cb(const void *k, size_t klen, const void *v, size_t vlen,
-    void *arg)
-{
-	struct ent_walk		*ew = arg;
-	const unsigned char	*kp = k, *vp = v;
-	struct entry		 e;
-
-	if (klen != EKEY_LEN || get_be64(kp) != ew->id || kp[8] != ITEM_ENTRY)
-		return 1;
-	if (vlen < 11)
-		return TS_EINVAL;
-	e.time_us = get_be64(kp + 9);
-	e.seq = get_be64(kp + 17);
-	e.alert = get_be64(vp);
-	e.step = vp[8];
-	e.vlen = get_be16(vp + 9);
-	if (e.vlen > MAX_CORR_VALUE || vlen != 11 + (size_t)e.vlen)
-		return TS_EINVAL;
-	memcpy(e.val, vp + 11, e.vlen);
-	return ew->cb(&e, ew->arg);
-}
-
-static int
-ent_walk(state_txn_t *t, uint64_t id, int (*cb)(const struct entry *e,
-    void *arg), void *arg)
-{
-	struct ent_walk	ew = { id, cb, arg };
-	unsigned char	from[9];
-
-	put_be64(from, id);
-	from[8] = ITEM_ENTRY;
-	return state_txn_walk(t, STATE_DB_CORR_ITEMS, from, sizeof(from),
-	    ent_walk_cb, &ew);
-}
-
-/* Entries leaving the front: those older than newest - timeframe, then
- * while more than keep remain the oldest (counted as dropped). */
-struct drop {
-	const struct corr_rule	*r;
-	const struct window	*w;
-	uint32_t		 keep;
-	struct entry		 e[ITEM_BATCH];
-	size_t			 n;
-	size_t			 over;		/* of them: for room */
-	struct pos		 next;		/* first entry kept */
-};
-
-static int
-drop_cb(const struct entry *e, void *arg)
-{
-	struct drop *d = arg;
-
-	if (d->n >= ITEM_BATCH)
-		return 1;
-	if (e->time_us + d->r->timeframe_us < d->w->newest)
-		;
-	else if (d->w->n - d->n > d->keep)
-		d->over++;
-	else {
-		d->next.time_us = e->time_us;
-		d->next.seq1 = e->seq + 1;
-		return 1;
-	}
-	d->e[d->n++] = *e;
-	return 0;
-}
-
-static int
-win_drop(state_txn_t *t, const struct corr_rule *r, struct window *w,
-    uint32_t keep, struct corr_counters *cc)
-{
-	struct drop	*d;
-	int		 ret = 0;
-
-	while (w->n > 0 && (w->oldest.time_us + r->timeframe_us < w->newest ||
-	    w->n > keep)) {
-		if ((d = calloc(1, sizeof(*d))) == NULL)
-			return TS_ENOMEM;
-		d->r = r;
-		d->w = w;
-		d->keep = keep;
-		if ((ret = ent_walk(t, w->id, drop_cb, d)) < 0)
-			goto out;
-		ret = 0;
-		if (d->n == 0 && d->next.seq1 == 0) {
-			/* the header counts entries the items lack */
-			log_warn("engine: correlation window of %s lost "
-			    "entries; recounted", r->id);
-			w->n = 0;
-			goto out;
-		}
-		for (size_t i = 0; i < d->n && ret == 0; i++)
-			ret = ent_del(t, w, &d->e[i]);
-		cc->dropped += d->over;
-		if (d->next.seq1 != 0)
-			w->oldest = d->next;
-out:
-		free(d);
-		if (ret != 0)
-			return ret;
-	}
-	return 0;
-}
-
-/* Delete every item of window id. */
+/* Delete the items of a version 2 window (id). */
 struct item_keys {
 	uint64_t	id;
 	unsigned char	k[ITEM_BATCH][VKEY_MAX];
@@ -522,17 +299,505 @@ items_clear(state_txn_t *t, uint64_t id)
 	return ret;
 }
 
-/* Empty w (fired, or malformed). */
-static int
-win_empty(state_txn_t *t, struct window *w)
-{
-	int ret = items_clear(t, w->id);
+/* ---- a window in memory ---------------------------------------------------- */
 
+static struct entry *
+ent_at(const struct cwin *cw, size_t i)
+{
+	return &cw->c_ent[cw->c_lo + i];
+}
+
+static void
+cwin_free(struct cwin *cw)
+{
+	if (cw == NULL)
+		return;
+	for (size_t i = 0; i < cw->c_nval; i++)
+		free(cw->c_val[i].v_bytes);
+	free(cw->c_val);
+	free(cw->c_vix);
+	free(cw->c_ent);
+	free(cw->c_w.slot);
+	free(cw->c_key);
+	free(cw);
+}
+
+/* The index of value (p, len) in cw's values, added with no reference
+ * if new.  0 or TS_ENOMEM. */
+static int
+val_index(struct cwin *cw, const char *p, size_t len, uint32_t *vi)
+{
+	uint64_t h = fnv64((const unsigned char *)p, len);
+	size_t	 m, i;
+
+	if (2 * (cw->c_nval + 1) > cw->c_vixcap) {
+		size_t	  ncap = cw->c_vixcap ? cw->c_vixcap * 2 : 16;
+		uint32_t *nix = calloc(ncap, sizeof(*nix));
+
+		if (nix == NULL)
+			return TS_ENOMEM;
+		for (size_t k = 0; k < cw->c_nval; k++) {
+			for (i = cw->c_val[k].v_hash & (ncap - 1); nix[i] != 0;
+			    i = (i + 1) & (ncap - 1))
+				;
+			nix[i] = (uint32_t)k + 1;
+		}
+		free(cw->c_vix);
+		cw->c_vix = nix;
+		cw->c_vixcap = ncap;
+	}
+	m = cw->c_vixcap - 1;
+	for (i = h & m; cw->c_vix[i] != 0; i = (i + 1) & m) {
+		const struct value *v = &cw->c_val[cw->c_vix[i] - 1];
+
+		if (v->v_hash == h && v->v_len == len &&
+		    memcmp(v->v_bytes, p, len) == 0) {
+			*vi = cw->c_vix[i] - 1;
+			return 0;
+		}
+	}
+	if (cw->c_nval == cw->c_valcap) {
+		size_t		 ncap = cw->c_valcap ? cw->c_valcap * 2 : 8;
+		struct value	*nv = realloc(cw->c_val, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return TS_ENOMEM;
+		cw->c_val = nv;
+		cw->c_valcap = ncap;
+	}
+	if ((cw->c_val[cw->c_nval].v_bytes = malloc(len ? len : 1)) == NULL)
+		return TS_ENOMEM;
+	memcpy(cw->c_val[cw->c_nval].v_bytes, p, len);
+	cw->c_val[cw->c_nval].v_hash = h;
+	cw->c_val[cw->c_nval].v_len = (uint16_t)len;
+	cw->c_val[cw->c_nval].v_ref = 0;
+	cw->c_vix[i] = (uint32_t)cw->c_nval + 1;
+	*vi = (uint32_t)cw->c_nval++;
+	return 0;
+}
+
+/* Store entry e (its seq and vi set) in order and count it. */
+static int
+ent_add(struct cwin *cw, const struct entry *e)
+{
+	struct window	*w = &cw->c_w;
+	size_t		 at;
+
+	if (cw->c_lo + w->n == cw->c_cap) {
+		if (cw->c_lo > 0) {
+			memmove(cw->c_ent, cw->c_ent + cw->c_lo,
+			    w->n * sizeof(*cw->c_ent));
+			cw->c_lo = 0;
+		} else {
+			size_t		 ncap = cw->c_cap ? cw->c_cap * 2 : 8;
+			struct entry	*ne = realloc(cw->c_ent,
+			    ncap * sizeof(*ne));
+
+			if (ne == NULL)
+				return TS_ENOMEM;
+			cw->c_ent = ne;
+			cw->c_cap = ncap;
+		}
+	}
+	/* in time order: last; else after the last entry not after it */
+	at = w->n;
+	if (w->n > 0 && pos_cmp(ent_pos(e), ent_pos(ent_at(cw, w->n - 1))) < 0) {
+		size_t lo = 0, hi = w->n;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (pos_cmp(ent_pos(ent_at(cw, mid)), ent_pos(e)) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		at = lo;
+		memmove(ent_at(cw, at + 1), ent_at(cw, at),
+		    (w->n - at) * sizeof(*cw->c_ent));
+	}
+	*ent_at(cw, at) = *e;
+	if (e->vi != NO_VALUE && cw->c_val[e->vi].v_ref++ == 0)
+		w->ndistinct++;
+	if (e->step < MAX_CORR_STEPS)
+		w->stepc[e->step]++;
+	w->n++;
+	w->oldest = ent_pos(ent_at(cw, 0));
+	return 0;
+}
+
+/* Remove the oldest entry and uncount it. */
+static void
+ent_pop(struct cwin *cw)
+{
+	struct window	*w = &cw->c_w;
+	struct entry	*e = ent_at(cw, 0);
+
+	if (e->vi != NO_VALUE && cw->c_val[e->vi].v_ref > 0 &&
+	    --cw->c_val[e->vi].v_ref == 0 && w->ndistinct > 0)
+		w->ndistinct--;
+	if (e->step < MAX_CORR_STEPS && w->stepc[e->step] > 0)
+		w->stepc[e->step]--;
+	cw->c_lo++;
+	w->n--;
+	if (w->n == 0) {
+		cw->c_lo = 0;
+		memset(&w->oldest, 0, sizeof(w->oldest));
+	} else
+		w->oldest = ent_pos(ent_at(cw, 0));
+}
+
+/* Entries leaving the front: those older than newest - timeframe, then
+ * while more than keep remain the oldest (counted as dropped). */
+static void
+win_drop(struct cwin *cw, const struct corr_rule *r, uint32_t keep,
+    struct corr_counters *cc)
+{
+	struct window *w = &cw->c_w;
+
+	while (w->n > 0 && (w->oldest.time_us + r->timeframe_us < w->newest ||
+	    w->n > keep)) {
+		if (w->oldest.time_us + r->timeframe_us >= w->newest)
+			cc->dropped++;
+		ent_pop(cw);
+	}
+}
+
+/* Empty the window (fired, or started again). */
+static void
+win_empty(struct cwin *cw)
+{
+	struct window *w = &cw->c_w;
+
+	for (size_t i = 0; i < cw->c_nval; i++)
+		free(cw->c_val[i].v_bytes);
+	cw->c_nval = 0;
+	if (cw->c_vix != NULL)
+		memset(cw->c_vix, 0, cw->c_vixcap * sizeof(*cw->c_vix));
+	cw->c_lo = 0;
 	w->n = w->ndistinct = 0;
 	memset(w->stepc, 0, sizeof(w->stepc));
 	memset(&w->oldest, 0, sizeof(w->oldest));
-	for (size_t j = 0; j <= w->nslots; j++)
-		memset(&w->slot[j], 0, sizeof(w->slot[j]));
+	if (w->slot != NULL)
+		memset(w->slot, 0, (w->nslots + 1) * sizeof(w->slot[0]));
+}
+
+/* Give w nslots programme slots (zeroed).  0 or TS_ENOMEM. */
+static int
+win_slots(struct cwin *cw, uint32_t nslots)
+{
+	if (nslots + 1 > cw->c_slotcap) {
+		struct pos *ns = realloc(cw->c_w.slot,
+		    (nslots + 1) * sizeof(*ns));
+
+		if (ns == NULL)
+			return TS_ENOMEM;
+		cw->c_w.slot = ns;
+		cw->c_slotcap = nslots + 1;
+	}
+	cw->c_w.nslots = nslots;
+	memset(cw->c_w.slot, 0, (nslots + 1) * sizeof(cw->c_w.slot[0]));
+	return 0;
+}
+
+/* Decode a stored window (version 3) into cw.  TS_EINVAL on a malformed
+ * or other value, TS_ENOMEM. */
+static int
+win_decode(struct cwin *cw, const unsigned char *p, size_t len)
+{
+	struct window	*w = &cw->c_w;
+	size_t		 off = 1;
+	uint32_t	 nslots, nent;
+	int		 ret;
+
+	if (len < WIN_HDR || p[0] != WIN_VERSION)
+		return TS_EINVAL;
+	w->newest = get_be64(p + off);
+	w->fired1 = get_be64(p + off + 8);
+	w->suppressed = get_be64(p + off + 16);
+	w->expiry = get_be64(p + off + 24);
+	w->next_seq = get_be64(p + off + 32);
+	off += 40;
+	nslots = get_be32(p + off);
+	nent = get_be32(p + off + 4);
+	off += 8;
+	if (nslots > SEQ_SLOTS || nent > MAX_CORR_ENTRIES + MAX_CORR_STEPS ||
+	    (len - off) / 16 < nslots)
+		return TS_EINVAL;
+	if ((ret = win_slots(cw, nslots)) != 0)
+		return ret;
+	for (size_t j = 1; j <= nslots; j++, off += 16) {
+		w->slot[j].time_us = get_be64(p + off);
+		w->slot[j].seq1 = get_be64(p + off + 8);
+	}
+	for (uint32_t i = 0; i < nent; i++) {
+		struct entry	e;
+		size_t		vlen;
+
+		if (len - off < ENT_HDR)
+			return TS_EINVAL;
+		e.time_us = get_be64(p + off);
+		e.seq = get_be64(p + off + 8);
+		e.alert = get_be64(p + off + 16);
+		e.step = p[off + 24];
+		vlen = get_be16(p + off + 25);
+		off += ENT_HDR;
+		if (vlen > MAX_CORR_VALUE || len - off < vlen)
+			return TS_EINVAL;
+		e.vi = NO_VALUE;
+		if (vlen > 0 && (ret = val_index(cw, (const char *)p + off,
+		    vlen, &e.vi)) != 0)
+			return ret;
+		off += vlen;
+		if ((ret = ent_add(cw, &e)) != 0)
+			return ret;
+	}
+	return off == len ? 0 : TS_EINVAL;
+}
+
+/* Encode cw into wc.buf; *len.  0 or TS_ENOMEM. */
+static int
+win_encode(const struct cwin *cw, size_t *len)
+{
+	const struct window *w = &cw->c_w;
+	unsigned char	*p;
+	size_t		 need = WIN_HDR + 16 * (size_t)w->nslots, off = 1;
+
+	for (size_t i = 0; i < w->n; i++) {
+		const struct entry *e = ent_at(cw, i);
+
+		need += ENT_HDR + (e->vi != NO_VALUE ? cw->c_val[e->vi].v_len :
+		    0);
+	}
+	if (need > wc.bufcap) {
+		unsigned char *nb = realloc(wc.buf, need);
+
+		if (nb == NULL)
+			return TS_ENOMEM;
+		wc.buf = nb;
+		wc.bufcap = need;
+	}
+	p = wc.buf;
+	p[0] = WIN_VERSION;
+	put_be64(p + off, w->newest);
+	put_be64(p + off + 8, w->fired1);
+	put_be64(p + off + 16, w->suppressed);
+	put_be64(p + off + 24, w->expiry);
+	put_be64(p + off + 32, w->next_seq);
+	off += 40;
+	put_be32(p + off, w->nslots);
+	put_be32(p + off + 4, w->n);
+	off += 8;
+	for (size_t j = 1; j <= w->nslots; j++, off += 16) {
+		put_be64(p + off, w->slot[j].time_us);
+		put_be64(p + off + 8, w->slot[j].seq1);
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		const struct entry *e = ent_at(cw, i);
+		const struct value *v = e->vi != NO_VALUE ? &cw->c_val[e->vi] :
+		    NULL;
+
+		put_be64(p + off, e->time_us);
+		put_be64(p + off + 8, e->seq);
+		put_be64(p + off + 16, e->alert);
+		p[off + 24] = e->step;
+		put_be16(p + off + 25, v != NULL ? v->v_len : 0);
+		off += ENT_HDR;
+		if (v != NULL) {
+			memcpy(p + off, v->v_bytes, v->v_len);
+			off += v->v_len;
+		}
+	}
+	*len = off;
+	return 0;
+}
+
+/* ---- the transaction's windows --------------------------------------------- */
+
+static void
+wc_drop(void)
+{
+	for (size_t i = 0; i < wc.cap; i++)
+		cwin_free(wc.tab[i]);
+	free(wc.tab);
+	wc.tab = NULL;
+	wc.cap = wc.n = 0;
+	wc.count_delta = 0;
+	wc.t = NULL;
+}
+
+/* Write the changed windows and the window count into t.  0 or a TS_E*. */
+static int
+wc_write(state_txn_t *t)
+{
+	size_t	len;
+	int	ret;
+
+	if (wc.t != t)
+		return 0;
+	for (size_t i = 0; i < wc.cap; i++) {
+		struct cwin *cw = wc.tab[i];
+
+		if (cw == NULL || !cw->c_dirty)
+			continue;
+		if ((ret = win_encode(cw, &len)) != 0 ||
+		    (ret = state_txn_put(t, STATE_DB_CORR, cw->c_key,
+		    cw->c_klen, wc.buf, len)) != 0)
+			return ret;
+		cw->c_dirty = 0;
+	}
+	if ((ret = win_count_add(t, wc.count_delta)) != 0)
+		return ret;
+	wc.count_delta = 0;
+	return 0;
+}
+
+/* state_txn_hook's callbacks. */
+static int
+wc_flush_cb(state_txn_t *t, void *arg)
+{
+	(void)arg;
+	return wc_write(t);
+}
+
+static void
+wc_drop_cb(void *arg)
+{
+	(void)arg;
+	wc_drop();
+}
+
+/* Write out and forget the windows held for t (before walking the
+ * windows in the db). */
+static int
+wc_flush(state_txn_t *t)
+{
+	int ret;
+
+	if (wc.t != t)
+		return 0;
+	ret = wc_write(t);
+	wc_drop();
+	return ret;
+}
+
+static int
+wc_insert(struct cwin *cw)
+{
+	size_t i, m;
+
+	if (2 * (wc.n + 1) > wc.cap) {
+		size_t		  ncap = wc.cap ? wc.cap * 2 : 256;
+		struct cwin	**nt = calloc(ncap, sizeof(*nt));
+
+		if (nt == NULL)
+			return TS_ENOMEM;
+		for (size_t k = 0; k < wc.cap; k++) {
+			if (wc.tab[k] == NULL)
+				continue;
+			for (i = wc.tab[k]->c_hash & (ncap - 1); nt[i] != NULL;
+			    i = (i + 1) & (ncap - 1))
+				;
+			nt[i] = wc.tab[k];
+		}
+		free(wc.tab);
+		wc.tab = nt;
+		wc.cap = ncap;
+	}
+	m = wc.cap - 1;
+	for (i = cw->c_hash & m; wc.tab[i] != NULL; i = (i + 1) & m)
+		;
+	wc.tab[i] = cw;
+	wc.n++;
+	return 0;
+}
+
+/*
+ * The window of key in transaction t: held, read from the state, or new
+ * (and counted).  An older or damaged stored window starts again (its
+ * version 2 items and age key are removed).  0 or a TS_E*.
+ */
+static int
+wc_get(state_txn_t *t, const struct corr_rule *r, const unsigned char *key,
+    size_t klen, struct cwin **out)
+{
+	unsigned char	 akey[STATE_MAX_KV_KEY + 8];
+	uint64_t	 h = fnv64(key, klen);
+	struct cwin	*cw;
+	const void	*v;
+	size_t		 vlen;
+	int		 ret;
+
+	*out = NULL;
+	if (wc.t != t) {
+		/* another transaction's windows: still open, so written
+		 * into it (never lost), then forgotten */
+		if (wc.t != NULL && (ret = wc_flush(wc.t)) != 0)
+			return ret;
+		wc_drop();
+		if ((ret = state_txn_hook(t, wc_flush_cb, wc_drop_cb, &wc))
+		    != 0)
+			return ret;
+		wc.t = t;
+	}
+	for (size_t i = wc.cap ? h & (wc.cap - 1) : 0; wc.cap > 0 &&
+	    wc.tab[i] != NULL; i = (i + 1) & (wc.cap - 1)) {
+		cw = wc.tab[i];
+		if (cw->c_hash == h && cw->c_klen == klen &&
+		    memcmp(cw->c_key, key, klen) == 0) {
+			*out = cw;
+			return 0;
+		}
+	}
+	if (wc.n >= MAX_CORR_CACHED) {
+		/* bounded: write them all into t and start over */
+		if ((ret = wc_write(t)) != 0)
+			return ret;
+		for (size_t i = 0; i < wc.cap; i++)
+			cwin_free(wc.tab[i]);
+		memset(wc.tab, 0, wc.cap * sizeof(*wc.tab));
+		wc.n = 0;
+	}
+	if ((cw = calloc(1, sizeof(*cw))) == NULL ||
+	    (cw->c_key = malloc(klen)) == NULL) {
+		free(cw);
+		return TS_ENOMEM;
+	}
+	memcpy(cw->c_key, key, klen);
+	cw->c_klen = klen;
+	cw->c_hash = h;
+	ret = state_txn_get(t, STATE_DB_CORR, key, klen, &v, &vlen);
+	if (ret == TS_ENOTFOUND) {
+		wc.count_delta++;
+		cw->c_dirty = 1;
+		ret = 0;
+	} else if (ret == 0 && (ret = win_decode(cw, v, vlen)) == 0) {
+		cw->c_age = cw->c_w.expiry;
+	} else if (ret == TS_EINVAL) {
+		const unsigned char *p = v;
+
+		/* an older engine's or a damaged window: start it again */
+		if (vlen >= WIN_V2_MIN && p[0] == WIN_V2 &&
+		    ((ret = state_txn_del(t, STATE_DB_CORR_AGE, akey,
+		    age_key(akey, get_be64(p + 25), key, klen))) != 0 ||
+		    (ret = items_clear(t, get_be64(p + 33))) != 0))
+			goto fail;
+		log_warn("engine: correlation window of %s malformed or "
+		    "older; started again", r->id);
+		win_empty(cw);
+		memset(&cw->c_w, 0, offsetof(struct window, slot));
+		cw->c_w.nslots = 0;
+		cw->c_dirty = 1;
+		ret = 0;
+	}
+	if (ret != 0)
+		goto fail;
+	if ((ret = wc_insert(cw)) != 0)
+		goto fail;
+	*out = cw;
+	return 0;
+fail:
+	cwin_free(cw);
 	return ret;
 }
 
@@ -625,7 +890,7 @@ counts_fire(const struct corr_rule *r, uint32_t n, uint32_t ndistinct,
  */
 struct scan {
 	const struct corr_rule	*r;
-	struct window		*w;
+	struct cwin		*cw;
 	int			 find;		/* look for the anchor */
 	uint64_t		 first_new;	/* seq of the event's first */
 	uint64_t		 stop_seq1;	/* find == 0: the anchor */
@@ -633,9 +898,7 @@ struct scan {
 	/* prefix counts */
 	uint32_t		 n, stepc[MAX_CORR_STEPS];
 	uint32_t		 ndistinct;
-	uint64_t		*vh;		/* distinct values: hashes */
-	char			(*vv)[MAX_CORR_VALUE];
-	uint16_t		*vl;
+	uint32_t		*seen;		/* distinct: value indexes */
 	/* result */
 	int			 fired;
 	uint32_t		 count;
@@ -657,29 +920,26 @@ scan_id(struct scan *sc, uint64_t alert)
 	sc->ids[sc->nids++] = alert;
 }
 
+/* Distinct values of the prefix, up to the rule's count (the anchor's
+ * loop stops there): the window's values are already distinct by
+ * index. */
 static void
 scan_value(struct scan *sc, const struct entry *e)
 {
-	uint64_t h = fnv64((const unsigned char *)e->val, e->vlen);
-
-	if (sc->ndistinct >= sc->r->count)
-		return;		/* the anchor's loop stops at count */
+	if (e->vi == NO_VALUE || sc->ndistinct >= sc->r->count)
+		return;
 	for (uint32_t i = 0; i < sc->ndistinct; i++)
-		if (sc->vh[i] == h && sc->vl[i] == e->vlen &&
-		    memcmp(sc->vv[i], e->val, e->vlen) == 0)
+		if (sc->seen[i] == e->vi)
 			return;
-	sc->vh[sc->ndistinct] = h;
-	sc->vl[sc->ndistinct] = e->vlen;
-	memcpy(sc->vv[sc->ndistinct], e->val, e->vlen);
-	sc->ndistinct++;
+	sc->seen[sc->ndistinct++] = e->vi;
 }
 
+/* One entry of the walk: 0 on, 1 stop. */
 static int
-scan_cb(const struct entry *e, void *arg)
+scan_entry(struct scan *sc, const struct entry *e)
 {
-	struct scan		*sc = arg;
 	const struct corr_rule	*r = sc->r;
-	struct pos		 p = { e->time_us, e->seq + 1 };
+	struct window		*w = &sc->cw->c_w;
 
 	scan_id(sc, e->alert);
 	if (!sc->find) {
@@ -696,9 +956,9 @@ scan_cb(const struct entry *e, void *arg)
 	if (r->type == CORR_DISTINCT)
 		scan_value(sc, e);
 	if (r->type == CORR_SEQUENCE) {
-		seq_push(r, sc->w, e->step, p);
+		seq_push(r, w, e->step, ent_pos(e));
 		if (sc->past_new && e->step == r->nsteps - 1 &&
-		    sc->w->nslots > 0 && sc->w->slot[sc->w->nslots].seq1 != 0) {
+		    w->nslots > 0 && w->slot[w->nslots].seq1 != 0) {
 			sc->fired = 1;
 			sc->count = r->count;
 		}
@@ -713,35 +973,22 @@ scan_cb(const struct entry *e, void *arg)
 }
 
 static int
-scan_run(state_txn_t *t, struct scan *sc)
+scan_run(struct scan *sc)
 {
-	int ret;
+	struct window *w = &sc->cw->c_w;
 
-	if (sc->find && sc->r->type == CORR_DISTINCT) {
-		size_t m = sc->r->count + 1;
-
-		sc->vh = calloc(m, sizeof(*sc->vh));
-		sc->vl = calloc(m, sizeof(*sc->vl));
-		sc->vv = calloc(m, sizeof(*sc->vv));
-		if (sc->vh == NULL || sc->vl == NULL || sc->vv == NULL) {
-			ret = TS_ENOMEM;
-			goto out;
-		}
-	}
-	if (sc->find && sc->r->type == CORR_SEQUENCE)
-		for (size_t j = 0; j <= sc->w->nslots; j++)
-			memset(&sc->w->slot[j], 0, sizeof(sc->w->slot[j]));
-	ret = ent_walk(t, sc->w->id, scan_cb, sc);
-	if (ret > 0)
-		ret = 0;
-out:
-	free(sc->vh);
-	free(sc->vl);
-	free(sc->vv);
-	sc->vh = NULL;
-	sc->vl = NULL;
-	sc->vv = NULL;
-	return ret;
+	if (sc->find && sc->r->type == CORR_DISTINCT &&
+	    (sc->seen = calloc((size_t)sc->r->count + 1,
+	    sizeof(*sc->seen))) == NULL)
+		return TS_ENOMEM;
+	if (sc->find && sc->r->type == CORR_SEQUENCE && w->slot != NULL)
+		memset(w->slot, 0, (w->nslots + 1) * sizeof(w->slot[0]));
+	for (size_t i = 0; i < w->n; i++)
+		if (scan_entry(sc, ent_at(sc->cw, i)) != 0)
+			break;
+	free(sc->seen);
+	sc->seen = NULL;
+	return 0;
 }
 
 /* ---- one event ------------------------------------------------------------- */
@@ -784,11 +1031,12 @@ win_key(const struct corr_rule *r, const struct rules_result *res,
 
 /* Raise the alert of w (anchor found by sc), then empty w. */
 static int
-win_fire(state_txn_t *t, const struct corr_rule *r, struct window *w,
+win_fire(const struct corr_rule *r, struct cwin *cw,
     const struct rules_field *const *gf, struct scan *sc, uint64_t time_us,
     struct corr_counters *cc,
     int (*fire)(const struct corr_fire *f, void *arg), void *arg)
 {
+	struct window	*w = &cw->c_w;
 	char		*gvals[MAX_CORR_SAME] = { 0 };
 	struct corr_fire f;
 	int		 ret = 0;
@@ -814,7 +1062,7 @@ win_fire(state_txn_t *t, const struct corr_rule *r, struct window *w,
 	cc->fired++;
 	if ((ret = fire(&f, arg)) != 0)
 		goto out;
-	ret = win_empty(t, w);
+	win_empty(cw);
 	w->suppressed = 0;
 	w->fired1 = r->suppress_us == 0 ? 0 : time_us + 1;
 out:
@@ -825,12 +1073,13 @@ out:
 
 /* Add the event's entries (one per step of stepmask) to w and decide. */
 static int
-win_event(state_txn_t *t, const struct corr_rule *r, struct window *w,
+win_event(const struct corr_rule *r, struct cwin *cw,
     const struct rules_field *const *gf, const struct rules_field *df,
     uint64_t time_us, uint64_t event_alert, unsigned stepmask,
     struct corr_counters *cc,
     int (*fire)(const struct corr_fire *f, void *arg), void *arg)
 {
+	struct window	*w = &cw->c_w;
 	struct entry	 ne;
 	struct scan	 sc;
 	uint32_t	 k = 0, count;
@@ -841,17 +1090,13 @@ win_event(state_txn_t *t, const struct corr_rule *r, struct window *w,
 	memset(&ne, 0, sizeof(ne));
 	ne.time_us = time_us;
 	ne.alert = event_alert;
-	if (df != NULL) {
-		ne.vlen = (uint16_t)(df->len > MAX_CORR_VALUE ?
-		    MAX_CORR_VALUE : df->len);
-		memcpy(ne.val, df->val, ne.vlen);
-	}
+	ne.vi = NO_VALUE;
 	for (size_t s = 0; s < r->nsteps; s++)
 		if (stepmask & (1u << s))
 			k++;
 	memset(&sc, 0, sizeof(sc));
 	sc.r = r;
-	sc.w = w;
+	sc.cw = cw;
 	sc.first_new = w->next_seq;
 	if (time_us > w->newest)
 		w->newest = time_us;
@@ -859,7 +1104,10 @@ win_event(state_txn_t *t, const struct corr_rule *r, struct window *w,
 	if (inorder) {
 		/* the new entries go last: make room, then each is the
 		 * anchor of the whole window */
-		if ((ret = win_drop(t, r, w, MAX_CORR_ENTRIES - k, cc)) != 0)
+		win_drop(cw, r, MAX_CORR_ENTRIES - k, cc);
+		/* the value after the drop: it may have freed its index */
+		if (df != NULL && (ret = val_index(cw, df->val, df->len >
+		    MAX_CORR_VALUE ? MAX_CORR_VALUE : df->len, &ne.vi)) != 0)
 			return ret;
 		for (size_t s = 0; s < r->nsteps; s++) {
 			int fires;
@@ -868,12 +1116,10 @@ win_event(state_txn_t *t, const struct corr_rule *r, struct window *w,
 				continue;
 			ne.step = (uint8_t)s;
 			ne.seq = w->next_seq++;
-			if ((ret = ent_add(t, w, &ne)) != 0)
+			if ((ret = ent_add(cw, &ne)) != 0)
 				return ret;
 			if (r->type == CORR_SEQUENCE) {
-				struct pos p = { ne.time_us, ne.seq + 1 };
-
-				seq_push(r, w, ne.step, p);
+				seq_push(r, w, ne.step, ent_pos(&ne));
 				fires = s == r->nsteps - 1 && seq_done(w);
 				count = r->count;
 			} else
@@ -883,9 +1129,9 @@ win_event(state_txn_t *t, const struct corr_rule *r, struct window *w,
 				sc.stop_seq1 = ne.seq + 1;
 				sc.count = count;
 				sc.anchor_time = ne.time_us;
-				if ((ret = scan_run(t, &sc)) != 0)
+				if ((ret = scan_run(&sc)) != 0)
 					return ret;
-				return win_fire(t, r, w, gf, &sc, time_us, cc,
+				return win_fire(r, cw, gf, &sc, time_us, cc,
 				    fire, arg);
 			}
 		}
@@ -893,25 +1139,27 @@ win_event(state_txn_t *t, const struct corr_rule *r, struct window *w,
 	}
 
 	/* out of time order: into the middle */
+	if (df != NULL && (ret = val_index(cw, df->val, df->len >
+	    MAX_CORR_VALUE ? MAX_CORR_VALUE : df->len, &ne.vi)) != 0)
+		return ret;
 	for (size_t s = 0; s < r->nsteps; s++) {
 		if (!(stepmask & (1u << s)))
 			continue;
 		ne.step = (uint8_t)s;
 		ne.seq = w->next_seq++;
-		if ((ret = ent_add(t, w, &ne)) != 0)
+		if ((ret = ent_add(cw, &ne)) != 0)
 			return ret;
 	}
-	if ((ret = win_drop(t, r, w, MAX_CORR_ENTRIES, cc)) != 0)
-		return ret;
+	win_drop(cw, r, MAX_CORR_ENTRIES, cc);
 	if (r->type != CORR_SEQUENCE &&
 	    !counts_fire(r, w->n, w->ndistinct, w->stepc, &count))
 		return 0;	/* no prefix can reach what the whole lacks */
 	sc.find = 1;
-	if ((ret = scan_run(t, &sc)) != 0)
+	if ((ret = scan_run(&sc)) != 0)
 		return ret;
 	if (!sc.fired)
 		return 0;
-	return win_fire(t, r, w, gf, &sc, time_us, cc, fire, arg);
+	return win_fire(r, cw, gf, &sc, time_us, cc, fire, arg);
 }
 
 /* Run rule r on an event matching steps (bitmask) of its group. */
@@ -925,11 +1173,11 @@ corr_rule_event(state_txn_t *t, const struct corr_rule *r,
 	unsigned char	 key[STATE_MAX_KV_KEY], akey[STATE_MAX_KV_KEY + 8];
 	const struct rules_field *gf[MAX_CORR_SAME] = { 0 };
 	const struct rules_field *df = NULL;
-	struct window	 w;
-	const void	*v;
-	size_t		 vlen, klen, nbuf;
+	struct cwin	*cw;
+	struct window	*w;
+	size_t		 klen;
 	uint64_t	 expiry, span;
-	int		 ret, isnew = 0;
+	int		 ret;
 
 	if (win_key(r, res, drill, key, &klen, gf) != 0) {
 		cc->no_group++;
@@ -941,56 +1189,34 @@ corr_rule_event(state_txn_t *t, const struct corr_rule *r,
 		cc->no_group++;
 		return 0;
 	}
-
-	memset(&w, 0, sizeof(w));
-	w.slot = seq_slots;
-	ret = state_txn_get(t, STATE_DB_CORR, key, klen, &v, &vlen);
-	if (ret == TS_ENOTFOUND)
-		isnew = 1;
-	else if (ret != 0)
+	if ((ret = wc_get(t, r, key, klen, &cw)) != 0)
 		return ret;
-	if (!isnew && win_decode(v, vlen, &w) != 0) {
-		const unsigned char *p = v;
-
-		/* an older engine's or a damaged window: start it again */
-		if (vlen >= 36 && p[0] == 0 && (ret = state_txn_del(t,
-		    STATE_DB_CORR_AGE, akey, age_key(akey, get_be64(p + 24),
-		    key, klen))) != 0)
-			return ret;
-		log_warn("engine: correlation window of %s malformed or "
-		    "older; started again", r->id);
-		memset(&w, 0, sizeof(w));
-		w.slot = seq_slots;
-		if ((ret = state_txn_next_id(t, "next_corr_window", &w.id)) != 0)
-			return ret;
-	} else if (isnew) {
-		if ((ret = state_txn_next_id(t, "next_corr_window", &w.id)) != 0)
-			return ret;
-	}
-	if (w.nslots != rule_slots(r)) {
+	w = &cw->c_w;
+	if (w->nslots != rule_slots(r) || (w->nslots > 0 && w->slot == NULL)) {
 		/* a new window, or the rule's steps changed: (re)build the
 		 * programme from the entries */
 		struct scan sc;
 
-		w.nslots = rule_slots(r);
-		memset(w.slot, 0, (w.nslots + 1) * sizeof(w.slot[0]));
-		if (w.n > 0 && w.nslots > 0) {
+		if ((ret = win_slots(cw, rule_slots(r))) != 0)
+			return ret;
+		if (w->n > 0 && w->nslots > 0) {
 			memset(&sc, 0, sizeof(sc));
 			sc.r = r;
-			sc.w = &w;
+			sc.cw = cw;
 			sc.find = 1;
 			sc.first_new = UINT64_MAX;
-			if ((ret = scan_run(t, &sc)) != 0)
+			if ((ret = scan_run(&sc)) != 0)
 				return ret;
 		}
 	}
+	cw->c_dirty = 1;
 
-	if (w.fired1 != 0 && time_us < w.fired1 - 1 + r->suppress_us) {
-		w.suppressed++;
+	if (w->fired1 != 0 && time_us < w->fired1 - 1 + r->suppress_us) {
+		w->suppressed++;
 		cc->suppressed++;
-	} else if (w.n > 0 && time_us + r->timeframe_us < w.newest) {
+	} else if (w->n > 0 && time_us + r->timeframe_us < w->newest) {
 		cc->late++;
-	} else if ((ret = win_event(t, r, &w, gf, df, time_us, event_alert,
+	} else if ((ret = win_event(r, cw, gf, df, time_us, event_alert,
 	    stepmask, cc, fire, arg)) != 0)
 		return ret;
 
@@ -1000,21 +1226,18 @@ corr_rule_event(state_txn_t *t, const struct corr_rule *r,
 	    r->suppress_us;
 	expiry = wall_us + span + CORR_GRACE_US;
 	expiry += 1000000 - expiry % 1000000;
-	if (!isnew && expiry != w.expiry && w.expiry != 0 &&
-	    (ret = state_txn_del(t, STATE_DB_CORR_AGE, akey,
-	    age_key(akey, w.expiry, key, klen))) != 0)
-		return ret;
-	if (expiry != w.expiry && (ret = state_txn_put(t, STATE_DB_CORR_AGE,
-	    akey, age_key(akey, expiry, key, klen), NULL, 0)) != 0)
-		return ret;
-	w.expiry = expiry;
-	nbuf = win_encode(&w);
-	if ((ret = state_txn_put(t, STATE_DB_CORR, key, klen, win_buf,
-	    nbuf)) != 0)
-		return ret;
-	if (isnew)
-		ret = win_count_add(t, 1);
-	return ret;
+	if (expiry != cw->c_age) {
+		if (cw->c_age != 0 && (ret = state_txn_del(t,
+		    STATE_DB_CORR_AGE, akey, age_key(akey, cw->c_age, key,
+		    klen))) != 0)
+			return ret;
+		if ((ret = state_txn_put(t, STATE_DB_CORR_AGE, akey,
+		    age_key(akey, expiry, key, klen), NULL, 0)) != 0)
+			return ret;
+		cw->c_age = expiry;
+	}
+	w->expiry = expiry;
+	return 0;
 }
 
 int
@@ -1089,7 +1312,7 @@ keylist_free(struct keylist *kl)
 	kl->n = 0;
 }
 
-/* Delete the window of key wk with its items. */
+/* Delete the window of key wk (and a version 2 window's items). */
 static int
 win_destroy(state_txn_t *t, const unsigned char *wk, size_t wklen)
 {
@@ -1104,8 +1327,8 @@ win_destroy(state_txn_t *t, const unsigned char *wk, size_t wklen)
 	if (ret != 0)
 		return ret;
 	p = v;
-	if (vlen >= WIN_HDR && p[0] == WIN_VERSION &&
-	    (ret = items_clear(t, get_be64(p + 1 + 32))) != 0)
+	if (vlen >= WIN_V2_MIN && p[0] == WIN_V2 &&
+	    (ret = items_clear(t, get_be64(p + 33))) != 0)
 		return ret;
 	if ((ret = state_txn_del(t, STATE_DB_CORR, wk, wklen)) != 0)
 		return ret;
@@ -1131,9 +1354,12 @@ corr_expire(state_txn_t *t, uint64_t wall_us, uint64_t max_windows,
     struct corr_counters *cc)
 {
 	struct keylist	 kl;
-	uint64_t	 count;
+	uint64_t	 count, extra0;
 	int		 ret;
 
+	/* the windows held in memory first go where the walk sees them */
+	if ((ret = wc_flush(t)) != 0)
+		return ret;
 	memset(&kl, 0, sizeof(kl));
 	if ((ret = win_count_get(t, &count)) != 0)
 		return ret;
@@ -1141,16 +1367,12 @@ corr_expire(state_txn_t *t, uint64_t wall_us, uint64_t max_windows,
 	kl.extra = count > max_windows ? count - max_windows : 0;
 	if (kl.extra > CORR_EXPIRE_BATCH)
 		kl.extra = CORR_EXPIRE_BATCH;
-	{
-		uint64_t extra0 = kl.extra;
-
-		ret = state_txn_walk(t, STATE_DB_CORR_AGE, NULL, 0, collect_age,
-		    &kl);
-		if (ret == 0) {
-			cc->evicted += extra0 - kl.extra;
-			cc->expired += kl.n - (extra0 - kl.extra);
-			ret = delete_aged(t, &kl);
-		}
+	extra0 = kl.extra;
+	ret = state_txn_walk(t, STATE_DB_CORR_AGE, NULL, 0, collect_age, &kl);
+	if (ret == 0) {
+		cc->evicted += extra0 - kl.extra;
+		cc->expired += kl.n - (extra0 - kl.extra);
+		ret = delete_aged(t, &kl);
 	}
 	keylist_free(&kl);
 	return ret;
@@ -1192,6 +1414,8 @@ corr_drill_clean(state_txn_t *t, const char *drill)
 
 	if (drill == NULL || drill[0] == '\0')
 		return TS_EINVAL;
+	if ((ret = wc_flush(t)) != 0)
+		return ret;
 	for (;;) {
 		memset(&kl, 0, sizeof(kl));
 		kl.drill = drill;

@@ -57,7 +57,11 @@ enum {
 	C_CORR_EXPIRED, C_CORR_EVICTED, C_CORR_NO_GROUP, C_CORR_RULES,
 	C_INC_OPENED, C_CONTROL_APPLIED, C_CONTROL_REFUSED, C_CONTROL_FAILED,
 	C_READERS_CLEARED, C_RET_ALERTS, C_RET_INCIDENTS, C_RET_CHANGES,
-	C_WIN_MALFORMED, C_WIN_REFUSED, C_TIME_UNPARSED,
+	C_WIN_MALFORMED, C_WIN_REFUSED, C_TIME_UNPARSED, C_URL_MALFORMED,
+	C_W3C_CHANGED, C_W3C_MISMATCH, C_W3C_DEFAULTED, C_W3C_EVICTED,
+	C_W3C_NAMES_REFUSED,
+	C_AUDIT_MALFORMED, C_AUDIT_BADHEX, C_AUDIT_ASSEMBLED,
+	C_AUDIT_INCOMPLETE,
 	C_NCOUNTERS
 };
 
@@ -73,9 +77,34 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	[C_WIN_REFUSED] = { "engine.windows_refused", 0,
 	    "Windows events refused past MAX_WINEVT_DEPTH / _ITEMS or for "
 	    "a DTD" },
+	[C_AUDIT_MALFORMED] = { "engine.audit_malformed", 0,
+	    "Linux audit records with a quote never closed (decoded up to "
+	    "it)" },
+	[C_AUDIT_BADHEX] = { "engine.audit_bad_hex", 0,
+	    "audit values that should be hex and are not (kept as "
+	    "written)" },
+	[C_AUDIT_ASSEMBLED] = { "engine.audit_events_assembled", 0,
+	    "audit events whose records were assembled into one" },
+	[C_AUDIT_INCOMPLETE] = { "engine.audit_events_incomplete", 0,
+	    "audit events dropped before their last record (AUDIT_WAIT_S "
+	    "in record time, or MAX_AUDIT_PENDING in progress)" },
 	[C_TIME_UNPARSED] = { "engine.record_time_unparsed", 0,
 	    "records whose time field no format of their decoder read (the "
 	    "event kept its header's or reading time)" },
+	[C_URL_MALFORMED] = { "engine.url_malformed_escapes", 0,
+	    "'%' escapes in URLs not followed by two hex digits (kept as "
+	    "written)" },
+	[C_W3C_CHANGED] = { "engine.w3c_fields_changed", 0,
+	    "W3C #Fields: lists that changed a source's columns mid-stream" },
+	[C_W3C_MISMATCH] = { "engine.w3c_column_mismatch", 0,
+	    "W3C lines whose columns did not fit #Fields: (decoded as far "
+	    "as they go)" },
+	[C_W3C_DEFAULTED] = { "engine.w3c_default_fields", 0,
+	    "W3C lines read with IIS's default fields (no #Fields: seen)" },
+	[C_W3C_EVICTED] = { "engine.w3c_sources_evicted", 0,
+	    "W3C sources whose #Fields: was forgotten (MAX_W3C_SOURCES)" },
+	[C_W3C_NAMES_REFUSED] = { "engine.w3c_names_refused", 0,
+	    "W3C #Fields: names refused (past MAX_W3C_FIELDS, bad bytes)" },
 	[C_TRUNCATED] = { "engine.messages_truncated", 0,
 	    "messages capped to MAX_MATCH_BYTES before matching" },
 	[C_RELOADS] = { "engine.reloads", 0, "rule sets reloaded (SIGHUP)" },
@@ -156,6 +185,9 @@ struct engine {
 	uint64_t	 e_nevents, e_nalerts, e_nmissed, e_nopened;
 	struct corr_counters e_cc;
 	uint64_t	 e_wall;	/* wall clock of the batch */
+	void		*e_dstate;	/* decoder state as last committed
+					 * (rules_ctx_save), or NULL */
+	size_t		 e_dstate_len;
 	const struct jevent *e_ev;	/* event being evaluated */
 	const struct rules_result *e_res;
 	int		 e_err;
@@ -281,10 +313,14 @@ jb_lit(struct jbuf *jb, const char *s)
 static void
 jb_u64(struct jbuf *jb, uint64_t v)
 {
-	char	buf[24];
-	int	n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	char	buf[24], *p = buf + sizeof(buf);
 
-	jb_raw(jb, buf, (size_t)n);
+	/* by hand: snprintf was a visible share of every alert */
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	jb_raw(jb, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 /* A JSON string of the len bytes at p (NULL: ""), quotes included. */
@@ -943,6 +979,8 @@ engine_reload(struct engine *e)
 		engine_internal_event(e, msg);
 		return;
 	}
+	if (rules_ctx_restore(ctx, e->e_dstate, e->e_dstate_len) != 0)
+		log_err("engine: audit events in progress lost at reload");
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
 	cs = ruleset_corr(rs);
@@ -1003,6 +1041,8 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	struct counter		 saved[C_NCOUNTERS];
 	struct rules_counters	 rc0, rc1;
 	uint64_t		 last = 0;
+	void			*dstate = NULL;
+	size_t			 dlen = 0;
 	int			 ret;
 
 	*n = 0;
@@ -1052,6 +1092,32 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_c[C_WIN_REFUSED].value += rc1.winevt_refused - rc0.winevt_refused;
 	e->e_c[C_TIME_UNPARSED].value += rc1.time_unparsed -
 	    rc0.time_unparsed;
+	e->e_c[C_URL_MALFORMED].value += rc1.url_malformed -
+	    rc0.url_malformed;
+	e->e_c[C_W3C_CHANGED].value += rc1.w3c_fields_changed -
+	    rc0.w3c_fields_changed;
+	e->e_c[C_W3C_MISMATCH].value += rc1.w3c_mismatch - rc0.w3c_mismatch;
+	e->e_c[C_W3C_DEFAULTED].value += rc1.w3c_defaulted -
+	    rc0.w3c_defaulted;
+	e->e_c[C_W3C_EVICTED].value += rc1.w3c_evicted - rc0.w3c_evicted;
+	e->e_c[C_W3C_NAMES_REFUSED].value += rc1.w3c_names_refused -
+	    rc0.w3c_names_refused;
+	e->e_c[C_AUDIT_MALFORMED].value += rc1.audit_malformed -
+	    rc0.audit_malformed;
+	e->e_c[C_AUDIT_BADHEX].value += rc1.audit_badhex - rc0.audit_badhex;
+	e->e_c[C_AUDIT_ASSEMBLED].value += rc1.audit_assembled -
+	    rc0.audit_assembled;
+	e->e_c[C_AUDIT_INCOMPLETE].value += rc1.audit_incomplete -
+	    rc0.audit_incomplete;
+	/* the decoders' state (audit events in progress) commits with the
+	 * cursor: a restart goes on from exactly these events */
+	if ((ret = rules_ctx_save(e->e_ctx, &dstate, &dlen)) != 0)
+		goto fail;
+	ret = dlen > 0 ? state_txn_put(e->e_txn, STATE_DB_DECODE, "audit", 5,
+	    dstate, dlen) : state_txn_del(e->e_txn, STATE_DB_DECODE, "audit",
+	    5);
+	if (ret != 0)
+		goto fail;
 	e->e_c[C_CURSOR].value = last;
 	e->e_c[C_HEARTBEAT].value = now_us();
 	if ((ret = incident_flush(e->e_txn)) != 0 ||
@@ -1061,6 +1127,9 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	ret = state_commit(&e->e_txn);
 	if (ret != 0)
 		goto restore;
+	free(e->e_dstate);
+	e->e_dstate = dstate;
+	e->e_dstate_len = dlen;
 	if (e->e_nmissed > 0)
 		log_warn("engine: %llu journal events were gone before "
 		    "processing (retention)", (unsigned long long)e->e_nmissed);
@@ -1072,6 +1141,12 @@ fail:
 	state_abort(&e->e_txn);
 restore:
 	memcpy(e->e_c, saved, sizeof(saved));
+	/* the events of the batch will be read again: the decoders' state
+	 * goes back to what the state holds */
+	free(dstate);
+	if (rules_ctx_restore(e->e_ctx, e->e_dstate, e->e_dstate_len) != 0)
+		log_err("engine: audit events in progress lost at a failed "
+		    "batch");
 	return ret;
 }
 
@@ -1085,6 +1160,9 @@ engine_cleanup(struct engine *e)
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
 	syslog_tz_free(&engine_tz);
+	free(e->e_dstate);
+	e->e_dstate = NULL;
+	e->e_dstate_len = 0;
 	e->e_corr = NULL;
 	journal_close(&e->e_journal);
 	state_close(&e->e_state);
@@ -1184,6 +1262,25 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	    (ret = state_cursor_get(e.e_state, &e.e_cursor)) != 0) {
 		log_err("engine: cannot read the state: %s", ts_strerror(ret));
 		goto out;
+	}
+	{
+		char *ds = NULL;
+		size_t dl = 0;
+
+		ret = state_get(e.e_state, STATE_DB_DECODE, "audit", 5, &ds,
+		    &dl);
+		if (ret == 0) {
+			e.e_dstate = ds;
+			e.e_dstate_len = dl;
+			if (rules_ctx_restore(e.e_ctx, ds, dl) != 0)
+				log_err("engine: audit events in progress in "
+				    "the state are unreadable: dropped");
+		} else if (ret != TS_ENOTFOUND) {
+			log_err("engine: cannot read the state: %s",
+			    ts_strerror(ret));
+			goto out;
+		}
+		ret = 0;
 	}
 	e.e_c[C_PID].value = (uint64_t)getpid();
 	e.e_c[C_STARTED].value = now_us();

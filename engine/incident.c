@@ -285,7 +285,7 @@ incident_log(state_txn_t *t, uint64_t incid, const char *change,
 	if (txt == NULL)
 		return TS_ENOMEM;
 	put_be64(k, seq);
-	ret = state_txn_put(t, STATE_DB_INC_LOG, k, 8, txt, strlen(txt));
+	ret = state_txn_append(t, STATE_DB_INC_LOG, k, 8, txt, strlen(txt));
 	free(txt);
 	return ret;
 }

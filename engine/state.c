@@ -56,6 +56,7 @@ static const char *const db_names[DB_COUNT] = {
 	"alerts_by_rule", "meta", "stats",
 	"corr_windows", "corr_age", "incidents", "incident_entities",
 	"incident_log", "control_applied", "drills", "corr_items",
+	"decode_state",
 };
 
 struct state {
@@ -69,12 +70,35 @@ struct state {
 					 * yet handed to state_readers_reclaim */
 };
 
+/* Named counters (state_txn_next_id) a transaction keeps in memory: read
+ * once, written back once at commit, instead of a get and a put of "meta"
+ * per alert's incident change. */
+#define TXN_IDS		8
+
+struct txn_id {
+	const char	*ti_name;	/* the caller's (a literal) */
+	uint64_t	 ti_next;	/* value to hand out next */
+};
+
+/* Write-back caches a transaction carries (state_txn_hook). */
+#define TXN_HOOKS	4
+
+struct txn_hook {
+	int	(*th_flush)(state_txn_t *t, void *arg);
+	void	(*th_drop)(void *arg);
+	void	 *th_arg;
+};
+
 struct state_txn {
 	state_t		*t_state;
 	MDB_txn		*t_txn;
 	uint64_t	 t_next_id;	/* 0: not read yet */
 	int		 t_ids_dirty;	/* next_alert_id must be written */
 	int		 t_failed;	/* a put failed (its TS_E*): abort only */
+	struct txn_id	 t_ids[TXN_IDS];	/* next_id counters, dirty */
+	size_t		 t_nids;
+	struct txn_hook	 t_hooks[TXN_HOOKS];	/* state_txn_hook */
+	size_t		 t_nhooks;
 };
 
 /*
@@ -357,6 +381,32 @@ state_begin(state_t *s, state_txn_t **t)
 
 /* Commit and free *t.  TS_EFULL when the map or the disk filled up (nothing
  * of the transaction is kept; the map grows before the next one). */
+/* Forget the caches of tx (after their flush, or on an abort). */
+static void
+txn_hooks_drop(state_txn_t *tx)
+{
+	for (size_t i = 0; i < tx->t_nhooks; i++)
+		if (tx->t_hooks[i].th_drop != NULL)
+			tx->t_hooks[i].th_drop(tx->t_hooks[i].th_arg);
+	tx->t_nhooks = 0;
+}
+
+int
+state_txn_hook(state_txn_t *t, int (*flush)(state_txn_t *t, void *arg),
+    void (*drop)(void *arg), void *arg)
+{
+	for (size_t i = 0; i < t->t_nhooks; i++)
+		if (t->t_hooks[i].th_arg == arg &&
+		    t->t_hooks[i].th_flush == flush)
+			return 0;
+	if (t->t_nhooks == TXN_HOOKS)
+		return TS_ETOOBIG;
+	t->t_hooks[t->t_nhooks].th_flush = flush;
+	t->t_hooks[t->t_nhooks].th_drop = drop;
+	t->t_hooks[t->t_nhooks++].th_arg = arg;
+	return 0;
+}
+
 int
 state_commit(state_txn_t **t)
 {
@@ -370,15 +420,25 @@ state_commit(state_txn_t **t)
 	s = tx->t_state;
 	if (tx->t_failed) {
 		ret = tx->t_failed;
+		txn_hooks_drop(tx);
 		mdb_txn_abort(tx->t_txn);
 		free(tx);
 		if (s->s_grow)
 			state_grow(s);
 		return ret;
 	}
-	if (tx->t_ids_dirty)
+	/* the caches write what they hold first (they may take ids) */
+	for (size_t i = 0; i < tx->t_nhooks && ret == 0; i++)
+		if ((ret = tx->t_hooks[i].th_flush(tx, tx->t_hooks[i].th_arg))
+		    == 0 && tx->t_failed)
+			ret = tx->t_failed;
+	txn_hooks_drop(tx);
+	if (ret == 0 && tx->t_ids_dirty)
 		ret = state_meta_put(s, tx->t_txn, "next_alert_id",
 		    tx->t_next_id);
+	for (size_t i = 0; i < tx->t_nids && ret == 0; i++)
+		ret = state_meta_put(s, tx->t_txn, tx->t_ids[i].ti_name,
+		    tx->t_ids[i].ti_next);
 	if (ret != 0)
 		mdb_txn_abort(tx->t_txn);
 	else
@@ -398,6 +458,7 @@ state_abort(state_txn_t **t)
 	if (t == NULL || *t == NULL)
 		return;
 	s = (*t)->t_state;
+	txn_hooks_drop(*t);
 	mdb_txn_abort((*t)->t_txn);
 	free(*t);
 	*t = NULL;
@@ -452,6 +513,28 @@ state_text_key(unsigned char *buf, const char *text, uint64_t time_us,
  * input must be one JSON object: first and last non-blank bytes '{' and '}'.
  * TS_EINVAL for anything else, TS_EFULL when the map is full.
  */
+/*
+ * mdb_put with MDB_APPEND first: the key of an alert (its id) and most keys
+ * of the time index (event time, id) come in increasing order, and an
+ * append neither searches the tree nor splits pages in half (they fill up,
+ * so a batch writes fewer pages).  A key below the last one is refused by
+ * LMDB with MDB_KEYEXIST before anything changes; it then goes in the
+ * ordinary way (which, with MDB_NOOVERWRITE, refuses a key that exists).
+ */
+static int
+put_append(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *d,
+    unsigned flags)
+{
+	MDB_val	d0 = *d;
+	int	rc;
+
+	rc = mdb_put(txn, dbi, k, d, flags | MDB_APPEND);
+	if (rc != MDB_KEYEXIST)
+		return rc;
+	*d = d0;
+	return mdb_put(txn, dbi, k, d, flags);
+}
+
 int
 state_txn_add_alert(state_txn_t *t, uint64_t time_us, int level,
     const char *host, const char *rule_id, const char *json, size_t len,
@@ -514,7 +597,7 @@ state_txn_add_alert(state_txn_t *t, uint64_t time_us, int level,
 	k.mv_data = kid;
 	d.mv_size = headlen + bodylen;
 	d.mv_data = NULL;
-	if ((ret = state_txn_check(t, mdb_put(t->t_txn, s->s_dbi[DB_ALERTS],
+	if ((ret = state_txn_check(t, put_append(t->t_txn, s->s_dbi[DB_ALERTS],
 	    &k, &d, MDB_RESERVE | MDB_NOOVERWRITE), "mdb_put(alerts)")) != 0)
 		return ret;
 	memcpy(d.mv_data, head, headlen);
@@ -527,7 +610,7 @@ state_txn_add_alert(state_txn_t *t, uint64_t time_us, int level,
 	put_be64(kbuf + 8, aid);
 	k.mv_size = 16;
 	k.mv_data = kbuf;
-	if ((ret = state_txn_check(t, mdb_put(t->t_txn, s->s_dbi[DB_BY_TIME],
+	if ((ret = state_txn_check(t, put_append(t->t_txn, s->s_dbi[DB_BY_TIME],
 	    &k, &d, 0), "mdb_put(alerts_by_time)")) != 0)
 		return ret;
 	kbuf[0] = (unsigned char)level;
@@ -921,6 +1004,25 @@ state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
 }
 
 int
+state_txn_append(state_txn_t *t, int db, const void *k, size_t klen,
+    const void *v, size_t vlen)
+{
+	MDB_dbi	dbi;
+	MDB_val	key = { klen, (void *)(uintptr_t)k };
+	MDB_val	d = { vlen, (void *)(uintptr_t)(v != NULL ? v : "") };
+	int	ret;
+
+	if (t->t_failed)
+		return t->t_failed;
+	if ((ret = kv_dbi(t->t_state, db, &dbi)) != 0)
+		return ret;
+	if (klen == 0 || klen > STATE_MAX_KV_KEY)
+		return TS_EINVAL;
+	return state_txn_check(t, put_append(t->t_txn, dbi, &key, &d, 0),
+	    "mdb_put(kv)");
+}
+
+int
 state_txn_del(state_txn_t *t, int db, const void *k, size_t klen)
 {
 	MDB_dbi	dbi;
@@ -1002,18 +1104,30 @@ int
 state_txn_next_id(state_txn_t *t, const char *name, uint64_t *id)
 {
 	uint64_t v;
+	size_t	 i;
 	int	 ret;
 
 	if (t->t_failed)
 		return t->t_failed;
-	if ((ret = state_meta_get(t->t_state, t->t_txn, name, &v)) != 0 ||
-	    (ret = state_meta_put(t->t_state, t->t_txn, name,
-	    (v == 0 ? 1 : v) + 1)) != 0) {
+	for (i = 0; i < t->t_nids; i++)
+		if (strcmp(t->t_ids[i].ti_name, name) == 0) {
+			*id = t->t_ids[i].ti_next++;
+			return 0;
+		}
+	if ((ret = state_meta_get(t->t_state, t->t_txn, name, &v)) != 0) {
 		t->t_failed = ret;
 		return ret;
 	}
 	*id = v == 0 ? 1 : v;
-	return 0;
+	if (t->t_nids < TXN_IDS) {
+		/* kept until the commit writes it */
+		t->t_ids[t->t_nids].ti_name = name;
+		t->t_ids[t->t_nids++].ti_next = *id + 1;
+		return 0;
+	}
+	if ((ret = state_meta_put(t->t_state, t->t_txn, name, *id + 1)) != 0)
+		t->t_failed = ret;
+	return ret;
 }
 
 /* Delete one index key; absent is fine. */

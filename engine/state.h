@@ -23,21 +23,20 @@
  *                        (the `same:` field values joined by 0x1f; a key
  *                        longer than STATE_MAX_KV_KEY is cut and ends with
  *                        a 64-bit hash of the whole)
- *                        val: the window's header (engine/correlate.c): u8
- *                        version 2, u64 newest event time, u64 last fire
+ *                        val: the window (engine/correlate.c): u8
+ *                        version 3, u64 newest event time, u64 last fire
  *                        time + 1, u64 suppressed, u64 wall expiry, u64
- *                        window id, u64 next arrival number, u64 time and
- *                        u64 arrival + 1 of the oldest entry, u32 entries,
- *                        u32 distinct values, u32 sequence slots, u32 count
- *                        per step [8], then the slots {u64 time_us, u64
- *                        arrival + 1} (latest start of a match of the
- *                        sequence's first j events)
+ *                        next arrival number, u32 sequence slots, u32
+ *                        entries; the slots {u64 time_us, u64 arrival + 1}
+ *                        (latest start of a match of the sequence's first
+ *                        j events); the entries in order {u64 time_us, u64
+ *                        arrival, u64 alert id, u8 step, u16 len, distinct
+ *                        value bytes (at most 256)}.  Read once and written
+ *                        once per batch that touches it.
  *                        key "\0count": u64 number of windows
- *   db "corr_items"      key: u64 window id, 'e', u64 time_us, u64 arrival
- *                        val: an entry {u64 alert id, u8 step, u16 len,
- *                        distinct value bytes}
- *                        key: u64 window id, 'v', value bytes (at most 256)
- *                        val: u32 entries holding this distinct value
+ *   db "corr_items"      version 2 windows' entries (an older engine):
+ *                        cleared when such a window is met again or
+ *                        expires; nothing new is written
  *   db "corr_age"        key: u64 wall-clock expiry, then the window key
  *                        val: empty (oldest first: what expires first)
  *
@@ -73,6 +72,12 @@
  *
  *   db "control_applied" key: request ID   val: the answer JSON
  *   db "drills"          key: drill name   val: scorecard JSON (drill_save)
+ *
+ * Decoder state carried across events (engine/engine.c):
+ *
+ *   db "decode_state"    key: "audit"   val: the audit events in progress
+ *                        (rules_ctx_save), written with the cursor in
+ *                        each batch, so a restart goes on assembling them
  *
  * The cursor, the alerts a batch of events produced, the correlation windows
  * and incidents they changed and the counters commit in one write
@@ -132,6 +137,16 @@ void state_abort(state_txn_t **t);
 int state_txn_set_cursor(state_txn_t *t, uint64_t jseq);
 
 /*
+ * A write-back cache that lives in transaction t (the correlation windows
+ * of a batch): state_commit calls flush(t, arg) first, which writes what
+ * the cache holds into t (a failure aborts the commit); then, and on
+ * state_abort, drop(arg) (may be NULL) forgets it.  The same (flush, arg)
+ * registers once.  0, or TS_ETOOBIG past a few caches.
+ */
+int state_txn_hook(state_txn_t *t, int (*flush)(state_txn_t *t, void *arg),
+    void (*drop)(void *arg), void *arg);
+
+/*
  * Store one alert.  json is the alert object WITHOUT "id" (UTF-8, len bytes,
  * not NUL-terminated necessarily); the state assigns the id and stores the
  * object with "id" as its first member.  time_us/level/host/rule feed the
@@ -176,6 +191,9 @@ enum state_db {
 	STATE_DB_CONTROL,	/* "control_applied" */
 	STATE_DB_DRILLS,	/* "drills" */
 	STATE_DB_CORR_ITEMS,	/* "corr_items" */
+	STATE_DB_DECODE,	/* "decode_state": what a decoder carries from
+				 * one event to the next (audit events in
+				 * progress, key "audit") */
 	STATE_DB_NKV
 };
 
@@ -188,6 +206,10 @@ int state_txn_get(state_txn_t *t, int db, const void *k, size_t klen,
     const void **v, size_t *vlen);
 int state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
     const void *v, size_t vlen);
+/* state_txn_put for keys that mostly come in increasing order (a log by
+ * sequence): appended without a search when above the db's last key. */
+int state_txn_append(state_txn_t *t, int db, const void *k, size_t klen,
+    const void *v, size_t vlen);
 /* 0 also when the key was absent. */
 int state_txn_del(state_txn_t *t, int db, const void *k, size_t klen);
 /* Call cb for each key >= from (NULL: all) in key order; cb returns 0 to go
@@ -197,7 +219,9 @@ typedef int (*state_kv_cb)(const void *k, size_t klen, const void *v,
 int state_txn_walk(state_txn_t *t, int db, const void *from, size_t flen,
     state_kv_cb cb, void *arg);
 /* Read, increment and store the u64 counter `name` of db "meta" (starting
- * at 1): *id receives the value before the increment. */
+ * at 1): *id receives the value before the increment.  The transaction
+ * keeps the counter and stores it at commit: name must stay valid until
+ * then (a string literal). */
 int state_txn_next_id(state_txn_t *t, const char *name, uint64_t *id);
 /* Remove alert id and its index entries.  0 also when it is absent. */
 int state_txn_del_alert(state_txn_t *t, uint64_t id);

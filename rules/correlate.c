@@ -246,7 +246,8 @@ parse_step(struct cparse *P, const yt_node *n, struct corr_step *st,
 }
 
 static const char *const corr_keys[] = { "type", "rules", "groups", "count",
-	"timeframe", "same", "distinct", "sequence", "suppress", NULL };
+	"timeframe", "same", "distinct", "sequence", "suppress", "generate",
+	NULL };
 static const char *const crule_keys[] = { "id", "title", "level",
 	"description", "author", "mitre", "groups", "correlation", NULL };
 
@@ -317,7 +318,8 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 		    "distinct, sequence or all)");
 		goto fail;
 	}
-	r->generate = 1;	/* native correlations never silence rules */
+	r->generate = 1;	/* the rules counted alert too, unless
+				 * generate: false */
 	if (tn->kind == YT_SCALAR && strcmp(tn->str, "threshold") == 0)
 		r->type = CORR_THRESHOLD;
 	else if (tn->kind == YT_SCALAR && strcmp(tn->str, "distinct") == 0)
@@ -338,6 +340,14 @@ corr_parse(struct cparse *P, const yt_node *n, struct corr_rule **out)
 	r->suppress_us = r->timeframe_us;
 	if ((v = cmap_get(c, "suppress", NULL)) != NULL)
 		(void)cget_duration(P, v, "suppress", 1, &r->suppress_us);
+	/* generate: false: the rules it counts raise no alert of their own
+	 * (single 404s feeding a 404-burst rule) */
+	if ((v = cmap_get(c, "generate", NULL)) != NULL) {
+		if (v->kind == YT_SCALAR && strcmp(v->str, "false") == 0)
+			r->generate = 0;
+		else if (!(v->kind == YT_SCALAR && strcmp(v->str, "true") == 0))
+			cdiag(P, v, 0, "generate must be true or false");
+	}
 	if ((v = cmap_get(c, "same", NULL)) != NULL &&
 	    cget_strv(P, v, "same", &r->same, &r->nsame, MAX_CORR_SAME) == 0)
 		for (size_t i = 0; i < r->nsame; i++)

@@ -619,7 +619,9 @@ rules_parse_time(const char *buf, size_t len, uint64_t *out)
 
 	int zoned;
 
-	if (parse_iso(buf, buf + len, 0, &t, &zoned) != len)
+	/* parse_iso returns 0 for "not a time": an empty value is not one
+	 * either (t would be unset) */
+	if (len == 0 || parse_iso(buf, buf + len, 0, &t, &zoned) != len)
 		return TS_EINVAL;
 	*out = t;
 	return 0;

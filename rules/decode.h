@@ -96,6 +96,45 @@ char *field_arena_dup(struct field_arena *a, const char *s, size_t n);
 typedef int (*field_emit_fn)(void *arg, const char *name, size_t name_len,
     const char *val, size_t val_len);
 
+/* ---- the event's time from the record (evtime.c) ------------------------ */
+
+/* Zone of a decoder's time format that has no %z: */
+enum {
+	EVTIME_ZONE_UTC = 0,	/* the record's times are UTC (W3C) */
+	EVTIME_ZONE_FIXED,	/* a fixed offset from UTC */
+	EVTIME_ZONE_LOCAL	/* the configured zone (engine.timezone, a
+				 * struct syslog_tz; UTC when none) */
+};
+
+/* Check a time format (NUL-terminated): 0, or TS_EINVAL with *bad at the
+ * unknown directive (or fmt itself when empty). */
+int evtime_check_format(const char *fmt, const char **bad);
+
+/* Parse (s, len; untrusted, the whole of it, trailing blanks allowed) with
+ * fmt into microseconds since the epoch (UTC).  A format without a zone
+ * takes zone_kind / zone_off_s (EVTIME_ZONE_LOCAL: tz, NULL for UTC);
+ * without a year, the year of ref_us (the
+ * time the line was read; the year before when the result would be more
+ * than a day after ref_us).  0 or TS_EINVAL. */
+int evtime_parse(const char *fmt, const char *s, size_t len, int zone_kind,
+    int32_t zone_off_s, const struct syslog_tz *tz, uint64_t ref_us,
+    uint64_t *out);
+
+/* A decoder's `zone:` ("UTC", "local", "+hh:mm", "-hhmm", ...) into
+ * *zone_kind and *off_s.  0 or TS_EINVAL. */
+int evtime_parse_zone(const char *s, int *zone_kind, int32_t *off_s);
+
+/*
+ * Write time t_us with fmt (the directives of evtime_parse but %p, %I and
+ * %j; %S without a fraction, %f six digits, %z +hhmm) at offset off_s
+ * (zone_kind EVTIME_ZONE_FIXED; else UTC) into buf (len bytes,
+ * NUL-terminated).  Returns the length, 0 when it does not fit or
+ * fmt has another directive.  `tocsin replay --shift-to-now` rewrites
+ * record times with it.
+ */
+size_t evtime_format(const char *fmt, uint64_t t_us, int zone_kind,
+    int32_t off_s, char *buf, size_t len);
+
 /* ---- Windows events (decode_winevt.c) ------------------------------------ */
 
 /* Element nesting followed in Event XML (EvtRender writes 4 levels; UserData
@@ -116,6 +155,9 @@ struct winevt_info {
 	size_t		 computer_len;
 	uint64_t	 time_us;	/* System/TimeCreated, when has_time */
 	int		 has_time;
+	int		 time_local;	/* time_us is a wall-clock time with no
+					 * zone (NXLog's default EventTime):
+					 * the caller reads it in its zone */
 	int		 refused;	/* a bound (depth, items) or a DTD */
 	int		 json;		/* the malformed input was JSON */
 	uint64_t	 error_offset;	/* where malformed input went wrong */

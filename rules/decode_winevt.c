@@ -36,12 +36,17 @@
 
 #include "common/err.h"
 #include "rules/rules_int.h"
+#include "rules/xmlscan.h"
 
 /* What the XML walk is inside of (the element at depth 2 under Event). */
 enum part { P_NONE = 0, P_SYSTEM, P_EVENTDATA, P_USERDATA, P_OTHER };
 
 struct winevt {
 	XML_Parser		 xp;
+	struct xmlscan		*xs;		/* fast path, or NULL: expat
+						 * only (TOCSIN_XML_FASTPATH=0) */
+	int			 fast;		/* xs is running the callbacks */
+	int			 halted;	/* a callback stopped the walk */
 	/* per event */
 	struct field_arena	*a;
 	field_emit_fn		 emit;
@@ -192,11 +197,20 @@ local_name(const char *n)
 
 /* ---- XML (expat) ----------------------------------------------------------- */
 
+/* Stop the walk, whichever of the fast path and expat runs it. */
+static void
+xml_halt(struct winevt *w)
+{
+	w->halted = 1;
+	if (!w->fast)
+		XML_StopParser(w->xp, XML_FALSE);
+}
+
 static void
 xml_refuse(struct winevt *w)
 {
 	w->refused = 1;
-	XML_StopParser(w->xp, XML_FALSE);
+	xml_halt(w);
 }
 
 static void
@@ -229,7 +243,7 @@ xml_start_cb(void *ud, const XML_Char *name, const XML_Char **atts)
 	w->tdepth = 0;		/* mixed content: only leaves have text */
 	if (w->depth == 1) {
 		if (strcmp(ln, "Event") != 0) {
-			XML_StopParser(w->xp, XML_FALSE);
+			xml_halt(w);
 			return;
 		}
 		w->root_ok = 1;
@@ -363,11 +377,39 @@ xml_setup(struct winevt *w)
 }
 
 static int
+xs_halted_cb(void *ud)
+{
+	return ((struct winevt *)ud)->halted;
+}
+
+static const struct xmlscan_cb xs_cbs = {
+	xml_start_cb, xml_end_cb, xml_text_cb, xs_halted_cb
+};
+
+static int
 decode_xml(struct winevt *w, const char *buf, size_t len)
 {
 	enum XML_Status st;
 	int rc;
 
+	w->halted = 0;
+	if (w->xs != NULL) {
+		/* the usual event without expat; anything unusual (and every
+		 * error) goes to expat below, no callback having run */
+		w->fast = 1;
+		rc = xmlscan_run(w->xs, buf, len, MAX_WINEVT_VALUE_BYTES,
+		    &xs_cbs, w);
+		w->fast = 0;
+		if (rc == TS_ENOMEM)
+			return rc;
+		if (rc == 0) {
+			if (w->refused) {
+				w->info->refused = 1;
+				return TS_EINVAL;
+			}
+			return w->root_ok ? 0 : 1;
+		}
+	}
 	if ((rc = xml_setup(w)) != 0)
 		return rc;
 	st = XML_Parse(w->xp, buf, (int)len, XML_TRUE);
@@ -625,10 +667,11 @@ static const struct { const char *src, *dst; } nxlog_meta[] = {
 
 /*
  * NXLog's EventTime as the event's TimeCreated (NXLog has no TimeCreated
- * key).  NXLog writes "YYYY-MM-DD hh:mm:ss" (its default, no zone: taken
- * as UTC like every zoneless time) or ISO 8601 with a zone, depending on
- * its DateFormat; a value that is neither is kept out of the time, which
- * then stays the time the event was received.
+ * key).  NXLog writes "YYYY-MM-DD hh:mm:ss" (its default: the sending
+ * machine's wall clock, no zone; time_local tells the caller, which reads
+ * it in the zone of unzoned times, as for syslog headers) or ISO 8601 with
+ * a zone, depending on its DateFormat; a value that is neither is kept
+ * out of the time, which then stays the time the event was received.
  */
 static void
 nxlog_time(struct winevt *w, const json_t *v)
@@ -644,6 +687,15 @@ nxlog_time(struct winevt *w, const json_t *v)
 	if (buf[10] == ' ')
 		buf[10] = 'T';
 	put(w, "TimeCreated", 11, buf, n);
+	/* no zone: nothing after the seconds and their fraction */
+	if (w->info->has_time) {
+		size_t i = 19;
+
+		if (i < n && buf[i] == '.')
+			while (++i < n && buf[i] >= '0' && buf[i] <= '9')
+				;
+		w->info->time_local = i == n;
+	}
 }
 
 static void
@@ -714,11 +766,15 @@ int
 winevt_new(struct winevt **out)
 {
 	struct winevt *w;
+	const char *fp = getenv("TOCSIN_XML_FASTPATH");
 
 	*out = NULL;
+
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
 	    (w->text = malloc(MAX_WINEVT_VALUE_BYTES)) == NULL ||
-	    (w->all = malloc(MAX_WINEVT_VALUE_BYTES)) == NULL) {
+	    (w->all = malloc(MAX_WINEVT_VALUE_BYTES)) == NULL ||
+	    ((fp == NULL || strcmp(fp, "0") != 0) &&
+	    xmlscan_new(&w->xs) != 0)) {
 		winevt_free(&w);
 		return TS_ENOMEM;
 	}
@@ -735,6 +791,7 @@ winevt_free(struct winevt **wp)
 		return;
 	if (w->xp != NULL)
 		XML_ParserFree(w->xp);
+	xmlscan_free(&w->xs);
 	free(w->text);
 	free(w->all);
 	free(w);

@@ -26,6 +26,7 @@
  * with its daylight-saving rules, through localtime_r).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -424,33 +425,10 @@ civil_s(int64_t y, unsigned mo, unsigned d, unsigned h, unsigned mi,
 	    (int64_t)h * 3600 + (int64_t)mi * 60 + s;
 }
 
-/* Offset east of UTC of the host's zone at UTC instant t (tm_gmtoff). */
-static int64_t
-local_offset(int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (localtime_r(&tt, &tm) == NULL)
-		return 0;
-	return (int64_t)tm.tm_gmtoff;
-}
-
-/* UTC seconds of a wall-clock time w (seconds as if UTC) in the host's
- * zone: the offset found at w - offset, tried twice so that a time just
- * past a daylight-saving change takes the right one. */
-static int64_t
-local_to_utc(int64_t w)
-{
-	int64_t off = local_offset(w);
-
-	off = local_offset(w - off);
-	return w - off;
-}
-
 int
 evtime_parse(const char *fmt, const char *s, size_t len, int zone_kind,
-    int32_t zone_off_s, uint64_t ref_us, uint64_t *out)
+    int32_t zone_off_s, const struct syslog_tz *tz, uint64_t ref_us,
+    uint64_t *out)
 {
 	struct tparts t;
 	const char *bad = NULL;
@@ -507,11 +485,11 @@ evtime_parse(const char *fmt, const char *s, size_t len, int zone_kind,
 		secs -= t.zone_s;
 	else if (zone_kind == EVTIME_ZONE_FIXED)
 		secs -= zone_off_s;
-	else if (zone_kind == EVTIME_ZONE_LOCAL)
-		secs = local_to_utc(secs);
 	if (secs < 0)
 		return TS_EINVAL;
 	*out = (uint64_t)secs * US_PER_SEC + t.us;
+	if (!t.has_zone && zone_kind == EVTIME_ZONE_LOCAL)
+		*out = syslog_tz_local(tz, *out);
 	return 0;
 }
 
@@ -537,4 +515,86 @@ evtime_parse_zone(const char *s, int *zone_kind, int32_t *off_s)
 	*zone_kind = EVTIME_ZONE_FIXED;
 	*off_s = (int32_t)off;
 	return 0;
+}
+
+/* Append (s, n) to buf at *o if it fits; -1 when it does not. */
+static int
+put(char *buf, size_t len, size_t *o, const char *s, size_t n)
+{
+	if (n >= len - *o)
+		return -1;
+	memcpy(buf + *o, s, n);
+	*o += n;
+	buf[*o] = '\0';
+	return 0;
+}
+
+size_t
+evtime_format(const char *fmt, uint64_t t_us, int zone_kind, int32_t off_s,
+    char *buf, size_t len)
+{
+	static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	static const char wday[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat" };
+	int64_t secs = (int64_t)(t_us / US_PER_SEC), off;
+	time_t tt;
+	struct tm tm;
+	size_t o = 0;
+	char tmp[32];
+	int n;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	off = zone_kind == EVTIME_ZONE_FIXED ? off_s : 0;
+	tt = (time_t)(secs + off);
+	if (gmtime_r(&tt, &tm) == NULL)
+		return 0;
+	for (const char *f = fmt; *f != '\0'; f++) {
+		if (*f != '%' || f[1] == '\0') {
+			if (put(buf, len, &o, f, 1))
+				return 0;
+			continue;
+		}
+		switch (*++f) {
+		case 'Y': n = snprintf(tmp, sizeof(tmp), "%04d",
+		    tm.tm_year + 1900); break;
+		case 'y': n = snprintf(tmp, sizeof(tmp), "%02d",
+		    tm.tm_year % 100); break;
+		case 'm': n = snprintf(tmp, sizeof(tmp), "%02d",
+		    tm.tm_mon + 1); break;
+		case 'd': n = snprintf(tmp, sizeof(tmp), "%02d", tm.tm_mday);
+		    break;
+		case 'e': n = snprintf(tmp, sizeof(tmp), "%2d", tm.tm_mday);
+		    break;
+		case 'H': n = snprintf(tmp, sizeof(tmp), "%02d", tm.tm_hour);
+		    break;
+		case 'M': n = snprintf(tmp, sizeof(tmp), "%02d", tm.tm_min);
+		    break;
+		case 'S': n = snprintf(tmp, sizeof(tmp), "%02d", tm.tm_sec);
+		    break;
+		case 'f': n = snprintf(tmp, sizeof(tmp), "%06u",
+		    (unsigned)(t_us % US_PER_SEC)); break;
+		case 's': n = snprintf(tmp, sizeof(tmp), "%lld",
+		    (long long)secs); break;
+		case 'b': case 'h': n = snprintf(tmp, sizeof(tmp), "%s",
+		    mon[tm.tm_mon]); break;
+		case 'a': n = snprintf(tmp, sizeof(tmp), "%s",
+		    wday[tm.tm_wday]); break;
+		case 'z': n = snprintf(tmp, sizeof(tmp), "%c%02d%02d",
+		    off < 0 ? '-' : '+', (int)((off < 0 ? -off : off) / 3600),
+		    (int)((off < 0 ? -off : off) % 3600 / 60)); break;
+		case 'Z': n = snprintf(tmp, sizeof(tmp), "UTC"); break;
+		case 'T': n = snprintf(tmp, sizeof(tmp), "%02d:%02d:%02d",
+		    tm.tm_hour, tm.tm_min, tm.tm_sec); break;
+		case 'F': n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday); break;
+		case '%': n = snprintf(tmp, sizeof(tmp), "%%"); break;
+		default: return 0;
+		}
+		if (n < 0 || put(buf, len, &o, tmp, (size_t)n))
+			return 0;
+	}
+	return o;
 }

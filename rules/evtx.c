@@ -7,7 +7,10 @@
  * cannot parse; this file checks the layout it can see for itself (the
  * header's chunk count against the file size, each chunk's signature) so
  * that what was skipped is reported with its offset, and a record libevtx
- * cannot render is reported with its index and offset.
+ * cannot render is reported with its index and offset.  A chunk whose
+ * signature is intact but whose contents libevtx cannot parse is found by
+ * what its header declares (the identifiers of its first and last record)
+ * against the records read from it, and reported with its offset.
  */
 #include <errno.h>
 #include <libevtx.h>
@@ -25,6 +28,25 @@
 #define EVTX_HEADER_BYTES	4096
 #define EVTX_CHUNK_BYTES	65536
 #define EVTX_NCHUNKS_AT		42	/* u16 LE: chunks the header counts */
+#define EVTX_CHUNK_FIRST_ID_AT	24	/* u64 LE: first record identifier */
+#define EVTX_CHUNK_LAST_ID_AT	32	/* u64 LE: last record identifier */
+
+/* What one chunk's header declares, and what was read from it. */
+struct chunk_tally {
+	uint64_t	declared;	/* records the header says it holds */
+	uint64_t	first_id;
+	uint64_t	read;		/* records rendered from it */
+};
+
+static uint64_t
+le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
 
 static void
 problem(const struct evtx_sink *s, uint64_t offset, const char *fmt, ...)
@@ -99,12 +121,13 @@ evtx_is_file(const void *head, size_t len)
 }
 
 /* What the file's own layout says: a truncated file, chunks without
- * their signature.  Reported, never fatal. */
+ * their signature.  Reported, never fatal.  Fills *tally (one per whole
+ * chunk with its signature, *ntally of them; the caller frees it). */
 static void
 check_layout(const char *path, const struct evtx_sink *s,
-    struct evtx_stats *st)
+    struct evtx_stats *st, struct chunk_tally **tally, uint64_t *ntally)
 {
-	unsigned char hdr[EVTX_NCHUNKS_AT + 2], sig[8];
+	unsigned char hdr[EVTX_NCHUNKS_AT + 2], sig[EVTX_CHUNK_LAST_ID_AT + 8];
 	struct stat sb;
 	uint64_t size, want, have;
 	unsigned nchunks;
@@ -130,6 +153,8 @@ check_layout(const char *path, const struct evtx_sink *s,
 	    (size - EVTX_HEADER_BYTES) / EVTX_CHUNK_BYTES : 0;
 	if (have > nchunks)
 		have = nchunks;
+	if (have > 0 && (*tally = calloc(have, sizeof(**tally))) != NULL)
+		*ntally = have;
 	for (uint64_t i = 0; i < have; i++) {
 		uint64_t off = EVTX_HEADER_BYTES + i * EVTX_CHUNK_BYTES;
 
@@ -141,6 +166,13 @@ check_layout(const char *path, const struct evtx_sink *s,
 			problem(s, off, "chunk %llu at offset %llu has no "
 			    "chunk signature: its records are skipped",
 			    (unsigned long long)i, (unsigned long long)off);
+		} else if (*tally != NULL) {
+			uint64_t a = le64(sig + EVTX_CHUNK_FIRST_ID_AT),
+			    b = le64(sig + EVTX_CHUNK_LAST_ID_AT);
+
+			(*tally)[i].first_id = a;
+			(*tally)[i].declared = b >= a && b - a < 65536 ?
+			    b - a + 1 : 0;
 		}
 	}
 out:
@@ -156,6 +188,8 @@ evtx_read(const char *path, const struct evtx_sink *s,
 	char etext[512];
 	uint8_t *xml = NULL;
 	size_t xcap = 0;
+	struct chunk_tally *tally = NULL;
+	uint64_t ntally = 0, ci = 0;
 	int n = 0, rc = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -169,7 +203,7 @@ evtx_read(const char *path, const struct evtx_sink *s,
 		rc = TS_EINVAL;
 		goto out;
 	}
-	check_layout(path, s, st);
+	check_layout(path, s, st, &tally, &ntally);
 	if (libevtx_file_is_corrupted(f, NULL) == 1)
 		st->damaged = 1;
 	if (libevtx_file_get_number_of_records(f, &n, &e) != 1) {
@@ -227,6 +261,18 @@ evtx_read(const char *path, const struct evtx_sink *s,
 		}
 		libevtx_record_free(&r, NULL);
 		st->records++;
+		/* the chunk whose declared identifiers hold id (records come
+		 * in file order: the current chunk or a later one) */
+		for (uint64_t k = 0; k < ntally; k++) {
+			uint64_t c = (ci + k) % ntally;
+
+			if (id >= tally[c].first_id && id - tally[c].first_id <
+			    tally[c].declared) {
+				tally[c].read++;
+				ci = c;
+				break;
+			}
+		}
 		/* sz counts the NUL */
 		if (s->event != NULL && (rc = s->event(s->arg, id,
 		    off >= 0 ? (uint64_t)off : 0, (const char *)xml,
@@ -234,9 +280,26 @@ evtx_read(const char *path, const struct evtx_sink *s,
 		    sz)))) != 0)
 			goto out;
 	}
+	/* a chunk that gave fewer records than its header declares */
+	for (uint64_t i = 0; i < ntally; i++) {
+		uint64_t off = EVTX_HEADER_BYTES + i * EVTX_CHUNK_BYTES;
+
+		if (tally[i].read >= tally[i].declared)
+			continue;
+		st->damaged = 1;
+		problem(s, off, "chunk %llu at offset %llu: %llu of its %llu "
+		    "records (ids %llu-%llu) could not be read: the chunk is "
+		    "damaged", (unsigned long long)i, (unsigned long long)off,
+		    (unsigned long long)(tally[i].declared - tally[i].read),
+		    (unsigned long long)tally[i].declared,
+		    (unsigned long long)tally[i].first_id,
+		    (unsigned long long)(tally[i].first_id +
+		    tally[i].declared - 1));
+	}
 	if (libevtx_file_get_number_of_recovered_records(f, &n, NULL) == 1)
 		st->recovered = (uint64_t)n;
 out:
+	free(tally);
 	libevtx_error_free(&e);
 	if (f != NULL) {
 		(void)libevtx_file_close(f, NULL);

@@ -553,11 +553,16 @@ decoder_free(struct decoder *d)
 	rx_free(&d->rx);
 	free(d->group_field);
 	strv_free(d->time.formats, d->time.nformats);
+	free(d->xforms);
+	free(d->set_field);
+	strv_free(d->set_val, d->nset);
+	free(d->set_len);
 	free(d);
 }
 
 static const char *const decoder_keys[] = { "name", "type", "program",
-	"match", "literal", "fields", "description", "time", NULL };
+	"match", "literal", "fields", "description", "time", "urldecode",
+	"formdecode", "set", NULL };
 
 static const char *const time_keys[] = { "field", "format", "zone", NULL };
 
@@ -574,6 +579,108 @@ decoder_produces(const struct decoder *d, int f)
 	for (size_t i = 0; i < d->naliases; i++)
 		if (d->aliases[i].dst == f)
 			return 1;
+	for (size_t i = 0; i < d->nxforms; i++)
+		if (d->xforms[i].dst == f)
+			return 1;
+	for (size_t i = 0; i < d->nset; i++)
+		if (d->set_field[i] == f)
+			return 1;
+	return 0;
+}
+
+static int alias_source(struct loader *L, const struct decoder *d,
+    const char *s, size_t n);
+
+/* `set: {FIELD: VALUE}`: constant fields of every event the decoder
+ * decodes.  0, or -1 on an error (reported) or out of memory (L->oom). */
+static int
+load_set(struct loader *L, const char *file, struct decoder *d,
+    const yt_node *v)
+{
+	if (v->kind != YT_MAP) {
+		ERR(L, file, v, "set must be a mapping of field name to a "
+		    "constant value, not %s", kind_name(v));
+		return -1;
+	}
+	if ((d->set_field = calloc(v->n + 1, sizeof(int))) == NULL ||
+	    (d->set_val = calloc(v->n + 1, sizeof(char *))) == NULL ||
+	    (d->set_len = calloc(v->n + 1, sizeof(size_t))) == NULL) {
+		L->oom = 1;
+		return -1;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		const yt_node *k = v->keys[i], *val = v->items[i];
+		size_t j = d->nset;
+
+		if (!name_valid(NAME_FIELD, k->str, k->len) ||
+		    rules_builtin_name(k->str, k->len)) {
+			ERR(L, file, k, "bad field name '%s' (not a header "
+			    "field)", k->str);
+			continue;
+		}
+		if (val->kind != YT_SCALAR) {
+			ERR(L, file, val, "the value of '%s' must be a string",
+			    k->str);
+			continue;
+		}
+		if ((d->set_field[j] = field_id(L, k->str, k->len)) < 0)
+			return -1;
+		if ((d->set_val[j] = strdup(val->str)) == NULL) {
+			L->oom = 1;
+			return -1;
+		}
+		d->set_len[j] = val->len;
+		d->nset++;
+	}
+	return 0;
+}
+
+/* `urldecode: {DST: SRC}` / `formdecode: {DST: SRC}` (form: '+' is a
+ * space too): DST takes SRC's value URL-decoded.  0, or -1 on an error
+ * (reported) or out of memory (L->oom). */
+static int
+load_xforms(struct loader *L, const char *file, struct decoder *d,
+    const yt_node *v, int form)
+{
+	struct urlxf *nx;
+
+	if (v->kind != YT_MAP) {
+		ERR(L, file, v, "%s must be a mapping of new field name to "
+		    "source field, not %s", form ? "formdecode" : "urldecode",
+		    kind_name(v));
+		return -1;
+	}
+	if ((nx = realloc(d->xforms, (d->nxforms + v->n + 1) *
+	    sizeof(*nx))) == NULL) {
+		L->oom = 1;
+		return -1;
+	}
+	d->xforms = nx;
+	for (size_t i = 0; i < v->n; i++) {
+		const yt_node *k = v->keys[i], *src = v->items[i];
+		struct urlxf *x = &d->xforms[d->nxforms];
+
+		if (!name_valid(NAME_FIELD, k->str, k->len) ||
+		    rules_builtin_name(k->str, k->len)) {
+			ERR(L, file, k, "bad field name '%s' (not a header "
+			    "field)", k->str);
+			continue;
+		}
+		if (src->kind != YT_SCALAR ||
+		    !name_valid(NAME_FIELD, src->str, src->len)) {
+			ERR(L, file, src, "the source of '%s' must be a field "
+			    "name", k->str);
+			continue;
+		}
+		if ((x->dst = field_id(L, k->str, k->len)) < 0 ||
+		    (x->src = alias_source(L, d, src->str, src->len)) < 0)
+			return -1;
+		if (!decoder_produces(d, x->src))
+			ERR(L, file, src, "field '%s' is not produced by this "
+			    "decoder", src->str);
+		x->form = form;
+		d->nxforms++;
+	}
 	return 0;
 }
 
@@ -648,14 +755,16 @@ load_time(struct loader *L, const char *file, struct decoder *d,
 static const char *
 dec_type_prefix(enum dec_type t)
 {
-	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" : "win";
+	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" :
+	    t == DEC_AUDIT ? "audit" : t == DEC_W3C ? "w3c" : "win";
 }
 
 static const char *
 dec_type_name(enum dec_type t)
 {
 	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" :
-	    t == DEC_WINEVT ? "windows" : "regex";
+	    t == DEC_WINEVT ? "windows" : t == DEC_W3C ? "w3c" :
+	    t == DEC_AUDIT ? "audit" : "regex";
 }
 
 /* A source path of an alias: a header field name means the decoded key of
@@ -776,9 +885,13 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 		else if (v->kind == YT_SCALAR &&
 		    strcmp(v->str, "windows") == 0)
 			d->type = DEC_WINEVT;
+		else if (v->kind == YT_SCALAR && strcmp(v->str, "w3c") == 0)
+			d->type = DEC_W3C;
+		else if (v->kind == YT_SCALAR && strcmp(v->str, "audit") == 0)
+			d->type = DEC_AUDIT;
 		else if (!(v->kind == YT_SCALAR && strcmp(v->str, "regex") == 0))
 			ERR(L, file, v, "unknown decoder type (known: regex, "
-			    "json, cef, windows)");
+			    "json, cef, windows, w3c, audit)");
 	}
 	if ((v = map_get(n, "fields", NULL)) != NULL &&
 	    load_aliases(L, file, d, v) && L->oom)
@@ -794,7 +907,8 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 		goto done;
 	}
 	if (match == NULL) {
-		ERR(L, file, n, "decoder without match (or type: json / cef / windows)");
+		ERR(L, file, n, "decoder without match (or type: json / cef / "
+		    "windows / w3c)");
 		goto done;
 	}
 	if (rx_compile(L, file, match, 0, map_get(n, "literal", NULL),
@@ -830,6 +944,15 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 done:
 	if ((v = map_get(n, "time", NULL)) != NULL &&
 	    load_time(L, file, d, v) && L->oom)
+		goto oom;
+	if ((v = map_get(n, "set", NULL)) != NULL &&
+	    load_set(L, file, d, v) && L->oom)
+		goto oom;
+	if ((v = map_get(n, "urldecode", NULL)) != NULL &&
+	    load_xforms(L, file, d, v, 0) && L->oom)
+		goto oom;
+	if ((v = map_get(n, "formdecode", NULL)) != NULL &&
+	    load_xforms(L, file, d, v, 1) && L->oom)
 		goto oom;
 	if (rs->ndecoders == L->dcap) {
 		size_t ncap = L->dcap ? L->dcap * 2 : 16;
@@ -1212,6 +1335,12 @@ decoder_makes(const struct decoder *d, int field)
 			return 1;
 	for (uint32_t g = 1; g <= d->ngroups; g++)
 		if (d->group_field[g] == field)
+			return 1;
+	for (size_t i = 0; i < d->nxforms; i++)
+		if (d->xforms[i].dst == field)
+			return 1;
+	for (size_t i = 0; i < d->nset; i++)
+		if (d->set_field[i] == field)
 			return 1;
 	return 0;
 }
@@ -1707,7 +1836,15 @@ ruleset_load(const char *const *paths, size_t npaths, ruleset_t **out,
 	}
 	{
 		const char *pf = getenv("TOCSIN_RULES_PREFILTER");
+		const char *ix = getenv("TOCSIN_RULES_INDEX");
 
+		/* the index first: with it, the prefilter leaves the roots
+		 * out of its message scan */
+		if ((ix == NULL || strcmp(ix, "0") != 0) &&
+		    ruleindex_build(rs) != 0) {
+			L.oom = 1;
+			goto fail;
+		}
 		if ((pf == NULL || strcmp(pf, "0") != 0) &&
 		    prefilter_build(rs) != 0) {
 			L.oom = 1;
@@ -1750,6 +1887,7 @@ ruleset_free(ruleset_t **rsp)
 	if (rsp == NULL || (rs = *rsp) == NULL)
 		return;
 	prefilter_free(rs);
+	ruleindex_free(rs);
 	for (size_t i = 0; i < rs->nrules; i++)
 		rule_free(rs->rules[i]);
 	free(rs->rules);

@@ -18,11 +18,18 @@
 #include "rules/rules_int.h"
 #include "rules/sigma/sigma.h"
 
+/* A W3C source key: agent, host, file and program, each capped, with
+ * separators. */
+#define SRCKEY_BYTES	(2 * MAX_HOST_BYTES + MAX_PATH_BYTES + \
+			    MAX_PROGRAM_BYTES + 4)
+
 struct fslot {
 	const char	*v;
 	size_t		 len;
 	uint32_t	 gen;		/* set in this event iff == ctx->gen */
 };
+
+struct audit_capture;
 
 struct rules_ctx {
 	const struct ruleset	*rs;
@@ -37,6 +44,7 @@ struct rules_ctx {
 	size_t			 nfields;
 	struct field_arena	 arena;		/* JSON / CEF names, values */
 	struct prefilter_scratch *pf;		/* NULL: no route has one */
+	struct ruleindex_scratch *ix;		/* NULL: no rule index */
 	const struct rule_info	**matched;
 	size_t			 nmatched;
 	const struct rule_info	**alerts;
@@ -47,9 +55,18 @@ struct rules_ctx {
 	uint64_t		 win_time_us;	/* TimeCreated of this event */
 	int			 has_win_time;
 	const struct syslog_tz	*tz;		/* zone of unzoned headers */
+	int			 raw_field;	/* FIELD_RAW_NAME's id, or -1 */
+	struct audit_asm	*audit;		/* audit events in progress,
+						 * made at the first record */
+	struct audit_capture	*acap;		/* with it */
 	uint64_t		 rec_time_us;	/* from a decoder's `time:` */
 	int			 has_rec_time;
 	uint64_t		 read_us;	/* rules_event.time_us */
+	const struct rules_event *ev;		/* the event being decoded */
+	struct w3c		*w3c;		/* made at the first W3C
+						 * decoder run */
+	char			*srckey;	/* the W3C source key */
+	size_t			 line_len;	/* bytes of line */
 	struct rules_counters	 c;
 };
 
@@ -83,6 +100,8 @@ rules_ctx_new(const ruleset_t *rs)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return NULL;
 	ctx->rs = rs;
+	ctx->raw_field = ruleset_field_lookup(rs, FIELD_RAW_NAME,
+	    sizeof(FIELD_RAW_NAME) - 1);
 	ctx->md = pcre2_match_data_create(rs->max_groups + 1, NULL);
 	ctx->line = malloc(MAX_LINE_BYTES);
 	ctx->arena.buf = malloc(FIELD_ARENA_BYTES);
@@ -90,9 +109,11 @@ rules_ctx_new(const ruleset_t *rs)
 	ctx->slots = calloc(rs->nfield_names, sizeof(*ctx->slots));
 	ctx->matched = calloc(n, sizeof(*ctx->matched));
 	ctx->alerts = calloc(n, sizeof(*ctx->alerts));
+	ctx->srckey = malloc(SRCKEY_BYTES);
 	if (prefilter_scratch_new(rs, &ctx->pf) != 0 ||
+	    ruleindex_scratch_new(rs, &ctx->ix) != 0 ||
 	    ctx->md == NULL || ctx->line == NULL || ctx->arena.buf == NULL ||
-	    ctx->slots == NULL ||
+	    ctx->slots == NULL || ctx->srckey == NULL ||
 	    ctx->matched == NULL || ctx->alerts == NULL)
 		rules_ctx_free(&ctx);
 	return ctx;
@@ -109,10 +130,15 @@ rules_ctx_free(rules_ctx_t **ctxp)
 	free(ctx->line);
 	free(ctx->arena.buf);
 	prefilter_scratch_free(&ctx->pf);
+	ruleindex_scratch_free(&ctx->ix);
 	free(ctx->slots);
 	free(ctx->matched);
 	free(ctx->alerts);
 	winevt_free(&ctx->win);
+	audit_asm_free(&ctx->audit);
+	free(ctx->acap);
+	w3c_free(&ctx->w3c);
+	free(ctx->srckey);
 	free(ctx);
 	*ctxp = NULL;
 }
@@ -121,6 +147,30 @@ void
 rules_ctx_set_tz(rules_ctx_t *ctx, const struct syslog_tz *tz)
 {
 	ctx->tz = tz;
+}
+
+int
+rules_ctx_save(const rules_ctx_t *ctx, void **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (ctx->audit == NULL || audit_asm_pending(ctx->audit) == 0)
+		return 0;
+	return audit_asm_save(ctx->audit, out, len);
+}
+
+int
+rules_ctx_restore(rules_ctx_t *ctx, const void *buf, size_t len)
+{
+	int rc;
+
+	if (len == 0) {
+		audit_asm_free(&ctx->audit);
+		return 0;
+	}
+	if (ctx->audit == NULL && (rc = audit_asm_new(&ctx->audit)) != 0)
+		return rc;
+	return audit_asm_restore(ctx->audit, buf, len);
 }
 
 void
@@ -212,6 +262,18 @@ field_get(const struct rules_ctx *ctx, int id)
 	const struct fslot *s = &ctx->slots[id];
 
 	return s->gen == ctx->gen ? s : NULL;
+}
+
+/* ruleindex_get_fn over the event's slots. */
+static const char *
+field_value_cb(void *arg, int id, size_t *len)
+{
+	const struct fslot *s = field_get(arg, id);
+
+	if (s == NULL)
+		return NULL;
+	*len = s->len;
+	return s->v;
 }
 
 /* ---- leaves --------------------------------------------------------------- */
@@ -444,6 +506,86 @@ cef_text(const struct syslog_hdr *h, size_t *len)
 #define TRIED_CEF_OK	8u
 #define TRIED_WIN	16u
 #define TRIED_WIN_OK	32u
+#define TRIED_W3C	64u
+#define TRIED_W3C_OK	128u
+#define TRIED_AUDIT	256u
+#define TRIED_AUDIT_OK	512u
+
+/* Most fields of one audit record the assembler looks at. */
+#define MAX_AUDIT_CAPTURE	256
+
+/* Forwards the audit decoder's fields to field_put and keeps a copy of
+ * each for the assembler (field_put keeps only the first value of a name
+ * some earlier decoder already set). */
+struct audit_capture {
+	struct rules_ctx	*ctx;
+	struct rules_field	 f[MAX_AUDIT_CAPTURE];
+	size_t			 n;
+};
+
+static int
+audit_capture_cb(void *arg, const char *name, size_t name_len,
+    const char *val, size_t val_len)
+{
+	struct audit_capture *c = arg;
+
+	if (c->n < MAX_AUDIT_CAPTURE) {
+		c->f[c->n].name = name;
+		c->f[c->n].val = val;
+		c->f[c->n].len = val_len;
+		c->n++;
+	}
+	return field_put(c->ctx, name, name_len, val, val_len);
+}
+
+/* The audit decoder and the assembler on the message; 0 decoded, 1 not an
+ * audit record, TS_ENOMEM.  The event's time is the record's. */
+static int
+audit_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
+{
+	struct audit_capture *cap;
+	struct audit_info ai;
+	struct audit_asm_stats st = { 0 };
+	struct audit_pending *done = NULL;
+	const struct fslot *host;
+	int rc;
+
+	if (h->msg_len < 20 || (h->msg[0] != 't' && h->msg[0] != 'n'))
+		return 1;
+	if (ctx->acap == NULL &&
+	    (ctx->acap = malloc(sizeof(*ctx->acap))) == NULL)
+		return TS_ENOMEM;
+	if (ctx->audit == NULL && (rc = audit_asm_new(&ctx->audit)) != 0)
+		return rc;
+	cap = ctx->acap;
+	cap->ctx = ctx;
+	cap->n = 0;
+	rc = audit_decode(h->msg, h->msg_len, &ctx->arena, audit_capture_cb,
+	    cap, &ai);
+	if (rc != 0)
+		return 1;
+	ctx->c.audit_records++;
+	ctx->c.audit_badhex += ai.badhex;
+	ctx->c.fields_dropped += ai.dropped;
+	/* words that are not key=value are normal (AVC: "avc:  denied  {
+	 * read }"); an open quote is not */
+	if (ai.unterminated > 0)
+		ctx->c.audit_malformed++;
+	host = field_get(ctx, FIELD_HOST);
+	(void)audit_asm_add(ctx->audit, host ? host->v : "", host ?
+	    host->len : 0, &ai, cap->f, cap->n, &st, &done);
+	ctx->c.audit_assembled += st.assembled;
+	ctx->c.audit_incomplete += st.incomplete;
+	ctx->c.truncated += st.truncated;
+	if (done != NULL &&
+	    audit_assemble(done, &ctx->arena, field_put, ctx) != 0)
+		ctx->c.fields_dropped++;
+	if (!ctx->has_rec_time) {
+		ctx->rec_time_us = ai.time_us;
+		ctx->has_rec_time = 1;
+	}
+	return 0;
+}
 
 /* The Windows decoder on the message; 0 decoded, 1 not (or malformed,
  * counted), TS_ENOMEM.  The event's host becomes its Computer and its time
@@ -452,6 +594,7 @@ static int
 winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 {
 	struct winevt_info wi;
+	size_t n0 = ctx->nfields;
 	int rc;
 
 	if (ctx->win == NULL && (rc = winevt_new(&ctx->win)) != 0)
@@ -463,6 +606,17 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 	if (rc == TS_ENOMEM || rc == 1)
 		return rc;
 	if (rc != 0) {
+		/* the XML walk emits as it goes: a malformed or refused event
+		 * keeps none of the fields it made before the fault, so no
+		 * rule matches half an event */
+		for (size_t i = n0; i < ctx->nfields; i++) {
+			int id = ruleset_field_lookup(ctx->rs,
+			    ctx->fields[i].name, strlen(ctx->fields[i].name));
+
+			if (id >= 0)
+				ctx->slots[id].gen = ctx->gen - 1;
+		}
+		ctx->nfields = n0;
 		if (wi.refused)
 			ctx->c.winevt_refused++;
 		else if (wi.json)
@@ -476,10 +630,101 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 		    wi.computer_len < MAX_HOST_BYTES ? wi.computer_len :
 		    MAX_HOST_BYTES);
 	if (wi.has_time) {
-		ctx->win_time_us = wi.time_us;
+		ctx->win_time_us = wi.time_local && ctx->tz != NULL ?
+		    syslog_tz_local(ctx->tz, wi.time_us) : wi.time_us;
 		ctx->has_win_time = 1;
 	}
 	return 0;
+}
+
+/* Append (s, n), capped at max, and a separator to the key at *off. */
+static void
+key_add(char *key, size_t *off, const char *s, size_t n, size_t max)
+{
+	if (s == NULL)
+		n = 0;
+	if (n > max)
+		n = max;
+	if (n > 0)
+		memcpy(key + *off, s, n);
+	*off += n;
+	key[(*off)++] = '\x1f';
+}
+
+/* The W3C decoder with the event's source (agent, host, file, syslog
+ * program) naming whose #Fields: apply.  A W3C line is the message of a
+ * syslog line that names a program (an NXLog forwarder's), else the whole
+ * line: a data line starts "date time", which the header parser takes
+ * for an ISO 8601 header time.  0 decoded, 1 not, TS_ENOMEM. */
+static int
+w3c_run(struct rules_ctx *ctx, const struct syslog_hdr *h, size_t msg_len)
+{
+	const struct rules_event *ev = ctx->ev;
+	const char *text = h->msg;
+	struct w3c_info wi;
+	size_t klen = 0;
+	int rc;
+
+	if (h->program == NULL) {
+		text = ctx->line;
+		msg_len = ctx->line_len < MAX_MATCH_BYTES ? ctx->line_len :
+		    MAX_MATCH_BYTES;
+		while (msg_len > 0 && (text[msg_len - 1] == '\n' ||
+		    text[msg_len - 1] == '\r'))
+			msg_len--;
+	}
+
+	if (ctx->w3c == NULL && (rc = w3c_new(&ctx->w3c)) != 0)
+		return rc;
+	if (!w3c_candidate(ctx->w3c, text, msg_len))
+		return 1;
+	key_add(ctx->srckey, &klen, ev->agent, ev->agent_len, MAX_HOST_BYTES);
+	key_add(ctx->srckey, &klen, ev->host, ev->host_len, MAX_HOST_BYTES);
+	key_add(ctx->srckey, &klen, ev->file, ev->file_len, MAX_PATH_BYTES);
+	key_add(ctx->srckey, &klen, h->program, h->program_len,
+	    MAX_PROGRAM_BYTES);
+	rc = w3c_decode(ctx->w3c, ctx->srckey, klen, text, msg_len,
+	    &ctx->arena, field_put, ctx, &wi);
+	ctx->c.fields_dropped += wi.dropped;
+	ctx->c.w3c_fields_changed += (uint64_t)wi.fields_changed;
+	ctx->c.w3c_mismatch += (uint64_t)wi.mismatch;
+	ctx->c.w3c_defaulted += (uint64_t)wi.defaulted;
+	ctx->c.w3c_evicted += (uint64_t)wi.evicted;
+	ctx->c.w3c_names_refused += wi.cut + (uint64_t)wi.bad_fields;
+	return rc;
+}
+
+/* Each urldecode: / formdecode: of d whose source is set and holds a '%'
+ * (or a '+', form) sets its destination to the decoded value; otherwise
+ * the destination is the source's value itself.  Without arena room the
+ * field is dropped (counted). */
+static void
+decoder_xforms(struct rules_ctx *ctx, const struct decoder *d)
+{
+	for (size_t i = 0; i < d->nxforms; i++) {
+		const struct urlxf *x = &d->xforms[i];
+		const struct fslot *s = field_get(ctx, x->src);
+		size_t bad = 0, n;
+		char *dst;
+
+		if (s == NULL)
+			continue;
+		if (memchr(s->v, '%', s->len) == NULL &&
+		    (!x->form || memchr(s->v, '+', s->len) == NULL)) {
+			field_set(ctx, x->dst, s->v, s->len);
+			continue;
+		}
+		if (s->len + 1 > ctx->arena.cap - ctx->arena.len) {
+			ctx->c.fields_dropped++;
+			continue;
+		}
+		dst = ctx->arena.buf + ctx->arena.len;
+		n = web_url_decode(s->v, s->len, dst, x->form, &bad);
+		dst[n] = '\0';
+		ctx->arena.len += n + 1;
+		ctx->c.url_malformed += bad;
+		field_set(ctx, x->dst, dst, n);
+	}
 }
 
 /* Run decoder d on the event.  0 when it matched (fields set), 1 when it
@@ -538,6 +783,23 @@ decoder_run(struct rules_ctx *ctx, const struct decoder *d,
 			return rc;
 		*tried |= TRIED_WIN_OK;
 		return 0;
+	case DEC_W3C:
+		/* stateful: run once per event */
+		if (*tried & TRIED_W3C)
+			return *tried & TRIED_W3C_OK ? 0 : 1;
+		*tried |= TRIED_W3C;
+		if ((rc = w3c_run(ctx, h, msg_len)) != 0)
+			return rc;
+		*tried |= TRIED_W3C_OK;
+		return 0;
+	case DEC_AUDIT:
+		if (*tried & TRIED_AUDIT)
+			return *tried & TRIED_AUDIT_OK ? 0 : 1;
+		*tried |= TRIED_AUDIT;
+		if ((rc = audit_run(ctx, h)) != 0)
+			return rc;
+		*tried |= TRIED_AUDIT_OK;
+		return 0;
 	case DEC_REGEX:
 		break;
 	}
@@ -577,7 +839,7 @@ decoder_time(struct rules_ctx *ctx, const struct decoder *d)
 		return;
 	for (size_t i = 0; i < ts->nformats; i++)
 		if (evtime_parse(ts->formats[i], s->v, s->len, ts->zone,
-		    ts->zone_off_s, ctx->read_us, &t) == 0) {
+		    ts->zone_off_s, ctx->tz, ctx->read_us, &t) == 0) {
 			ctx->rec_time_us = t;
 			ctx->has_rec_time = 1;
 			return;
@@ -612,6 +874,9 @@ decoder_step(struct rules_ctx *ctx, const struct decoder *d,
 			}
 		}
 	}
+	for (size_t k = 0; k < d->nset; k++)
+		field_set(ctx, d->set_field[k], d->set_val[k], d->set_len[k]);
+	decoder_xforms(ctx, d);
 	decoder_time(ctx, d);
 	return 0;
 }
@@ -625,7 +890,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	const struct ruleset *rs = ctx->rs;
 	const struct route *rt;
 	struct syslog_hdr h;
-	size_t n, msg_len;
+	size_t n, msg_len, raw_len, scan_len;
 	const char *decoder = NULL;
 	unsigned tried = 0;
 	int scanned;
@@ -640,6 +905,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	ctx->has_win_time = 0;
 	ctx->has_rec_time = 0;
 	ctx->read_us = ev->time_us;
+	ctx->ev = ev;
 	ctx->arena.len = 0;
 
 	n = ev->raw_len;
@@ -649,10 +915,20 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	}
 	if (n > 0)
 		memcpy(ctx->line, ev->raw, n);
+	ctx->line_len = n;
 	syslog_parse(ctx->line, n, ev->time_us, &h);
 	if (h.has_time && !h.zoned && ctx->tz != NULL)
 		h.time_us = syslog_tz_local(ctx->tz, h.time_us);
 
+	/* A raw audit.log record has no header: it is the audit
+	 * subsystem's line, routed as program "audit" (as audisp-syslog's
+	 * are by their tag), so that rules and Sigma's service auditd
+	 * reach it. */
+	if (h.program == NULL && h.format == SYSLOG_NONE &&
+	    audit_is_record(h.msg, h.msg_len)) {
+		h.program = "audit";
+		h.program_len = 5;
+	}
 	/* First, so that no decoder can set it from the line. */
 	if (ev->source != NULL && ev->source_len > 0) {
 		size_t sl = ev->source_len < sizeof(ctx->source) ?
@@ -682,6 +958,16 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 		ctx->c.truncated++;
 	}
 	field_set(ctx, FIELD_MESSAGE, h.msg, msg_len);
+	raw_len = (size_t)(h.msg + h.msg_len - ctx->line);	/* no CR/LF */
+	if (raw_len > MAX_MATCH_BYTES)
+		raw_len = MAX_MATCH_BYTES;
+	if (ctx->raw_field >= 0)
+		field_set(ctx, ctx->raw_field, ctx->line, raw_len);
+	/* the prefilter scans up to the end of both the message and the raw
+	 * line as the leaves see them */
+	scan_len = (size_t)(h.msg - ctx->line) + msg_len;
+	if (scan_len < raw_len)
+		scan_len = raw_len;
 	if (ev->agent != NULL && ev->agent_len > 0) {
 		size_t al = ev->agent_len < sizeof(ctx->agent) ?
 		    ev->agent_len : sizeof(ctx->agent);
@@ -693,7 +979,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	rt = ruleset_route(rs, h.program, h.program_len);
 	/* one multi-literal scan of the message gives the candidates */
 	scanned = rt->pf != NULL &&
-	    prefilter_scan(ctx->pf, rt, h.msg, msg_len) == 0;
+	    prefilter_scan(ctx->pf, rt, ctx->line, scan_len) == 0;
 
 	/* decoders: every one that matches adds the fields it captured; a
 	 * field already set keeps its first value.  Then ignore rules (one
@@ -716,7 +1002,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 				break;
 		while (k < nc && slots[k] < nd + ni)
 			k++;
-		if (!ctx->silenced)
+		if (!ctx->silenced && ctx->ix == NULL)
 			for (; k < nc; k++)
 				(void)rule_eval(ctx,
 				    rt->roots[slots[k] - nd - ni]);
@@ -731,9 +1017,19 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 		for (size_t i = 0; i < rt->nignores; i++)
 			if (rule_eval(ctx, rt->ignores[i]))
 				break;
-		if (!ctx->silenced)
+		if (!ctx->silenced && ctx->ix == NULL)
 			for (size_t i = 0; i < rt->nroots; i++)
 				(void)rule_eval(ctx, rt->roots[i]);
+	}
+	/* with the rule index: only the roots the event's fields allow, in
+	 * the same (load) order */
+	if (!ctx->silenced && ctx->ix != NULL && rt->nroots > 0) {
+		const uint32_t *idx;
+		size_t nc = ruleindex_candidates(ctx->ix, rs, rt,
+		    field_value_cb, ctx, &idx);
+
+		for (size_t k = 0; k < nc; k++)
+			(void)rule_eval(ctx, rs->rules[idx[k]]);
 	}
 	if (ctx->silenced)
 		ctx->nalerts = 0;

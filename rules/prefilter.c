@@ -113,7 +113,7 @@ rx_lit(const struct rx *rx, struct lits *out)
  * out filled, 0 when there is no such requirement, -1 on ENOMEM.
  */
 static int
-cond_lits(const struct cond *c, struct lits *out, int depth)
+cond_lits(const struct cond *c, struct lits *out, int depth, int raw)
 {
 	if (c == NULL || depth > MAX_RULE_DEPTH * 4)
 		return 0;
@@ -121,7 +121,9 @@ cond_lits(const struct cond *c, struct lits *out, int depth)
 	case COND_LEAF: {
 		const struct leaf *lf = &c->leaf;
 
-		if (lf->field != FIELD_MESSAGE)
+		/* the scan is over the raw line, of which the message is a
+		 * part: a literal of either field must occur in it */
+		if (lf->field != FIELD_MESSAGE && (raw < 0 || lf->field != raw))
 			return 0;
 		if (lf->op == LEAF_REGEX)
 			return rx_lit(&lf->rx, out);
@@ -154,7 +156,7 @@ cond_lits(const struct cond *c, struct lits *out, int depth)
 
 		for (size_t i = 0; i < c->nkids; i++) {
 			struct lits t = { 0 };
-			int rc = cond_lits(c->kids[i], &t, depth + 1);
+			int rc = cond_lits(c->kids[i], &t, depth + 1, raw);
 
 			if (rc < 0) {
 				lits_free(&t);
@@ -185,7 +187,7 @@ cond_lits(const struct cond *c, struct lits *out, int depth)
 		if (c->nkids == 0)
 			return 0;
 		for (size_t i = 0; i < c->nkids; i++) {
-			int rc = cond_lits(c->kids[i], out, depth + 1);
+			int rc = cond_lits(c->kids[i], out, depth + 1, raw);
 
 			if (rc != 1)
 				return rc;
@@ -211,9 +213,11 @@ pf_free(struct prefilter *pf)
 /* Build the database of one route (none when it would not pay).  0 or
  * TS_ENOMEM / TS_EINVAL (a compile error: the caller keeps the slow path). */
 static int
-route_build(struct route *rt)
+route_build(const struct ruleset *rs, struct route *rt, int raw)
 {
-	size_t nslots = rt->ndecoders + rt->nignores + rt->nroots, gated = 0;
+	/* with the rule index, the roots are its business */
+	size_t nslots = rt->ndecoders + rt->nignores +
+	    (rs->index != NULL ? 0 : rt->nroots), gated = 0;
 	struct lits all = { 0 };
 	unsigned *ids = NULL, *flags = NULL;
 	struct prefilter *pf = NULL;
@@ -236,10 +240,10 @@ route_build(struct route *rt)
 			r = d->type == DEC_REGEX ? rx_lit(&d->rx, &all) : 0;
 		} else if (s < rt->ndecoders + rt->nignores) {
 			r = cond_lits(rt->ignores[s - rt->ndecoders]->cond,
-			    &all, 0);
+			    &all, 0, raw);
 		} else {
 			r = cond_lits(rt->roots[s - rt->ndecoders -
-			    rt->nignores]->cond, &all, 0);
+			    rt->nignores]->cond, &all, 0, raw);
 		}
 		if (r < 0)
 			goto out;
@@ -296,12 +300,13 @@ out:
 int
 prefilter_build(struct ruleset *rs)
 {
-	int rc;
+	int rc, raw = ruleset_field_lookup(rs, FIELD_RAW_NAME,
+	    sizeof(FIELD_RAW_NAME) - 1);
 
 	for (size_t i = 0; i <= rs->nroutes; i++) {
 		struct route *rt = i < rs->nroutes ? &rs->routes[i] : &rs->any;
 
-		rc = route_build(rt);
+		rc = route_build(rs, rt, raw);
 		if (rc == TS_ENOMEM)
 			return rc;
 		/* a compile error leaves the route on the slow path */

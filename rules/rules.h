@@ -124,6 +124,15 @@ int rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 struct syslog_tz;
 void rules_ctx_set_tz(rules_ctx_t *ctx, const struct syslog_tz *tz);
 
+/* What ctx carries from one event to the next (the Linux audit events in
+ * progress, rules/decode_audit.c), as bytes: *out malloc'd (caller frees),
+ * NULL with *len 0 when there is nothing.  0 or TS_ENOMEM.  restore puts
+ * ctx back to what save wrote (len 0: nothing in progress); TS_EINVAL for
+ * bytes save did not write (ctx then holds nothing in progress), or
+ * TS_ENOMEM. */
+int rules_ctx_save(const rules_ctx_t *ctx, void **out, size_t *len);
+int rules_ctx_restore(rules_ctx_t *ctx, const void *buf, size_t len);
+
 /* Counters of a ctx since it was made: events, pcre2 limit hits, truncated
  * messages; fields dropped (past the per-event field cap, or JSON/CEF
  * values skipped for depth, path length or scratch room); JSON / CEF /
@@ -141,6 +150,30 @@ struct rules_counters {
 						 * (depth, items) or with a DTD */
 	uint64_t	time_unparsed;		/* a decoder's time field that
 						 * none of its formats read */
+	uint64_t	url_malformed;		/* '%' escapes not followed by
+						 * two hex digits (kept as
+						 * written) */
+	uint64_t	w3c_fields_changed;	/* #Fields: lists that changed
+						 * mid-stream */
+	uint64_t	w3c_mismatch;		/* W3C lines whose columns do
+						 * not fit #Fields: (decoded as
+						 * far as they go) */
+	uint64_t	w3c_defaulted;		/* W3C lines read with IIS's
+						 * default fields (no #Fields:
+						 * seen for the source) */
+	uint64_t	w3c_evicted;		/* W3C sources forgotten
+						 * (MAX_W3C_SOURCES) */
+	uint64_t	w3c_names_refused;	/* #Fields: names refused (past
+						 * MAX_W3C_FIELDS, bad bytes) */
+	uint64_t	audit_records;		/* Linux audit records decoded */
+	uint64_t	audit_malformed;	/* ... with a quote never
+						 * closed (decoded up to it) */
+	uint64_t	audit_badhex;		/* hex values that did not
+						 * decode (kept as written) */
+	uint64_t	audit_assembled;	/* events given whole */
+	uint64_t	audit_incomplete;	/* events dropped before their
+						 * last record (bounded wait,
+						 * or for room) */
 };
 void rules_ctx_counters(const rules_ctx_t *ctx, struct rules_counters *out);
 

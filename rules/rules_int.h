@@ -47,7 +47,87 @@
 #define MAX_CEF_HEADER_BYTES	1023
 #define MAX_CEF_KEY_BYTES	63
 
-enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF, DEC_WINEVT };
+enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF, DEC_WINEVT, DEC_W3C,
+    DEC_AUDIT };
+
+/* ---- Linux audit (decode_audit.c) ----------------------------------------- */
+
+/* Events in progress the assembler holds per rule context; past it the
+ * oldest is dropped (counted incomplete). */
+#define MAX_AUDIT_PENDING	128
+/* Bytes one event in progress keeps (executable, arguments, directory,
+ * path, ...); past it values are cut (counted truncated). */
+#define AUDIT_EVENT_BYTES	8192
+/* The bounded wait: an event whose first record is this many seconds
+ * older (record time) than a newer record is dropped, incomplete. */
+#define AUDIT_WAIT_S		5
+
+/* What audit_decode found besides the fields (pointers into the record). */
+struct audit_info {
+	const char	*type;		size_t type_len;
+	const char	*node;		size_t node_len;	/* or NULL */
+	const char	*stamp;		size_t stamp_len;	/* "S.MMM" */
+	const char	*serial_txt;	size_t serial_len;
+	uint64_t	 time_us;	/* msg=audit(TIME:...) */
+	uint64_t	 serial;
+	size_t		 badhex;	/* hex values kept as written */
+	size_t		 dropped;	/* fields without arena room */
+	size_t		 skipped;	/* words that are not key=value */
+	size_t		 unterminated;	/* a quote never closed */
+};
+
+/*
+ * Decode one audit record (buf, len; untrusted, not NUL-terminated; the
+ * syslog message) into fields: type, audit_time, audit_serial, node, and
+ * every KEY=VALUE (a key named like a header field is "audit.KEY"; the
+ * items of a user-space msg='...' too), hex-encoded strings decoded.
+ * Values are in the arena (hex-decoded ones, names) or point into buf
+ * (not NUL-terminated: use their length).  Returns 0 (decoded as far as
+ * it goes: info counts what was not), or 1 when buf is not an audit
+ * record.
+ */
+int audit_decode(const char *buf, size_t len, struct field_arena *a,
+    field_emit_fn emit, void *arg, struct audit_info *info);
+
+/* Whether (buf, len) starts like an audit record ("type=T msg=audit(",
+ * optionally after "node=N "). */
+int audit_is_record(const char *buf, size_t len);
+
+struct audit_asm;		/* events in progress (opaque) */
+struct audit_pending;		/* one of them */
+struct audit_asm_stats {
+	uint64_t	assembled;	/* events given whole */
+	uint64_t	incomplete;	/* dropped before their last record */
+	uint64_t	evicted;	/* of which for room */
+	uint64_t	truncated;	/* values cut to AUDIT_EVENT_BYTES */
+};
+/* 0 or TS_ENOMEM; audit_asm_free takes NULL. */
+int audit_asm_new(struct audit_asm **out);
+void audit_asm_free(struct audit_asm **as);
+/* Events in progress. */
+size_t audit_asm_pending(const struct audit_asm *as);
+/*
+ * Add one decoded record (info and its fields f[0..nf)) of host (the
+ * record's node= when it has one wins) to the table.  When the record ends
+ * its event (PROCTITLE or EOE), *done is the whole event, valid until the
+ * next call, for audit_assemble.  Always 0.
+ */
+int audit_asm_add(struct audit_asm *as, const char *host, size_t hl,
+    const struct audit_info *info, const struct rules_field *f, size_t nf,
+    struct audit_asm_stats *st, struct audit_pending **done);
+/* Emit the fields of a whole event in Sysmon for Linux's names: Image,
+ * CommandLine, CurrentDirectory, User, LogonId, ProcessId,
+ * ParentProcessId, audit_key, Channel "Linux-Audit" and EventID 1
+ * (execve), 3 (connect: DestinationIp, DestinationPort, Initiated) or 11
+ * (a file created: TargetFilename).  0, or -1 (arena full or emit
+ * stopped). */
+int audit_assemble(const struct audit_pending *e, struct field_arena *a,
+    field_emit_fn emit, void *arg);
+/* The table as bytes (malloc'd, caller frees) and back, so that events in
+ * progress survive a restart of the engine.  0, TS_ENOMEM; restore:
+ * TS_EINVAL on bytes it did not write (the table is then empty). */
+int audit_asm_save(const struct audit_asm *as, void **out, size_t *len);
+int audit_asm_restore(struct audit_asm *as, const void *buf, size_t len);
 
 /* The syslog header parser, struct field_arena, field_emit_fn and the
  * Windows event decoder: rules/decode.h */
@@ -77,6 +157,65 @@ int json_decode(const char *buf, size_t len, struct field_arena *a,
 int cef_decode(const char *buf, size_t len, struct field_arena *a,
     field_emit_fn emit, void *arg, size_t *dropped);
 
+/* ---- web logs (decode_web.c) --------------------------------------------- */
+
+/* W3C sources (agent, host, file, program) whose #Fields: list is kept;
+ * past it the least recently used is forgotten (counted). */
+#define MAX_W3C_SOURCES		256
+/* Columns of one #Fields: list kept (IIS offers about 25); more are
+ * counted and their values not decoded. */
+#define MAX_W3C_FIELDS		64
+/* Longest W3C field name ("cs(X-Forwarded-For)"). */
+#define MAX_W3C_NAME_BYTES	64
+
+/*
+ * Percent-decode (src, len) into dst (room for len bytes; the result is
+ * never longer); plus: '+' is a space too (a query string, form data).
+ * A '%' not followed by two hex digits is kept as written and counted in
+ * *bad.  Returns the decoded length.
+ */
+size_t web_url_decode(const char *src, size_t len, char *dst, int plus,
+    size_t *bad);
+
+struct w3c;		/* the #Fields: of each source (one per ctx) */
+
+/* What one w3c_decode found besides the fields. */
+struct w3c_info {
+	int	directive;	/* a #Directive: line */
+	int	fields_changed;	/* a #Fields: that changed a source's list */
+	int	bad_fields;	/* a #Fields: with no usable name (ignored) */
+	int	defaulted;	/* read with IIS's default field list */
+	int	mismatch;	/* columns != fields: decoded as far as
+				 * they go */
+	int	evicted;	/* a source forgotten for room */
+	size_t	cut;		/* field names refused (too many, bad) */
+	size_t	dropped;	/* values without arena room */
+};
+
+/* Whether (buf, len) may be a W3C line at all: a directive, a line shaped
+ * like IIS's default columns, or any line once some source has #Fields:
+ * (a cheap test before the source key is made). */
+int w3c_candidate(const struct w3c *w, const char *buf, size_t len);
+
+/* A table of sources; 0 or TS_ENOMEM.  w3c_free takes NULL. */
+int w3c_new(struct w3c **out);
+void w3c_free(struct w3c **w);
+
+/*
+ * Decode one W3C line (buf, len; untrusted) of the source named by (key,
+ * klen): a directive (#Fields: sets the source's columns; every directive
+ * gives w3c_directive and w3c_value) or a data line, each column a field
+ * named as #Fields: names it, normalized (lower case, cs(User-Agent) ->
+ * cs-user-agent); "-" is no value; IIS's '+' for a space in the user
+ * agent is undone; "date time" gives w3c_datetime and cs-uri-stem with
+ * cs-uri-query gives cs-uri (stem?query).  Returns 0 (decoded, as far as
+ * the columns go), 1 (not W3C: no columns known for the source and not
+ * shaped like IIS's default) or TS_ENOMEM.
+ */
+int w3c_decode(struct w3c *w, const char *key, size_t klen, const char *buf,
+    size_t len, struct field_arena *a, field_emit_fn emit, void *arg,
+    struct w3c_info *info);
+
 /* rules/windows.yml, embedded at build time (build/gen/windows_decoder.c):
  * the built-in Windows decoder every rule set starts with. */
 extern const char rules_windows_decoder[];
@@ -88,13 +227,6 @@ int rules_parse_time(const char *buf, size_t len, uint64_t *out);
 
 /* ---- event time from the record (evtime.c) ------------------------------- */
 
-/* Zone of a decoder's time format that has no %z: */
-enum {
-	EVTIME_ZONE_UTC = 0,	/* the record's times are UTC (W3C) */
-	EVTIME_ZONE_FIXED,	/* a fixed offset from UTC */
-	EVTIME_ZONE_LOCAL	/* the engine host's zone (TZ, /etc/localtime) */
-};
-
 /* Formats of one decoder's `time:` (see evtime.c for the directives). */
 struct evtime_spec {
 	int		 field;		/* field id holding the time, -1: none */
@@ -104,23 +236,13 @@ struct evtime_spec {
 	int32_t		 zone_off_s;	/* EVTIME_ZONE_FIXED: east of UTC */
 };
 
-/* Check a time format (NUL-terminated): 0, or TS_EINVAL with *bad at the
- * unknown directive (or fmt itself when empty). */
-int evtime_check_format(const char *fmt, const char **bad);
-
-/* Parse (s, len; untrusted, the whole of it, trailing blanks allowed) with
- * fmt into microseconds since the epoch (UTC).  A format without a zone
- * takes zone_kind / zone_off_s; without a year, the year of ref_us (the
- * time the line was read; the year before when the result would be more
- * than a day after ref_us).  0 or TS_EINVAL. */
-int evtime_parse(const char *fmt, const char *s, size_t len, int zone_kind,
-    int32_t zone_off_s, uint64_t ref_us, uint64_t *out);
-
-/* A decoder's `zone:` ("UTC", "local", "+hh:mm", "-hhmm", ...) into
- * *zone_kind and *off_s.  0 or TS_EINVAL. */
-int evtime_parse_zone(const char *s, int *zone_kind, int32_t *off_s);
-
 /* ---- compiled rule set --------------------------------------------------- */
+
+/* The field holding the whole raw line (header included, trailing CR/LF
+ * not), set only when some rule tests it: Sigma keywords search it (ECS
+ * calls it event.original).  The prefilter scans the raw line, of which
+ * the message is a part, so literals of both gate rules. */
+#define FIELD_RAW_NAME		"event.original"
 
 /* Field ids that every event has (the first entries of the name table). */
 enum {
@@ -204,6 +326,13 @@ struct alias {
 	size_t		 nsrc;
 };
 
+/* A decoder's `urldecode: {dst: src}` (form: `formdecode:`, '+' is a
+ * space too): dst takes src's value URL-decoded. */
+struct urlxf {
+	int		 dst, src;
+	int		 form;
+};
+
 struct decoder {
 	char		*name;
 	char		*file;
@@ -217,6 +346,12 @@ struct decoder {
 	int		*group_field;	/* capture number -> field id or -1 */
 	uint32_t	 ngroups;	/* capture groups (group_field has +1) */
 	struct evtime_spec time;	/* the event's time from a field */
+	struct urlxf	*xforms;	/* urldecode: / formdecode: */
+	size_t		 nxforms;
+	int		*set_field;	/* `set: {field: value}`: constant */
+	char		**set_val;	/* fields the decoder gives each */
+	size_t		*set_len;	/* event it decodes (a log type for */
+	size_t		 nset;		/* Sigma log-source conditions) */
 };
 
 /* A field a rule tests, kept until load checks that a decoder makes it. */
@@ -282,6 +417,8 @@ struct ruleset {
 	size_t		  fhash_size;	/* power of two */
 	uint32_t	  max_groups;	/* largest capture count of any pattern */
 	struct corr_set	 *corr;		/* correlation rules (native, Sigma) */
+	struct ruleindex *index;	/* root rules by what they need
+					 * (ruleindex.c), or NULL */
 };
 
 /* Route for a program name (never NULL). */
@@ -389,5 +526,36 @@ int prefilter_scan(struct prefilter_scratch *ps, const struct route *rt,
  * points into ps.  Returns how many. */
 size_t prefilter_candidates(struct prefilter_scratch *ps,
     const struct route *rt, const uint32_t **slots);
+
+/* ---- rule index (ruleindex.c) ---------------------------------------------- */
+
+/*
+ * Root rules gated on one requirement their condition implies (a field
+ * equal to one of some values, or containing one of some literals), so
+ * that an event tries only the roots that can match it, in load order.
+ * Results are identical with and without it.
+ */
+struct ruleindex_scratch;
+
+/* The value of field (in the event being evaluated) or NULL when unset. */
+typedef const char *(*ruleindex_get_fn)(void *arg, int field, size_t *len);
+
+/* Build rs->index over every root rule (after the routes).  Set
+ * TOCSIN_RULES_INDEX=0 in the environment to skip it (for comparisons:
+ * every root of a route is then tried).  0 or TS_ENOMEM. */
+int ruleindex_build(struct ruleset *rs);
+void ruleindex_free(struct ruleset *rs);
+/* Roots gated on a requirement, and roots always tried. */
+void ruleindex_stats(const struct ruleset *rs, size_t *gated,
+    size_t *ungated);
+/* Per-ctx scratch (*out NULL when rs has no index).  0 or TS_ENOMEM. */
+int ruleindex_scratch_new(const struct ruleset *rs,
+    struct ruleindex_scratch **out);
+void ruleindex_scratch_free(struct ruleindex_scratch **ps);
+/* The roots of route rt that the event (its fields through get) may match,
+ * as rule indexes, ascending; *out points into ps.  Returns how many. */
+size_t ruleindex_candidates(struct ruleindex_scratch *ps,
+    const struct ruleset *rs, const struct route *rt, ruleindex_get_fn get,
+    void *arg, const uint32_t **out);
 
 #endif /* TOCSIN_RULES_INT_H */

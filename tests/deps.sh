@@ -12,7 +12,7 @@ set -eu
 PKGS="gcc make pkg-config libpcre2-dev libzmq3-dev liblmdb-dev libyaml-dev
 libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev libexpat1-dev
 libgnutls28-dev openssl
-libevtx-dev libbfio-dev libsystemd-dev libsodium-dev
+libevtx-dev libbfio-dev libsystemd-dev libsodium-dev libmicrohttpd-dev
 bsdutils jq syslog-ng-core systemd-journal-remote
 gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 mingw-w64-tools cmake autoconf
 automake libtool dpkg-dev wine wine64 msitools wixl"

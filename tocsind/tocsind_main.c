@@ -1,19 +1,21 @@
 /*
- * tocsind_main.c - the tocsin server: one command, two processes.
+ * tocsind_main.c - the tocsin server: one command, a supervisor and four
+ * processes.
  *
  * The parent loads and checks the configuration and the rule set, then forks
  * the collector (network side: agents, syslog, journal), the engine (rules,
- * alerts, state) and the outputs (alerts and incident changes delivered to
- * files, the live feed, the upstream SOC, webhooks).  They share nothing but
- * the LMDB environments on disk, each written by one of them, so a bug in
- * network parsing cannot reach the alert store, an engine restart never
- * stops ingestion, and an upstream that hangs never slows detection (the
- * OpenBSD privilege-separation pattern).
+ * alerts, state), the outputs (alerts and incident changes delivered to
+ * files, the live feed, the upstream SOC, webhooks) and the api (the HTTP
+ * API and web console, api/api.h; not started without api.listen).  They
+ * share nothing but the LMDB environments on disk, each written by one of
+ * them, so a bug in network parsing cannot reach the alert store, an engine
+ * or API restart never stops ingestion, and an upstream that hangs never
+ * slows detection (the OpenBSD privilege-separation pattern).
  *
  * The parent only supervises: it restarts a child that dies (with a growing
  * back-off, at most RESTART_BACKOFF_MAX_US), forwards SIGHUP to the engine
- * (rule reload) and stops both on SIGTERM or SIGINT.  A child that crashes
- * CRASH_ALERT_COUNT times within CRASH_ALERT_WINDOW_US is reported on the
+ * and the api (rule reload) and stops them all on SIGTERM or SIGINT.  A
+ * child that crashes CRASH_ALERT_COUNT times within CRASH_ALERT_WINDOW_US is reported on the
  * notice pipe to the collector, which journals it as one of tocsin's own
  * events (collector.h), and rules/default/tocsin.yml raises an alert.
  *
@@ -45,6 +47,7 @@
 #include "common/config.h"
 #include "common/datadir.h"
 #include "engine/engine.h"
+#include "api/api.h"
 #include "common/err.h"
 #include "common/keys.h"
 #include "outputs/outputs.h"
@@ -57,9 +60,10 @@
 #define RESTART_BACKOFF_MAX_US	(30 * 1000000)	/* longest restart delay */
 #define RESTART_STABLE_US	(60 * 1000000)	/* up this long: reset delay */
 #define STOP_GRACE_US		(15 * 1000000)	/* SIGTERM, then SIGKILL */
-#define NCHILDREN		3		/* collector, engine, outputs */
+#define NCHILDREN		4		/* collector, engine, outputs, api */
 #define COLLECTOR		0		/* index of the collector in kids[] */
 #define ENGINE			1		/* index of the engine in kids[] */
+#define API			3		/* index of the api in kids[] */
 #define CRASH_ALERT_COUNT	3		/* crashes within the window ... */
 #define CRASH_ALERT_WINDOW_US	(600ULL * 1000000)	/* ... raise an alert */
 
@@ -67,7 +71,9 @@ static volatile sig_atomic_t g_stop;	/* SIGTERM/SIGINT seen */
 static volatile sig_atomic_t g_reload;	/* SIGHUP seen */
 
 struct child {
-	const char	*c_name;	/* "collector", "engine", "outputs" */
+	const char	*c_name;	/* "collector", "engine", "outputs",
+					 * "api" */
+	int		 c_off;		/* not configured: never started */
 	pid_t		 c_pid;		/* 0 when not running */
 	uint64_t	 c_started;	/* mono_us() at fork */
 	uint64_t	 c_backoff;	/* next restart delay */
@@ -105,8 +111,9 @@ usage(FILE *f)
 	    "\n"
 	    "The tocsin server: starts the collector (agents over ZeroMQ+CURVE,\n"
 	    "syslog from network devices, the journal), the engine (rules,\n"
-	    "alerts, incidents, state) and the outputs (JSONL, live feed,\n"
-	    "upstream syslog, webhooks) as three processes.\n"
+	    "alerts, incidents, state), the outputs (JSONL, live feed,\n"
+	    "upstream syslog, webhooks) and the api (HTTP API and web\n"
+	    "console) as four processes.\n"
 	    "\n"
 	    "  -c FILE     configuration (default: $TOCSIN_CONFIG, else\n"
 	    "              SYSCONFDIR/tocsin/tocsind.yml when installed, else\n"
@@ -391,6 +398,8 @@ child_start(struct child *c, const struct server_config *cfg, int foreground,
 		rc = collector_run(cfg, &g_stop);
 	else if (strcmp(c->c_name, "engine") == 0)
 		rc = engine_run(cfg, &g_stop, &g_reload);
+	else if (strcmp(c->c_name, "api") == 0)
+		rc = api_run(cfg, &g_stop, &g_reload);
 	else
 		rc = outputs_run(cfg, &g_stop);
 	if (rc != 0)
@@ -490,6 +499,7 @@ main(int argc, char **argv)
 		{ .c_name = "collector", .c_backoff = RESTART_BACKOFF_MIN_US },
 		{ .c_name = "engine", .c_backoff = RESTART_BACKOFF_MIN_US },
 		{ .c_name = "outputs", .c_backoff = RESTART_BACKOFF_MIN_US },
+		{ .c_name = "api", .c_backoff = RESTART_BACKOFF_MIN_US },
 	};
 	int foreground = 0, checkonly = 0, notified = 0, ch, rc, status;
 	size_t nrules = 0, ncorr = 0;
@@ -567,10 +577,12 @@ main(int argc, char **argv)
 		    "(%s)\n", oldpid, pidpath);
 		goto fail;
 	}
-	if (collector_preflight(&cfg, err, sizeof(err)) != 0) {
+	if (collector_preflight(&cfg, err, sizeof(err)) != 0 ||
+	    api_preflight(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tocsind: %s\n", err);
 		goto fail;
 	}
+	kids[API].c_off = cfg.api_listen == NULL;
 	/* Create the server keys before forking, so that the collector and
 	 * `tocsin agents add` agree on them from the first start. */
 	if ((rc = keys_server_load_or_create(cfg.data_dir, pub, sec)) != 0) {
@@ -597,8 +609,8 @@ main(int argc, char **argv)
 
 	while (!g_stop) {
 		for (size_t i = 0; i < NCHILDREN; i++)
-			if (kids[i].c_pid == 0 && mono_us() >= kids[i].c_restart_at
-			    && !g_stop)
+			if (kids[i].c_pid == 0 && !kids[i].c_off &&
+			    mono_us() >= kids[i].c_restart_at && !g_stop)
 				child_start(&kids[i], &cfg, foreground,
 				    cfg.log_level);
 		if (!notified) {
@@ -617,6 +629,8 @@ main(int argc, char **argv)
 				    "its rules");
 				kill(kids[ENGINE].c_pid, SIGHUP);
 			}
+			if (kids[API].c_pid > 0)
+				kill(kids[API].c_pid, SIGHUP);
 		}
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			for (size_t i = 0; i < NCHILDREN; i++)

@@ -302,6 +302,11 @@ field_test(struct sc *S, const yt_node *key, const char *fname, size_t flen,
 		nocase = 0;
 	if (!keyword && (field = map_field(S, key, fname, flen)) < 0)
 		return NULL;
+	/* keywords search the whole raw line, header and program included
+	 * (SigmaHQ's Linux keyword rules name programs: "pkexec") */
+	if (keyword && (field = sigma_field_id(S, FIELD_RAW_NAME,
+	    sizeof(FIELD_RAW_NAME) - 1)) < 0)
+		return NULL;
 
 	/* null: the field is absent */
 	if (v->kind == YT_SCALAR && node_is_null(v)) {

@@ -308,6 +308,12 @@ sigma_decoder_makes(const struct decoder *d, int field)
 	for (uint32_t g = 1; d->group_field != NULL && g <= d->ngroups; g++)
 		if (d->group_field[g] == field)
 			return 1;
+	for (size_t i = 0; i < d->nxforms; i++)
+		if (d->xforms[i].dst == field)
+			return 1;
+	for (size_t i = 0; i < d->nset; i++)
+		if (d->set_field[i] == field)
+			return 1;
 	return 0;
 }
 

@@ -76,10 +76,51 @@ sigma_attack_id(const char *tag)
 	return out;
 }
 
+/* Whether decoder d can give events of log source ls.  A condition field
+ * that decoders set as a constant (`set:`, the web decoders' log_type)
+ * admits only the decoders that set it to an accepted value; any other
+ * condition field, the decoders that make it. */
+static int
+decoder_meets_conds(struct sc *S, const struct decoder *d,
+    const struct lsmap *ls)
+{
+	for (size_t i = 0; i < ls->nconds; i++) {
+		int fid = sigma_field_id(S, ls->cfield[i],
+		    strlen(ls->cfield[i]));
+		int is_set = 0, ok = 0;
+
+		if (i > 0 && strcmp(ls->cfield[i - 1], ls->cfield[i]) == 0)
+			continue;	/* values of one field are adjacent */
+		if (fid < 0)
+			return 0;
+		for (size_t k = 0; k < S->rs->ndecoders && !is_set; k++)
+			for (size_t j = 0; j < S->rs->decoders[k]->nset; j++)
+				if (S->rs->decoders[k]->set_field[j] == fid)
+					is_set = 1;
+		if (!is_set) {
+			if (!sigma_decoder_makes(d, fid))
+				return 0;
+			continue;
+		}
+		for (size_t j = 0; j < d->nset; j++) {
+			if (d->set_field[j] != fid)
+				continue;
+			for (size_t v = i; v < ls->nconds &&
+			    strcmp(ls->cfield[v], ls->cfield[i]) == 0; v++)
+				if (strcmp(ls->cval[v], d->set_val[j]) == 0)
+					ok = 1;
+		}
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * Warn about fields no decoder of the rule's programs produces: for a log
  * source that says which fields its events carry (produces:), a field not
- * among them; else a field no decoder of its programs makes.
+ * among them; else a field no decoder of its programs (and of its log
+ * source's conditions) makes.
  */
 static void
 check_fields(struct sc *S, const struct rule *r, const char *srcname)
@@ -109,6 +150,7 @@ check_fields(struct sc *S, const struct rule *r, const char *srcname)
 		for (size_t d = 0; d < S->rs->ndecoders && !made; d++)
 			if (sigma_decoder_for(S->rs->decoders[d], r->programs,
 			    r->nprograms) &&
+			    decoder_meets_conds(S, S->rs->decoders[d], S->ls) &&
 			    sigma_decoder_makes(S->rs->decoders[d],
 			    S->fused[i]))
 				made = 1;

@@ -48,7 +48,18 @@ awk 'BEGIN {
 }' >"$flood"
 nflood=$(wc -l <"$flood" | tr -d ' ')
 
+# BENCH_ONLY=pipeline runs only the pipeline figures (pipeline_eps,
+# flood_eps); BENCH_BIN / BENCH_TOOLS point at another build's binaries
+# (before/after comparisons in one run).
+only=${BENCH_ONLY:-}
+B=${BENCH_BIN:-$B}
+TOOLS=${BENCH_TOOLS:-$TOOLS}
+
+now_ns() { date +%s%N; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
 # ---- engine: the real loop, and the matcher alone ------------------------
+if [ -z "$only" ]; then
 # engine_eps: journal -> decode -> rules -> correlation -> incidents ->
 # alerts committed (engine_run); match_eps: decode + rules only.  The
 # flood and the SigmaHQ rule set through the same loop, in the same run.
@@ -60,13 +71,15 @@ if [ -d "$sigmahq" ]; then
 	echo "# sigmahq_eps: every rule of $sigmahq the loader accepts, beside rules/default"
 	$TOOLS/bench_engine -E -r rules/default -r "$sigmahq" -n "$ROUNDS" \
 	    -N sigmahq_eps "$input" 2>"$tmp/sigmahq.log"
+	# the same without the rule index (every root of the route tried)
+	TOCSIN_RULES_INDEX=0 $TOOLS/bench_engine -E -r rules/default \
+	    -r "$sigmahq" -n "$ROUNDS" -N sigmahq_eps_before "$input" \
+	    2>"$tmp/sigmahq.log"
 else
 	echo "# sigmahq_eps: $sigmahq is absent; skipped"
 fi
 
 # ---- baseline: GNU grep -cE with the same patterns -------------------------
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-now_ns() { date +%s%N; }
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	t0=$(now_ns)
@@ -75,6 +88,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	echo $(( n * 1000000000 / ( (t1 - t0) > 0 ? (t1 - t0) : 1 ) ))
 	r=$((r + 1))
 done | median | awk '{ print "BENCH grep_baseline_lps " $1 " lines/s" }'
+fi
 
 # ---- pipeline: agent -> collector -> journal -> engine -> alerts ----------
 # The completion check is one bench_wait process per round reading the
@@ -133,7 +147,7 @@ nbig=$((n * 5))
 echo "# pipeline_eps: $nbig lines through agent, collector, journal, engine, alerts"
 echo "# flood_eps: $nflood lines (brute force then spraying), the same path, rounds alternating"
 r=0
-while [ $r -lt 3 ]; do
+while [ $r -lt "${BENCH_PIPELINE_ROUNDS:-3}" ]; do
 	pipeline_round pipeline_eps "$big" "$nbig" || exit 1
 	pipeline_round flood_eps "$flood" "$nflood" || exit 1
 	r=$((r + 1))
@@ -153,6 +167,9 @@ done
 #   agent_windows.sh  the same for tocsin-agent.exe under Wine
 #   agents.sh    agents_10k_connect_s, _idle_cpu_pct, _idle_rss_kb, _eps:
 #                AGENTS_N (10,000) agents on one collector
-for b in rules sigma windows delivery agent agent_windows agents; do
+#   api.sh       api_alerts_rps, api_alerts_p99_ms: a page of 100 alerts
+#                with filters from a state of a million alerts
+[ -n "$only" ] && exit 0
+for b in rules sigma windows delivery agent agent_windows agents api; do
 	sh "tests/bench/$b.sh" || echo "# tests/bench/$b.sh failed (status $?)"
 done

@@ -3,9 +3,13 @@
 # one core (BENCH windows_eps), with every SigmaHQ Windows rule of
 # ../shared/corpus/sigmahq/rules/windows loaded beside rules/default, on the
 # real events of the Sigma regression corpus (every record of every .evtx,
-# as the one-line Event XML the agent ships) replayed in a loop; and the
-# same events with rules/default alone (BENCH windows_base_eps).  Release
-# build (`make bench`); TOOLS overrides the tools folder.
+# as the one-line Event XML the agent ships) replayed in a loop; the same
+# events with rules/default alone (BENCH windows_base_eps); and, in the
+# same run, windows_eps the way it was before the rule index and the XML
+# fast path (BENCH windows_eps_before: TOCSIN_RULES_INDEX=0
+# TOCSIN_XML_FASTPATH=0, every Windows rule tried on every event, expat on
+# every event; on a tenth of the events, as it is slow).  Release build
+# (`make bench`); TOOLS overrides the tools folder.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
@@ -32,3 +36,7 @@ i=0; while [ $i -lt "$LOOPS" ]; do cat "$tmp/once.xml"; i=$((i + 1)); done \
 echo "# windows: $(find "$sigma" -name '*.yml' | wc -l | tr -d ' ') SigmaHQ Windows rules + rules/default; $n real events from $(ls "$events"/*/*.evtx | wc -l | tr -d ' ') .evtx files, $LOOPS times"
 $TOOLS/bench_engine -r rules/default -n "$ROUNDS" -N windows_base_eps "$tmp/events.xml"
 $TOOLS/bench_engine -r rules/default -r "$sigma" -n "$ROUNDS" -N windows_eps "$tmp/events.xml"
+i=0; while [ $i -lt $(( (LOOPS + 9) / 10 )) ]; do cat "$tmp/once.xml"; i=$((i + 1)); done \
+    >"$tmp/before.xml"
+TOCSIN_RULES_INDEX=0 TOCSIN_XML_FASTPATH=0 $TOOLS/bench_engine -r rules/default \
+    -r "$sigma" -n "$ROUNDS" -N windows_eps_before "$tmp/before.xml"

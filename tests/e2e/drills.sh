@@ -3,9 +3,15 @@
 # drills/ runs as a test (replayed through the collector, scored from the
 # engine's alerts and incidents); recordings made from the journal and from
 # a log file replay; bad recordings and scenarios are refused with the line
-# and nothing is sent; drill alerts are isolated (--no-drill, drill clean).
+# and nothing is sent; drill alerts are isolated (--no-drill, drill clean)
+# and marked in the alert table; a paced run shows its progress and times
+# each detection by the alert that met it; drill list, report and clean
+# take a scenario's name for its latest run and refuse an unknown one; the
+# replay identity is never an agent gone silent.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
+# a short silence threshold: the replay identity must not trip it
+sed -i 's/^engine:$/engine:\n  agent_silent_after: 2s/' "$CFG"
 
 DRILLS="$TOCSIN_TOP/drills"
 SAMPLE="$TOCSIN_TOP/tests/data/sshd_sample.log"
@@ -90,7 +96,10 @@ check "the journal recording replays as a drill" \
     quiet tocsin replay "$T/journal.jsonl" --as-fast-as-possible --drill e2e-rerecord
 
 # --- --shift-to-now -----------------------------------------------------------
-check "replay --shift-to-now" quiet tocsin replay "$DRILLS/webshell.jsonl" \
+# sshd lines carry their time in the syslog header only, which the shift
+# rewrites (a web access log's own [dd/Mon/yyyy:...] time, which the
+# engine now takes as the event time, is not shifted).
+check "replay --shift-to-now" quiet tocsin replay "$DRILLS/ssh_bruteforce_sudo.jsonl" \
     --as-fast-as-possible --shift-to-now --drill e2e-shift
 check "engine caught up" wait_until 60 engine_caught_up "$(journaled)"
 tocsin events --json | jq -c 'select(.drill == "e2e-shift")' >"$T/shift.jsonl"
@@ -113,8 +122,88 @@ is "a missed expectation exits 1" "$?" 1
 is "the false positive is scored missed" \
     "$(jq -r '.expectations[] | select(.type == "must_not_fire" and .rule == "web.webshell_found") | .met' "$T/miss.json")" \
     false
-check "drill report of an unknown drill fails" \
-    bash -c '! "$TOCSIN_BIN/tocsin" -c "$CFG" drill report no-such-drill 2>/dev/null'
+
+# --- a paced run: progress, and detections timed by the alert that met them ---
+tocsin drill run "$DRILLS/webshell.yml" --speed 30 --drill e2e-paced --json \
+    >"$T/paced.json" 2>"$T/paced.err"
+is "paced drill run: exit 0" "$?" 0
+nweb=$(( $(wc -l <"$DRILLS/webshell.jsonl") - 1 ))
+check "progress: a line while sending, with events sent and time left" \
+    grep -Eq "^drill e2e-paced: [0-9]+/$nweb events sent, [0-9]+ acknowledged, [0-9]+ alerts so far, [1-9][0-9]*s left" \
+    "$T/paced.err"
+check "progress: the last line says every event was sent" \
+    grep -Eq "^drill e2e-paced: $nweb/$nweb events sent, $nweb acknowledged, [0-9]+ alerts so far, 0s left" \
+    "$T/paced.err"
+is "progress: more than one line while a paced drill runs" \
+    "$(test "$(grep -c '^drill e2e-paced: ' "$T/paced.err")" -ge 2 && echo yes)" yes
+quiet_run() {
+	tocsin drill run "$DRILLS/webshell.yml" --as-fast-as-possible \
+	    --drill e2e-quiet --quiet --no-save >/dev/null 2>"$T/quiet.err" &&
+	    ! grep -q "events sent" "$T/quiet.err"
+}
+check "--quiet: no progress line" quiet_run
+# time to detect = detected of the min_count-th matching alert - first sent
+us_of() { jq -r '. as $t | ($t | sub("\\.[0-9]+Z$"; "Z") | fromdate) * 1000000 + ($t | capture("\\.(?<f>[0-9]+)Z$").f // "0" | (. + "000000")[0:6] | tonumber)'; }
+first_us=$(jq -r .first_sent "$T/paced.json" | jq -R . | us_of)
+nbad=0; nchecked=0
+while IFS=$'\t' read -r rule minc ttd; do
+	[ "$ttd" = null ] && continue
+	nth=$(tocsin alerts --json --drill e2e-paced --rule "$rule" |
+	    jq -r .detected | sort | sed -n "${minc}p")
+	[ -n "$nth" ] || { nbad=$((nbad + 1)); continue; }
+	want=$(( ($(echo "$nth" | jq -R . | us_of) - first_us) / 1000 ))
+	diff=$(( want - ttd )); diff=${diff#-}
+	nchecked=$((nchecked + 1))
+	if [ "$diff" -gt 1 ]; then
+		nbad=$((nbad + 1))
+		diag "rule $rule: scored ${ttd}ms, its alert number $minc was raised after ${want}ms"
+	fi
+done < <(jq -r '.expectations[] | select(.type == "alert" and .rule != null) | [.rule, .min_count, .time_to_detect_ms] | @tsv' "$T/paced.json")
+check "paced drill: time to detect is checked for some expectations" \
+    test "$nchecked" -ge 2
+is "each time to detect is when the alert meeting min_count was raised" \
+    "$nbad" 0
+later=$(jq '[.expectations[] | select(.type == "alert" and .min_count > 1) | .time_to_detect_ms] | max' "$T/paced.json")
+check "with min_count > 1 the detection comes after the first alert (${later}ms)" \
+    test "$later" -gt 1000
+
+# --- drill list, report and clean by scenario name; unknown drills ---------------
+tocsin drill list --json >"$T/list.jsonl"
+is "drill list: one line per stored drill, with its scenario" \
+    "$(jq -r 'select(.drill == "e2e-paced" or .drill == "e2e-log_clearing") | [.drill, .scenario] | @tsv' "$T/list.jsonl" | sort | tr '\t\n' ' ')" \
+    "e2e-log_clearing log-clearing e2e-paced webshell "
+is "drill list: oldest first" \
+    "$(jq -rs '[.[].started] == ([.[].started] | sort)' "$T/list.jsonl")" true
+list_table() { tocsin drill list >"$T/list.txt"; grep -Eq "^e2e-paced +webshell +[0-9T:Z-]+ +passed +[0-9]+/[0-9]+ +[0-9]+ +[0-9]+" "$T/list.txt" || { sed "s/^/# /" "$T/list.txt"; false; }; }
+check "drill list: a table with the drill, scenario and result" list_table
+is "drill report SCENARIO: the scenario's latest run" \
+    "$(tocsin drill report webshell --json | jq -r .drill)" e2e-paced
+tocsin drill report no-such-drill >/dev/null 2>"$T/unknown.err"
+is "drill report of an unknown drill: exit 1" "$?" 1
+check "drill report of an unknown drill: says so" \
+    grep -q "no drill or scenario run named no-such-drill" "$T/unknown.err"
+tocsin drill clean no-such-drill >/dev/null 2>"$T/unknown_clean.err"
+is "drill clean of an unknown drill: exit 1" "$?" 1
+check "drill clean of an unknown drill: says so" \
+    grep -q "no drill or scenario run named no-such-drill" "$T/unknown_clean.err"
+marked() { tocsin alerts --drill e2e-paced | grep -q " DRILL e2e-paced "; }
+check "drill alerts are marked DRILL in the alert table" marked
+is "real alerts are not marked DRILL in the table" \
+    "$(tocsin alerts --no-drill | grep -c ' DRILL ')" 0
+clean_latest() { tocsin drill clean webshell | grep -q "cleaned drill e2e-paced"; }
+check "drill clean SCENARIO cleans its latest run" clean_latest
+is "no alert of the cleaned latest run is left" "$(drill_alerts e2e-paced)" 0
+
+# --- the replay identity is no silent agent ------------------------------------
+is "tocsin agents: the replay identity's state is replay" \
+    "$(tocsin agents --json | jq -r 'select(.name == "replay") | .state')" replay
+replay_row() { tocsin agents | grep -q "^replay  *drill replay"; }
+check "tocsin agents: its table row says drill replay" replay_row
+sleep 4	# past agent_silent_after (2s) since its last batch, several checks
+is "no 'agent replay silent' event after the drills" \
+    "$(tocsin events --json | jq -r 'select(.source == "internal") | .message' | grep -c 'agent replay silent')" 0
+is "no silence alert for the replay identity" \
+    "$(tocsin alerts --json | jq -r 'select(.rule.id == "tocsin.agent_silent") | .message' | grep -c 'agent replay silent')" 0
 
 # --- bad input: a clear error with the line, nothing sent ----------------------
 REC="$DRILLS/webshell.jsonl"

@@ -85,7 +85,11 @@ for k in $(seq 1 "$NFIRE"); do
 done
 
 # quiet on the real logs: the sources of the lines that raised a Sigma alert
-jq -r 'select(.alerts | any(.groups | index("sigma"))) | .source' \
+# (SigmaHQ's file copy rule aside: its keywords 'sftp ' and ':' are found
+# in sshd lines of user names like "cmsftp", because keywords search the
+# whole line, time and tag included; tests/unit/test_sigma.c counts them)
+jq -r 'select(.alerts | any((.groups | index("sigma")) and
+    .id != "7a14080d-a048-4de8-ae58-604ce58a795b")) | .source' \
     "$T/test.out" >"$T/sigma-sources.txt" 2>>"$T/test.log"
 jq_rc=$?
 for f in "${REAL[@]}"; do
@@ -95,7 +99,8 @@ for f in "${REAL[@]}"; do
 	else
 		not_ok "quiet: $c Sigma alerts on $(basename "$f")"
 		jq -c --arg s "$f" 'select(.source == $s) |
-		    select(.alerts | any(.groups | index("sigma")))' \
+		    select(.alerts | any((.groups | index("sigma")) and
+		    .id != "7a14080d-a048-4de8-ae58-604ce58a795b"))' \
 		    "$T/test.out" | head -n 3 | cut -c 1-300 | sed 's/^/# /'
 	fi
 done

@@ -140,6 +140,22 @@ head -c 20000 "$f" >"$T/cut.evtx"
 is "truncated .evtx: exit status 2" "$?" 2
 check "truncated .evtx: the offset where it ends is named" \
     grep -q "offset 20000: file truncated" "$T/cut.err"
+# A chunk whose signature is intact but whose records are garbage: the
+# chunk's header says which records it held, and those are reported lost
+# with the chunk's offset (libevtx skips the chunk without a word).
+python3 - "$f" "$T/corrupt.evtx" <<'PY' 2>>"$ERR"
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+for i in range(0x1200, 0x1400):   # the first records of chunk 0
+    b[i] ^= 0x5a
+open(sys.argv[2], 'wb').write(b)
+PY
+"$BIN" rules test -r "$rule" --json "$T/corrupt.evtx" >"$T/corrupt.out" \
+    2>"$T/corrupt.err"
+is "damaged chunk: exit status 2" "$?" 2
+check "damaged chunk: its offset and lost records are named" \
+    grep -q "offset 4096: chunk 0 at offset 4096: [0-9]* of its [0-9]* records (ids [0-9]*-[0-9]*) could not be read" \
+    "$T/corrupt.err"
 # record --from-evtx: one event per record, at its TimeCreated, for its
 # Computer (or --host, which rewrites Computer); a damaged file is refused
 # with the offset it ends at.

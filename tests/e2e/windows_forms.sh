@@ -5,7 +5,8 @@
 # same fields, fires the same rule, and its host is the event's Computer
 # (Winlogbeat: winlog.computer_name, NXLog: Hostname) and its time the
 # event's TimeCreated (Winlogbeat: @timestamp, else event.created; NXLog:
-# EventTime, in NXLog's default zoneless form or ISO 8601 with a zone).
+# EventTime, in NXLog's default zoneless form - read in the zone of
+# unzoned times - or ISO 8601 with a zone).
 # The event is Microsoft's documented 4625 (a failed network logon).
 # TAP output.
 source "$(dirname "$0")/lib.sh"
@@ -56,6 +57,11 @@ nx='"Hostname":"WS-0042.corp.example","EventReceivedTime":"2026-01-30 11:09:00",
 printf '{"EventTime":"2026-01-30 11:00:05.123",%s}\n' "$nx" >"$T/nx.json"
 is "NXLog: host = Hostname, time = EventTime (default format, no zone)" \
     "$(decode "$T/nx.json")" "$want"
+# the default format has no zone: it is the sender's wall clock, read in
+# the zone of unzoned times (timezone: in tocsind.yml, --timezone here)
+is "NXLog: a zoneless EventTime is read in the configured zone" \
+    "$("$BIN" rules test -r "$DEF" --timezone +01:00 --json "$T/nx.json" \
+    2>>"$ERR" | jq -r .time)" 2026-01-30T10:00:05.123Z
 printf '{"EventTime":"2026-01-30T12:00:05.123+01:00",%s}\n' "$nx" >"$T/nx2.json"
 is "NXLog: time = EventTime (ISO 8601 with a zone)" \
     "$(decode "$T/nx2.json")" "$want"
@@ -66,5 +72,39 @@ check "NXLog: an EventTime that is no time is not taken as one" \
 is "NXLog: the event still decodes and fires" \
     "$(printf '%s' "$got" | cut -d' ' -f1,3-)" \
     "$(printf '%s' "$want" | cut -d' ' -f1,3-)"
+
+# ---- bad input: said on stderr with the line, counted, nothing half-decoded
+x4625=$(head -n 1 "$T/xml.log")
+{
+	# malformed: an element closed by the wrong name
+	printf '%s\n' "$x4625" | sed 's|</System>|</Systm>|'
+	# thousands of data items (past the decoder's bound)
+	printf '%s\n' "$x4625" | sed "s|<EventData>|<EventData>$(for i in $(seq 1 3000); do printf "<Data Name='n%d'>v</Data>" "$i"; done)|"
+	# a DTD with an entity (refused, never expanded)
+	printf '%s\n' "<!DOCTYPE Event [<!ENTITY a 'x'>]>$x4625"
+} >"$T/bad.log"
+"$BIN" rules test -r "$DEF" --json "$T/bad.log" >"$T/bad.out" 2>"$T/bad.err"
+is "bad Event XML: every line is still reported on" \
+    "$(jq -s length "$T/bad.out")" 3
+is "bad Event XML: no rule fires on a half-decoded event" \
+    "$(jq -s '[.[].alerts | length] | add' "$T/bad.out")" 0
+check "malformed Event XML is named with its line" \
+    grep -q '/bad.log:1: malformed Windows event' "$T/bad.err"
+check "thousands of data items: refused, named with its line" \
+    grep -q '/bad.log:2: Windows event refused' "$T/bad.err"
+check "a DTD: refused, named with its line" \
+    grep -q '/bad.log:3: Windows event refused' "$T/bad.err"
+# a huge value is cut at the decoder's bound (16 KiB), the event decodes
+printf '%s\n' "$x4625" | sed "s|>jsmith<|>$(head -c 60000 /dev/zero | tr '\0' A)<|" \
+    >"$T/huge.log"
+is "a 60,000-byte value is cut to 16 KiB and the event still fires" \
+    "$("$BIN" rules test -r "$DEF" --json "$T/huge.log" 2>>"$ERR" |
+    jq -r '[(.fields.TargetUserName | length), (.alerts | map(.id) | join(","))] | join(" ")')" \
+    "16384 win.logon_failed_network"
+printf '%s\n' '{"Event":{"System":{"EventID":4625,"Channel":"Security"},"EventData":{"a":1,}}}' \
+    >"$T/badjson.log"
+"$BIN" rules test -r "$DEF" --json "$T/badjson.log" >/dev/null 2>"$T/badjson.err"
+check "malformed JSON is named with its line" \
+    grep -q 'badjson.log:1: not JSON' "$T/badjson.err"
 
 exit "$E2E_FAILED"

@@ -29,6 +29,7 @@ seeds_of() {
 			    ../shared/corpus/sigma/rules ;;
 	fuzz_recording)	set -- drills ;;
 	fuzz_decode)	set -- rules/default ;;
+	fuzz_web)	set -- rules/default ;;
 	fuzz_yamltree)	set -- etc rules/default tests/sigma/cases ;;
 	*)		set -- ;;
 	esac

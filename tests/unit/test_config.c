@@ -71,7 +71,7 @@ static void test_server_default(void **state)
 	assert_int_equal(c.nrule_paths, 1);
 	assert_string_equal(c.rule_paths[0], "rules/default");
 	assert_true(c.state_map_bytes == 256ULL << 20);
-	assert_int_equal(c.batch_events, 2048);
+	assert_int_equal(c.batch_events, ENGINE_BATCH_EVENTS);
 	assert_true(c.agent_silent_us == 600ULL * 1000000);
 	assert_true(c.retention_us == 30ULL * 86400 * 1000000);
 	assert_true(c.alert_retention_us == 365ULL * 86400 * 1000000);
@@ -137,7 +137,20 @@ static void test_server_errors(void **state)
 	static const struct { const char *y; const char *err; } t[] = {
 		{ "data_dir: x\ncolector:\n  listen: tcp://a:1\n",
 		  "F:2:1: unknown key 'colector' in the top level (known: "
-		  "data_dir, log_level, collector, engine, incidents, outputs)" },
+		  "data_dir, log_level, collector, engine, incidents, api, "
+		  "outputs)" },
+		{ "api:\n  listen: localhost\n",
+		  "F:2:11: api.listen must be \"ip:port\" (or empty to "
+		  "disable)" },
+		{ "api:\n  tls_cert: a.pem\n",
+		  "F:2:13: api.tls_cert needs both tls_cert and tls_key" },
+		{ "api:\n  max_body: 10\n",
+		  "F:2:13: api.max_body must be from 1k to 16M" },
+		{ "api:\n  rate: 0\n",
+		  "F:2:9: rate must be an integer from 1 to 100000" },
+		{ "api:\n  lisen: 127.0.0.1:1\n",
+		  "F:2:3: unknown key 'lisen' in api (known: listen, tls_cert, "
+		  "tls_key, rate, burst, max_page, max_body)" },
 		{ "collector:\n  listen: tcp://a:1\n  credits: 5\n",
 		  "F:3:3: unknown key 'credits' in collector (known: listen, "
 		  "syslog_udp, syslog_tcp, journal_map_size, journal_max_size, "

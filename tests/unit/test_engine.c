@@ -552,6 +552,66 @@ test_kill9_exactly_once(void **st)
 	assert_int_equal(stat_now(f, "engine.alerts"), NEV / 3);
 }
 
+/* An audit event whose records straddle an engine restart (kill -9 after
+ * its first two records were committed) is still assembled, exactly
+ * once: the events in progress commit with the cursor. */
+static void
+test_audit_across_restart(void **st)
+{
+	struct fixture	*f = *st;
+	static const char rules_audit[] =
+	    "decoders:\n"
+	    "  - name: audit\n"
+	    "    type: audit\n"
+	    "rules:\n"
+	    "  - id: test.audit.exec\n"
+	    "    title: id run\n"
+	    "    level: 5\n"
+	    "    fields:\n"
+	    "      EventID: '1'\n"
+	    "      Image: /usr/bin/id\n"
+	    "      CommandLine: id -u\n"
+	    "      CurrentDirectory: /root\n";
+	struct ev first[] = {
+		{ "type=SYSCALL msg=audit(1790000000.100:77): arch=c000003e "
+		  "syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 "
+		  "ppid=10 pid=11 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 "
+		  "egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm=\"id\" "
+		  "exe=\"/usr/bin/id\" key=(null)", 0, "srv", NULL, 0, T0 },
+		{ "type=EXECVE msg=audit(1790000000.100:77): argc=2 a0=\"id\" "
+		  "a1=\"-u\"", 0, "srv", NULL, 0, T0 + 1 },
+	};
+	struct ev second[] = {
+		{ "type=CWD msg=audit(1790000000.100:77): cwd=\"/root\"", 0,
+		  "srv", NULL, 0, T0 + 2 },
+		{ "type=PROCTITLE msg=audit(1790000000.100:77): "
+		  "proctitle=6964002D75", 0, "srv", NULL, 0, T0 + 3 },
+		{ "type=EOE msg=audit(1790000000.100:77): ", 0, "srv", NULL, 0,
+		  T0 + 4 },
+	};
+	struct alerts	 al;
+	pid_t		 pid;
+
+	write_rules(f, rules_audit);
+	f->cfg.batch_events = 1;
+	append(f, first, 2);
+	pid = start_engine(f);
+	wait_cursor(f, pid, 2);
+	assert_int_equal(stop_engine(pid, SIGKILL), -1);
+
+	append(f, second, 3);
+	pid = start_engine(f);
+	wait_cursor(f, pid, 5);
+	assert_int_equal(stop_engine(pid, SIGTERM), 0);
+
+	alerts_load(f, &al);
+	assert_int_equal(al.n, 1);
+	assert_alert(al.a[0], 1, "test.audit.exec", 4);
+	alerts_free(&al);
+	assert_int_equal(stat_now(f, "engine.audit_events_assembled"), 1);
+	assert_int_equal(stat_now(f, "engine.audit_events_incomplete"), 0);
+}
+
 static void
 test_broken_rules_refused(void **st)
 {
@@ -747,6 +807,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_exactly_once, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_audit_across_restart,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_rules_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),

@@ -128,7 +128,7 @@ test_formats(void **state)
 
 		assert_int_equal(evtime_check_format(c->fmt, &bad), 0);
 		rc = evtime_parse(c->fmt, c->in, strlen(c->in), c->zone,
-		    c->off, ref, &got);
+		    c->off, NULL, ref, &got);
 		if (c->want == NULL) {
 			if (rc == 0)
 				fail_msg("case %zu (%s | %s): accepted", i,
@@ -152,9 +152,10 @@ test_bounded(void **state)
 	uint64_t got;
 
 	(void)state;
-	assert_int_equal(evtime_parse("%F %T", buf, 19, 0, 0, 0, &got), 0);
+	assert_int_equal(evtime_parse("%F %T", buf, 19, 0, 0, NULL, 0, &got),
+	    0);
 	assert_int_equal(got, t3339("2024-01-01T10:00:00Z"));
-	assert_int_equal(evtime_parse("%F %T", buf, 18, 0, 0, 0, &got),
+	assert_int_equal(evtime_parse("%F %T", buf, 18, 0, 0, NULL, 0, &got),
 	    TS_EINVAL);
 }
 
@@ -172,32 +173,38 @@ test_check_format(void **state)
 	assert_int_equal(evtime_check_format("%Y-%m-%d %T", &bad), 0);
 }
 
-/* zone: local follows the host's zone, daylight saving included. */
+/* zone: local is the configured zone (engine.timezone), daylight saving
+ * included; no zone configured is UTC; a %z in the text wins. */
 static void
 test_local_zone(void **state)
 {
+	struct syslog_tz *tz = NULL;
+	char why[256];
 	uint64_t got;
 
 	(void)state;
-	setenv("TZ", "Europe/Paris", 1);
-	tzset();
+	if (syslog_tz_new("Europe/Paris", &tz, why, sizeof(why)) != 0)
+		skip();		/* no tz database on this machine */
 	/* winter: +01:00; summer: +02:00 */
 	assert_int_equal(evtime_parse("%F %T", "2024-01-15 12:00:00", 19,
-	    EVTIME_ZONE_LOCAL, 0, 0, &got), 0);
-	if (got == t3339("2024-01-15T12:00:00Z")) {
-		/* no tz database on this machine: TZ fell back to UTC */
-		skip();
-	}
+	    EVTIME_ZONE_LOCAL, 0, tz, 0, &got), 0);
 	assert_int_equal(got, t3339("2024-01-15T11:00:00Z"));
 	assert_int_equal(evtime_parse("%F %T", "2024-07-15 12:00:00", 19,
-	    EVTIME_ZONE_LOCAL, 0, 0, &got), 0);
+	    EVTIME_ZONE_LOCAL, 0, tz, 0, &got), 0);
 	assert_int_equal(got, t3339("2024-07-15T10:00:00Z"));
 	/* just after the spring change (02:00 -> 03:00 on 31 March) */
 	assert_int_equal(evtime_parse("%F %T", "2024-03-31 03:30:00", 19,
-	    EVTIME_ZONE_LOCAL, 0, 0, &got), 0);
+	    EVTIME_ZONE_LOCAL, 0, tz, 0, &got), 0);
 	assert_int_equal(got, t3339("2024-03-31T01:30:00Z"));
-	unsetenv("TZ");
-	tzset();
+	/* an offset in the text wins over the zone */
+	assert_int_equal(evtime_parse("%F %T%z", "2024-07-15 12:00:00+0000",
+	    24, EVTIME_ZONE_LOCAL, 0, tz, 0, &got), 0);
+	assert_int_equal(got, t3339("2024-07-15T12:00:00Z"));
+	/* no zone configured: UTC */
+	assert_int_equal(evtime_parse("%F %T", "2024-07-15 12:00:00", 19,
+	    EVTIME_ZONE_LOCAL, 0, NULL, 0, &got), 0);
+	assert_int_equal(got, t3339("2024-07-15T12:00:00Z"));
+	syslog_tz_free(&tz);
 }
 
 static void
@@ -337,6 +344,38 @@ test_load_errors(void **state)
 	rmdir(dir);
 }
 
+/* evtime_format writes what evtime_parse reads back (replay's shift). */
+static void
+test_format(void **state)
+{
+	/* written with fmts[i], read with reads[i] (%S reads a fraction) */
+	static const char *const fmts[] = { "%d/%b/%Y:%H:%M:%S %z",
+	    "%Y-%m-%d %H:%M:%S", "%a %b %d %H:%M:%S.%f %Y", "%F %T", "%s" };
+	static const char *const reads[] = { "%d/%b/%Y:%H:%M:%S %z",
+	    "%Y-%m-%d %H:%M:%S", "%a %b %d %H:%M:%S %Y", "%F %T", "%s" };
+	uint64_t t = t3339("2026-03-05T07:08:09.123456Z"), back;
+	char buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		size_t n = evtime_format(fmts[i], t, EVTIME_ZONE_FIXED, 3600,
+		    buf, sizeof(buf));
+
+		assert_true(n > 0);
+		assert_int_equal(evtime_parse(reads[i], buf, n,
+		    EVTIME_ZONE_FIXED, 3600, NULL, 0, &back), 0);
+		/* %f keeps microseconds; the others whole seconds */
+		assert_int_equal(back / 1000000, t / 1000000);
+		if (i == 2)
+			assert_int_equal(back, t);
+	}
+	assert_true(evtime_format("%d/%b/%Y:%H:%M:%S %z", t,
+	    EVTIME_ZONE_FIXED, -5 * 3600, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "05/Mar/2026:02:08:09 -0500");
+	assert_int_equal(evtime_format("%F", t, 0, 0, buf, 5), 0);
+	assert_int_equal(evtime_format("%q", t, 0, 0, buf, sizeof(buf)), 0);
+}
+
 int
 main(void)
 {
@@ -348,6 +387,7 @@ main(void)
 		cmocka_unit_test(test_parse_zone),
 		cmocka_unit_test(test_rules_eval_time),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

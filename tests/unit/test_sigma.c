@@ -79,6 +79,40 @@ fires(rules_ctx_t *ctx, const char *line, const char *file, const char *id)
 	return 0;
 }
 
+/* Whether a Sigma rule other than except_id matched line. */
+static int
+fires_other(rules_ctx_t *ctx, const char *line, const char *except_id)
+{
+	struct rules_event ev;
+	struct rules_result res;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.raw = line;
+	ev.raw_len = strlen(line);
+	ev.host = "h";
+	ev.host_len = 1;
+	ev.time_us = REF_US;
+	assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+	for (size_t i = 0; i < res.nmatched; i++) {
+		const struct rule_info *ri = res.matched[i];
+
+		if (strcmp(ri->id, except_id) == 0)
+			continue;
+		for (size_t g = 0; g < ri->ngroups; g++)
+			if (strcmp(ri->groups[g], "sigma") == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* SigmaHQ's "Suspicious File Copy" (lnx_file_copy.yml): keywords 'scp ',
+ * 'rsync ', 'sftp ' and a filter '@' or ':'.  Keywords search the whole
+ * line (the specification: "across an entire event"), and every syslog
+ * line has ':' in its time and tag, so the rule fires on any line with
+ * those letters, such as sshd's "Invalid user cmsftp from ...": the real
+ * logs have a few, counted apart. */
+#define SIGMA_FILE_COPY_ID	"7a14080d-a048-4de8-ae58-604ce58a795b"
+
 static int
 has_not_loaded(const struct rules_diags *dl)
 {
@@ -481,7 +515,7 @@ test_corpus_fires(void **state)
 	ruleset_t *rs = NULL;
 	rules_ctx_t *ctx;
 	char **logs = NULL;
-	size_t nlogs, lines = 0, noisy = 0;
+	size_t nlogs, lines = 0, noisy = 0, file_copy = 0;
 	struct stat st;
 
 	(void)state;
@@ -520,7 +554,17 @@ test_corpus_fires(void **state)
 		while (fgets(line, sizeof(line), f) != NULL) {
 			line[strcspn(line, "\n")] = '\0';
 			lines++;
-			if (fires(ctx, line, NULL, NULL)) {
+			if (fires(ctx, line, NULL, SIGMA_FILE_COPY_ID)) {
+				/* its keywords are in the line, as
+				 * substrings */
+				if (strstr(line, "scp ") == NULL &&
+				    strstr(line, "sftp ") == NULL &&
+				    strstr(line, "rsync ") == NULL)
+					fail_msg("file copy rule on: %s",
+					    line);
+				file_copy++;
+			}
+			if (fires_other(ctx, line, SIGMA_FILE_COPY_ID)) {
 				if (noisy < 5)
 					print_message("# Sigma alert on: %s\n",
 					    line);
@@ -529,8 +573,9 @@ test_corpus_fires(void **state)
 		}
 		fclose(f);
 	}
-	print_message("# %zu real log lines, %zu Sigma matches\n", lines,
-	    noisy);
+	print_message("# %zu real log lines, %zu Sigma matches (and %zu of "
+	    "the file copy keywords, in user names)\n", lines, noisy,
+	    file_copy);
 	assert_int_equal(noisy, 0);
 	free_list(logs, nlogs);
 	rules_ctx_free(&ctx);

@@ -150,12 +150,15 @@ test_four_forms_one_model(void **state)
 		assert_memory_equal(wi.computer, "dc01.corp.local", 15);
 		assert_null(got_val(g, "Severity"));	/* NXLog's own */
 		assert_null(got_val(g, "EventTime"));
-		/* every form but NXLog (local time, no zone) gives the time */
+		/* every form gives the time; NXLog's default EventTime has no
+		 * zone (the sender's wall clock), which the caller is told */
+		assert_true(wi.has_time);
 		if (f < 3) {
-			assert_true(wi.has_time);
 			assert_int_equal(wi.time_us, 1709287200123456ULL);
+			assert_false(wi.time_local);
 		} else {
-			assert_false(wi.has_time);
+			assert_int_equal(wi.time_us, 1709290800000000ULL);
+			assert_true(wi.time_local);
 		}
 	}
 	free(g);
