@@ -389,7 +389,7 @@ static int agents_add(struct cli *c, const struct cli_cmd *cmd, int argc,
 		cli_err(cmd, "cannot generate a key pair: %s", ts_strerror(rc));
 		goto out;
 	}
-	rc = keys_agent_enroll(dd, name, pub);
+	rc = keys_agent_enroll_generated(dd, name, pub);
 	if (rc == TS_EEXIST) {
 		cli_err(cmd, "agent %s is already enrolled (tocsin agents "
 		    "remove %s first to give it new keys)", name, name);

@@ -14,8 +14,11 @@
  * transaction (one fsync), then all their ACKs are sent.  Each batch is
  * judged against its agent's high-water mark as read inside that
  * transaction, so several batches of one agent in a group are exactly as
- * if committed one by one.  Any other frame or reply first commits the
- * group, so replies keep the order of the frames.  If the group does not
+ * if committed one by one.  HELLO and HEARTBEAT records join the group's
+ * transaction too (a HELLO's WELCOME is sent after it commits, and a HELLO
+ * first commits the batches of its own agent in the group, whose mark it
+ * reports); any other reply first commits the group, so replies keep the
+ * order of the frames.  If the group does not
  * fit a journal at its cap, its batches are retried one transaction each
  * and those that do not fit are refused FULL; after that the session gets
  * FULL for every batch until it says HELLO again, so no later batch of that
@@ -72,6 +75,8 @@
  * the cap every heartbeat evicts another agent's session, and the HELLOs
  * that follow leave no time for events. */
 #define MAX_SESSIONS		16384
+/* Buckets of the sessions' index by routing id (a power of two). */
+#define SESSION_BUCKETS		32768
 
 /* A connection that has not finished its ZMTP/CURVE handshake by then is
  * closed by libzmq (bare TCP connections to the agent port cannot hold
@@ -247,6 +252,9 @@ static struct counter counters[C_COUNT] = {
 
 struct session {
 	int		 used;
+	int		 linked;	/* in the index, chain of bucket */
+	uint32_t	 bucket;
+	int32_t		 next;		/* next session of its chain, -1 */
 	unsigned char	 rid[MAX_ROUTING_ID];
 	size_t		 rid_len;
 	char		 agent[MAX_NAME_BYTES + 1];
@@ -264,6 +272,18 @@ struct session {
 					 * last sent (0: none yet) */
 	char		 cfgver[MAX_CONFIG_VERSION_BYTES + 1];	/* the version
 					 * the agent last said it runs */
+};
+
+/* An agent's record (HELLO, HEARTBEAT) waiting for the group's
+ * transaction; a HELLO's WELCOME is sent once it is written.  Owns rid
+ * (HELLO). */
+struct touch {
+	char		 agent[MAX_NAME_BYTES + 1];
+	struct jagent	 a;
+	struct session	*s;
+	int		 heartbeat;	/* else a HELLO */
+	zmq_msg_t	 rid;		/* HELLO: where the WELCOME goes */
+	uint64_t	 w_epoch, w_seq;	/* HELLO: the mark it says */
 };
 
 /* One BATCH waiting in the group for its transaction.  Owns the frame (the
@@ -290,6 +310,9 @@ struct collector {
 	syslog_in_t	*syslog;
 	void		*ctx, *router, *monitor;
 	struct session	*sessions;	/* MAX_SESSIONS */
+	int32_t		*buckets;	/* SESSION_BUCKETS chains, -1 */
+	struct touch	*touch;		/* MAX_GROUP_FRAMES */
+	size_t		 ntouch;
 	uint64_t	 clock;		/* frames seen, for LRU */
 	struct jevent	*ev;		/* MAX_GROUP_EVENTS */
 	struct pending	*group;		/* MAX_GROUP_FRAMES */
@@ -571,54 +594,6 @@ stats_flush(struct collector *c)
 	c->last_stats_us = mono_us();
 }
 
-/*
- * Write an agent's record (HELLO, HEARTBEAT) with the internal events its
- * change calls for (back from silence; spool full or free again when
- * heartbeat), in one transaction.  *before gets the stored record.
- */
-static int
-agent_record(struct collector *c, const char *agent, const struct jagent *a,
-    int heartbeat, struct jagent *before)
-{
-	journal_txn_t *t;
-	uint64_t saved = counters[C_INTERNAL_EVENTS].value;
-	size_t n0 = internal_pending(c->in);
-	int err;
-
-	for (int tries = 0; ; tries++) {
-		err = journal_txn_begin(c->j, &t);
-		if (err == 0)
-			err = journal_txn_agent_touch(t, agent, a, before);
-		if (err == 0)
-			err = note_back(c, t, agent, before);
-		if (err == 0 && heartbeat) {
-			int was = (before->hb_flags & HB_SPOOL_FULL) != 0;
-			int is = (a->hb_flags & HB_SPOOL_FULL) != 0;
-
-			if (is && !was)
-				say(c, "agent %s spool full (%llu events "
-				    "waiting; reading paused)", agent,
-				    (unsigned long long)a->spooled);
-			else if (was && !is)
-				say(c, "agent %s spool no longer full", agent);
-		}
-		if (err == 0)
-			err = journal_internal(c, t);
-		if (err == 0)
-			err = journal_txn_commit(&t, counters, C_COUNT);
-		else
-			journal_txn_abort(&t);
-		if (err == 0) {
-			internal_clear(c->in);
-			return 0;
-		}
-		counters[C_INTERNAL_EVENTS].value = saved;
-		internal_truncate(c->in, n0);
-		if (err != TS_EFULL || tries >= 1 || journal_grow(c) != 0)
-			return err;
-	}
-}
-
 /* ---- replies ------------------------------------------------------------- */
 
 static void
@@ -732,14 +707,46 @@ sessions_revalidate(struct collector *c)
 	}
 }
 
-/* The session of routing id rid for (agent, key), or NULL. */
+/* Bucket of a routing id (FNV-1a). */
+static uint32_t
+rid_bucket(const unsigned char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h & (SESSION_BUCKETS - 1);
+}
+
+static void
+session_unlink(struct collector *c, struct session *s)
+{
+	int32_t	*pp, idx = (int32_t)(s - c->sessions);
+
+	if (!s->linked)
+		return;
+	for (pp = &c->buckets[s->bucket]; *pp != -1;
+	    pp = &c->sessions[*pp].next)
+		if (*pp == idx) {
+			*pp = s->next;
+			break;
+		}
+	s->linked = 0;
+}
+
+/* The session of routing id rid for (agent, key), or NULL: one chain of
+ * the index (10,000 agents made a scan of every session per frame the
+ * collector's largest cost). */
 static struct session *
 session_find(struct collector *c, zmq_msg_t *rid, const char *agent,
     const uint8_t key[32])
 {
 	size_t n = zmq_msg_size(rid);
 
-	for (size_t i = 0; i < MAX_SESSIONS; i++) {
+	for (int32_t i = c->buckets[rid_bucket(zmq_msg_data(rid), n)]; i != -1;
+	    i = c->sessions[i].next) {
 		struct session *s = &c->sessions[i];
 
 		if (s->used && s->rid_len == n &&
@@ -778,6 +785,7 @@ session_new(struct collector *c, zmq_msg_t *rid, const char *agent,
 			counters[C_SESSIONS_EVICTED].value++;
 		}
 	}
+	session_unlink(c, s);
 	memset(s, 0, sizeof(*s));
 	s->used = 1;
 	memcpy(s->rid, zmq_msg_data(rid), n);
@@ -785,6 +793,10 @@ session_new(struct collector *c, zmq_msg_t *rid, const char *agent,
 	snprintf(s->agent, sizeof(s->agent), "%s", agent);
 	memcpy(s->key, key, sizeof(s->key));
 	s->last_used = ++c->clock;
+	s->bucket = rid_bucket(s->rid, n);
+	s->next = c->buckets[s->bucket];
+	c->buckets[s->bucket] = (int32_t)(s - c->sessions);
+	s->linked = 1;
 	return s;
 }
 
@@ -816,11 +828,20 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
     const uint8_t key[32], const struct wire_msg *m)
 {
 	struct session *s;
-	struct jagent a, cur, before;
+	struct jagent a, cur;
+	struct touch *tc;
 	char drill[MAX_DRILL_BYTES + 1];
 	int err;
 
-	group_flush(c);
+	/* The mark the WELCOME says must count this agent's batches of the
+	 * group: those are journaled first (other agents' wait). */
+	for (size_t i = 0; i < c->ngroup; i++)
+		if (strcmp(c->group[i].agent, agent) == 0) {
+			group_flush(c);
+			break;
+		}
+	if (c->ntouch >= MAX_GROUP_FRAMES)
+		group_flush(c);
 	copy_wstr(drill, sizeof(drill), &m->drill);
 	if (drill[0] != '\0' && (!name_valid_str(NAME_DRILL, drill) ||
 	    m->drill.len != strlen(drill))) {
@@ -872,17 +893,20 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
 	keys_agent_group_get(c->cfg->data_dir, agent, s->group);
 	snprintf(a.group, sizeof(a.group), "%s", s->group);
 	s->hb_flags = cur.hb_flags;
-	err = agent_record(c, agent, &a, 0, &before);
-	if (err != 0 && err != TS_EFULL)
-		log_warn("collector: agent %s: cannot record HELLO: %s", agent,
-		    ts_strerror(err));
 	log_debug("collector: HELLO from %s (epoch %llu%s%s), mark %llu:%llu",
 	    agent, (unsigned long long)m->epoch, drill[0] ? ", drill " : "",
 	    drill, (unsigned long long)cur.epoch, (unsigned long long)cur.seq);
-	wire_welcome(&c->out, cur.epoch, cur.seq, c->cfg->credit_events);
-	send_reply(c, rid);
-	if (drill[0] == '\0')
-		send_config(c, s);
+	/* The record goes into the group's transaction (10,000 agents
+	 * connecting were 10,000 transactions); the WELCOME follows it. */
+	tc = &c->touch[c->ntouch++];
+	memset(tc, 0, sizeof(*tc));
+	snprintf(tc->agent, sizeof(tc->agent), "%s", agent);
+	tc->a = a;
+	tc->s = s;
+	tc->w_epoch = cur.epoch;
+	tc->w_seq = cur.seq;
+	zmq_msg_init(&tc->rid);
+	zmq_msg_move(&tc->rid, rid);
 }
 
 /* ---- group commit ----------------------------------------------------------- */
@@ -891,7 +915,8 @@ on_hello(struct collector *c, zmq_msg_t *rid, const char *agent,
  * refused FULL) in one transaction, with the internal events and counters.
  * Counters and the internal queue are rolled back on failure. */
 static int
-group_commit_range(struct collector *c, size_t from, size_t to)
+group_commit_range(struct collector *c, size_t from, size_t to,
+    int touches)
 {
 	uint64_t saved[C_COUNT];
 	journal_txn_t *t;
@@ -902,6 +927,26 @@ group_commit_range(struct collector *c, size_t from, size_t to)
 		saved[i] = counters[i].value;
 	if ((err = journal_txn_begin(c->j, &t)) != 0)
 		return err;
+	for (i = 0; touches && i < c->ntouch && err == 0; i++) {
+		struct touch *tc = &c->touch[i];
+		struct jagent before;
+
+		err = journal_txn_agent_touch(t, tc->agent, &tc->a, &before);
+		if (err == 0)
+			err = note_back(c, t, tc->agent, &before);
+		if (err == 0 && tc->heartbeat) {
+			int was = (before.hb_flags & HB_SPOOL_FULL) != 0;
+			int is = (tc->a.hb_flags & HB_SPOOL_FULL) != 0;
+
+			if (is && !was)
+				say(c, "agent %s spool full (%llu events "
+				    "waiting; reading paused)", tc->agent,
+				    (unsigned long long)tc->a.spooled);
+			else if (was && !is)
+				say(c, "agent %s spool no longer full",
+				    tc->agent);
+		}
+	}
 	for (i = from; i < to && err == 0; i++) {
 		struct pending *p = &c->group[i];
 
@@ -936,20 +981,46 @@ group_commit_range(struct collector *c, size_t from, size_t to)
 	for (i = from; i < to; i++)
 		if (!c->group[i].done && !c->group[i].s->full_refused)
 			c->group[i].done = 1;
+	for (i = 0; touches && i < c->ntouch; i++)
+		if (c->touch[i].heartbeat)
+			c->touch[i].s->hb_flags = c->touch[i].a.hb_flags;
 	return 0;
 }
 
 /* group_commit_range, growing the map while it is full and may grow. */
 static int
-group_commit_grow(struct collector *c, size_t from, size_t to)
+group_commit_grow(struct collector *c, size_t from, size_t to, int touches)
 {
 	int err;
 
 	for (int tries = 0; ; tries++) {
-		err = group_commit_range(c, from, to);
+		err = group_commit_range(c, from, to, touches);
 		if (err != TS_EFULL || tries >= MAX_GROW_TRIES ||
 		    journal_grow(c) != 0)
 			return err;
+	}
+}
+
+/* Send the WELCOMEs of the HELLOs whose records were just committed (or
+ * failed: a record is the agent's status, not its events), and forget the
+ * records. */
+static void
+touches_reply(struct collector *c)
+{
+	size_t n = c->ntouch;
+
+	c->ntouch = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct touch *tc = &c->touch[i];
+
+		if (!tc->heartbeat) {
+			wire_welcome(&c->out, tc->w_epoch, tc->w_seq,
+			    c->cfg->credit_events);
+			send_reply(c, &tc->rid);
+			if (tc->s->used && tc->s->drill[0] == '\0')
+				send_config(c, tc->s);
+		}
+		zmq_msg_close(&tc->rid);
 	}
 }
 
@@ -965,10 +1036,21 @@ group_flush(struct collector *c)
 	size_t i, n = c->ngroup;
 	int err, full = 0;
 
-	if (n == 0)
+	if (n == 0 && c->ntouch == 0)
 		return;
 	c->ngroup = 0;		/* refuse() below must not recurse */
-	err = group_commit_grow(c, 0, n);
+	err = group_commit_grow(c, 0, n, c->ntouch > 0);
+	if (err != 0 && c->ntouch > 0) {
+		/* the agents' records alone, then the batches without them */
+		int terr = group_commit_grow(c, 0, 0, 1);
+
+		if (terr != 0 && terr != TS_EFULL)
+			log_warn("collector: %zu agent records (HELLO, "
+			    "heartbeat) not written: %s", c->ntouch,
+			    ts_strerror(terr));
+		err = n > 0 ? group_commit_grow(c, 0, n, 0) : 0;
+	}
+	touches_reply(c);
 	if (err == TS_EFULL && n > 1) {
 		/* At the cap: what fits goes in, in order, one by one. */
 		for (i = 0; i < n; i++) {
@@ -976,7 +1058,7 @@ group_flush(struct collector *c)
 
 			if (p->s->full_refused)
 				continue;
-			if (group_commit_grow(c, i, i + 1) == TS_EFULL)
+			if (group_commit_grow(c, i, i + 1, 0) == TS_EFULL)
 				p->s->full_refused = 1;
 		}
 	} else if (err == TS_EFULL) {
@@ -988,7 +1070,7 @@ group_flush(struct collector *c)
 
 			if (p->s->full_refused)
 				continue;
-			p->err = group_commit_grow(c, i, i + 1);
+			p->err = group_commit_grow(c, i, i + 1, 0);
 			if (p->err == TS_EFULL)
 				p->s->full_refused = 1;
 		}
@@ -1124,11 +1206,11 @@ on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
     const uint8_t key[32], const struct wire_msg *m)
 {
 	struct session *s;
-	struct jagent a, before;
+	struct jagent a;
+	struct touch *tc;
 	uint64_t mono = mono_us();
-	int err, changed;
+	int changed;
 
-	group_flush(c);
 	if ((s = session_find(c, rid, agent, key)) == NULL) {
 		refuse(c, rid, C_REFUSED_NOHELLO, WIRE_REFUSE_NOHELLO,
 		    "HEARTBEAT before HELLO");
@@ -1157,12 +1239,16 @@ on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
 	snprintf(a.host, sizeof(a.host), "%s", s->host);
 	snprintf(a.group, sizeof(a.group), "%s", s->group);
 	snprintf(a.cfgver, sizeof(a.cfgver), "%s", s->cfgver);
-	err = agent_record(c, agent, &a, 1, &before);
-	if (err == 0)
-		s->hb_flags = m->hb_flags;
-	else if (err != TS_EFULL)
-		log_warn("collector: agent %s: heartbeat not recorded: %s",
-		    agent, ts_strerror(err));
+	/* into the group's transaction, not one of its own */
+	if (c->ntouch >= MAX_GROUP_FRAMES)
+		group_flush(c);
+	tc = &c->touch[c->ntouch++];
+	memset(tc, 0, sizeof(*tc));
+	snprintf(tc->agent, sizeof(tc->agent), "%s", agent);
+	tc->a = a;
+	tc->s = s;
+	tc->heartbeat = 1;
+	zmq_msg_init(&tc->rid);
 }
 
 /* Receive and handle one agent frame.  0 if one was handled, -1 if none. */
@@ -1368,6 +1454,8 @@ collector_close(struct collector *c)
 	groupconf_free(&c->gc);
 	wire_buf_free(&c->out);
 	free(c->sessions);
+	free(c->buckets);
+	free(c->touch);
 	free(c->ev);
 	free(c->group);
 	internal_free(&c->in);
@@ -1506,6 +1594,10 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 	}
 	log_info("collector: group configurations from %s", cfg->groups_dir);
 	c.sessions = calloc(MAX_SESSIONS, sizeof(*c.sessions));
+	c.buckets = malloc(SESSION_BUCKETS * sizeof(*c.buckets));
+	c.touch = calloc(MAX_GROUP_FRAMES, sizeof(*c.touch));
+	if (c.buckets != NULL)
+		memset(c.buckets, 0xff, SESSION_BUCKETS * sizeof(*c.buckets));
 	c.ev = calloc(MAX_GROUP_EVENTS, sizeof(*c.ev));
 	c.group = calloc(MAX_GROUP_FRAMES, sizeof(*c.group));
 	{
@@ -1516,7 +1608,8 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 		host[sizeof(host) - 1] = '\0';
 		c.in = internal_open(host, (long)getpid());
 	}
-	if (c.sessions == NULL || c.ev == NULL || c.group == NULL ||
+	if (c.sessions == NULL || c.buckets == NULL || c.touch == NULL ||
+	    c.ev == NULL || c.group == NULL ||
 	    c.in == NULL) {
 		err = TS_ENOMEM;
 		goto fail;

@@ -323,8 +323,23 @@ fail:
 	return rc;
 }
 
+static int agent_enroll(const char *datadir, const char *name,
+    const char pub[KEY_Z85_BYTES], int check_keys);
+
 int keys_agent_enroll(const char *datadir, const char *name,
     const char pub[KEY_Z85_BYTES])
+{
+	return agent_enroll(datadir, name, pub, 1);
+}
+
+int keys_agent_enroll_generated(const char *datadir, const char *name,
+    const char pub[KEY_Z85_BYTES])
+{
+	return agent_enroll(datadir, name, pub, 0);
+}
+
+static int agent_enroll(const char *datadir, const char *name,
+    const char pub[KEY_Z85_BYTES], int check_keys)
 {
 	char *dir = NULL, *path = NULL;
 	struct enrolled *v = NULL;
@@ -347,7 +362,7 @@ int keys_agent_enroll(const char *datadir, const char *name,
 	}
 	/* One key, one identity: the same key under two names would make the
 	 * ZAP lookup ambiguous. */
-	rc = agents_read(dir, &v, &n);
+	rc = check_keys ? agents_read(dir, &v, &n) : 0;
 	if (rc != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

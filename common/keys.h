@@ -39,6 +39,12 @@ int keys_server_load_or_create(const char *datadir,
  * TS_EINVAL for a bad name or key. */
 int keys_agent_enroll(const char *datadir, const char *name,
     const char pub[KEY_Z85_BYTES]);
+/* keys_agent_enroll for a key pair generated just now (`tocsin agents
+ * add`): no other agent can hold it, so the enrolled keys are not read
+ * (which made enrolling N agents N*N/2 key-file reads); the name is still
+ * refused with TS_EEXIST if taken. */
+int keys_agent_enroll_generated(const char *datadir, const char *name,
+    const char pub[KEY_Z85_BYTES]);
 
 /* Revoke an agent.  TS_ENOTFOUND if it was not enrolled. */
 int keys_agent_revoke(const char *datadir, const char *name);

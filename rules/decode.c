@@ -584,6 +584,10 @@ syslog_parse(const char *buf, size_t len, uint64_t ref_us,
 			h->host_len = tl;
 			while (r < end && *r == ' ')
 				r++;
+			/* Cisco with a device id: "HOST : %ASA-..." */
+			if (end - r >= 3 && r[0] == ':' && r[1] == ' ' &&
+			    r[2] == '%')
+				r += 2;
 			q = r;
 			h->msg = q;
 			h->msg_len = (size_t)(end - q);

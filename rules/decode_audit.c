@@ -80,7 +80,7 @@ is_arg_key(const char *k, size_t n)
 static int
 hex_key(const char *k, size_t n, int execve)
 {
-	if (execve && is_arg_key(k, n))
+	if (execve > 0 && is_arg_key(k, n))
 		return 1;
 	for (size_t i = 0; hex_keys[i] != NULL; i++)
 		if (strlen(hex_keys[i]) == n && memcmp(hex_keys[i], k, n) == 0)
@@ -203,14 +203,16 @@ put(struct field_arena *a, field_emit_fn emit, void *arg, const char *k,
 	char *name;
 
 	if (rules_builtin_name(k, kn)) {
+		const char *pre = ai->kv ? "kv." : "audit.";
+		size_t pl = strlen(pre);
 		char tmp[64];
 
-		if (kn > sizeof(tmp) - 7)
+		if (kn > sizeof(tmp) - pl - 1)
 			return 0;
-		memcpy(tmp, "audit.", 6);
-		memcpy(tmp + 6, k, kn);
-		name = field_arena_dup(a, tmp, kn + 6);
-		kn += 6;
+		memcpy(tmp, pre, pl);
+		memcpy(tmp + pl, k, kn);
+		name = field_arena_dup(a, tmp, kn + pl);
+		kn += pl;
 	} else {
 		name = field_arena_dup(a, k, kn);
 	}
@@ -227,6 +229,8 @@ parse_items(const char *p, const char *end, int depth, int execve,
     struct field_arena *a, field_emit_fn emit, void *arg,
     struct audit_info *ai)
 {
+	int hex = execve >= 0;	/* -1: a key=value record, no hex */
+
 	while (p < end) {
 		const char *k, *v;
 		size_t kn, vn;
@@ -273,7 +277,7 @@ parse_items(const char *p, const char *end, int depth, int execve,
 				return -1;
 			continue;
 		}
-		if (!quoted && hex_key(k, kn, execve) &&
+		if (hex && !quoted && hex_key(k, kn, execve) &&
 		    !(vn == 6 && memcmp(v, "(null)", 6) == 0) &&
 		    !(vn == 1 && v[0] == '?')) {
 			size_t dn;
@@ -330,6 +334,50 @@ audit_decode(const char *buf, size_t len, struct field_arena *a,
 	    emit(arg, "node", 4, ai->node, ai->node_len) != 0)
 		return 0;
 	(void)parse_items(buf + n, end, 0, execve, a, emit, arg, ai);
+	return 0;
+}
+
+/* ---- key=value records (FortiGate, Sophos, ...) --------------------------- */
+
+int
+kv_decode(const char *buf, size_t len, struct field_arena *a,
+    field_emit_fn emit, void *arg, struct audit_info *ai)
+{
+	const char *p = buf, *end = buf + len;
+	size_t pairs = 0;
+
+	memset(ai, 0, sizeof(*ai));
+	while (p < end && *p == ' ')
+		p++;
+	/* the first word is key=value, and there are at least three */
+	for (const char *q = p; q < end && pairs < KV_MIN_PAIRS; ) {
+		const char *k = q;
+
+		while (q < end && *q != '=' && *q != ' ')
+			q++;
+		if (q >= end || *q != '=' || q == k) {
+			if (pairs == 0 || q >= end)
+				return 1;
+		} else {
+			pairs++;
+			q++;
+			if (q < end && *q == '"') {
+				const char *c = memchr(q + 1, '"',
+				    (size_t)(end - q - 1));
+
+				q = c != NULL ? c + 1 : end;
+			}
+		}
+		while (q < end && *q != ' ')
+			q++;
+		while (q < end && *q == ' ')
+			q++;
+	}
+	if (pairs < KV_MIN_PAIRS || audit_is_record(p, (size_t)(end - p)))
+		return 1;
+	ai->kv = 1;
+	/* depth 1: a msg='...' is a value like any other; no hex */
+	(void)parse_items(p, end, 1, -1, a, emit, arg, ai);
 	return 0;
 }
 

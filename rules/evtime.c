@@ -128,9 +128,14 @@ name(const char **pp, const char *end, const char *const *names, int n)
 {
 	const char *p = *pp;
 
+	if (p >= end)
+		return -1;
 	for (int i = 0; i < n; i++) {
-		size_t full = strlen(names[i]);
+		size_t full;
 
+		if (lower((unsigned char)*p) != names[i][0])
+			continue;	/* most names differ at once */
+		full = strlen(names[i]);
 		for (int tr = 0; tr < 2; tr++) {
 			size_t k = tr == 0 ? full : 3;
 

@@ -120,6 +120,17 @@ evtx_is_file(const void *head, size_t len)
 	return len >= 8 && memcmp(head, "ElfFile\0", 8) == 0;
 }
 
+/* Offset of the chunk whose header declares record id, 0 if none does
+ * (libevtx gives no offset for the records of a usual file). */
+static uint64_t
+chunk_offset_of(const struct chunk_tally *t, uint64_t n, uint64_t id)
+{
+	for (uint64_t k = 0; k < n; k++)
+		if (id >= t[k].first_id && id - t[k].first_id < t[k].declared)
+			return EVTX_HEADER_BYTES + k * EVTX_CHUNK_BYTES;
+	return 0;
+}
+
 /* What the file's own layout says: a truncated file, chunks without
  * their signature.  Reported, never fatal.  Fills *tally (one per whole
  * chunk with its signature, *ntally of them; the caller frees it). */
@@ -215,7 +226,7 @@ evtx_read(const char *path, const struct evtx_sink *s,
 	for (int i = 0; i < n; i++) {
 		libevtx_record_t *r = NULL;
 		off64_t off = -1;
-		uint64_t id = 0;
+		uint64_t id = 0, where;
 		size_t sz = 0;
 
 		libevtx_error_free(&e);
@@ -230,9 +241,11 @@ evtx_read(const char *path, const struct evtx_sink *s,
 		if (libevtx_record_get_utf8_xml_string_size(r, &sz, &e) != 1 ||
 		    sz == 0 || sz > EVTX_MAX_XML_BYTES) {
 			error_text(e, etext, sizeof(etext));
-			problem(s, off >= 0 ? (uint64_t)off : 0, "record %d "
-			    "(id %llu) at offset %lld: %s", i,
-			    (unsigned long long)id, (long long)off,
+			where = off > 0 ? (uint64_t)off :
+			    chunk_offset_of(tally, ntally, id);
+			problem(s, where, "record %d (id %llu) %s offset %llu: "
+			    "%s", i, (unsigned long long)id, off > 0 ? "at" :
+			    "in the chunk at", (unsigned long long)where,
 			    sz > EVTX_MAX_XML_BYTES ? "rendered XML larger than "
 			    "the limit" : etext[0] ? etext : "no XML");
 			st->failed++;
@@ -252,9 +265,11 @@ evtx_read(const char *path, const struct evtx_sink *s,
 		}
 		if (libevtx_record_get_utf8_xml_string(r, xml, sz, &e) != 1) {
 			error_text(e, etext, sizeof(etext));
-			problem(s, off >= 0 ? (uint64_t)off : 0, "record %d "
-			    "(id %llu) at offset %lld: %s", i,
-			    (unsigned long long)id, (long long)off, etext);
+			where = off > 0 ? (uint64_t)off :
+			    chunk_offset_of(tally, ntally, id);
+			problem(s, where, "record %d (id %llu) %s offset %llu: "
+			    "%s", i, (unsigned long long)id, off > 0 ? "at" :
+			    "in the chunk at", (unsigned long long)where, etext);
 			st->failed++;
 			libevtx_record_free(&r, NULL);
 			continue;
@@ -287,6 +302,7 @@ evtx_read(const char *path, const struct evtx_sink *s,
 		if (tally[i].read >= tally[i].declared)
 			continue;
 		st->damaged = 1;
+		st->failed += tally[i].declared - tally[i].read;
 		problem(s, off, "chunk %llu at offset %llu: %llu of its %llu "
 		    "records (ids %llu-%llu) could not be read: the chunk is "
 		    "damaged", (unsigned long long)i, (unsigned long long)off,

@@ -756,7 +756,8 @@ static const char *
 dec_type_prefix(enum dec_type t)
 {
 	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" :
-	    t == DEC_AUDIT ? "audit" : t == DEC_W3C ? "w3c" : "win";
+	    t == DEC_AUDIT ? "audit" : t == DEC_KV ? "kv" : t == DEC_W3C ?
+	    "w3c" : "win";
 }
 
 static const char *
@@ -764,7 +765,7 @@ dec_type_name(enum dec_type t)
 {
 	return t == DEC_JSON ? "json" : t == DEC_CEF ? "cef" :
 	    t == DEC_WINEVT ? "windows" : t == DEC_W3C ? "w3c" :
-	    t == DEC_AUDIT ? "audit" : "regex";
+	    t == DEC_AUDIT ? "audit" : t == DEC_KV ? "kv" : "regex";
 }
 
 /* A source path of an alias: a header field name means the decoded key of
@@ -889,9 +890,11 @@ load_decoder(struct loader *L, const char *file, const yt_node *n)
 			d->type = DEC_W3C;
 		else if (v->kind == YT_SCALAR && strcmp(v->str, "audit") == 0)
 			d->type = DEC_AUDIT;
+		else if (v->kind == YT_SCALAR && strcmp(v->str, "kv") == 0)
+			d->type = DEC_KV;
 		else if (!(v->kind == YT_SCALAR && strcmp(v->str, "regex") == 0))
 			ERR(L, file, v, "unknown decoder type (known: regex, "
-			    "json, cef, windows, w3c, audit)");
+			    "json, cef, windows, w3c, audit, kv)");
 	}
 	if ((v = map_get(n, "fields", NULL)) != NULL &&
 	    load_aliases(L, file, d, v) && L->oom)

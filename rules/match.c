@@ -510,6 +510,8 @@ cef_text(const struct syslog_hdr *h, size_t *len)
 #define TRIED_W3C_OK	128u
 #define TRIED_AUDIT	256u
 #define TRIED_AUDIT_OK	512u
+#define TRIED_KV	1024u
+#define TRIED_KV_OK	2048u
 
 /* Most fields of one audit record the assembler looks at. */
 #define MAX_AUDIT_CAPTURE	256
@@ -792,6 +794,19 @@ decoder_run(struct rules_ctx *ctx, const struct decoder *d,
 			return rc;
 		*tried |= TRIED_W3C_OK;
 		return 0;
+	case DEC_KV: {
+		struct audit_info ki;
+
+		if (*tried & TRIED_KV)
+			return *tried & TRIED_KV_OK ? 0 : 1;
+		*tried |= TRIED_KV;
+		if (kv_decode(h->msg, h->msg_len, &ctx->arena, field_put, ctx,
+		    &ki) != 0)
+			return 1;
+		ctx->c.fields_dropped += ki.dropped;
+		*tried |= TRIED_KV_OK;
+		return 0;
+	}
 	case DEC_AUDIT:
 		if (*tried & TRIED_AUDIT)
 			return *tried & TRIED_AUDIT_OK ? 0 : 1;

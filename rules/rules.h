@@ -203,7 +203,8 @@ struct evtx_sink {
 };
 struct evtx_stats {
 	uint64_t	records;	/* given to event */
-	uint64_t	failed;		/* records libevtx could not render */
+	uint64_t	failed;		/* records libevtx could not render,
+					 * or that a damaged chunk lost */
 	uint64_t	recovered;	/* deleted records found in slack space
 					 * (counted, not read) */
 	int		damaged;	/* truncated, bad chunks or corrupted */

@@ -48,7 +48,7 @@
 #define MAX_CEF_KEY_BYTES	63
 
 enum dec_type { DEC_REGEX = 0, DEC_JSON, DEC_CEF, DEC_WINEVT, DEC_W3C,
-    DEC_AUDIT };
+    DEC_AUDIT, DEC_KV };
 
 /* ---- Linux audit (decode_audit.c) ----------------------------------------- */
 
@@ -74,6 +74,8 @@ struct audit_info {
 	size_t		 dropped;	/* fields without arena room */
 	size_t		 skipped;	/* words that are not key=value */
 	size_t		 unterminated;	/* a quote never closed */
+	int		 kv;		/* kv_decode: header-named keys are
+					 * "kv.KEY" */
 };
 
 /*
@@ -92,6 +94,19 @@ int audit_decode(const char *buf, size_t len, struct field_arena *a,
 /* Whether (buf, len) starts like an audit record ("type=T msg=audit(",
  * optionally after "node=N "). */
 int audit_is_record(const char *buf, size_t len);
+
+/* Key=value pairs a message needs to be decoded by a kv decoder. */
+#define KV_MIN_PAIRS		3
+
+/*
+ * Decode a record of key=value pairs (FortiGate, Sophos XG, ...; values
+ * bare or "quoted"): every pair becomes a field named by its key (a key
+ * named like a header field is "kv.KEY").
+ * Returns 0, or 1 when buf does not start with KV_MIN_PAIRS pairs, or is
+ * an audit record (the audit decoder's).  info counts what was not read.
+ */
+int kv_decode(const char *buf, size_t len, struct field_arena *a,
+    field_emit_fn emit, void *arg, struct audit_info *info);
 
 struct audit_asm;		/* events in progress (opaque) */
 struct audit_pending;		/* one of them */

@@ -156,6 +156,9 @@ is "damaged chunk: exit status 2" "$?" 2
 check "damaged chunk: its offset and lost records are named" \
     grep -q "offset 4096: chunk 0 at offset 4096: [0-9]* of its [0-9]* records (ids [0-9]*-[0-9]*) could not be read" \
     "$T/corrupt.err"
+check "damaged chunk: the summary counts its lost records as unreadable" \
+    grep -q "damaged: [0-9]* records\{0,1\} read, [1-9][0-9]* unreadable" \
+    "$T/corrupt.err"
 # record --from-evtx: one event per record, at its TimeCreated, for its
 # Computer (or --host, which rewrites Computer); a damaged file is refused
 # with the offset it ends at.

@@ -1,6 +1,7 @@
 /*
- * fuzz_audit.c - libFuzzer target for the Linux audit decoder and the
- * assembler of one event's records (rules/decode_audit.c).
+ * fuzz_audit.c - libFuzzer target for the Linux audit decoder, the
+ * assembler of one event's records and the key=value decoder of FortiGate
+ * and Sophos records (rules/decode_audit.c).
  *
  * The input is split into lines; each is decoded (every name and value
  * must be NUL-terminated and inside the arena or static) and added to one
@@ -102,6 +103,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)audit_assemble(done, &arena,
 				    check_field, NULL);
 		}
+		arena.len = 0;
+		nfields = 0;
+		(void)kv_decode(line, len, &arena, keep_field, NULL, &ai);
 		if (audit_asm_save(as, &b1, &l1) == 0) {
 			if (audit_asm_restore(as2, b1, l1) != 0)
 				abort();

@@ -97,6 +97,9 @@ static const struct hcase cases[] = {
 	{ "*Jan 26 00:00:05.123: %SYS-5-CONFIG_I: Configured", REF,
 	  SYSLOG_3164, -1, NULL, "SYS", NULL, "5-CONFIG_I", "Configured",
 	  "2026-01-26T00:00:05.123Z" },
+	{ "Mar 01 2023 10:00:01 fw01 : %ASA-2-106001: Inbound TCP", REF,
+	  SYSLOG_3164, -1, "fw01", "ASA", NULL, "2-106001", "Inbound TCP",
+	  "2023-03-01T10:00:01Z" },
 	/* old PAM: "prog(module)[pid]:"; Solaris message ids */
 	{ "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication "
 	  "failure; rhost=218.188.2.4", REF, SYSLOG_3164, -1, "combo", "sshd",

@@ -198,6 +198,12 @@ static void test_enroll_revoke_list(void **state)
 	assert_int_equal(keys_agent_enroll(dd, "web01", p3), TS_EEXIST);
 	assert_int_equal(keys_agent_enroll(dd, "other", p1), TS_EEXIST);
 	assert_int_equal(keys_agent_enroll(dd, "../x", p3), TS_EINVAL);
+	/* a key generated just now: the name is still checked, the keys
+	 * are not read */
+	assert_int_equal(keys_agent_enroll_generated(dd, "web01", p3),
+	    TS_EEXIST);
+	assert_int_equal(keys_agent_enroll_generated(dd, "../x", p3),
+	    TS_EINVAL);
 	char bad[KEY_Z85_BYTES] = "short";
 	assert_int_equal(keys_agent_enroll(dd, "ok", bad), TS_EINVAL);
 	memset(bad, '~', 40);
