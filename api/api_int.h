@@ -33,6 +33,11 @@ struct api_ctx;
 /* Longest URL path and query value looked at. */
 #define API_MAX_PATH		1024
 #define API_MAX_VALUE		1024
+/* Records one list request examines at most (alerts the filters refuse,
+ * events of other hosts): past it the page ends early with a next_cursor
+ * where the scan stopped, so that a filter matching nothing never walks a
+ * whole journal in one request. */
+#define API_MAX_SCAN		200000
 /* Longest {name} segment of a path. */
 #define API_MAX_WORD		128
 /* Lines one POST rules/test may carry. */
@@ -55,6 +60,8 @@ enum api_counter {
 	AC_REFUSED_MALFORMED,
 	AC_NOT_FOUND,
 	AC_PAGE_CAPPED,
+	AC_SCAN_CAPPED,
+	AC_GREP_LIMIT,
 	AC_ACTIONS,
 	AC_ACTIONS_REFUSED,
 	AC_LOGINS,
@@ -129,6 +136,13 @@ const struct server_config *api_cfg(const struct api_ctx *x);
 struct state *api_state(struct api_ctx *x);
 /* The journal likewise. */
 struct journal *api_journal(struct api_ctx *x);
+/* Every read of the state or the journal runs between these: LMDB lets
+ * many threads read, but a map grown by the writer is adopted inside a
+ * read (mdb_env_set_mapsize with no other transaction alive in the
+ * process) and a named db is opened on first use (mdb_dbi_open, one at a
+ * time), so the API's threads take turns. */
+void api_db_lock(struct api_ctx *x);
+void api_db_unlock(struct api_ctx *x);
 
 /* The rule set (loaded at start and on SIGHUP with the engine's loader).
  * hold returns it (NULL when it did not load) with a read lock that
@@ -157,13 +171,16 @@ struct api_alert_filter {
 	char		 rule[MAX_RULE_ID_BYTES + 1];
 	char		 drill[MAX_DRILL_BYTES + 1];
 	int		 no_drill;
+	char		 grep[API_MAX_VALUE + 1];	/* events: a PCRE2
+						 * pattern on the raw line */
 	uint64_t	 limit;		/* page size asked (0: default) */
 	/* cursor: the last alert of the previous page */
 	uint64_t	 after_time_us, after_id;	/* 0: first page */
 };
 
 /* Set one query argument of an alert (or event) list: since, until,
- * min_level, host, rule, drill, no_drill, limit, cursor.  now_us for
+ * min_level, host, rule, drill, no_drill, limit, cursor, grep (compiled
+ * by the events handler).  now_us for
  * durations.  0, or TS_EINVAL with a message in err ("since: ...");
  * unknown keys are TS_EINVAL too (a misspelt filter must not return
  * everything). */

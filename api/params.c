@@ -95,6 +95,9 @@ api_alert_filter_set(struct api_alert_filter *f, const char *key,
 		return bounded_copy(f->drill, sizeof(f->drill), val, key, err,
 		    errlen);
 	}
+	if (strcmp(key, "grep") == 0)
+		return bounded_copy(f->grep, sizeof(f->grep), val, key, err,
+		    errlen);
 	if (strcmp(key, "no_drill") == 0) {
 		if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0 ||
 		    val[0] == '\0')

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <microhttpd.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "api/api_int.h"
 #include "collector/journal.h"
@@ -17,6 +19,7 @@
 #include "common/datadir.h"
 #include "common/err.h"
 #include "common/keys.h"
+#include "common/limits.h"
 #include "common/names.h"
 #include "common/util.h"
 #include "engine/state.h"
@@ -153,6 +156,7 @@ h_status(struct api_req *q, struct api_resp *r)
 		    procs[i], "pid", (json_int_t)pid, "running",
 		    pid > 0 && pid_alive(pid)));
 	}
+	api_db_lock(q->rq_ctx);
 	if (s != NULL) {
 		(void)state_cursor_get(s, &cursor);
 		(void)state_alert_count(s, &nalerts);
@@ -162,6 +166,7 @@ h_status(struct api_req *q, struct api_resp *r)
 		(void)journal_last_seq(j, &last);
 		(void)journal_stats_foreach(j, counter_cb, counters);
 	}
+	api_db_unlock(q->rq_ctx);
 	if ((p = datadir_path(cfg->data_dir, DD_OUTPUTS)) != NULL) {
 		(void)outputs_stats_foreach(p, counter_cb, counters);
 		free(p);
@@ -181,9 +186,12 @@ h_status(struct api_req *q, struct api_resp *r)
 struct page {
 	const struct api_alert_filter	*f;
 	json_t				*items;
-	uint64_t			 n;
-	uint64_t			 last_time, last_id;
+	uint64_t			 n, scanned;
+	uint64_t			 last_time, last_id;	/* last given */
+	uint64_t			 seen_time, seen_id;	/* last looked
+								 * at */
 	int				 more;	/* one past the page seen */
+	int				 capped;	/* API_MAX_SCAN reached */
 };
 
 static int
@@ -205,6 +213,17 @@ alert_page_cb(const char *json, size_t len, void *arg)
 		json_decref(a);
 		return 0;
 	}
+	if (++pg->scanned > API_MAX_SCAN && pg->seen_id != 0) {
+		/* enough work for one request: the next page goes on after
+		 * the last alert looked at (given or filtered out) */
+		pg->last_time = pg->seen_time;
+		pg->last_id = pg->seen_id;
+		pg->more = pg->capped = 1;
+		json_decref(a);
+		return 1;
+	}
+	pg->seen_time = t;
+	pg->seen_id = id;
 	d = json_string_value(json_object_get(a, "drill"));
 	if ((f->no_drill && d != NULL) || (f->drill[0] != '\0' &&
 	    (d == NULL || strcmp(d, f->drill) != 0))) {
@@ -252,12 +271,17 @@ h_alerts(struct api_req *q, struct api_resp *r)
 	pg.items = json_array();
 	if (f.after_id != 0 && f.after_time_us == 0)
 		goto done;	/* nothing is older than time 0 */
-	if ((rc = state_alerts_query(s, &aq, alert_page_cb, &pg)) != 0) {
+	api_db_lock(q->rq_ctx);
+	rc = state_alerts_query(s, &aq, alert_page_cb, &pg);
+	api_db_unlock(q->rq_ctx);
+	if (rc != 0) {
 		json_decref(pg.items);
 		db_error(r, rc);
 		return;
 	}
 done:
+	if (pg.capped)
+		api_count(AC_SCAN_CAPPED);
 	api_cursor_format(pg.last_time, pg.last_id, cur, sizeof(cur));
 	api_json(r, 200, json_pack("{s:o, s:I, s:o}", "alerts", pg.items,
 	    "limit", (json_int_t)f.limit, "next_cursor", pg.more ?
@@ -275,7 +299,10 @@ h_alert_one(struct api_req *q, struct api_resp *r)
 
 	if ((s = need_state(q, r)) == NULL)
 		return;
-	if ((rc = state_alert_get(s, q->rq_ids[0], &txt, &len)) != 0) {
+	api_db_lock(q->rq_ctx);
+	rc = state_alert_get(s, q->rq_ids[0], &txt, &len);
+	api_db_unlock(q->rq_ctx);
+	if (rc != 0) {
 		if (rc == TS_ENOTFOUND)
 			api_error(r, 404, "not_found", "no alert %llu",
 			    (unsigned long long)q->rq_ids[0]);
@@ -432,8 +459,10 @@ h_incidents(struct api_req *q, struct api_resp *r)
 	if ((s = need_state(q, r)) == NULL)
 		return;
 	p.items = json_array();
-	if ((rc = state_incidents_foreach(s, 1, inc_page_cb, &p)) != 0 &&
-	    rc != TS_ENOTFOUND) {
+	api_db_lock(q->rq_ctx);
+	rc = state_incidents_foreach(s, 1, inc_page_cb, &p);
+	api_db_unlock(q->rq_ctx);
+	if (rc != 0 && rc != TS_ENOTFOUND) {
 		json_decref(p.items);
 		db_error(r, rc);
 		return;
@@ -509,7 +538,9 @@ h_incident_one(struct api_req *q, struct api_resp *r)
 
 	if ((s = need_state(q, r)) == NULL)
 		return;
+	api_db_lock(q->rq_ctx);
 	if ((rc = state_incident_get(s, q->rq_ids[0], &txt, &len)) != 0) {
+		api_db_unlock(q->rq_ctx);
 		if (rc == TS_ENOTFOUND)
 			api_error(r, 404, "not_found", "no incident %llu",
 			    (unsigned long long)q->rq_ids[0]);
@@ -520,6 +551,7 @@ h_incident_one(struct api_req *q, struct api_resp *r)
 	inc = json_loadb(txt, len, 0, NULL);
 	free(txt);
 	if (inc == NULL) {
+		api_db_unlock(q->rq_ctx);
 		api_error(r, 500, "internal", "incident is not readable");
 		return;
 	}
@@ -538,7 +570,9 @@ h_incident_one(struct api_req *q, struct api_resp *r)
 		free(a);
 	}
 	hist = json_array();
-	if ((rc = incident_history(s, q->rq_ids[0], hist)) != 0) {
+	rc = incident_history(s, q->rq_ids[0], hist);
+	api_db_unlock(q->rq_ctx);
+	if (rc != 0) {
 		json_decref(hist);
 		json_decref(alerts);
 		json_decref(inc);
@@ -660,8 +694,13 @@ h_incident_action(struct api_req *q, struct api_resp *r)
 struct ev_page {
 	const struct api_alert_filter	*f;
 	json_t				*items;
-	uint64_t			 n, last;
+	uint64_t			 n, last, scanned;
 	int				 more;
+	int				 capped;	/* API_MAX_SCAN reached */
+	pcre2_code			*re;	/* grep, or NULL */
+	pcre2_match_data		*md;
+	pcre2_match_context		*mctx;
+	uint64_t			 grep_failed;	/* limits hit */
 };
 
 static json_t *
@@ -689,6 +728,12 @@ ev_page_cb(const struct jevent *ev, void *arg)
 	json_t		*o;
 	char		 t[40];
 
+	if (++p->scanned > API_MAX_SCAN) {
+		/* enough work for one request: go on from here next time */
+		p->more = p->capped = 1;
+		p->last = ev->jseq + 1;
+		return 1;
+	}
 	if (f->until_us != 0 && ev->time_us > f->until_us)
 		return 0;
 	if (f->since_us != 0 && ev->recv_us < f->since_us &&
@@ -701,6 +746,17 @@ ev_page_cb(const struct jevent *ev, void *arg)
 	    (ev->drill_len != strlen(f->drill) || memcmp(ev->drill, f->drill,
 	    ev->drill_len) != 0)))
 		return 0;
+	if (p->re != NULL) {
+		int m = pcre2_match(p->re, (PCRE2_SPTR)ev->raw, ev->raw_len, 0,
+		    0, p->md, p->mctx);
+
+		if (m == PCRE2_ERROR_NOMATCH)
+			return 0;
+		if (m < 0) {	/* a limit: counted, not shown as a match */
+			p->grep_failed++;
+			return 0;
+		}
+	}
 	if (p->n == f->limit) {
 		p->more = 1;
 		return 1;
@@ -727,7 +783,7 @@ void
 h_events(struct api_req *q, struct api_resp *r)
 {
 	static const char *const keys[] = { "since", "until", "host", "drill",
-	    "no_drill", "limit", "cursor", NULL };
+	    "no_drill", "limit", "cursor", "grep", NULL };
 	struct api_alert_filter	 f;
 	struct ev_page		 p;
 	journal_t		*j;
@@ -744,22 +800,63 @@ h_events(struct api_req *q, struct api_resp *r)
 	}
 	memset(&p, 0, sizeof(p));
 	p.f = &f;
+	if (f.grep[0] != '\0') {
+		int		ec;
+		PCRE2_SIZE	eo;
+
+		p.re = pcre2_compile((PCRE2_SPTR)f.grep, PCRE2_ZERO_TERMINATED,
+		    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &eo, NULL);
+		if (p.re == NULL) {
+			PCRE2_UCHAR msg[128];
+
+			pcre2_get_error_message(ec, msg, sizeof(msg));
+			api_count(AC_REFUSED_MALFORMED);
+			api_error(r, 400, "bad_argument", "grep: %s at offset "
+			    "%zu", (const char *)msg, (size_t)eo);
+			return;
+		}
+		(void)pcre2_jit_compile(p.re, PCRE2_JIT_COMPLETE);
+		p.md = pcre2_match_data_create_from_pattern(p.re, NULL);
+		p.mctx = pcre2_match_context_create(NULL);
+		if (p.md == NULL || p.mctx == NULL) {
+			rc = TS_ENOMEM;
+			p.items = NULL;
+			goto fail;
+		}
+		pcre2_set_match_limit(p.mctx, PCRE2_MATCH_LIMIT);
+		pcre2_set_depth_limit(p.mctx, PCRE2_DEPTH_LIMIT);
+	}
 	p.items = json_array();
 	/* the cursor of events is "0.JSEQ": the last jseq given */
+	api_db_lock(q->rq_ctx);
+	rc = 0;
 	if (f.after_id != 0)
 		from = f.after_id - 1;
-	else if ((rc = journal_last_seq(j, &from)) != 0)
+	else
+		rc = journal_last_seq(j, &from);
+	if (rc == 0 && from > 0)
+		rc = journal_scan_reverse(j, from, 0, ev_page_cb, &p);
+	api_db_unlock(q->rq_ctx);
+	if (rc != 0)
 		goto fail;
-	if (from > 0 && (rc = journal_scan_reverse(j, from, 0, ev_page_cb,
-	    &p)) != 0)
-		goto fail;
+	if (p.capped)
+		api_count(AC_SCAN_CAPPED);
+	for (uint64_t i = 0; i < p.grep_failed; i++)
+		api_count(AC_GREP_LIMIT);
 	api_cursor_format(0, p.last, cur, sizeof(cur));
-	api_json(r, 200, json_pack("{s:o, s:I, s:o}", "events", p.items,
+	api_json(r, 200, json_pack("{s:o, s:I, s:o, s:I}", "events", p.items,
 	    "limit", (json_int_t)f.limit, "next_cursor", p.more && p.last > 1 ?
-	    json_string(cur) : json_null()));
+	    json_string(cur) : json_null(), "grep_limit_hits",
+	    (json_int_t)p.grep_failed));
+	pcre2_match_data_free(p.md);
+	pcre2_match_context_free(p.mctx);
+	pcre2_code_free(p.re);
 	return;
 fail:
 	json_decref(p.items);
+	pcre2_match_data_free(p.md);
+	pcre2_match_context_free(p.mctx);
+	pcre2_code_free(p.re);
 	api_error(r, 500, "internal", "reading the journal: %s",
 	    ts_strerror(rc));
 }
@@ -830,9 +927,13 @@ h_agents(struct api_req *q, struct api_resp *r)
 		    KEYS_DEFAULT_GROUP));
 		json_object_set_new(v, "state", json_string("never_seen"));
 	}
-	if (j != NULL && (rc = journal_agent_foreach(j, jagent_cb, all)) != 0 &&
-	    rc != TS_ESTOP)
-		goto fail;
+	if (j != NULL) {
+		api_db_lock(q->rq_ctx);
+		rc = journal_agent_foreach(j, jagent_cb, all);
+		api_db_unlock(q->rq_ctx);
+		if (rc != 0 && rc != TS_ESTOP)
+			goto fail;
+	}
 	json_object_foreach(all, k, v) {
 		if (strcmp(k, KEYS_REPLAY_AGENT) == 0)
 			json_object_set_new(v, "replay", json_true());

@@ -252,7 +252,11 @@ h_drills(struct api_req *q, struct api_resp *r)
 	size_t	 i;
 	int	 rc;
 
-	if ((rc = drill_list(api_cfg(q->rq_ctx)->data_dir, &runs)) != 0) {
+	(void)api_state(q->rq_ctx);	/* read through the API's handle */
+	api_db_lock(q->rq_ctx);
+	rc = drill_list(api_cfg(q->rq_ctx)->data_dir, &runs);
+	api_db_unlock(q->rq_ctx);
+	if (rc != 0) {
 		json_decref(sc);
 		api_error(r, 500, "internal", "reading the scorecards: %s",
 		    ts_strerror(rc));
@@ -286,8 +290,11 @@ h_drill_one(struct api_req *q, struct api_resp *r)
 	}
 	o = json_incref(scenario_find(all, q->rq_word));
 	json_decref(all);
+	(void)api_state(q->rq_ctx);
+	api_db_lock(q->rq_ctx);
 	rc = drill_scorecard_get(api_cfg(q->rq_ctx)->data_dir, q->rq_word,
 	    &card, &drill);
+	api_db_unlock(q->rq_ctx);
 	if (rc != 0 && rc != TS_ENOTFOUND) {
 		json_decref(o);
 		api_error(r, 500, "internal", "%s", ts_strerror(rc));

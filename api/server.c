@@ -32,6 +32,7 @@
 #include "common/datadir.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "engine/drill.h"
 #include "engine/state.h"
 #include "rules/rules.h"
 
@@ -61,6 +62,7 @@ struct api_ctx {
 	const struct server_config *x_cfg;
 	struct MHD_Daemon	*x_mhd;
 	int			 x_tls;
+	pthread_mutex_t		 x_dbmu;	/* api_db_lock */
 	pthread_mutex_t		 x_mu;		/* everything below */
 	state_t			*x_state;
 	journal_t		*x_journal;
@@ -92,6 +94,8 @@ static const char *const counter_names[AC_NCOUNTERS] = {
 	[AC_REFUSED_MALFORMED] = "api.refused_malformed",
 	[AC_NOT_FOUND] = "api.not_found",
 	[AC_PAGE_CAPPED] = "api.page_capped",
+	[AC_SCAN_CAPPED] = "api.scan_capped",
+	[AC_GREP_LIMIT] = "api.grep_limit_hits",
 	[AC_ACTIONS] = "api.actions",
 	[AC_ACTIONS_REFUSED] = "api.actions_refused",
 	[AC_LOGINS] = "api.logins",
@@ -117,6 +121,18 @@ api_cfg(const struct api_ctx *x)
 	return x->x_cfg;
 }
 
+void
+api_db_lock(struct api_ctx *x)
+{
+	pthread_mutex_lock(&x->x_dbmu);
+}
+
+void
+api_db_unlock(struct api_ctx *x)
+{
+	pthread_mutex_unlock(&x->x_dbmu);
+}
+
 struct state *
 api_state(struct api_ctx *x)
 {
@@ -128,6 +144,8 @@ api_state(struct api_ctx *x)
 	    (p = datadir_path(x->x_cfg->data_dir, DD_STATE)) != NULL) {
 		if (state_open(p, STATE_RDONLY, 0, &x->x_state) != 0)
 			x->x_state = NULL;
+		else	/* the drill functions read through it too */
+			drill_use_state(x->x_state);
 		free(p);
 	}
 	s = x->x_state;
@@ -1288,6 +1306,7 @@ api_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	api_stop_flag = stop;
 	x->x_cfg = cfg;
 	pthread_mutex_init(&x->x_mu, NULL);
+	pthread_mutex_init(&x->x_dbmu, NULL);
 	pthread_rwlock_init(&x->x_rslock, NULL);
 	rules_reload(x);
 	if (listen_addr(cfg->api_listen, &ss, &sl) != 0) {
@@ -1347,10 +1366,12 @@ api_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 		if (mono_us() - last >= 1000000) {
 			last = mono_us();
 			stats_write_file(cfg, started);
+			api_db_lock(x);
 			pthread_mutex_lock(&x->x_mu);
 			if (x->x_state != NULL)
 				(void)state_readers_reclaim(x->x_state, NULL);
 			pthread_mutex_unlock(&x->x_mu);
+			api_db_unlock(x);
 		}
 		usleep(100000);
 	}
@@ -1360,6 +1381,7 @@ api_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 		unlink(pidpath);
 out:
 	free(pidpath);
+	drill_use_state(NULL);
 	state_close(&x->x_state);
 	journal_close(&x->x_journal);
 	if (x->x_tls_key != NULL)
@@ -1375,6 +1397,7 @@ out:
 	ruleset_free(&x->x_rs);
 	pthread_rwlock_destroy(&x->x_rslock);
 	pthread_mutex_destroy(&x->x_mu);
+	pthread_mutex_destroy(&x->x_dbmu);
 	free(x);
 	return ret;
 }

@@ -139,12 +139,13 @@ stream_poll(struct stream *st)
 
 	if (s == NULL)
 		return 0;
+	api_db_lock(st->st_ctx);
 	rc = state_log_read(s, STATE_LOG_ALERTS, st->st_alert, STREAM_BATCH,
 	    alert_cb, st, &last);
-	if (rc != 0 && rc != TS_ENOTFOUND)
-		return rc;
-	rc = state_log_read(s, STATE_LOG_INCIDENTS, st->st_inc, STREAM_BATCH,
-	    inc_cb, st, &last);
+	if (rc == 0 || rc == TS_ENOTFOUND)
+		rc = state_log_read(s, STATE_LOG_INCIDENTS, st->st_inc,
+		    STREAM_BATCH, inc_cb, st, &last);
+	api_db_unlock(st->st_ctx);
 	return rc == TS_ENOTFOUND ? 0 : rc;
 }
 
@@ -262,12 +263,14 @@ api_stream_start(struct api_req *q, struct api_resp *r)
 			goto bad;
 	} else if ((s = api_state(q->rq_ctx)) != NULL) {
 		/* from now on: the logs' current ends */
+		api_db_lock(q->rq_ctx);
 		if (state_log_read(s, STATE_LOG_ALERTS, 0, 1, noop_cb, NULL,
 		    &last) == 0)
 			st->st_alert = last;
 		if (state_log_read(s, STATE_LOG_INCIDENTS, 0, 1, noop_cb, NULL,
 		    &last) == 0)
 			st->st_inc = last;
+		api_db_unlock(q->rq_ctx);
 	}
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
 	    stream_read_cb, st, stream_free_cb);

@@ -511,16 +511,37 @@ static void collect_free(struct collect *cl)
 	memset(cl, 0, sizeof(*cl));
 }
 
+/* drill_use_state's handle (NULL: each call opens its own). */
+static state_t *g_shared_state;
+
+void drill_use_state(state_t *s)
+{
+	g_shared_state = s;
+}
+
 static int state_open_dd(const char *datadir, state_t **st)
 {
-	char *sp = datadir_path(datadir, DD_STATE);
+	char *sp;
 	int rc;
 
-	if (sp == NULL)
+	if (g_shared_state != NULL) {
+		*st = g_shared_state;
+		return 0;
+	}
+	if ((sp = datadir_path(datadir, DD_STATE)) == NULL)
 		return TS_ENOMEM;
 	rc = state_open(sp, STATE_RDONLY, 0, st);
 	free(sp);
 	return rc;
+}
+
+/* Close what state_open_dd opened (a shared handle stays open). */
+static void state_done_dd(state_t **st)
+{
+	if (*st == g_shared_state)
+		*st = NULL;
+	else
+		state_close(st);
 }
 
 /* The highest id of a state log (0: empty). */
@@ -551,7 +572,7 @@ int drill_alert_mark(const char *datadir, uint64_t *id)
 	if ((rc = state_open_dd(datadir, &st)) != 0)
 		return rc == TS_ENOTFOUND ? 0 : rc;
 	rc = log_last(st, STATE_LOG_ALERTS, id);
-	state_close(&st);
+	state_done_dd(&st);
 	return rc;
 }
 
@@ -570,7 +591,7 @@ int drill_alerts_progress(const char *datadir, const char *drill,
 	cl.seen = *after;
 	rc = state_log_read(st, STATE_LOG_ALERTS, *after, DRILL_LOG_BATCH,
 	    count_cb, &cl, &last);
-	state_close(&st);
+	state_done_dd(&st);
 	if (rc == TS_ENOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -603,7 +624,7 @@ static int collect_drill(const char *datadir, const char *drill,
 	}
 	if (rc == 0 && json_array_size(cl->incidents) > 0)
 		rc = log_read_all(st, STATE_LOG_INCIDENTS, 0, inclog_cb, cl);
-	state_close(&st);
+	state_done_dd(&st);
 	return rc;
 }
 
@@ -1016,7 +1037,7 @@ int drill_list(const char *datadir, json_t **out)
 	rc = state_open_dd(datadir, &st);
 	if (rc == 0) {
 		rc = state_walk(st, STATE_DB_DRILLS, NULL, 0, 0, list_cb, &lw);
-		state_close(&st);
+		state_done_dd(&st);
 		if (rc == TS_ENOTFOUND)
 			rc = 0;
 		if (rc == 0)
@@ -1063,7 +1084,7 @@ static int scorecard_exact(const char *datadir, const char *name,
 	if (state_open_dd(datadir, &st) == 0) {
 		if (state_drill_get(st, name, &text) != 0)
 			text = NULL;
-		state_close(&st);
+		state_done_dd(&st);
 	}
 	if (text == NULL && (fp = xasprintf("%s/drills/%s.json", datadir,
 	    name)) != NULL) {

@@ -149,4 +149,15 @@ int drill_list(const char *datadir, json_t **out);
 int drill_scorecard_get(const char *datadir, const char *name, json_t **sc,
     char **drill);
 
+/*
+ * A process that keeps the state open (the API) passes its handle here, and
+ * the functions above read through it instead of opening the state again:
+ * LMDB must not be opened twice in one process (closing the second handle
+ * would drop the first one's locks).  NULL: each call opens its own.  The
+ * caller keeps s open while these functions may run, and serialises them
+ * with its own reads if it must.
+ */
+struct state;
+void drill_use_state(struct state *s);
+
 #endif /* TOCSIN_DRILL_H */

@@ -496,6 +496,8 @@ w3c_decode(struct w3c *w, const char *key, size_t klen, const char *buf,
 	if (buf[0] == '#')
 		return directive(w, key, klen, h, buf, len, a, emit, arg,
 		    info);
+	/* columns counted only once the line may be W3C: this decoder sees
+	 * every line of every program (Windows events too) */
 	if (w->nsrc > 0 && (s = src_find(w, key, klen, h)) != NULL &&
 	    s->nfields > 0) {
 		s->used = ++w->clock;

@@ -107,10 +107,10 @@ put(struct winevt *w, const char *name, size_t nl, const char *val,
 		w->stop = 1;
 		return;
 	}
-	if (strcmp(n, "Computer") == 0) {
+	if (nl == 8 && strcmp(n, "Computer") == 0) {
 		w->info->computer = v;
 		w->info->computer_len = vl;
-	} else if (strcmp(n, "TimeCreated") == 0) {
+	} else if (nl == 11 && strcmp(n, "TimeCreated") == 0) {
 		uint64_t t;
 
 		if (rules_parse_time(v, vl, &t) == 0) {

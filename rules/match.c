@@ -321,11 +321,19 @@ rx_match(struct rules_ctx *ctx, const struct rx *rx, const char *s,
 	return 0;
 }
 
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
+/* ASCII case folding by table: the compares below run per byte of
+ * every value a Sigma rule tests. */
+static const unsigned char fold_tab[256] = {
+#define F1(c)	(unsigned char)((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
+#define F4(c)	F1(c), F1((c) + 1), F1((c) + 2), F1((c) + 3)
+#define F16(c)	F4(c), F4((c) + 4), F4((c) + 8), F4((c) + 12)
+#define F64(c)	F16(c), F16((c) + 16), F16((c) + 32), F16((c) + 48)
+	F64(0), F64(64), F64(128), F64(192)
+#undef F64
+#undef F16
+#undef F4
+#undef F1
+};
 
 static int
 mem_eq(const char *a, const char *b, size_t n, int nocase)
@@ -333,7 +341,8 @@ mem_eq(const char *a, const char *b, size_t n, int nocase)
 	if (!nocase)
 		return memcmp(a, b, n) == 0;
 	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+		if (fold_tab[(unsigned char)a[i]] !=
+		    fold_tab[(unsigned char)b[i]])
 			return 0;
 	return 1;
 }

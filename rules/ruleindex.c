@@ -262,9 +262,74 @@ req_free(struct req *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Strings the build made (caseless regex literals), freed after it. */
+struct owned {
+	char	**v;
+	size_t	  n;
+};
+
+/*
+ * The literal a caseless regex needs (in any ASCII case): PCRE2_CASELESS
+ * or a leading "(?i)", no other option that changes what a literal
+ * means (UTF and UCP fold more than ASCII; extended ignores spaces), and
+ * the required literal of the rest, all ASCII.  rx_match has no such
+ * gate, so this one is the index's own.  0 with *s NULL when there is
+ * none; -1 on ENOMEM.
+ */
+static int
+rx_caseless_lit(const struct rx *rx, struct owned *own, const char **s,
+    size_t *len)
+{
+	uint32_t opts = 0;
+	const char *src = rx->src;
+	int ci;
+	char *lit = NULL, **nv;
+	size_t ll = 0;
+
+	*s = NULL;
+	if (rx->code == NULL || src == NULL ||
+	    pcre2_pattern_info(rx->code, PCRE2_INFO_ALLOPTIONS, &opts) != 0)
+		return 0;
+	ci = (opts & PCRE2_CASELESS) != 0;
+	if (strncmp(src, "(?i)", 4) == 0) {
+		src += 4;
+		ci = 1;
+	}
+	if (!ci || (opts & ~(uint32_t)(PCRE2_CASELESS | PCRE2_MULTILINE |
+	    PCRE2_DOTALL)) != 0)
+		return 0;
+	if (rules_extract_literal(src, &lit, &ll))
+		return -1;
+	if (lit == NULL)
+		return 0;
+	for (size_t i = 0; i < ll; i++)
+		if ((unsigned char)lit[i] >= 0x80) {
+			free(lit);
+			return 0;
+		}
+	if ((nv = realloc(own->v, (own->n + 1) * sizeof(*nv))) == NULL) {
+		free(lit);
+		return -1;
+	}
+	own->v = nv;
+	own->v[own->n++] = lit;
+	*s = lit;
+	*len = ll;
+	return 0;
+}
+
+static void
+owned_free(struct owned *own)
+{
+	for (size_t i = 0; i < own->n; i++)
+		free(own->v[i]);
+	free(own->v);
+	memset(own, 0, sizeof(*own));
+}
+
 /* The atoms one leaf implies: 1 with out filled, 0 when none. */
 static int
-leaf_atoms(const struct leaf *lf, struct req *out)
+leaf_atoms(const struct leaf *lf, struct req *out, struct owned *own)
 {
 	struct atom a = { 0, lf->field, NULL, 0, lf->nocase };
 
@@ -304,7 +369,11 @@ leaf_atoms(const struct leaf *lf, struct req *out)
 			a.s = lf->rx.lit;
 			a.len = lf->rx.lit_len;
 		} else {
-			return 0;
+			if (rx_caseless_lit(&lf->rx, own, &a.s, &a.len))
+				return -1;
+			if (a.s == NULL || a.len == 0)
+				return 0;
+			a.caseless = 1;
 		}
 		return req_push(out, &a) ? -1 : 1;
 	default:
@@ -314,7 +383,8 @@ leaf_atoms(const struct leaf *lf, struct req *out)
 
 /* Count every atom of c once for rule number ri (+ 1). */
 static int
-count_atoms(struct atab *t, const struct cond *c, size_t ri, int depth)
+count_atoms(struct atab *t, const struct cond *c, size_t ri, int depth,
+    struct owned *own)
 {
 	struct req r = { 0 };
 	int oom = 0;
@@ -323,11 +393,11 @@ count_atoms(struct atab *t, const struct cond *c, size_t ri, int depth)
 		return 0;
 	if (c->kind != COND_LEAF) {
 		for (size_t i = 0; i < c->nkids; i++)
-			if (count_atoms(t, c->kids[i], ri, depth + 1))
+			if (count_atoms(t, c->kids[i], ri, depth + 1, own))
 				return TS_ENOMEM;
 		return 0;
 	}
-	if (leaf_atoms(&c->leaf, &r) < 0) {
+	if (leaf_atoms(&c->leaf, &r, own) < 0) {
 		req_free(&r);
 		return TS_ENOMEM;
 	}
@@ -372,13 +442,13 @@ atom_cost(const struct atab *freq, const struct atom *a)
  */
 static int
 cond_req(const struct atab *freq, const struct cond *c, struct req *out,
-    int depth)
+    int depth, struct owned *own)
 {
 	if (c == NULL || depth > INDEX_MAX_DEPTH)
 		return 0;
 	switch (c->kind) {
 	case COND_LEAF: {
-		int rc = leaf_atoms(&c->leaf, out);
+		int rc = leaf_atoms(&c->leaf, out, own);
 
 		if (rc == 1) {
 			out->cost = 0;
@@ -394,7 +464,8 @@ cond_req(const struct atab *freq, const struct cond *c, struct req *out,
 
 		for (size_t i = 0; i < c->nkids; i++) {
 			struct req t = { 0 };
-			int rc = cond_req(freq, c->kids[i], &t, depth + 1);
+			int rc = cond_req(freq, c->kids[i], &t, depth + 1,
+			    own);
 
 			if (rc < 0) {
 				req_free(&t);
@@ -423,7 +494,8 @@ cond_req(const struct atab *freq, const struct cond *c, struct req *out,
 			return 0;
 		for (size_t i = 0; i < c->nkids; i++) {
 			struct req t = { 0 };
-			int rc = cond_req(freq, c->kids[i], &t, depth + 1);
+			int rc = cond_req(freq, c->kids[i], &t, depth + 1,
+			    own);
 
 			if (rc != 1 || out->n + t.n > INDEX_MAX_ATOMS) {
 				req_free(&t);
@@ -582,6 +654,7 @@ ruleindex_build(struct ruleset *rs)
 {
 	struct ruleindex *ix;
 	struct atab freq = { 0 };
+	struct owned own = { 0 };
 	int rc = TS_ENOMEM;
 
 	if (rs->nrules == 0 || rs->nrules > UINT32_MAX)
@@ -603,7 +676,7 @@ ruleindex_build(struct ruleset *rs)
 	/* how many rules name each atom */
 	for (size_t i = 0; i < rs->nrules; i++)
 		if (rs->rules[i]->parent == NULL &&
-		    count_atoms(&freq, rs->rules[i]->cond, i + 1, 0))
+		    count_atoms(&freq, rs->rules[i]->cond, i + 1, 0, &own))
 			goto out;
 	/* each root's requirement */
 	for (size_t i = 0; i < rs->nrules; i++) {
@@ -613,7 +686,7 @@ ruleindex_build(struct ruleset *rs)
 
 		if (r->parent != NULL)
 			continue;
-		g = cond_req(&freq, r->cond, &q, 0);
+		g = cond_req(&freq, r->cond, &q, 0, &own);
 		if (g < 0) {
 			req_free(&q);
 			goto out;
@@ -663,6 +736,7 @@ ruleindex_build(struct ruleset *rs)
 	rc = 0;
 out:
 	atab_free(&freq);
+	owned_free(&own);
 	ix_free(ix);
 	return rc;
 }

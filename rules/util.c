@@ -109,8 +109,11 @@ rules_builtin_name(const char *s, size_t n)
 	static const char *const b[] = { "host", "program", "pid", "message",
 	    "agent", "msgid", "source" };
 
+	if (n < 3 || n > 7)	/* every event's decoded names come here */
+		return 0;
 	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
-		if (strlen(b[i]) == n && memcmp(b[i], s, n) == 0)
+		if (b[i][0] == s[0] && strlen(b[i]) == n &&
+		    memcmp(b[i], s, n) == 0)
 			return 1;
 	return 0;
 }
@@ -150,7 +153,9 @@ ruleset_field_lookup(const struct ruleset *rs, const char *name, size_t len)
 	for (size_t n = 0; n < rs->fhash_size && rs->fhash[h] != 0; n++) {
 		const char *f = rs->field_names[rs->fhash[h] - 1];
 
-		if (strlen(f) == len && memcmp(f, name, len) == 0)
+		/* the first byte first: most probes are other names */
+		if ((len == 0 ? f[0] == '\0' : f[0] == name[0]) &&
+		    strlen(f) == len && memcmp(f, name, len) == 0)
 			return (int)rs->fhash[h] - 1;
 		h = (h + 1) & mask;
 	}

@@ -54,7 +54,12 @@ struct xmlscan {
 					 * terminated, for one callback */
 	size_t		 cap;
 	const char	*atts[2 * XS_MAX_ELEM_ATTRS + 1];
+	unsigned char	 cls[256];	/* byte_class() */
+	unsigned char	 namec[256];	/* name_char() */
 };
+
+static int name_char(unsigned char c);
+static unsigned char byte_class(unsigned char c);
 
 int
 xmlscan_new(struct xmlscan **out)
@@ -67,6 +72,10 @@ xmlscan_new(struct xmlscan **out)
 	    (xs->a = malloc(XS_MAX_ATTRS * sizeof(*xs->a))) == NULL) {
 		xmlscan_free(&xs);
 		return TS_ENOMEM;
+	}
+	for (int c = 0; c < 256; c++) {
+		xs->cls[c] = byte_class((unsigned char)c);
+		xs->namec[c] = (unsigned char)name_char((unsigned char)c);
 	}
 	*out = xs;
 	return 0;
@@ -214,53 +223,85 @@ ref_parse(const char *s, size_t n, char out[4], size_t *olen)
 	return i + 1;
 }
 
+/* Byte classes: 0 an ordinary character of text and attribute values;
+ * else what the scan must look at (see run_check). */
+enum { C_PLAIN = 0, C_LT, C_AMP, C_RSQB, C_QUOT, C_WS, C_CTL, C_HIGH };
+
+static unsigned char
+byte_class(unsigned char c)
+{
+	if (c >= 0x80)
+		return C_HIGH;
+	if (c == '<')
+		return C_LT;
+	if (c == '&')
+		return C_AMP;
+	if (c == ']')
+		return C_RSQB;
+	if (c == '"' || c == '\'')
+		return C_QUOT;
+	if (c == '\t' || c == '\n')
+		return C_WS;
+	if (c < 0x20)
+		return C_CTL;
+	return C_PLAIN;
+}
+
 /*
- * Check the bytes of a text run or attribute value [p, end) up to the
- * first byte in stop ('<' for text, the quote for a value): every byte
- * an XML character this path takes, every '&' a reference.  Returns the
- * end of the run, or NULL to give up; *ref says whether a reference
- * occurred.
+ * Check the bytes of a text run (attr 0: up to '<' or the end) or an
+ * attribute value (up to quote): every byte an XML character this path
+ * takes, every '&' a reference, no "]]>" in text.  Returns the end of the
+ * run, or NULL to give up; *ref says whether a reference occurred.
  */
 static const char *
-run_check(const char *p, const char *end, int attr, char quote, int *ref)
+run_check(const unsigned char *cls, const char *p, const char *end,
+    int attr, char quote, int *ref)
 {
 	char tmp[4];
-	size_t ol;
+	size_t ol, l;
 
 	*ref = 0;
-	while (p < end) {
-		unsigned char c = (unsigned char)*p;
-
-		if (attr ? c == (unsigned char)quote : c == '<')
-			return p;
-		if (c == '&') {
-			size_t l = ref_parse(p, (size_t)(end - p), tmp, &ol);
-
-			if (l == 0)
+	for (;;) {
+		while (p < end && cls[(unsigned char)*p] == C_PLAIN)
+			p++;
+		if (p >= end)
+			return attr ? NULL : p;
+		switch (cls[(unsigned char)*p]) {
+		case C_LT:
+			return attr ? NULL : p;
+		case C_AMP:
+			if ((l = ref_parse(p, (size_t)(end - p), tmp,
+			    &ol)) == 0)
 				return NULL;
 			*ref = 1;
 			p += l;
-			continue;
-		}
-		if (c >= 0x80) {
-			size_t l = utf8_len((const unsigned char *)p,
-			    (size_t)(end - p));
-
-			if (l == 0)
+			break;
+		case C_RSQB:
+			if (!attr && end - p >= 3 && p[1] == ']' && p[2] == '>')
+				return NULL;
+			p++;
+			break;
+		case C_QUOT:
+			if (attr && *p == quote)
+				return p;
+			p++;
+			break;
+		case C_WS:
+			/* normalised to a space in values */
+			if (attr)
+				return NULL;
+			p++;
+			break;
+		case C_HIGH:
+			if ((l = utf8_len((const unsigned char *)p,
+			    (size_t)(end - p))) == 0)
 				return NULL;
 			p += l;
-			continue;
-		}
-		if (c < 0x20) {
-			/* \r is normalised, and so are \t \n in values */
-			if (attr || (c != '\t' && c != '\n'))
-				return NULL;
-		} else if (attr && c == '<') {
+			break;
+		default:	/* C_CTL: \r (normalised) and the rest */
 			return NULL;
 		}
-		p++;
 	}
-	return attr ? NULL : p;
 }
 
 /* Decode the references of [s, s + n) (checked) into out; its length. */
@@ -282,11 +323,11 @@ run_decode(const char *s, size_t n, char *out)
 
 /* A name at p: its end, or NULL. */
 static const char *
-name_end(const char *p, const char *end)
+name_end(const struct xmlscan *xs, const char *p, const char *end)
 {
 	if (p >= end || !name_start((unsigned char)*p))
 		return NULL;
-	for (p++; p < end && name_char((unsigned char)*p); p++)
+	for (p++; p < end && xs->namec[(unsigned char)*p]; p++)
 		;
 	return p;
 }
@@ -335,13 +376,9 @@ scan(struct xmlscan *xs, const char *buf, size_t len, size_t max_text)
 				p++;
 				continue;
 			}
-			q = run_check(p, end, 0, 0, &ref);
+			q = run_check(xs->cls, p, end, 0, 0, &ref);
 			if (q == NULL || (size_t)(q - p) > max_text)
 				return -1;
-			/* "]]>" may not appear in text */
-			for (const char *r = p; r + 2 < q; r++)
-				if (r[0] == ']' && r[1] == ']' && r[2] == '>')
-					return -1;
 			if (push_tok(xs, XT_TEXT, buf, p, (size_t)(q - p)))
 				return -1;
 			xs->t[xs->nt - 1].ref = (uint8_t)ref;
@@ -351,7 +388,7 @@ scan(struct xmlscan *xs, const char *buf, size_t len, size_t max_text)
 		if (p + 1 >= end)
 			return -1;
 		if (p[1] == '/') {
-			const char *ns = p + 2, *ne = name_end(ns, end);
+			const char *ns = p + 2, *ne = name_end(xs, ns, end);
 
 			if (ne == NULL || depth == 0)
 				return -1;
@@ -374,7 +411,7 @@ scan(struct xmlscan *xs, const char *buf, size_t len, size_t max_text)
 		if (done)
 			return -1;	/* a second root, <? or <! */
 		{
-			const char *ns = p + 1, *ne = name_end(ns, end);
+			const char *ns = p + 1, *ne = name_end(xs, ns, end);
 			struct xtok *st;
 			size_t first = xs->na;
 
@@ -399,7 +436,7 @@ scan(struct xmlscan *xs, const char *buf, size_t len, size_t max_text)
 				if (!sp)
 					return -1;
 				an = p;
-				if ((ae = name_end(an, end)) == NULL)
+				if ((ae = name_end(xs, an, end)) == NULL)
 					return -1;
 				p = ae;
 				while (p < end && space((unsigned char)*p))
@@ -413,7 +450,7 @@ scan(struct xmlscan *xs, const char *buf, size_t len, size_t max_text)
 					return -1;
 				quote = *p++;
 				vs = p;
-				ve = run_check(vs, end, 1, quote, &ref);
+				ve = run_check(xs->cls, vs, end, 1, quote, &ref);
 				if (ve == NULL || (size_t)(ve - vs) > max_text)
 					return -1;
 				p = ve + 1;

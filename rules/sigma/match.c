@@ -49,6 +49,39 @@ find_byte(const char *s, size_t n, unsigned char c, int nocase)
 	return a;
 }
 
+/*
+ * The glob "*lit*" (lit: ll >= 1 literal bytes): whether lit occurs in s,
+ * ASCII case folded if nocase.  Most Sigma values are of this shape (a
+ * caseless contains); the general walk below pays a token decode per
+ * byte that this loop does not.
+ */
+static int
+contains(const char *s, size_t len, const char *lit, size_t ll, int nocase)
+{
+	const char *p = s, *last;
+	unsigned char c0 = (unsigned char)lit[0];
+
+	if (ll > len)
+		return 0;
+	last = s + (len - ll);
+	while (p <= last &&
+	    (p = find_byte(p, (size_t)(last - p) + 1, c0, nocase)) != NULL) {
+		size_t i = 1;
+
+		if (nocase)
+			while (i < ll && fold((unsigned char)p[i]) ==
+			    fold((unsigned char)lit[i]))
+				i++;
+		else
+			while (i < ll && p[i] == lit[i])
+				i++;
+		if (i == ll)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 int
 sigma_glob_match(const char *s, size_t len, const char *p, size_t pl,
     int nocase)
@@ -56,6 +89,11 @@ sigma_glob_match(const char *s, size_t len, const char *p, size_t pl,
 	size_t si = 0, pi = 0, star_p = (size_t)-1, star_s = 0, tl;
 	unsigned char c = 0;
 	int t;
+
+	if (pl > 4 && p[0] == SIGMA_GLOB_ESC && p[1] == SIGMA_GLOB_STAR &&
+	    p[pl - 2] == SIGMA_GLOB_ESC && p[pl - 1] == SIGMA_GLOB_STAR &&
+	    memchr(p + 2, SIGMA_GLOB_ESC, pl - 4) == NULL)
+		return contains(s, len, p + 2, pl - 4, nocase);
 
 	/* the classic greedy walk: on a mismatch, let the last '*' take one
 	 * more byte; correct for '*' and '?'.  After a '*' followed by a

@@ -101,6 +101,12 @@ is "the CLI's filters: host, rule, min_level" \
     "$(tocsin alerts --json --host web01 --rule sshd.failed_password_root --min-level 1 | wc -l)"
 is "events: the journal, newest first" \
     "$(req "$V" GET "/api/v1/events?limit=2" >/dev/null; jq -c '[.events[].jseq] | (.[0] > .[1])' "$T/body")" true
+is "events: grep, a PCRE2 pattern on the raw line (the CLI's --grep)" \
+    "$(req "$V" GET "/api/v1/events?limit=50&grep=for%20root%20from%20203%5C.0" >/dev/null; jq -c '[(.events | length), ([.events[].raw | test("for root from 203[.]0")] | all)]' "$T/body")" \
+    '[12,true]'
+is "events: a pattern that does not compile: 400 with its offset" \
+    "$(req "$V" GET "/api/v1/events?grep=a(b")/$(jq -r '.error.message | test("offset 3")' "$T/body")" \
+    "400/true"
 is "rules: the loaded set" \
     "$(req "$V" GET /api/v1/rules >/dev/null; jq -c '[(.count > 100), (.rules | map(.id) | index("sshd.failed_password") != null)]' "$T/body")" \
     '[true,true]'

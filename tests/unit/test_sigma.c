@@ -306,6 +306,41 @@ test_glob(void **state)
 	assert_true(sigma_num_cmp(" 12 ", 4, "11.5", LEAF_CMP_GT));
 	assert_false(sigma_num_cmp("nan", 3, "1", LEAF_CMP_GT));
 	assert_true(sigma_str_cmp("Hello", 5, "ELL", 3, LEAF_CONTAINS, 1));
+	/* "*lit*" (the caseless contains most Sigma values become) against
+	 * a plain search, on random strings over a small alphabet */
+	{
+		static const char abc[] = "aAbB.\x01";
+		uint64_t r = 88172645463325252ull;
+		size_t hits = 0;
+
+		for (int it = 0; it < 20000; it++) {
+			char sv[24], pat[12];
+			size_t sn, ln, i;
+			int nocase, want = 0;
+
+#define RND() (r ^= r << 13, r ^= r >> 7, r ^= r << 17, r)
+			sn = RND() % sizeof(sv);
+			ln = 1 + RND() % 4;
+			nocase = (int)(RND() % 2);
+			for (i = 0; i < sn; i++)
+				sv[i] = abc[RND() % (sizeof(abc) - 1)];
+			pat[0] = SIGMA_GLOB_ESC;
+			pat[1] = SIGMA_GLOB_STAR;
+			for (i = 0; i < ln; i++)
+				pat[2 + i] = abc[RND() % (sizeof(abc) - 1)];
+			pat[2 + ln] = SIGMA_GLOB_ESC;
+			pat[3 + ln] = SIGMA_GLOB_STAR;
+#undef RND
+			for (i = 0; i + ln <= sn && !want; i++)
+				want = sigma_str_cmp(sv + i, ln, pat + 2, ln,
+				    LEAF_EQUALS, nocase);
+			hits += (size_t)want;
+			if (sigma_glob_match(sv, sn, pat, ln + 4, nocase) != want)
+				fail_msg("'*%.*s*' in '%.*s' (nocase %d): want %d",
+				    (int)ln, pat + 2, (int)sn, sv, nocase, want);
+		}
+		assert_true(hits > 1000);
+	}
 }
 
 /* The built-in mapping is the shipped rules/sigma/logsources.yml. */
