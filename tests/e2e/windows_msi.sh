@@ -50,7 +50,14 @@ check "the configuration reads the event log" grep -q '^eventlog:' "$PD/agent.ym
 name=$(sed -n 's/^  name: *//p' "$PD/agent.yml" | head -n 1)
 enrolled() { tocsin agents --json 2>/dev/null | jq -r .name | grep -qx "$name"; }
 check "the PC is enrolled with the server ($name)" enrolled
-check "the service runs" wait_until 60 state_is RUNNING
+# On a loaded machine Wine's service manager may give up on a first start
+# that takes too long (as Windows' does after 30 s): ask again then.
+running() {
+	state_is RUNNING && return 0
+	state_is STOPPED && wine sc start tocsin-agent >/dev/null 2>&1
+	return 1
+}
+check "the service runs" wait_until 120 running
 connected() {
 	tocsin agents --json 2>/dev/null |
 	    jq -e --arg n "$name" 'select(.name == $n and .state == "connected")' >/dev/null
