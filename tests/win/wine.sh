@@ -40,6 +40,14 @@ wine_setup() {
 	export WINEDLLOVERRIDES="mscoree,mshtml="	# no Mono/Gecko prompts
 	trap 'wine_stop; e2e_cleanup' EXIT
 	wineboot -i >"$T/wineboot.log" 2>&1
+	# The service manager waits this long for a service process to
+	# connect (Windows' ServicesPipeTimeout, which Wine reads too; its
+	# default is too short for a Wine process started on a loaded
+	# machine); read when the service manager starts, so restart it.
+	wine reg add 'HKLM\System\CurrentControlSet\Control' /v \
+	    ServicesPipeTimeout /t REG_DWORD /d 180000 /f >/dev/null 2>&1
+	wineserver -k >/dev/null 2>&1
+	wineserver -w >/dev/null 2>&1
 	# a persistent server for the scenario: every wine call reuses it
 	wineserver -p >/dev/null 2>&1
 }
