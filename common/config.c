@@ -542,6 +542,12 @@ void server_config_free(struct server_config *cfg)
 	free(cfg->api_tls_cert);
 	free(cfg->api_tls_key);
 	free(cfg->timezone);
+	for (size_t i = 0; i < cfg->ntz_sources; i++) {
+		free(cfg->tz_sources[i]);
+		free(cfg->tz_zones[i]);
+	}
+	free(cfg->tz_sources);
+	free(cfg->tz_zones);
 	yt_strv_free(&cfg->rule_paths, cfg->nrule_paths);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -636,14 +642,14 @@ int server_config_load(const char *path, struct server_config *cfg,
 	    "credit", "max_frame_size", "enroll_listen", "groups", NULL };
 	static const char *const eng_keys[] = { "rules", "state_map_size",
 	    "batch", "agent_silent_after", "alert_retention",
-	    "incident_retention", "timezone", NULL };
+	    "incident_retention", "timezone", "source_timezones", NULL };
 	static const char *const inc_keys[] = { "min_level", "window", NULL };
 	static const char *const api_keys[] = { "listen", "tls_cert",
 	    "tls_key", "rate", "burst", "max_page", "max_body", NULL };
 	const char *file = path ? path : embedded_name;
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
-	const yt_node *root, *coll = NULL, *eng = NULL, *inc = NULL;
+	const yt_node *root, *coll = NULL, *eng = NULL, *inc = NULL, *v0;
 	const yt_node *api = NULL;
 	const struct top_key top[] = {
 		{ "data_dir", NULL, NULL },
@@ -847,6 +853,40 @@ int server_config_load(const char *path, struct server_config *cfg,
 	cfg->incident_retention_us = v;
 	if (yt_get_str(eng, "timezone", file, &cfg->timezone, err, errlen))
 		goto fail;
+	if (eng != NULL && (v0 = yt_map_get(eng, "source_timezones")) != NULL) {
+		if (v0->kind != YT_MAP) {
+			key_err(err, errlen, file, eng, "source_timezones",
+			    "engine", "must be a mapping of agent or host "
+			    "names to time zones");
+			goto fail;
+		}
+		cfg->tz_sources = calloc(v0->n + 1, sizeof(char *));
+		cfg->tz_zones = calloc(v0->n + 1, sizeof(char *));
+		if (cfg->tz_sources == NULL || cfg->tz_zones == NULL) {
+			set_err(err, errlen, "%s: out of memory", file);
+			rc = TS_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < v0->n; i++) {
+			if (v0->items[i]->kind != YT_SCALAR ||
+			    v0->items[i]->len == 0) {
+				set_err(err, errlen, "%s:%d:%d: engine."
+				    "source_timezones: the zone of '%s' must "
+				    "be a string", file, v0->items[i]->line,
+				    v0->items[i]->col, v0->keys[i]->str);
+				goto fail;
+			}
+			cfg->tz_sources[i] = strdup(v0->keys[i]->str);
+			cfg->tz_zones[i] = strdup(v0->items[i]->str);
+			cfg->ntz_sources = i + 1;
+			if (cfg->tz_sources[i] == NULL ||
+			    cfg->tz_zones[i] == NULL) {
+				set_err(err, errlen, "%s: out of memory", file);
+				rc = TS_ENOMEM;
+				goto fail;
+			}
+		}
+	}
 
 	/* incidents */
 	v = (unsigned long long)cfg->incident_min_level;

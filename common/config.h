@@ -107,6 +107,10 @@ struct server_config {
 						 * headers that give none
 						 * (rules/decode.h syslog_tz_new);
 						 * NULL: UTC */
+	char		**tz_sources;		/* engine.source_timezones: agent
+						 * or host names ... */
+	char		**tz_zones;		/* ... and their zones */
+	size_t		 ntz_sources;
 	/* incidents: */
 	int		 incident_min_level;	/* incidents.min_level: alerts at or
 						 * above it open or join one */

@@ -994,7 +994,7 @@ scan_run(struct scan *sc)
 /* ---- one event ------------------------------------------------------------- */
 
 /* Build the window key of r for res in key; *klen.  0, or 1 when the
- * event lacks a same: field (counted). */
+ * event lacks a same: field or it is "-" (counted). */
 static int
 win_key(const struct corr_rule *r, const struct rules_result *res,
     const char *drill, unsigned char *key, size_t *klen,
@@ -1011,7 +1011,11 @@ win_key(const struct corr_rule *r, const struct rules_result *res,
 		const struct rules_field *f = rules_result_field(res,
 		    r->same[i]);
 
-		if (f == NULL || f->len == 0)
+		/* "-" is how Windows (and many logs) write "none": an
+		 * address-less network logon's IpAddress, a local account's
+		 * MemberName.  Grouping on it would join unrelated events, as
+		 * incidents do not (incident.c). */
+		if (f == NULL || f->len == 0 || (f->len == 1 && f->val[0] == '-'))
 			return 1;
 		gf[i] = f;
 		if (i > 0)

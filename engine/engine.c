@@ -200,6 +200,27 @@ struct alert_extra {
 	const struct corr_fire	*cf;		/* correlation alerts */
 };
 
+/* engine.source_timezones: an agent's or host's own zone, by name. */
+static struct syslog_tz **engine_src_tz;
+static size_t engine_nsrc_tz;
+
+/* The configured zone of an event's source: its agent's name, else its
+ * host's; NULL: engine.timezone applies. */
+static const struct syslog_tz *
+engine_source_tz(const struct server_config *cfg, const struct jevent *ev)
+{
+	for (size_t i = 0; i < engine_nsrc_tz; i++) {
+		size_t n = strlen(cfg->tz_sources[i]);
+
+		if ((ev->agent_len == n &&
+		    memcmp(ev->agent, cfg->tz_sources[i], n) == 0) ||
+		    (ev->host_len == n &&
+		    memcmp(ev->host, cfg->tz_sources[i], n) == 0))
+			return engine_src_tz[i];
+	}
+	return NULL;
+}
+
 /* ---- helpers -------------------------------------------------------------- */
 
 static void
@@ -787,6 +808,7 @@ engine_eval_event(struct engine *e, const struct jevent *ev)
 	re.source = journal_source_name(ev->source);
 	re.source_len = strlen(re.source);
 	re.time_us = ev->time_us != 0 ? ev->time_us : ev->recv_us;
+	re.tz = engine_source_tz(e->e_cfg, ev);
 	memset(&res, 0, sizeof(res));
 	if ((ret = rules_eval(e->e_ctx, &re, &res)) != 0)
 		return ret < 0 ? ret : TS_EINVAL;
@@ -1160,6 +1182,11 @@ engine_cleanup(struct engine *e)
 	rules_ctx_free(&e->e_ctx);
 	ruleset_free(&e->e_rules);
 	syslog_tz_free(&engine_tz);
+	for (size_t i = 0; i < engine_nsrc_tz; i++)
+		syslog_tz_free(&engine_src_tz[i]);
+	free(engine_src_tz);
+	engine_src_tz = NULL;
+	engine_nsrc_tz = 0;
 	free(e->e_dstate);
 	e->e_dstate = NULL;
 	e->e_dstate_len = 0;
@@ -1248,6 +1275,22 @@ engine_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 			    why);
 			goto out;
 		}
+	}
+	if (cfg->ntz_sources > 0 && (engine_src_tz = calloc(cfg->ntz_sources,
+	    sizeof(*engine_src_tz))) == NULL) {
+		ret = TS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->ntz_sources; i++) {
+		char why[256];
+
+		if ((ret = syslog_tz_new(cfg->tz_zones[i], &engine_src_tz[i],
+		    why, sizeof(why))) != 0) {
+			log_err("engine: %s: engine.source_timezones: %s: %s",
+			    cfg->source, cfg->tz_sources[i], why);
+			goto out;
+		}
+		engine_nsrc_tz = i + 1;
 	}
 	if ((ret = engine_load_rules(cfg, &e.e_rules, &e.e_ctx, NULL)) != 0)
 		goto out;

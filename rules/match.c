@@ -941,8 +941,9 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 		memcpy(ctx->line, ev->raw, n);
 	ctx->line_len = n;
 	syslog_parse(ctx->line, n, ev->time_us, &h);
-	if (h.has_time && !h.zoned && ctx->tz != NULL)
-		h.time_us = syslog_tz_local(ctx->tz, h.time_us);
+	if (h.has_time && !h.zoned && (ev->tz != NULL || ctx->tz != NULL))
+		h.time_us = syslog_tz_local(ev->tz != NULL ? ev->tz : ctx->tz,
+		    h.time_us);
 
 	/* A raw audit.log record has no header: it is the audit
 	 * subsystem's line, routed as program "audit" (as audisp-syslog's

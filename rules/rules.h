@@ -64,6 +64,8 @@ struct rule_info {
 	int			 line;
 };
 
+struct syslog_tz;
+
 /* The event as the engine has it. */
 struct rules_event {
 	const char	*raw;	size_t raw_len;		/* the raw line */
@@ -76,6 +78,9 @@ struct rules_event {
 	 * "source".  NULL: not set (the field is absent). */
 	const char	*source; size_t source_len;
 	uint64_t	 time_us;			/* when read */
+	/* Zone of the event's syslog header when it gives none (its
+	 * source's configured zone); NULL: the ctx's (rules_ctx_set_tz). */
+	const struct syslog_tz *tz;
 };
 
 /* A decoded field; name and value point into the ctx (valid until the next

@@ -154,6 +154,19 @@ check_rules(const struct server_config *cfg, size_t *nrules, size_t *ncorr)
 		}
 		syslog_tz_free(&tz);
 	}
+	for (size_t i = 0; i < cfg->ntz_sources; i++) {
+		struct syslog_tz *tz = NULL;
+		char why[256];
+
+		if (syslog_tz_new(cfg->tz_zones[i], &tz, why, sizeof(why)) !=
+		    0) {
+			fprintf(stderr, "%s: engine.source_timezones: %s: %s\n",
+			    cfg->source, cfg->tz_sources[i], why);
+			if (rc == 0)
+				rc = TS_EPARSE;
+		}
+		syslog_tz_free(&tz);
+	}
 	if (rc == 0) {
 		*nrules = ruleset_rule_count(rs);
 		*ncorr = corr_set_count(ruleset_corr(rs));

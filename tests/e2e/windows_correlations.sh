@@ -97,6 +97,14 @@ is "corr.win_password_spraying fires on 10 accounts from one address over 5 host
 is "corr.win_password_spraying is silent on accounts failing from their own PCs" \
     "$(fired "$T/spray_ok.log" corr.win_password_spraying)" 0
 
+# benign: ten users failing network logons that carry no address
+# (IpAddress "-", as NTLM logons without one do) on their own PCs: "-" is
+# no address to group on
+sed "s|<Data Name='IpAddress'>[^<]*<|<Data Name='IpAddress'>-<|" \
+    "$T/spray.log" >"$T/spray_dash.log"
+is "corr.win_password_spraying is silent on failures whose IpAddress is -" \
+    "$(fired "$T/spray_dash.log" corr.win_password_spraying)" 0
+
 # ---- brute force then success from the same address
 cp "$T/smb.log" "$T/bfs.log"
 logon "$T4624" 60 FS01.contoso.local administrator 3 198.51.100.20 \
@@ -136,6 +144,76 @@ sed "s|<Data Name='LogonType'>3<|<Data Name='LogonType'>2<|" "$T/lat.log" \
     >"$T/lat2.log"
 is "corr.win_lateral_movement is silent on interactive logons" \
     "$(fired "$T/lat2.log" corr.win_lateral_movement)" 0
+
+# ---- new account added to a privileged group: 4720 then 4732/4728/4756,
+# on the account's SID.  The real 4720 (ksmith, TargetSid ...-6609) and
+# 4732 (MemberSid ...-500, group AccountOperators) of windows.test; the
+# group change is put into Administrators (local, Builtin) or Domain
+# Admins (4728) and onto the new account's SID for the attack.
+T4720=$(grep -m1 '^win.account_created <.*<EventID>4720<.*DC01.contoso.local' \
+    "$DEF/windows.test" | cut -d' ' -f2-)
+T4732=$(grep -m1 '^win.group_member_added <.*<EventID>4732<.*DC01.contoso.local' \
+    "$DEF/windows.test" | cut -d' ' -f2-)
+check "the real 4720 sample is in windows.test" test -n "$T4720"
+check "the real 4732 sample is in windows.test" test -n "$T4732"
+KSID=S-1-5-21-3457937927-2839227994-823803824-6609
+# member ID GROUP SID TIME: the 4732 sample as event ID, adding the
+# account of SID to GROUP, at TIME (the 4720 sample is 2015-08-20 16:22:02)
+member() {
+	printf '%s\n' "$T4732" | sed \
+	    -e "s|<EventID>4732<|<EventID>$1<|" \
+	    -e "s|<Data Name='TargetUserName'>[^<]*<|<Data Name='TargetUserName'>$2<|" \
+	    -e "s|<Data Name='MemberSid'>[^<]*<|<Data Name='MemberSid'>$3<|" \
+	    -e "s|<Data Name='MemberName'>[^<]*<|<Data Name='MemberName'>-<|" \
+	    -e "s|SystemTime='[^']*'|SystemTime='$4'|"
+}
+{ printf '%s\n' "$T4720"
+  member 4732 Administrators "$KSID" 2015-08-20T16:25:00.0000000Z; } \
+    >"$T/newadm.log"
+is "corr.win_new_privileged_account fires on 4720 then 4732 Administrators for its SID" \
+    "$(fired "$T/newadm.log" corr.win_new_privileged_account)" 1
+{ printf '%s\n' "$T4720"
+  member 4728 'Domain Admins' "$KSID" 2015-08-20T16:50:00.0000000Z; } \
+    >"$T/newadm_dom.log"
+is "corr.win_new_privileged_account fires on 4720 then 4728 Domain Admins" \
+    "$(fired "$T/newadm_dom.log" corr.win_new_privileged_account)" 1
+# both events carry the account's SID as account_sid (the correlation's key)
+is "4720 and the group change both give account_sid the new account's SID" \
+    "$("$BIN" rules test -r "$DEF" --json "$T/newadm.log" 2>>"$ERR" |
+    jq -r '.fields.account_sid' | sort | uniq -c | awk '{print $1, $2}')" \
+    "2 $KSID"
+is "the group change's user is its member, not the group" \
+    "$("$BIN" rules test -r "$DEF" --json "$T/newadm.log" 2>>"$ERR" |
+    jq -r 'select(.line == 2) | .fields.user')" "-"
+# benign: the group change is about another account (the sample's own
+# MemberSid, ...-500), or the group is not a privileged one, or the
+# membership comes first, or more than an hour later
+{ printf '%s\n' "$T4720"
+  member 4732 Administrators S-1-5-21-3457937927-2839227994-823803824-500 \
+      2015-08-20T16:25:00.0000000Z; } >"$T/newadm_other.log"
+is "corr.win_new_privileged_account is silent when another account joins Administrators" \
+    "$(fired "$T/newadm_other.log" corr.win_new_privileged_account)" 0
+is "... though the group change itself still alerts" \
+    "$("$BIN" rules test -r "$DEF" --json "$T/newadm_other.log" 2>>"$ERR" |
+    jq -s '[.[].alerts[]? | select(.id == "win.privileged_group_member_added")] | length')" 1
+{ printf '%s\n' "$T4720"
+  member 4732 'Print Operators' "$KSID" 2015-08-20T16:25:00.0000000Z; } \
+    >"$T/newadm_unpriv.log"
+is "corr.win_new_privileged_account is silent on a group that is not privileged" \
+    "$(fired "$T/newadm_unpriv.log" corr.win_new_privileged_account)" 0
+{ member 4732 Administrators "$KSID" 2015-08-20T16:20:00.0000000Z
+  printf '%s\n' "$T4720"; } >"$T/newadm_rev.log"
+is "corr.win_new_privileged_account is silent when the membership comes first" \
+    "$(fired "$T/newadm_rev.log" corr.win_new_privileged_account)" 0
+{ printf '%s\n' "$T4720"
+  member 4732 Administrators "$KSID" 2015-08-20T17:30:00.0000000Z; } \
+    >"$T/newadm_late.log"
+is "corr.win_new_privileged_account is silent on a membership more than an hour later" \
+    "$(fired "$T/newadm_late.log" corr.win_new_privileged_account)" 0
+# the Linux rule keyed on dstuser does not fire on Windows events, and
+# nothing of the Windows one on Linux lines (accounts.test is Linux)
+is "corr.new_privileged_account (dstuser) stays out of Windows events" \
+    "$(fired "$T/newadm.log" corr.new_privileged_account)" 0
 
 # ---- malware detected, then protection disabled on the same host
 D1116=$(grep -m1 '^defender.threat_detected <Event' "$DEF/defender.test" |

@@ -158,7 +158,7 @@ static void test_server_errors(void **state)
 		{ "engine:\n  rule: [a]\n",
 		  "F:2:3: unknown key 'rule' in engine (known: rules, "
 		  "state_map_size, batch, agent_silent_after, alert_retention, "
-		  "incident_retention, timezone)" },
+		  "incident_retention, timezone, source_timezones)" },
 		{ "collector:\n  listen: udp://a:1\n",
 		  "F:2:11: collector.listen must be a ZeroMQ endpoint "
 		  "tcp://HOST:PORT or ipc://PATH" },
@@ -195,6 +195,12 @@ static void test_server_errors(void **state)
 		  "F:3:1: a configuration file holds one YAML document" },
 		{ "data_dir: [x]\n", "F:1:11: data_dir must be a string" },
 		{ "data_dir: a\ndata_dir: b\n", "F:2:1: duplicate key 'data_dir'" },
+		{ "engine:\n  source_timezones: [a]\n",
+		  "F:2:21: engine.source_timezones must be a mapping of agent "
+		  "or host names to time zones" },
+		{ "engine:\n  source_timezones: {fw1: [x]}\n",
+		  "F:2:27: engine.source_timezones: the zone of 'fw1' must be "
+		  "a string" },
 		{ "engine:\n  rules: {a: 1}\n",
 		  "F:2:10: rules must be a string or a list of strings" },
 		{ "collector:\n  max_frame_size: 10\n",
@@ -215,6 +221,27 @@ static void test_server_errors(void **state)
 		assert_null(c.rule_paths);
 		free(p);
 	}
+}
+
+/* engine.timezone and engine.source_timezones as written. */
+static void test_timezones(void **state)
+{
+	struct server_config c;
+	char err[512];
+	char *p = put("tz.yml", "engine:\n  timezone: Europe/Paris\n"
+	    "  source_timezones:\n    fw1.example.org: -05:00\n"
+	    "    agent-7: Asia/Tokyo\n");
+
+	(void)state;
+	assert_int_equal(server_config_load(p, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.timezone, "Europe/Paris");
+	assert_int_equal(c.ntz_sources, 2);
+	assert_string_equal(c.tz_sources[0], "fw1.example.org");
+	assert_string_equal(c.tz_zones[0], "-05:00");
+	assert_string_equal(c.tz_sources[1], "agent-7");
+	assert_string_equal(c.tz_zones[1], "Asia/Tokyo");
+	server_config_free(&c);
+	free(p);
 }
 
 static void test_missing_file(void **state)
@@ -690,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_locate),
 		cmocka_unit_test(test_server_file),
 		cmocka_unit_test(test_server_errors),
+		cmocka_unit_test(test_timezones),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_agent_ok),
 		cmocka_unit_test(test_agent_errors),

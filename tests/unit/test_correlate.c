@@ -958,7 +958,7 @@ test_parse_errors(void **st)
 	assert_int_equal(ruleset_load(def, 1, &f->rs, &dl), 0);
 	assert_non_null(f->cs = ruleset_corr(f->rs));
 	assert_int_equal(dl.errors, 0);
-	assert_int_equal(corr_set_count(f->cs), 16);
+	assert_int_equal(corr_set_count(f->cs), 17);
 	rules_diags_free(&dl);
 }
 

@@ -601,6 +601,34 @@ test_fields_and_decoders(void **state)
 	assert_int_equal(parse_rfc3339("2026-01-26T00:00:05Z", 20, &t), 0);
 	assert_true(res.time_us == t);
 
+	/* a header without a zone takes the source's zone (the event's),
+	 * else the ctx's; one with an offset keeps its own */
+	{
+		struct syslog_tz *plus2 = NULL, *minus5 = NULL;
+		char err[128];
+		static const char zl[] =
+		    "2026-01-26T00:00:05+01:00 web01 app[77]: x";
+
+		assert_int_equal(syslog_tz_new("+02:00", &plus2, err,
+		    sizeof(err)), 0);
+		assert_int_equal(syslog_tz_new("-05:00", &minus5, err,
+		    sizeof(err)), 0);
+		rules_ctx_set_tz(ctx, minus5);
+		assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+		assert_true(res.time_us == t + 5 * 3600000000ULL);
+		ev.tz = plus2;
+		assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+		assert_true(res.time_us == t - 2 * 3600000000ULL);
+		ev.raw = zl;
+		ev.raw_len = sizeof(zl) - 1;
+		assert_int_equal(rules_eval(ctx, &ev, &res), 0);
+		assert_true(res.time_us == t - 3600000000ULL);
+		ev.tz = NULL;
+		rules_ctx_set_tz(ctx, NULL);
+		syslog_tz_free(&plus2);
+		syslog_tz_free(&minus5);
+	}
+
 	/* no header: host from the event, time from the event */
 	ev.raw = "free text";
 	ev.raw_len = 9;
