@@ -8,6 +8,7 @@
 #   make soak       the pipeline for SOAK_MINUTES (30), RSS every minute
 #   make fuzz       libFuzzer targets (clang), a short run of each
 #   make install    PREFIX=/usr/local DESTDIR= (SYSCONFDIR, LOCALSTATEDIR)
+#   make windows    bin/tocsin-agent.exe, cross-built with mingw-w64
 #   make deb        Debian packages into build/deb/ (debhelper)
 #   make test-deb   build, install, run, upgrade and purge the packages
 #   make deps       apt-get install what is missing (as root)
@@ -80,6 +81,7 @@ main_of_tocsin-agent := agents/agent_main.c
 main_of_tocsin       := cli/tocsin_main.c
 
 .PHONY: all test test-build demo bench soak fuzz install deps clean check-pkgs \
+	windows \
 	deb test-deb FORCE
 .DELETE_ON_ERROR:
 
@@ -238,6 +240,7 @@ NPROC	:= $(shell nproc 2>/dev/null || echo 2)
 TEST_J	= $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 test: deps
 	@$(MAKE) --no-print-directory $(TEST_J) test-build
+	@$(MAKE) --no-print-directory windows
 	@sh tests/run.sh
 
 # ---- demo, benchmarks, fuzzing -----------------------------------------
@@ -317,6 +320,12 @@ install: all $(GEN_CONF)
 # The packages are built from a copy of the source (the build directory of
 # debhelper must not be the developer's bin/ and build/), into build/deb/.
 DEB	:= build/deb
+
+# The Windows agent: static libraries for mingw-w64 built once from Debian's
+# source packages into a sysroot outside the tree (agents/win/sysroot.sh),
+# then the agent's own sources (agents/win/build.sh).
+windows: build/gen/default_config.c
+	@VERSION=$(VERSION) sh agents/win/build.sh
 
 deb:
 	@command -v dh >/dev/null || { echo "make deb needs debhelper: sh tests/deps.sh pkg (as root)" >&2; exit 2; }

@@ -126,7 +126,8 @@ struct agent {
 	const struct agent_opts *opts;
 	spool_t		*sp;
 	follower_t	*fw;
-	sdjournal_t	*jr;		/* the systemd journal, or NULL */
+	oslog_t	*jr;		/* the system's log (systemd journal,
+					   Windows Event Log), or NULL */
 	void		*zctx, *sock, *mon;
 	char		 host[MAX_HOST_BYTES + 1];
 	struct wire_buf	 wb;
@@ -169,7 +170,7 @@ struct agent {
 	char		 cfgerr[AGENT_CFGERR_BYTES];	/* last refusal
 					 * reported by the collector */
 	struct follow_stats fcarry;	/* stats of followers replaced */
-	struct sdjournal_stats jcarry;
+	struct oslog_stats jcarry;
 };
 
 /* Batch building state for spool_read. */
@@ -228,10 +229,10 @@ static const struct counter agent_counter_defs[K_COUNT] = {
 static void agent_counters_now(const struct agent *a, uint64_t v[K_COUNT])
 {
 	struct follow_stats fs;
-	struct sdjournal_stats js;
+	struct oslog_stats js;
 
 	follow_get_stats(a->fw, &fs);
-	sdjournal_get_stats(a->jr, &js);
+	oslog_get_stats(a->jr, &js);
 	fs.lines += a->fcarry.lines;
 	fs.truncated += a->fcarry.truncated;
 	fs.rotations += a->fcarry.rotations;
@@ -527,7 +528,7 @@ static void copy_wstr(char *dst, size_t cap, const struct wire_str *w)
 static void sources_close(struct agent *a)
 {
 	struct follow_stats fs;
-	struct sdjournal_stats js;
+	struct oslog_stats js;
 
 	if (a->fw != NULL) {
 		follow_get_stats(a->fw, &fs);
@@ -538,13 +539,13 @@ static void sources_close(struct agent *a)
 		a->fcarry.read_errors += fs.read_errors;
 	}
 	if (a->jr != NULL) {
-		sdjournal_get_stats(a->jr, &js);
+		oslog_get_stats(a->jr, &js);
 		a->jcarry.entries += js.entries;
 		a->jcarry.truncated += js.truncated;
 		a->jcarry.errors += js.errors;
 	}
 	follow_free(&a->fw);
-	sdjournal_free(&a->jr);
+	oslog_free(&a->jr);
 }
 
 /* Open the files and the journal of a->eff (offsets and cursors from the
@@ -558,7 +559,7 @@ static int sources_open(struct agent *a)
 		log_err("cannot follow files: %s", ts_strerror(rc));
 		return rc;
 	}
-	if (a->eff.journal && (rc = sdjournal_open(a->sp, &a->eff,
+	if ((a->eff.journal || a->eff.eventlog) && (rc = oslog_open(a->sp, &a->eff,
 	    &a->jr)) != 0) {
 		follow_free(&a->fw);
 		return rc;
@@ -1084,7 +1085,7 @@ static void agent_follow(struct agent *a, uint64_t now)
 	if (rc == 0 && a->jr != NULL) {
 		int jmore = 0;
 
-		rc = sdjournal_poll(a->jr, FOLLOW_MAX_LINES, &jmore);
+		rc = oslog_poll(a->jr, FOLLOW_MAX_LINES, &jmore);
 		if (jmore)
 			a->follow_more = 1;
 	}
@@ -1200,7 +1201,7 @@ static void agent_close(struct agent *a)
 		zmq_ctx_term(a->zctx);
 	a->sock = a->mon = a->zctx = NULL;
 	follow_free(&a->fw);
-	sdjournal_free(&a->jr);
+	oslog_free(&a->jr);
 	spool_close(&a->sp);
 	wire_buf_free(&a->wb);
 	group_config_free(&a->gc);
@@ -1253,7 +1254,7 @@ int agent_run(const struct agent_config *cfg, const struct agent_opts *opts)
 		    "spooled, %zu files%s, collector %s", cfg->name, a.host,
 		    (unsigned long long)si.epoch,
 		    (unsigned long long)spool_pending(a.sp), a.eff.nfollow,
-		    a.jr != NULL ? " and the journal" : "",
+		    a.jr != NULL ? " and the system log" : "",
 		    cfg->server_endpoint);
 	}
 	if (opts->ready_cb)

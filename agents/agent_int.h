@@ -227,39 +227,53 @@ void follow_get_stats(const follower_t *f, struct follow_stats *out);
  * EV_BADUTF8 if it is not valid UTF-8. */
 uint16_t follow_line_flags(const char *p, size_t len);
 
-/* ---- the systemd journal (sdjournal.c) ------------------------------------ */
+/* ---- the system's own log: the systemd journal (sdjournal.c) on Linux, -----
+ * ---- the Windows Event Log (win/evtlog.c) on Windows ------------------- */
 
 /*
  * A source with the contract of a follower: poll reads new entries into the
  * spool, the cursor after them in the same transaction (spool_cursor_put),
- * so nothing is lost or read twice across restarts.  Each entry becomes one
- * syslog-like line "TIME HOST IDENT[PID]: MESSAGE" (RFC 3339 time in UTC,
- * the form tocsin's syslog header parser reads) with the file name
- * "journal" (or "journal:UNIT").
+ * so nothing is lost or read twice across restarts.
+ *
+ * The systemd journal (cfg->journal): each entry becomes one syslog-like
+ * line "TIME HOST IDENT[PID]: MESSAGE" (RFC 3339 time in UTC, the form
+ * tocsin's syslog header parser reads) with the file name "journal" (or
+ * "journal:UNIT").
+ *
+ * The Windows Event Log (cfg->eventlog): each event becomes its Event XML
+ * as EvtRender writes it (the engine's Windows decoder reads it), with the
+ * file name "eventlog:CHANNEL"; the cursor of a channel is its bookmark
+ * (the bookmark XML), named "evt:CHANNEL".
  */
-typedef struct sdjournal sdjournal_t;
+typedef struct oslog oslog_t;
 
-struct sdjournal_stats {
+struct oslog_stats {
 	uint64_t	 entries;	/* entries spooled */
 	uint64_t	 truncated;	/* lines capped at MAX_LINE_BYTES */
-	uint64_t	 errors;	/* journal read errors */
+	uint64_t	 errors;	/* read errors (a channel missing or
+					   unreadable counts once a spell) */
 	uint64_t	 spool_full;	/* polls stopped by the spool cap */
 };
 
 /*
- * Open the local system journal (or the journal files of cfg->journal_dir),
- * only the entries of cfg->journal_units when there are some.  Without a
+ * Open the system's log as cfg says.  The journal: the local system journal
+ * (or the journal files of cfg->journal_dir), only the entries of
+ * cfg->journal_units when there are some.  The event log: a subscription
+ * per channel of cfg->evt_channels (with its XPath filter).  Without a
  * stored cursor it starts at the end (only new entries), or at the head
- * with cfg->from_start.  0, TS_EIO (with a log line) or TS_ENOMEM.
+ * with cfg->from_start.  *out stays NULL when this platform has no log of
+ * the kind cfg asks for (said once in the log).  0, TS_EIO (with a log
+ * line) or TS_ENOMEM.
  */
-int sdjournal_open(spool_t *sp, const struct agent_config *cfg,
-    sdjournal_t **out);
-void sdjournal_free(sdjournal_t **j);
+int oslog_open(spool_t *sp, const struct agent_config *cfg,
+    oslog_t **out);
+void oslog_free(oslog_t **j);
 /* Read at most max entries; *more = 1 when there may be more.  0, TS_EFULL
  * (the spool cap stopped reading; the rest stays in the journal) or
  * TS_EDB. */
-int sdjournal_poll(sdjournal_t *j, size_t max, int *more);
-void sdjournal_get_stats(const sdjournal_t *j, struct sdjournal_stats *out);
+int oslog_poll(oslog_t *j, size_t max, int *more);
+/* The counts so far; all 0 for j NULL (no system log read). */
+void oslog_get_stats(const oslog_t *j, struct oslog_stats *out);
 
 /* ---- enrolment with a token (enroll.c) ------------------------------------ */
 

@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "agents/agent_int.h"
+#include "agents/platform.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/keys.h"
@@ -117,15 +118,8 @@ static int write_config(int fd, const struct enroll_opts *o,
 			fputc('\n', fp);
 		}
 	}
-	if (o->journal || o->nfollow == 0) {
-		fputs("# the systemd journal (units: [...] to read only some)\n"
-		    "journal:\n", fp);
-		if (o->journal_dir != NULL) {
-			fputs("  directory: ", fp);
-			yt_write_quoted(fp, o->journal_dir);
-			fputc('\n', fp);
-		}
-	}
+	if (o->journal || o->nfollow == 0)
+		plat_oslog_config(fp, o->journal_dir);
 	if (o->from_start)
 		fputs("from_start: true\n", fp);
 	if (fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0)
@@ -224,6 +218,11 @@ int agent_enroll(const struct enroll_opts *o)
 		else
 			fprintf(stderr, "tocsin-agent enroll: cannot create "
 			    "%s: %s\n", o->output, strerror(errno));
+		status = 1;
+		goto out;
+	}
+	/* private before anything secret goes in */
+	if (plat_private_file(o->output) != 0) {
 		status = 1;
 		goto out;
 	}

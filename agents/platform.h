@@ -91,6 +91,18 @@ void plat_ready(void);
  * start with (messages on stderr), -1 when it is not (refused). */
 int plat_config_private_check(const char *path);
 
+/* Make the file that enroll just wrote (it holds the secret key) readable
+ * by its owner only: POSIX created it with mode 0600 already; Windows gives
+ * it a protected ACL of SYSTEM and Administrators only.  0, or -1 after a
+ * message on stderr. */
+int plat_private_file(const char *path);
+
+/* The configuration that enroll writes for the system's own log when no
+ * file is followed: "journal:" (the systemd journal) or "eventlog:" (the
+ * Windows Event Log's default channels), with a comment.  journal_dir is
+ * the --journal-dir given, or NULL. */
+void plat_oslog_config(void *fp, const char *journal_dir);
+
 /*
  * Subcommands that exist on one platform only (Windows: install,
  * uninstall, start, stop and service; see docs/windows.md).  Returns -1

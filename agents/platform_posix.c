@@ -15,6 +15,7 @@
 #include "agents/platform.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "common/yamltree.h"
 
 struct plat_file {
 	int		 fd;
@@ -233,6 +234,23 @@ int plat_config_private_check(const char *path)
 		    "`chmod 600 %s`\n", path, (unsigned)(st.st_mode & 07777),
 		    path);
 	return 0;
+}
+
+int plat_private_file(const char *path)
+{
+	(void)path;	/* created with mode 0600 */
+	return 0;
+}
+
+void plat_oslog_config(void *fp, const char *journal_dir)
+{
+	fputs("# the systemd journal (units: [...] to read only some)\n"
+	    "journal:\n", fp);
+	if (journal_dir != NULL) {
+		fputs("  directory: ", fp);
+		yt_write_quoted(fp, journal_dir);
+		fputc('\n', fp);
+	}
 }
 
 int plat_subcommand(int argc, char **argv, plat_agent_main_cb run_cb)

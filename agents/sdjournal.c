@@ -32,16 +32,16 @@
 /* Room for the header before the message: time, host, ident, pid. */
 #define SDJ_HEADER_BYTES	(40 + MAX_HOST_BYTES + 2 * 256)
 
-struct sdjournal {
+struct oslog {
 	spool_t		*sp;
 	sd_journal	*j;
 	char		*line;		/* SDJ_HEADER_BYTES + MAX_LINE_BYTES */
-	struct sdjournal_stats st;
+	struct oslog_stats st;
 	int		 logged_err;	/* a read error was logged */
 };
 
 /* The value of field in the current entry ("FIELD=value"), or NULL. */
-static const char *sdj_field(sdjournal_t *s, const char *field, size_t *len)
+static const char *sdj_field(oslog_t *s, const char *field, size_t *len)
 {
 	const void *d;
 	size_t l, fl = strlen(field);
@@ -90,7 +90,7 @@ static int sdj_digits(const char *p, size_t len)
 
 /* Build the line of the current entry in s->line; its length, or 0 for an
  * entry without MESSAGE. */
-static size_t sdj_line(sdjournal_t *s, uint16_t *flags)
+static size_t sdj_line(oslog_t *s, uint16_t *flags)
 {
 	const char *msg, *host, *ident, *pid;
 	size_t mlen, hlen = 0, ilen = 0, plen = 0, off;
@@ -144,7 +144,7 @@ static size_t sdj_line(sdjournal_t *s, uint16_t *flags)
 
 /* Position the journal: after the stored cursor, else at the tail (only
  * new entries) or the head (from_start). */
-static int sdj_seek(sdjournal_t *s, int from_start)
+static int sdj_seek(oslog_t *s, int from_start)
 {
 	char cur[MAX_CURSOR_BYTES + 1];
 	int rc;
@@ -175,14 +175,19 @@ static int sdj_seek(sdjournal_t *s, int from_start)
 	return 0;
 }
 
-int sdjournal_open(spool_t *sp, const struct agent_config *cfg,
-    sdjournal_t **out)
+int oslog_open(spool_t *sp, const struct agent_config *cfg,
+    oslog_t **out)
 {
-	sdjournal_t *s;
+	oslog_t *s;
 	char m[MAX_UNIT_BYTES + 16];
 	int r, rc = TS_EIO;
 
 	*out = NULL;
+	if (cfg->eventlog)
+		log_warn("eventlog: names Windows Event Log channels; this "
+		    "agent runs on Linux and ignores it");
+	if (!cfg->journal)
+		return 0;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->line = malloc(SDJ_HEADER_BYTES + MAX_LINE_BYTES)) == NULL) {
 		if (s != NULL)
@@ -220,13 +225,13 @@ int sdjournal_open(spool_t *sp, const struct agent_config *cfg,
 	*out = s;
 	return 0;
 fail:
-	sdjournal_free(&s);
+	oslog_free(&s);
 	return rc;
 }
 
-void sdjournal_free(sdjournal_t **sp)
+void oslog_free(oslog_t **sp)
 {
-	sdjournal_t *s = *sp;
+	oslog_t *s = *sp;
 
 	if (s == NULL)
 		return;
@@ -237,7 +242,7 @@ void sdjournal_free(sdjournal_t **sp)
 	*sp = NULL;
 }
 
-int sdjournal_poll(sdjournal_t *s, size_t max, int *more)
+int oslog_poll(oslog_t *s, size_t max, int *more)
 {
 	char *cur = NULL;
 	size_t n = 0, len;
@@ -301,7 +306,7 @@ fail:
 	return rc == TS_EFULL ? TS_EFULL : TS_EDB;
 }
 
-void sdjournal_get_stats(const sdjournal_t *s, struct sdjournal_stats *out)
+void oslog_get_stats(const oslog_t *s, struct oslog_stats *out)
 {
 	if (s == NULL) {
 		memset(out, 0, sizeof(*out));

@@ -937,7 +937,117 @@ void agent_config_free(struct agent_config *cfg)
 	yt_strv_free(&cfg->follow, cfg->nfollow);
 	yt_strv_free(&cfg->journal_units, cfg->njournal_units);
 	free(cfg->journal_dir);
+	yt_strv_free(&cfg->evt_channels, cfg->nevt_channels);
+	for (size_t i = 0; cfg->evt_queries != NULL && i < cfg->nevt_channels;
+	    i++)
+		free(cfg->evt_queries[i]);
+	free(cfg->evt_queries);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* The channels a Windows agent reads when eventlog: names none. */
+static const char *const evt_default_channels[] = {
+	"Security", "System", "Application",
+	"Microsoft-Windows-Windows Defender/Operational",
+	"Microsoft-Windows-Sysmon/Operational",
+	"Microsoft-Windows-PowerShell/Operational",
+};
+
+/* A channel name: 1 to MAX_UNIT_BYTES bytes, no control bytes. */
+static int evt_channel_ok(const char *s)
+{
+	size_t l = strlen(s);
+
+	if (l == 0 || l > MAX_UNIT_BYTES)
+		return 0;
+	for (size_t i = 0; i < l; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* eventlog: {channels: [...], add: [...], filters: {CHANNEL: XPATH}}. */
+static int evt_config_load(const yt_node *ev, const char *path,
+    struct agent_config *cfg, char *err, size_t errlen)
+{
+	char **chan = NULL, **add = NULL;
+	size_t nchan = 0, nadd = 0, n = 0;
+	const yt_node *flt = ev ? yt_map_get(ev, "filters") : NULL;
+	int rc = TS_EPARSE;
+
+	if (ev != NULL && (yt_get_strv(ev, "channels", path, &chan, &nchan,
+	    err, errlen) || yt_get_strv(ev, "add", path, &add, &nadd, err,
+	    errlen)))
+		goto out;
+	if (chan == NULL)
+		nchan = sizeof(evt_default_channels) /
+		    sizeof(evt_default_channels[0]);
+	cfg->evt_channels = calloc(nchan + nadd + 1, sizeof(char *));
+	cfg->evt_queries = calloc(nchan + nadd + 1, sizeof(char *));
+	if (cfg->evt_channels == NULL || cfg->evt_queries == NULL) {
+		set_err(err, errlen, "%s: out of memory", path);
+		rc = TS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nchan + nadd; i++) {
+		const char *c = i < nchan ? (chan ? chan[i] :
+		    evt_default_channels[i]) : add[i - nchan];
+		int dup = 0;
+
+		if (!evt_channel_ok(c)) {
+			key_err(err, errlen, path, ev, i < nchan ? "channels" :
+			    "add", "eventlog", "channel names must be 1 to 256 "
+			    "bytes without control characters");
+			goto out;
+		}
+		for (size_t k = 0; k < n; k++)
+			dup |= strcmp(cfg->evt_channels[k], c) == 0;
+		if (dup)
+			continue;
+		if ((cfg->evt_channels[n] = strdup(c)) == NULL) {
+			set_err(err, errlen, "%s: out of memory", path);
+			rc = TS_ENOMEM;
+			goto out;
+		}
+		cfg->nevt_channels = ++n;
+	}
+	if (flt != NULL && flt->kind != YT_MAP) {
+		key_err(err, errlen, path, ev, "filters", "eventlog",
+		    "must map channel names to XPath queries");
+		goto out;
+	}
+	for (size_t i = 0; flt != NULL && i < flt->n; i++) {
+		const yt_node *k = flt->keys[i], *q = flt->items[i];
+		size_t c;
+
+		for (c = 0; c < n; c++)
+			if (strcmp(cfg->evt_channels[c], k->str) == 0)
+				break;
+		if (c == n) {
+			set_err(err, errlen, "%s:%d:%d: eventlog.filters: "
+			    "channel '%s' is not read (add it to eventlog.add)",
+			    path, k->line, k->col, k->str);
+			goto out;
+		}
+		if (q->kind != YT_SCALAR || q->len == 0 ||
+		    q->len > MAX_EVT_QUERY_BYTES || memchr(q->str, 0, q->len)) {
+			set_err(err, errlen, "%s:%d:%d: eventlog.filters: the "
+			    "query of '%s' must be an XPath of 1 to %d bytes",
+			    path, q->line, q->col, k->str, MAX_EVT_QUERY_BYTES);
+			goto out;
+		}
+		free(cfg->evt_queries[c]);
+		if ((cfg->evt_queries[c] = strdup(q->str)) == NULL) {
+			set_err(err, errlen, "%s: out of memory", path);
+			rc = TS_ENOMEM;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	yt_strv_free(&chan, nchan);
+	yt_strv_free(&add, nadd);
+	return rc;
 }
 
 /* Required scalar: error at the mapping that lacks it. */
@@ -1001,6 +1111,8 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 {
 	static const char *const journal_keys[] = { "units", "directory",
 	    NULL };
+	static const char *const eventlog_keys[] = { "channels", "add",
+	    "filters", NULL };
 	static const char *const agent_keys[] = { "name", "data_dir", "host",
 	    NULL };
 	static const char *const server_keys[] = { "endpoint", "public_key",
@@ -1010,7 +1122,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 	    NULL };
 	static const char *const spool_keys[] = { "max_size", NULL };
 	const yt_node *root, *ag = NULL, *srv = NULL, *ks = NULL, *bt = NULL;
-	const yt_node *sp = NULL, *jn = NULL;
+	const yt_node *sp = NULL, *jn = NULL, *ev = NULL;
 	const struct top_key top[] = {
 		{ "agent", agent_keys, &ag },
 		{ "server", server_keys, &srv },
@@ -1021,6 +1133,7 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 		{ "spool", spool_keys, &sp },
 		{ "heartbeat", NULL, NULL },
 		{ "journal", journal_keys, &jn },
+		{ "eventlog", eventlog_keys, &ev },
 	};
 	yt_doc **docs = NULL;
 	size_t ndocs = 0;
@@ -1186,6 +1299,11 @@ int agent_config_load(const char *path, struct agent_config *cfg,
 			goto fail;
 		}
 	}
+
+	/* eventlog: present (even empty) = read the Windows Event Log */
+	cfg->eventlog = yt_map_get(root, "eventlog") != NULL;
+	if (cfg->eventlog && evt_config_load(ev, path, cfg, err, errlen) != 0)
+		goto fail;
 
 	/* batch, spool, heartbeat */
 	v = cfg->batch_max;

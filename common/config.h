@@ -162,6 +162,14 @@ struct agent_config {
 	size_t		 njournal_units;
 	char		*journal_dir;		/* journal.directory, or NULL:
 						 * the local system journal */
+	/* eventlog: Windows Event Log channels (agents/win/evtlog.c) */
+	int		 eventlog;		/* the key is present */
+	char		**evt_channels;		/* channels (default: Security,
+						 * System, Application, Defender,
+						 * Sysmon, PowerShell) + add: */
+	char		**evt_queries;		/* XPath per channel (filters:),
+						 * NULL: every event */
+	size_t		 nevt_channels;
 };
 
 /*

@@ -20,6 +20,8 @@
 #define MAX_NAME_BYTES		64
 /* systemd unit names in an agent's journal.units (systemd's UNIT_NAME_MAX). */
 #define MAX_UNIT_BYTES		256
+/* An XPath filter of a Windows Event Log channel (agent eventlog.filters). */
+#define MAX_EVT_QUERY_BYTES	4096
 /* A journal cursor kept in an agent's spool (systemd's are ~150 bytes). */
 #define MAX_CURSOR_BYTES	1024
 

@@ -3,7 +3,10 @@
 # are missing.  Run as root (or say what to run otherwise).
 #
 #   sh tests/deps.sh         build, test, demo, bench (chromium, its driver
-#                            and python3-selenium: the web console's test)
+#                            and python3-selenium: the web console's test;
+#                            the Windows agent's cross toolchain, the tools
+#                            that build its sysroot and MSI, and Wine that
+#                            runs its tests)
 #   sh tests/deps.sh fuzz    the same plus clang (libFuzzer), for make fuzz
 #   sh tests/deps.sh pkg     the same plus debhelper, lintian, mandoc (make deb)
 set -eu
@@ -13,7 +16,9 @@ libjansson-dev libcmocka-dev libvectorscan-dev libcurl4-openssl-dev libexpat1-de
 libgnutls28-dev openssl
 libevtx-dev libbfio-dev libsystemd-dev libsodium-dev libmicrohttpd-dev
 bsdutils jq syslog-ng-core systemd-journal-remote
-chromium chromium-driver python3-selenium fonts-dejavu-core"
+chromium chromium-driver python3-selenium fonts-dejavu-core
+gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 mingw-w64-tools cmake autoconf
+automake libtool dpkg-dev wine wine64 msitools wixl"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang"
 # make deb / make test-deb: debhelper, and the checkers of the package test
 [ "${1:-}" = pkg ] && PKGS="$PKGS debhelper dpkg-dev fakeroot lintian mandoc"

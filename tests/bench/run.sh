@@ -164,11 +164,12 @@ done
 #                the SigmaHQ Windows rules loaded
 #   delivery.sh  agent_to_journal_eps beside zmq_raw_eps (same run)
 #   agent.sh     agent_rss_kb / agent_cpu_pct at 50 events/s
+#   agent_windows.sh  the same for tocsin-agent.exe under Wine
 #   agents.sh    agents_10k_connect_s, _idle_cpu_pct, _idle_rss_kb, _eps:
 #                AGENTS_N (10,000) agents on one collector
 #   api.sh       api_alerts_rps, api_alerts_p99_ms: a page of 100 alerts
 #                with filters from a state of a million alerts
 [ -n "$only" ] && exit 0
-for b in rules sigma windows delivery agent agents api; do
+for b in rules sigma windows delivery agent agent_windows agents api; do
 	sh "tests/bench/$b.sh" || echo "# tests/bench/$b.sh failed (status $?)"
 done

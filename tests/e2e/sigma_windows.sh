@@ -159,6 +159,67 @@ check "damaged chunk: its offset and lost records are named" \
 check "damaged chunk: the summary counts its lost records as unreadable" \
     grep -q "damaged: [0-9]* records\{0,1\} read, [1-9][0-9]* unreadable" \
     "$T/corrupt.err"
+# A file of two chunks whose second is damaged: the first chunk's records
+# are all decoded, the second is reported with its offset.  The corpus
+# has no multi-chunk .evtx, so one is made from two real files: A's file
+# header and chunk, then B's chunk with its records renumbered to follow
+# A's (record ids, the chunk header's numbers, both chunk checksums, the
+# file header's chunk count and checksum), as Windows writes a log that
+# has grown past one chunk.
+A=$(ls "$DIR"/*/*.evtx | head -n 1)
+B=$(ls "$DIR"/*/*.evtx | sed -n 3p)
+cat >"$T/twochunks.py" <<'PY'
+import struct, sys, zlib
+# two-chunk .evtx: the file header of A, A's chunk, B's chunk renumbered
+# to follow A's records; damage=1 garbles B's records
+a = open(sys.argv[1], 'rb').read(); b = open(sys.argv[2], 'rb').read()
+out, damage = sys.argv[3], int(sys.argv[4])
+ca = bytearray(a[4096:4096 + 65536]); cb = bytearray(b[4096:4096 + 65536])
+last = struct.unpack_from('<Q', ca, 0x10)[0]   # A's last record number
+lastid = struct.unpack_from('<Q', ca, 0x20)[0]
+n = struct.unpack_from('<Q', cb, 0x10)[0] - struct.unpack_from('<Q', cb, 0x08)[0] + 1
+fb = struct.unpack_from('<Q', cb, 0x18)[0]
+struct.pack_into('<QQQQ', cb, 0x08, last + 1, last + n, lastid + 1, lastid + n)
+free = struct.unpack_from('<I', cb, 0x30)[0]
+off = 0x200
+while off + 24 <= free and cb[off:off + 4] == b'\x2a\x2a\x00\x00':
+    size = struct.unpack_from('<I', cb, off + 4)[0]
+    rid = struct.unpack_from('<Q', cb, off + 8)[0]
+    struct.pack_into('<Q', cb, off + 8, rid - fb + lastid + 1)
+    off += size
+struct.pack_into('<I', cb, 0x34, zlib.crc32(bytes(cb[0x200:free])) & 0xffffffff)
+struct.pack_into('<I', cb, 0x7c,
+    zlib.crc32(bytes(cb[0:0x78]) + bytes(cb[0x80:0x200])) & 0xffffffff)
+if damage:
+    for i in range(0x200, 0x400):
+        cb[i] ^= 0x5a
+h = bytearray(a[:4096])
+struct.pack_into('<Q', h, 0x10, 1)
+struct.pack_into('<Q', h, 0x18, lastid + n + 1)
+struct.pack_into('<H', h, 0x2a, 2)
+struct.pack_into('<I', h, 0x7c, zlib.crc32(bytes(h[:120])) & 0xffffffff)
+open(out, 'wb').write(bytes(h) + bytes(ca) + bytes(cb))
+PY
+python3 "$T/twochunks.py" "$A" "$B" "$T/two.evtx" 0 2>>"$ERR"
+python3 "$T/twochunks.py" "$A" "$B" "$T/two_bad.evtx" 1 2>>"$ERR"
+ids() { "$BIN" rules test -r "$rule" --json "$1" 2>"$2" | jq -r '.fields.EventRecordID'; }
+ida=$(ids "$A" /dev/null | tr '\n' ' ')
+idb=$(ids "$B" /dev/null | tr '\n' ' ')
+nb=$(printf '%s' "$idb" | wc -w)
+is "two chunks: the records of both are read, in order" \
+    "$(ids "$T/two.evtx" "$T/two.err" | tr '\n' ' ')" "$ida$idb"
+check "two chunks: no damage reported" test ! -s "$T/two.err"
+is "two chunks, the second damaged: the first chunk's records are all decoded" \
+    "$(ids "$T/two_bad.evtx" "$T/two_bad.err" | tr '\n' ' ')" "$ida"
+check "two chunks, the second damaged: chunk 1 is named with its offset and records" \
+    grep -q "offset 69632: chunk 1 at offset 69632: $nb of its $nb records (ids [0-9]*-[0-9]*) could not be read" \
+    "$T/two_bad.err"
+check "two chunks, the second damaged: the summary counts its $nb records unreadable" \
+    grep -q "damaged: $(printf '%s' "$ida" | wc -w) records\{0,1\} read, $nb unreadable" \
+    "$T/two_bad.err"
+"$BIN" rules test -r "$rule" --json "$T/two_bad.evtx" >/dev/null 2>&1
+is "two chunks, the second damaged: exit status 2" "$?" 2
+
 # record --from-evtx: one event per record, at its TimeCreated, for its
 # Computer (or --host, which rewrites Computer); a damaged file is refused
 # with the offset it ends at.

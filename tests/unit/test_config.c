@@ -413,7 +413,8 @@ static void test_agent_errors(void **state)
 		  "F:3:9: unknown key 'max' in spool (known: max_size)" },
 		{ xasprintf("agents:\n  name: a\n"),
 		  "F:1:1: unknown key 'agents' in the top level (known: agent, "
-		  "server, keys, follow, from_start, batch, spool, heartbeat, journal)" },
+		  "server, keys, follow, from_start, batch, spool, heartbeat, journal, "
+		  "eventlog)" },
 		{ xasprintf("agent:\n  name: a\nserver:\n  endpoint: "
 		  "http://h\n  public_key: \"%s\"\nkeys:\n  public: \"%s\"\n"
 		  "  secret: \"%s\"\n", spub, apub, asec),
@@ -458,6 +459,61 @@ static void test_agent_errors(void **state)
 }
 
 /* Errors in the optional parts of an otherwise valid agent file. */
+/* eventlog: the default channels of a Windows agent, add:, channels:
+ * (replacing them), filters: (an XPath per channel). */
+static void test_agent_eventlog(void **state)
+{
+	struct agent_config a;
+	char err[512], *t, *p;
+
+	(void)state;
+	t = agent_text("eventlog:\n");
+	p = put("e.yml", t);
+	assert_int_equal(agent_config_load(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.eventlog, 1);
+	assert_int_equal(a.nevt_channels, 6);
+	assert_string_equal(a.evt_channels[0], "Security");
+	assert_string_equal(a.evt_channels[5],
+	    "Microsoft-Windows-PowerShell/Operational");
+	assert_null(a.evt_queries[0]);
+	agent_config_free(&a);
+	free(t);
+	free(p);
+
+	t = agent_text("eventlog:\n  add: [\"Microsoft-Windows-TaskScheduler/"
+	    "Operational\", Security]\n  filters:\n    Security: \"*[System["
+	    "(EventID=4624)]]\"\n");
+	p = put("e.yml", t);
+	assert_int_equal(agent_config_load(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.nevt_channels, 7);	/* Security not twice */
+	assert_string_equal(a.evt_channels[6],
+	    "Microsoft-Windows-TaskScheduler/Operational");
+	assert_string_equal(a.evt_queries[0], "*[System[(EventID=4624)]]");
+	assert_null(a.evt_queries[6]);
+	agent_config_free(&a);
+	free(t);
+	free(p);
+
+	t = agent_text("eventlog:\n  channels: [Application]\n");
+	p = put("e.yml", t);
+	assert_int_equal(agent_config_load(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.nevt_channels, 1);
+	assert_string_equal(a.evt_channels[0], "Application");
+	agent_config_free(&a);
+	free(t);
+	free(p);
+
+	/* no eventlog: key, no channels */
+	t = agent_text("");
+	p = put("e.yml", t);
+	assert_int_equal(agent_config_load(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.eventlog, 0);
+	assert_int_equal(a.nevt_channels, 0);
+	agent_config_free(&a);
+	free(t);
+	free(p);
+}
+
 static void test_agent_value_errors(void **state)
 {
 	static const struct { const char *extra; const char *err; } t[] = {
@@ -486,6 +542,21 @@ static void test_agent_value_errors(void **state)
 		{ "journal:\n  unit: [ssh.service]\n",
 		  ":11:3: unknown key 'unit' in journal (known: units, "
 		  "directory)" },
+		{ "eventlog:\n  channel: [Security]\n",
+		  ":11:3: unknown key 'channel' in eventlog (known: channels, "
+		  "add, filters)" },
+		{ "eventlog:\n  filters:\n    Nosuch: \"*\"\n",
+		  ":12:5: eventlog.filters: channel 'Nosuch' is not read (add "
+		  "it to eventlog.add)" },
+		{ "eventlog:\n  filters: [a]\n",
+		  ":11:12: eventlog.filters must map channel names to XPath "
+		  "queries" },
+		{ "eventlog:\n  filters:\n    System: \"\"\n",
+		  ":12:13: eventlog.filters: the query of 'System' must be an "
+		  "XPath of 1 to 4096 bytes" },
+		{ "eventlog:\n  add: [\"a\\tb\"]\n",
+		  ":11:8: eventlog.add channel names must be 1 to 256 bytes "
+		  "without control characters" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -651,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_agent_ok),
 		cmocka_unit_test(test_agent_errors),
 		cmocka_unit_test(test_agent_value_errors),
+		cmocka_unit_test(test_agent_eventlog),
 		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_groups_dir),
 	};
