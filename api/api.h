@@ -119,6 +119,16 @@ int api_user_add(const char *datadir, const char *name, int role,
 int api_user_check(const char *datadir, const char *name,
     const char *password, struct api_user_info *info);
 
+/* api_user_check, and *unknown set to 1 when no such user exists (its
+ * password is still run through Argon2id, against a hash made once from
+ * a random password, so both cost the same). */
+int api_user_check_ex(const char *datadir, const char *name,
+    const char *password, struct api_user_info *info, int *unknown);
+
+/* Make the hash unknown users are checked against (once; later calls
+ * return at once).  0 or TS_ENOMEM. */
+int api_user_prepare(void);
+
 /* User name as stored.  0, TS_ENOTFOUND, TS_EIO. */
 int api_user_get(const char *datadir, const char *name,
     struct api_user_info *info);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
 #include <sodium.h>
 
 #include "api/api.h"
@@ -459,25 +460,78 @@ api_user_add(const char *datadir, const char *name, int role,
 	return 0;
 }
 
+/*
+ * The hash an unknown user's password is checked against, made once from
+ * a random password: a login for a user that does not exist costs the
+ * same Argon2id run as one that does, so the time taken tells no one
+ * which users exist.
+ */
+static char		dummy_hash[crypto_pwhash_STRBYTES];
+static int		dummy_rc = -1;
+static pthread_once_t	dummy_once = PTHREAD_ONCE_INIT;
+
+static void
+dummy_make(void)
+{
+	unsigned char	rnd[32];
+	char		pw[sizeof(rnd) * 2 + 1];
+
+	if (auth_init() != 0)
+		return;
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
+	if (crypto_pwhash_str(dummy_hash, pw, strlen(pw),
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0)
+		dummy_rc = 0;
+	sodium_memzero(pw, sizeof(pw));
+}
+
 int
-api_user_check(const char *datadir, const char *name, const char *password,
-    struct api_user_info *info)
+api_user_prepare(void)
+{
+	pthread_once(&dummy_once, dummy_make);
+	return dummy_rc == 0 ? 0 : TS_ENOMEM;
+}
+
+int
+api_user_check_ex(const char *datadir, const char *name, const char *password,
+    struct api_user_info *info, int *unknown)
 {
 	struct user_rec	r;
 	size_t		plen = password != NULL ? strlen(password) : 0;
 	int		rc;
 
+	if (unknown != NULL)
+		*unknown = 0;
 	if (plen == 0 || plen > API_MAX_PASSWORD)
 		return TS_ENOTFOUND;
 	if ((rc = auth_init()) != 0)
 		return rc;
-	if ((rc = user_read(datadir, name, &r)) != 0)
+	if ((rc = user_read(datadir, name, &r)) == TS_ENOTFOUND) {
+		/* the same work as for a known user, then the same answer */
+		if (unknown != NULL)
+			*unknown = 1;
+		if (api_user_prepare() != 0)
+			return TS_ENOMEM;
+		if (crypto_pwhash_str_verify(dummy_hash, password, plen) == 0)
+			log_err("api: a password matched the stand-in hash");
+		return TS_ENOTFOUND;
+	}
+	if (rc != 0)
 		return rc;
 	if (crypto_pwhash_str_verify(r.pwhash, password, plen) != 0)
 		return TS_ENOTFOUND;
 	if (info != NULL)
 		*info = r.info;
 	return 0;
+}
+
+int
+api_user_check(const char *datadir, const char *name, const char *password,
+    struct api_user_info *info)
+{
+	return api_user_check_ex(datadir, name, password, info, NULL);
 }
 
 int

@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,6 +41,15 @@
 #define SESSION_ID_HEX		64
 #define CSRF_HEX		64
 #define CSRF_HEADER		"X-CSRF-Token"
+/* Password checks (Argon2id, 64 MiB each) run at once; more: 503. */
+#define API_PASSWORD_SLOTS	2
+/* POST /api/v1/session per address: logins a second, burst. */
+#define API_LOGIN_RATE		0.5
+#define API_LOGIN_BURST		10.0
+/* Failed bearer tokens per address: a second, burst; past it 429 before
+ * the token is looked at. */
+#define API_AUTHFAIL_RATE	1.0
+#define API_AUTHFAIL_BURST	20.0
 
 struct session {
 	char		 se_id[SESSION_ID_HEX + 1];	/* "" when free */
@@ -69,6 +79,7 @@ struct api_ctx {
 	struct session		 x_sessions[API_MAX_SESSIONS];
 	struct bucket		 x_buckets[API_MAX_BUCKETS];
 	char			*x_tls_cert, *x_tls_key;
+	sem_t			 x_pwsem;	/* password checks at once */
 	pthread_rwlock_t	 x_rslock;	/* x_rs */
 	ruleset_t		*x_rs;
 	struct {
@@ -104,6 +115,11 @@ static const char *const counter_names[AC_NCOUNTERS] = {
 	[AC_STREAMS] = "api.streams",
 	[AC_STREAMS_REFUSED] = "api.streams_refused_limit",
 	[AC_ERRORS] = "api.errors",
+	[AC_PASSWORD_CHECKS] = "api.password_checks",
+	[AC_PASSWORD_UNKNOWN_USER] = "api.password_checks_unknown_user",
+	[AC_REFUSED_PASSWORD_BUSY] = "api.refused_password_busy",
+	[AC_REFUSED_LOGIN_RATE] = "api.refused_login_rate",
+	[AC_REFUSED_AUTH_FAIL_RATE] = "api.refused_auth_fail_rate",
 };
 
 void
@@ -475,12 +491,14 @@ session_end(struct api_ctx *x, const char *id)
 
 /* ---- request rate ------------------------------------------------------------ */
 
-/* Take one request from key's bucket (rate per second, burst at most).
- * 1 when allowed, 0 when over the rate. */
+/* Take cost (0: only look) requests from key's bucket (rate per second,
+ * burst at most).  1 when allowed (a token was there), 0 when over the
+ * rate.  Keys of different kinds ("addr:", "login:", "authfail:", a
+ * principal) are separate buckets. */
 static int
-rate_take(struct api_ctx *x, const char *key)
+rate_take_at(struct api_ctx *x, const char *key, double rate, double burst,
+    double cost)
 {
-	const struct server_config *cfg = x->x_cfg;
 	uint64_t	 now = mono_us(), h = 1469598103934665603ULL;
 	struct bucket	*b = NULL, *victim = NULL;
 	int		 ok;
@@ -503,18 +521,25 @@ rate_take(struct api_ctx *x, const char *key)
 	if (b == NULL) {	/* new, or the least recent of its slots */
 		b = victim;
 		snprintf(b->bk_key, sizeof(b->bk_key), "%s", key);
-		b->bk_tokens = cfg->api_burst;
+		b->bk_tokens = burst;
 		b->bk_at_us = now;
 	}
-	b->bk_tokens += (double)(now - b->bk_at_us) * cfg->api_rate / 1e6;
-	if (b->bk_tokens > cfg->api_burst)
-		b->bk_tokens = cfg->api_burst;
+	b->bk_tokens += (double)(now - b->bk_at_us) * rate / 1e6;
+	if (b->bk_tokens > burst)
+		b->bk_tokens = burst;
 	b->bk_at_us = now;
 	ok = b->bk_tokens >= 1.0;
 	if (ok)
-		b->bk_tokens -= 1.0;
+		b->bk_tokens -= cost;
 	pthread_mutex_unlock(&x->x_mu);
 	return ok;
+}
+
+static int
+rate_take(struct api_ctx *x, const char *key)
+{
+	return rate_take_at(x, key, x->x_cfg->api_rate, x->x_cfg->api_burst,
+	    1.0);
 }
 
 /* ---- authentication --------------------------------------------------------- */
@@ -720,8 +745,21 @@ session_login(struct api_req *q, struct api_resp *r)
 		session_new(x, ti.name, ti.role, ti.id, &se);
 	} else {
 		struct api_user_info ui;
+		int unknown = 0, rc;
 
-		if (api_user_check(dd, user, pw, &ui) != 0) {
+		if (sem_trywait(&x->x_pwsem) != 0) {
+			api_count(AC_REFUSED_PASSWORD_BUSY);
+			api_error(r, 503, "password_checks_busy", "%d password "
+			    "checks are running; try again", API_PASSWORD_SLOTS);
+			json_decref(b);
+			return;
+		}
+		api_count(AC_PASSWORD_CHECKS);
+		rc = api_user_check_ex(dd, user, pw, &ui, &unknown);
+		sem_post(&x->x_pwsem);
+		if (unknown)
+			api_count(AC_PASSWORD_UNKNOWN_USER);
+		if (rc != 0) {
 			api_count(AC_LOGINS_FAILED);
 			api_error(r, 401, "unauthenticated", "wrong user or "
 			    "password");
@@ -819,7 +857,7 @@ static void
 dispatch(struct api_req *q, struct api_resp *r)
 {
 	const struct api_route	*rt, *found = NULL;
-	int			 path_known = 0;
+	int			 path_known = 0, bearer;
 	char			 addr[64], key[MAX_NAME_BYTES + 16];
 
 	/* public: the OpenAPI document and logging in */
@@ -839,9 +877,19 @@ dispatch(struct api_req *q, struct api_resp *r)
 			api_error(r, 429, "rate_limited", "too many requests");
 			return;
 		}
-		if (strcmp(q->rq_method, "POST") == 0)
+		if (strcmp(q->rq_method, "POST") == 0) {
+			snprintf(key, sizeof(key), "login:%s", addr);
+			if (!rate_take_at(q->rq_ctx, key, API_LOGIN_RATE,
+			    API_LOGIN_BURST, 1.0)) {
+				api_count(AC_REFUSED_LOGIN_RATE);
+				api_error(r, 429, "login_rate_limited", "more "
+				    "than %.0f logins (then one in %.0f s) from "
+				    "this address", API_LOGIN_BURST,
+				    1.0 / API_LOGIN_RATE);
+				return;
+			}
 			session_login(q, r);
-		else if (strcmp(q->rq_method, "GET") == 0 ||
+		} else if (strcmp(q->rq_method, "GET") == 0 ||
 		    strcmp(q->rq_method, "DELETE") == 0)
 			session_other(q, r);
 		else
@@ -860,8 +908,25 @@ dispatch(struct api_req *q, struct api_resp *r)
 			break;
 		}
 	}
-	if (authenticate(q, r) != 0)
+	/* failed bearer tokens are limited per address, before the token
+	 * is looked at: guessing costs the guesser, not the server */
+	bearer = MHD_lookup_connection_value(q->rq_conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
+	snprintf(key, sizeof(key), "authfail:%s", client_addr(q->rq_conn,
+	    addr, sizeof(addr)));
+	if (bearer && !rate_take_at(q->rq_ctx, key, API_AUTHFAIL_RATE,
+	    API_AUTHFAIL_BURST, 0.0)) {
+		api_count(AC_REFUSED_AUTH_FAIL_RATE);
+		api_error(r, 429, "auth_fail_rate_limited", "more than %.0f "
+		    "failed tokens from this address; wait", API_AUTHFAIL_BURST);
 		return;
+	}
+	if (authenticate(q, r) != 0) {
+		if (bearer)
+			(void)rate_take_at(q->rq_ctx, key, API_AUTHFAIL_RATE,
+			    API_AUTHFAIL_BURST, 1.0);
+		return;
+	}
 	if (!rate_take(q->rq_ctx, q->rq_principal)) {
 		api_count(AC_REFUSED_RATE);
 		api_error(r, 429, "rate_limited", "more than %u requests a "
@@ -1308,6 +1373,10 @@ api_run(const struct server_config *cfg, volatile sig_atomic_t *stop,
 	pthread_mutex_init(&x->x_mu, NULL);
 	pthread_mutex_init(&x->x_dbmu, NULL);
 	pthread_rwlock_init(&x->x_rslock, NULL);
+	sem_init(&x->x_pwsem, 0, API_PASSWORD_SLOTS);
+	if (api_user_prepare() != 0)
+		log_warn("api: cannot make the hash unknown users are checked "
+		    "against; it is made at the first login instead");
 	rules_reload(x);
 	if (listen_addr(cfg->api_listen, &ss, &sl) != 0) {
 		log_err("api: api.listen '%s' is not ip:port", cfg->api_listen);

@@ -62,6 +62,7 @@ enum {
 	C_W3C_NAMES_REFUSED,
 	C_AUDIT_MALFORMED, C_AUDIT_BADHEX, C_AUDIT_ASSEMBLED,
 	C_AUDIT_INCOMPLETE,
+	C_FIELDS_DROPPED, C_JSON_MALFORMED, C_CEF_MALFORMED,
 	C_NCOUNTERS
 };
 
@@ -88,6 +89,13 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	[C_AUDIT_INCOMPLETE] = { "engine.audit_events_incomplete", 0,
 	    "audit events dropped before their last record (AUDIT_WAIT_S "
 	    "in record time, or MAX_AUDIT_PENDING in progress)" },
+	[C_FIELDS_DROPPED] = { "engine.fields_dropped", 0,
+	    "decoded fields left out past MAX_DECODED_FIELDS in one event "
+	    "(the event is still matched on the rest)" },
+	[C_JSON_MALFORMED] = { "engine.json_malformed", 0,
+	    "JSON events that did not parse (decoded as far as read)" },
+	[C_CEF_MALFORMED] = { "engine.cef_malformed", 0,
+	    "CEF records whose header did not parse" },
 	[C_TIME_UNPARSED] = { "engine.record_time_unparsed", 0,
 	    "records whose time field no format of their decoder read (the "
 	    "event kept its header's or reading time)" },
@@ -1131,6 +1139,12 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	    rc0.audit_assembled;
 	e->e_c[C_AUDIT_INCOMPLETE].value += rc1.audit_incomplete -
 	    rc0.audit_incomplete;
+	e->e_c[C_FIELDS_DROPPED].value += rc1.fields_dropped -
+	    rc0.fields_dropped;
+	e->e_c[C_JSON_MALFORMED].value += rc1.json_malformed -
+	    rc0.json_malformed;
+	e->e_c[C_CEF_MALFORMED].value += rc1.cef_malformed -
+	    rc0.cef_malformed;
 	/* the decoders' state (audit events in progress) commits with the
 	 * cursor: a restart goes on from exactly these events */
 	if ((ret = rules_ctx_save(e->e_ctx, &dstate, &dlen)) != 0)

@@ -335,12 +335,36 @@ static const unsigned char fold_tab[256] = {
 #undef F1
 };
 
+/* Eight bytes with A-Z folded to a-z and every other byte (those from
+ * 0x80 too) kept: fold_tab on each byte at once. */
+static inline uint64_t
+fold8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	uint64_t low7 = x & 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;	/* high bit: >= 'A' */
+	uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones;	/* high bit: > 'Z' */
+	uint64_t up = (ge_a ^ gt_z) & ~x & 0x8080808080808080ULL;
+
+	return x | up >> 2;
+}
+
 static int
 mem_eq(const char *a, const char *b, size_t n, int nocase)
 {
+	size_t i = 0;
+
 	if (!nocase)
 		return memcmp(a, b, n) == 0;
-	for (size_t i = 0; i < n; i++)
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y && fold8(x) != fold8(y))
+			return 0;
+	}
+	for (; i < n; i++)
 		if (fold_tab[(unsigned char)a[i]] !=
 		    fold_tab[(unsigned char)b[i]])
 			return 0;

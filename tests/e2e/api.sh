@@ -79,13 +79,14 @@ is "it describes every route of the API" \
 # ---- every read endpoint, every role ---------------------------------------------------
 for tok in V A M; do
 	t=${!tok}
+	bad=0
 	for p in /api/v1/status /api/v1/alerts /api/v1/alerts/1 /api/v1/events \
 	    /api/v1/incidents /api/v1/incidents/1 /api/v1/agents \
 	    /api/v1/rules /api/v1/drills /api/v1/drills/ssh-bruteforce-sudo; do
 		c=$(req "$t" GET "$p")
-		[ "$c" = 200 ] || { not_ok "$tok GET $p: $c $(head -c 200 "$T/body")"; continue; }
+		[ "$c" = 200 ] || { not_ok "$tok GET $p: $c $(head -c 200 "$T/body")"; bad=1; }
 	done
-	ok "role $tok reads every read endpoint (200)"
+	[ "$bad" = 0 ] && ok "role $tok reads every read endpoint (200)"
 done
 is "status: the five processes and the engine's counters" \
     "$(req "$V" GET /api/v1/status >/dev/null; jq -c '[[.processes[] | .name], (.counters["engine.alerts"] >= 12), (.counters["api.requests"] >= 1)]' "$T/body")" \
@@ -279,6 +280,40 @@ is "after log-out the cookie is refused" "$(curl -s -o "$T/body" -w '%{http_code
 curl -s -o "$T/body" -c "$T/jar2" -X POST "$B/api/v1/session" -d "{\"token\":\"$V\"}"
 is "log-in with a token gives its role" "$(jq -r .role "$T/body")" viewer
 
+# ---- password checks: unknown users, a bound on them at once, the login rate ----------------
+login() {	# USER PASSWORD: the status code; the body in $T/body
+	curl -s -o "$T/body" -w '%{http_code}' -X POST "$B/api/v1/session" \
+	    -d "{\"user\":\"$1\",\"password\":\"$2\"}"
+}
+# the two password logins above, once published, are the baseline
+two_checks() { [ "$(counter api.password_checks)" -ge 2 ]; }
+check "the password logins above are counted (api.password_checks)" wait_until 10 two_checks
+pc0=$(counter api.password_checks); pu0=$(counter api.password_checks_unknown_user)
+is "an unknown user: 401, the same answer as a wrong password" \
+    "$(login nosuchuser 'correct horse battery')/$(jq -c .error "$T/body")" \
+    "401/$(login carol 'wrong password!' >/dev/null; jq -c .error "$T/body")"
+pw_counted() { [ "$(counter api.password_checks)" -ge $((pc0 + 2)) ]; }
+check "both ran a password check (api.password_checks +2)" wait_until 10 pw_counted
+unknown_counted() { [ "$(counter api.password_checks_unknown_user)" = $((pu0 + 1)) ]; }
+check "the unknown user's check ran against the stand-in hash (api.password_checks_unknown_user +1, the wrong password not)" \
+    wait_until 10 unknown_counted
+# more logins at once than the password slots, and more than the per-address
+# burst: some wait for nothing (503), the rest are refused by the rate (429)
+pargs=()
+for i in $(seq 1 16); do pargs+=(-o "$T/par.$i" "$B/api/v1/session"); done
+curl -s --parallel --parallel-immediate --parallel-max 16 -X POST \
+    -d '{"user":"carol","password":"correct horse battery"}' \
+    -w '%{http_code}\n' "${pargs[@]}" >"$T/pcodes"
+n503=$(grep -c '^503$' "$T/pcodes"); n429=$(grep -c '^429$' "$T/pcodes")
+check "logins at once past the password slots: 503 ($n503 of 16)" test "$n503" -gt 0
+check "logins past the per-address burst: 429 ($n429 of 16)" test "$n429" -gt 0
+check "503 carries error code password_checks_busy, 429 login_rate_limited" sh -c \
+    "cat '$T'/par.* | jq -r '.error.code // empty' | sort -u | grep -x -e password_checks_busy -e login_rate_limited | wc -l | grep -qx 2"
+busy_counted() { [ "$(counter api.refused_password_busy)" -ge "$n503" ] &&
+    [ "$(counter api.refused_login_rate)" -ge "$n429" ]; }
+check "api.refused_password_busy and api.refused_login_rate counted in tocsin status" \
+    wait_until 10 busy_counted
+
 # ---- revocation ------------------------------------------------------------------------------
 vid=${V%%.*}
 check "the viewer token is revoked" tocsin api token revoke "$vid"
@@ -345,6 +380,20 @@ done < <(find "$TOCSIN_TOP/api/web" -type f ! -name '.*' 2>/dev/null)
 if [ "$nweb" -gt 0 ]; then ok "the $nweb embedded console files are served as they are in api/web"
 else skip "no console files in api/web yet"; fi
 is "a file that is not there: 404" "$(req "" GET /no-such-file.js)" 404
+
+# ---- failed bearer tokens are limited per address ---------------------------------------------------
+af0=$(counter api.refused_auth_fail_rate)
+: >"$T/fcodes"
+for i in $(seq 1 30); do
+	req "${M%%.*}.0000000000000000000000000000000$((i % 10))" GET /api/v1/status >>"$T/fcodes"
+	echo >>"$T/fcodes"
+done
+nf401=$(grep -c '^401$' "$T/fcodes"); nf429=$(grep -c '^429$' "$T/fcodes")
+check "30 forged tokens from one address: refused 429 past the burst ($nf401 x 401, $nf429 x 429)" \
+    test "$nf429" -gt 0 -a "$nf401" -gt 0 -a $((nf401 + nf429)) = 30
+is "with error code auth_fail_rate_limited, before the token is looked at" "$(code)" auth_fail_rate_limited
+af_counted() { [ "$(counter api.refused_auth_fail_rate)" -ge $((af0 + nf429)) ]; }
+check "api.refused_auth_fail_rate counted in tocsin status" wait_until 10 af_counted
 
 # ---- the API killed: collection and detection go on -------------------------------------------------
 api_pid=$(cat "$DATA/run/api.pid")

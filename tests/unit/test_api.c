@@ -147,6 +147,22 @@ static void test_users(void **state)
 	    NULL), TS_ENOTFOUND);
 	assert_int_equal(api_user_check(dir, "../keys", "x", NULL),
 	    TS_ENOTFOUND);
+	/* an unknown user goes through Argon2id too (the stand-in hash),
+	 * a known one with a wrong password is not "unknown" */
+	{
+		int unknown = -1;
+
+		assert_int_equal(api_user_prepare(), 0);
+		assert_int_equal(api_user_check_ex(dir, "nobody",
+		    "correct horse battery", NULL, &unknown), TS_ENOTFOUND);
+		assert_int_equal(unknown, 1);
+		assert_int_equal(api_user_check_ex(dir, "carol",
+		    "correct horse batterz", NULL, &unknown), TS_ENOTFOUND);
+		assert_int_equal(unknown, 0);
+		assert_int_equal(api_user_check_ex(dir, "carol",
+		    "correct horse battery", NULL, &unknown), 0);
+		assert_int_equal(unknown, 0);
+	}
 	assert_int_equal(api_user_add(dir, "carol", API_ROLE_ADMIN,
 	    "another long one", 1, NULL), 0);
 	assert_int_equal(api_user_check(dir, "carol", "another long one", &ui),
