@@ -104,7 +104,7 @@ enum {
 	K_TRUNCATED, K_ROTATIONS, K_TRUNCATIONS, K_READ_ERRORS, K_REFUSED,
 	K_BAD_FRAMES, K_SESSIONS, K_ACK_TIMEOUTS, K_AUTH_FAILURES,
 	K_JOURNAL_ENTRIES, K_JOURNAL_ERRORS, K_CONFIGS_APPLIED,
-	K_CONFIGS_REFUSED, K_COUNT
+	K_CONFIGS_REFUSED, K_BAD_ENCODING, K_COUNT
 };
 
 struct agent_counters {
@@ -223,6 +223,9 @@ static const struct counter agent_counter_defs[K_COUNT] = {
 	[K_CONFIGS_REFUSED] = { "agent.configs_refused", 0,
 	    "group configurations refused (by the collector: file:line:col "
 	    "logged; the last good one kept)" },
+	[K_BAD_ENCODING] = { "agent.lines_bad_encoding", 0,
+	    "lines not valid UTF-8/UTF-16 (e.g. Latin-1), UTF-32 or with NUL "
+	    "bytes: shipped flagged" },
 };
 
 /* Counter values since start-up. */
@@ -238,6 +241,7 @@ static void agent_counters_now(const struct agent *a, uint64_t v[K_COUNT])
 	fs.rotations += a->fcarry.rotations;
 	fs.truncations += a->fcarry.truncations;
 	fs.read_errors += a->fcarry.read_errors;
+	fs.bad_encoding += a->fcarry.bad_encoding;
 	js.entries += a->jcarry.entries;
 	js.truncated += a->jcarry.truncated;
 	js.errors += a->jcarry.errors;
@@ -260,6 +264,7 @@ static void agent_counters_now(const struct agent *a, uint64_t v[K_COUNT])
 	v[K_JOURNAL_ERRORS] = js.errors;
 	v[K_CONFIGS_APPLIED] = a->c.configs_applied;
 	v[K_CONFIGS_REFUSED] = a->c.configs_refused;
+	v[K_BAD_ENCODING] = fs.bad_encoding;
 }
 
 /* Log the counters since start-up (info at exit, debug every minute) and
@@ -537,6 +542,7 @@ static void sources_close(struct agent *a)
 		a->fcarry.rotations += fs.rotations;
 		a->fcarry.truncations += fs.truncations;
 		a->fcarry.read_errors += fs.read_errors;
+		a->fcarry.bad_encoding += fs.bad_encoding;
 	}
 	if (a->jr != NULL) {
 		oslog_get_stats(a->jr, &js);

@@ -201,6 +201,7 @@ struct follow_stats {
 	uint64_t	 rotations;	/* renames seen (new inode at the path) */
 	uint64_t	 truncations;	/* files shrunk or rewritten (copy-truncate) */
 	uint64_t	 read_errors;	/* open/read failures */
+	uint64_t	 bad_encoding;	/* lines not valid UTF-8/UTF-16, NULs */
 	uint64_t	 spool_full;	/* polls stopped by the spool cap */
 };
 

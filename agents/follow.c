@@ -62,6 +62,8 @@ struct ffile {
 	int		 evtx_refused;	/* an .evtx file: to count once */
 	int		 enc;		/* ENC_*, from the file's first bytes */
 	size_t		 bom;		/* bytes of byte-order mark at 0 */
+	int		 utf32;		/* UTF-32 byte-order mark: not decoded */
+	int		 enc_warned;	/* bad-encoding warning logged */
 };
 
 enum { ENC_UTF8, ENC_UTF16LE, ENC_UTF16BE };
@@ -189,7 +191,21 @@ static void enc_detect(struct ffile *ff, plat_file_t *fd)
 
 	ff->enc = ENC_UTF8;
 	ff->bom = 0;
-	if (r >= 2 && b[0] == 0xff && b[1] == 0xfe) {
+	ff->utf32 = 0;
+	if (r == 4 && ((b[0] == 0xff && b[1] == 0xfe && b[2] == 0 &&
+	    b[3] == 0) || (b[0] == 0 && b[1] == 0 && b[2] == 0xfe &&
+	    b[3] == 0xff))) {
+		/* UTF-32 (little- or big-endian): not decoded, its lines
+		 * are split at 0x0A bytes and shipped as they are */
+		ff->utf32 = 1;
+		if (!ff->enc_warned) {
+			ff->enc_warned = 1;
+			log_warn("follow: %s starts with a UTF-32 byte-order "
+			    "mark; UTF-32 is not decoded: its lines are shipped "
+			    "as raw bytes, flagged, and counted in "
+			    "lines_bad_encoding", ff->path);
+		}
+	} else if (r >= 2 && b[0] == 0xff && b[1] == 0xfe) {
 		ff->enc = ENC_UTF16LE;
 		ff->bom = 2;
 	} else if (r >= 2 && b[0] == 0xfe && b[1] == 0xff) {
@@ -467,12 +483,31 @@ static int file_open(follower_t *f, struct ffile *ff)
 	return 0;
 }
 
+/* Count a line of ff that is not text in an encoding the follower knows
+ * (invalid UTF-8 such as Latin-1, bad UTF-16, UTF-32, NUL bytes of binary
+ * data); warn once per file. */
+static void bad_encoding(follower_t *f, struct ffile *ff, int nul)
+{
+	f->stats.bad_encoding++;
+	if (ff->enc_warned)
+		return;
+	ff->enc_warned = 1;
+	log_warn("follow: %s: line not valid %s (%s); such lines are shipped "
+	    "as they are, flagged, and counted in lines_bad_encoding "
+	    "(warned once for this file)", ff->path,
+	    ff->enc == ENC_UTF8 ? "UTF-8" : "UTF-16",
+	    nul ? "NUL bytes: binary data, or text in UTF-16/UTF-32 that "
+	    "was not recognised" : ff->enc == ENC_UTF8 ? "another "
+	    "encoding, such as Latin-1 or Windows-1252?" : "unpaired "
+	    "surrogates");
+}
+
 /* Spool one line of ff (bytes of its encoding; UTF-16 is converted);
  * counts it.  0 or TS_EFULL / TS_EDB. */
 static int emit_line(follower_t *f, struct ffile *ff, uint64_t t,
     const char *p, size_t len, uint16_t flags)
 {
-	int rc;
+	int rc, nul;
 
 	if (ff->enc != ENC_UTF8) {
 		int bad;
@@ -495,10 +530,13 @@ static int emit_line(follower_t *f, struct ffile *ff, uint64_t t,
 	if (flags & EV_TRUNCATED)
 		len = utf8_cut(p, len);
 	flags |= follow_line_flags(p, len);
+	nul = len > 0 && memchr(p, '\0', len) != NULL;
 	rc = spool_append(f->sp, t, flags, ff->path, ff->path_len, p, len,
 	    NULL);
 	if (rc != 0)
 		return rc;
+	if (ff->utf32 || nul || (flags & EV_BADUTF8))
+		bad_encoding(f, ff, nul);
 	f->stats.lines++;
 	f->stats.bytes += len;
 	if (flags & EV_TRUNCATED)

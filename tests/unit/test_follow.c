@@ -634,6 +634,137 @@ static void test_utf8_bom(void **state)
 	assert_string_equal(fx->lines[1], "second");
 }
 
+/* Run the follower's polls with stderr (where the log goes) captured into
+ * dir/stderr; the number of lines of it holding needle. */
+static int saved_stderr = -1;
+
+static void capture_start(struct fx *fx)
+{
+	char *path = xasprintf("%s/stderr", fx->dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	free(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	assert_true(saved_stderr >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+}
+
+static size_t capture_end(struct fx *fx, const char *needle)
+{
+	char *path = xasprintf("%s/stderr", fx->dir);
+	char line[4096];
+	size_t hits = 0;
+	FILE *f;
+
+	fflush(stderr);
+	assert_int_equal(dup2(saved_stderr, 2), 2);
+	close(saved_stderr);
+	saved_stderr = -1;
+	f = fopen(path, "r");
+	free(path);
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			hits++;
+	fclose(f);
+	return hits;
+}
+
+/* A Latin-1 (Windows-1252) antivirus log: every line that is not valid
+ * UTF-8 is shipped as it is, flagged and counted; one warning only. */
+static void test_latin1(void **state)
+{
+	struct fx *fx = *state;
+	struct follow_stats st;
+
+	append_str(fx->log, "Menace d\xe9" "tect\xe9" "e: Trojan\n"
+	    "plain ascii\n" "Quarant\xe4" "ne \x80 ok\n");
+	capture_start(fx);
+	fx_open(fx, 1);
+	assert_int_equal(fx_poll(fx), 3);
+	append_str(fx->log, "encore \xe9\n");
+	assert_int_equal(fx_poll(fx), 1);
+	assert_int_equal(capture_end(fx, "lines_bad_encoding"), 1);
+	assert_string_equal(fx->lines[0], "Menace d\xe9" "tect\xe9" "e: Trojan");
+	assert_true(fx->flags[0] & EV_BADUTF8);
+	assert_false(fx->flags[1] & EV_BADUTF8);
+	assert_true(fx->flags[2] & EV_BADUTF8);
+	follow_get_stats(fx->fw, &st);
+	assert_int_equal(st.lines, 4);
+	assert_int_equal(st.bad_encoding, 3);
+}
+
+/* Valid UTF-8 with one line of invalid bytes in the middle. */
+static void test_bad_utf8_middle(void **state)
+{
+	struct fx *fx = *state;
+	struct follow_stats st;
+
+	append_str(fx->log, "caf\xc3\xa9 ok\n" "bad \xc3\x28 \xf8\x88\n"
+	    "\xe2\x82\xac fine\n");
+	capture_start(fx);
+	fx_open(fx, 1);
+	assert_int_equal(fx_poll(fx), 3);
+	assert_int_equal(capture_end(fx, "not valid UTF-8"), 1);
+	assert_true(fx->flags[1] & EV_BADUTF8);
+	assert_string_equal(fx->lines[2], "\xe2\x82\xac fine");
+	follow_get_stats(fx->fw, &st);
+	assert_int_equal(st.bad_encoding, 1);
+}
+
+/* UTF-32 (both byte orders) is not decoded: one warning naming it, every
+ * line counted, the file still followed to its end. */
+static void test_utf32_bom(void **state)
+{
+	struct fx *fx = *state;
+	struct follow_stats st;
+	static const unsigned char le[] = { 0xff, 0xfe, 0, 0, 'a', 0, 0, 0,
+	    '\n', 0, 0, 0, 'b', 0, 0, 0, '\n', 0, 0, 0 };
+	static const unsigned char be[] = { 0, 0, 0xfe, 0xff, 0, 0, 0, 'a',
+	    0, 0, 0, '\n', 0, 0, 0, 'b', 0, 0, 0, '\n' };
+
+	for (int k = 0; k < 2; k++) {
+		file_write(fx->log, "wb", k ? be : le, sizeof(le));
+		capture_start(fx);
+		fx_open(fx, 1);
+		fx_poll(fx);
+		assert_int_equal(capture_end(fx, "UTF-32 byte-order mark"), 1);
+		follow_get_stats(fx->fw, &st);
+		assert_true(st.lines >= 2);
+		assert_int_equal(st.bad_encoding, st.lines);
+		fx_close(fx);
+		nftw(fx->spool_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		fx->read_through = 0;
+	}
+}
+
+/* Binary data full of NULs, with and without line ends: counted, one
+ * warning, never stuck (the follower reaches the file's end). */
+static void test_binary_nul(void **state)
+{
+	struct fx *fx = *state;
+	struct follow_stats st;
+	size_t n = 3 * MAX_LINE_BYTES;
+	char *b = calloc(1, n);
+
+	assert_non_null(b);
+	b[10] = '\n';
+	b[20] = 'x';
+	capture_start(fx);
+	file_write(fx->log, "wb", b, n);
+	append_str(fx->log, "\ntext after\n");
+	fx_open(fx, 1);
+	fx_poll_until(fx, "text after");
+	assert_int_equal(capture_end(fx, "NUL bytes"), 1);
+	follow_get_stats(fx->fw, &st);
+	assert_true(st.bad_encoding >= 2);
+	assert_int_equal(st.bad_encoding, st.lines - 1);
+	free(b);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -648,6 +779,10 @@ int main(void)
 		cmocka_unit_test(test_line_flags_table),
 		T(test_utf16),
 		T(test_utf8_bom),
+		T(test_latin1),
+		T(test_bad_utf8_middle),
+		T(test_utf32_bom),
+		T(test_binary_nul),
 		T(test_rename_rotation),
 		T(test_rotation_partial_shipped),
 		T(test_copy_truncate),
