@@ -376,19 +376,6 @@ struct inc_page {
 };
 
 static int
-state_matches(const char *want, const char *st)
-{
-	if (want == NULL)
-		return 1;
-	if (st == NULL)
-		return 0;
-	if (strcmp(want, "active") == 0)
-		return strcmp(st, "open") == 0 ||
-		    strcmp(st, "acknowledged") == 0;
-	return strcmp(want, st) == 0;
-}
-
-static int
 inc_page_cb(uint64_t id, const char *json, size_t len, void *arg)
 {
 	struct inc_page	*p = arg;
@@ -398,8 +385,9 @@ inc_page_cb(uint64_t id, const char *json, size_t len, void *arg)
 		return 0;
 	if ((o = json_loadb(json, len, 0, NULL)) == NULL)
 		return 0;
-	if (!state_matches(p->state, json_string_value(json_object_get(o,
-	    "state"))) || (uint64_t)json_integer_value(json_object_get(o,
+	if (!state_incident_state_matches(p->state,
+	    json_string_value(json_object_get(o, "state"))) ||
+	    (uint64_t)json_integer_value(json_object_get(o,
 	    "severity")) < p->min_sev || (uint64_t)json_integer_value(
 	    json_object_get(o, "last_seen_us")) < p->since_us) {
 		json_decref(o);

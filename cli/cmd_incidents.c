@@ -89,19 +89,6 @@ struct list_ctx {
 };
 
 static int
-state_matches(const char *want, const char *st)
-{
-	if (want == NULL)
-		return 1;
-	if (st == NULL)
-		return 0;
-	if (strcmp(want, "active") == 0)
-		return strcmp(st, "open") == 0 ||
-		    strcmp(st, "acknowledged") == 0;
-	return strcmp(want, st) == 0;
-}
-
-static int
 list_cb(uint64_t id, const char *v, size_t vlen, void *arg)
 {
 	struct list_ctx	*L = arg;
@@ -111,7 +98,7 @@ list_cb(uint64_t id, const char *v, size_t vlen, void *arg)
 	(void)id;
 	if ((inc = json_loadb(v, vlen, 0, NULL)) == NULL)
 		return 0;
-	if (!state_matches(L->o->state, jstr(inc, "state")) ||
+	if (!state_incident_state_matches(L->o->state, jstr(inc, "state")) ||
 	    ju64(inc, "severity") < L->o->min_sev ||
 	    ju64(inc, "last_seen_us") < L->o->since_us) {
 		json_decref(inc);

@@ -1418,3 +1418,15 @@ state_incidents_foreach(state_t *s, int reverse, state_log_cb cb, void *arg)
 	return state_walk(s, STATE_DB_INCIDENTS, NULL, 0, reverse, id_walk_cb,
 	    &w);
 }
+
+int state_incident_state_matches(const char *want, const char *st)
+{
+	if (want == NULL)
+		return 1;
+	if (st == NULL)
+		return 0;
+	if (strcmp(want, "active") == 0)
+		return strcmp(st, "open") == 0 ||
+		    strcmp(st, "acknowledged") == 0;
+	return strcmp(want, st) == 0;
+}

@@ -281,4 +281,9 @@ int state_incident_get(state_t *s, uint64_t id, char **json, size_t *len);
 int state_incidents_foreach(state_t *s, int reverse, state_log_cb cb,
     void *arg);
 
+/* Whether an incident in state st ("open", "acknowledged", "resolved", ...;
+ * NULL when it has none) passes the filter want: NULL passes all, "active"
+ * open and acknowledged ones, anything else that state alone. */
+int state_incident_state_matches(const char *want, const char *st);
+
 #endif /* TOCSIN_STATE_H */

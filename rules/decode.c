@@ -45,8 +45,8 @@ is_leap(int64_t y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned
-days_in_month(int64_t y, unsigned m)
+unsigned
+syslog_days_in_month(int64_t y, unsigned m)
 {
 	static const unsigned dim[12] =
 	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -183,7 +183,7 @@ parse_iso(const char *p, const char *end, int space_sep, uint64_t *out,
 	    digits(p + 17, 2, &sec))
 		return 0;
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
+	    d > syslog_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return 0;
 	if (sec == 60)
 		sec = 59;	/* leap second */
@@ -558,10 +558,11 @@ syslog_parse(const char *buf, size_t len, uint64_t ref_us,
 	if (bsd) {
 		int64_t y = yr != 0 ? (int64_t)yr : year_of(ref_us);
 
-		if (yr == 0 && civil_us(y, mo, d > days_in_month(y, mo) ? 1 : d,
-		    hh, mi, s, frac) > ref_us + SEC_PER_DAY * US_PER_SEC)
+		if (yr == 0 && civil_us(y, mo,
+		    d > syslog_days_in_month(y, mo) ? 1 : d, hh, mi, s, frac) >
+		    ref_us + SEC_PER_DAY * US_PER_SEC)
 			y--;
-		if (y >= 1970 && d <= days_in_month(y, mo)) {
+		if (y >= 1970 && d <= syslog_days_in_month(y, mo)) {
 			h->has_time = 1;
 			h->time_us = civil_us(y, mo, d, hh, mi, s, frac);
 		}

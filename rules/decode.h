@@ -76,6 +76,9 @@ uint64_t syslog_tz_local(const struct syslog_tz *tz, uint64_t wall_us);
 /* Days since 1970-01-01 of a proleptic Gregorian date (exposed for tests). */
 int64_t syslog_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* Days in month m (1-12) of year y of the proleptic Gregorian calendar. */
+unsigned syslog_days_in_month(int64_t y, unsigned m);
+
 /* Scratch for decoded names and values of one event (unescaped strings,
  * numbers as text, key paths). */
 #define FIELD_ARENA_BYTES	(4 * MAX_LINE_BYTES)

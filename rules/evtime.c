@@ -183,21 +183,6 @@ zone(const char **pp, const char *end, int64_t *off)
 	return 0;
 }
 
-static int
-is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned
-month_days(int64_t y, unsigned m)
-{
-	static const unsigned dim[12] =
-	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
 /*
  * Walk fmt over (s, len), filling *t.  check_only: fmt alone is checked
  * (s unused).  Returns 0, or -1 with *bad pointing at the offending
@@ -465,25 +450,25 @@ evtime_parse(const char *fmt, const char *s, size_t len, int zone_kind,
 		if (gmtime_r(&rt, &tm) == NULL)
 			return TS_EINVAL;
 		t.year = (int64_t)tm.tm_year + 1900;
-		if (t.mon != 0 && t.day != 0 && t.day <= month_days(t.year,
-		    t.mon) && civil_s(t.year, t.mon, t.day, t.hour, t.min,
+		if (t.mon != 0 && t.day != 0 &&
+		    t.day <= syslog_days_in_month(t.year, t.mon) && civil_s(t.year, t.mon, t.day, t.hour, t.min,
 		    t.sec) > (int64_t)(ref_us / US_PER_SEC) + SEC_PER_DAY)
 			t.year--;
 	}
 	if (t.yday != 0 && t.mon == 0) {
 		unsigned d = t.yday, m = 1;
 
-		if (d > (is_leap(t.year) ? 366u : 365u))
+		if (d > (syslog_days_in_month(t.year, 2) == 29 ? 366u : 365u))
 			return TS_EINVAL;
-		while (d > month_days(t.year, m)) {
-			d -= month_days(t.year, m);
+		while (d > syslog_days_in_month(t.year, m)) {
+			d -= syslog_days_in_month(t.year, m);
 			m++;
 		}
 		t.mon = m;
 		t.day = d;
 	}
 	if (t.mon == 0 || t.day == 0 || t.year < 1970 || t.year > 9999 ||
-	    t.day > month_days(t.year, t.mon))
+	    t.day > syslog_days_in_month(t.year, t.mon))
 		return TS_EINVAL;
 	secs = civil_s(t.year, t.mon, t.day, t.hour, t.min, t.sec);
 	if (t.has_zone)
