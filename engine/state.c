@@ -984,9 +984,11 @@ state_txn_get(state_txn_t *t, int db, const void *k, size_t klen,
 	return 0;
 }
 
-int
-state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
-    const void *v, size_t vlen)
+/* state_txn_put and state_txn_append: append puts a key that sorts after
+ * every key of db (put_append falls back to a plain put when it does not). */
+static int
+txn_kv_put(state_txn_t *t, int db, const void *k, size_t klen,
+    const void *v, size_t vlen, int append)
 {
 	MDB_dbi	dbi;
 	MDB_val	key = { klen, (void *)(uintptr_t)k };
@@ -999,27 +1001,23 @@ state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
 		return ret;
 	if (klen == 0 || klen > STATE_MAX_KV_KEY)
 		return TS_EINVAL;
-	return state_txn_check(t, mdb_put(t->t_txn, dbi, &key, &d, 0),
-	    "mdb_put(kv)");
+	return state_txn_check(t, append ?
+	    put_append(t->t_txn, dbi, &key, &d, 0) :
+	    mdb_put(t->t_txn, dbi, &key, &d, 0), "mdb_put(kv)");
+}
+
+int
+state_txn_put(state_txn_t *t, int db, const void *k, size_t klen,
+    const void *v, size_t vlen)
+{
+	return txn_kv_put(t, db, k, klen, v, vlen, 0);
 }
 
 int
 state_txn_append(state_txn_t *t, int db, const void *k, size_t klen,
     const void *v, size_t vlen)
 {
-	MDB_dbi	dbi;
-	MDB_val	key = { klen, (void *)(uintptr_t)k };
-	MDB_val	d = { vlen, (void *)(uintptr_t)(v != NULL ? v : "") };
-	int	ret;
-
-	if (t->t_failed)
-		return t->t_failed;
-	if ((ret = kv_dbi(t->t_state, db, &dbi)) != 0)
-		return ret;
-	if (klen == 0 || klen > STATE_MAX_KV_KEY)
-		return TS_EINVAL;
-	return state_txn_check(t, put_append(t->t_txn, dbi, &key, &d, 0),
-	    "mdb_put(kv)");
+	return txn_kv_put(t, db, k, klen, v, vlen, 1);
 }
 
 int
