@@ -111,6 +111,26 @@ frac(const char **pp, const char *end, unsigned *us)
 	return 0;
 }
 
+/*
+ * An optional fraction after seconds: '.' or ',' then digits, into
+ * microseconds.  Nothing there (or a separator not followed by a digit)
+ * is no error and leaves *pp and *us alone.
+ */
+static int
+opt_frac(const char **pp, const char *end, unsigned *us)
+{
+	const char *p = *pp;
+
+	if (p + 1 < end && (*p == '.' || *p == ',') &&
+	    is_digit((unsigned char)p[1])) {
+		p++;
+		if (frac(&p, end, us))
+			return -1;
+		*pp = p;
+	}
+	return 0;
+}
+
 /* Whether (p, n) equals the lower-case name nm (n bytes), any case. */
 static int
 name_eq(const char *p, const char *nm, size_t n)
@@ -283,12 +303,8 @@ walk(const char *fmt, const char *s, size_t len, struct tparts *t,
 			if (num(&p, end, 2, 2, &v) || v > 60)
 				return -1;
 			t->sec = v == 60 ? 59 : v;	/* leap second */
-			if (p + 1 < end && (*p == '.' || *p == ',') &&
-			    is_digit((unsigned char)p[1])) {
-				p++;
-				if (frac(&p, end, &t->us))
-					return -1;
-			}
+			if (opt_frac(&p, end, &t->us))
+				return -1;
 			break;
 		case 'f':
 			if (frac(&p, end, &t->us))
@@ -305,12 +321,8 @@ walk(const char *fmt, const char *s, size_t len, struct tparts *t,
 				return -1;
 			t->epoch_s = e;
 			t->has_epoch = 1;
-			if (p + 1 < end && (*p == '.' || *p == ',') &&
-			    is_digit((unsigned char)p[1])) {
-				p++;
-				if (frac(&p, end, &t->us))
-					return -1;
-			}
+			if (opt_frac(&p, end, &t->us))
+				return -1;
 			break;
 		}
 		case 'b':
@@ -353,12 +365,8 @@ walk(const char *fmt, const char *s, size_t len, struct tparts *t,
 			    num(&p, end, 2, 2, &v) || v > 60)
 				return -1;
 			t->sec = v == 60 ? 59 : v;
-			if (p + 1 < end && (*p == '.' || *p == ',') &&
-			    is_digit((unsigned char)p[1])) {
-				p++;
-				if (frac(&p, end, &t->us))
-					return -1;
-			}
+			if (opt_frac(&p, end, &t->us))
+				return -1;
 			break;
 		case 'F':
 			if (num(&p, end, 4, 4, &v))
