@@ -578,7 +578,7 @@ audit_asm_add(struct audit_asm *as, const char *host, size_t hl,
     struct audit_asm_stats *st, struct audit_pending **done)
 {
 	struct audit_pending *e;
-	int is_exec, is_path, cut = 0;
+	int is_exec, is_path, is_sys, is_cwd, is_sock, is_ptitle, cut = 0;
 	const char *t = ai->type;
 	size_t tn = ai->type_len;
 
@@ -599,12 +599,17 @@ audit_asm_add(struct audit_asm *as, const char *host, size_t hl,
 	}
 	is_exec = tn == 6 && memcmp(t, "EXECVE", 6) == 0;
 	is_path = tn == 4 && memcmp(t, "PATH", 4) == 0;
+	/* the record type is the same for every field: test it once */
+	is_sys = tn == 7 && memcmp(t, "SYSCALL", 7) == 0;
+	is_cwd = tn == 3 && memcmp(t, "CWD", 3) == 0;
+	is_sock = tn == 8 && memcmp(t, "SOCKADDR", 8) == 0;
+	is_ptitle = tn == 9 && memcmp(t, "PROCTITLE", 9) == 0;
 	if (is_exec)
 		e->has_execve = 1;
 	for (size_t i = 0; i < nf; i++) {
 		const struct rules_field *x = &f[i];
 
-		if (tn == 7 && memcmp(t, "SYSCALL", 7) == 0) {
+		if (is_sys) {
 			static const struct { const char *n; int k; } m[] = {
 				{ "exe", AS_EXE }, { "comm", AS_COMM },
 				{ "uid", AS_UID }, { "UID", AS_UNAME },
@@ -622,8 +627,7 @@ audit_asm_add(struct audit_asm *as, const char *host, size_t hl,
 					    x->len);
 		} else if (is_exec && is_arg_key(x->name, strlen(x->name))) {
 			cut |= pend_arg(e, x->val, x->len);
-		} else if (tn == 3 && memcmp(t, "CWD", 3) == 0 &&
-		    fname_is(x, "cwd")) {
+		} else if (is_cwd && fname_is(x, "cwd")) {
 			cut |= pend_set(e, AS_CWD, x->val, x->len);
 		} else if (is_path && fname_is(x, "name") &&
 		    e->len[AS_PATH] == 0) {
@@ -642,11 +646,9 @@ audit_asm_add(struct audit_asm *as, const char *host, size_t hl,
 			    memcmp(nt->val, "CREATE", 6) == 0)
 				cut |= pend_set(e, AS_CREATE, "1", 1);
 			cut |= pend_set(e, AS_PATH, x->val, x->len);
-		} else if (tn == 8 && memcmp(t, "SOCKADDR", 8) == 0 &&
-		    fname_is(x, "saddr")) {
+		} else if (is_sock && fname_is(x, "saddr")) {
 			cut |= pend_set(e, AS_SADDR, x->val, x->len);
-		} else if (tn == 9 && memcmp(t, "PROCTITLE", 9) == 0 &&
-		    fname_is(x, "proctitle")) {
+		} else if (is_ptitle && fname_is(x, "proctitle")) {
 			cut |= pend_set(e, AS_PROCTITLE, x->val, x->len);
 		}
 	}
