@@ -75,6 +75,8 @@ enum api_counter {
 	AC_REFUSED_PASSWORD_BUSY,
 	AC_REFUSED_LOGIN_RATE,
 	AC_REFUSED_AUTH_FAIL_RATE,
+	AC_RECORDS_SKIPPED,	/* stored records a list or the live feed
+				 * left out: unreadable or past a bound */
 	AC_NCOUNTERS
 };
 

@@ -203,8 +203,10 @@ alert_page_cb(const char *json, size_t len, void *arg)
 	uint64_t		 t, id;
 	const char		*d;
 
-	if ((a = json_loadb(json, len, 0, NULL)) == NULL)
+	if ((a = json_loadb(json, len, 0, NULL)) == NULL) {
+		api_count(AC_RECORDS_SKIPPED);
 		return 0;
+	}
 	t = (uint64_t)json_integer_value(json_object_get(a, "time_us"));
 	id = (uint64_t)json_integer_value(json_object_get(a, "id"));
 	/* the cursor: strictly after (older than) the previous page's last */
@@ -383,8 +385,10 @@ inc_page_cb(uint64_t id, const char *json, size_t len, void *arg)
 
 	if (p->after_id != 0 && id >= p->after_id)
 		return 0;
-	if ((o = json_loadb(json, len, 0, NULL)) == NULL)
+	if ((o = json_loadb(json, len, 0, NULL)) == NULL) {
+		api_count(AC_RECORDS_SKIPPED);
 		return 0;
+	}
 	if (!state_incident_state_matches(p->state,
 	    json_string_value(json_object_get(o, "state"))) ||
 	    (uint64_t)json_integer_value(json_object_get(o,
@@ -480,8 +484,10 @@ hist_cb(uint64_t seq, const char *json, size_t len, void *arg)
 	json_t			*o;
 
 	h->seen = seq;
-	if ((o = json_loadb(json, len, 0, NULL)) == NULL)
+	if ((o = json_loadb(json, len, 0, NULL)) == NULL) {
+		api_count(AC_RECORDS_SKIPPED);
 		return 0;
+	}
 	if ((uint64_t)json_integer_value(json_object_get(o, "incident")) !=
 	    h->id) {
 		json_decref(o);
@@ -555,6 +561,8 @@ h_incident_one(struct api_req *q, struct api_resp *r)
 			continue;
 		if ((aj = json_loadb(a, al, 0, NULL)) != NULL)
 			json_array_append_new(alerts, aj);
+		else
+			api_count(AC_RECORDS_SKIPPED);
 		free(a);
 	}
 	hist = json_array();

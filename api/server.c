@@ -120,6 +120,7 @@ static const char *const counter_names[AC_NCOUNTERS] = {
 	[AC_REFUSED_PASSWORD_BUSY] = "api.refused_password_busy",
 	[AC_REFUSED_LOGIN_RATE] = "api.refused_login_rate",
 	[AC_REFUSED_AUTH_FAIL_RATE] = "api.refused_auth_fail_rate",
+	[AC_RECORDS_SKIPPED] = "api.records_skipped",
 };
 
 void

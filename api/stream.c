@@ -89,11 +89,15 @@ alert_cb(uint64_t id, const char *json, size_t len, void *arg)
 	int		 pass = 1;
 
 	st->st_alert = id;
-	if (len > STREAM_MAX_RECORD)
+	if (len > STREAM_MAX_RECORD) {
+		api_count(AC_RECORDS_SKIPPED);
 		return 0;
+	}
 	if (st->st_min_level > 0 || st->st_no_drill) {
-		if ((a = json_loadb(json, len, 0, NULL)) == NULL)
+		if ((a = json_loadb(json, len, 0, NULL)) == NULL) {
+			api_count(AC_RECORDS_SKIPPED);
 			return 0;
+		}
 		if (json_integer_value(json_object_get(a, "level")) <
 		    st->st_min_level || (st->st_no_drill &&
 		    json_object_get(a, "drill") != NULL))
@@ -101,8 +105,11 @@ alert_cb(uint64_t id, const char *json, size_t len, void *arg)
 		json_decref(a);
 	}
 	/* stored compact by the engine: one line */
-	if (pass && memchr(json, '\n', len) == NULL)
+	if (!pass)
+		return 0;
+	if (memchr(json, '\n', len) == NULL)
 		return emit(st, "alert", json, len);
+	api_count(AC_RECORDS_SKIPPED);
 	return 0;
 }
 
@@ -116,8 +123,10 @@ inc_cb(uint64_t id, const char *json, size_t len, void *arg)
 
 	st->st_inc = id;
 	if (len > STREAM_MAX_RECORD || (o = json_loadb(json, len, 0,
-	    NULL)) == NULL)
+	    NULL)) == NULL) {
+		api_count(AC_RECORDS_SKIPPED);
 		return 0;
+	}
 	if ((snap = json_object_get(o, "snapshot")) != NULL)
 		json_object_del(snap, "alerts");
 	txt = json_dumps(o, JSON_COMPACT);

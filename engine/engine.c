@@ -9,6 +9,7 @@
  * done.  No journal read transaction stays open while the engine sleeps.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1059,6 +1060,48 @@ engine_write_stats(struct engine *e)
 	return state_commit(&t);
 }
 
+/* Which engine counter each decoder counter of the rules ctx feeds: a
+ * batch adds what the ctx counted while it ran (after - before). */
+static const struct {
+	int	c;
+	size_t	off;
+} rc_map[] = {
+#define RC(idx, field) { idx, offsetof(struct rules_counters, field) }
+	RC(C_REGEX_LIMIT, regex_limit_hits),
+	RC(C_TRUNCATED, truncated),
+	RC(C_WIN_MALFORMED, winevt_malformed),
+	RC(C_WIN_REFUSED, winevt_refused),
+	RC(C_TIME_UNPARSED, time_unparsed),
+	RC(C_URL_MALFORMED, url_malformed),
+	RC(C_W3C_CHANGED, w3c_fields_changed),
+	RC(C_W3C_MISMATCH, w3c_mismatch),
+	RC(C_W3C_DEFAULTED, w3c_defaulted),
+	RC(C_W3C_EVICTED, w3c_evicted),
+	RC(C_W3C_NAMES_REFUSED, w3c_names_refused),
+	RC(C_AUDIT_MALFORMED, audit_malformed),
+	RC(C_AUDIT_BADHEX, audit_badhex),
+	RC(C_AUDIT_ASSEMBLED, audit_assembled),
+	RC(C_AUDIT_INCOMPLETE, audit_incomplete),
+	RC(C_FIELDS_DROPPED, fields_dropped),
+	RC(C_JSON_MALFORMED, json_malformed),
+	RC(C_CEF_MALFORMED, cef_malformed),
+#undef RC
+};
+
+static void
+rc_delta(struct engine *e, const struct rules_counters *rc0,
+    const struct rules_counters *rc1)
+{
+	size_t	 i;
+	uint64_t a, b;
+
+	for (i = 0; i < sizeof(rc_map) / sizeof(rc_map[0]); i++) {
+		memcpy(&a, (const char *)rc0 + rc_map[i].off, sizeof(a));
+		memcpy(&b, (const char *)rc1 + rc_map[i].off, sizeof(b));
+		e->e_c[rc_map[i].c].value += b - a;
+	}
+}
+
 /*
  * Process at most e_batch events after the cursor in one state transaction;
  * jlast is the journal's last sequence, read before.  *n gets the number of
@@ -1114,37 +1157,7 @@ engine_batch(struct engine *e, uint64_t jlast, size_t *n)
 	e->e_c[C_CORR_EVICTED].value += e->e_cc.evicted;
 	e->e_c[C_CORR_NO_GROUP].value += e->e_cc.no_group;
 	e->e_c[C_MISSED].value += e->e_nmissed;
-	e->e_c[C_REGEX_LIMIT].value += rc1.regex_limit_hits -
-	    rc0.regex_limit_hits;
-	e->e_c[C_TRUNCATED].value += rc1.truncated - rc0.truncated;
-	e->e_c[C_WIN_MALFORMED].value += rc1.winevt_malformed -
-	    rc0.winevt_malformed;
-	e->e_c[C_WIN_REFUSED].value += rc1.winevt_refused - rc0.winevt_refused;
-	e->e_c[C_TIME_UNPARSED].value += rc1.time_unparsed -
-	    rc0.time_unparsed;
-	e->e_c[C_URL_MALFORMED].value += rc1.url_malformed -
-	    rc0.url_malformed;
-	e->e_c[C_W3C_CHANGED].value += rc1.w3c_fields_changed -
-	    rc0.w3c_fields_changed;
-	e->e_c[C_W3C_MISMATCH].value += rc1.w3c_mismatch - rc0.w3c_mismatch;
-	e->e_c[C_W3C_DEFAULTED].value += rc1.w3c_defaulted -
-	    rc0.w3c_defaulted;
-	e->e_c[C_W3C_EVICTED].value += rc1.w3c_evicted - rc0.w3c_evicted;
-	e->e_c[C_W3C_NAMES_REFUSED].value += rc1.w3c_names_refused -
-	    rc0.w3c_names_refused;
-	e->e_c[C_AUDIT_MALFORMED].value += rc1.audit_malformed -
-	    rc0.audit_malformed;
-	e->e_c[C_AUDIT_BADHEX].value += rc1.audit_badhex - rc0.audit_badhex;
-	e->e_c[C_AUDIT_ASSEMBLED].value += rc1.audit_assembled -
-	    rc0.audit_assembled;
-	e->e_c[C_AUDIT_INCOMPLETE].value += rc1.audit_incomplete -
-	    rc0.audit_incomplete;
-	e->e_c[C_FIELDS_DROPPED].value += rc1.fields_dropped -
-	    rc0.fields_dropped;
-	e->e_c[C_JSON_MALFORMED].value += rc1.json_malformed -
-	    rc0.json_malformed;
-	e->e_c[C_CEF_MALFORMED].value += rc1.cef_malformed -
-	    rc0.cef_malformed;
+	rc_delta(e, &rc0, &rc1);
 	/* the decoders' state (audit events in progress) commits with the
 	 * cursor: a restart goes on from exactly these events */
 	if ((ret = rules_ctx_save(e->e_ctx, &dstate, &dlen)) != 0)
