@@ -22,10 +22,13 @@
  * Of an AND the requirement least likely to hold is taken, judged by how
  * many rules share its atoms (EventID 1 is shared by a thousand process
  * creation rules, "\rundll32.exe" by a few) and, for literals, by their
- * length.  Per event: one hash lookup per field that some rule needs equal
- * to a value (Channel, EventID, ...), one Vectorscan scan per field that
- * some rule needs to contain a literal, and the rules whose atom held are
- * the candidates, tried in load order within the event's route.
+ * length.  Per event: one hash lookup per field that some root of the
+ * event's route needs equal to a value (Channel, EventID, ...), one
+ * Vectorscan scan per field that some root of the route needs to contain
+ * a literal (a field only rules of other routes need is not looked at: a
+ * Windows event skips the literals syslog rules need in the message), and
+ * the rules whose atom held are the candidates, tried in load order
+ * within the event's route.
  *
  * Set TOCSIN_RULES_INDEX=0 in the environment to skip it (every root of
  * the route is tried, as before): benchmarks and the equivalence test run
@@ -103,6 +106,9 @@ struct ruleindex {
 	uint64_t	*always;	/* roots without a requirement */
 	uint64_t	*masks;		/* per route (routes, then any): its
 					 * roots */
+	uint32_t	*rfields;	/* per route: the indexes into f of the
+					 * fields its gated roots need ... */
+	size_t		*rfoff;		/* ... rfields[rfoff[r], rfoff[r + 1]) */
 	size_t		 nroutes;
 	size_t		 gated, ungated;	/* roots with / without */
 };
@@ -588,9 +594,38 @@ bit_set(uint64_t *b, size_t i)
 	b[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
+/* The fields each gated root needs, as (rule, index into ix->f) pairs
+ * (build only): a route scans only the fields its own roots need. */
+struct rfpairs {
+	uint32_t	*v;		/* rule, field, rule, field, ... */
+	size_t		 n, cap;	/* pairs */
+};
+
+static int
+rfpairs_add(struct rfpairs *p, size_t ri, size_t fi)
+{
+	if (p->n > 0 && p->v[2 * p->n - 2] == (uint32_t)ri &&
+	    p->v[2 * p->n - 1] == (uint32_t)fi)
+		return 0;
+	if (p->n == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 256;
+		uint32_t *nv = realloc(p->v, 2 * ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return TS_ENOMEM;
+		p->v = nv;
+		p->cap = ncap;
+	}
+	p->v[2 * p->n] = (uint32_t)ri;
+	p->v[2 * p->n + 1] = (uint32_t)fi;
+	p->n++;
+	return 0;
+}
+
 /* Gate rule r (a root, index ri) on req, or make it always tried. */
 static int
-gate_rule(struct ruleindex *ix, const struct req *q, size_t ri)
+gate_rule(struct ruleindex *ix, const struct req *q, size_t ri,
+    struct rfpairs *rfp)
 {
 	int oom = 0;
 
@@ -598,7 +633,8 @@ gate_rule(struct ruleindex *ix, const struct req *q, size_t ri)
 		const struct atom *a = &q->a[i];
 		struct ifield *f = ifield_of(ix, a->field);
 
-		if (f == NULL)
+		if (f == NULL ||
+		    rfpairs_add(rfp, ri, (size_t)ix->fpos[a->field]))
 			return TS_ENOMEM;
 		if (a->type == ATOM_LIT) {
 			if (lit_push(f, a, ri))
@@ -646,6 +682,8 @@ ix_free(struct ruleindex *ix)
 	free(ix->fpos);
 	free(ix->always);
 	free(ix->masks);
+	free(ix->rfields);
+	free(ix->rfoff);
 	free(ix);
 }
 
@@ -655,6 +693,8 @@ ruleindex_build(struct ruleset *rs)
 	struct ruleindex *ix;
 	struct atab freq = { 0 };
 	struct owned own = { 0 };
+	struct rfpairs rfp = { 0 };
+	uint64_t *fseen = NULL;
 	int rc = TS_ENOMEM;
 
 	if (rs->nrules == 0 || rs->nrules > UINT32_MAX)
@@ -692,7 +732,7 @@ ruleindex_build(struct ruleset *rs)
 			goto out;
 		}
 		if (g == 1 && q.n > 0 && q.n <= INDEX_MAX_ATOMS) {
-			if (gate_rule(ix, &q, i)) {
+			if (gate_rule(ix, &q, i, &rfp)) {
 				req_free(&q);
 				goto out;
 			}
@@ -731,10 +771,41 @@ ruleindex_build(struct ruleset *rs)
 		for (size_t k = 0; k < rt->nroots; k++)
 			bit_set(m, rt->roots[k]->idx);
 	}
+	/* the fields each route's gated roots need, in the order of f */
+	if ((ix->rfoff = calloc(ix->nroutes + 1, sizeof(*ix->rfoff))) ==
+	    NULL ||
+	    (fseen = calloc(ix->nf / 64 + 1, sizeof(uint64_t))) == NULL)
+		goto out;
+	for (size_t ri = 0; ri < ix->nroutes; ri++) {
+		const uint64_t *m = &ix->masks[ri * ix->nwords];
+		size_t nr = 0;
+		uint32_t *nf;
+
+		memset(fseen, 0, (ix->nf / 64 + 1) * sizeof(uint64_t));
+		for (size_t k = 0; k < rfp.n; k++) {
+			uint32_t r = rfp.v[2 * k], fi = rfp.v[2 * k + 1];
+
+			if ((m[r / 64] >> (r % 64) & 1) != 0)
+				bit_set(fseen, fi);
+		}
+		for (size_t fi = 0; fi < ix->nf; fi++)
+			nr += (fseen[fi / 64] >> (fi % 64)) & 1;
+		if ((nf = realloc(ix->rfields, (ix->rfoff[ri] + nr + 1) *
+		    sizeof(*nf))) == NULL)
+			goto out;
+		ix->rfields = nf;
+		nr = ix->rfoff[ri];
+		for (size_t fi = 0; fi < ix->nf; fi++)
+			if ((fseen[fi / 64] >> (fi % 64)) & 1)
+				ix->rfields[nr++] = (uint32_t)fi;
+		ix->rfoff[ri + 1] = nr;
+	}
 	rs->index = ix;
 	ix = NULL;
 	rc = 0;
 out:
+	free(fseen);
+	free(rfp.v);
 	atab_free(&freq);
 	owned_free(&own);
 	ix_free(ix);
@@ -844,8 +915,8 @@ ruleindex_candidates(struct ruleindex_scratch *ps, const struct ruleset *rs,
 	const uint64_t *m = &ix->masks[ri * ix->nwords];
 
 	memcpy(ps->cand, ix->always, ix->nwords * sizeof(uint64_t));
-	for (size_t i = 0; i < ix->nf; i++) {
-		const struct ifield *f = &ix->f[i];
+	for (size_t i = ix->rfoff[ri]; i < ix->rfoff[ri + 1]; i++) {
+		const struct ifield *f = &ix->f[ix->rfields[i]];
 		size_t len;
 		const char *v = get(arg, f->field, &len);
 
