@@ -43,6 +43,11 @@ entity_key(unsigned char *buf, const char *drill, const char *kind,
  * commits (incident_flush): an incident that gathers thousands of alerts
  * (a flood) is parsed and written once per batch, not once per alert.
  * Reads go through the cache too, so the transaction sees its own changes.
+ * A transaction that ends with incident_flush and commits leaves the
+ * cache to the next one, which sees exactly what it committed (its number
+ * follows: state_txn_id): a flood's incident is not parsed again for
+ * every batch.  Any other end (an abort, a transaction that changed
+ * incidents without incident_flush) empties it.
  */
 #define INC_CACHE	64
 
@@ -66,7 +71,10 @@ enum { MEMO_MITRE, MEMO_ENTITIES, NMEMO };
 static const char *const memo_keys[NMEMO] = { "mitre", "entities" };
 
 static struct {
-	state_txn_t	*t;
+	state_txn_t	*t;		/* the transaction holding it */
+	uint64_t	 flushed;	/* written out by incident_flush in
+					 * this transaction (its number);
+					 * 0: changed since, or never */
 	size_t		 n;
 	uint64_t	 id[INC_CACHE];
 	json_t		*inc[INC_CACHE];
@@ -100,18 +108,73 @@ incident_forget(void)
 	memset(&inc_cache, 0, sizeof(inc_cache));
 }
 
-int
-incident_flush(state_txn_t *t)
+/* Write the changed incidents into t. */
+static int
+inc_write(state_txn_t *t)
 {
 	int ret = 0;
 
-	if (inc_cache.t == t)
-		for (size_t i = 0; i < inc_cache.n && ret == 0; i++)
-			if (inc_cache.dirty[i])
-				ret = inc_store(t, inc_cache.id[i],
-				    inc_cache.inc[i]);
-	incident_forget();
+	if (inc_cache.t != t)
+		return 0;
+	for (size_t i = 0; i < inc_cache.n && ret == 0; i++)
+		if (inc_cache.dirty[i]) {
+			ret = inc_store(t, inc_cache.id[i], inc_cache.inc[i]);
+			inc_cache.dirty[i] = 0;
+		}
 	return ret;
+}
+
+int
+incident_flush(state_txn_t *t)
+{
+	int ret;
+
+	if (inc_cache.t != t)
+		return 0;
+	if ((ret = inc_write(t)) != 0) {
+		incident_forget();
+		return ret;
+	}
+	inc_cache.flushed = state_txn_id(t);
+	return 0;
+}
+
+/* state_txn_hook's: at commit, what is still changed is written (a caller
+ * that did not flush; the cache then goes at the end); at the end of t,
+ * the cache is kept only when incident_flush wrote it last. */
+static int
+inc_commit_cb(state_txn_t *t, void *arg)
+{
+	(void)arg;
+	return inc_write(t);
+}
+
+static void
+inc_end_cb(void *arg)
+{
+	(void)arg;
+	if (inc_cache.flushed == 0)
+		incident_forget();
+	inc_cache.t = NULL;
+}
+
+/* Make the cache t's: the one the previous transaction flushed and
+ * committed, or an empty one.  0 or a TS_E*. */
+static int
+inc_cache_use(state_txn_t *t)
+{
+	int ret;
+
+	if (inc_cache.t == t)
+		return 0;
+	if (inc_cache.t != NULL || inc_cache.flushed == 0 ||
+	    state_txn_id(t) != inc_cache.flushed + 1)
+		incident_forget();
+	inc_cache.flushed = 0;
+	if ((ret = state_txn_hook(t, inc_commit_cb, inc_end_cb, NULL)) != 0)
+		return ret;
+	inc_cache.t = t;
+	return 0;
 }
 
 /* Load incident id from the txn (a new reference; caller decrefs). */
@@ -124,8 +187,8 @@ inc_load(state_txn_t *t, uint64_t id, json_t **out)
 	int		 ret;
 
 	*out = NULL;
-	if (inc_cache.t != t)
-		incident_forget();	/* another transaction's */
+	if ((ret = inc_cache_use(t)) != 0)
+		return ret;
 	for (size_t i = 0; i < inc_cache.n; i++)
 		if (inc_cache.id[i] == id) {
 			*out = json_incref(inc_cache.inc[i]);
@@ -162,18 +225,21 @@ inc_keep(state_txn_t *t, uint64_t id, json_t *inc)
 	size_t	i;
 	int	ret;
 
-	if (inc_cache.t != t)
-		incident_forget();
+	if ((ret = inc_cache_use(t)) != 0)
+		return ret;
 	for (i = 0; i < inc_cache.n; i++)
 		if (inc_cache.id[i] == id)
 			break;
 	if (i == inc_cache.n) {
 		if (inc_cache.n == INC_CACHE) {
-			if ((ret = incident_flush(t)) != 0)
+			/* full: write them out and start again */
+			if ((ret = inc_write(t)) != 0)
+				return ret;
+			incident_forget();
+			if ((ret = inc_cache_use(t)) != 0)
 				return ret;
 			i = 0;
 		}
-		inc_cache.t = t;
 		inc_cache.id[i] = id;
 		inc_cache.inc[i] = json_incref(inc);
 		inc_cache.n = i + 1;
@@ -183,6 +249,7 @@ inc_keep(state_txn_t *t, uint64_t id, json_t *inc)
 		memo_clear_slot(i);
 	}
 	inc_cache.dirty[i] = 1;
+	inc_cache.flushed = 0;
 	return 0;
 }
 
@@ -799,6 +866,10 @@ incident_drill_clean(state_txn_t *t, const char *drill, const char *by,
 	*n = 0;
 	if (drill == NULL || drill[0] == '\0')
 		return TS_EINVAL;
+	/* it deletes incidents the cache may hold */
+	if ((ret = inc_write(t)) != 0)
+		return ret;
+	incident_forget();
 	do {
 		memset(&dw, 0, sizeof(dw));
 		dw.drill = drill;
@@ -840,6 +911,10 @@ incident_remove(state_txn_t *t, uint64_t id)
 	json_t		*inc = NULL, *arr, *e;
 	int		 ret;
 
+	/* the cache may hold it */
+	if ((ret = inc_write(t)) != 0)
+		return ret;
+	incident_forget();
 	put_be64(k, id);
 	if ((ret = inc_load(t, id, &inc)) != 0) {
 		if (ret == TS_EINVAL)	/* unreadable: nothing to follow */

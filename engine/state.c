@@ -490,6 +490,12 @@ state_txn_set_cursor(state_txn_t *t, uint64_t jseq)
 	return ret;
 }
 
+uint64_t
+state_txn_id(state_txn_t *t)
+{
+	return (uint64_t)mdb_txn_id(t->t_txn);
+}
+
 /* Build an index key "<text> 0x00 time id" (text capped) into buf. */
 static size_t
 state_text_key(unsigned char *buf, const char *text, uint64_t time_us,

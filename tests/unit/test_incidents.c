@@ -391,6 +391,51 @@ test_batch_flush(void **st)
 	json_decref(j);
 }
 
+/* The parsed incidents a committed batch leaves to the next: the next
+ * batch goes on from them, one that aborts leaves nothing of its own. */
+static void
+test_cache_across_batches(void **st)
+{
+	struct fixture		*f = *st;
+	struct inc_alert	 a;
+	state_txn_t		*tx;
+	json_t			*j;
+	uint64_t		 id = 0;
+	int			 isnew;
+
+	for (int b = 0; b < 3; b++) {
+		memset(&a, 0, sizeof(a));
+		a.level = 12;
+		a.rule_id = "r.x";
+		a.rule_title = "x";
+		a.host = "h5";
+		a.srcip = b == 1 ? "10.5.5.1" : b == 2 ? "10.5.5.2" :
+		    "10.5.5.0";
+		a.time_us = T0 + (uint64_t)b * S;
+		a.id = 100 + (uint64_t)b;
+		assert_int_equal(state_begin(f->st, &tx), 0);
+		assert_int_equal(incident_pick(tx, &f->cfg, &a, &id, &isnew),
+		    0);
+		assert_int_equal(incident_attach(tx, id, isnew, &a, now_us()),
+		    0);
+		if (b == 1) {
+			state_abort(&tx);	/* no incident_forget */
+			continue;
+		}
+		assert_int_equal(incident_flush(tx), 0);
+		assert_int_equal(state_commit(&tx), 0);
+	}
+	j = incident(f, id);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "alert_count")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 2);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(j,
+	    "alerts"), 1)), 102);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
+	    "entities"), "srcip")), 2);
+	json_decref(j);
+}
+
 static int
 log_text_cb(uint64_t id, const char *json, size_t len, void *arg)
 {
@@ -497,6 +542,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_log_text, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_cache_across_batches,
+		    setup, teardown),
 	};
 
 	log_init("test_incidents", 1, LOG_LVL_WARN);
