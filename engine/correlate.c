@@ -384,7 +384,11 @@ ent_add(struct cwin *cw, const struct entry *e)
 	size_t		 at;
 
 	if (cw->c_lo + w->n == cw->c_cap) {
-		if (cw->c_lo > 0) {
+		/* move the entries to the front only when at least half the
+		 * room is free before them: a full window that drops its
+		 * oldest entry per event would otherwise move all of them
+		 * per event */
+		if (cw->c_lo > 0 && cw->c_lo >= w->n) {
 			memmove(cw->c_ent, cw->c_ent + cw->c_lo,
 			    w->n * sizeof(*cw->c_ent));
 			cw->c_lo = 0;
