@@ -353,6 +353,20 @@ jb_u64(struct jbuf *jb, uint64_t v)
 	jb_raw(jb, p, (size_t)(buf + sizeof(buf) - p));
 }
 
+/* Bytes copied as they are inside a JSON string: printable ASCII but the
+ * quote and the backslash. */
+static const unsigned char jb_plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+	R16(0), R16(0),
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x20: '"' */
+	R16(1), R16(1),
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x50: '\\' */
+	R16(1),
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,	/* 0x70: DEL */
+	R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+#undef R16
+};
+
 /* A JSON string of the len bytes at p (NULL: ""), quotes included. */
 static void
 jb_str(struct jbuf *jb, const char *p, size_t len)
@@ -374,8 +388,7 @@ jb_str(struct jbuf *jb, const char *p, size_t len)
 	*o++ = '"';
 	while (i < len) {
 		/* Plain printable ASCII in one copy. */
-		for (run = i; run < len && u[run] >= 0x20 && u[run] < 0x7f &&
-		    u[run] != '"' && u[run] != '\\'; run++)
+		for (run = i; run < len && jb_plain[u[run]]; run++)
 			;
 		if (run > i) {
 			memcpy(o, p + i, run - i);
@@ -597,9 +610,13 @@ engine_alert_json(struct jbuf *jb, const struct jevent *ev,
 
 		if (f->name == NULL)
 			continue;
+		/* names are mostly the rule set's own strings: the same
+		 * pointer, or a first byte that differs, decides at once */
 		for (k = i + 1; k < res->nfields; k++)
 			if (res->fields[k].name != NULL &&
-			    strcmp(res->fields[k].name, f->name) == 0)
+			    (res->fields[k].name == f->name ||
+			    (res->fields[k].name[0] == f->name[0] &&
+			    strcmp(res->fields[k].name, f->name) == 0)))
 				break;
 		if (k < res->nfields)
 			continue;	/* a later value wins */
