@@ -59,6 +59,9 @@ entity_key(unsigned char *buf, const char *drill, const char *kind,
  * of the cost of an alert.  Valid while the member is the same object
  * holding as many values as when it was printed: values are only ever
  * appended (set_add), and a new incident object (inc_keep) drops it.
+ * "alerts" (up to MAX_INCIDENT_ALERTS ids, written with the incident once
+ * per batch) is kept without its closing bracket and only the ids
+ * appended since are printed.
  */
 struct memo {
 	json_t	*m_val;		/* the member it was printed from */
@@ -67,8 +70,9 @@ struct memo {
 	size_t	 m_len;
 };
 
-enum { MEMO_MITRE, MEMO_ENTITIES, NMEMO };
-static const char *const memo_keys[NMEMO] = { "mitre", "entities" };
+enum { MEMO_MITRE, MEMO_ENTITIES, MEMO_ALERTS, NMEMO };
+static const char *const memo_keys[NMEMO] = { "mitre", "entities",
+    "alerts" };
 
 static struct {
 	state_txn_t	*t;		/* the transaction holding it */
@@ -202,18 +206,32 @@ inc_load(state_txn_t *t, uint64_t id, json_t **out)
 	return 0;
 }
 
+/* Text being written (incident.c's JSON printer, below). */
+struct tbuf {
+	char	*b;
+	size_t	 len, cap;
+	int	 oom;
+};
+
+static void tb_object(struct tbuf *tb, json_t *inc, int snapshot);
+
+/* Write incident inc (as json_dumps prints it; a cached one's long
+ * members from their memos). */
 static int
 inc_store(state_txn_t *t, uint64_t id, json_t *inc)
 {
+	struct tbuf	 tb = { NULL, 0, 0, 0 };
 	unsigned char	 k[8];
-	char		*txt;
 	int		 ret;
 
 	put_be64(k, id);
-	if ((txt = json_dumps(inc, JSON_COMPACT)) == NULL)
+	tb_object(&tb, inc, 0);
+	if (tb.oom) {
+		free(tb.b);
 		return TS_ENOMEM;
-	ret = state_txn_put(t, STATE_DB_INCIDENTS, k, 8, txt, strlen(txt));
-	free(txt);
+	}
+	ret = state_txn_put(t, STATE_DB_INCIDENTS, k, 8, tb.b, tb.len);
+	free(tb.b);
 	return ret;
 }
 
@@ -356,12 +374,6 @@ set_add(json_t *arr, const char *s, size_t max)
 /* ---- the change log's records, printed as json_dumps(JSON_COMPACT) would
  * print them (the same bytes), without building them as objects ------- */
 
-struct tbuf {
-	char	*b;
-	size_t	 len, cap;
-	int	 oom;
-};
-
 static void
 tb_raw(struct tbuf *tb, const char *p, size_t n)
 {
@@ -490,35 +502,76 @@ memo_count(json_t *v)
 	return n;
 }
 
-/* The memo of member key of snapshot inc, when inc is a cached incident
- * and key one of memo_keys; else NULL. */
+/* The memo of member key of incident inc, when inc is a cached incident
+ * and key one of memo_keys (*kind: which); else NULL. */
 static struct memo *
-memo_find(json_t *inc, const char *key)
+memo_find(json_t *inc, const char *key, size_t *kind)
 {
 	for (size_t i = 0; i < inc_cache.n; i++) {
 		if (inc_cache.inc[i] != inc)
 			continue;
 		for (size_t k = 0; k < NMEMO; k++)
-			if (strcmp(key, memo_keys[k]) == 0)
+			if (strcmp(key, memo_keys[k]) == 0) {
+				*kind = k;
 				return &inc_cache.memo[i][k];
+			}
 		return NULL;
 	}
 	return NULL;
 }
 
-/* Member val (named key) of snapshot inc, from its memo when valid. */
+/* The array arr (of alert ids) from memo m, printing only what was
+ * appended since. */
+static void
+tb_append_memo(struct tbuf *tb, struct memo *m, json_t *arr)
+{
+	struct tbuf	 mt;
+	size_t		 n = json_array_size(arr);
+
+	if (m->m_txt == NULL || m->m_val != arr || m->m_count > n)
+		memo_clear(m);
+	mt.b = m->m_txt;
+	mt.len = m->m_len;
+	mt.cap = m->m_len;
+	mt.oom = 0;
+	if (mt.b == NULL)
+		tb_raw(&mt, "[", 1);
+	for (size_t i = m->m_count; i < n; i++) {
+		if (i > 0)
+			tb_raw(&mt, ",", 1);
+		tb_value(&mt, json_array_get(arr, i));
+	}
+	m->m_txt = mt.b;	/* grown or not, still the memo's */
+	if (mt.oom) {
+		memo_clear(m);
+		tb->oom = 1;
+		return;
+	}
+	m->m_len = mt.len;
+	m->m_val = arr;
+	m->m_count = n;
+	tb_raw(tb, m->m_txt, m->m_len);
+	tb_raw(tb, "]", 1);
+}
+
+/* Member val (named key) of incident inc, from its memo when valid. */
 static void
 tb_member(struct tbuf *tb, json_t *inc, const char *key, json_t *val)
 {
 	struct memo	*m;
-	size_t		 off;
+	size_t		 off, kind;
 
 	if (!json_is_array(val) && !json_is_object(val)) {
 		tb_value(tb, val);
 		return;
 	}
-	if ((m = memo_find(inc, key)) == NULL) {
+	if ((m = memo_find(inc, key, &kind)) == NULL ||
+	    (kind == MEMO_ALERTS && !json_is_array(val))) {
 		tb_dump(tb, val);
+		return;
+	}
+	if (kind == MEMO_ALERTS) {
+		tb_append_memo(tb, m, val);
 		return;
 	}
 	if (m->m_txt == NULL || m->m_val != val ||
@@ -537,6 +590,26 @@ tb_member(struct tbuf *tb, json_t *inc, const char *key, json_t *val)
 	tb_raw(tb, m->m_txt, m->m_len);
 }
 
+/* Incident inc as an object; snapshot: without "alerts" and "notes". */
+static void
+tb_object(struct tbuf *tb, json_t *inc, int snapshot)
+{
+	const char	*key;
+	json_t		*val;
+	int		 first = 1;
+
+	tb_raw(tb, "{", 1);
+	json_object_foreach(inc, key, val) {
+		if (snapshot && (strcmp(key, "alerts") == 0 ||
+		    strcmp(key, "notes") == 0))
+			continue;
+		tb_key(tb, key, first);
+		first = 0;
+		tb_member(tb, inc, key, val);
+	}
+	tb_raw(tb, "}", 1);
+}
+
 int
 incident_log(state_txn_t *t, uint64_t incid, const char *change,
     const char *by, uint64_t wall_us, void *extra, void *snapshot)
@@ -549,7 +622,7 @@ incident_log(state_txn_t *t, uint64_t incid, const char *change,
 	const char	*key;
 	json_t		*val;
 	uint64_t	 seq;
-	int		 ret, first;
+	int		 ret;
 
 	if ((ret = state_txn_next_id(t, "next_incident_log", &seq)) != 0)
 		return ret;
@@ -570,8 +643,8 @@ incident_log(state_txn_t *t, uint64_t incid, const char *change,
 	tb_u64(&tb, wall_us);
 	if (extra != NULL)
 		json_object_foreach((json_t *)extra, key, val) {
-			/* one of the record's own members: it keeps its
-			 * place, with this value (json_object_update) */
+			/* the record's own members come from the
+			 * arguments, never from extra */
 			for (size_t i = 0; i < sizeof(base) / sizeof(base[0]);
 			    i++)
 				if (strcmp(key, base[i]) == 0) {
@@ -582,17 +655,8 @@ incident_log(state_txn_t *t, uint64_t incid, const char *change,
 			tb_value(&tb, val);
 		}
 	if (snapshot != NULL) {
-		tb_lit(&tb, ",\"snapshot\":{");
-		first = 1;
-		json_object_foreach((json_t *)snapshot, key, val) {
-			if (strcmp(key, "alerts") == 0 ||
-			    strcmp(key, "notes") == 0)
-				continue;
-			tb_key(&tb, key, first);
-			first = 0;
-			tb_member(&tb, snapshot, key, val);
-		}
-		tb_raw(&tb, "}", 1);
+		tb_lit(&tb, ",\"snapshot\":");
+		tb_object(&tb, snapshot, 1);
 	}
 	tb_raw(&tb, "}", 1);
 	if (tb.oom) {

@@ -109,6 +109,15 @@ incident(struct fixture *f, uint64_t id)
 	assert_int_equal(state_get(f->st, STATE_DB_INCIDENTS, k, 8, &txt,
 	    &len), 0);
 	assert_non_null(j = json_loadb(txt, len, 0, NULL));
+	/* stored as jansson prints it, byte for byte */
+	{
+		char *again = json_dumps(j, JSON_COMPACT);
+
+		assert_non_null(again);
+		assert_int_equal(strlen(again), len);
+		assert_memory_equal(again, txt, len);
+		free(again);
+	}
 	free(txt);
 	return j;
 }
@@ -526,6 +535,12 @@ test_log_text(void **st)
 	assert_int_equal(json_integer_value(json_object_get(r, "alert")), -3);
 	assert_null(json_object_get(r, "snapshot"));
 	json_decref(recs);
+	r = incident(f, first);
+	assert_int_equal(json_array_size(json_object_get(r, "alerts")),
+	    (size_t)n);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(r,
+	    "alerts"), (size_t)n - 1)), 7000 + n - 1);
+	json_decref(r);
 }
 
 int
