@@ -750,15 +750,20 @@ engine_raise(struct engine *e, const struct jevent *ev,
 		return TS_ENOMEM;
 
 	memset(&ia, 0, sizeof(ia));
-	srcip = field_dup(res, cf, "srcip");
-	user = field_dup(res, cf, "user");
-	if (ev->drill_len > 0 && (drill = malloc(ev->drill_len + 1)) != NULL) {
-		memcpy(drill, ev->drill, ev->drill_len);
-		drill[ev->drill_len] = '\0';
-	}
-	if (ev->drill_len > 0 && drill == NULL) {
-		ret = TS_ENOMEM;
-		goto out;
+	/* the entities only for an alert that opens or joins an incident
+	 * (incident_pick passes the others by) */
+	if (level >= e->e_cfg->incident_min_level) {
+		srcip = field_dup(res, cf, "srcip");
+		user = field_dup(res, cf, "user");
+		if (ev->drill_len > 0 &&
+		    (drill = malloc(ev->drill_len + 1)) == NULL) {
+			ret = TS_ENOMEM;
+			goto out;
+		}
+		if (drill != NULL) {
+			memcpy(drill, ev->drill, ev->drill_len);
+			drill[ev->drill_len] = '\0';
+		}
 	}
 	ia.time_us = time_us;
 	ia.level = level;
