@@ -325,7 +325,7 @@ jb_need(struct jbuf *jb, size_t n)
 }
 
 static void
-jb_raw(struct jbuf *jb, const char *p, size_t n)
+jb_raw_grow(struct jbuf *jb, const char *p, size_t n)
 {
 	jb_need(jb, n);
 	if (jb->oom)
@@ -334,7 +334,19 @@ jb_raw(struct jbuf *jb, const char *p, size_t n)
 	jb->len += n;
 }
 
-static void
+/* Inline, with the room checked first: an alert is some sixty of these,
+ * most a few bytes of a literal (a constant length once inlined). */
+static inline void
+jb_raw(struct jbuf *jb, const char *p, size_t n)
+{
+	if (!jb->oom && n <= jb->cap - jb->len) {
+		memcpy(jb->b + jb->len, p, n);
+		jb->len += n;
+	} else
+		jb_raw_grow(jb, p, n);
+}
+
+static inline void
 jb_lit(struct jbuf *jb, const char *s)
 {
 	jb_raw(jb, s, strlen(s));
@@ -454,7 +466,7 @@ jb_cstr(struct jbuf *jb, const char *s)
 }
 
 /* ,"key": */
-static void
+static inline void
 jb_key(struct jbuf *jb, const char *key)
 {
 	jb_raw(jb, ",\"", 2);
