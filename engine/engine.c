@@ -379,6 +379,22 @@ static const unsigned char jb_plain[256] = {
 #undef R16
 };
 
+/* Whether the 8 bytes of w are all plain (jb_plain), tested at once: none
+ * at or above 0x80, none below 0x20 (exact for bytes below 0x80), none
+ * equal to '"', '\\' or DEL.  A word it refuses goes byte by byte. */
+static inline int
+jb_word_plain(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+	uint64_t d = w ^ (ones * 0x7f);
+
+	return ((w & high) | ((w - ones * 0x20) & ~w & high) |
+	    ((q - ones) & ~q & high) | ((b - ones) & ~b & high) |
+	    ((d - ones) & ~d & high)) == 0;
+}
+
 /* A JSON string of the len bytes at p (NULL: ""), quotes included. */
 static void
 jb_str(struct jbuf *jb, const char *p, size_t len)
@@ -400,7 +416,14 @@ jb_str(struct jbuf *jb, const char *p, size_t len)
 	*o++ = '"';
 	while (i < len) {
 		/* Plain printable ASCII in one copy. */
-		for (run = i; run < len && jb_plain[u[run]]; run++)
+		for (run = i; len - run >= 8; run += 8) {
+			uint64_t w;
+
+			memcpy(&w, u + run, 8);
+			if (!jb_word_plain(w))
+				break;
+		}
+		for (; run < len && jb_plain[u[run]]; run++)
 			;
 		if (run > i) {
 			memcpy(o, p + i, run - i);
