@@ -46,7 +46,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -80,8 +84,22 @@
 
 /* A connection that has not finished its ZMTP/CURVE handshake by then is
  * closed by libzmq (bare TCP connections to the agent port cannot hold
- * descriptors for long).  Real agents finish in milliseconds. */
-#define HANDSHAKE_IVL_MS	10000
+ * descriptors for long).  One agent finishes in milliseconds, but libzmq's
+ * I/O thread moves all the handshakes in progress forward together, so
+ * when thousands connect at once (after a restart) they finish together,
+ * after the CPU time of all of them: at 10 s, 10,000 agents on a loaded
+ * 2-core machine timed out together and came back to do it again (1,747
+ * and 6,826 handshakes failed in two runs).  30 s is libzmq's default, and
+ * the agents' own limit. */
+#define HANDSHAKE_IVL_MS	30000
+
+/* Connections the kernel may hold, handshake done, until libzmq accepts
+ * them: listen(2)'s backlog, which the kernel caps at net.core.somaxconn
+ * (collector.listen_backlog says what it granted).  libzmq's default is
+ * 100: when thousands of agents connect at once (all of them after a
+ * collector restart) the queue overflowed, the kernel dropped their SYNs
+ * and they came back 1, 3, 7, 15 s later (collector.listen_drops). */
+#define LISTEN_BACKLOG		65535
 
 /* Longest ZeroMQ routing id (libzmq's own limit). */
 #define MAX_ROUTING_ID		255
@@ -126,7 +144,7 @@ enum {
 	C_SESSIONS_REVOKED, C_REFUSED_DRILL, C_ENROLL_ADMITTED, C_ENROLL_REFUSED,
 	C_ACCEPT_FAILED, C_CONNECTIONS_ACCEPTED, C_SYSLOG_CONN_EVICTED,
 	C_SYSLOG_CONN_IDLE, C_SYSLOG_ACCEPT_FAILED, C_SYSLOG_UDP_KDROPS,
-	C_SYSLOG_UDP_RCVBUF, C_FD_LIMIT,
+	C_SYSLOG_UDP_RCVBUF, C_FD_LIMIT, C_LISTEN_BACKLOG, C_LISTEN_DROPS,
 	C_GROUPS_LOADED, C_GROUPS_REFUSED, C_CONFIGS_SENT,
 	C_PID, C_STARTED_US, C_HEARTBEAT_US, C_FULL_SINCE_US,
 	C_COUNT
@@ -234,6 +252,14 @@ static struct counter counters[C_COUNT] = {
 	[C_FD_LIMIT] = { "collector.fd_limit", 0,
 	    "descriptors the collector may open (RLIMIT_NOFILE, raised to "
 	    "its hard limit at start)" },
+	[C_LISTEN_BACKLOG] = { "collector.listen_backlog", 0,
+	    "connections the kernel may queue on the agent port until the "
+	    "collector accepts them (listen backlog as granted: at most "
+	    "net.core.somaxconn)" },
+	[C_LISTEN_DROPS] = { "collector.listen_drops", 0,
+	    "connection attempts to the agent port the kernel dropped, its "
+	    "queue of connections not yet accepted being full (the agent "
+	    "retries 1, 3, 7 ... s later; raise net.core.somaxconn)" },
 	[C_GROUPS_LOADED] = { "collector.group_configs_loaded", 0,
 	    "group configuration files read and accepted" },
 	[C_GROUPS_REFUSED] = { "collector.group_configs_refused", 0,
@@ -309,6 +335,9 @@ struct collector {
 	enroll_t	*enroll;	/* the enrolment endpoint, or NULL */
 	syslog_in_t	*syslog;
 	void		*ctx, *router, *monitor;
+	int		 listen_fd;	/* the agent port's listening socket
+					 * (libzmq's; from the monitor), -1 */
+	uint64_t	 listen_drops0;	/* collector.listen_drops before it */
 	struct session	*sessions;	/* MAX_SESSIONS */
 	int32_t		*buckets;	/* SESSION_BUCKETS chains, -1 */
 	struct touch	*touch;		/* MAX_GROUP_FRAMES */
@@ -339,6 +368,7 @@ static const int watched[] = {
 	C_SYSLOG_CONN_EVICTED, C_SYSLOG_ACCEPT_FAILED, C_SYSLOG_UDP_KDROPS,
 	C_SYSLOG_MALFORMED, C_SYSLOG_TRUNCATED, C_SYSLOG_CONN_REFUSED,
 	C_SYSLOG_DROPPED_FULL, C_INTERNAL_DROPPED, C_GROUPS_REFUSED,
+	C_LISTEN_DROPS,
 };
 #define NWATCHED	(sizeof(watched) / sizeof(watched[0]))
 
@@ -542,6 +572,35 @@ silent_check(struct collector *c, journal_txn_t *t, struct silent_scan *sc)
 }
 
 /*
+ * The agent port's listen queue, from the listening socket libzmq opened:
+ * the backlog the kernel granted (TCP_INFO: tcpi_sacked on a listener) and
+ * the connection attempts it dropped on that socket (SO_MEMINFO: its
+ * sk_drops, counted by the kernel when the queue is full).  Read from this
+ * thread: only getsockopt, on a socket libzmq keeps open until we close
+ * the ROUTER.
+ */
+static void
+listen_read(struct collector *c)
+{
+	struct tcp_info ti;
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len;
+
+	if (c->listen_fd < 0)
+		return;
+	memset(&ti, 0, sizeof(ti));
+	len = sizeof(ti);
+	if (getsockopt(c->listen_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state == TCP_LISTEN)
+		counters[C_LISTEN_BACKLOG].value = ti.tcpi_sacked;
+	len = sizeof(mem);
+	if (getsockopt(c->listen_fd, SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 &&
+	    len > SK_MEMINFO_DROPS * sizeof(mem[0]))
+		counters[C_LISTEN_DROPS].value = c->listen_drops0 +
+		    mem[SK_MEMINFO_DROPS];
+}
+
+/*
  * The collector's own transaction, at least once a second: counters,
  * heartbeat, silent agents, counter thresholds and the queued internal
  * events.  Retried once after growing the map; internal events stay queued
@@ -557,6 +616,7 @@ stats_flush(struct collector *c)
 	int err;
 
 	counters[C_HEARTBEAT_US].value = now_us();
+	listen_read(c);
 	(void)journal_readers_reclaim(c->j, &counters[C_READERS_CLEARED].value);
 	supervisor_notices_read(c->in);
 	retention_run(c->j, c->cfg, &counters[C_RETENTION_DELETED].value,
@@ -1350,13 +1410,15 @@ out:
 	return 0;
 }
 
-/* Socket monitor: count failed handshakes and disconnects. */
+/* Socket monitor: count failed handshakes and disconnects; note the
+ * listening socket. */
 static void
 monitor_handle(struct collector *c)
 {
 	for (int k = 0; k < MAX_FRAMES_PER_POLL; k++) {
 		zmq_msg_t ev;
 		uint16_t event = 0;
+		uint32_t value = 0;
 		int more;
 
 		zmq_msg_init(&ev);
@@ -1366,6 +1428,8 @@ monitor_handle(struct collector *c)
 		}
 		if (zmq_msg_size(&ev) >= 2)
 			memcpy(&event, zmq_msg_data(&ev), 2);	/* host order */
+		if (zmq_msg_size(&ev) >= 6)
+			memcpy(&value, (char *)zmq_msg_data(&ev) + 2, 4);
 		more = zmq_msg_more(&ev);
 		zmq_msg_close(&ev);
 		while (more) {		/* the endpoint frame */
@@ -1374,7 +1438,16 @@ monitor_handle(struct collector *c)
 			    zmq_msg_more(&ev);
 			zmq_msg_close(&ev);
 		}
-		if (event == ZMQ_EVENT_DISCONNECTED)
+		if (event == ZMQ_EVENT_LISTENING) {
+			/* the fd; drops before this start are the kernel's */
+			c->listen_fd = (int)value;
+			c->listen_drops0 = counters[C_LISTEN_DROPS].value;
+			listen_read(c);
+		} else if (event == ZMQ_EVENT_CLOSED &&
+		    (int)value == c->listen_fd) {
+			listen_read(c);
+			c->listen_fd = -1;
+		} else if (event == ZMQ_EVENT_DISCONNECTED)
 			counters[C_DISCONNECTS].value++;
 		else if (event == ZMQ_EVENT_ACCEPTED)
 			counters[C_CONNECTIONS_ACCEPTED].value++;
@@ -1391,7 +1464,7 @@ monitor_handle(struct collector *c)
 static int
 router_open(struct collector *c, const char *sec)
 {
-	int one = 1, zero = 0, hs = HANDSHAKE_IVL_MS;
+	int one = 1, zero = 0, hs = HANDSHAKE_IVL_MS, backlog = LISTEN_BACKLOG;
 	int64_t maxmsg;
 	uint64_t hard;
 
@@ -1406,6 +1479,7 @@ router_open(struct collector *c, const char *sec)
 	    zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
 	    zmq_setsockopt(c->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) ||
 	    zmq_setsockopt(c->router, ZMQ_HANDSHAKE_IVL, &hs, sizeof(hs)) ||
+	    zmq_setsockopt(c->router, ZMQ_BACKLOG, &backlog, sizeof(backlog)) ||
 	    zmq_setsockopt(c->router, ZMQ_LINGER, &zero, sizeof(zero))) {
 		log_err("collector: agent socket: %s", zmq_strerror(zmq_errno()));
 		return TS_EIO;
@@ -1413,7 +1487,8 @@ router_open(struct collector *c, const char *sec)
 	if (zmq_socket_monitor(c->router, MONITOR_ENDPOINT,
 	    ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
 	    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_ACCEPTED |
-	    ZMQ_EVENT_ACCEPT_FAILED) != 0 ||
+	    ZMQ_EVENT_ACCEPT_FAILED | ZMQ_EVENT_LISTENING |
+	    ZMQ_EVENT_CLOSED) != 0 ||
 	    (c->monitor = zmq_socket(c->ctx, ZMQ_PAIR)) == NULL ||
 	    zmq_setsockopt(c->monitor, ZMQ_LINGER, &zero, sizeof(zero)) ||
 	    zmq_connect(c->monitor, MONITOR_ENDPOINT) != 0) {
@@ -1566,6 +1641,7 @@ collector_run(const struct server_config *cfg, volatile sig_atomic_t *stop)
 	int err;
 
 	memset(&c, 0, sizeof(c));
+	c.listen_fd = -1;
 	c.cfg = cfg;
 	if ((path = datadir_path(cfg->data_dir, DD_RUN)) == NULL ||
 	    mkdir_p(path, 0700) != 0) {

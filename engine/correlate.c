@@ -384,7 +384,11 @@ ent_add(struct cwin *cw, const struct entry *e)
 	size_t		 at;
 
 	if (cw->c_lo + w->n == cw->c_cap) {
-		if (cw->c_lo > 0) {
+		/* move the entries to the front only when at least half the
+		 * room is free before them: a full window that drops its
+		 * oldest entry per event would otherwise move all of them
+		 * per event */
+		if (cw->c_lo > 0 && cw->c_lo >= w->n) {
 			memmove(cw->c_ent, cw->c_ent + cw->c_lo,
 			    w->n * sizeof(*cw->c_ent));
 			cw->c_lo = 0;
@@ -1244,6 +1248,68 @@ corr_rule_event(state_txn_t *t, const struct corr_rule *r,
 	return 0;
 }
 
+/*
+ * The steps of each correlation rule that an event's matched rules feed,
+ * for the last list of matched rules seen: the events of a flood match the
+ * same rules one after the other, and comparing every step's rule ids and
+ * groups with theirs was a visible share of each event.  Keyed by the
+ * set's serial and the matched rules' addresses (the set's rule set owns
+ * them while the set lives).
+ */
+#define STEP_MEMO_MATCHED	8
+static struct {
+	uint64_t		 serial;	/* corr_set_serial */
+	size_t			 n;		/* its rules */
+	const struct rule_info	*matched[STEP_MEMO_MATCHED];
+	size_t			 nmatched;	/* 0: empty */
+	unsigned		*mask;		/* per correlation rule */
+	size_t			 cap;
+} step_memo;
+
+/* The step mask of each of cs's n rules for res's matched rules (n
+ * entries, valid until the next call), or NULL without memory. */
+static const unsigned *
+step_masks(const corr_set_t *cs, size_t n, const struct rules_result *res)
+{
+	size_t nm = res->nmatched;
+
+	if (step_memo.serial == corr_set_serial(cs) && step_memo.n == n &&
+	    step_memo.nmatched == nm &&
+	    memcmp(step_memo.matched, res->matched, nm *
+	    sizeof(*res->matched)) == 0)
+		return step_memo.mask;
+	step_memo.nmatched = 0;
+	if (n > step_memo.cap) {
+		unsigned *nmask = realloc(step_memo.mask, n * sizeof(*nmask));
+
+		if (nmask == NULL)
+			return NULL;
+		step_memo.mask = nmask;
+		step_memo.cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct corr_rule *r = corr_set_rule(cs, i);
+		unsigned mask = 0;
+
+		for (size_t s = 0; s < r->nsteps; s++)
+			for (size_t m = 0; m < nm; m++)
+				if (corr_step_matches(&r->steps[s],
+				    res->matched[m])) {
+					mask |= 1u << s;
+					break;
+				}
+		step_memo.mask[i] = mask;
+	}
+	if (nm > 0 && nm <= STEP_MEMO_MATCHED) {
+		step_memo.serial = corr_set_serial(cs);
+		step_memo.n = n;
+		memcpy(step_memo.matched, res->matched, nm *
+		    sizeof(*res->matched));
+		step_memo.nmatched = nm;
+	}
+	return step_memo.mask;
+}
+
 int
 corr_eval(state_txn_t *t, const corr_set_t *cs,
     const struct rules_result *res, uint64_t time_us, const char *drill,
@@ -1251,21 +1317,19 @@ corr_eval(state_txn_t *t, const corr_set_t *cs,
     int (*fire)(const struct corr_fire *f, void *arg), void *arg)
 {
 	size_t n = corr_set_count(cs);
+	const unsigned *masks;
 	int ret;
 
 	if (drill == NULL)
 		drill = "";
+	if (n == 0)
+		return 0;
+	if ((masks = step_masks(cs, n, res)) == NULL)
+		return TS_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct corr_rule *r = corr_set_rule(cs, i);
-		unsigned mask = 0;
+		unsigned mask = masks[i];
 
-		for (size_t s = 0; s < r->nsteps; s++)
-			for (size_t m = 0; m < res->nmatched; m++)
-				if (corr_step_matches(&r->steps[s],
-				    res->matched[m])) {
-					mask |= 1u << s;
-					break;
-				}
 		if (mask == 0)
 			continue;
 		if ((ret = corr_rule_event(t, r, res, time_us, drill,

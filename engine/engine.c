@@ -325,7 +325,7 @@ jb_need(struct jbuf *jb, size_t n)
 }
 
 static void
-jb_raw(struct jbuf *jb, const char *p, size_t n)
+jb_raw_grow(struct jbuf *jb, const char *p, size_t n)
 {
 	jb_need(jb, n);
 	if (jb->oom)
@@ -334,7 +334,19 @@ jb_raw(struct jbuf *jb, const char *p, size_t n)
 	jb->len += n;
 }
 
-static void
+/* Inline, with the room checked first: an alert is some sixty of these,
+ * most a few bytes of a literal (a constant length once inlined). */
+static inline void
+jb_raw(struct jbuf *jb, const char *p, size_t n)
+{
+	if (!jb->oom && n <= jb->cap - jb->len) {
+		memcpy(jb->b + jb->len, p, n);
+		jb->len += n;
+	} else
+		jb_raw_grow(jb, p, n);
+}
+
+static inline void
 jb_lit(struct jbuf *jb, const char *s)
 {
 	jb_raw(jb, s, strlen(s));
@@ -351,6 +363,36 @@ jb_u64(struct jbuf *jb, uint64_t v)
 		v /= 10;
 	} while (v != 0);
 	jb_raw(jb, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* Bytes copied as they are inside a JSON string: printable ASCII but the
+ * quote and the backslash. */
+static const unsigned char jb_plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+	R16(0), R16(0),
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x20: '"' */
+	R16(1), R16(1),
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x50: '\\' */
+	R16(1),
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,	/* 0x70: DEL */
+	R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0),
+#undef R16
+};
+
+/* Whether the 8 bytes of w are all plain (jb_plain), tested at once: none
+ * at or above 0x80, none below 0x20 (exact for bytes below 0x80), none
+ * equal to '"', '\\' or DEL.  A word it refuses goes byte by byte. */
+static inline int
+jb_word_plain(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+	uint64_t d = w ^ (ones * 0x7f);
+
+	return ((w & high) | ((w - ones * 0x20) & ~w & high) |
+	    ((q - ones) & ~q & high) | ((b - ones) & ~b & high) |
+	    ((d - ones) & ~d & high)) == 0;
 }
 
 /* A JSON string of the len bytes at p (NULL: ""), quotes included. */
@@ -374,8 +416,14 @@ jb_str(struct jbuf *jb, const char *p, size_t len)
 	*o++ = '"';
 	while (i < len) {
 		/* Plain printable ASCII in one copy. */
-		for (run = i; run < len && u[run] >= 0x20 && u[run] < 0x7f &&
-		    u[run] != '"' && u[run] != '\\'; run++)
+		for (run = i; len - run >= 8; run += 8) {
+			uint64_t w;
+
+			memcpy(&w, u + run, 8);
+			if (!jb_word_plain(w))
+				break;
+		}
+		for (; run < len && jb_plain[u[run]]; run++)
 			;
 		if (run > i) {
 			memcpy(o, p + i, run - i);
@@ -441,7 +489,7 @@ jb_cstr(struct jbuf *jb, const char *s)
 }
 
 /* ,"key": */
-static void
+static inline void
 jb_key(struct jbuf *jb, const char *key)
 {
 	jb_raw(jb, ",\"", 2);
@@ -597,9 +645,13 @@ engine_alert_json(struct jbuf *jb, const struct jevent *ev,
 
 		if (f->name == NULL)
 			continue;
+		/* names are mostly the rule set's own strings: the same
+		 * pointer, or a first byte that differs, decides at once */
 		for (k = i + 1; k < res->nfields; k++)
 			if (res->fields[k].name != NULL &&
-			    strcmp(res->fields[k].name, f->name) == 0)
+			    (res->fields[k].name == f->name ||
+			    (res->fields[k].name[0] == f->name[0] &&
+			    strcmp(res->fields[k].name, f->name) == 0)))
 				break;
 		if (k < res->nfields)
 			continue;	/* a later value wins */
@@ -733,15 +785,20 @@ engine_raise(struct engine *e, const struct jevent *ev,
 		return TS_ENOMEM;
 
 	memset(&ia, 0, sizeof(ia));
-	srcip = field_dup(res, cf, "srcip");
-	user = field_dup(res, cf, "user");
-	if (ev->drill_len > 0 && (drill = malloc(ev->drill_len + 1)) != NULL) {
-		memcpy(drill, ev->drill, ev->drill_len);
-		drill[ev->drill_len] = '\0';
-	}
-	if (ev->drill_len > 0 && drill == NULL) {
-		ret = TS_ENOMEM;
-		goto out;
+	/* the entities only for an alert that opens or joins an incident
+	 * (incident_pick passes the others by) */
+	if (level >= e->e_cfg->incident_min_level) {
+		srcip = field_dup(res, cf, "srcip");
+		user = field_dup(res, cf, "user");
+		if (ev->drill_len > 0 &&
+		    (drill = malloc(ev->drill_len + 1)) == NULL) {
+			ret = TS_ENOMEM;
+			goto out;
+		}
+		if (drill != NULL) {
+			memcpy(drill, ev->drill, ev->drill_len);
+			drill[ev->drill_len] = '\0';
+		}
 	}
 	ia.time_us = time_us;
 	ia.level = level;

@@ -43,39 +43,142 @@ entity_key(unsigned char *buf, const char *drill, const char *kind,
  * commits (incident_flush): an incident that gathers thousands of alerts
  * (a flood) is parsed and written once per batch, not once per alert.
  * Reads go through the cache too, so the transaction sees its own changes.
+ * A transaction that ends with incident_flush and commits leaves the
+ * cache to the next one, which sees exactly what it committed (its number
+ * follows: state_txn_id): a flood's incident is not parsed again for
+ * every batch.  Any other end (an abort, a transaction that changed
+ * incidents without incident_flush) empties it.
  */
 #define INC_CACHE	64
 
+/*
+ * The text of a member of a cached incident that changes seldom while it
+ * gathers alerts ("mitre", "entities": up to MAX_INCIDENT_ENTITIES values
+ * of each kind), as its change-log snapshots print it: a flood logs a
+ * change per alert, and printing a hundred addresses each time was most
+ * of the cost of an alert.  Valid while the member is the same object
+ * holding as many values as when it was printed: values are only ever
+ * appended (set_add), and a new incident object (inc_keep) drops it.
+ * "alerts" (up to MAX_INCIDENT_ALERTS ids, written with the incident once
+ * per batch) is kept without its closing bracket and only the ids
+ * appended since are printed.
+ */
+struct memo {
+	json_t	*m_val;		/* the member it was printed from */
+	size_t	 m_count;	/* its values when printed (memo_count) */
+	char	*m_txt;		/* compact JSON, as json_dumps prints it */
+	size_t	 m_len;
+};
+
+enum { MEMO_MITRE, MEMO_ENTITIES, MEMO_ALERTS, NMEMO };
+static const char *const memo_keys[NMEMO] = { "mitre", "entities",
+    "alerts" };
+
 static struct {
-	state_txn_t	*t;
+	state_txn_t	*t;		/* the transaction holding it */
+	uint64_t	 flushed;	/* written out by incident_flush in
+					 * this transaction (its number);
+					 * 0: changed since, or never */
 	size_t		 n;
 	uint64_t	 id[INC_CACHE];
 	json_t		*inc[INC_CACHE];
 	int		 dirty[INC_CACHE];
+	struct memo	 memo[INC_CACHE][NMEMO];
 } inc_cache;
+
+static void
+memo_clear(struct memo *m)
+{
+	free(m->m_txt);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+memo_clear_slot(size_t i)
+{
+	for (size_t k = 0; k < NMEMO; k++)
+		memo_clear(&inc_cache.memo[i][k]);
+}
 
 static int inc_store(state_txn_t *t, uint64_t id, json_t *inc);
 
 void
 incident_forget(void)
 {
-	for (size_t i = 0; i < inc_cache.n; i++)
+	for (size_t i = 0; i < inc_cache.n; i++) {
 		json_decref(inc_cache.inc[i]);
+		memo_clear_slot(i);
+	}
 	memset(&inc_cache, 0, sizeof(inc_cache));
+}
+
+/* Write the changed incidents into t. */
+static int
+inc_write(state_txn_t *t)
+{
+	int ret = 0;
+
+	if (inc_cache.t != t)
+		return 0;
+	for (size_t i = 0; i < inc_cache.n && ret == 0; i++)
+		if (inc_cache.dirty[i]) {
+			ret = inc_store(t, inc_cache.id[i], inc_cache.inc[i]);
+			inc_cache.dirty[i] = 0;
+		}
+	return ret;
 }
 
 int
 incident_flush(state_txn_t *t)
 {
-	int ret = 0;
+	int ret;
+
+	if (inc_cache.t != t)
+		return 0;
+	if ((ret = inc_write(t)) != 0) {
+		incident_forget();
+		return ret;
+	}
+	inc_cache.flushed = state_txn_id(t);
+	return 0;
+}
+
+/* state_txn_hook's: at commit, what is still changed is written (a caller
+ * that did not flush; the cache then goes at the end); at the end of t,
+ * the cache is kept only when incident_flush wrote it last. */
+static int
+inc_commit_cb(state_txn_t *t, void *arg)
+{
+	(void)arg;
+	return inc_write(t);
+}
+
+static void
+inc_end_cb(void *arg)
+{
+	(void)arg;
+	if (inc_cache.flushed == 0)
+		incident_forget();
+	inc_cache.t = NULL;
+}
+
+/* Make the cache t's: the one the previous transaction flushed and
+ * committed, or an empty one.  0 or a TS_E*. */
+static int
+inc_cache_use(state_txn_t *t)
+{
+	int ret;
 
 	if (inc_cache.t == t)
-		for (size_t i = 0; i < inc_cache.n && ret == 0; i++)
-			if (inc_cache.dirty[i])
-				ret = inc_store(t, inc_cache.id[i],
-				    inc_cache.inc[i]);
-	incident_forget();
-	return ret;
+		return 0;
+	if (inc_cache.t != NULL || inc_cache.flushed == 0 ||
+	    state_txn_id(t) != inc_cache.flushed + 1)
+		incident_forget();
+	inc_cache.flushed = 0;
+	if ((ret = state_txn_hook(t, inc_commit_cb, inc_end_cb, NULL)) != 0)
+		return ret;
+	inc_cache.t = t;
+	return 0;
 }
 
 /* Load incident id from the txn (a new reference; caller decrefs). */
@@ -88,8 +191,8 @@ inc_load(state_txn_t *t, uint64_t id, json_t **out)
 	int		 ret;
 
 	*out = NULL;
-	if (inc_cache.t != t)
-		incident_forget();	/* another transaction's */
+	if ((ret = inc_cache_use(t)) != 0)
+		return ret;
 	for (size_t i = 0; i < inc_cache.n; i++)
 		if (inc_cache.id[i] == id) {
 			*out = json_incref(inc_cache.inc[i]);
@@ -103,18 +206,32 @@ inc_load(state_txn_t *t, uint64_t id, json_t **out)
 	return 0;
 }
 
+/* Text being written (incident.c's JSON printer, below). */
+struct tbuf {
+	char	*b;
+	size_t	 len, cap;
+	int	 oom;
+};
+
+static void tb_object(struct tbuf *tb, json_t *inc, int snapshot);
+
+/* Write incident inc (as json_dumps prints it; a cached one's long
+ * members from their memos). */
 static int
 inc_store(state_txn_t *t, uint64_t id, json_t *inc)
 {
+	struct tbuf	 tb = { NULL, 0, 0, 0 };
 	unsigned char	 k[8];
-	char		*txt;
 	int		 ret;
 
 	put_be64(k, id);
-	if ((txt = json_dumps(inc, JSON_COMPACT)) == NULL)
+	tb_object(&tb, inc, 0);
+	if (tb.oom) {
+		free(tb.b);
 		return TS_ENOMEM;
-	ret = state_txn_put(t, STATE_DB_INCIDENTS, k, 8, txt, strlen(txt));
-	free(txt);
+	}
+	ret = state_txn_put(t, STATE_DB_INCIDENTS, k, 8, tb.b, tb.len);
+	free(tb.b);
 	return ret;
 }
 
@@ -126,26 +243,31 @@ inc_keep(state_txn_t *t, uint64_t id, json_t *inc)
 	size_t	i;
 	int	ret;
 
-	if (inc_cache.t != t)
-		incident_forget();
+	if ((ret = inc_cache_use(t)) != 0)
+		return ret;
 	for (i = 0; i < inc_cache.n; i++)
 		if (inc_cache.id[i] == id)
 			break;
 	if (i == inc_cache.n) {
 		if (inc_cache.n == INC_CACHE) {
-			if ((ret = incident_flush(t)) != 0)
+			/* full: write them out and start again */
+			if ((ret = inc_write(t)) != 0)
+				return ret;
+			incident_forget();
+			if ((ret = inc_cache_use(t)) != 0)
 				return ret;
 			i = 0;
 		}
-		inc_cache.t = t;
 		inc_cache.id[i] = id;
 		inc_cache.inc[i] = json_incref(inc);
 		inc_cache.n = i + 1;
 	} else if (inc_cache.inc[i] != inc) {
 		json_decref(inc_cache.inc[i]);
 		inc_cache.inc[i] = json_incref(inc);
+		memo_clear_slot(i);
 	}
 	inc_cache.dirty[i] = 1;
+	inc_cache.flushed = 0;
 	return 0;
 }
 
@@ -233,60 +355,317 @@ incident_pick(state_txn_t *t, const struct server_config *cfg,
 	return 0;
 }
 
-/* Add s to the string array arr unless there or full. */
-static void
+/* Add s to the string array arr unless there or full; 1 when added. */
+static int
 set_add(json_t *arr, const char *s, size_t max)
 {
 	size_t	 i;
 	json_t	*v;
 
-	if (!nonempty(s))
-		return;
+	/* full: nothing changes, whether s is there or not */
+	if (!nonempty(s) || json_array_size(arr) >= max)
+		return 0;
 	json_array_foreach(arr, i, v)
 		if (strcmp(json_string_value(v), s) == 0)
+			return 0;
+	return json_array_append_new(arr, json_string(s)) == 0;
+}
+
+/* ---- the change log's records, printed as json_dumps(JSON_COMPACT) would
+ * print them (the same bytes), without building them as objects ------- */
+
+static void
+tb_raw(struct tbuf *tb, const char *p, size_t n)
+{
+	if (tb->oom)
+		return;
+	if (n > tb->cap - tb->len) {
+		size_t	 ncap = tb->cap ? tb->cap : 1024;
+		char	*nb;
+
+		while (ncap - tb->len < n) {
+			if (ncap > SIZE_MAX / 2) {
+				tb->oom = 1;
+				return;
+			}
+			ncap *= 2;
+		}
+		if ((nb = realloc(tb->b, ncap)) == NULL) {
+			tb->oom = 1;
 			return;
-	if (json_array_size(arr) < max)
-		json_array_append_new(arr, json_string(s));
+		}
+		tb->b = nb;
+		tb->cap = ncap;
+	}
+	memcpy(tb->b + tb->len, p, n);
+	tb->len += n;
+}
+
+static void
+tb_lit(struct tbuf *tb, const char *s)
+{
+	tb_raw(tb, s, strlen(s));
+}
+
+static void
+tb_u64(struct tbuf *tb, uint64_t v)
+{
+	char	buf[24], *p = buf + sizeof(buf);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	tb_raw(tb, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* What json_dumps prints for v, appended. */
+static void
+tb_dump(struct tbuf *tb, json_t *v)
+{
+	char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (txt == NULL) {
+		tb->oom = 1;
+		return;
+	}
+	tb_lit(tb, txt);
+	free(txt);
+}
+
+/* The n bytes at s as a JSON string.  jansson escapes '"', '\\' and the
+ * bytes below 0x20 and copies the rest (valid UTF-8) as it is: a string
+ * without those is copied between quotes, any other goes through
+ * jansson. */
+static void
+tb_str(struct tbuf *tb, const char *s, size_t n)
+{
+	json_t *v;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\') {
+			if ((v = json_stringn(s, n)) == NULL) {
+				tb->oom = 1;
+				return;
+			}
+			tb_dump(tb, v);
+			json_decref(v);
+			return;
+		}
+	}
+	tb_raw(tb, "\"", 1);
+	tb_raw(tb, s, n);
+	tb_raw(tb, "\"", 1);
+}
+
+/* "key": (after a comma unless first) */
+static void
+tb_key(struct tbuf *tb, const char *key, int first)
+{
+	if (!first)
+		tb_raw(tb, ",", 1);
+	tb_str(tb, key, strlen(key));
+	tb_raw(tb, ":", 1);
+}
+
+/* A member's value: strings and integers directly, the rest through
+ * jansson. */
+static void
+tb_value(struct tbuf *tb, json_t *v)
+{
+	if (json_is_string(v))
+		tb_str(tb, json_string_value(v), json_string_length(v));
+	else if (json_is_integer(v) && json_integer_value(v) >= 0)
+		tb_u64(tb, (uint64_t)json_integer_value(v));
+	else if (json_is_null(v))
+		tb_lit(tb, "null");
+	else
+		tb_dump(tb, v);
+}
+
+/* How many values a memoized member holds: the array's, or the arrays'
+ * of an object plus its members. */
+static size_t
+memo_count(json_t *v)
+{
+	const char	*k;
+	json_t		*e;
+	size_t		 n;
+
+	if (!json_is_object(v))
+		return json_array_size(v);
+	n = json_object_size(v);
+	json_object_foreach(v, k, e)
+		n += json_array_size(e);
+	return n;
+}
+
+/* The memo of member key of incident inc, when inc is a cached incident
+ * and key one of memo_keys (*kind: which); else NULL. */
+static struct memo *
+memo_find(json_t *inc, const char *key, size_t *kind)
+{
+	for (size_t i = 0; i < inc_cache.n; i++) {
+		if (inc_cache.inc[i] != inc)
+			continue;
+		for (size_t k = 0; k < NMEMO; k++)
+			if (strcmp(key, memo_keys[k]) == 0) {
+				*kind = k;
+				return &inc_cache.memo[i][k];
+			}
+		return NULL;
+	}
+	return NULL;
+}
+
+/* The array arr (of alert ids) from memo m, printing only what was
+ * appended since. */
+static void
+tb_append_memo(struct tbuf *tb, struct memo *m, json_t *arr)
+{
+	struct tbuf	 mt;
+	size_t		 n = json_array_size(arr);
+
+	if (m->m_txt == NULL || m->m_val != arr || m->m_count > n)
+		memo_clear(m);
+	mt.b = m->m_txt;
+	mt.len = m->m_len;
+	mt.cap = m->m_len;
+	mt.oom = 0;
+	if (mt.b == NULL)
+		tb_raw(&mt, "[", 1);
+	for (size_t i = m->m_count; i < n; i++) {
+		if (i > 0)
+			tb_raw(&mt, ",", 1);
+		tb_value(&mt, json_array_get(arr, i));
+	}
+	m->m_txt = mt.b;	/* grown or not, still the memo's */
+	if (mt.oom) {
+		memo_clear(m);
+		tb->oom = 1;
+		return;
+	}
+	m->m_len = mt.len;
+	m->m_val = arr;
+	m->m_count = n;
+	tb_raw(tb, m->m_txt, m->m_len);
+	tb_raw(tb, "]", 1);
+}
+
+/* Member val (named key) of incident inc, from its memo when valid. */
+static void
+tb_member(struct tbuf *tb, json_t *inc, const char *key, json_t *val)
+{
+	struct memo	*m;
+	size_t		 off, kind;
+
+	if (!json_is_array(val) && !json_is_object(val)) {
+		tb_value(tb, val);
+		return;
+	}
+	if ((m = memo_find(inc, key, &kind)) == NULL ||
+	    (kind == MEMO_ALERTS && !json_is_array(val))) {
+		tb_dump(tb, val);
+		return;
+	}
+	if (kind == MEMO_ALERTS) {
+		tb_append_memo(tb, m, val);
+		return;
+	}
+	if (m->m_txt == NULL || m->m_val != val ||
+	    m->m_count != memo_count(val)) {
+		memo_clear(m);
+		off = tb->len;
+		tb_dump(tb, val);
+		if (tb->oom || (m->m_txt = malloc(tb->len - off)) == NULL)
+			return;
+		memcpy(m->m_txt, tb->b + off, tb->len - off);
+		m->m_len = tb->len - off;
+		m->m_val = val;
+		m->m_count = memo_count(val);
+		return;
+	}
+	tb_raw(tb, m->m_txt, m->m_len);
+}
+
+/* Incident inc as an object; snapshot: without "alerts" and "notes". */
+static void
+tb_object(struct tbuf *tb, json_t *inc, int snapshot)
+{
+	const char	*key;
+	json_t		*val;
+	int		 first = 1;
+
+	tb_raw(tb, "{", 1);
+	json_object_foreach(inc, key, val) {
+		if (snapshot && (strcmp(key, "alerts") == 0 ||
+		    strcmp(key, "notes") == 0))
+			continue;
+		tb_key(tb, key, first);
+		first = 0;
+		tb_member(tb, inc, key, val);
+	}
+	tb_raw(tb, "}", 1);
 }
 
 int
 incident_log(state_txn_t *t, uint64_t incid, const char *change,
     const char *by, uint64_t wall_us, void *extra, void *snapshot)
 {
-	json_t		*e, *snap;
+	static const char *const base[] = { "seq", "incident", "change", "by",
+	    "time", "time_us", "snapshot" };
+	struct tbuf	 tb = { NULL, 0, 0, 0 };
 	unsigned char	 k[8];
-	char		 tb[40], *txt;
+	char		 tm[40];
+	const char	*key;
+	json_t		*val;
 	uint64_t	 seq;
 	int		 ret;
 
 	if ((ret = state_txn_next_id(t, "next_incident_log", &seq)) != 0)
 		return ret;
-	format_rfc3339(wall_us, tb, sizeof(tb));
-	e = json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "seq", (json_int_t)seq,
-	    "incident", (json_int_t)incid, "change", change, "by", by,
-	    "time", tb, "time_us", (json_int_t)wall_us);
-	if (e == NULL)
-		return TS_ENOMEM;
+	format_rfc3339(wall_us, tm, sizeof(tm));
+	/* {"seq","incident","change","by","time","time_us", the extra
+	 * members, "snapshot": the incident without alerts and notes} */
+	tb_lit(&tb, "{\"seq\":");
+	tb_u64(&tb, seq);
+	tb_lit(&tb, ",\"incident\":");
+	tb_u64(&tb, incid);
+	tb_key(&tb, "change", 0);
+	tb_str(&tb, change, strlen(change));
+	tb_key(&tb, "by", 0);
+	tb_str(&tb, by, strlen(by));
+	tb_key(&tb, "time", 0);
+	tb_str(&tb, tm, strlen(tm));
+	tb_lit(&tb, ",\"time_us\":");
+	tb_u64(&tb, wall_us);
 	if (extra != NULL)
-		json_object_update(e, extra);
-	if (snapshot != NULL && (snap = json_object()) != NULL) {
-		const char	*key;
-		json_t		*val;
-
-		/* shallow: the members but alerts and notes, shared */
-		json_object_foreach((json_t *)snapshot, key, val)
-			if (strcmp(key, "alerts") != 0 &&
-			    strcmp(key, "notes") != 0)
-				json_object_set(snap, key, val);
-		json_object_set_new(e, "snapshot", snap);
+		json_object_foreach((json_t *)extra, key, val) {
+			/* the record's own members come from the
+			 * arguments, never from extra */
+			for (size_t i = 0; i < sizeof(base) / sizeof(base[0]);
+			    i++)
+				if (strcmp(key, base[i]) == 0) {
+					free(tb.b);
+					return TS_EINVAL;
+				}
+			tb_key(&tb, key, 0);
+			tb_value(&tb, val);
+		}
+	if (snapshot != NULL) {
+		tb_lit(&tb, ",\"snapshot\":");
+		tb_object(&tb, snapshot, 1);
 	}
-	txt = json_dumps(e, JSON_COMPACT);
-	json_decref(e);
-	if (txt == NULL)
+	tb_raw(&tb, "}", 1);
+	if (tb.oom) {
+		free(tb.b);
 		return TS_ENOMEM;
+	}
 	put_be64(k, seq);
-	ret = state_txn_append(t, STATE_DB_INC_LOG, k, 8, txt, strlen(txt));
-	free(txt);
+	ret = state_txn_append(t, STATE_DB_INC_LOG, k, 8, tb.b, tb.len);
+	free(tb.b);
 	return ret;
 }
 
@@ -551,6 +930,10 @@ incident_drill_clean(state_txn_t *t, const char *drill, const char *by,
 	*n = 0;
 	if (drill == NULL || drill[0] == '\0')
 		return TS_EINVAL;
+	/* it deletes incidents the cache may hold */
+	if ((ret = inc_write(t)) != 0)
+		return ret;
+	incident_forget();
 	do {
 		memset(&dw, 0, sizeof(dw));
 		dw.drill = drill;
@@ -592,6 +975,10 @@ incident_remove(state_txn_t *t, uint64_t id)
 	json_t		*inc = NULL, *arr, *e;
 	int		 ret;
 
+	/* the cache may hold it */
+	if ((ret = inc_write(t)) != 0)
+		return ret;
+	incident_forget();
 	put_be64(k, id);
 	if ((ret = inc_load(t, id, &inc)) != 0) {
 		if (ret == TS_EINVAL)	/* unreadable: nothing to follow */

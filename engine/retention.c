@@ -88,6 +88,22 @@ closed(json_t *inc)
 	    strcmp(st, "false_positive") == 0);
 }
 
+/* Whether the vlen bytes at v hold the string s. */
+static int
+has_bytes(const void *v, size_t vlen, const char *s)
+{
+	const char	*p = v, *end = p + vlen;
+	size_t		 n = strlen(s);
+
+	while ((size_t)(end - p) >= n &&
+	    (p = memchr(p, s[0], (size_t)(end - p) - n + 1)) != NULL) {
+		if (memcmp(p, s, n) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 /* Incidents: collect closed ones updated before the cutoff, looking at
  * RETENTION_BATCH incidents from w->next on. */
 static int
@@ -107,6 +123,13 @@ incident_cb(const void *k, size_t klen, const void *v, size_t vlen,
 	w->seen++;
 	id = get_be64(k);
 	w->next = id + 1;
+	/* An open or acknowledged incident is kept whatever its age: the
+	 * engine prints its state member exactly so (a quote inside a
+	 * string value is always escaped), and a flood's incident (ten
+	 * thousand alert ids) is not parsed each second to learn it. */
+	if (has_bytes(v, vlen, "\"state\":\"open\"") ||
+	    has_bytes(v, vlen, "\"state\":\"acknowledged\""))
+		return 0;
 	if ((inc = json_loadb(v, vlen, 0, NULL)) == NULL)
 		return 0;
 	upd = json_time(inc, "updated");

@@ -99,6 +99,12 @@ struct state_txn {
 	size_t		 t_nids;
 	struct txn_hook	 t_hooks[TXN_HOOKS];	/* state_txn_hook */
 	size_t		 t_nhooks;
+	/* The alert dbs' cursors (opened at the first alert; LMDB closes
+	 * them with the transaction): a put through a cursor still on the
+	 * leaf page where the key goes searches that page only, not the
+	 * tree from its root, and the alerts of a batch mostly land beside
+	 * the previous one of their db. */
+	MDB_cursor	*t_cur[DB_META];
 };
 
 /*
@@ -490,6 +496,12 @@ state_txn_set_cursor(state_txn_t *t, uint64_t jseq)
 	return ret;
 }
 
+uint64_t
+state_txn_id(state_txn_t *t)
+{
+	return (uint64_t)mdb_txn_id(t->t_txn);
+}
+
 /* Build an index key "<text> 0x00 time id" (text capped) into buf. */
 static size_t
 state_text_key(unsigned char *buf, const char *text, uint64_t time_us,
@@ -522,17 +534,45 @@ state_text_key(unsigned char *buf, const char *text, uint64_t time_us,
  * ordinary way (which, with MDB_NOOVERWRITE, refuses a key that exists).
  */
 static int
-put_append(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *d,
-    unsigned flags)
+put_append(MDB_cursor *c, MDB_val *k, MDB_val *d, unsigned flags)
 {
 	MDB_val	d0 = *d;
 	int	rc;
 
-	rc = mdb_put(txn, dbi, k, d, flags | MDB_APPEND);
+	rc = mdb_cursor_put(c, k, d, flags | MDB_APPEND);
 	if (rc != MDB_KEYEXIST)
 		return rc;
 	*d = d0;
-	return mdb_put(txn, dbi, k, d, flags);
+	return mdb_cursor_put(c, k, d, flags);
+}
+
+/* put_append for a db without a cursor of its own. */
+static int
+put_append_txn(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *d)
+{
+	MDB_val	d0 = *d;
+	int	rc;
+
+	rc = mdb_put(txn, dbi, k, d, MDB_APPEND);
+	if (rc != MDB_KEYEXIST)
+		return rc;
+	*d = d0;
+	return mdb_put(txn, dbi, k, d, 0);
+}
+
+/* Open t's cursors on the alert dbs unless open.  0 or a TS_E*. */
+static int
+txn_alert_cursors(state_txn_t *t)
+{
+	int rc;
+
+	for (int i = DB_ALERTS; i < DB_META; i++)
+		if (t->t_cur[i] == NULL && (rc = mdb_cursor_open(t->t_txn,
+		    t->t_state->s_dbi[i], &t->t_cur[i])) != 0) {
+			t->t_cur[i] = NULL;
+			return state_txn_check(t, rc, "mdb_cursor_open");
+		}
+	return 0;
 }
 
 int
@@ -582,6 +622,8 @@ state_txn_add_alert(state_txn_t *t, uint64_t time_us, int level,
 			t->t_next_id = 1;
 	}
 	aid = t->t_next_id;
+	if ((ret = txn_alert_cursors(t)) != 0)
+		return ret;
 
 	/* The alert itself, written straight into LMDB's page. */
 	headlen = (size_t)snprintf(head, sizeof(head), empty ?
@@ -597,8 +639,8 @@ state_txn_add_alert(state_txn_t *t, uint64_t time_us, int level,
 	k.mv_data = kid;
 	d.mv_size = headlen + bodylen;
 	d.mv_data = NULL;
-	if ((ret = state_txn_check(t, put_append(t->t_txn, s->s_dbi[DB_ALERTS],
-	    &k, &d, MDB_RESERVE | MDB_NOOVERWRITE), "mdb_put(alerts)")) != 0)
+	if ((ret = state_txn_check(t, put_append(t->t_cur[DB_ALERTS], &k, &d,
+	    MDB_RESERVE | MDB_NOOVERWRITE), "mdb_put(alerts)")) != 0)
 		return ret;
 	memcpy(d.mv_data, head, headlen);
 	memcpy((char *)d.mv_data + headlen, body, bodylen);
@@ -610,23 +652,23 @@ state_txn_add_alert(state_txn_t *t, uint64_t time_us, int level,
 	put_be64(kbuf + 8, aid);
 	k.mv_size = 16;
 	k.mv_data = kbuf;
-	if ((ret = state_txn_check(t, put_append(t->t_txn, s->s_dbi[DB_BY_TIME],
-	    &k, &d, 0), "mdb_put(alerts_by_time)")) != 0)
+	if ((ret = state_txn_check(t, put_append(t->t_cur[DB_BY_TIME], &k, &d,
+	    0), "mdb_put(alerts_by_time)")) != 0)
 		return ret;
 	kbuf[0] = (unsigned char)level;
 	put_be64(kbuf + 1, time_us);
 	put_be64(kbuf + 9, aid);
 	k.mv_size = 17;
-	if ((ret = state_txn_check(t, mdb_put(t->t_txn, s->s_dbi[DB_BY_LEVEL],
-	    &k, &d, 0), "mdb_put(alerts_by_level)")) != 0)
+	if ((ret = state_txn_check(t, mdb_cursor_put(t->t_cur[DB_BY_LEVEL], &k,
+	    &d, 0), "mdb_put(alerts_by_level)")) != 0)
 		return ret;
 	k.mv_size = state_text_key(kbuf, host, time_us, aid);
-	if ((ret = state_txn_check(t, mdb_put(t->t_txn, s->s_dbi[DB_BY_HOST],
-	    &k, &d, 0), "mdb_put(alerts_by_host)")) != 0)
+	if ((ret = state_txn_check(t, mdb_cursor_put(t->t_cur[DB_BY_HOST], &k,
+	    &d, 0), "mdb_put(alerts_by_host)")) != 0)
 		return ret;
 	k.mv_size = state_text_key(kbuf, rule_id, time_us, aid);
-	if ((ret = state_txn_check(t, mdb_put(t->t_txn, s->s_dbi[DB_BY_RULE],
-	    &k, &d, 0), "mdb_put(alerts_by_rule)")) != 0)
+	if ((ret = state_txn_check(t, mdb_cursor_put(t->t_cur[DB_BY_RULE], &k,
+	    &d, 0), "mdb_put(alerts_by_rule)")) != 0)
 		return ret;
 
 	t->t_next_id = aid + 1;
@@ -1002,7 +1044,7 @@ txn_kv_put(state_txn_t *t, int db, const void *k, size_t klen,
 	if (klen == 0 || klen > STATE_MAX_KV_KEY)
 		return TS_EINVAL;
 	return state_txn_check(t, append ?
-	    put_append(t->t_txn, dbi, &key, &d, 0) :
+	    put_append_txn(t->t_txn, dbi, &key, &d) :
 	    mdb_put(t->t_txn, dbi, &key, &d, 0), "mdb_put(kv)");
 }
 

@@ -136,6 +136,11 @@ void state_abort(state_txn_t **t);
 
 int state_txn_set_cursor(state_txn_t *t, uint64_t jseq);
 
+/* The write transaction's number: one more than the last committed one's
+ * (an aborted or failed one leaves it for the next).  A cache of what
+ * transaction N committed is still true in transaction N + 1. */
+uint64_t state_txn_id(state_txn_t *t);
+
 /*
  * A write-back cache that lives in transaction t (the correlation windows
  * of a batch): state_commit calls flush(t, arg) first, which writes what

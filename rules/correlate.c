@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 struct corr_set {
 	struct corr_rule	**rules;
 	size_t			  n, cap;
+	uint64_t		  serial;	/* corr_set_serial */
 };
 
 struct cparse {
@@ -476,8 +478,18 @@ cs_add(corr_set_t *cs, struct corr_rule *r)
 int
 corr_set_new(corr_set_t **out)
 {
-	*out = calloc(1, sizeof(**out));
-	return *out != NULL ? 0 : TS_ENOMEM;
+	static _Atomic uint64_t serials;
+
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return TS_ENOMEM;
+	(*out)->serial = atomic_fetch_add(&serials, 1) + 1;
+	return 0;
+}
+
+uint64_t
+corr_set_serial(const corr_set_t *cs)
+{
+	return cs != NULL ? cs->serial : 0;
 }
 
 /* The first scalar equal to s in the subtree of n (depth-first), or n: where

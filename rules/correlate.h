@@ -65,6 +65,10 @@ const corr_set_t *ruleset_corr(const ruleset_t *rs);
 
 void corr_set_free(corr_set_t **cs);
 size_t corr_set_count(const corr_set_t *cs);
+/* A number no other set of this process had or will have (1, 2, ...):
+ * what a cache of a set's derived facts is keyed by (an address may be
+ * reused by the next set). */
+uint64_t corr_set_serial(const corr_set_t *cs);
 const struct corr_rule *corr_set_rule(const corr_set_t *cs, size_t i);
 
 /* 1 if rule_id is counted by a correlation rule whose base rules raise no

@@ -95,13 +95,19 @@ wait_lines() {	# WORD SECONDS: 0 once every process printed a WORD line
 		sleep 0.05
 	done
 }
+# Each process its own share of the source ports on 127.0.0.2, named by
+# manyagents (-B): the kernel's ephemeral range, which is what it would
+# pick from, without its search for a free port on every connect.
+set -- $(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768 60999)
+plo=$1; span=$(( ($2 - $1 + 1) / procs ))
 pids=""; k=0; left=$N
 while [ $k -lt "$procs" ]; do
 	nk=$(( left / (procs - k) ))
 	left=$((left - nk))
+	lo=$(( plo + k * span ))
 	$TOOLS/manyagents -d "$d/data" -e "tcp://127.0.0.1:$p" -n "$nk" \
 	    -P "p${k}a" -b "$BATCH" -i 0 -s "$SEND" -g "$d/go" -S 127.0.0.2 \
-	    >"$d/out.$k" 2>"$d/err.$k" &
+	    -B "$lo-$(( lo + span - 1 ))" >"$d/out.$k" 2>"$d/err.$k" &
 	pids="$pids $!"
 	k=$((k + 1))
 done
@@ -145,7 +151,9 @@ journaled=$(echo "$status" | jq -r '[.. | objects | select(has("collector.events
     .["collector.events_journaled"]] | first // 0')
 evicted=$(echo "$status" | jq -r '[.. | objects | select(has("collector.sessions_evicted")) |
     .["collector.sessions_evicted"]] | first // 0')
+ctr() { echo "$status" | jq -r --arg n "$1" '[.. | objects | select(has($n)) | .[$n]] | first // 0'; }
 echo "# collector.events_journaled $journaled, acknowledged $acked, collector.sessions_evicted $evicted"
+echo "# collector.connections_accepted $(ctr collector.connections_accepted), handshake_failed $(ctr collector.handshake_failed), listen_backlog $(ctr collector.listen_backlog), listen_drops $(ctr collector.listen_drops)"
 if [ "$st" = 0 ] && [ "$journaled" = "$acked" ] && [ "$acked" -gt 0 ]; then
 	echo "$sent" | awk -v l="$label" '{ printf "BENCH agents_%s_eps %.0f events/s\n", l, $1 / $2 }'
 else

@@ -3,7 +3,8 @@
 # connections to the agent port and to the syslog port, then a real agent
 # and a real syslog sender still get through; 100,000 UDP datagrams are all
 # accounted for in `tocsin status` (received, or dropped by the kernel and
-# counted).  Loopback only.
+# counted); connections past the agent port's listen queue are counted
+# too.  Loopback only.
 set -u
 source "$(dirname "$0")/lib.sh"
 
@@ -82,6 +83,34 @@ check "the kernel's drops were counted" counter_at_least \
     collector.syslog_udp_dropped_kernel $((d0 + 1))
 check "tocsin status shows the kernel drop counter" \
     sh -c "'$TOCSIN_BIN/tocsin' -c '$CFG' status | grep -q syslog_udp_dropped_kernel"
+
+# ---- the agent port's listen queue: its bound and its drops counted ------------
+# The collector asks for a backlog of 65535; the kernel grants at most
+# net.core.somaxconn.  With the collector stopped, connections fill the
+# queue; the one past it is dropped by the kernel (its SYN and the
+# retransmissions), which collector.listen_drops must show.
+backlog=$(counter collector.listen_backlog)
+somax=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo 4096)
+want=$(( somax < 65535 ? somax : 65535 ))
+is "collector.listen_backlog is what the kernel granted (min of 65535 and somaxconn)" \
+    "$backlog" "$want"
+if [ "${backlog:-0}" -gt 0 ] && [ "$backlog" -le 4400 ]; then
+	l0=$(counter collector.listen_drops)
+	kill -STOP "$cpid"
+	# backlog + 1 fill the queue, one more cannot get in (5 s, then
+	# given up by the flood tool)
+	"$FLOOD" tcp 127.0.0.1 "$PORT" $((backlog + 2)) 1 >"$T/flood-listen.out" 2>&1
+	kill -CONT "$cpid"
+	is "the queue took backlog + 1 connections, not one more" \
+	    "$(cat "$T/flood-listen.out")" "connected $((backlog + 1))"
+	check "the kernel's listen drops were counted" wait_until 20 \
+	    counter_at_least collector.listen_drops $((l0 + 1))
+	diag "collector.listen_drops $(counter collector.listen_drops) (was $l0)"
+	check "tocsin status shows the listen drop counter" \
+	    sh -c "'$TOCSIN_BIN/tocsin' -c '$CFG' status | grep -q listen_drops"
+else
+	skip "listen drops: a backlog of ${backlog:-?} is more than the flood tool's source ports"
+fi
 
 stop_server && ok "server stops cleanly" || not_ok "server stops cleanly"
 exit 0

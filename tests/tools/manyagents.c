@@ -8,6 +8,7 @@
  *   manyagents -d DATADIR -e ENDPOINT [-n AGENTS] [-P PREFIX] [-b EVENTS]
  *              [-i IDLE_S] [-s SEND_S] [-h HEARTBEAT_MS] [-p COLLECTOR_PID]
  *              [-t CONNECT_TIMEOUT_S] [-g GO] [-E] [-S SOURCE_IP]
+ *              [-B LOW-HIGH]
  *
  * Phases, each reported on one stdout line:
  *   enrol    AGENTS new key pairs enrolled as PREFIX00000.. in DATADIR:
@@ -16,7 +17,9 @@
  *            N*N/2 file reads, minutes for 10,000); by default by writing
  *            DATADIR/keys/agents/NAME.pub as keys.h lays it out
  *   connect  every socket connects and says HELLO: "connected C of N in
- *            S s" once every agent has its WELCOME (or the timeout passed)
+ *            S s" once every agent has its WELCOME (or the timeout passed),
+ *            then "connect times: p10 .. p50 .. p90 .. p99 .. p100 S s",
+ *            when the agents had theirs
  *   idle     IDLE_S seconds of heartbeats only (every HEARTBEAT_MS,
  *            staggered); with -p, the collector's CPU (utime + stime from
  *            /proc/PID/stat) over that time and its resident memory after
@@ -31,9 +34,23 @@
  *            S s: E events/s".  A is the sum over agents of the highest
  *            acknowledged seq: what the collector must have journaled.
  * -S connects from SOURCE_IP (e.g. 127.0.0.2 to a collector on 127.0.0.1):
- * thousands of connections take thousands of ephemeral ports, and from
- * another loopback address they never hold a port that a program binding
- * 127.0.0.1 (a test picking a free port) wants.
+ * thousands of connections take thousands of ports, and from another
+ * loopback address they never hold a port that a program binding 127.0.0.1
+ * (a test picking a free port) wants.  Each agent gets its own source port
+ * from -B LOW-HIGH (default 32768-60999, Linux's ephemeral range; one range
+ * per process when several run), skipping any port a plain bind finds in
+ * use.  The port is named, not left to the kernel: a bind to port 0
+ * searches the ports in use on the address for a free one, which made
+ * 10,000 connects cost tens of seconds of kernel time in libzmq's I/O
+ * thread, ahead of every handshake.
+ * Connecting as tocsin-agent does: ZMQ_CONNECT_TIMEOUT 10 s, a new attempt
+ * 0.5 s after a failed one, doubling up to 10 s (ZMQ_RECONNECT_IVL,
+ * _MAX).  Not ZMQ_IMMEDIATE: the HELLO is queued and leaves when the
+ * handshake completes, which is when tocsin-agent sends its own.  Not
+ * modelled: tocsin-agent's ZMTP heartbeats (PING every 5 s).
+ * One thread drives all agents: epoll over the sockets' ZMQ_FDs, so that a
+ * wakeup costs the sockets that have something to read (zmq_poll over
+ * 10,000 sockets asks each of them, twice per wakeup).
  * An agent refused NOHELLO (its session evicted) says HELLO again and
  * resends from the WELCOME's mark, as tocsin-agent does (counted).
  *
@@ -50,7 +67,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -62,8 +82,11 @@
 #include "common/wire.h"
 
 #define MAX_AGENTS		100000
-/* Replies read from one socket per wakeup. */
-#define MAX_READS_PER_SOCKET	16
+/* Sockets whose signal one epoll_wait returns. */
+#define MAX_EVENTS		1024
+/* Heartbeats due this close together go out in one pass over the agents
+ * (at most 100 passes a second, however many agents). */
+#define HB_SLACK_US		10000
 /* Longest wait for the last ACKs once sending stops. */
 #define DRAIN_TIMEOUT_US	(120ULL * 1000000)
 
@@ -78,12 +101,15 @@ struct agent {
 	uint32_t	 inflight;	/* events of the batch in flight */
 	uint64_t	 next_hb_us;	/* mono */
 	uint64_t	 sent;		/* events sent (HEARTBEAT field) */
+	uint64_t	 welcome_us;	/* mono time of the first WELCOME */
+	uint16_t	 sport;		/* source port (-S), else 0 */
 };
 
 struct run {
 	struct agent	*a;
-	zmq_pollitem_t	*items;
+	int		 ep;		/* epoll over the sockets' ZMQ_FDs */
 	size_t		 n, connected;
+	uint64_t	 hb_due_us;	/* earliest heartbeat due (mono) */
 	uint32_t	 batch;
 	uint64_t	 hb_us;
 	int		 sending;
@@ -99,7 +125,7 @@ usage(void)
 	fprintf(stderr, "usage: manyagents -d DATADIR -e ENDPOINT [-n AGENTS] "
 	    "[-P PREFIX] [-b EVENTS]\n  [-i IDLE_S] [-s SEND_S] "
 	    "[-h HEARTBEAT_MS] [-p COLLECTOR_PID] [-t CONNECT_TIMEOUT_S]\n"
-	    "  [-g GO] [-E] [-S SOURCE_IP]\n");
+	    "  [-g GO] [-E] [-S SOURCE_IP] [-B LOW-HIGH]\n");
 	exit(2);
 }
 
@@ -134,6 +160,60 @@ fd_limit_fit(size_t n)
 		    (unsigned long long)rl.rlim_max, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Give every agent a source port on SOURCE_IP from [low, high]: the next
+ * one that a plain bind (no SO_REUSEADDR) takes, so that a port held by
+ * anything else, even in TIME_WAIT, is skipped.  0, or -1 with a message.
+ */
+static int
+ports_pick(struct agent *a, size_t n, const char *source, unsigned low,
+    unsigned high)
+{
+	struct addrinfo hints, *ai;
+	unsigned port = low, skipped = 0;
+	int err;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((err = getaddrinfo(source, "0", &hints, &ai)) != 0) {
+		fprintf(stderr, "manyagents: -S %s: not an IPv4 address: %s\n",
+		    source, gai_strerror(err));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (;; port++) {
+			struct sockaddr_in sin;
+			int fd, rc;
+
+			if (port > high) {
+				fprintf(stderr, "manyagents: ports %u-%u on %s: "
+				    "%zu free (%u in use), %zu agents\n", low,
+				    high, source, i, skipped, n);
+				freeaddrinfo(ai);
+				return -1;
+			}
+			memcpy(&sin, ai->ai_addr, sizeof(sin));
+			sin.sin_port = htons((uint16_t)port);
+			if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+				fprintf(stderr, "manyagents: socket: %s\n",
+				    strerror(errno));
+				freeaddrinfo(ai);
+				return -1;
+			}
+			rc = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+			close(fd);
+			if (rc == 0)
+				break;
+			skipped++;
+		}
+		a[i].sport = (uint16_t)port++;
+	}
+	freeaddrinfo(ai);
 	return 0;
 }
 
@@ -208,7 +288,8 @@ agent_batch(struct run *r, struct agent *a, size_t i)
 	agent_send(r, a);
 }
 
-/* Read and act on the replies waiting on agent i. */
+/* Read and act on the replies waiting on agent i.  Called after every
+ * send too: a send may take a reply's signal off ZMQ_FD. */
 static void
 agent_read(struct run *r, size_t i)
 {
@@ -217,7 +298,10 @@ agent_read(struct run *r, size_t i)
 	zmq_msg_t msg;
 	const char *why;
 
-	for (int k = 0; k < MAX_READS_PER_SOCKET; k++) {
+	/* Until EAGAIN: only then has libzmq taken the signal off the
+	 * socket's ZMQ_FD, which is edge-like (a reply left unread would
+	 * not wake epoll again). */
+	for (;;) {
 		zmq_msg_init(&msg);
 		if (zmq_msg_recv(&msg, a->sock, ZMQ_DONTWAIT) < 0) {
 			zmq_msg_close(&msg);
@@ -229,8 +313,11 @@ agent_read(struct run *r, size_t i)
 		} else if (m.type == WIRE_WELCOME && a->state == A_HELLO) {
 			if (!a->welcomed) {
 				a->welcomed = 1;
+				a->welcome_us = mono_us();
 				r->connected++;
 			}
+			if (a->next_hb_us < r->hb_due_us)
+				r->hb_due_us = a->next_hb_us;
 			a->state = A_READY;
 			if (m.epoch == 1 && m.seq > a->acked)
 				a->acked = m.seq;
@@ -266,13 +353,40 @@ agent_read(struct run *r, size_t i)
 	}
 }
 
+/* Send the heartbeats due; the earliest one due next. */
+static void
+heartbeats(struct run *r, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct agent *a = &r->a[i];
+
+		if (a->state != A_READY)
+			continue;
+		if (now + HB_SLACK_US >= a->next_hb_us) {
+			wire_heartbeat(&r->w, 1, a->inflight, a->sent, 0);
+			agent_send(r, a);
+			a->next_hb_us = now + r->hb_us;
+			agent_read(r, i);
+		}
+		if (a->next_hb_us < next)
+			next = a->next_hb_us;
+	}
+	r->hb_due_us = next;	/* agent_read lowers it on a WELCOME */
+}
+
 /*
- * Poll until the deadline (mono us) or until done() says so: replies read,
+ * Wait until the deadline (mono us) or until done() says so: replies read
+ * as their sockets signal (epoll over the ZMQ_FDs: the cost of a wakeup is
+ * the sockets that have something, not all of them, as with zmq_poll),
  * heartbeats sent when due.  Returns 1 if done() ended it.
  */
 static int
 loop_until(struct run *r, uint64_t deadline, int (*done)(struct run *))
 {
+	struct epoll_event ev[MAX_EVENTS];
+
 	for (;;) {
 		uint64_t now = mono_us(), next = deadline;
 		long wait_ms;
@@ -282,30 +396,56 @@ loop_until(struct run *r, uint64_t deadline, int (*done)(struct run *))
 			return 1;
 		if (now >= deadline)
 			return 0;
-		for (size_t i = 0; i < r->n; i++) {
-			struct agent *a = &r->a[i];
-
-			if (a->state == A_READY && now >= a->next_hb_us) {
-				wire_heartbeat(&r->w, 1, a->inflight, a->sent, 0);
-				agent_send(r, a);
-				a->next_hb_us = now + r->hb_us;
-			}
-			if (a->state == A_READY && a->next_hb_us < next)
-				next = a->next_hb_us;
-		}
-		wait_ms = (long)((next > now ? next - now : 0) / 1000);
+		if (now >= r->hb_due_us)
+			heartbeats(r, now);
+		if (r->hb_due_us < next)
+			next = r->hb_due_us;
+		wait_ms = (long)((next > now ? next - now + 999 : 0) / 1000);
 		if (wait_ms > 100)
 			wait_ms = 100;
-		rc = zmq_poll(r->items, (int)r->n, wait_ms);
-		if (rc < 0 && zmq_errno() != EINTR) {
-			fprintf(stderr, "manyagents: poll: %s\n",
-			    zmq_strerror(zmq_errno()));
+		rc = epoll_wait(r->ep, ev, MAX_EVENTS, (int)wait_ms);
+		if (rc < 0 && errno != EINTR) {
+			fprintf(stderr, "manyagents: epoll_wait: %s\n",
+			    strerror(errno));
 			return 0;
 		}
-		for (size_t i = 0; rc > 0 && i < r->n; i++)
-			if (r->items[i].revents & ZMQ_POLLIN)
-				agent_read(r, i);
+		for (int k = 0; k < rc; k++)
+			agent_read(r, ev[k].data.u32);
 	}
+}
+
+static int
+u64_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* How long the agents took from the first connect to their WELCOME: the
+ * quantiles say whether they came steadily or in waves (a SYN dropped by
+ * a full listen queue is sent again after 1, 3, 7, 15, 31 s). */
+static void
+connect_times(struct run *r, uint64_t t0)
+{
+	static const unsigned q[] = { 10, 50, 90, 99, 100 };
+	uint64_t *t;
+	size_t n = 0;
+
+	if ((t = calloc(r->n, sizeof(*t))) == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->a[i].welcomed)
+			t[n++] = r->a[i].welcome_us - t0;
+	if (n > 0) {
+		qsort(t, n, sizeof(*t), u64_cmp);
+		printf("connect times:");
+		for (size_t k = 0; k < sizeof(q) / sizeof(q[0]); k++)
+			printf(" p%u %.3f", q[k], (double)t[(n - 1) * q[k] /
+			    100] / 1e6);
+		printf(" s\n");
+	}
+	free(t);
 }
 
 static int
@@ -389,8 +529,13 @@ main(int argc, char **argv)
 	char name[MAX_NAME_BYTES + 1];
 	uint64_t idle_s = 10, send_s = 10, timeout_s = 300, hb_ms = 5000;
 	uint64_t t0, t1, ticks0 = 0, ticks1 = 0, rss = 0, a0, a1;
+	unsigned plow = 32768, phigh = 60999;
+	char junk;
 	long pid = 0;
 	int opt, zero = 0, ok = 1, drained, via_cli = 0;
+	/* tocsin-agent's: a connect waits at most 10 s, a new attempt comes
+	 * 0.5 s after a failed one, doubling up to 10 s */
+	int conn_ms = 10000, reconn_ms = 500, reconn_max_ms = 10000;
 	struct run r;
 	void *ctx;
 
@@ -399,7 +544,7 @@ main(int argc, char **argv)
 	r.batch = 5;
 	r.prefix = "pc";
 	log_init("manyagents", 1, LOG_LVL_WARN);
-	while ((opt = getopt(argc, argv, "d:e:n:P:b:i:s:h:p:t:g:ES:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:e:n:P:b:i:s:h:p:t:g:ES:B:")) != -1) {
 		switch (opt) {
 		case 'd': datadir = optarg; break;
 		case 'e': endpoint = optarg; break;
@@ -408,6 +553,10 @@ main(int argc, char **argv)
 		case 'g': r.gofile = optarg; break;
 		case 'E': via_cli = 1; break;
 		case 'S': source = optarg; break;
+		case 'B':
+			if (sscanf(optarg, "%u-%u%c", &plow, &phigh, &junk) != 2)
+				usage();
+			break;
 		case 'b': r.batch = (uint32_t)num(optarg, MAX_BATCH_EVENTS); break;
 		case 'i': idle_s = num(optarg, 3600); break;
 		case 's': send_s = num(optarg, 3600); break;
@@ -417,14 +566,11 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (source != NULL && strncmp(endpoint ? endpoint : "", "tcp://", 6) == 0)
-		snprintf(connect_to, sizeof(connect_to), "tcp://%s:0;%s", source,
-		    endpoint + 6);
-	else if (source != NULL || endpoint == NULL ||
-	    strlen(endpoint) >= sizeof(connect_to))
+	if (endpoint == NULL || strlen(endpoint) >= sizeof(connect_to) - 64 ||
+	    (source != NULL && (strncmp(endpoint, "tcp://", 6) != 0 ||
+	    strlen(source) > 46)) || plow == 0 || plow > phigh ||
+	    phigh > 65535)
 		usage();
-	else
-		snprintf(connect_to, sizeof(connect_to), "%s", endpoint);
 	if (datadir == NULL || endpoint == NULL || r.n == 0 || r.batch == 0 ||
 	    hb_ms == 0 || strlen(r.prefix) > 16)
 		usage();
@@ -436,8 +582,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	r.a = calloc(r.n, sizeof(*r.a));
-	r.items = calloc(r.n, sizeof(*r.items));
-	if (r.a == NULL || r.items == NULL)
+	r.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r.a == NULL || r.ep < 0)
+		return 1;
+	if (source != NULL && ports_pick(r.a, r.n, source, plow, phigh) != 0)
 		return 1;
 
 	/* enrol */
@@ -450,7 +598,8 @@ main(int argc, char **argv)
 	t0 = mono_us();
 	for (size_t i = 0; i < r.n; i++) {
 		struct agent *a = &r.a[i];
-		int err;
+		size_t fdlen;
+		int err, fd;
 
 		snprintf(name, sizeof(name), "%s%05zu", r.prefix, i);
 		if (keys_generate(pub, sec) != 0 || (via_cli ?
@@ -464,13 +613,25 @@ main(int argc, char **argv)
 		    zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, spub, 40) ||
 		    zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) ||
 		    zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, sec, 40) ||
-		    zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero))) {
+		    zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero)) ||
+		    zmq_setsockopt(a->sock, ZMQ_CONNECT_TIMEOUT, &conn_ms,
+		    sizeof(conn_ms)) ||
+		    zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL, &reconn_ms,
+		    sizeof(reconn_ms)) ||
+		    zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL_MAX, &reconn_max_ms,
+		    sizeof(reconn_max_ms))) {
 			fprintf(stderr, "manyagents: socket %zu: %s\n", i,
 			    zmq_strerror(zmq_errno()));
 			return 1;
 		}
-		r.items[i].socket = a->sock;
-		r.items[i].events = ZMQ_POLLIN;
+		fdlen = sizeof(fd);
+		if (zmq_getsockopt(a->sock, ZMQ_FD, &fd, &fdlen) != 0 ||
+		    epoll_ctl(r.ep, EPOLL_CTL_ADD, fd, &(struct epoll_event){
+		    .events = EPOLLIN, .data.u32 = (uint32_t)i }) != 0) {
+			fprintf(stderr, "manyagents: socket %zu: epoll: %s\n",
+			    i, strerror(errno));
+			return 1;
+		}
 	}
 	t1 = mono_us();
 	printf("enrolled %zu agents in %.3f s\n", r.n, (double)(t1 - t0) / 1e6);
@@ -484,18 +645,26 @@ main(int argc, char **argv)
 	}
 	t0 = mono_us();
 	for (size_t i = 0; i < r.n; i++) {
+		if (source != NULL)
+			snprintf(connect_to, sizeof(connect_to),
+			    "tcp://%s:%u;%s", source, (unsigned)r.a[i].sport,
+			    endpoint + 6);
+		else
+			snprintf(connect_to, sizeof(connect_to), "%s", endpoint);
 		if (zmq_connect(r.a[i].sock, connect_to) != 0) {
 			fprintf(stderr, "manyagents: connect %zu: %s\n", i,
 			    zmq_strerror(zmq_errno()));
 			return 1;
 		}
 		agent_hello(&r, &r.a[i], i);
+		agent_read(&r, i);
 		r.a[i].next_hb_us = t0 + r.hb_us * (i + 1) / r.n;
 	}
 	loop_until(&r, t0 + timeout_s * 1000000, all_connected);
 	t1 = mono_us();
 	printf("connected %zu of %zu in %.3f s\n", r.connected, r.n,
 	    (double)(t1 - t0) / 1e6);
+	connect_times(&r, t0);
 	fflush(stdout);
 	if (r.connected != r.n) {
 		ok = 0;
@@ -532,8 +701,10 @@ main(int argc, char **argv)
 		r.sending = 1;
 		t0 = mono_us();
 		for (size_t i = 0; i < r.n; i++)
-			if (r.a[i].state == A_READY && r.a[i].inflight == 0)
+			if (r.a[i].state == A_READY && r.a[i].inflight == 0) {
 				agent_batch(&r, &r.a[i], i);
+				agent_read(&r, i);
+			}
 		loop_until(&r, t0 + send_s * 1000000, NULL);
 		r.sending = 0;
 		drained = loop_until(&r, mono_us() + DRAIN_TIMEOUT_US, all_acked);
@@ -555,6 +726,6 @@ main(int argc, char **argv)
 	zmq_ctx_term(ctx);
 	wire_buf_free(&r.w);
 	free(r.a);
-	free(r.items);
+	close(r.ep);
 	return ok && r.refused == 0 ? 0 : 1;
 }

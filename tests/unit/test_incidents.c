@@ -109,6 +109,15 @@ incident(struct fixture *f, uint64_t id)
 	assert_int_equal(state_get(f->st, STATE_DB_INCIDENTS, k, 8, &txt,
 	    &len), 0);
 	assert_non_null(j = json_loadb(txt, len, 0, NULL));
+	/* stored as jansson prints it, byte for byte */
+	{
+		char *again = json_dumps(j, JSON_COMPACT);
+
+		assert_non_null(again);
+		assert_int_equal(strlen(again), len);
+		assert_memory_equal(again, txt, len);
+		free(again);
+	}
 	free(txt);
 	return j;
 }
@@ -391,6 +400,149 @@ test_batch_flush(void **st)
 	json_decref(j);
 }
 
+/* The parsed incidents a committed batch leaves to the next: the next
+ * batch goes on from them, one that aborts leaves nothing of its own. */
+static void
+test_cache_across_batches(void **st)
+{
+	struct fixture		*f = *st;
+	struct inc_alert	 a;
+	state_txn_t		*tx;
+	json_t			*j;
+	uint64_t		 id = 0;
+	int			 isnew;
+
+	for (int b = 0; b < 3; b++) {
+		memset(&a, 0, sizeof(a));
+		a.level = 12;
+		a.rule_id = "r.x";
+		a.rule_title = "x";
+		a.host = "h5";
+		a.srcip = b == 1 ? "10.5.5.1" : b == 2 ? "10.5.5.2" :
+		    "10.5.5.0";
+		a.time_us = T0 + (uint64_t)b * S;
+		a.id = 100 + (uint64_t)b;
+		assert_int_equal(state_begin(f->st, &tx), 0);
+		assert_int_equal(incident_pick(tx, &f->cfg, &a, &id, &isnew),
+		    0);
+		assert_int_equal(incident_attach(tx, id, isnew, &a, now_us()),
+		    0);
+		if (b == 1) {
+			state_abort(&tx);	/* no incident_forget */
+			continue;
+		}
+		assert_int_equal(incident_flush(tx), 0);
+		assert_int_equal(state_commit(&tx), 0);
+	}
+	j = incident(f, id);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "alert_count")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 2);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(j,
+	    "alerts"), 1)), 102);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
+	    "entities"), "srcip")), 2);
+	json_decref(j);
+}
+
+static int
+log_text_cb(uint64_t id, const char *json, size_t len, void *arg)
+{
+	json_t	**recs = arg;
+	json_t	 *o;
+	char	 *again;
+
+	(void)id;
+	assert_non_null(o = json_loadb(json, len, 0, NULL));
+	/* printed as jansson prints it, byte for byte */
+	assert_non_null(again = json_dumps(o, JSON_COMPACT));
+	assert_int_equal(strlen(again), len);
+	assert_memory_equal(again, json, len);
+	free(again);
+	json_array_append_new(*recs, o);
+	return 0;
+}
+
+/* The change log's records while an incident's entities grow past
+ * MAX_INCIDENT_ENTITIES in one batch: each snapshot holds the entities of
+ * its moment (not a stale copy), and strings that need escaping print as
+ * jansson prints them. */
+static void
+test_log_text(void **st)
+{
+	struct fixture		*f = *st;
+	struct inc_alert	 a;
+	state_txn_t		*tx;
+	json_t			*recs, *r, *snap, *extra, *ips;
+	uint64_t		 id = 0, first = 0, last;
+	char			 ip[32];
+	int			 isnew, n = MAX_INCIDENT_ENTITIES + 20;
+
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	for (int i = 0; i < n; i++) {
+		memset(&a, 0, sizeof(a));
+		a.level = 12;
+		a.rule_id = "r\\spray";
+		a.rule_title = "spray \\ \"quoted\"\ttab, caf\xc3\xa9";
+		a.host = "h\x01" "7";
+		snprintf(ip, sizeof(ip), "10.7.%d.%d", i / 256, i % 256);
+		a.srcip = ip;
+		a.user = i % 2 ? "jo\"e\n" : "\xe6\x97\xa5";
+		a.time_us = T0 + (uint64_t)i * S;
+		a.id = 7000 + (uint64_t)i;
+		assert_int_equal(incident_pick(tx, &f->cfg, &a, &id, &isnew),
+		    0);
+		if (i == 0)
+			first = id;
+		assert_int_equal(id, first);
+		assert_int_equal(incident_attach(tx, id, isnew, &a, now_us()),
+		    0);
+	}
+	assert_non_null(extra = json_pack("{s:s, s:I}", "note",
+	    "line\none \"q\" \\ \x1f end", "alert", (json_int_t)-3));
+	assert_int_equal(incident_log(tx, first, "note", "an\"alyst", now_us(),
+	    extra, NULL), 0);
+	json_decref(extra);
+	assert_int_equal(incident_flush(tx), 0);
+	assert_int_equal(state_commit(&tx), 0);
+
+	assert_non_null(recs = json_array());
+	assert_int_equal(state_log_read(f->st, STATE_LOG_INCIDENTS, 0,
+	    (size_t)n + 10, log_text_cb, &recs, &last), 0);
+	assert_int_equal(json_array_size(recs), (size_t)n + 1);
+	for (int i = 0; i < n; i++) {
+		r = json_array_get(recs, (size_t)i);
+		snap = json_object_get(r, "snapshot");
+		ips = json_object_get(json_object_get(snap, "entities"),
+		    "srcip");
+		assert_int_equal(json_array_size(ips), i < MAX_INCIDENT_ENTITIES
+		    ? (size_t)i + 1 : MAX_INCIDENT_ENTITIES);
+		assert_int_equal(json_array_size(json_object_get(
+		    json_object_get(snap, "entities"), "user")), i == 0 ? 1 : 2);
+		assert_int_equal(json_integer_value(json_object_get(snap,
+		    "alert_count")), i + 1);
+		assert_null(json_object_get(snap, "alerts"));
+		assert_int_equal(json_integer_value(json_object_get(r,
+		    "alert")), 7000 + i);
+		assert_string_equal(json_string_value(json_object_get(r,
+		    "rule")), "r\\spray");
+	}
+	r = json_array_get(recs, (size_t)n);
+	assert_string_equal(json_string_value(json_object_get(r, "note")),
+	    "line\none \"q\" \\ \x1f end");
+	assert_string_equal(json_string_value(json_object_get(r, "by")),
+	    "an\"alyst");
+	assert_int_equal(json_integer_value(json_object_get(r, "alert")), -3);
+	assert_null(json_object_get(r, "snapshot"));
+	json_decref(recs);
+	r = incident(f, first);
+	assert_int_equal(json_array_size(json_object_get(r, "alerts")),
+	    (size_t)n);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(r,
+	    "alerts"), (size_t)n - 1)), 7000 + n - 1);
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -403,6 +555,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_drills, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_flush, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_text, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cache_across_batches,
+		    setup, teardown),
 	};
 
 	log_init("test_incidents", 1, LOG_LVL_WARN);
