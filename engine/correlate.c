@@ -665,9 +665,10 @@ wc_flush_cb(state_txn_t *t, void *arg)
 }
 
 static void
-wc_drop_cb(void *arg)
+wc_drop_cb(void *arg, int committed)
 {
 	(void)arg;
+	(void)committed;
 	wc_drop();
 }
 

@@ -145,7 +145,9 @@ incident_flush(state_txn_t *t)
 
 /* state_txn_hook's: at commit, what is still changed is written (a caller
  * that did not flush; the cache then goes at the end); at the end of t,
- * the cache is kept only when incident_flush wrote it last. */
+ * the cache is kept only when incident_flush wrote it last and t
+ * committed (an abort, or a commit that failed after the flush, empties
+ * it: what it holds is not on disk). */
 static int
 inc_commit_cb(state_txn_t *t, void *arg)
 {
@@ -154,10 +156,10 @@ inc_commit_cb(state_txn_t *t, void *arg)
 }
 
 static void
-inc_end_cb(void *arg)
+inc_end_cb(void *arg, int committed)
 {
 	(void)arg;
-	if (inc_cache.flushed == 0)
+	if (!committed || inc_cache.flushed == 0)
 		incident_forget();
 	inc_cache.t = NULL;
 }
@@ -795,6 +797,16 @@ incident_apply(state_txn_t *t, const char *op, void *reqp, uint64_t wall_us,
 	}
 	st = jstr(inc, "state");
 	format_rfc3339(wall_us, wb, sizeof(wb));
+	/* Every refusal comes before the first change: inc may be the
+	 * transaction's cached incident, which a refused request must leave
+	 * as it found it. */
+	if (note != NULL && json_array_size(json_object_get(inc, "notes")) >=
+	    MAX_INCIDENT_NOTES) {
+		snprintf(err, errlen, "incident has %d notes already",
+		    MAX_INCIDENT_NOTES);
+		ret = TS_EINVAL;
+		goto out;
+	}
 	if (strcmp(op, "incident_ack") == 0) {
 		if (strcmp(st, "open") != 0 && strcmp(st, "acknowledged") != 0) {
 			snprintf(err, errlen, "incident %llu is %s: reopen it "
@@ -842,12 +854,6 @@ incident_apply(state_txn_t *t, const char *op, void *reqp, uint64_t wall_us,
 	if (note != NULL) {
 		json_t *notes = json_object_get(inc, "notes");
 
-		if (json_array_size(notes) >= MAX_INCIDENT_NOTES) {
-			snprintf(err, errlen, "incident has %d notes already",
-			    MAX_INCIDENT_NOTES);
-			ret = TS_EINVAL;
-			goto out;
-		}
 		json_array_append_new(notes, json_pack("{s:s, s:s, s:s}", "by",
 		    by, "time", wb, "text", note));
 		if (extra == NULL)

@@ -85,7 +85,7 @@ struct txn_id {
 
 struct txn_hook {
 	int	(*th_flush)(state_txn_t *t, void *arg);
-	void	(*th_drop)(void *arg);
+	void	(*th_drop)(void *arg, int committed);
 	void	 *th_arg;
 };
 
@@ -387,19 +387,21 @@ state_begin(state_t *s, state_txn_t **t)
 
 /* Commit and free *t.  TS_EFULL when the map or the disk filled up (nothing
  * of the transaction is kept; the map grows before the next one). */
-/* Forget the caches of tx (after their flush, or on an abort). */
+/* End the caches of tx once its outcome is known: committed (1) or
+ * aborted (0). */
 static void
-txn_hooks_drop(state_txn_t *tx)
+txn_hooks_drop(state_txn_t *tx, int committed)
 {
 	for (size_t i = 0; i < tx->t_nhooks; i++)
 		if (tx->t_hooks[i].th_drop != NULL)
-			tx->t_hooks[i].th_drop(tx->t_hooks[i].th_arg);
+			tx->t_hooks[i].th_drop(tx->t_hooks[i].th_arg,
+			    committed);
 	tx->t_nhooks = 0;
 }
 
 int
 state_txn_hook(state_txn_t *t, int (*flush)(state_txn_t *t, void *arg),
-    void (*drop)(void *arg), void *arg)
+    void (*drop)(void *arg, int committed), void *arg)
 {
 	for (size_t i = 0; i < t->t_nhooks; i++)
 		if (t->t_hooks[i].th_arg == arg &&
@@ -426,7 +428,7 @@ state_commit(state_txn_t **t)
 	s = tx->t_state;
 	if (tx->t_failed) {
 		ret = tx->t_failed;
-		txn_hooks_drop(tx);
+		txn_hooks_drop(tx, 0);
 		mdb_txn_abort(tx->t_txn);
 		free(tx);
 		if (s->s_grow)
@@ -438,7 +440,6 @@ state_commit(state_txn_t **t)
 		if ((ret = tx->t_hooks[i].th_flush(tx, tx->t_hooks[i].th_arg))
 		    == 0 && tx->t_failed)
 			ret = tx->t_failed;
-	txn_hooks_drop(tx);
 	if (ret == 0 && tx->t_ids_dirty)
 		ret = state_meta_put(s, tx->t_txn, "next_alert_id",
 		    tx->t_next_id);
@@ -450,6 +451,8 @@ state_commit(state_txn_t **t)
 	else
 		ret = state_err(s, mdb_txn_commit(tx->t_txn),
 		    "mdb_txn_commit");
+	/* only now is it known whether what the caches hold is on disk */
+	txn_hooks_drop(tx, ret == 0);
 	free(tx);
 	if (s->s_grow)
 		state_grow(s);
@@ -464,7 +467,7 @@ state_abort(state_txn_t **t)
 	if (t == NULL || *t == NULL)
 		return;
 	s = (*t)->t_state;
-	txn_hooks_drop(*t);
+	txn_hooks_drop(*t, 0);
 	mdb_txn_abort((*t)->t_txn);
 	free(*t);
 	*t = NULL;

@@ -144,12 +144,15 @@ uint64_t state_txn_id(state_txn_t *t);
 /*
  * A write-back cache that lives in transaction t (the correlation windows
  * of a batch): state_commit calls flush(t, arg) first, which writes what
- * the cache holds into t (a failure aborts the commit); then, and on
- * state_abort, drop(arg) (may be NULL) forgets it.  The same (flush, arg)
- * registers once.  0, or TS_ETOOBIG past a few caches.
+ * the cache holds into t (a failure aborts the commit); then, once the
+ * transaction's outcome is known, drop(arg, committed) (may be NULL):
+ * committed is 1 when mdb_txn_commit succeeded, 0 when t was aborted or
+ * failed (state_abort, a failed put, a failed flush or commit), so a cache
+ * never outlives a transaction that did not keep what it holds.  The same
+ * (flush, arg) registers once.  0, or TS_ETOOBIG past a few caches.
  */
 int state_txn_hook(state_txn_t *t, int (*flush)(state_txn_t *t, void *arg),
-    void (*drop)(void *arg), void *arg);
+    void (*drop)(void *arg, int committed), void *arg);
 
 /*
  * Store one alert.  json is the alert object WITHOUT "id" (UTF-8, len bytes,

@@ -445,6 +445,146 @@ test_cache_across_batches(void **st)
 	json_decref(j);
 }
 
+/* Attach alert aid from srcip to the incident of host h6 in tx. */
+static void
+attach_h6(struct fixture *f, state_txn_t *tx, uint64_t aid,
+    const char *srcip, uint64_t *id)
+{
+	struct inc_alert	a;
+	int			isnew;
+
+	memset(&a, 0, sizeof(a));
+	a.level = 12;
+	a.rule_id = "r.x";
+	a.rule_title = "x";
+	a.host = "h6";
+	a.srcip = srcip;
+	a.time_us = T0 + aid * S;
+	a.id = aid;
+	assert_int_equal(incident_pick(tx, &f->cfg, &a, id, &isnew), 0);
+	assert_int_equal(incident_attach(tx, *id, isnew, &a, now_us()), 0);
+}
+
+/* A cache hook whose write-back fails, as the correlation windows' does
+ * when the map is full. */
+static int
+failing_flush_cb(state_txn_t *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	return TS_EFULL;
+}
+
+/* A batch that flushed its incidents but whose commit then failed leaves
+ * nothing behind: not even after a transaction that takes its number
+ * and commits without touching incidents (a stats write, a smaller retry
+ * batch), so the next batch reads the incident as the disk has it. */
+static void
+test_cache_commit_fails(void **st)
+{
+	struct fixture	*f = *st;
+	state_txn_t	*tx;
+	json_t		*j;
+	uint64_t	 id = 0, id2 = 0;
+	int		 flag;
+
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	attach_h6(f, tx, 201, "10.6.0.1", &id);
+	assert_int_equal(incident_flush(tx), 0);
+	assert_int_equal(state_commit(&tx), 0);
+
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	attach_h6(f, tx, 202, "10.6.0.2", &id2);
+	assert_int_equal(id2, id);
+	assert_int_equal(incident_flush(tx), 0);
+	assert_int_equal(state_txn_hook(tx, failing_flush_cb, NULL, &flag), 0);
+	assert_int_equal(state_commit(&tx), TS_EFULL);
+
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	assert_int_equal(state_txn_set_cursor(tx, 7), 0);
+	assert_int_equal(state_commit(&tx), 0);
+
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	attach_h6(f, tx, 203, "10.6.0.3", &id2);
+	assert_int_equal(id2, id);
+	assert_int_equal(incident_flush(tx), 0);
+	assert_int_equal(state_commit(&tx), 0);
+	incident_forget();
+
+	j = incident(f, id);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "alert_count")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 2);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(j,
+	    "alerts"), 1)), 203);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
+	    "entities"), "srcip")), 2);
+	json_decref(j);
+}
+
+/* A refused control request leaves the incident as it found it, even when
+ * the incident is the one a committed batch left cached: a later request
+ * of the same control transaction must not store the refused change. */
+static void
+test_refused_request_changes_nothing(void **st)
+{
+	struct fixture	*f = *st;
+	state_txn_t	*tx;
+	json_t		*req, *j;
+	void		*ans;
+	char		 err[256];
+	uint64_t	 id = 0;
+
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	attach_h6(f, tx, 301, "10.6.1.1", &id);
+	assert_int_equal(incident_flush(tx), 0);
+	assert_int_equal(state_commit(&tx), 0);
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	for (int i = 0; i < MAX_INCIDENT_NOTES; i++) {
+		if (i % 50 == 49) {	/* a few requests per transaction */
+			assert_int_equal(state_commit(&tx), 0);
+			assert_int_equal(state_begin(f->st, &tx), 0);
+		}
+		req = json_pack("{s:s, s:s, s:I, s:s}", "op", "incident_note",
+		    "by", "ana", "incident", (json_int_t)id, "note", "n");
+		assert_int_equal(incident_apply(tx, "incident_note", req,
+		    now_us(), &ans, err, sizeof(err)), 0);
+		json_decref(ans);
+		json_decref(req);
+	}
+	assert_int_equal(state_commit(&tx), 0);
+	/* a batch leaves the incident in the cache */
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	attach_h6(f, tx, 302, "10.6.1.2", &id);
+	assert_int_equal(incident_flush(tx), 0);
+	assert_int_equal(state_commit(&tx), 0);
+
+	assert_int_equal(state_begin(f->st, &tx), 0);
+	req = json_pack("{s:s, s:s, s:I, s:s}", "op", "incident_resolve", "by",
+	    "ana", "incident", (json_int_t)id, "note", "done");
+	assert_int_equal(incident_apply(tx, "incident_resolve", req, now_us(),
+	    &ans, err, sizeof(err)), TS_EINVAL);
+	assert_non_null(strstr(err, "notes already"));
+	json_decref(req);
+	req = json_pack("{s:s, s:s, s:I, s:s}", "op", "incident_assign", "by",
+	    "ana", "incident", (json_int_t)id, "assignee", "bob");
+	assert_int_equal(incident_apply(tx, "incident_assign", req, now_us(),
+	    &ans, err, sizeof(err)), 0);
+	json_decref(ans);
+	json_decref(req);
+	assert_int_equal(state_commit(&tx), 0);
+	incident_forget();
+
+	j = incident(f, id);
+	assert_string_equal(json_string_value(json_object_get(j, "state")),
+	    "open");
+	assert_string_equal(json_string_value(json_object_get(j, "assignee")),
+	    "bob");
+	assert_int_equal(json_array_size(json_object_get(j, "notes")),
+	    MAX_INCIDENT_NOTES);
+	json_decref(j);
+}
+
 static int
 log_text_cb(uint64_t id, const char *json, size_t len, void *arg)
 {
@@ -559,6 +699,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cache_across_batches,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_commit_fails,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refused_request_changes_nothing, setup, teardown),
 	};
 
 	log_init("test_incidents", 1, LOG_LVL_WARN);
