@@ -4,6 +4,7 @@
  * ordering) over a throw-away state in a temporary folder, so that what a
  * sequence of lines fires in a test is what it fires in the engine.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,15 @@ trial_rmdir(const char *dir)
 	(void)rmdir(dir);
 }
 
+/*
+ * One trial at a time in a process: corr_eval keeps its caches (the
+ * windows of the transaction in use, the last matched rules' steps) in the
+ * process, as the engine evaluates one event at a time.  The API answers
+ * each request on a thread of its own, so a trial holds this from open to
+ * close and a concurrent rule test waits for it.
+ */
+static pthread_mutex_t trial_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int
 corr_trial_open(const corr_set_t *cs, corr_trial_t **out)
 {
@@ -56,12 +66,14 @@ corr_trial_open(const corr_set_t *cs, corr_trial_t **out)
 	*out = NULL;
 	if ((ct = calloc(1, sizeof(*ct))) == NULL)
 		return TS_ENOMEM;
+	pthread_mutex_lock(&trial_mu);
 	ct->ct_cs = cs;
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
 	if ((size_t)snprintf(ct->ct_dir, sizeof(ct->ct_dir),
 	    "%s/tocsin-rules-test.XXXXXX", tmp) >= sizeof(ct->ct_dir) ||
 	    mkdtemp(ct->ct_dir) == NULL) {
+		pthread_mutex_unlock(&trial_mu);
 		free(ct);
 		return TS_EIO;
 	}
@@ -69,6 +81,7 @@ corr_trial_open(const corr_set_t *cs, corr_trial_t **out)
 	if ((ret = state_open(ct->ct_dir, STATE_NOSYNC, CORR_TRIAL_MAP_BYTES,
 	    &ct->ct_state)) != 0) {
 		trial_rmdir(ct->ct_dir);
+		pthread_mutex_unlock(&trial_mu);
 		free(ct);
 		return ret;
 	}
@@ -128,4 +141,5 @@ corr_trial_close(corr_trial_t **ctp)
 	trial_rmdir(ct->ct_dir);
 	free(ct);
 	*ctp = NULL;
+	pthread_mutex_unlock(&trial_mu);
 }

@@ -28,7 +28,9 @@ int engine_run(const struct server_config *cfg,
  * result in order; cb is called for each correlation rule that fires (ri
  * is the rule, count its events or distinct values; nonzero stops).  The
  * event time (res->time_us, else time_us) stands for the wall clock.
- * Functions return 0 or a TS_E*.
+ * Functions return 0 or a TS_E*.  One trial is open at a time in a
+ * process (correlation keeps its caches in the process): corr_trial_open
+ * waits until the open one is closed, so a thread opens one at most.
  */
 typedef struct corr_trial corr_trial_t;
 typedef int (*corr_trial_fire_cb)(const struct rule_info *ri,
