@@ -122,20 +122,27 @@ put(struct winevt *w, const char *name, size_t nl, const char *val,
 		w->stop = 1;
 }
 
-/* put() with a name of two parts "a.b" (a "" or b NULL: just a). */
+/* put() with a name of two parts "a.b" (a "" or b NULL: just a).  Made
+ * for every attribute of every System element: no snprintf. */
 static void
 put2(struct winevt *w, const char *a, const char *b, const char *val,
     size_t vl)
 {
 	char buf[2 * MAX_WINEVT_NAME_BYTES + 2];
-	int n = b == NULL ? snprintf(buf, sizeof(buf), "%s", a) :
-	    snprintf(buf, sizeof(buf), "%s.%s", a, b);
+	size_t al = strlen(a), bl = b != NULL ? strlen(b) : 0;
+	size_t n = al + (b != NULL ? 1 + bl : 0);
 
-	if (n <= 0 || (size_t)n >= sizeof(buf)) {
+	if (n == 0 || n >= sizeof(buf)) {
 		w->info->dropped++;
 		return;
 	}
-	put(w, buf, (size_t)n, val, vl);
+	memcpy(buf, a, al);
+	if (b != NULL) {
+		buf[al] = '.';
+		memcpy(buf + al + 1, b, bl);
+	}
+	buf[n] = '\0';
+	put(w, buf, n, val, vl);
 }
 
 /* The System attribute a.b under Sigma's and the names. */

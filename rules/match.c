@@ -42,6 +42,10 @@ struct rules_ctx {
 	uint32_t		 gen;
 	struct rules_field	 fields[MAX_DECODED_FIELDS];
 	size_t			 nfields;
+	uint32_t		 setids[MAX_DECODED_FIELDS];	/* ids of
+						 * the slots set (the rule
+						 * index looks at these) */
+	size_t			 nsetids;
 	struct field_arena	 arena;		/* JSON / CEF names, values */
 	struct prefilter_scratch *pf;		/* NULL: no route has one */
 	struct ruleindex_scratch *ix;		/* NULL: no rule index */
@@ -205,6 +209,7 @@ field_set(struct rules_ctx *ctx, int id, const char *v, size_t len)
 	s->gen = ctx->gen;
 	s->v = v;
 	s->len = len;
+	ctx->setids[ctx->nsetids++] = (uint32_t)id;
 	ctx->fields[ctx->nfields].name = ctx->rs->field_names[id];
 	ctx->fields[ctx->nfields].val = v;
 	ctx->fields[ctx->nfields].len = len;
@@ -629,7 +634,7 @@ static int
 winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 {
 	struct winevt_info wi;
-	size_t n0 = ctx->nfields;
+	size_t n0 = ctx->nfields, ns0 = ctx->nsetids;
 	int rc;
 
 	if (ctx->win == NULL && (rc = winevt_new(&ctx->win)) != 0)
@@ -652,6 +657,7 @@ winevt_run(struct rules_ctx *ctx, const struct syslog_hdr *h)
 				ctx->slots[id].gen = ctx->gen - 1;
 		}
 		ctx->nfields = n0;
+		ctx->nsetids = ns0;
 		if (wi.refused)
 			ctx->c.winevt_refused++;
 		else if (wi.json)
@@ -948,7 +954,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 		memset(ctx->slots, 0, rs->nfield_names * sizeof(*ctx->slots));
 		ctx->gen = 1;
 	}
-	ctx->nfields = ctx->nmatched = ctx->nalerts = 0;
+	ctx->nfields = ctx->nmatched = ctx->nalerts = ctx->nsetids = 0;
 	ctx->silenced = 0;
 	ctx->has_win_time = 0;
 	ctx->has_rec_time = 0;
@@ -1075,7 +1081,7 @@ rules_eval(rules_ctx_t *ctx, const struct rules_event *ev,
 	if (!ctx->silenced && ctx->ix != NULL && rt->nroots > 0) {
 		const uint32_t *idx;
 		size_t nc = ruleindex_candidates(ctx->ix, rs, rt,
-		    field_value_cb, ctx, &idx);
+		    ctx->setids, ctx->nsetids, field_value_cb, ctx, &idx);
 
 		for (size_t k = 0; k < nc; k++)
 			(void)rule_eval(ctx, rs->rules[idx[k]]);

@@ -22,10 +22,17 @@
  * Of an AND the requirement least likely to hold is taken, judged by how
  * many rules share its atoms (EventID 1 is shared by a thousand process
  * creation rules, "\rundll32.exe" by a few) and, for literals, by their
- * length.  Per event: one hash lookup per field that some rule needs equal
- * to a value (Channel, EventID, ...), one Vectorscan scan per field that
- * some rule needs to contain a literal, and the rules whose atom held are
- * the candidates, tried in load order within the event's route.
+ * length; and with it the next least likely, as a second gate: a rule is
+ * a candidate only when both hold (an AND needs every kid, so both are
+ * implied).  One common literal ("C:\Windows\" in Image) then no longer
+ * makes every rule naming it a candidate.  Of an OR whose every branch
+ * brings two, the two are the ORs of each branch's first and second.  Per event: one hash lookup per field that some root of the
+ * event's route needs equal to a value (Channel, EventID, ...), one
+ * Vectorscan scan per field that some root of the route needs to contain
+ * a literal (a field only rules of other routes need is not looked at: a
+ * Windows event skips the literals syslog rules need in the message), and
+ * the rules whose atom held are the candidates, tried in load order
+ * within the event's route.
  *
  * Set TOCSIN_RULES_INDEX=0 in the environment to skip it (every root of
  * the route is tried, as before): benchmarks and the equivalence test run
@@ -41,6 +48,8 @@
 /* Atoms one rule's requirement may hold; past it (an OR of thousands of
  * hashes, say) the rule goes without a gate and is always tried. */
 #define INDEX_MAX_ATOMS		4096
+/* Rules sharing one equality past which it is kept as bitmaps. */
+#define EQ_BITMAP_MIN		64
 /* Condition nesting followed (deeper: no requirement). */
 #define INDEX_MAX_DEPTH		64
 
@@ -68,8 +77,11 @@ struct akey {
 	size_t		 len;
 	uint32_t	 count;		/* rules naming it (build) */
 	size_t		 last;		/* last rule counted, + 1 */
-	uint32_t	*rules;		/* ATOM_EQ: rule indexes, ascending */
+	uint32_t	*rules;		/* ATOM_EQ: gate codes, ascending */
 	size_t		 nrules, rcap;
+	uint64_t	*bm;		/* ATOM_EQ with many rules: the codes
+					 * as two bitmaps (requirement 0,
+					 * then 1), or NULL */
 };
 
 struct atab {
@@ -84,13 +96,21 @@ struct ifield {
 	int		 field;
 	size_t		 eq_max;	/* longest EQ value (0: none) */
 	int		 has_eq;
-	hs_database_t	*db;		/* literals, ids = rule indexes */
+	hs_database_t	*db;		/* literals, ids = gate codes */
 	/* build only: */
 	const char	**ls;
 	size_t		*ll;
 	unsigned	*lid, *lfl;
 	size_t		 nl, lcap;
 };
+
+/*
+ * The gates of a rule: requirement 0 (the least likely to hold) and, when
+ * its condition implies a second, requirement 1.  An atom of requirement k
+ * of rule ri is entered under the code 2 * ri + k (the EQ table's rule
+ * lists, the literal databases' ids).
+ */
+#define GATE_CODE(ri, k)	((uint32_t)(2 * (ri) + (k)))
 
 struct ruleindex {
 	struct atab	 eq;		/* ATOM_EQ atoms of the chosen
@@ -101,15 +121,24 @@ struct ruleindex {
 	size_t		 nfields;	/* of the rule set */
 	size_t		 nwords;	/* bitmap words over rule indexes */
 	uint64_t	*always;	/* roots without a requirement */
+	uint64_t	*one;		/* roots gated on one requirement */
 	uint64_t	*masks;		/* per route (routes, then any): its
 					 * roots */
+	uint64_t	*rfmask;	/* per route: bitmap over f of the
+					 * fields its gated roots need */
+	int		 twin[2];	/* the message and the raw line's
+					 * field ids (-1: none) ... */
+	hs_database_t	*twin_db;	/* ... the literals of both, for an
+					 * event where they are one text */
+	size_t		 fwords;	/* words of one such bitmap */
 	size_t		 nroutes;
 	size_t		 gated, ungated;	/* roots with / without */
 };
 
 struct ruleindex_scratch {
 	hs_scratch_t	*hs;
-	uint64_t	*cand;
+	uint64_t	*cand;		/* requirement 0 held (or no gate) */
+	uint64_t	*held1;		/* requirement 1 held */
 	uint32_t	*list;
 	size_t		 nwords;
 };
@@ -231,6 +260,7 @@ atab_free(struct atab *t)
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->k[i].s);
 		free(t->k[i].rules);
+		free(t->k[i].bm);
 	}
 	free(t->k);
 	free(t->slot);
@@ -436,81 +466,119 @@ atom_cost(const struct atab *freq, const struct atom *a)
 	return base * (1.0 + n / 20.0);
 }
 
+/* Keep t among the two cheapest of best[0..*n) (sorted by cost); t is
+ * taken over or freed. */
+static void
+req_keep(struct req best[2], int *n, struct req *t)
+{
+	if (*n < 2) {
+		best[(*n)++] = *t;
+	} else if (t->cost < best[1].cost) {
+		req_free(&best[1]);
+		best[1] = *t;
+	} else {
+		req_free(t);
+		return;
+	}
+	if (*n == 2 && best[1].cost < best[0].cost) {
+		struct req x = best[0];
+
+		best[0] = best[1];
+		best[1] = x;
+	}
+	memset(t, 0, sizeof(*t));
+}
+
 /*
- * The requirement c implies: 1 with out filled (and its cost), 0 when c
- * implies none, -1 on ENOMEM.
+ * The requirements c implies, at most two, the least likely first: out[0]
+ * and out[1] filled (with their costs), the count returned (0: c implies
+ * none), -1 on ENOMEM.  out[] starts empty.
  */
 static int
-cond_req(const struct atab *freq, const struct cond *c, struct req *out,
+cond_reqs(const struct atab *freq, const struct cond *c, struct req out[2],
     int depth, struct owned *own)
 {
 	if (c == NULL || depth > INDEX_MAX_DEPTH)
 		return 0;
 	switch (c->kind) {
 	case COND_LEAF: {
-		int rc = leaf_atoms(&c->leaf, out, own);
+		int rc = leaf_atoms(&c->leaf, &out[0], own);
 
 		if (rc == 1) {
-			out->cost = 0;
-			for (size_t i = 0; i < out->n; i++)
-				out->cost += atom_cost(freq, &out->a[i]);
+			out[0].cost = 0;
+			for (size_t i = 0; i < out[0].n; i++)
+				out[0].cost += atom_cost(freq, &out[0].a[i]);
+		} else {
+			req_free(&out[0]);
 		}
 		return rc;
 	}
 	case COND_AND: {
-		/* any one kid's requirement will do: the least likely */
-		struct req best = { 0 };
-		int found = 0;
+		/* each kid's requirements are the AND's: the two least
+		 * likely of them all */
+		int n = 0;
 
 		for (size_t i = 0; i < c->nkids; i++) {
-			struct req t = { 0 };
-			int rc = cond_req(freq, c->kids[i], &t, depth + 1,
+			struct req t[2] = { { 0 }, { 0 } };
+			int rc = cond_reqs(freq, c->kids[i], t, depth + 1,
 			    own);
 
 			if (rc < 0) {
-				req_free(&t);
-				req_free(&best);
+				req_free(&t[0]);
+				req_free(&t[1]);
+				for (int k = 0; k < n; k++)
+					req_free(&out[k]);
 				return -1;
 			}
-			if (rc == 1 && (!found || t.cost < best.cost)) {
-				req_free(&best);
-				best = t;
-				found = 1;
-			} else {
-				req_free(&t);
-			}
+			for (int k = 0; k < rc; k++)
+				req_keep(out, &n, &t[k]);
 		}
-		if (found) {
-			req_free(out);
-			*out = best;
-		}
-		return found;
+		return n;
 	}
 	case COND_OR: {
-		/* every branch must bring its own requirement */
-		double cost = 0;
+		/* every branch must bring its own requirement; the second
+		 * only when every branch brings a second */
+		int n = 2;
 
 		if (c->nkids == 0)
 			return 0;
 		for (size_t i = 0; i < c->nkids; i++) {
-			struct req t = { 0 };
-			int rc = cond_req(freq, c->kids[i], &t, depth + 1,
+			struct req t[2] = { { 0 }, { 0 } };
+			int rc = cond_reqs(freq, c->kids[i], t, depth + 1,
 			    own);
 
-			if (rc != 1 || out->n + t.n > INDEX_MAX_ATOMS) {
-				req_free(&t);
+			if (rc < 1 || out[0].n + t[0].n > INDEX_MAX_ATOMS) {
+				req_free(&t[0]);
+				req_free(&t[1]);
+				req_free(&out[0]);
+				req_free(&out[1]);
 				return rc < 0 ? -1 : 0;
 			}
-			for (size_t k = 0; k < t.n; k++)
-				if (req_push(out, &t.a[k])) {
-					req_free(&t);
-					return -1;
-				}
-			cost += t.cost;
-			req_free(&t);
+			if (rc < 2 || out[1].n + t[1].n > INDEX_MAX_ATOMS)
+				n = 1;
+			for (int k = 0; k < n; k++) {
+				for (size_t j = 0; j < t[k].n; j++)
+					if (req_push(&out[k], &t[k].a[j])) {
+						req_free(&t[0]);
+						req_free(&t[1]);
+						req_free(&out[0]);
+						req_free(&out[1]);
+						return -1;
+					}
+				out[k].cost += t[k].cost;
+			}
+			req_free(&t[0]);
+			req_free(&t[1]);
 		}
-		out->cost = cost;
-		return 1;
+		if (n == 1) {
+			req_free(&out[1]);
+		} else if (out[1].cost < out[0].cost) {
+			struct req x = out[0];
+
+			out[0] = out[1];
+			out[1] = x;
+		}
+		return n;
 	}
 	case COND_NOT:
 		return 0;
@@ -536,8 +604,9 @@ ifield_of(struct ruleindex *ix, int field)
 	return &ix->f[ix->fpos[field]];
 }
 
+/* A literal of f with its gate code as the database id. */
 static int
-lit_push(struct ifield *f, const struct atom *a, size_t ri)
+lit_push(struct ifield *f, const struct atom *a, uint32_t code)
 {
 	if (f->nl == f->lcap) {
 		size_t ncap = f->lcap ? f->lcap * 2 : 16;
@@ -561,7 +630,7 @@ lit_push(struct ifield *f, const struct atom *a, size_t ri)
 	}
 	f->ls[f->nl] = a->s;
 	f->ll[f->nl] = a->len;
-	f->lid[f->nl] = (unsigned)ri;
+	f->lid[f->nl] = code;
 	f->lfl[f->nl] = HS_FLAG_SINGLEMATCH |
 	    (a->caseless ? HS_FLAG_CASELESS : 0);
 	f->nl++;
@@ -588,45 +657,121 @@ bit_set(uint64_t *b, size_t i)
 	b[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
-/* Gate rule r (a root, index ri) on req, or make it always tried. */
+/* ix->twin_db from the literals of the message and the raw line (both
+ * have some, else none is made); one that does not compile is no twin.
+ * 0 or TS_ENOMEM. */
 static int
-gate_rule(struct ruleindex *ix, const struct req *q, size_t ri)
+twin_build(struct ruleindex *ix)
 {
+	const struct ifield *a = &ix->f[ix->fpos[ix->twin[0]]];
+	const struct ifield *b = &ix->f[ix->fpos[ix->twin[1]]];
+	size_t n = a->nl + b->nl;
+	const char **ls;
+	size_t *ll;
+	unsigned *lid, *lfl;
+	hs_compile_error_t *cerr = NULL;
+	int rc = TS_ENOMEM;
+
+	if (a->nl == 0 || b->nl == 0 || n > UINT32_MAX)
+		return 0;
+	ls = malloc(n * sizeof(*ls));
+	ll = malloc(n * sizeof(*ll));
+	lid = malloc(n * sizeof(*lid));
+	lfl = malloc(n * sizeof(*lfl));
+	if (ls == NULL || ll == NULL || lid == NULL || lfl == NULL)
+		goto out;
+	memcpy(ls, a->ls, a->nl * sizeof(*ls));
+	memcpy(ls + a->nl, b->ls, b->nl * sizeof(*ls));
+	memcpy(ll, a->ll, a->nl * sizeof(*ll));
+	memcpy(ll + a->nl, b->ll, b->nl * sizeof(*ll));
+	memcpy(lid, a->lid, a->nl * sizeof(*lid));
+	memcpy(lid + a->nl, b->lid, b->nl * sizeof(*lid));
+	memcpy(lfl, a->lfl, a->nl * sizeof(*lfl));
+	memcpy(lfl + a->nl, b->lfl, b->nl * sizeof(*lfl));
+	if (hs_compile_lit_multi(ls, lfl, lid, ll, (unsigned)n, HS_MODE_BLOCK,
+	    NULL, &ix->twin_db, &cerr) != HS_SUCCESS) {
+		hs_free_compile_error(cerr);
+		ix->twin_db = NULL;
+	}
+	rc = 0;
+out:
+	free(ls);
+	free(ll);
+	free(lid);
+	free(lfl);
+	return rc;
+}
+
+/* The fields each gated root needs, as (rule, index into ix->f) pairs
+ * (build only): a route scans only the fields its own roots need. */
+struct rfpairs {
+	uint32_t	*v;		/* rule, field, rule, field, ... */
+	size_t		 n, cap;	/* pairs */
+};
+
+static int
+rfpairs_add(struct rfpairs *p, size_t ri, size_t fi)
+{
+	if (p->n > 0 && p->v[2 * p->n - 2] == (uint32_t)ri &&
+	    p->v[2 * p->n - 1] == (uint32_t)fi)
+		return 0;
+	if (p->n == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 256;
+		uint32_t *nv = realloc(p->v, 2 * ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return TS_ENOMEM;
+		p->v = nv;
+		p->cap = ncap;
+	}
+	p->v[2 * p->n] = (uint32_t)ri;
+	p->v[2 * p->n + 1] = (uint32_t)fi;
+	p->n++;
+	return 0;
+}
+
+/* Gate rule r (a root, index ri) on its requirement k, q. */
+static int
+gate_rule(struct ruleindex *ix, const struct req *q, size_t ri, int k,
+    struct rfpairs *rfp)
+{
+	uint32_t code = GATE_CODE(ri, k);
+
 	int oom = 0;
 
 	for (size_t i = 0; i < q->n; i++) {
 		const struct atom *a = &q->a[i];
 		struct ifield *f = ifield_of(ix, a->field);
 
-		if (f == NULL)
+		if (f == NULL ||
+		    rfpairs_add(rfp, ri, (size_t)ix->fpos[a->field]))
 			return TS_ENOMEM;
 		if (a->type == ATOM_LIT) {
-			if (lit_push(f, a, ri))
+			if (lit_push(f, a, code))
 				return TS_ENOMEM;
 			continue;
 		}
 		{
-			struct akey *k = atab_get(&ix->eq, a, 1, &oom);
+			struct akey *e = atab_get(&ix->eq, a, 1, &oom);
 
-			if (k == NULL)
+			if (e == NULL)
 				return TS_ENOMEM;
 			f->has_eq = 1;
 			if (a->len > f->eq_max)
 				f->eq_max = a->len;
-			if (k->nrules > 0 && k->rules[k->nrules - 1] ==
-			    (uint32_t)ri)
+			if (e->nrules > 0 && e->rules[e->nrules - 1] == code)
 				continue;
-			if (k->nrules == k->rcap) {
-				size_t ncap = k->rcap ? k->rcap * 2 : 4;
-				uint32_t *nr = realloc(k->rules, ncap *
+			if (e->nrules == e->rcap) {
+				size_t ncap = e->rcap ? e->rcap * 2 : 4;
+				uint32_t *nr = realloc(e->rules, ncap *
 				    sizeof(*nr));
 
 				if (nr == NULL)
 					return TS_ENOMEM;
-				k->rules = nr;
-				k->rcap = ncap;
+				e->rules = nr;
+				e->rcap = ncap;
 			}
-			k->rules[k->nrules++] = (uint32_t)ri;
+			e->rules[e->nrules++] = code;
 		}
 	}
 	return 0;
@@ -638,6 +783,7 @@ ix_free(struct ruleindex *ix)
 	if (ix == NULL)
 		return;
 	atab_free(&ix->eq);
+	hs_free_database(ix->twin_db);
 	for (size_t i = 0; i < ix->nf; i++) {
 		hs_free_database(ix->f[i].db);
 		ifield_build_free(&ix->f[i]);
@@ -645,7 +791,9 @@ ix_free(struct ruleindex *ix)
 	free(ix->f);
 	free(ix->fpos);
 	free(ix->always);
+	free(ix->one);
 	free(ix->masks);
+	free(ix->rfmask);
 	free(ix);
 }
 
@@ -655,9 +803,10 @@ ruleindex_build(struct ruleset *rs)
 	struct ruleindex *ix;
 	struct atab freq = { 0 };
 	struct owned own = { 0 };
+	struct rfpairs rfp = { 0 };
 	int rc = TS_ENOMEM;
 
-	if (rs->nrules == 0 || rs->nrules > UINT32_MAX)
+	if (rs->nrules == 0 || rs->nrules > UINT32_MAX / 2 - 1)
 		return 0;
 	if ((ix = calloc(1, sizeof(*ix))) == NULL)
 		return TS_ENOMEM;
@@ -667,6 +816,7 @@ ruleindex_build(struct ruleset *rs)
 	if ((ix->fpos = malloc((ix->nfields + 1) * sizeof(*ix->fpos))) ==
 	    NULL ||
 	    (ix->always = calloc(ix->nwords, sizeof(uint64_t))) == NULL ||
+	    (ix->one = calloc(ix->nwords, sizeof(uint64_t))) == NULL ||
 	    (ix->masks = calloc(ix->nwords * ix->nroutes,
 	    sizeof(uint64_t))) == NULL)
 		goto out;
@@ -681,28 +831,42 @@ ruleindex_build(struct ruleset *rs)
 	/* each root's requirement */
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct rule *r = rs->rules[i];
-		struct req q = { 0 };
+		struct req q[2] = { { 0 }, { 0 } };
 		int g;
 
 		if (r->parent != NULL)
 			continue;
-		g = cond_req(&freq, r->cond, &q, 0, &own);
-		if (g < 0) {
-			req_free(&q);
+		g = cond_reqs(&freq, r->cond, q, 0, &own);
+		if (g < 0)
 			goto out;
-		}
-		if (g == 1 && q.n > 0 && q.n <= INDEX_MAX_ATOMS) {
-			if (gate_rule(ix, &q, i)) {
-				req_free(&q);
+		if (g >= 1 && q[0].n > 0 && q[0].n <= INDEX_MAX_ATOMS) {
+			if (gate_rule(ix, &q[0], i, 0, &rfp) ||
+			    (g == 2 && q[1].n > 0 && q[1].n <= INDEX_MAX_ATOMS &&
+			    gate_rule(ix, &q[1], i, 1, &rfp))) {
+				req_free(&q[0]);
+				req_free(&q[1]);
 				goto out;
 			}
+			if (!(g == 2 && q[1].n > 0 && q[1].n <= INDEX_MAX_ATOMS))
+				bit_set(ix->one, i);
 			ix->gated++;
 		} else {
 			bit_set(ix->always, i);
 			ix->ungated++;
 		}
-		req_free(&q);
+		req_free(&q[0]);
+		req_free(&q[1]);
 	}
+	/* the message and the raw line are the same bytes when the line has
+	 * no header (an agent's Event XML): then one scan for the literals
+	 * of both (no database: each is scanned on its own) */
+	ix->twin[0] = FIELD_MESSAGE;
+	ix->twin[1] = ruleset_field_lookup(rs, FIELD_RAW_NAME,
+	    sizeof(FIELD_RAW_NAME) - 1);
+	if (ix->twin[1] >= 0 && (size_t)ix->twin[1] < ix->nfields &&
+	    ix->fpos[FIELD_MESSAGE] >= 0 && ix->fpos[ix->twin[1]] >= 0 &&
+	    twin_build(ix) != 0)
+		goto out;
 	/* one literal database per field */
 	for (size_t i = 0; i < ix->nf; i++) {
 		struct ifield *f = &ix->f[i];
@@ -718,9 +882,22 @@ ruleindex_build(struct ruleset *rs)
 			hs_free_compile_error(cerr);
 			f->db = NULL;
 			for (size_t k = 0; k < f->nl; k++)
-				bit_set(ix->always, f->lid[k]);
+				bit_set(ix->always, f->lid[k] / 2);
 		}
 		ifield_build_free(f);
+	}
+	/* an equality many rules share (EventID 1) sets its bits a word at
+	 * a time */
+	for (size_t i = 0; i < ix->eq.n; i++) {
+		struct akey *k = &ix->eq.k[i];
+
+		if (k->nrules < EQ_BITMAP_MIN)
+			continue;
+		if ((k->bm = calloc(2 * ix->nwords, sizeof(uint64_t))) == NULL)
+			goto out;
+		for (size_t j = 0; j < k->nrules; j++)
+			bit_set(k->bm + (k->rules[j] & 1) * ix->nwords,
+			    k->rules[j] / 2);
 	}
 	/* the roots of each route */
 	for (size_t ri = 0; ri < ix->nroutes; ri++) {
@@ -731,10 +908,26 @@ ruleindex_build(struct ruleset *rs)
 		for (size_t k = 0; k < rt->nroots; k++)
 			bit_set(m, rt->roots[k]->idx);
 	}
+	/* the fields each route's gated roots need */
+	ix->fwords = ix->nf / 64 + 1;
+	if ((ix->rfmask = calloc(ix->nroutes * ix->fwords,
+	    sizeof(uint64_t))) == NULL)
+		goto out;
+	for (size_t ri = 0; ri < ix->nroutes; ri++) {
+		const uint64_t *m = &ix->masks[ri * ix->nwords];
+
+		for (size_t k = 0; k < rfp.n; k++) {
+			uint32_t r = rfp.v[2 * k], fi = rfp.v[2 * k + 1];
+
+			if ((m[r / 64] >> (r % 64) & 1) != 0)
+				bit_set(&ix->rfmask[ri * ix->fwords], fi);
+		}
+	}
 	rs->index = ix;
 	ix = NULL;
 	rc = 0;
 out:
+	free(rfp.v);
 	atab_free(&freq);
 	owned_free(&own);
 	ix_free(ix);
@@ -771,12 +964,16 @@ ruleindex_scratch_new(const struct ruleset *rs,
 		return TS_ENOMEM;
 	ps->nwords = ix->nwords;
 	if ((ps->cand = calloc(ix->nwords, sizeof(uint64_t))) == NULL ||
+	    (ps->held1 = calloc(ix->nwords, sizeof(uint64_t))) == NULL ||
 	    (ps->list = calloc(rs->nrules, sizeof(uint32_t))) == NULL)
 		goto fail;
 	for (size_t i = 0; i < ix->nf; i++)
 		if (ix->f[i].db != NULL &&
 		    hs_alloc_scratch(ix->f[i].db, &ps->hs) != HS_SUCCESS)
 			goto fail;
+	if (ix->twin_db != NULL &&
+	    hs_alloc_scratch(ix->twin_db, &ps->hs) != HS_SUCCESS)
+		goto fail;
 	*out = ps;
 	return 0;
 fail:
@@ -793,21 +990,27 @@ ruleindex_scratch_free(struct ruleindex_scratch **psp)
 		return;
 	hs_free_scratch(ps->hs);
 	free(ps->cand);
+	free(ps->held1);
 	free(ps->list);
 	free(ps);
 	*psp = NULL;
+}
+
+/* Requirement (code & 1) of rule (code / 2) held. */
+static void
+gate_held(struct ruleindex_scratch *ps, uint32_t code)
+{
+	bit_set((code & 1) ? ps->held1 : ps->cand, code / 2);
 }
 
 static int
 on_lit_cb(unsigned int id, unsigned long long from, unsigned long long to,
     unsigned int flags, void *arg)
 {
-	uint64_t *cand = arg;
-
 	(void)from;
 	(void)to;
 	(void)flags;
-	cand[id / 64] |= (uint64_t)1 << (id % 64);
+	gate_held(arg, id);
 	return 0;
 }
 
@@ -835,39 +1038,78 @@ eq_find(const struct atab *t, int field, const char *v, size_t len)
 
 size_t
 ruleindex_candidates(struct ruleindex_scratch *ps, const struct ruleset *rs,
-    const struct route *rt, ruleindex_get_fn get, void *arg,
-    const uint32_t **out)
+    const struct route *rt, const uint32_t *ids, size_t nids,
+    ruleindex_get_fn get, void *arg, const uint32_t **out)
 {
 	const struct ruleindex *ix = rs->index;
 	size_t ri = rt == &rs->any ? rs->nroutes :
 	    (size_t)(rt - rs->routes), n = 0;
 	const uint64_t *m = &ix->masks[ri * ix->nwords];
+	const uint64_t *fm = &ix->rfmask[ri * ix->fwords];
+	int twin = 0, failed = 0;
 
-	memcpy(ps->cand, ix->always, ix->nwords * sizeof(uint64_t));
-	for (size_t i = 0; i < ix->nf; i++) {
-		const struct ifield *f = &ix->f[i];
+	memset(ps->cand, 0, ix->nwords * sizeof(uint64_t));
+	memset(ps->held1, 0, ix->nwords * sizeof(uint64_t));
+	if (ix->twin_db != NULL) {
+		int f0 = ix->fpos[ix->twin[0]], f1 = ix->fpos[ix->twin[1]];
+		const char *v0, *v1;
+		size_t l0, l1;
+
+		if ((fm[f0 / 64] >> (f0 % 64) & 1) != 0 &&
+		    (fm[f1 / 64] >> (f1 % 64) & 1) != 0 &&
+		    (v0 = get(arg, ix->twin[0], &l0)) != NULL &&
+		    (v1 = get(arg, ix->twin[1], &l1)) != NULL &&
+		    v0 == v1 && l0 == l1 && l0 <= UINT32_MAX) {
+			twin = 1;
+			failed = hs_scan(ix->twin_db, l0 ? v0 : "",
+			    (unsigned)l0, 0, ps->hs, on_lit_cb, ps) !=
+			    HS_SUCCESS;
+		}
+	}
+	for (size_t i = 0; i < nids && !failed; i++) {
+		const struct ifield *f;
 		size_t len;
-		const char *v = get(arg, f->field, &len);
+		const char *v;
+		int fi;
 
-		if (v == NULL)
+		if (ids[i] >= ix->nfields || (fi = ix->fpos[ids[i]]) < 0 ||
+		    (fm[fi / 64] >> (fi % 64) & 1) == 0)
+			continue;
+		f = &ix->f[fi];
+		if ((v = get(arg, f->field, &len)) == NULL)
 			continue;
 		if (f->has_eq && len <= f->eq_max) {
 			const struct akey *k = eq_find(&ix->eq, f->field, v,
 			    len);
 
-			for (size_t j = 0; k != NULL && j < k->nrules; j++)
-				bit_set(ps->cand, k->rules[j]);
+			if (k != NULL && k->bm != NULL) {
+				for (size_t w = 0; w < ix->nwords; w++) {
+					ps->cand[w] |= k->bm[w];
+					ps->held1[w] |= k->bm[ix->nwords + w];
+				}
+			} else {
+				for (size_t j = 0; k != NULL && j < k->nrules;
+				    j++)
+					gate_held(ps, k->rules[j]);
+			}
 		}
-		if (f->db != NULL && (len > UINT32_MAX ||
+		if (twin && (f->field == ix->twin[0] ||
+		    f->field == ix->twin[1]))
+			continue;	/* scanned above */
+		failed = f->db != NULL && (len > UINT32_MAX ||
 		    hs_scan(f->db, len ? v : "", (unsigned)len, 0, ps->hs,
-		    on_lit_cb, ps->cand) != HS_SUCCESS)) {
-			/* cannot scan: every root is a candidate */
-			memset(ps->cand, 0xff, ix->nwords * sizeof(uint64_t));
-			break;
-		}
+		    on_lit_cb, ps) != HS_SUCCESS);
 	}
+	if (failed) {
+		/* cannot scan: every root is a candidate */
+		memset(ps->cand, 0xff, ix->nwords * sizeof(uint64_t));
+		memset(ps->held1, 0xff, ix->nwords * sizeof(uint64_t));
+	}
+	/* a candidate: no gate, or both gates held (the second of a rule
+	 * with one gate holds by itself) */
 	for (size_t w = 0; w < ix->nwords; w++) {
-		uint64_t b = ps->cand[w] & m[w];
+		uint64_t b = (ix->always[w] | (ps->cand[w] &
+		    (ps->held1[w] | ix->one[w]))) & m[w];
 
 		while (b != 0) {
 			ps->list[n++] = (uint32_t)(w * 64 +

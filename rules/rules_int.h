@@ -448,7 +448,8 @@ int rules_diags_vadd(struct rules_diags *dl, const char *file, int line,
     int col, int warning, const char *fmt, va_list ap)
     __attribute__((format(printf, 6, 0)));
 
-/* Hash of a byte string (FNV-1a), for the route and field tables. */
+/* Hash of a byte string (a multiply-xorshift over eight bytes at a time),
+ * for the route and field tables. */
 uint32_t rules_hash(const char *s, size_t len);
 
 /* Whether (s, n) is the name of a header field (host, program, ...). */
@@ -567,10 +568,12 @@ void ruleindex_stats(const struct ruleset *rs, size_t *gated,
 int ruleindex_scratch_new(const struct ruleset *rs,
     struct ruleindex_scratch **out);
 void ruleindex_scratch_free(struct ruleindex_scratch **ps);
-/* The roots of route rt that the event (its fields through get) may match,
- * as rule indexes, ascending; *out points into ps.  Returns how many. */
+/* The roots of route rt that the event may match, as rule indexes,
+ * ascending; *out points into ps.  Returns how many.  ids[0..nids): the
+ * ids of every field the event has set (one not set after all is
+ * skipped), their values through get. */
 size_t ruleindex_candidates(struct ruleindex_scratch *ps,
-    const struct ruleset *rs, const struct route *rt, ruleindex_get_fn get,
-    void *arg, const uint32_t **out);
+    const struct ruleset *rs, const struct route *rt, const uint32_t *ids,
+    size_t nids, ruleindex_get_fn get, void *arg, const uint32_t **out);
 
 #endif /* TOCSIN_RULES_INT_H */

@@ -94,13 +94,30 @@ rules_diags_vadd(struct rules_diags *dl, const char *file, int line, int col,
 uint32_t
 rules_hash(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len, w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
+	/* eight bytes a step: every decoded field name comes here */
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
-	return h;
+	if (i < len) {
+		/* the last eight bytes (some hashed twice), or the few */
+		if (len >= 8) {
+			memcpy(&w, s + len - 8, 8);
+		} else {
+			w = 0;
+			for (size_t k = 0; k < len; k++)
+				w |= (uint64_t)(unsigned char)s[k] << (8 * k);
+		}
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 32;
+	return (uint32_t)h;
 }
 
 int
