@@ -26,8 +26,10 @@
  * a candidate only when both hold (an AND needs every kid, so both are
  * implied).  One common literal ("C:\Windows\" in Image) then no longer
  * makes every rule naming it a candidate.  Of an OR whose every branch
- * brings two, the two are the ORs of each branch's first and second.  Per event: one hash lookup per field that some root of the
- * event's route needs equal to a value (Channel, EventID, ...), one
+ * brings two, the two are the ORs of each branch's first and second.
+ *
+ * Per event: one hash lookup per field that some root of the event's
+ * route needs equal to a value (Channel, EventID, ...), one
  * Vectorscan scan per field that some root of the route needs to contain
  * a literal (a field only rules of other routes need is not looked at: a
  * Windows event skips the literals syslog rules need in the message), and
