@@ -167,12 +167,6 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 };
 
 /* A growable output buffer; oom latches an allocation failure. */
-struct jbuf {
-	char	*b;
-	size_t	 len, cap;
-	int	 oom;
-};
-
 struct engine {
 	const struct server_config *e_cfg;
 	state_t		*e_state;
@@ -300,70 +294,6 @@ utf8_seq_len(const unsigned char *p, size_t n)
  * escapes what JSON requires and replaces invalid UTF-8 bytes with U+FFFD
  * each (the raw bytes stay in the journal).
  */
-
-static void
-jb_need(struct jbuf *jb, size_t n)
-{
-	size_t	 ncap;
-	char	*nb;
-
-	if (jb->oom || n <= jb->cap - jb->len)
-		return;
-	if (n > SIZE_MAX / 2 - jb->len) {
-		jb->oom = 1;
-		return;
-	}
-	ncap = jb->cap ? jb->cap : 1024;
-	while (ncap - jb->len < n)
-		ncap *= 2;
-	if ((nb = realloc(jb->b, ncap)) == NULL) {
-		jb->oom = 1;
-		return;
-	}
-	jb->b = nb;
-	jb->cap = ncap;
-}
-
-static void
-jb_raw_grow(struct jbuf *jb, const char *p, size_t n)
-{
-	jb_need(jb, n);
-	if (jb->oom)
-		return;
-	memcpy(jb->b + jb->len, p, n);
-	jb->len += n;
-}
-
-/* Inline, with the room checked first: an alert is some sixty of these,
- * most a few bytes of a literal (a constant length once inlined). */
-static inline void
-jb_raw(struct jbuf *jb, const char *p, size_t n)
-{
-	if (!jb->oom && n <= jb->cap - jb->len) {
-		memcpy(jb->b + jb->len, p, n);
-		jb->len += n;
-	} else
-		jb_raw_grow(jb, p, n);
-}
-
-static inline void
-jb_lit(struct jbuf *jb, const char *s)
-{
-	jb_raw(jb, s, strlen(s));
-}
-
-static void
-jb_u64(struct jbuf *jb, uint64_t v)
-{
-	char	buf[24], *p = buf + sizeof(buf);
-
-	/* by hand: snprintf was a visible share of every alert */
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	jb_raw(jb, p, (size_t)(buf + sizeof(buf) - p));
-}
 
 /* Bytes copied as they are inside a JSON string: printable ASCII but the
  * quote and the backslash. */

@@ -8,10 +8,50 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rules/correlate.h"
 #include "rules/rules.h"
 #include "engine/state.h"
+
+/*
+ * A growing text buffer (engine/jbuf.c): the engine prints alerts,
+ * incidents and change-log records into one instead of building jansson
+ * objects.  Appends never fail: on an allocation failure (or a size past
+ * SIZE_MAX / 2) oom is set, later appends do nothing, and the caller
+ * checks oom once at the end.  The caller owns b (free it).
+ */
+struct jbuf {
+	char	*b;
+	size_t	 len, cap;
+	int	 oom;		/* an append failed: b is incomplete */
+};
+
+/* Room for n more bytes (or oom). */
+void jb_need(struct jbuf *jb, size_t n);
+/* jb_raw's slow path: grow, then copy. */
+void jb_raw_grow(struct jbuf *jb, const char *p, size_t n);
+/* v in decimal. */
+void jb_u64(struct jbuf *jb, uint64_t v);
+
+/* Append n bytes of p.  Inline with the room checked first: an alert is
+ * some sixty of these, most a few bytes of a literal. */
+static inline void
+jb_raw(struct jbuf *jb, const char *p, size_t n)
+{
+	if (!jb->oom && n <= jb->cap - jb->len) {
+		memcpy(jb->b + jb->len, p, n);
+		jb->len += n;
+	} else
+		jb_raw_grow(jb, p, n);
+}
+
+/* Append the NUL-terminated s. */
+static inline void
+jb_lit(struct jbuf *jb, const char *s)
+{
+	jb_raw(jb, s, strlen(s));
+}
 
 struct server_config;
 

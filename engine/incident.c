@@ -209,20 +209,14 @@ inc_load(state_txn_t *t, uint64_t id, json_t **out)
 }
 
 /* Text being written (incident.c's JSON printer, below). */
-struct tbuf {
-	char	*b;
-	size_t	 len, cap;
-	int	 oom;
-};
-
-static void tb_object(struct tbuf *tb, json_t *inc, int snapshot);
+static void tb_object(struct jbuf *tb, json_t *inc, int snapshot);
 
 /* Write incident inc (as json_dumps prints it; a cached one's long
  * members from their memos). */
 static int
 inc_store(state_txn_t *t, uint64_t id, json_t *inc)
 {
-	struct tbuf	 tb = { NULL, 0, 0, 0 };
+	struct jbuf	 tb = { NULL, 0, 0, 0 };
 	unsigned char	 k[8];
 	int		 ret;
 
@@ -376,54 +370,9 @@ set_add(json_t *arr, const char *s, size_t max)
 /* ---- the change log's records, printed as json_dumps(JSON_COMPACT) would
  * print them (the same bytes), without building them as objects ------- */
 
-static void
-tb_raw(struct tbuf *tb, const char *p, size_t n)
-{
-	if (tb->oom)
-		return;
-	if (n > tb->cap - tb->len) {
-		size_t	 ncap = tb->cap ? tb->cap : 1024;
-		char	*nb;
-
-		while (ncap - tb->len < n) {
-			if (ncap > SIZE_MAX / 2) {
-				tb->oom = 1;
-				return;
-			}
-			ncap *= 2;
-		}
-		if ((nb = realloc(tb->b, ncap)) == NULL) {
-			tb->oom = 1;
-			return;
-		}
-		tb->b = nb;
-		tb->cap = ncap;
-	}
-	memcpy(tb->b + tb->len, p, n);
-	tb->len += n;
-}
-
-static void
-tb_lit(struct tbuf *tb, const char *s)
-{
-	tb_raw(tb, s, strlen(s));
-}
-
-static void
-tb_u64(struct tbuf *tb, uint64_t v)
-{
-	char	buf[24], *p = buf + sizeof(buf);
-
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	tb_raw(tb, p, (size_t)(buf + sizeof(buf) - p));
-}
-
 /* What json_dumps prints for v, appended. */
 static void
-tb_dump(struct tbuf *tb, json_t *v)
+tb_dump(struct jbuf *tb, json_t *v)
 {
 	char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 
@@ -431,7 +380,7 @@ tb_dump(struct tbuf *tb, json_t *v)
 		tb->oom = 1;
 		return;
 	}
-	tb_lit(tb, txt);
+	jb_lit(tb, txt);
 	free(txt);
 }
 
@@ -440,7 +389,7 @@ tb_dump(struct tbuf *tb, json_t *v)
  * without those is copied between quotes, any other goes through
  * jansson. */
 static void
-tb_str(struct tbuf *tb, const char *s, size_t n)
+tb_str(struct jbuf *tb, const char *s, size_t n)
 {
 	json_t *v;
 
@@ -457,32 +406,32 @@ tb_str(struct tbuf *tb, const char *s, size_t n)
 			return;
 		}
 	}
-	tb_raw(tb, "\"", 1);
-	tb_raw(tb, s, n);
-	tb_raw(tb, "\"", 1);
+	jb_raw(tb, "\"", 1);
+	jb_raw(tb, s, n);
+	jb_raw(tb, "\"", 1);
 }
 
 /* "key": (after a comma unless first) */
 static void
-tb_key(struct tbuf *tb, const char *key, int first)
+tb_key(struct jbuf *tb, const char *key, int first)
 {
 	if (!first)
-		tb_raw(tb, ",", 1);
+		jb_raw(tb, ",", 1);
 	tb_str(tb, key, strlen(key));
-	tb_raw(tb, ":", 1);
+	jb_raw(tb, ":", 1);
 }
 
 /* A member's value: strings and integers directly, the rest through
  * jansson. */
 static void
-tb_value(struct tbuf *tb, json_t *v)
+tb_value(struct jbuf *tb, json_t *v)
 {
 	if (json_is_string(v))
 		tb_str(tb, json_string_value(v), json_string_length(v));
 	else if (json_is_integer(v) && json_integer_value(v) >= 0)
-		tb_u64(tb, (uint64_t)json_integer_value(v));
+		jb_u64(tb, (uint64_t)json_integer_value(v));
 	else if (json_is_null(v))
-		tb_lit(tb, "null");
+		jb_lit(tb, "null");
 	else
 		tb_dump(tb, v);
 }
@@ -525,9 +474,9 @@ memo_find(json_t *inc, const char *key, size_t *kind)
 /* The array arr (of alert ids) from memo m, printing only what was
  * appended since. */
 static void
-tb_append_memo(struct tbuf *tb, struct memo *m, json_t *arr)
+tb_append_memo(struct jbuf *tb, struct memo *m, json_t *arr)
 {
-	struct tbuf	 mt;
+	struct jbuf	 mt;
 	size_t		 n = json_array_size(arr);
 
 	if (m->m_txt == NULL || m->m_val != arr || m->m_count > n)
@@ -537,10 +486,10 @@ tb_append_memo(struct tbuf *tb, struct memo *m, json_t *arr)
 	mt.cap = m->m_len;
 	mt.oom = 0;
 	if (mt.b == NULL)
-		tb_raw(&mt, "[", 1);
+		jb_raw(&mt, "[", 1);
 	for (size_t i = m->m_count; i < n; i++) {
 		if (i > 0)
-			tb_raw(&mt, ",", 1);
+			jb_raw(&mt, ",", 1);
 		tb_value(&mt, json_array_get(arr, i));
 	}
 	m->m_txt = mt.b;	/* grown or not, still the memo's */
@@ -552,13 +501,13 @@ tb_append_memo(struct tbuf *tb, struct memo *m, json_t *arr)
 	m->m_len = mt.len;
 	m->m_val = arr;
 	m->m_count = n;
-	tb_raw(tb, m->m_txt, m->m_len);
-	tb_raw(tb, "]", 1);
+	jb_raw(tb, m->m_txt, m->m_len);
+	jb_raw(tb, "]", 1);
 }
 
 /* Member val (named key) of incident inc, from its memo when valid. */
 static void
-tb_member(struct tbuf *tb, json_t *inc, const char *key, json_t *val)
+tb_member(struct jbuf *tb, json_t *inc, const char *key, json_t *val)
 {
 	struct memo	*m;
 	size_t		 off, kind;
@@ -589,18 +538,18 @@ tb_member(struct tbuf *tb, json_t *inc, const char *key, json_t *val)
 		m->m_count = memo_count(val);
 		return;
 	}
-	tb_raw(tb, m->m_txt, m->m_len);
+	jb_raw(tb, m->m_txt, m->m_len);
 }
 
 /* Incident inc as an object; snapshot: without "alerts" and "notes". */
 static void
-tb_object(struct tbuf *tb, json_t *inc, int snapshot)
+tb_object(struct jbuf *tb, json_t *inc, int snapshot)
 {
 	const char	*key;
 	json_t		*val;
 	int		 first = 1;
 
-	tb_raw(tb, "{", 1);
+	jb_raw(tb, "{", 1);
 	json_object_foreach(inc, key, val) {
 		if (snapshot && (strcmp(key, "alerts") == 0 ||
 		    strcmp(key, "notes") == 0))
@@ -609,7 +558,7 @@ tb_object(struct tbuf *tb, json_t *inc, int snapshot)
 		first = 0;
 		tb_member(tb, inc, key, val);
 	}
-	tb_raw(tb, "}", 1);
+	jb_raw(tb, "}", 1);
 }
 
 int
@@ -618,7 +567,7 @@ incident_log(state_txn_t *t, uint64_t incid, const char *change,
 {
 	static const char *const base[] = { "seq", "incident", "change", "by",
 	    "time", "time_us", "snapshot" };
-	struct tbuf	 tb = { NULL, 0, 0, 0 };
+	struct jbuf	 tb = { NULL, 0, 0, 0 };
 	unsigned char	 k[8];
 	char		 tm[40];
 	const char	*key;
@@ -631,18 +580,18 @@ incident_log(state_txn_t *t, uint64_t incid, const char *change,
 	format_rfc3339(wall_us, tm, sizeof(tm));
 	/* {"seq","incident","change","by","time","time_us", the extra
 	 * members, "snapshot": the incident without alerts and notes} */
-	tb_lit(&tb, "{\"seq\":");
-	tb_u64(&tb, seq);
-	tb_lit(&tb, ",\"incident\":");
-	tb_u64(&tb, incid);
+	jb_lit(&tb, "{\"seq\":");
+	jb_u64(&tb, seq);
+	jb_lit(&tb, ",\"incident\":");
+	jb_u64(&tb, incid);
 	tb_key(&tb, "change", 0);
 	tb_str(&tb, change, strlen(change));
 	tb_key(&tb, "by", 0);
 	tb_str(&tb, by, strlen(by));
 	tb_key(&tb, "time", 0);
 	tb_str(&tb, tm, strlen(tm));
-	tb_lit(&tb, ",\"time_us\":");
-	tb_u64(&tb, wall_us);
+	jb_lit(&tb, ",\"time_us\":");
+	jb_u64(&tb, wall_us);
 	if (extra != NULL)
 		json_object_foreach((json_t *)extra, key, val) {
 			/* the record's own members come from the
@@ -657,10 +606,10 @@ incident_log(state_txn_t *t, uint64_t incid, const char *change,
 			tb_value(&tb, val);
 		}
 	if (snapshot != NULL) {
-		tb_lit(&tb, ",\"snapshot\":");
+		jb_lit(&tb, ",\"snapshot\":");
 		tb_object(&tb, snapshot, 1);
 	}
-	tb_raw(&tb, "}", 1);
+	jb_raw(&tb, "}", 1);
 	if (tb.oom) {
 		free(tb.b);
 		return TS_ENOMEM;
