@@ -400,6 +400,23 @@ test_batch_flush(void **st)
 	json_decref(j);
 }
 
+/* Incident id holds two alerts, the second second_alert, from two
+ * addresses: what the disk has after a batch that did not commit. */
+static void
+assert_two_alerts(struct fixture *f, uint64_t id, uint64_t second_alert)
+{
+	json_t *j = incident(f, id);
+
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "alert_count")), 2);
+	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 2);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(j,
+	    "alerts"), 1)), second_alert);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
+	    "entities"), "srcip")), 2);
+	json_decref(j);
+}
+
 /* The parsed incidents a committed batch leaves to the next: the next
  * batch goes on from them, one that aborts leaves nothing of its own. */
 static void
@@ -408,7 +425,6 @@ test_cache_across_batches(void **st)
 	struct fixture		*f = *st;
 	struct inc_alert	 a;
 	state_txn_t		*tx;
-	json_t			*j;
 	uint64_t		 id = 0;
 	int			 isnew;
 
@@ -434,15 +450,7 @@ test_cache_across_batches(void **st)
 		assert_int_equal(incident_flush(tx), 0);
 		assert_int_equal(state_commit(&tx), 0);
 	}
-	j = incident(f, id);
-	assert_int_equal(json_integer_value(json_object_get(j,
-	    "alert_count")), 2);
-	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 2);
-	assert_int_equal(json_integer_value(json_array_get(json_object_get(j,
-	    "alerts"), 1)), 102);
-	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
-	    "entities"), "srcip")), 2);
-	json_decref(j);
+	assert_two_alerts(f, id, 102);
 }
 
 /* Attach alert aid from srcip to the incident of host h6 in tx. */
@@ -484,7 +492,6 @@ test_cache_commit_fails(void **st)
 {
 	struct fixture	*f = *st;
 	state_txn_t	*tx;
-	json_t		*j;
 	uint64_t	 id = 0, id2 = 0;
 	int		 flag;
 
@@ -511,15 +518,7 @@ test_cache_commit_fails(void **st)
 	assert_int_equal(state_commit(&tx), 0);
 	incident_forget();
 
-	j = incident(f, id);
-	assert_int_equal(json_integer_value(json_object_get(j,
-	    "alert_count")), 2);
-	assert_int_equal(json_array_size(json_object_get(j, "alerts")), 2);
-	assert_int_equal(json_integer_value(json_array_get(json_object_get(j,
-	    "alerts"), 1)), 203);
-	assert_int_equal(json_array_size(json_object_get(json_object_get(j,
-	    "entities"), "srcip")), 2);
-	json_decref(j);
+	assert_two_alerts(f, id, 203);
 }
 
 /* A refused control request leaves the incident as it found it, even when
