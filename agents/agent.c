@@ -106,6 +106,8 @@ enum {
 	K_JOURNAL_ENTRIES, K_JOURNAL_ERRORS, K_CONFIGS_APPLIED,
 	K_CONFIGS_REFUSED, K_BAD_ENCODING, K_COUNT
 };
+/* every heartbeat carries the whole table (wire.h) */
+_Static_assert(K_COUNT <= MAX_HB_COUNTERS, "too many agent counters");
 
 struct agent_counters {
 	uint64_t	 sent;		/* events sent (incl. resent) */
@@ -167,6 +169,9 @@ struct agent {
 	struct group_config gc;		/* the one applied (empty: none) */
 	char		 group[MAX_NAME_BYTES + 1];
 	char		 cfgver[MAX_CONFIG_VERSION_BYTES + 1];	/* "" none */
+	int		 peer_cfg;	/* the collector sent a CONFIG in this
+					 * session: it reads the heartbeat's
+					 * configuration and counters */
 	char		 cfgerr[AGENT_CFGERR_BYTES];	/* last refusal
 					 * reported by the collector */
 	struct follow_stats fcarry;	/* stats of followers replaced */
@@ -343,6 +348,7 @@ static void agent_send_hello(struct agent *a)
 
 	spool_get_info(a->sp, &si);
 	wire_hello(&a->wb, si.epoch, a->opts->version, a->host);
+	a->peer_cfg = 0;	/* maybe another collector now */
 	if (agent_send_frame(a) == 0) {
 		log_debug("HELLO epoch %llu", (unsigned long long)si.epoch);
 		agent_set_state(a, ST_HELLO_SENT);
@@ -678,6 +684,11 @@ static void agent_on_config(struct agent *a, const struct wire_msg *m)
 	copy_wstr(group, sizeof(group), &m->group);
 	copy_wstr(ver, sizeof(ver), &m->cfgver);
 	copy_wstr(cerr, sizeof(cerr), &m->cfgerr);
+	if (!a->peer_cfg) {
+		/* this collector reads the counters: tell it soon */
+		a->peer_cfg = 1;
+		agent_heartbeat_soon(a);
+	}
 	if (!name_valid_str(NAME_AGENT, group)) {
 		a->c.bad_frames++;
 		log_warn("CONFIG with a bad group name: ignored");
@@ -1020,9 +1031,26 @@ static void agent_send_heartbeat(struct agent *a)
 	struct spool_info si;
 
 	spool_get_info(a->sp, &si);
-	wire_heartbeat_cfg(&a->wb, si.epoch, si.next_seq - 1 - si.ack_through,
-	    a->c.sent,
-	    a->spool_full || a->hb_full ? HB_SPOOL_FULL : 0, a->cfgver);
+	if (a->peer_cfg) {
+		const char *names[K_COUNT];
+		uint64_t v[K_COUNT];
+
+		/* totals, as kept in the spool across restarts */
+		agent_counters_now(a, v);
+		for (size_t i = 0; i < K_COUNT; i++) {
+			names[i] = agent_counter_defs[i].name;
+			v[i] += a->base[i];
+		}
+		wire_heartbeat_ctrs(&a->wb, si.epoch,
+		    si.next_seq - 1 - si.ack_through, a->c.sent,
+		    a->spool_full || a->hb_full ? HB_SPOOL_FULL : 0, a->cfgver,
+		    names, v, K_COUNT);
+	} else {
+		wire_heartbeat_cfg(&a->wb, si.epoch,
+		    si.next_seq - 1 - si.ack_through, a->c.sent,
+		    a->spool_full || a->hb_full ? HB_SPOOL_FULL : 0,
+		    a->cfgver);
+	}
 	if (agent_send_frame(a) == 0) {
 		a->last_hb = mono_us();
 		a->hb_full = a->spool_full;

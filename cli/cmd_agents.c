@@ -677,6 +677,28 @@ static int print_agent_json(const struct agent_row *r, uint64_t now)
 	json_object_set_new(o, "group", json_string(row_group(r)));
 	json_object_set_new(o, "config_version", r->j.cfgver[0] ?
 	    json_string(r->j.cfgver) : json_null());
+	/* the agent's own counters (names checked by the collector):
+	 * non-zero ones, and apart those that count lost or damaged input;
+	 * null until the agent reported any */
+	{
+		json_t *all = r->j.has_ctrs ? json_object() : NULL;
+		json_t *loss = r->j.has_ctrs ? json_object() : NULL;
+
+		for (size_t i = 0; all != NULL && loss != NULL &&
+		    i < r->j.nctrs && i < MAX_HB_COUNTERS; i++) {
+			const struct jagent_ctr *k = &r->j.ctrs[i];
+
+			if (k->value == 0)
+				continue;
+			json_object_set_new(all, k->name,
+			    json_integer((json_int_t)k->value));
+			if (wire_hb_counter_is_loss(k->name, strlen(k->name)))
+				json_object_set_new(loss, k->name,
+				    json_integer((json_int_t)k->value));
+		}
+		json_object_set_new(o, "counters", all ? all : json_null());
+		json_object_set_new(o, "losses", loss ? loss : json_null());
+	}
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (s == NULL)
@@ -710,6 +732,31 @@ static int print_agent_row(table_t *t, const struct agent_row *r,
 	rc |= table_cell_str(t, r->j.host);
 	rc |= table_cell_str(t, row_group(r));
 	rc |= table_cell_str(t, r->j.cfgver[0] ? r->j.cfgver : "-");
+	/* lost or damaged input the agent reported: "lines_truncated=2" */
+	{
+		char lb[256];
+		size_t off = 0;
+
+		lb[0] = '\0';
+		for (size_t i = 0; i < r->j.nctrs && i < MAX_HB_COUNTERS;
+		    i++) {
+			const struct jagent_ctr *k = &r->j.ctrs[i];
+			const char *n = k->name;
+			int w;
+
+			if (k->value == 0 ||
+			    !wire_hb_counter_is_loss(n, strlen(n)))
+				continue;
+			if (strncmp(n, "agent.", 6) == 0)
+				n += 6;
+			w = snprintf(lb + off, sizeof(lb) - off, "%s%s=%llu",
+			    off ? " " : "", n, (unsigned long long)k->value);
+			if (w < 0 || (size_t)w >= sizeof(lb) - off)
+				break;
+			off += (size_t)w;
+		}
+		rc |= table_cell_str(t, off ? lb : "-");
+	}
 	return rc != 0 ? TS_ENOMEM : 0;
 }
 
@@ -727,6 +774,7 @@ static int agents_list(struct cli *c, const struct cli_cmd *cmd, int argc,
 		{ "HOST",       40,  8, 1, 0 },
 		{ "GROUP",      24,  7, 1, 0 },
 		{ "CONFIG",     16,  6, 1, 0 },
+		{ "LOSSES",     80,  6, 1, 0 },
 	};
 	struct agent_rows rs;
 	journal_t *j = NULL;

@@ -24,6 +24,7 @@
 #include "outputs/outputs.h"
 #include "engine/state.h"
 #include "common/util.h"
+#include "common/wire.h"
 
 
 /* A process whose heartbeat (written at least every second) is older than
@@ -52,7 +53,10 @@ const struct cli_help cmd_status_help = {
 	"heartbeat), events journaled, events processed by the engine and the\n"
 	"engine's lag, and every counter of the collector and the engine.\n"
 	"Counters of refusals, drops and caps are listed apart; a non-zero one\n"
-	"is marked with '!'.\n",
+	"is marked with '!'.  So are the agents' own counters of lost or\n"
+	"damaged input (lines truncated, bad encoding, read errors, spool full,\n"
+	"journal errors, configurations refused) from their last heartbeat,\n"
+	"each with the agent's name.\n",
 	CLI_TABLE(status_groups),
 	"Exit status: 0 if the collector and the engine both run (with a fresh\n"
 	"heartbeat), 1 if not, 2 on a usage error or a missing data directory.\n"
@@ -149,6 +153,28 @@ static const struct stat_counter *counter_find(const struct counters *cs,
 		if (strcmp(cs->c[i].name, name) == 0)
 			return &cs->c[i];
 	return NULL;
+}
+
+/* The agents' counters of lost or damaged input, from their last heartbeat
+ * (the journal's agent records): named "AGENT agent.lines_truncated". */
+static int agent_loss_cb(const char *agent, const struct jagent *a,
+    void *arg)
+{
+	struct counters *cs = arg;
+	char n[MAX_NAME_BYTES + 2 + MAX_COUNTER_NAME_BYTES + 1];
+
+	for (size_t i = 0; i < a->nctrs && i < MAX_HB_COUNTERS; i++) {
+		const struct jagent_ctr *k = &a->ctrs[i];
+		size_t kl = strnlen(k->name, sizeof(k->name));
+
+		if (k->value == 0 || kl == sizeof(k->name) ||
+		    !wire_hb_counter_is_loss(k->name, kl))
+			continue;
+		snprintf(n, sizeof(n), "%s %s", agent, k->name);
+		if (counter_cb(n, k->value, cs) != 0)
+			return 1;
+	}
+	return 0;
 }
 
 static void counters_free(struct counters *cs)
@@ -371,9 +397,27 @@ static json_t *json_disk(const struct disk *d)
 	    "readers_cleared_now", (json_int_t)d->readers_now);
 }
 
+/* The agents' non-zero loss counters ("AGENT counter" names). */
+static void print_agent_losses(const struct counters *al)
+{
+	size_t i, w = 0;
+
+	printf("\nagents: lost or damaged input, from their heartbeats ('!' "
+	    "= non-zero):\n");
+	if (al->n == 0)
+		printf("  (none reported)\n");
+	for (i = 0; i < al->n; i++)
+		if (strlen(al->c[i].name) > w)
+			w = strlen(al->c[i].name);
+	for (i = 0; i < al->n; i++)
+		printf("! %-*s  %llu\n", (int)w, al->c[i].name,
+		    (unsigned long long)al->c[i].value);
+}
+
 static void print_report(const char *dd, struct proc *procs, size_t nprocs,
     int have_journal, uint64_t last, int have_state, uint64_t cursor,
-    const struct cgroup *g, size_t ng, const struct disk *disk, uint64_t now)
+    const struct cgroup *g, size_t ng, const struct counters *al,
+    const struct disk *disk, uint64_t now)
 {
 	table_t *t;
 	static const struct table_col cols[] = {
@@ -429,6 +473,7 @@ static void print_report(const char *dd, struct proc *procs, size_t nprocs,
 	nz = 0;
 	for (i = 0; i < ng; i++)
 		nz += nonzero_refusals(g[i].cs);
+	nz += al->n;
 	if (nz != 0)
 		printf("! refusals/drops:  %zu counter(s) non-zero, marked '!' "
 		    "below\n", nz);
@@ -436,6 +481,7 @@ static void print_report(const char *dd, struct proc *procs, size_t nprocs,
 		printf("refusals/drops:    none\n");
 	for (i = 0; i < ng; i++)
 		print_counters(g[i].title, g[i].cs);
+	print_agent_losses(al);
 }
 
 static json_t *json_counters(const struct counters *cs, int refusals)
@@ -455,9 +501,10 @@ static json_t *json_counters(const struct counters *cs, int refusals)
 
 static int print_json(const char *dd, struct proc *procs, size_t nprocs,
     int ok, int have_journal, uint64_t last, int have_state, uint64_t cursor,
-    const struct cgroup *g, size_t ng, const struct disk *disk, uint64_t now)
+    const struct cgroup *g, size_t ng, const struct counters *al,
+    const struct disk *disk, uint64_t now)
 {
-	json_t *o, *pa, *counters, *refusals, *tmp;
+	json_t *o, *pa, *counters, *refusals, *losses, *tmp;
 	char tb[40];
 	char *s;
 	size_t i;
@@ -530,6 +577,30 @@ static int print_json(const char *dd, struct proc *procs, size_t nprocs,
 	json_object_set_new(o, "disk", json_disk(disk));
 	json_object_set_new(o, "counters", counters);
 	json_object_set_new(o, "refusals", refusals);
+	/* {"AGENT": {"agent.lines_truncated": N, ...}, ...}: non-zero only */
+	if ((losses = json_object()) != NULL) {
+		for (i = 0; i < al->n; i++) {
+			const char *sp = strchr(al->c[i].name, ' ');
+			char agent[MAX_NAME_BYTES + 1];
+			json_t *ao;
+
+			if (sp == NULL || (size_t)(sp - al->c[i].name) >=
+			    sizeof(agent))
+				continue;
+			memcpy(agent, al->c[i].name,
+			    (size_t)(sp - al->c[i].name));
+			agent[sp - al->c[i].name] = '\0';
+			if ((ao = json_object_get(losses, agent)) == NULL) {
+				ao = json_object();
+				if (ao == NULL ||
+				    json_object_set_new(losses, agent, ao) != 0)
+					continue;
+			}
+			json_object_set_new(ao, sp + 1,
+			    json_integer((json_int_t)al->c[i].value));
+		}
+		json_object_set_new(o, "agent_losses", losses);
+	}
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (s == NULL)
@@ -554,7 +625,7 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	/* the api process runs only when the configuration gives it an
 	 * address */
 	size_t nprocs = cfg != NULL && cfg->api_listen != NULL ? 5 : 4;
-	struct counters jc, sc, oc, ac;
+	struct counters jc, sc, oc, ac, al;
 	struct cgroup groups[4];
 	struct disk disk = { 0 };
 	journal_t *j = NULL;
@@ -569,6 +640,7 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	memset(&sc, 0, sizeof(sc));
 	memset(&oc, 0, sizeof(oc));
 	memset(&ac, 0, sizeof(ac));
+	memset(&al, 0, sizeof(al));
 	cli_opt_init(&p, c, cmd, CLI_TABLE(status_opts), 0, argc, argv);
 	while ((opt = cli_opt_next(&p)) != 0) {
 		if (opt == CLI_OPT_EXIT)
@@ -600,6 +672,9 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 		if ((rc = journal_last_seq(j, &last)) != 0 ||
 		    ((rc = journal_stats_foreach(j, counter_cb, &jc)) != 0 &&
 		    rc != TS_ESTOP) || (rc = jc.rc) != 0)
+			goto fail;
+		if (((rc = journal_agent_foreach(j, agent_loss_cb, &al)) != 0 &&
+		    rc != TS_ESTOP) || (rc = al.rc) != 0)
 			goto fail;
 	} else if (rc != TS_ENOTFOUND) {
 		goto fail;
@@ -640,10 +715,10 @@ int cmd_status(struct cli *c, const struct cli_cmd *cmd, int argc,
 	groups[3] = (struct cgroup){ "api", &ac };
 	if (json)
 		rc = print_json(dd, procs, nprocs, ok, have_journal, last,
-		    have_state, cursor, groups, 4, &disk, now);
+		    have_state, cursor, groups, 4, &al, &disk, now);
 	else
 		print_report(dd, procs, nprocs, have_journal, last, have_state,
-		    cursor, groups, 4, &disk, now);
+		    cursor, groups, 4, &al, &disk, now);
 	if (rc != 0)
 		goto fail;
 	exit_rc = ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
@@ -660,6 +735,7 @@ out:
 	counters_free(&sc);
 	counters_free(&oc);
 	counters_free(&ac);
+	counters_free(&al);
 	free(jpath);
 	free(spath);
 	free(opath);

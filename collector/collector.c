@@ -685,12 +685,15 @@ refuse(struct collector *c, zmq_msg_t *rid, int counter, uint16_t code,
 /* ---- groups' configuration --------------------------------------------------- */
 
 /* Send the session's group configuration when it changed since the last
- * one sent (or none was). */
+ * one sent (or none was).  The first of a session goes out even when the
+ * group has no file (empty version: "keep your own"): it tells the agent
+ * that this collector reads the heartbeat's configuration version and
+ * counters (wire.h). */
 static void
 send_config(struct collector *c, struct session *s)
 {
 	struct groupconf_view v;
-	int err;
+	int err, first;
 
 	if (c->gc == NULL || s->group[0] == '\0')
 		return;
@@ -700,9 +703,10 @@ send_config(struct collector *c, struct session *s)
 	}
 	if (v.gen == s->cfg_gen)
 		return;
+	first = s->cfg_gen == 0;
 	s->cfg_gen = v.gen;
-	if (v.version[0] == '\0' && v.error[0] == '\0')
-		return;		/* no file for this group: nothing to say */
+	if (v.version[0] == '\0' && v.error[0] == '\0' && !first)
+		return;		/* no file for this group: said once */
 	wire_config(&c->out, s->group, v.version, v.error, v.text, v.len);
 	if (c->out.failed) {
 		log_err("collector: out of memory building a CONFIG");
@@ -1299,6 +1303,19 @@ on_heartbeat(struct collector *c, zmq_msg_t *rid, const char *agent,
 	snprintf(a.host, sizeof(a.host), "%s", s->host);
 	snprintf(a.group, sizeof(a.group), "%s", s->group);
 	snprintf(a.cfgver, sizeof(a.cfgver), "%s", s->cfgver);
+	if (m->has_ctrs) {
+		struct wire_str n;
+		size_t off = 0;
+		uint64_t v;
+
+		a.has_ctrs = 1;
+		while (a.nctrs < MAX_HB_COUNTERS &&
+		    wire_hb_counter_next(m, &off, &n, &v)) {
+			copy_wstr(a.ctrs[a.nctrs].name,
+			    sizeof(a.ctrs[a.nctrs].name), &n);
+			a.ctrs[a.nctrs++].value = v;
+		}
+	}
 	/* into the group's transaction, not one of its own */
 	if (c->ntouch >= MAX_GROUP_FRAMES)
 		group_flush(c);

@@ -198,7 +198,11 @@ journal_record_decode(const void *buf, size_t len, struct jevent *ev)
 }
 
 /* Agent record: JAGENT_FIXED bytes of u64, then str version, str host,
- * u64 health, then (absent in older records) str group, str cfgver. */
+ * u64 health, then (absent in older records) str group, str cfgver, then
+ * (absent in older records and until the agent reported them) u16 n and n
+ * pairs of str name, u64 value: the agent's counters. */
+#define JAGENT_CTRS_MAX	(2 + MAX_HB_COUNTERS * (2 + MAX_COUNTER_NAME_BYTES + 8))
+
 static size_t
 jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
 {
@@ -207,7 +211,16 @@ jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
 	size_t gl = strnlen(a->group, sizeof(a->group) - 1);
 	size_t cl = strnlen(a->cfgver, sizeof(a->cfgver) - 1);
 	size_t need = JAGENT_FIXED + 2 + vl + 2 + hl + 8 + 2 + gl + 2 + cl;
+	size_t nc = a->has_ctrs ? (a->nctrs < MAX_HB_COUNTERS ? a->nctrs :
+	    MAX_HB_COUNTERS) : 0;
 	unsigned char *p = buf;
+
+	if (a->has_ctrs) {
+		need += 2;
+		for (size_t i = 0; i < nc; i++)
+			need += 2 + strnlen(a->ctrs[i].name,
+			    sizeof(a->ctrs[i].name) - 1) + 8;
+	}
 
 	if (need > cap)
 		return 0;
@@ -226,7 +239,18 @@ jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
 	put_be16(p, (uint16_t)gl);	p += 2;
 	memcpy(p, a->group, gl);	p += gl;
 	put_be16(p, (uint16_t)cl);	p += 2;
-	memcpy(p, a->cfgver, cl);
+	memcpy(p, a->cfgver, cl);	p += cl;
+	if (a->has_ctrs) {
+		put_be16(p, (uint16_t)nc);	p += 2;
+		for (size_t i = 0; i < nc; i++) {
+			size_t l = strnlen(a->ctrs[i].name,
+			    sizeof(a->ctrs[i].name) - 1);
+
+			put_be16(p, (uint16_t)l);	p += 2;
+			memcpy(p, a->ctrs[i].name, l);	p += l;
+			put_be64(p, a->ctrs[i].value);	p += 8;
+		}
+	}
 	return need;
 }
 
@@ -270,9 +294,28 @@ jagent_decode(const void *buf, size_t len, struct jagent *a)
 		return TS_EINVAL;
 	memcpy(a->group, p, l); p += l;
 	l = get_be16(p); p += 2;
-	if (l >= sizeof(a->cfgver) || l != (size_t)(end - p))
+	if (l >= sizeof(a->cfgver) || l > (size_t)(end - p))
 		return TS_EINVAL;
-	memcpy(a->cfgver, p, l);
+	memcpy(a->cfgver, p, l); p += l;
+	if (p == end)
+		return 0;
+	if ((size_t)(end - p) < 2)
+		return TS_EINVAL;
+	a->nctrs = get_be16(p); p += 2;
+	if (a->nctrs > MAX_HB_COUNTERS)
+		return TS_EINVAL;
+	a->has_ctrs = 1;
+	for (size_t i = 0; i < a->nctrs; i++) {
+		if ((size_t)(end - p) < 2)
+			return TS_EINVAL;
+		l = get_be16(p); p += 2;
+		if (l >= sizeof(a->ctrs[i].name) || l + 8 > (size_t)(end - p))
+			return TS_EINVAL;
+		memcpy(a->ctrs[i].name, p, l); p += l;
+		a->ctrs[i].value = get_be64(p); p += 8;
+	}
+	if (p != end)
+		return TS_EINVAL;
 	return 0;
 }
 
@@ -544,7 +587,8 @@ agent_write(journal_t *j, MDB_txn *txn, const char *agent,
     const struct jagent *a)
 {
 	unsigned char buf[JAGENT_FIXED + 4 + sizeof(a->version) +
-	    sizeof(a->host) + 8 + 4 + sizeof(a->group) + sizeof(a->cfgver)];
+	    sizeof(a->host) + 8 + 4 + sizeof(a->group) + sizeof(a->cfgver) +
+	    JAGENT_CTRS_MAX];
 	MDB_val k, v;
 	int rc;
 
@@ -794,6 +838,11 @@ journal_txn_agent_touch(journal_txn_t *t, const char *agent,
 	if (a->cfgver[0])
 		copy_str(cur.cfgver, sizeof(cur.cfgver), a->cfgver,
 		    strnlen(a->cfgver, sizeof(a->cfgver)));
+	if (a->has_ctrs) {
+		cur.has_ctrs = 1;
+		cur.nctrs = a->nctrs;
+		memcpy(cur.ctrs, a->ctrs, sizeof(cur.ctrs));
+	}
 	return agent_write(t->j, t->txn, agent, &cur);
 }
 

@@ -108,6 +108,15 @@ struct jagent {
 	char		 cfgver[MAX_CONFIG_VERSION_BYTES + 1];	/* group
 					 * configuration version it runs
 					 * (its heartbeat's); "" unknown */
+	/* The agent's own counters from its last heartbeat that had them
+	 * (wire.h): lines truncated, read errors, ...  A record touched
+	 * with has_ctrs 0 keeps the stored ones. */
+	int		 has_ctrs;
+	uint16_t	 nctrs;
+	struct jagent_ctr {
+		char	 name[MAX_COUNTER_NAME_BYTES + 1];
+		uint64_t value;
+	}		 ctrs[MAX_HB_COUNTERS];
 };
 
 /* Agent health flags (struct jagent.health). */

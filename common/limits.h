@@ -29,6 +29,10 @@
  * the version string naming it (16 hex digits of its hash). */
 #define MAX_GROUP_BYTES		(256 * 1024)
 #define MAX_CONFIG_VERSION_BYTES	32
+/* The counters an agent reports in its HEARTBEAT (wire.h): how many, and
+ * the length of a name ("agent.lines_bad_encoding"). */
+#define MAX_HB_COUNTERS		32
+#define MAX_COUNTER_NAME_BYTES	48
 /* Groups the collector keeps the configuration of. */
 #define MAX_GROUPS		4096
 

@@ -120,6 +120,91 @@ static const char *event_decode(struct cursor *c, struct wire_event *ev)
 	return NULL;
 }
 
+static int counter_name_valid(const struct wire_str *n)
+{
+	if (n->len == 0)
+		return 0;
+	for (size_t i = 0; i < n->len; i++) {
+		unsigned char ch = (unsigned char)n->p[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		    ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Validate a HEARTBEAT's counters section at the cursor (which it must
+ * fill exactly).  0, or a reason. */
+static const char *hb_counters_decode(struct cursor *c, struct wire_msg *m)
+{
+	struct wire_str names[MAX_HB_COUNTERS];
+	uint64_t v;
+	int r;
+
+	if (get_u16(c, &m->nctrs) != 0)
+		return "truncated HEARTBEAT counters";
+	if (m->nctrs > MAX_HB_COUNTERS)
+		return "too many HEARTBEAT counters";
+	m->has_ctrs = 1;
+	m->ctrs = c->p;
+	for (uint16_t i = 0; i < m->nctrs; i++) {
+		r = get_str(c, MAX_COUNTER_NAME_BYTES, &names[i]);
+		if (r == -2)
+			return "HEARTBEAT counter name too long";
+		if (r != 0 || get_u64(c, &v) != 0)
+			return "truncated HEARTBEAT counters";
+		if (!counter_name_valid(&names[i]))
+			return "bad HEARTBEAT counter name";
+		for (uint16_t k = 0; k < i; k++)
+			if (names[k].len == names[i].len &&
+			    memcmp(names[k].p, names[i].p, names[i].len) == 0)
+				return "HEARTBEAT counter named twice";
+	}
+	return NULL;
+}
+
+int wire_hb_counter_next(const struct wire_msg *m, size_t *off,
+    struct wire_str *name, uint64_t *value)
+{
+	const unsigned char *p;
+	uint16_t i = 0;
+	size_t o = 0, l;
+
+	/* *off counts the pairs already returned; the section was validated
+	 * by wire_decode, so walking it again needs no bounds. */
+	if (m->type != WIRE_HEARTBEAT || !m->has_ctrs || *off >= m->nctrs)
+		return 0;
+	p = m->ctrs;
+	for (;;) {
+		l = ((size_t)p[o] << 8) | p[o + 1];
+		if (i == *off)
+			break;
+		o += 2 + l + 8;
+		i++;
+	}
+	name->p = (const char *)p + o + 2;
+	name->len = l;
+	*value = get_be64(p + o + 2 + l);
+	(*off)++;
+	return 1;
+}
+
+int wire_hb_counter_is_loss(const char *n, size_t len)
+{
+	static const char *const loss[] = {
+		"agent.lines_truncated", "agent.lines_bad_encoding",
+		"agent.read_errors", "agent.spool_full", "agent.journal_errors",
+		"agent.configs_refused",
+	};
+
+	for (size_t i = 0; i < sizeof(loss) / sizeof(loss[0]); i++)
+		if (strlen(loss[i]) == len && memcmp(loss[i], n, len) == 0)
+			return 1;
+	return 0;
+}
+
 int wire_seq_range_valid(uint64_t first, uint64_t n)
 {
 	return first >= 1 && first <= WIRE_MAX_SEQ &&
@@ -194,6 +279,10 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m,
 				goto bad;
 			}
 		}
+		/* Optional trailing counters. */
+		if (c.left > 0 && (reason = hb_counters_decode(&c, m)) !=
+		    NULL)
+			goto bad;
 		break;
 	case WIRE_CONFIG:
 		r = get_str(&c, MAX_NAME_BYTES, &m->group);
@@ -440,6 +529,22 @@ void wire_heartbeat_cfg(struct wire_buf *w, uint64_t epoch, uint64_t spooled,
 	wire_heartbeat(w, epoch, spooled, sent, flags);
 	if (cfgver != NULL && cfgver[0] != '\0')
 		put_str(w, cfgver, strlen(cfgver), MAX_CONFIG_VERSION_BYTES);
+}
+
+void wire_heartbeat_ctrs(struct wire_buf *w, uint64_t epoch,
+    uint64_t spooled, uint64_t sent, uint32_t flags, const char *cfgver,
+    const char *const *names, const uint64_t *values, size_t n)
+{
+	wire_heartbeat(w, epoch, spooled, sent, flags);
+	put_str(w, cfgver, cfgver ? strlen(cfgver) : 0,
+	    MAX_CONFIG_VERSION_BYTES);
+	if (n > MAX_HB_COUNTERS)
+		n = MAX_HB_COUNTERS;
+	put_u16(w, (uint16_t)n);
+	for (size_t i = 0; i < n; i++) {
+		put_str(w, names[i], strlen(names[i]), MAX_COUNTER_NAME_BYTES);
+		put_u64(w, values[i]);
+	}
 }
 
 void wire_config(struct wire_buf *w, const char *group, const char *version,

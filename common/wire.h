@@ -37,9 +37,18 @@
  *   HEARTBEAT agent -> collector, every few seconds
  *             u64 epoch, u64 spooled (events not yet acknowledged),
  *             u64 sent (events sent since start), u32 flags (HB_*)
-             str config   OPTIONAL: the version of the group configuration
-                          the agent runs (sent only once it got a CONFIG,
-                          so an old collector never sees it)
+ *             str config   OPTIONAL: the version of the group configuration
+ *                          the agent runs, empty if none (sent only once it
+ *                          got a CONFIG, so an old collector never sees it)
+ *             u16 n        OPTIONAL, only after config (present then even
+ *                          if empty): the agent's counters, n <=
+ *                          MAX_HB_COUNTERS pairs of
+ *               str name     [A-Za-z0-9._-], 1..MAX_COUNTER_NAME_BYTES,
+ *                            no name twice ("agent.lines_truncated")
+ *               u64 value    its total (kept across agent restarts)
+ *                          sent, like config, only to a collector that sent
+ *                          a CONFIG in this session; each heartbeat carries
+ *                          the whole table.  Anything else is MALFORMED.
  *   REFUSE    collector -> agent: the frame was refused
  *             u16 code (WIRE_REFUSE_*), str reason
  *   CONFIG    collector -> agent, after WELCOME and whenever the agent's
@@ -128,6 +137,10 @@ struct wire_msg {
 	struct wire_str	 reason;	/* REFUSE */
 	struct wire_str	 group;		/* CONFIG */
 	struct wire_str	 cfgver;	/* CONFIG; HEARTBEAT (len 0: absent) */
+	int		 has_ctrs;	/* HEARTBEAT: the counters section is
+					 * there (nctrs may still be 0) */
+	uint16_t	 nctrs;		/* HEARTBEAT: counters */
+	const unsigned char *ctrs;	/* HEARTBEAT: start of the pairs */
 	struct wire_str	 cfgerr;	/* CONFIG */
 	struct wire_str	 text;		/* CONFIG */
 	const unsigned char *events;	/* BATCH: start of the event records */
@@ -157,6 +170,17 @@ int wire_decode(const void *buf, size_t len, struct wire_msg *m,
 int wire_batch_next(const struct wire_msg *m, size_t *off,
     struct wire_event *ev);
 
+/* Iterate the counters of a decoded HEARTBEAT: *off starts at 0; returns 1
+ * with *name (not NUL-terminated) and *value filled, 0 at the end. */
+int wire_hb_counter_next(const struct wire_msg *m, size_t *off,
+    struct wire_str *name, uint64_t *value);
+
+/* 1 if the agent counter named (n, len) counts lost or damaged input
+ * (lines truncated, bad encoding, read errors, spool full, journal read
+ * errors, configurations refused): what `tocsin status` and `tocsin
+ * agents` point out. */
+int wire_hb_counter_is_loss(const char *n, size_t len);
+
 /*
  * Encoders write into a growable buffer.  wire_buf_reset() starts a new
  * message; the wire_put_* calls append; w->data/w->len is the frame.
@@ -184,6 +208,11 @@ void wire_heartbeat(struct wire_buf *w, uint64_t epoch, uint64_t spooled,
 /* HEARTBEAT with the trailing configuration version (NULL or "": none). */
 void wire_heartbeat_cfg(struct wire_buf *w, uint64_t epoch, uint64_t spooled,
     uint64_t sent, uint32_t flags, const char *cfgver);
+/* HEARTBEAT with the configuration version (NULL: "") and n counters
+ * (n <= MAX_HB_COUNTERS; names valid as above). */
+void wire_heartbeat_ctrs(struct wire_buf *w, uint64_t epoch,
+    uint64_t spooled, uint64_t sent, uint32_t flags, const char *cfgver,
+    const char *const *names, const uint64_t *values, size_t n);
 void wire_refuse(struct wire_buf *w, uint16_t code, const char *reason);
 /* CONFIG; error and text may be NULL (empty). */
 void wire_config(struct wire_buf *w, const char *group, const char *version,

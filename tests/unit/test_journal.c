@@ -329,6 +329,38 @@ test_stats_touch(void **state)
 	assert_int_equal(got.hb_flags, HB_SPOOL_FULL);
 	assert_string_equal(got.version, "0.1.0");
 	assert_string_equal(got.host, "web01");
+	assert_false(got.has_ctrs);
+
+	/* The agent's counters: kept as reported, replaced by the next
+	 * heartbeat that has them, kept by a touch without them. */
+	memset(&a, 0, sizeof(a));
+	a.has_ctrs = 1;
+	a.nctrs = MAX_HB_COUNTERS;
+	for (size_t i = 0; i < MAX_HB_COUNTERS; i++) {
+		memset(a.ctrs[i].name, 'n', MAX_COUNTER_NAME_BYTES);
+		a.ctrs[i].name[0] = (char)('A' + i);
+		a.ctrs[i].value = UINT64_MAX - i;
+	}
+	assert_int_equal(journal_agent_touch(j, "web01", &a, NULL, 0), 0);
+	assert_int_equal(journal_agent_get(j, "web01", &got), 0);
+	assert_true(got.has_ctrs);
+	assert_int_equal(got.nctrs, MAX_HB_COUNTERS);
+	for (size_t i = 0; i < MAX_HB_COUNTERS; i++) {
+		assert_string_equal(got.ctrs[i].name, a.ctrs[i].name);
+		assert_true(got.ctrs[i].value == UINT64_MAX - i);
+	}
+	assert_string_equal(got.version, "0.1.0");	/* kept */
+	a.nctrs = 1;
+	strcpy(a.ctrs[0].name, "agent.lines_truncated");
+	a.ctrs[0].value = 2;
+	assert_int_equal(journal_agent_touch(j, "web01", &a, NULL, 0), 0);
+	memset(&a, 0, sizeof(a));	/* a HELLO: no counters */
+	assert_int_equal(journal_agent_touch(j, "web01", &a, NULL, 0), 0);
+	assert_int_equal(journal_agent_get(j, "web01", &got), 0);
+	assert_true(got.has_ctrs);
+	assert_int_equal(got.nctrs, 1);
+	assert_string_equal(got.ctrs[0].name, "agent.lines_truncated");
+	assert_true(got.ctrs[0].value == 2);
 	journal_close(&j);
 }
 

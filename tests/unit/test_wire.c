@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -511,6 +512,193 @@ static void test_config_frames(void **state)
 	wire_buf_free(&w);
 }
 
+/* Build a HEARTBEAT by hand: fixed part, config "v1", then raw bytes. */
+static size_t hb_raw(unsigned char *f, const unsigned char *tail,
+    size_t tail_len)
+{
+	size_t n = 0;
+
+	f[n++] = WIRE_VERSION;
+	f[n++] = WIRE_HEARTBEAT;
+	memset(f + n, 0, 8 + 8 + 8 + 4);
+	n += 8 + 8 + 8 + 4;
+	f[n++] = 0;
+	f[n++] = 2;
+	f[n++] = 'v';
+	f[n++] = '1';
+	memcpy(f + n, tail, tail_len);
+	return n + tail_len;
+}
+
+/* The counters trailing a HEARTBEAT: round trip, absent/empty, every
+ * truncation, and each malformed table refused with its reason. */
+static void test_heartbeat_counters(void **state)
+{
+	static const char *const names[] = {
+		"agent.lines_truncated", "agent.lines_bad_encoding",
+		"agent.read_errors",
+	};
+	static const uint64_t values[] = { 3, 0, UINT64_MAX };
+	const size_t fixed = 2 + 8 + 8 + 8 + 4;
+	struct wire_buf w = { 0 };
+	struct wire_msg m;
+	struct wire_str n;
+	const char *why;
+	unsigned char *c, f[4096];
+	size_t off, len, i;
+	uint64_t v;
+	(void)state;
+
+	wire_heartbeat_ctrs(&w, 7, 1, 2, HB_SPOOL_FULL, "abc", names, values,
+	    3);
+	assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+	assert_true(m.epoch == 7 && m.spooled == 1 && m.sent == 2 &&
+	    m.hb_flags == HB_SPOOL_FULL);
+	assert_int_equal(m.cfgver.len, 3);
+	assert_true(m.has_ctrs);
+	assert_int_equal(m.nctrs, 3);
+	off = 0;
+	for (i = 0; wire_hb_counter_next(&m, &off, &n, &v); i++) {
+		assert_true(i < 3);
+		assert_int_equal(n.len, strlen(names[i]));
+		assert_memory_equal(n.p, names[i], n.len);
+		assert_true(v == values[i]);
+	}
+	assert_int_equal(i, 3);
+	free(c);
+	/* the proper prefixes that decode are exactly the older forms: the
+	 * fixed part alone, and with the config version */
+	for (len = 0; len < w.len; len++) {
+		int rc = decode_copy(w.data, len, &m, &why, &c);
+
+		free(c);
+		if (len == fixed || len == fixed + 2 + 3) {
+			assert_int_equal(rc, 0);
+			assert_false(m.has_ctrs);
+		} else if (rc != TS_EINVAL || why == NULL) {
+			fail_msg("prefix of %zu/%zu bytes: rc %d", len, w.len,
+			    rc);
+		}
+	}
+	/* no config: the version is sent empty, the counters follow */
+	wire_heartbeat_ctrs(&w, 7, 1, 2, 0, NULL, names, values, 1);
+	assert_int_equal(w.len, fixed + 2 + 2 + 2 + strlen(names[0]) + 8);
+	assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+	assert_int_equal(m.cfgver.len, 0);
+	assert_int_equal(m.nctrs, 1);
+	free(c);
+	/* an empty table is a table */
+	wire_heartbeat_ctrs(&w, 7, 1, 2, 0, "", NULL, NULL, 0);
+	assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+	assert_true(m.has_ctrs);
+	assert_int_equal(m.nctrs, 0);
+	off = 0;
+	assert_int_equal(wire_hb_counter_next(&m, &off, &n, &v), 0);
+	free(c);
+	/* old form: no table */
+	wire_heartbeat_cfg(&w, 7, 1, 2, 0, "abc");
+	assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+	assert_false(m.has_ctrs);
+	off = 0;
+	assert_int_equal(wire_hb_counter_next(&m, &off, &n, &v), 0);
+	free(c);
+
+	/* malformed tables */
+	{
+		static const unsigned char one_byte[] = { 0 };
+		static const unsigned char too_many[] = { 0, MAX_HB_COUNTERS +
+		    1 };
+		static const unsigned char empty_name[] = { 0, 1, 0, 0,
+		    0, 0, 0, 0, 0, 0, 0, 1 };
+		static const unsigned char bad_char[] = { 0, 1, 0, 2, 'a', ' ',
+		    0, 0, 0, 0, 0, 0, 0, 1 };
+		static const unsigned char twice[] = { 0, 2,
+		    0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 1,
+		    0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 2 };
+		static const unsigned char short_value[] = { 0, 1, 0, 1, 'a',
+		    0, 0, 0 };
+		static const unsigned char count_over[] = { 0, 2, 0, 1, 'a',
+		    0, 0, 0, 0, 0, 0, 0, 1 };
+		static const unsigned char trailing[] = { 0, 1, 0, 1, 'a',
+		    0, 0, 0, 0, 0, 0, 0, 1, 9 };
+		unsigned char long_name[2 + 2 + MAX_COUNTER_NAME_BYTES + 1 + 8];
+		static const struct {
+			const unsigned char *b;
+			size_t len;
+			const char *why;
+		} t[] = {
+			{ one_byte, sizeof(one_byte),
+			  "truncated HEARTBEAT counters" },
+			{ too_many, sizeof(too_many),
+			  "too many HEARTBEAT counters" },
+			{ empty_name, sizeof(empty_name),
+			  "bad HEARTBEAT counter name" },
+			{ bad_char, sizeof(bad_char),
+			  "bad HEARTBEAT counter name" },
+			{ twice, sizeof(twice),
+			  "HEARTBEAT counter named twice" },
+			{ short_value, sizeof(short_value),
+			  "truncated HEARTBEAT counters" },
+			{ count_over, sizeof(count_over),
+			  "truncated HEARTBEAT counters" },
+			{ trailing, sizeof(trailing),
+			  "trailing bytes after the frame" },
+		};
+
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			len = hb_raw(f, t[i].b, t[i].len);
+			assert_int_equal(decode_copy(f, len, &m, &why, &c),
+			    TS_EINVAL);
+			free(c);
+			assert_non_null(why);
+			if (strcmp(why, t[i].why) != 0)
+				fail_msg("table %zu: \"%s\", want \"%s\"", i,
+				    why, t[i].why);
+			assert_false(m.has_ctrs);
+		}
+		memset(long_name, 0, sizeof(long_name));
+		long_name[1] = 1;
+		long_name[3] = MAX_COUNTER_NAME_BYTES + 1;
+		memset(long_name + 4, 'a', MAX_COUNTER_NAME_BYTES + 1);
+		len = hb_raw(f, long_name, sizeof(long_name));
+		assert_int_equal(decode_copy(f, len, &m, &why, &c), TS_EINVAL);
+		free(c);
+		assert_string_equal(why, "HEARTBEAT counter name too long");
+		/* the longest name and the most counters pass */
+		long_name[3] = MAX_COUNTER_NAME_BYTES;
+		len = hb_raw(f, long_name, sizeof(long_name) - 1);
+		assert_int_equal(decode_copy(f, len, &m, &why, &c), 0);
+		free(c);
+	}
+	{
+		char nb[MAX_HB_COUNTERS][8];
+		const char *nn[MAX_HB_COUNTERS + 1];
+		uint64_t vv[MAX_HB_COUNTERS + 1];
+
+		for (i = 0; i < MAX_HB_COUNTERS; i++) {
+			snprintf(nb[i], sizeof(nb[i]), "c%zu", i);
+			nn[i] = nb[i];
+			vv[i] = i;
+		}
+		wire_heartbeat_ctrs(&w, 1, 0, 0, 0, "", nn, vv,
+		    MAX_HB_COUNTERS);
+		assert_int_equal(decode_copy(w.data, w.len, &m, &why, &c), 0);
+		assert_int_equal(m.nctrs, MAX_HB_COUNTERS);
+		off = 0;
+		for (i = 0; wire_hb_counter_next(&m, &off, &n, &v); i++)
+			assert_true(v == i);
+		assert_int_equal(i, MAX_HB_COUNTERS);
+		free(c);
+	}
+	/* which counters count lost or damaged input */
+	assert_true(wire_hb_counter_is_loss("agent.lines_truncated", 21));
+	assert_true(wire_hb_counter_is_loss("agent.lines_bad_encoding", 24));
+	assert_true(wire_hb_counter_is_loss("agent.read_errors", 17));
+	assert_false(wire_hb_counter_is_loss("agent.lines_read", 16));
+	assert_false(wire_hb_counter_is_loss("agent.read_errors", 16));
+	wire_buf_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_batch_malformed),
 		cmocka_unit_test(test_string_limits),
 		cmocka_unit_test(test_config_frames),
+		cmocka_unit_test(test_heartbeat_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
