@@ -4,6 +4,8 @@
 # that stops reporting raises the "agent silent" alert (and "reporting
 # again" when it is back); a spool that fills up while the server is away is
 # reported by the agent's heartbeat, shown by `tocsin agents` and alerted.
+# The agent's own counters of damaged input (a line capped, a line in
+# Latin-1, the spool full) reach `tocsin agents` and `tocsin status`.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 # A short silence threshold so that the test need not wait ten minutes.
@@ -56,6 +58,33 @@ is "h1's spool is not full" "$(agent_field h1 .spool_full)" false
 tocsin agents >"$T/agents.txt" 2>&1
 check "the agents table lists h1 as connected with its version" \
     grep -q -E "^h1 +connected .* $VERSION" "$T/agents.txt"
+check "h1 reports its counters, none of lost input yet" \
+    wait_until 30 field_is h1 '.losses | tojson' "{}"
+
+# --- the agent's own counters of damaged input reach the server ------------
+# One line past MAX_LINE_BYTES (64 KiB: capped) and one in Latin-1 (not
+# UTF-8): the agent counts them, its heartbeat carries the counts.
+{ head -c 70000 /dev/zero | tr '\0' x; echo; } >>"$T/h1.syslog"
+printf 'Jan 26 00:01:00 web01 app: caf\351 ferm\351\n' >>"$T/h1.syslog"
+check "h1's two new lines journaled" wait_until 30 field_is h1 .events 22
+check "tocsin agents --json: h1 agent.lines_truncated 1" \
+    wait_until 30 field_is h1 '.losses["agent.lines_truncated"]' 1
+is "tocsin agents --json: h1 agent.lines_bad_encoding 1" \
+    "$(agent_field h1 '.losses["agent.lines_bad_encoding"]')" 1
+is "tocsin agents --json: h1 lines read (not a loss) in counters only" \
+    "$(agent_field h1 '[.counters["agent.lines_read"] > 0,
+        (.losses | has("agent.lines_read"))] | @tsv')" "$(printf 'true\tfalse')"
+tocsin agents >"$T/agents.txt" 2>&1
+check "the agents table shows h1's losses" grep -q -E \
+    "^h1 +connected .*lines_truncated=1 lines_bad_encoding=1" "$T/agents.txt"
+tocsin status >"$T/status.txt" 2>&1
+check "tocsin status names h1's truncated line" \
+    grep -q -E '^! h1 agent\.lines_truncated +1$' "$T/status.txt"
+check "tocsin status names h1's Latin-1 line" \
+    grep -q -E '^! h1 agent\.lines_bad_encoding +1$' "$T/status.txt"
+is "tocsin status --json: h1's losses" \
+    "$(status_json | jq -c '.agent_losses.h1')" \
+    '{"agent.lines_truncated":1,"agent.lines_bad_encoding":1}'
 
 # --- silent, then reporting again ----------------------------------------
 AGENT_PID=$H1_PID
@@ -96,6 +125,14 @@ check "agent spool full alert raised for h2" \
 check "all of h2's lines arrive once the spool drains" \
     wait_until 60 field_is h2 .events 3000
 check "h2's spool no longer full" wait_until 30 field_is h2 .spool_full false
+spool_full_counted() {
+	[ "$(agent_field h2 '.losses["agent.spool_full"] // 0')" -ge 1 ]
+}
+check "tocsin agents --json: h2 agent.spool_full counted" \
+    wait_until 30 spool_full_counted
+tocsin status >"$T/status.txt" 2>&1
+check "tocsin status names h2's spool full" \
+    grep -q -E '^! h2 agent\.spool_full +[1-9]' "$T/status.txt"
 check "agent spool no longer full event journaled for h2" \
     wait_until 30 internal_event 'agent h2 spool no longer full$'
 tocsin events --json 2>/dev/null |
