@@ -4,7 +4,8 @@
 # exactly once across a kill -9 of the collector and of the agent, a
 # rotation done by a Windows program while the agent holds the file (it
 # must share it for deletion), a UTF-16 log, a full spool that stops
-# reading and resumes, and revocation.
+# reading and resumes (its spool_full counter reaching tocsin agents and
+# status through the heartbeat), and revocation.
 source "$(dirname "$0")/lib.sh"
 e2e_setup
 source "$TOCSIN_TOP/tests/win/wine.sh"
@@ -151,6 +152,16 @@ check "tocsind started again" start_server
 n=$((n + FULL))
 verify "spool full, then drained" "$n"
 check "reading resumed" wait_until 30 logged 'reading resumed'
+# the Windows agent's heartbeat carries its counters to the server too
+win_spool_full_counted() {
+	[ "$(tocsin agents --json 2>/dev/null | jq -r --arg n "$AGENT" \
+	    'select(.name == $n) | .losses["agent.spool_full"] // 0')" -ge 1 ]
+}
+check "tocsin agents --json shows the Windows agent's agent.spool_full" \
+    wait_until 30 win_spool_full_counted
+tocsin status >"$T/status.txt" 2>&1
+check "tocsin status names it" \
+    grep -q -E "^! $AGENT agent\.spool_full +[1-9]" "$T/status.txt"
 
 # --- revocation ------------------------------------------------------------------
 check "agent revoked" tocsin agents remove "$AGENT"

@@ -118,16 +118,30 @@ exchange(void *sock, const void *buf, size_t len, uint64_t wait_ms)
 		printf("SEND-FAILED %s\n", zmq_strerror(zmq_errno()));
 		return;
 	}
-	if (zmq_poll(&it, 1, (long)wait_ms) <= 0 ||
-	    !(it.revents & ZMQ_POLLIN)) {
-		printf("NO-REPLY\n");
-		fflush(stdout);
-		return;
-	}
-	zmq_msg_init(&m);
-	if (zmq_msg_recv(&m, sock, 0) >= 0)
+	for (;;) {
+		if (zmq_poll(&it, 1, (long)wait_ms) <= 0 ||
+		    !(it.revents & ZMQ_POLLIN)) {
+			printf("NO-REPLY\n");
+			fflush(stdout);
+			return;
+		}
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, sock, 0) < 0) {
+			zmq_msg_close(&m);
+			break;
+		}
+		/* A CONFIG follows every WELCOME (the group's settings, or
+		 * none): not the reply to the frame sent next; skipped. */
+		if (zmq_msg_size(&m) >= 2 &&
+		    ((const unsigned char *)zmq_msg_data(&m))[1] ==
+		    WIRE_CONFIG) {
+			zmq_msg_close(&m);
+			continue;
+		}
 		print_reply(zmq_msg_data(&m), zmq_msg_size(&m));
-	zmq_msg_close(&m);
+		zmq_msg_close(&m);
+		break;
+	}
 	fflush(stdout);
 }
 
