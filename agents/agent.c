@@ -1034,17 +1034,21 @@ static void agent_send_heartbeat(struct agent *a)
 	if (a->peer_cfg) {
 		const char *names[K_COUNT];
 		uint64_t v[K_COUNT];
+		size_t n = 0;
 
-		/* totals, as kept in the spool across restarts */
+		/* totals, as kept in the spool across restarts; the non-zero
+		 * ones (an absent counter is zero) */
 		agent_counters_now(a, v);
 		for (size_t i = 0; i < K_COUNT; i++) {
-			names[i] = agent_counter_defs[i].name;
-			v[i] += a->base[i];
+			if (a->base[i] + v[i] == 0)
+				continue;
+			names[n] = agent_counter_defs[i].name;
+			v[n++] = a->base[i] + v[i];
 		}
 		wire_heartbeat_ctrs(&a->wb, si.epoch,
 		    si.next_seq - 1 - si.ack_through, a->c.sent,
 		    a->spool_full || a->hb_full ? HB_SPOOL_FULL : 0, a->cfgver,
-		    names, v, K_COUNT);
+		    names, v, n);
 	} else {
 		wire_heartbeat_cfg(&a->wb, si.epoch,
 		    si.next_seq - 1 - si.ack_through, a->c.sent,

@@ -48,7 +48,8 @@
  *               u64 value    its total (kept across agent restarts)
  *                          sent, like config, only to a collector that sent
  *                          a CONFIG in this session; each heartbeat carries
- *                          the whole table.  Anything else is MALFORMED.
+ *                          the whole table of non-zero counters (one not
+ *                          named is zero).  Anything else is MALFORMED.
  *   REFUSE    collector -> agent: the frame was refused
  *             u16 code (WIRE_REFUSE_*), str reason
  *   CONFIG    collector -> agent, after WELCOME and whenever the agent's
