@@ -335,6 +335,9 @@ agent_read(struct run *r, size_t i)
 				r->rehello++;
 				agent_hello(r, a, i);
 			}
+		} else if (m.type == WIRE_CONFIG) {
+			/* the group's settings after each WELCOME: this tool
+			 * collects nothing, so there is nothing to apply */
 		} else if (m.type == WIRE_REFUSE) {
 			r->refused++;
 			if (r->refused <= 5)
