@@ -166,7 +166,6 @@ static const struct counter engine_counters_init[C_NCOUNTERS] = {
 	    "incident log entries deleted by retention" },
 };
 
-/* A growable output buffer; oom latches an allocation failure. */
 struct engine {
 	const struct server_config *e_cfg;
 	state_t		*e_state;

@@ -68,6 +68,7 @@ struct memo {
 	size_t	 m_count;	/* its values when printed (memo_count) */
 	char	*m_txt;		/* compact JSON, as json_dumps prints it */
 	size_t	 m_len;
+	size_t	 m_cap;		/* m_txt's size (the alert ids' grows) */
 };
 
 enum { MEMO_MITRE, MEMO_ENTITIES, MEMO_ALERTS, NMEMO };
@@ -125,6 +126,17 @@ inc_write(state_txn_t *t)
 			ret = inc_store(t, inc_cache.id[i], inc_cache.inc[i]);
 			inc_cache.dirty[i] = 0;
 		}
+	return ret;
+}
+
+/* Write the changed incidents into t and empty the cache: before t
+ * changes incidents behind it (deletes them), or when it is full. */
+static int
+inc_write_forget(state_txn_t *t)
+{
+	int ret = inc_write(t);
+
+	incident_forget();
 	return ret;
 }
 
@@ -247,10 +259,8 @@ inc_keep(state_txn_t *t, uint64_t id, json_t *inc)
 	if (i == inc_cache.n) {
 		if (inc_cache.n == INC_CACHE) {
 			/* full: write them out and start again */
-			if ((ret = inc_write(t)) != 0)
-				return ret;
-			incident_forget();
-			if ((ret = inc_cache_use(t)) != 0)
+			if ((ret = inc_write_forget(t)) != 0 ||
+			    (ret = inc_cache_use(t)) != 0)
 				return ret;
 			i = 0;
 		}
@@ -483,7 +493,7 @@ tb_append_memo(struct jbuf *tb, struct memo *m, json_t *arr)
 		memo_clear(m);
 	mt.b = m->m_txt;
 	mt.len = m->m_len;
-	mt.cap = m->m_len;
+	mt.cap = m->m_cap;
 	mt.oom = 0;
 	if (mt.b == NULL)
 		jb_raw(&mt, "[", 1);
@@ -499,6 +509,7 @@ tb_append_memo(struct jbuf *tb, struct memo *m, json_t *arr)
 		return;
 	}
 	m->m_len = mt.len;
+	m->m_cap = mt.cap;
 	m->m_val = arr;
 	m->m_count = n;
 	jb_raw(tb, m->m_txt, m->m_len);
@@ -533,7 +544,7 @@ tb_member(struct jbuf *tb, json_t *inc, const char *key, json_t *val)
 		if (tb->oom || (m->m_txt = malloc(tb->len - off)) == NULL)
 			return;
 		memcpy(m->m_txt, tb->b + off, tb->len - off);
-		m->m_len = tb->len - off;
+		m->m_len = m->m_cap = tb->len - off;
 		m->m_val = val;
 		m->m_count = memo_count(val);
 		return;
@@ -886,9 +897,8 @@ incident_drill_clean(state_txn_t *t, const char *drill, const char *by,
 	if (drill == NULL || drill[0] == '\0')
 		return TS_EINVAL;
 	/* it deletes incidents the cache may hold */
-	if ((ret = inc_write(t)) != 0)
+	if ((ret = inc_write_forget(t)) != 0)
 		return ret;
-	incident_forget();
 	do {
 		memset(&dw, 0, sizeof(dw));
 		dw.drill = drill;
@@ -931,9 +941,8 @@ incident_remove(state_txn_t *t, uint64_t id)
 	int		 ret;
 
 	/* the cache may hold it */
-	if ((ret = inc_write(t)) != 0)
+	if ((ret = inc_write_forget(t)) != 0)
 		return ret;
-	incident_forget();
 	put_be64(k, id);
 	if ((ret = inc_load(t, id, &inc)) != 0) {
 		if (ret == TS_EINVAL)	/* unreadable: nothing to follow */
