@@ -22,7 +22,6 @@
 #include "common/limits.h"
 #include "common/names.h"
 #include "common/util.h"
-#include "common/wire.h"
 #include "engine/state.h"
 #include "outputs/outputs.h"
 
@@ -902,25 +901,13 @@ jagent_cb(const char *name, const struct jagent *a, void *arg)
 	if (a->cfgver[0] != '\0')
 		json_object_set_new(o, "config_version",
 		    json_string(a->cfgver));
-	/* the agent's own counters from its last heartbeat (names checked
-	 * by the collector): the non-zero ones, and apart those that count
-	 * lost or damaged input */
+	/* the agent's own counters from its last heartbeat: the non-zero
+	 * ones, and apart those that count lost or damaged input */
 	if (a->has_ctrs) {
-		json_t *ctrs = json_object(), *loss = json_object();
+		json_t *ctrs, *loss;
 
-		for (size_t i = 0; ctrs != NULL && loss != NULL &&
-		    i < a->nctrs && i < MAX_HB_COUNTERS; i++) {
-			const struct jagent_ctr *k = &a->ctrs[i];
-			size_t kl = strnlen(k->name, sizeof(k->name));
-
-			if (k->value == 0 || kl == sizeof(k->name))
-				continue;
-			json_object_set_new(ctrs, k->name,
-			    json_integer((json_int_t)k->value));
-			if (wire_hb_counter_is_loss(k->name, kl))
-				json_object_set_new(loss, k->name,
-				    json_integer((json_int_t)k->value));
-		}
+		if (journal_agent_counters_json(a, &ctrs, &loss) != 0)
+			return TS_ENOMEM;
 		json_object_set_new(o, "counters", ctrs);
 		json_object_set_new(o, "losses", loss);
 	}

@@ -677,24 +677,14 @@ static int print_agent_json(const struct agent_row *r, uint64_t now)
 	json_object_set_new(o, "group", json_string(row_group(r)));
 	json_object_set_new(o, "config_version", r->j.cfgver[0] ?
 	    json_string(r->j.cfgver) : json_null());
-	/* the agent's own counters (names checked by the collector):
-	 * non-zero ones, and apart those that count lost or damaged input;
-	 * null until the agent reported any */
+	/* the agent's own counters: non-zero ones, and apart those that
+	 * count lost or damaged input; null until the agent reported any */
 	{
-		json_t *all = r->j.has_ctrs ? json_object() : NULL;
-		json_t *loss = r->j.has_ctrs ? json_object() : NULL;
+		json_t *all, *loss;
 
-		for (size_t i = 0; all != NULL && loss != NULL &&
-		    i < r->j.nctrs && i < MAX_HB_COUNTERS; i++) {
-			const struct jagent_ctr *k = &r->j.ctrs[i];
-
-			if (k->value == 0)
-				continue;
-			json_object_set_new(all, k->name,
-			    json_integer((json_int_t)k->value));
-			if (wire_hb_counter_is_loss(k->name, strlen(k->name)))
-				json_object_set_new(loss, k->name,
-				    json_integer((json_int_t)k->value));
+		if (journal_agent_counters_json(&r->j, &all, &loss) != 0) {
+			json_decref(o);
+			return TS_ENOMEM;
 		}
 		json_object_set_new(o, "counters", all ? all : json_null());
 		json_object_set_new(o, "losses", loss ? loss : json_null());

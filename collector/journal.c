@@ -203,6 +203,37 @@ journal_record_decode(const void *buf, size_t len, struct jevent *ev)
  * pairs of str name, u64 value: the agent's counters. */
 #define JAGENT_CTRS_MAX	(2 + MAX_HB_COUNTERS * (2 + MAX_COUNTER_NAME_BYTES + 8))
 
+int
+journal_agent_counters_json(const struct jagent *a, json_t **all,
+    json_t **losses)
+{
+	*all = *losses = NULL;
+	if (!a->has_ctrs)
+		return 0;
+	if ((*all = json_object()) == NULL ||
+	    (*losses = json_object()) == NULL)
+		goto oom;
+	for (size_t i = 0; i < a->nctrs && i < MAX_HB_COUNTERS; i++) {
+		const struct jagent_ctr *k = &a->ctrs[i];
+		size_t kl = strnlen(k->name, sizeof(k->name));
+
+		if (k->value == 0 || kl == sizeof(k->name))
+			continue;
+		if (json_object_set_new(*all, k->name,
+		    json_integer((json_int_t)k->value)) != 0 ||
+		    (wire_hb_counter_is_loss(k->name, kl) &&
+		    json_object_set_new(*losses, k->name,
+		    json_integer((json_int_t)k->value)) != 0))
+			goto oom;
+	}
+	return 0;
+oom:
+	json_decref(*all);
+	json_decref(*losses);
+	*all = *losses = NULL;
+	return TS_ENOMEM;
+}
+
 static size_t
 jagent_encode(const struct jagent *a, unsigned char *buf, size_t cap)
 {

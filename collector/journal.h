@@ -59,6 +59,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/limits.h"
 
 #define JOURNAL_FORMAT	1
@@ -118,6 +120,16 @@ struct jagent {
 		uint64_t value;
 	}		 ctrs[MAX_HB_COUNTERS];
 };
+
+/*
+ * The counters agent record a carries from its agent's last heartbeat, as
+ * two JSON objects of name -> value: *all the non-zero ones, *losses those
+ * of them that count lost or damaged input (wire_hb_counter_is_loss).  Both
+ * NULL when the agent never reported any (has_ctrs 0).  New references:
+ * the caller decrefs them.  0, or TS_ENOMEM (both NULL).
+ */
+int journal_agent_counters_json(const struct jagent *a, json_t **all,
+    json_t **losses);
 
 /* Agent health flags (struct jagent.health). */
 #define JAGENT_SILENT	0x1	/* "agent silent" journaled; cleared with
